@@ -1,0 +1,52 @@
+"""Coscribe's shared core: wire protocol, sans-I/O sync session, document schema.
+
+Pure Python over pycrdt: nothing here imports asyncio, websockets or Qt.
+"""
+
+from .docnames import document_name_from_path, document_url, validate_document_name
+from .errors import (
+    AwarenessRejected,
+    CloseCode,
+    CollabError,
+    DecodeError,
+    IncarnationMismatch,
+    InvalidDocumentName,
+    InvalidState,
+    InvalidUpdate,
+    MessageTooLarge,
+    PermissionDenied,
+    ProtocolError,
+    StorageError,
+    UnknownMessageType,
+)
+from .limits import DEFAULT_LIMITS, SUBPROTOCOL, ProtocolLimits
+from .origins import Origin, origin_matches
+from .session import SyncSession
+from .states import Role, SessionState
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "SUBPROTOCOL",
+    "AwarenessRejected",
+    "CloseCode",
+    "CollabError",
+    "DecodeError",
+    "IncarnationMismatch",
+    "InvalidDocumentName",
+    "InvalidState",
+    "InvalidUpdate",
+    "MessageTooLarge",
+    "Origin",
+    "PermissionDenied",
+    "ProtocolError",
+    "ProtocolLimits",
+    "Role",
+    "SessionState",
+    "StorageError",
+    "SyncSession",
+    "UnknownMessageType",
+    "document_name_from_path",
+    "document_url",
+    "origin_matches",
+    "validate_document_name",
+]

@@ -1,0 +1,140 @@
+"""One typed error tree for Coscribe, and the WebSocket close codes we use.
+
+Hierarchy (every class is importable from ``shared``)::
+
+    CollabError                      base of everything Coscribe raises on purpose
+    ├── ProtocolError                the peer (or we) broke the wire protocol
+    │   ├── DecodeError              bytes that do not parse as a y-websocket message
+    │   ├── UnknownMessageType       a well-formed message of a type we do not speak
+    │   ├── InvalidUpdate            a Yjs update the CRDT rejected
+    │   ├── MessageTooLarge          over ``ProtocolLimits.max_message_size``
+    │   └── AwarenessRejected        awareness over the size limit or for ids we do not own
+    ├── PermissionDenied             the server refused us (auth message or HTTP 401/403)
+    ├── IncarnationMismatch          server document was deleted and re-created
+    ├── InvalidDocumentName          a document name outside ``[A-Za-z0-9._-]{1,N}``
+    ├── StorageError                 the document store failed
+    └── InvalidState (also AssertionError)  the API was misused (a bug in the caller)
+
+Each protocol error carries the :class:`CloseCode` that the connection should be
+closed with, so I/O adapters never have to map exceptions to codes themselves.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes (RFC 6455 range plus our 4000-4999 application range)."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001  # server shutting down for good, or client navigating away
+    PROTOCOL_ERROR = 1002  # malformed framing of a y-websocket message
+    UNSUPPORTED_DATA = 1003  # unknown message type
+    INVALID_PAYLOAD = 1007  # a Yjs update or awareness payload that does not decode
+    POLICY_VIOLATION = 1008  # rate limits, slow consumer, forbidden awareness ids
+    MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012  # server restarting: reconnect soon
+    TRY_AGAIN_LATER = 1013  # server overloaded (room limit reached)
+    # Application codes (4000-4999).
+    UNAUTHORIZED = 4401  # no, invalid or expired credentials: do not retry with the same ones
+    FORBIDDEN = 4403  # credentials valid but not for this document
+    DOCUMENT_DELETED = 4404  # the document was deleted while the peer was connected
+    TOKEN_EXPIRED = 4408  # token expired mid-session: ask the user for a new link
+    SLOW_CONSUMER = 4429  # the peer did not read fast enough; its outbound queue overflowed
+    INCARNATION_MISMATCH = 4409  # client refused to merge into a re-created document
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a client should reconnect after the server closed with this code."""
+        return self not in _NOT_RETRYABLE
+
+
+_NOT_RETRYABLE = frozenset(
+    {
+        CloseCode.UNAUTHORIZED,
+        CloseCode.FORBIDDEN,
+        CloseCode.TOKEN_EXPIRED,
+        CloseCode.DOCUMENT_DELETED,
+        CloseCode.INCARNATION_MISMATCH,
+        CloseCode.PROTOCOL_ERROR,
+        CloseCode.UNSUPPORTED_DATA,
+        CloseCode.INVALID_PAYLOAD,
+        CloseCode.MESSAGE_TOO_BIG,
+    }
+)
+
+
+class CollabError(Exception):
+    """Base class of every error Coscribe raises deliberately."""
+
+
+class ProtocolError(CollabError):
+    """The wire protocol was violated. ``close_code`` says how to close the connection."""
+
+    close_code: CloseCode = CloseCode.PROTOCOL_ERROR
+
+
+class DecodeError(ProtocolError):
+    """Bytes that are not a well-formed y-websocket message (truncated, bad varint...)."""
+
+    close_code = CloseCode.PROTOCOL_ERROR
+
+
+class UnknownMessageType(ProtocolError):
+    """A message type (or sync sub-type) that this connection does not accept."""
+
+    close_code = CloseCode.UNSUPPORTED_DATA
+
+
+class InvalidUpdate(ProtocolError):
+    """A Yjs update that does not decode or that the CRDT refused to integrate."""
+
+    close_code = CloseCode.INVALID_PAYLOAD
+
+
+class MessageTooLarge(ProtocolError):
+    """A message above the configured maximum size."""
+
+    close_code = CloseCode.MESSAGE_TOO_BIG
+
+
+class AwarenessRejected(ProtocolError):
+    """An awareness update that is too large or claims another connection's client ids."""
+
+    close_code = CloseCode.POLICY_VIOLATION
+
+
+class PermissionDenied(CollabError):
+    """The server refused access. ``reason`` is the server's human-readable explanation."""
+
+    def __init__(self, reason: str, close_code: CloseCode = CloseCode.FORBIDDEN) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.close_code = close_code
+
+
+class IncarnationMismatch(CollabError):
+    """The server's copy of a document is a different incarnation than our local copy.
+
+    Raised/reported instead of merging, so offline edits never get merged into a
+    document that was deleted and re-created under the same name.
+    """
+
+    def __init__(self, local: str, remote: str) -> None:
+        super().__init__(f"local copy belongs to incarnation {local}, server has {remote}")
+        self.local = local
+        self.remote = remote
+
+
+class InvalidDocumentName(CollabError, ValueError):
+    """A document name that is empty, too long or has characters outside ``[A-Za-z0-9._-]``."""
+
+
+class StorageError(CollabError):
+    """The document store could not read or write."""
+
+
+class InvalidState(CollabError, AssertionError):
+    """An API was called in a state where it is not allowed: a bug in the caller."""
