@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// A stock Yjs client (yjs + y-websocket's WebsocketProvider over `ws`), remote-controlled over
+// stdin/stdout so that Python tests can drive a real JavaScript Yjs peer.
+//
+// Usage: node client.mjs <serverUrl> <room> [textName]
+//
+// Protocol: one JSON object per line on stdin, {"id": <n>, "cmd": <name>, ...args}; one JSON
+// reply per line on stdout, {"id": <n>, "ok": true, "result": ...} or
+// {"id": <n>, "ok": false, "error": "..."}. Nothing else is ever written to stdout, so the
+// Python side can parse every line. Diagnostics (including y-websocket's own
+// console.error/console.warn, e.g. "Unable to compute message" on an unknown message type)
+// go to stderr, which the tests assert to be empty.
+//
+// Indexes and lengths are UTF-16 code units, exactly as Yjs counts them.
+
+import * as readline from 'node:readline'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+
+const [serverUrl, room, textName = 'content'] = process.argv.slice(2)
+if (!serverUrl || !room) {
+  process.stderr.write('usage: node client.mjs <serverUrl> <room> [textName]\n')
+  process.exit(2)
+}
+
+// Every message type the server sent us, by the first varUint byte (all y-websocket types are
+// < 128, so the first byte is the type). A Coscribe extension message (100, 101) reaching a
+// stock client would be a server bug; the tests read this through the `received_types` command.
+const receivedTypes = {}
+
+// The stock `ws` class, plus a listener that tallies incoming message types. WebsocketProvider
+// sets `onmessage` itself; an extra 'message' listener does not interfere with it.
+class CountingWebSocket extends WebSocket {
+  constructor (...args) {
+    super(...args)
+    this.on('message', (data) => {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data)
+      const kind = bytes.length > 0 ? String(bytes[0]) : 'empty'
+      receivedTypes[kind] = (receivedTypes[kind] || 0) + 1
+    })
+  }
+}
+
+const doc = new Y.Doc()
+const ytext = doc.getText(textName)
+const provider = new WebsocketProvider(serverUrl, room, doc, {
+  WebSocketPolyfill: CountingWebSocket,
+  // Separate processes never share a BroadcastChannel anyway; disabling it makes sure every
+  // byte a test observes went through the server.
+  disableBc: true
+})
+const awareness = provider.awareness
+
+/** Resolve when `predicate()` is true, re-checking on `emitter` events; reject after `ms`. */
+const waitFor = (predicate, subscribe, ms, what) => new Promise((resolve, reject) => {
+  if (predicate()) return resolve(true)
+  let unsubscribe = () => {}
+  const timer = setTimeout(() => {
+    unsubscribe()
+    reject(new Error(`timed out after ${ms} ms waiting for ${what}`))
+  }, ms)
+  unsubscribe = subscribe(() => {
+    if (predicate()) {
+      clearTimeout(timer)
+      unsubscribe()
+      resolve(true)
+    }
+  })
+})
+
+const onSync = (cb) => { provider.on('sync', cb); return () => provider.off('sync', cb) }
+const onDocUpdate = (cb) => { doc.on('update', cb); return () => doc.off('update', cb) }
+
+const statesAsObject = () => {
+  const out = {}
+  for (const [clientId, state] of awareness.getStates()) out[String(clientId)] = state
+  return out
+}
+
+const commands = {
+  client_id: () => doc.clientID,
+  wait_synced: ({ timeout = 5000 }) => waitFor(() => provider.synced, onSync, timeout, 'sync'),
+  insert: ({ index, text, attrs }) => { ytext.insert(index, text, attrs || undefined); return ytext.length },
+  delete: ({ index, length }) => { ytext.delete(index, length); return ytext.length },
+  format: ({ index, length, attrs }) => { ytext.format(index, length, attrs); return null },
+  text: () => ytext.toString(),
+  length: () => ytext.length,
+  delta: () => ytext.toDelta(),
+  // Wait in Node (event driven, no polling) until the text equals `text`.
+  wait_text: ({ text, timeout = 5000 }) =>
+    waitFor(() => ytext.toString() === text, onDocUpdate, timeout, `text ${JSON.stringify(text)}`)
+      .catch((err) => { throw new Error(`${err.message}; have ${JSON.stringify(ytext.toString())}`) }),
+  set_awareness: ({ state }) => { awareness.setLocalState(state); return awareness.clientID },
+  set_awareness_field: ({ field, value }) => { awareness.setLocalStateField(field, value); return null },
+  awareness_states: () => statesAsObject(),
+  received_types: () => receivedTypes,
+  disconnect: () => { provider.disconnect(); return null },
+  connect: () => { provider.connect(); return null },
+  status: () => ({ synced: provider.synced, wsconnected: provider.wsconnected }),
+  quit: () => {
+    provider.destroy()
+    doc.destroy()
+    // Reply first, then exit once stdout drained.
+    setImmediate(() => process.exit(0))
+    return null
+  }
+}
+
+const reply = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
+
+const handleLine = async (line) => {
+  if (!line.trim()) return
+  let msg
+  try {
+    msg = JSON.parse(line)
+  } catch (err) {
+    process.stderr.write(`bad command line: ${line}\n`)
+    return
+  }
+  const handler = commands[msg.cmd]
+  if (!handler) {
+    reply({ id: msg.id, ok: false, error: `unknown command ${msg.cmd}` })
+    return
+  }
+  try {
+    const result = await handler(msg)
+    reply({ id: msg.id, ok: true, result: result === undefined ? null : result })
+  } catch (err) {
+    reply({ id: msg.id, ok: false, error: String(err && err.message ? err.message : err) })
+  }
+}
+
+// Commands run strictly one after another, in arrival order, so a test's sequence of
+// commands means the same thing whether it awaits each reply or not.
+let queue = Promise.resolve()
+const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
+rl.on('line', (line) => { queue = queue.then(() => handleLine(line)) })
+// The controlling test went away: leave like a closed browser tab would.
+rl.on('close', () => {
+  queue.then(() => {
+    provider.destroy()
+    process.exit(0)
+  })
+})
