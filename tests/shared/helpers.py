@@ -33,7 +33,7 @@ from shared.session import (
     RemoteUpdate,
     SyncSession,
 )
-from shared.states import Role
+from shared.states import Role, SessionState
 
 TEXT_NAME = "content"
 
@@ -44,6 +44,19 @@ TEXT_NAME = "content"
 def byte_offset(s: str, code_points: int) -> int:
     """pycrdt Text positions are UTF-8 byte offsets: convert a code point index."""
     return len(s[:code_points].encode("utf-8"))
+
+
+def transaction_origin(event: TransactionEvent) -> Any:
+    """The origin of a ``Doc.observe`` event: ``hash(origin)`` or None (see shared.origins).
+
+    pycrdt 0.14's type stubs do not declare ``TransactionEvent.transaction``; it exists.
+    """
+    return event.transaction.origin()  # type: ignore[attr-defined]
+
+
+def state_of(session: SyncSession) -> SessionState:
+    """The session's state, through a call so that type checkers do not narrow it."""
+    return session.state
 
 
 # --------------------------------------------------------------------------- peers
@@ -66,7 +79,7 @@ class ClientPeer:
         session = self.session
         if session is None or session.closed:
             return
-        if origin_matches(event.transaction.origin(), Origin.LOCAL_EDIT):
+        if origin_matches(transaction_origin(event), Origin.LOCAL_EDIT):
             session.send_update(event.update)
 
     def insert(self, code_point: int, s: str) -> None:
@@ -198,7 +211,6 @@ class SessionPair:
             writable=writable,
         )
         self.link = Link(client, server)
-        self.peer.session = client
         if start:
             self.start()
 
@@ -213,6 +225,7 @@ class SessionPair:
     def start(self) -> None:
         self.server.start()
         self.client.start()
+        self.peer.session = self.client  # forward local edits only once started
         self.link.collect()
 
     def to_server(self) -> list[Event]:
@@ -274,9 +287,9 @@ class FakeRelay:
         )
         link = Link(client, server)
         self.links[i] = link
-        peer.session = client
         server.start()
         client.start()
+        peer.session = client
         link.collect()
         return link
 
