@@ -46,9 +46,7 @@ def node_executable() -> str:
 @pytest.fixture(scope="session")
 def reference_server_url(node_executable: str) -> Iterator[str]:
     """The y-websocket reference server, once per session (rooms keep tests apart)."""
-    server = ServerProcess(
-        reference_server_command(node_executable), cwd=NODE_DIR, env=node_env()
-    )
+    server = ServerProcess(reference_server_command(node_executable), cwd=NODE_DIR, env=node_env())
     url = server.start()
     try:
         yield url
@@ -76,9 +74,7 @@ def room() -> str:
 
 
 @pytest_asyncio.fixture
-async def node_clients(
-    node_executable: str, tmp_path: Path
-) -> AsyncIterator[SpawnNode]:
+async def node_clients(node_executable: str, tmp_path: Path) -> AsyncIterator[SpawnNode]:
     """``await spawn(url, room)`` starts a synced stock Yjs client; all are closed at teardown.
 
     Teardown also fails the test if any Node client wrote to stderr: y-websocket logs there

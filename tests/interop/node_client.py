@@ -93,9 +93,7 @@ class NodeClient:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def start(
-        cls, node: str, server_url: str, room: str, stderr_path: Path
-    ) -> NodeClient:
+    async def start(cls, node: str, server_url: str, room: str, stderr_path: Path) -> NodeClient:
         with stderr_path.open("wb") as stderr:
             process = await asyncio.create_subprocess_exec(
                 node,
@@ -121,11 +119,11 @@ class NodeClient:
         """Everything the Node process wrote to stderr so far."""
         return self._stderr_path.read_text(encoding="utf-8", errors="replace")
 
-    async def call(self, cmd: str, *, timeout: float = DEADLINE, **args: Any) -> Any:
+    async def call(self, cmd: str, *, within: float = DEADLINE, **args: Any) -> Any:
         """Send one command and return its result.
 
         Raises:
-            NodeClientError: the command failed, the process died, or no reply in ``timeout``.
+            NodeClientError: the command failed, the process died, or no reply in time.
         """
         async with self._lock:
             self._next_id += 1
@@ -136,10 +134,10 @@ class NodeClient:
             try:
                 stdin.write(line.encode("utf-8") + b"\n")
                 await stdin.drain()
-                raw = await asyncio.wait_for(stdout.readline(), timeout)
+                raw = await asyncio.wait_for(stdout.readline(), within)
             except TimeoutError:
                 raise NodeClientError(
-                    f"node client did not answer {cmd!r} in {timeout} s; "
+                    f"node client did not answer {cmd!r} in {within} s; "
                     f"stderr: {self.stderr_text()!r}"
                 ) from None
             except (BrokenPipeError, ConnectionResetError):
@@ -161,9 +159,9 @@ class NodeClient:
     async def client_id(self) -> int:
         return int(await self.call("client_id"))
 
-    async def wait_synced(self, timeout: float = DEADLINE) -> None:
+    async def wait_synced(self, within: float = DEADLINE) -> None:
         """Wait until the provider received the server's sync step 2."""
-        await self.call("wait_synced", timeout=timeout + 1, ms=int(timeout * 1000))
+        await self.call("wait_synced", within=within + 1, ms=int(within * 1000))
 
     async def insert(self, index: int, text: str, attrs: dict[str, Any] | None = None) -> None:
         """Insert at a UTF-16 index."""
@@ -189,9 +187,9 @@ class NodeClient:
         result: list[dict[str, Any]] = await self.call("delta")
         return result
 
-    async def wait_text(self, expected: str, timeout: float = DEADLINE) -> None:
+    async def wait_text(self, expected: str, within: float = DEADLINE) -> None:
         """Wait (event-driven, in Node) until the document text equals ``expected``."""
-        await self.call("wait_text", timeout=timeout + 1, text=expected, ms=int(timeout * 1000))
+        await self.call("wait_text", within=within + 1, text=expected, ms=int(within * 1000))
 
     async def set_awareness(self, state: dict[str, Any] | None) -> int:
         """Set the local awareness state; returns the awareness client id."""

@@ -104,14 +104,14 @@ class PyClient:
     def awareness_states(self) -> dict[int, dict[str, Any]]:
         return dict(self.awareness.states)
 
-    async def wait_synced(self, timeout: float = DEADLINE) -> None:
-        await wait_until(lambda: self.synced, "the python client to sync", timeout=timeout)
+    async def wait_synced(self, within: float = DEADLINE) -> None:
+        await wait_until(lambda: self.synced, "the python client to sync", within=within)
 
-    async def wait_text(self, expected: str, timeout: float = DEADLINE) -> None:
+    async def wait_text(self, expected: str, within: float = DEADLINE) -> None:
         await wait_until(
             lambda: self.value == expected,
             f"python text == {expected!r} (have {self.value!r})",
-            timeout=timeout,
+            within=within,
         )
 
     # ------------------------------------------------------------------ edits

@@ -22,10 +22,11 @@ COMBINING = "e\u0301"  # e + combining acute: two code points, one grapheme
 JAMO = "\u1100\u1161"  # Hangul conjoining jamo (renders as 가)
 CJK = "中文字符"
 
+SAMPLE_IDS = ["hangul", "emoji", "combining", "jamo", "cjk", "mixed"]
 SAMPLES = [HANGUL, EMOJI, COMBINING, JAMO, CJK, "mixed: 안녕 😀 e\u0301 \u1100\u1161 中文 ok"]
 
 
-@pytest.mark.parametrize("sample", SAMPLES, ids=["hangul", "emoji", "combining", "jamo", "cjk", "mixed"])
+@pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
 async def test_text_from_node_reaches_python(
     relay: Relay, room: str, node_clients: SpawnNode, sample: str
 ) -> None:
@@ -37,7 +38,7 @@ async def test_text_from_node_reaches_python(
         assert await js.length() == utf16_len(sample)
 
 
-@pytest.mark.parametrize("sample", SAMPLES, ids=["hangul", "emoji", "combining", "jamo", "cjk", "mixed"])
+@pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
 async def test_text_from_python_reaches_node(
     relay: Relay, room: str, node_clients: SpawnNode, sample: str
 ) -> None:
@@ -134,6 +135,7 @@ async def test_bold_from_python_shows_in_node_delta(
             {"insert": HANGUL},
             {"insert": "!", "attributes": {"link": "https://example.org/"}},
         ]
+
         async def node_delta_matches() -> bool:
             return await js.delta() == expected
 

@@ -13,27 +13,25 @@ DEADLINE = 5.0
 POLL = 0.005
 
 
-async def wait_until(
-    predicate: Callable[[], bool], what: str, *, timeout: float = DEADLINE
-) -> None:
-    """Return as soon as ``predicate()`` is true; fail the test after ``timeout`` seconds.
+async def wait_until(predicate: Callable[[], bool], what: str, *, within: float = DEADLINE) -> None:
+    """Return as soon as ``predicate()`` is true; fail the test after ``within`` seconds.
 
     Raises:
         AssertionError: the condition did not become true in time (``what`` says which).
     """
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(POLL)
 
 
 async def wait_until_async(
-    predicate: Callable[[], Awaitable[bool]], what: str, *, timeout: float = DEADLINE
+    predicate: Callable[[], Awaitable[bool]], what: str, *, within: float = DEADLINE
 ) -> None:
     """Like :func:`wait_until` for a condition that must be awaited (a Node client query)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not await predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(POLL)
