@@ -1,0 +1,273 @@
+"""``coscribe-server``: the command line of the relay server.
+
+    coscribe-server [serve] [--host H] [--port P] [--data-dir DIR] ...
+    coscribe-server delete NAME [--data-dir DIR]
+
+Every option also reads an environment variable (shown in --help). Bad input gets a
+one-line error saying what is wrong and how to fix it, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import platformdirs
+
+from shared.docnames import validate_document_name
+from shared.errors import CloseCode, InvalidDocumentName, StorageError
+from shared.limits import ProtocolLimits
+
+from .app import RelayServer
+from .config import ServerConfig
+from .datadir import DataDirLock, DataDirLocked, prepare_data_dir
+from .logs import configure_logging
+
+PROG = "coscribe-server"
+MEMORY = ":memory:"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is outside 0-65535")
+    return port
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {n}")
+    return n
+
+
+def _size(value: str) -> int:
+    """Accept 1048576, 64K, 16M, 1G."""
+    text = value.strip().upper().removesuffix("B").removesuffix("I")
+    mult = {"K": 1024, "M": 1024**2, "G": 1024**3}.get(text[-1:], 1)
+    digits = text[:-1] if mult > 1 else text
+    try:
+        n = int(digits) * mult
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a size: {value!r} (use e.g. 65536, 64K, 16M)"
+        ) from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
+    return n
+
+
+def default_data_dir() -> str:
+    return str(platformdirs.user_data_path("coscribe-server", appauthor=False))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Coscribe relay server: real-time sync of Yjs documents over WebSocket "
+        "(y-websocket protocol), with durable storage. Each option can also be set with the "
+        "environment variable shown in brackets.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the server (the default command)")
+    _add_common(serve)
+    serve.add_argument(
+        "--host",
+        default=_env("COSCRIBE_HOST", "127.0.0.1"),
+        help="address to listen on [COSCRIBE_HOST] (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=_env("COSCRIBE_PORT", "1234"),
+        help="TCP port; 0 picks a free one [COSCRIBE_PORT] (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-message-size",
+        type=_size,
+        default=_env("COSCRIBE_MAX_MESSAGE_SIZE", "64M"),
+        help="largest WebSocket message; bigger ones close with 1009 "
+        "[COSCRIBE_MAX_MESSAGE_SIZE] (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-outbound",
+        type=_size,
+        default=_env("COSCRIBE_MAX_OUTBOUND", "8M"),
+        help="bytes queued for one peer before it is dropped as too slow "
+        "[COSCRIBE_MAX_OUTBOUND] (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-rooms",
+        type=_positive_int,
+        default=_env("COSCRIBE_MAX_ROOMS", "10000"),
+        help="most documents loaded at once [COSCRIBE_MAX_ROOMS] (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--room-idle",
+        type=float,
+        default=_env("COSCRIBE_ROOM_IDLE", "30"),
+        help="seconds a document stays loaded after its last peer left "
+        "[COSCRIBE_ROOM_IDLE] (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=_env("COSCRIBE_LOG_FORMAT", "text"),
+        help="log line format [COSCRIBE_LOG_FORMAT] (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default=_env("COSCRIBE_LOG_LEVEL", "info"),
+        help="log verbosity [COSCRIBE_LOG_LEVEL] (default: %(default)s)",
+    )
+    delete = sub.add_parser("delete", help="delete a document (the server must be stopped)")
+    _add_common(delete)
+    delete.add_argument("name", help="document name")
+    return parser
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        default=_env("COSCRIBE_DATA_DIR", default_data_dir()),
+        help=f"where documents are stored; '{MEMORY}' keeps them in memory only "
+        "[COSCRIBE_DATA_DIR] (default: %(default)s)",
+    )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in {"serve", "delete", "-h", "--help"}:
+        args.insert(0, "serve")
+    return build_parser().parse_args(args)
+
+
+def fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+async def run_server(config: ServerConfig) -> int:
+    lock: DataDirLock | None = None
+    if config.data_dir is not None:
+        lock = DataDirLock(config.data_dir)
+        lock.acquire()
+    try:
+        async with RelayServer(config) as server:
+            loop = asyncio.get_running_loop()
+            stopping: list[asyncio.Task[None]] = []
+
+            def stop(signame: str) -> None:
+                if not stopping:
+                    print(f"{PROG}: {signame} received, shutting down", file=sys.stderr)
+                    stopping.append(loop.create_task(server.aclose(CloseCode.SERVICE_RESTART)))
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop, sig.name)
+            print(f"{PROG} listening on {server.url}", flush=True)
+            await server.serve_forever()
+            for task in stopping:
+                await task
+    finally:
+        if lock is not None:
+            lock.release()
+    return 0
+
+
+def serve_main(args: argparse.Namespace) -> int:
+    data_dir: Path | None = None
+    if args.data_dir != MEMORY:
+        try:
+            data_dir = prepare_data_dir(Path(args.data_dir).expanduser())
+        except StorageError as exc:
+            return fail(f"{exc} (choose another with --data-dir or COSCRIBE_DATA_DIR)")
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        data_dir=data_dir,
+        limits=replace(ProtocolLimits(), max_message_size=args.max_message_size),
+        max_outbound_bytes=args.max_outbound,
+        max_rooms=args.max_rooms,
+        room_idle_seconds=args.room_idle,
+        log_format=args.log_format,
+        log_level=args.log_level,
+    )
+    configure_logging(config.log_level, config.log_format)
+    try:
+        return asyncio.run(run_server(config))
+    except DataDirLocked as exc:
+        return fail(str(exc))
+    except StorageError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return fail(
+                f"port {config.port} on {config.host} is already in use (another server?); "
+                "choose another with --port or COSCRIBE_PORT"
+            )
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES):
+            return fail(f"cannot listen on {config.host}:{config.port}: {exc.strerror}")
+        raise
+    except KeyboardInterrupt:
+        return 0
+
+
+def delete_main(args: argparse.Namespace) -> int:
+    try:
+        name = validate_document_name(args.name)
+    except InvalidDocumentName as exc:
+        return fail(str(exc))
+    if args.data_dir == MEMORY:
+        return fail("nothing to delete in an in-memory store")
+    data_dir = Path(args.data_dir).expanduser()
+    config = ServerConfig(data_dir=data_dir)
+
+    async def run() -> bool:
+        from .sqlite_store import SQLiteStore
+
+        assert config.database_path is not None
+        async with SQLiteStore(config.database_path) as store:
+            return await store.delete(name)
+
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirLocked as exc:
+        return fail(f"{exc}; stop the server first")
+    try:
+        existed = asyncio.run(run())
+    except StorageError as exc:
+        return fail(str(exc))
+    finally:
+        lock.release()
+    print(f"deleted {name}" if existed else f"no document named {name}")
+    return 0 if existed else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.command == "delete":
+        return delete_main(args)
+    return serve_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

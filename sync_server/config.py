@@ -1,0 +1,45 @@
+"""Every knob of the relay server, in one frozen object built once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.limits import ProtocolLimits
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Configuration of one relay server process.
+
+    ``data_dir=None`` keeps documents in memory only (tests); otherwise documents live in
+    an SQLite database inside it.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 1234
+    data_dir: Path | None = None
+    limits: ProtocolLimits = field(default_factory=ProtocolLimits)
+    #: Bytes that may wait in one peer's outbound buffer before it is disconnected as a
+    #: slow consumer (close code 4429). Checked before each write, so one message larger
+    #: than this (an initial sync of a big document) still goes through.
+    max_outbound_bytes: int = 8 * 1024 * 1024
+    #: Incoming frames websockets buffers per connection before it stops reading.
+    max_inbound_queue: int = 64
+    #: Most documents loaded at once; joining another closes with 1013 (try again later).
+    max_rooms: int = 10_000
+    #: Seconds a room stays loaded after its last peer left.
+    room_idle_seconds: float = 30.0
+    #: WebSocket keepalive: ping every ``ping_interval`` s, drop after ``ping_timeout`` s.
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
+    #: Seconds for the opening handshake and for the closing handshake.
+    open_timeout: float = 10.0
+    close_timeout: float = 5.0
+    #: Log format: "text" (key=value) or "json".
+    log_format: str = "text"
+    log_level: str = "info"
+
+    @property
+    def database_path(self) -> Path | None:
+        return None if self.data_dir is None else self.data_dir / "coscribe.sqlite3"

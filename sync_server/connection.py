@@ -1,0 +1,140 @@
+"""The per-connection pump: a WebSocket on one side, a room (and the peer's session) on the other.
+
+Deliberately thin. Everything protocol-shaped happens in ``shared.session.SyncSession``
+(driven through the room); this module moves bytes, bounds the outbound buffer, maps
+errors to close codes and logs.
+
+Outbound messages are written straight into the connection's transport (what
+``websockets.broadcast`` does) instead of through a per-peer queue and writer task: the
+transport buffer IS the per-peer queue, and it is bounded by checking its size before each
+write. A peer that lets more than ``max_outbound_bytes`` pile up is closed with
+SLOW_CONSUMER; the room and its other peers never wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
+
+from shared.docnames import document_name_from_path
+from shared.errors import CloseCode, DecodeError, ProtocolError
+from shared.limits import SUBPROTOCOL
+from shared.session import SyncSession
+from shared.states import Role
+
+from .config import ServerConfig
+from .metrics import Metrics
+from .registry import RoomRegistry, TooManyRooms
+
+log = logging.getLogger("coscribe.connection")
+
+
+class Connection:
+    """One peer: implements the room's ``Peer`` protocol over a websockets connection."""
+
+    session: SyncSession
+
+    def __init__(
+        self,
+        ws: ServerConnection,
+        tg: asyncio.TaskGroup,
+        metrics: Metrics,
+        max_outbound_bytes: int,
+    ) -> None:
+        self._ws = ws
+        self._tg = tg
+        self._metrics = metrics
+        self._max_out = max_outbound_bytes
+        self._closing = False
+        host, port = (ws.remote_address or ("?", 0))[:2]
+        self.label = f"{host}:{port}"
+
+    def write(self, message: bytes) -> None:
+        if self._closing:
+            return
+        ws = self._ws
+        if ws.protocol.state is not State.OPEN:
+            return
+        if ws.transport.get_write_buffer_size() > self._max_out:
+            self._metrics.slow_consumers += 1
+            self.kick(CloseCode.SLOW_CONSUMER, "outbound queue overflow: peer reads too slowly")
+            return
+        try:
+            ws.protocol.send_binary(message)
+            ws.send_data()
+        except Exception as exc:  # the transport broke under us; the recv loop will end
+            log.debug("write failed", extra={"fields": {"peer": self.label, "error": repr(exc)}})
+            return
+        self._metrics.messages_out += 1
+        self._metrics.bytes_out += len(message)
+
+    def kick(self, code: CloseCode, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._metrics.closes_by_code[int(code)] += 1
+        self._tg.create_task(self._ws.close(int(code), reason), name=f"close {self.label}")
+
+
+async def serve_connection(
+    ws: ServerConnection, registry: RoomRegistry, metrics: Metrics, config: ServerConfig
+) -> None:
+    """Run one WebSocket connection until it closes. Never raises for peer misbehaviour."""
+    name = document_name_from_path(ws.request.path if ws.request else "/")
+    extensions = ws.subprotocol == SUBPROTOCOL
+    metrics.connections_opened += 1
+    async with asyncio.TaskGroup() as tg:
+        conn = Connection(ws, tg, metrics, config.max_outbound_bytes)
+        fields = {"peer": conn.label, "room": name, "ext": extensions}
+        try:
+            room = await registry.acquire(name)
+        except TooManyRooms as exc:
+            metrics.errors_by_kind["too_many_rooms"] += 1
+            log.warning("refused: %s", exc, extra={"fields": fields})
+            conn.kick(CloseCode.TRY_AGAIN_LATER, "too many documents open; try again later")
+            return
+        log.info("peer joined", extra={"fields": fields})
+        close_code: int | None = None
+        try:
+            conn.session = SyncSession(
+                room.doc,
+                Role.SERVER,
+                extensions=extensions,
+                incarnation=room.incarnation,
+                origin=conn,
+                limits=config.limits,
+            )
+            room.join(conn)
+            async for data in ws:
+                metrics.messages_in += 1
+                metrics.bytes_in += len(data)
+                if isinstance(data, str):
+                    raise DecodeError("text frame: the protocol uses binary messages")
+                room.receive(conn, data)
+        except ProtocolError as exc:
+            metrics.errors_by_kind[type(exc).__name__] += 1
+            close_code = exc.close_code
+            log.warning(
+                "closing peer: %s: %s",
+                type(exc).__name__,
+                exc,
+                extra={"fields": {**fields, "code": int(exc.close_code)}},
+            )
+            conn.kick(exc.close_code, type(exc).__name__)
+        except ConnectionClosed:
+            pass
+        except Exception:
+            metrics.errors_by_kind["internal"] += 1
+            close_code = CloseCode.INTERNAL_ERROR
+            log.exception("internal error; closing peer", extra={"fields": fields})
+            conn.kick(CloseCode.INTERNAL_ERROR, "internal error")
+        finally:
+            room.leave(conn)
+            registry.release(room)
+            metrics.connections_closed += 1
+            code = close_code if close_code is not None else ws.close_code
+            log.info("peer left", extra={"fields": {**fields, "code": code}})

@@ -1,0 +1,194 @@
+"""RoomRegistry: which documents are loaded, and their lifecycle.
+
+* ``acquire(name)`` returns the loaded room, loading it from the store on first use.
+  Concurrent first joins of one room share ONE load (a future per name), so there is
+  neither a deadlock nor a double load; a joiner that gives up (cancelled) does not cancel
+  the load for the others, because the load runs in the registry's own TaskGroup.
+* ``release(room)`` when a peer leaves; a room with no peers is flushed and unloaded after
+  ``room_idle_seconds`` unless someone joins again in the meantime.
+* The registry is an ``async with`` resource owned by the server; leaving it drains every
+  room to the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from types import TracebackType
+from typing import Any, Self
+
+from pycrdt import Doc
+
+from shared.errors import CloseCode, CollabError, InvalidState
+from shared.origins import Origin
+
+from .metrics import Metrics
+from .room import Room
+from .store import DocumentStore
+
+log = logging.getLogger("coscribe.registry")
+
+
+class TooManyRooms(CollabError):
+    """The server already has ``max_rooms`` documents loaded."""
+
+
+class RoomRegistry:
+    def __init__(
+        self, store: DocumentStore, metrics: Metrics, *, max_rooms: int, idle_seconds: float
+    ) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._max_rooms = max_rooms
+        self._idle_seconds = idle_seconds
+        self._rooms: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Future[Room]] = {}
+        self._refs: dict[Room, int] = {}
+        self._idle_timers: dict[str, asyncio.TimerHandle] = {}
+        self._unloading: dict[str, asyncio.Task[None]] = {}
+        self._tg: asyncio.TaskGroup | None = None
+        self._closed = False
+
+    async def __aenter__(self) -> Self:
+        self._tg = asyncio.TaskGroup()
+        await self._tg.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+        assert self._tg is not None
+        await self._tg.__aexit__(exc_type, exc, tb)
+
+    async def aclose(self) -> None:
+        """Drain every room to the store and unload it. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for timer in self._idle_timers.values():
+            timer.cancel()
+        self._idle_timers.clear()
+        for task in list(self._unloading.values()):
+            await asyncio.shield(task)
+        for room in list(self._rooms.values()):
+            await room.drain()
+            room.closed = True
+        self._rooms.clear()
+
+    # ------------------------------------------------------------------ queries
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def get(self, name: str) -> Room | None:
+        return self._rooms.get(name)
+
+    def rooms(self) -> list[Room]:
+        return list(self._rooms.values())
+
+    # ------------------------------------------------------------------ acquire/release
+
+    async def acquire(self, name: str) -> Room:
+        """Return the room for ``name``, loading it if needed; counts one reference."""
+        if self._closed or self._tg is None:
+            raise InvalidState("registry is closed")
+        while True:
+            if name in self._unloading:
+                await asyncio.shield(self._unloading[name])
+                continue
+            room = self._rooms.get(name)
+            if room is not None:
+                break
+            fut = self._loading.get(name)
+            if fut is None:
+                if len(self._rooms) + len(self._loading) >= self._max_rooms:
+                    raise TooManyRooms(f"server has {self._max_rooms} documents loaded")
+                fut = asyncio.get_running_loop().create_future()
+                self._loading[name] = fut
+                self._tg.create_task(self._load(name, fut), name=f"load {name}")
+            room = await asyncio.shield(fut)
+            break
+        self._refs[room] = self._refs.get(room, 0) + 1
+        timer = self._idle_timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        return room
+
+    def release(self, room: Room) -> None:
+        """Drop one reference; schedule the idle unload when none is left."""
+        name = room.name
+        refs = self._refs.get(room, 0) - 1
+        if refs > 0:
+            self._refs[room] = refs
+            return
+        self._refs.pop(room, None)
+        if self._closed or self._rooms.get(name) is not room:
+            return
+        loop = asyncio.get_running_loop()
+        self._idle_timers[name] = loop.call_later(self._idle_seconds, self._start_unload, name)
+
+    async def _load(self, name: str, fut: asyncio.Future[Room]) -> None:
+        try:
+            started = time.perf_counter()
+            stored = await self._store.load(name)
+            doc: Doc[Any] = Doc()
+            with doc.transaction(origin=Origin.STORE_LOAD):
+                for update in stored.updates:
+                    doc.apply_update(update)
+            room = Room(name, doc, stored.incarnation, self._store, self._metrics)
+            self._rooms[name] = room
+            self._metrics.rooms_loaded_total += 1
+            log.info(
+                "room loaded",
+                extra={
+                    "fields": {
+                        "room": name,
+                        "updates": len(stored.updates),
+                        "created": stored.created,
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                    }
+                },
+            )
+            fut.set_result(room)
+        except BaseException as exc:
+            fut.set_exception(exc if isinstance(exc, Exception) else CollabError(repr(exc)))
+            fut.exception()  # joiners may all have gone; do not warn about it
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self._loading.pop(name, None)
+
+    def _start_unload(self, name: str) -> None:
+        self._idle_timers.pop(name, None)
+        room = self._rooms.get(name)
+        if room is None or room.peers or self._closed or self._tg is None:
+            return
+        self._unloading[name] = self._tg.create_task(self._unload(room), name=f"unload {name}")
+
+    async def _unload(self, room: Room) -> None:
+        try:
+            await room.drain()
+            if not room.peers:
+                self._rooms.pop(room.name, None)
+                room.closed = True
+                self._metrics.rooms_unloaded_total += 1
+                log.info("room unloaded", extra={"fields": {"room": room.name}})
+        finally:
+            self._unloading.pop(room.name, None)
+
+    # ------------------------------------------------------------------ admin
+
+    async def delete(self, name: str) -> bool:
+        """Close every peer of ``name`` with DOCUMENT_DELETED and delete it from the store."""
+        room = self._rooms.get(name)
+        if room is not None:
+            room.close_all(CloseCode.DOCUMENT_DELETED, "document deleted")
+            await room.drain()
+            self._rooms.pop(name, None)
+            room.closed = True
+        return await self._store.delete(name)

@@ -1,0 +1,249 @@
+"""A room: one loaded document, the peers editing it, and their presence.
+
+The room knows no sockets. Peers are anything with the :class:`Peer` shape (the
+WebSocket adapter in ``connection.py``, or a fake in tests). Each peer has its own
+server-role :class:`~shared.session.SyncSession` over the room's document, so the
+y-websocket conversation (step 1/2, updates, awareness) is handled by the shared core.
+
+Relaying is coalesced: every document update applied during one event-loop turn goes into
+a batch; at the end of the turn the batch is merged into ONE Yjs update, encoded ONCE, and
+written to every peer that did not send it (a peer that sent part of the batch gets the
+merge of the others' updates: never an echo). The same merged update is appended to the
+store once; when that append is committed, each contributing peer on a coscribe.v1
+connection gets an ACK for its last message in the batch. Relaying never waits on the disk.
+
+Presence is tracked per awareness client id with the id's clock, its JSON state verbatim
+and the peer that published it, so that when a connection closes its states are removed
+at once and the removal is broadcast (no ghost cursors). We keep this table ourselves
+instead of a ``pycrdt.Awareness`` because the relay must know which connection owns which
+client id and must relay states byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol
+
+from pycrdt import Doc, merge_updates
+
+from shared.errors import CloseCode, StorageError
+from shared.messages import (
+    EMPTY_UPDATE,
+    AwarenessEntry,
+    AwarenessUpdate,
+    SyncUpdate,
+)
+from shared.session import (
+    AwarenessQueried,
+    AwarenessReceived,
+    RemoteUpdate,
+    SyncSession,
+    UpdateRejected,
+)
+
+from .metrics import Metrics
+from .store import DocumentStore
+
+log = logging.getLogger("coscribe.room")
+
+
+class Peer(Protocol):
+    """What a room needs from a connection."""
+
+    session: SyncSession
+    label: str
+
+    def write(self, message: bytes) -> None:
+        """Send one message now, without waiting; drop the peer if it is too far behind."""
+
+    def kick(self, code: CloseCode, reason: str) -> None:
+        """Close the connection with ``code`` (asynchronously; idempotent)."""
+
+
+@dataclass(slots=True)
+class _Presence:
+    clock: int
+    state_json: str
+    owner: Peer
+
+
+class Room:
+    """One loaded document and its connected peers. Created by the RoomRegistry."""
+
+    def __init__(
+        self,
+        name: str,
+        doc: Doc[Any],
+        incarnation: str,
+        store: DocumentStore,
+        metrics: Metrics,
+    ) -> None:
+        self.name = name
+        self.doc = doc
+        self.incarnation = incarnation
+        self._store = store
+        self._metrics = metrics
+        self.peers: dict[Peer, None] = {}  # insertion-ordered set
+        self._presence: dict[int, _Presence] = {}
+        self._batch: list[tuple[Peer, bytes, int]] = []
+        self._flush_scheduled = False
+        self._pending: set[asyncio.Future[None]] = set()
+        self.closed = False
+
+    # ------------------------------------------------------------------ membership
+
+    def join(self, peer: Peer) -> None:
+        """Add a peer whose session is not started yet; send it the opening messages."""
+        self.peers[peer] = None
+        peer.session.start()
+        self._write_session_output(peer)
+        if self._presence:
+            peer.write(self._presence_snapshot().encode())
+
+    def leave(self, peer: Peer) -> None:
+        """Remove a peer (idempotent) and broadcast the removal of its presence."""
+        if self.peers.pop(peer, ...) is ...:
+            return
+        peer.session.close()
+        gone = [(cid, p.clock) for cid, p in self._presence.items() if p.owner is peer]
+        for cid, _ in gone:
+            del self._presence[cid]
+        if gone:
+            removal = AwarenessUpdate.from_entries(
+                tuple(AwarenessEntry(cid, clock, "null") for cid, clock in gone)
+            ).encode()
+            self._write_all(removal, exclude=None)
+
+    def close_all(self, code: CloseCode, reason: str) -> None:
+        """Close every peer's connection (shutdown, deletion)."""
+        for peer in list(self.peers):
+            peer.kick(code, reason)
+
+    # ------------------------------------------------------------------ incoming
+
+    def receive(self, peer: Peer, data: bytes) -> None:
+        """Handle one message from ``peer``.
+
+        Raises:
+            ProtocolError: the message is bad; the caller closes this peer only. The
+                document is unchanged (the session validates before applying).
+        """
+        session = peer.session
+        session.receive_data(data)
+        for event in session.events_received():
+            if isinstance(event, RemoteUpdate):
+                self._metrics.updates_in += 1
+                self._batch.append((peer, event.update, event.index))
+                if not self._flush_scheduled:
+                    self._flush_scheduled = True
+                    asyncio.get_running_loop().call_soon(self._flush)
+            elif isinstance(event, AwarenessReceived):
+                self._metrics.awareness_in += 1
+                self._on_awareness(peer, event.update, data)
+            elif isinstance(event, AwarenessQueried):
+                peer.write(self._presence_snapshot().encode())
+            elif isinstance(event, UpdateRejected):
+                self._metrics.updates_rejected += 1
+        self._write_session_output(peer)
+
+    # ------------------------------------------------------------------ relay
+
+    def _flush(self) -> None:
+        """Relay and store everything applied during this loop turn (see module docstring)."""
+        self._flush_scheduled = False
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        self._metrics.relay_batches += 1
+        real = [(p, u) for p, u, _ in batch if u != EMPTY_UPDATE]
+        if real:
+            merged = real[0][1] if len(real) == 1 else merge_updates(*(u for _, u in real))
+            senders = {p for p, _ in real}
+            message = SyncUpdate(merged).encode()
+            for peer in list(self.peers):
+                if peer not in senders:
+                    peer.write(message)
+                else:
+                    others = [u for p, u in real if p is not peer]
+                    if others:
+                        upd = others[0] if len(others) == 1 else merge_updates(*others)
+                        peer.write(SyncUpdate(upd).encode())
+        else:
+            merged = EMPTY_UPDATE
+        last_index: dict[Peer, int] = {}
+        for peer, _, index in batch:
+            last_index[peer] = index
+        fut = self._store.append(self.name, merged)
+        self._pending.add(fut)
+        fut.add_done_callback(partial(self._on_durable, last_index))
+
+    def _on_durable(self, last_index: dict[Peer, int], fut: asyncio.Future[None]) -> None:
+        self._pending.discard(fut)
+        exc = None if fut.cancelled() else fut.exception()
+        if fut.cancelled() or exc is not None:
+            self._metrics.errors_by_kind["store"] += 1
+            log.error(
+                "store append failed; closing contributing peers so they resync",
+                extra={"fields": {"room": self.name, "error": repr(exc)}},
+            )
+            for peer in last_index:
+                peer.kick(CloseCode.INTERNAL_ERROR, "storage failure")
+            return
+        for peer, index in last_index.items():
+            if peer in self.peers:
+                peer.session.acknowledge(index)
+                self._write_session_output(peer)
+
+    async def drain(self) -> None:
+        """Wait until every update relayed so far is durably stored."""
+        if self._flush_scheduled:
+            self._flush()
+        while self._pending:
+            results = await asyncio.gather(*list(self._pending), return_exceptions=True)
+            for r in results:
+                if isinstance(r, BaseException) and not isinstance(r, StorageError):
+                    log.debug("pending append ended with %r", r)
+
+    # ------------------------------------------------------------------ presence
+
+    def _on_awareness(self, peer: Peer, update: AwarenessUpdate, raw: bytes) -> None:
+        for entry in update.entries:
+            current = self._presence.get(entry.client_id)
+            if current is not None and current.owner is not peer:
+                # The same client id from a new connection is the normal case of a client
+                # that reconnected before its old connection timed out: the newest wins.
+                current.owner = peer
+            if current is None:
+                if not entry.removed:
+                    self._presence[entry.client_id] = _Presence(entry.clock, entry.state_json, peer)
+            elif entry.clock > current.clock or (entry.clock == current.clock and entry.removed):
+                if entry.removed:
+                    del self._presence[entry.client_id]
+                else:
+                    current.clock = entry.clock
+                    current.state_json = entry.state_json
+        self._write_all(raw, exclude=peer)
+
+    def _presence_snapshot(self) -> AwarenessUpdate:
+        return AwarenessUpdate.from_entries(
+            tuple(AwarenessEntry(cid, p.clock, p.state_json) for cid, p in self._presence.items())
+        )
+
+    def presence_client_ids(self) -> list[int]:
+        return list(self._presence)
+
+    # ------------------------------------------------------------------ output
+
+    def _write_session_output(self, peer: Peer) -> None:
+        for message in peer.session.data_to_send():
+            peer.write(message)
+
+    def _write_all(self, message: bytes, *, exclude: Peer | None) -> None:
+        targets: Iterable[Peer] = list(self.peers)
+        for peer in targets:
+            if peer is not exclude:
+                peer.write(message)
