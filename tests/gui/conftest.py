@@ -52,4 +52,3 @@ def qloop_running(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     loop.close()
     asyncio.events._set_running_loop(None)
     asyncio.set_event_loop(None)
-

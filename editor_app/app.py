@@ -1,0 +1,297 @@
+"""Composition root: builds and connects the parts of each open document; holds no logic.
+
+For every document window: pycrdt ``Doc`` + ``Awareness`` -> ``LocalDocument`` (load the
+offline copy, then persist every later change) -> ``SyncClient`` (one persistent WebSocket)
+-> ``PresenceTracker`` -> ``DocumentModel`` -> ``EditorWidget`` -> ``MainWindow``.
+
+Tasks started from Qt signals are retained by a :class:`TaskSpawner` (qasync's
+``@asyncSlot`` fails on zero-argument signals such as ``clicked``, qasync#177). Closing a
+window closes its SyncClient cleanly; when the last window is gone, :func:`run_app` returns
+and the event loop ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from editor_app.connection_model import (
+    ConnectionModel,
+    DocumentLink,
+    new_document_name,
+    parse_document_link,
+)
+from editor_app.document_model import DocumentModel
+from editor_app.local_store import LocalDocument, LocalStore
+from editor_app.presence import PresenceTracker
+from editor_app.settings import Settings, resolve_data_dir
+from editor_app.sync_client import SyncClient
+from editor_app.ui.dialogs import ConflictChoice, ask_conflict_choice
+from editor_app.ui.editor_widget import EditorWidget
+from editor_app.ui.main_window import MainWindow
+from editor_app.ui.preferences import PreferencesDialog
+from editor_app.ui.start_window import StartWindow
+
+LOCAL_STORE_FILE = "documents.sqlite3"
+
+
+class TaskSpawner:
+    """Owns tasks started from Qt slots, so none is garbage-collected mid-flight and every
+    failure surfaces in ``sys.excepthook`` (an error dialog in the app, a failure in tests)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+
+    async def aclose(self) -> None:
+        """Cancel what is still running and wait for it (idempotent)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@dataclass
+class OpenDocument:
+    """Everything that belongs to one open document window."""
+
+    link: DocumentLink
+    doc: pycrdt.Doc
+    awareness: pycrdt.Awareness
+    local: LocalDocument
+    client: SyncClient
+    presence: PresenceTracker
+    model: DocumentModel
+    editor: EditorWidget
+    connection: ConnectionModel
+    window: MainWindow
+    run_task: asyncio.Task[None] | None = None
+    closing: bool = field(default=False)
+
+
+class CoscribeApp(QObject):
+    """The running application: open documents, the start window, preferences."""
+
+    def __init__(
+        self,
+        qapp: QApplication,
+        *,
+        data_dir: Path | None = None,
+        name: str | None = None,
+        server: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.qapp = qapp
+        self.data_dir = resolve_data_dir(data_dir)
+        self.settings = Settings(self.data_dir)
+        self.store = LocalStore(self.data_dir / LOCAL_STORE_FILE)
+        self._name_override = name
+        self._server_override = server
+        self.spawner = TaskSpawner()
+        self.documents: dict[str, OpenDocument] = {}
+        self.start_window: StartWindow | None = None
+        self._done = asyncio.get_running_loop().create_future()
+        self._closed = False
+        qapp.setApplicationName("Coscribe")
+        qapp.setQuitOnLastWindowClosed(False)  # we close sync clients first, then end the loop
+
+    # -- identity -----------------------------------------------------------------------------
+    @property
+    def display_name(self) -> str:
+        return self._name_override or self.settings.display_name
+
+    @property
+    def server(self) -> str:
+        return self._server_override or self.settings.default_server
+
+    # -- windows ------------------------------------------------------------------------------
+    def show_start(self) -> StartWindow:
+        if self.start_window is None:
+            self.start_window = StartWindow(self.store.recent())
+            self.start_window.newDocumentRequested.connect(self.new_document)
+            self.start_window.openRequested.connect(self.open_link)
+            self.start_window.closed.connect(self._start_window_closed)
+        else:
+            self.start_window.set_recent(self.store.recent())
+        self.start_window.show()
+        self.start_window.raise_()
+        return self.start_window
+
+    def new_document(self) -> OpenDocument:
+        name = new_document_name()
+        return self.open_document(f"{self.server}/{name}")
+
+    def open_link(self, text: str) -> OpenDocument | None:
+        """Open a link typed or pasted by the user; a bad link gets a message, not a crash."""
+        try:
+            return self.open_document(text)
+        except ValueError as exc:
+            QMessageBox.warning(self.start_window or None, "Cannot open link", str(exc))
+            return None
+
+    def open_document(self, url: str) -> OpenDocument:
+        """Open (or raise, if already open) the window of the document at ``url``."""
+        link = parse_document_link(url)
+        if link.url in self.documents:
+            existing = self.documents[link.url]
+            existing.window.show()
+            existing.window.raise_()
+            existing.window.activateWindow()
+            return existing
+        doc = pycrdt.Doc()
+        awareness = pycrdt.Awareness(doc)
+        local = self.store.open_document(link.url)
+        local.load_into(doc)
+        local.attach(doc)
+        client = SyncClient(link.url, doc, awareness, incarnation=local.incarnation)
+        client.on_incarnation = local.set_incarnation
+        model = DocumentModel(doc)
+        presence = PresenceTracker(awareness, model.text, model.index)
+        presence.set_user(self.display_name, self.settings.color)
+        model.set_presence(presence)
+        editor = EditorWidget(model)
+        connection = ConnectionModel(client, link)
+        window = MainWindow(model, editor, connection, presence)
+        window.set_you(self.display_name, self.settings.color)
+        opened = OpenDocument(
+            link, doc, awareness, local, client, presence, model, editor, connection, window
+        )
+        self.documents[link.url] = opened
+        window.newDocumentRequested.connect(self.new_document)
+        window.openLinkRequested.connect(self.open_link)
+        window.importRequested.connect(self.import_file)
+        window.preferencesRequested.connect(self.show_preferences)
+        window.quitRequested.connect(self.quit)
+        window.closed.connect(lambda: self.spawner.spawn(self.close_document(opened)))
+        connection.conflictDetected.connect(
+            lambda _detail: self.spawner.spawn(self._resolve_conflict(opened))
+        )
+        opened.run_task = self.spawner.spawn(client.run())
+        window.show()
+        if self.start_window is not None:
+            self.start_window.hide()
+        return opened
+
+    async def close_document(self, opened: OpenDocument) -> None:
+        """Close one document: stop syncing cleanly, forget the window (idempotent)."""
+        if opened.closing:
+            return
+        opened.closing = True
+        opened.connection.detach()
+        await opened.client.close()
+        if opened.run_task is not None:
+            await asyncio.gather(opened.run_task, return_exceptions=True)
+        opened.window.hide()
+        opened.window.deleteLater()
+        self.documents.pop(opened.link.url, None)
+        self._maybe_done()
+
+    def import_file(self, path: str) -> OpenDocument:
+        """Import a .txt/.md/.html file into a NEW document and open it."""
+        from editor_app.export import import_into_editor
+
+        opened = self.new_document()
+        import_into_editor(Path(path), opened.editor)
+        title = Path(path).stem
+        if title and not opened.model.title():
+            opened.model.set_title(title)
+        return opened
+
+    def show_preferences(self) -> None:
+        dialog = PreferencesDialog(self.settings, parent=self.qapp.activeWindow())
+        dialog.accepted.connect(self._apply_preferences)
+        dialog.open()
+
+    def _apply_preferences(self) -> None:
+        self._name_override = None  # the user just chose a name; it wins over --name
+        for opened in self.documents.values():
+            opened.presence.set_user(self.display_name, self.settings.color)
+            opened.window.set_you(self.display_name, self.settings.color)
+
+    async def _resolve_conflict(self, opened: OpenDocument) -> None:
+        """The server's document was re-created while we had offline changes: ask."""
+        choice = await ask_conflict_choice(opened.window, opened.link.name)
+        if choice is ConflictChoice.KEEP_COPY:
+            copy_url = f"{opened.link.server}/{opened.link.name}-copy-{new_document_name()}"
+            copy_link = parse_document_link(copy_url)
+            opened.local.save_as_copy(copy_link.url)
+            await self.close_document(opened)
+            self.open_document(copy_link.url)
+        elif choice is ConflictChoice.DISCARD:
+            await self.close_document(opened)
+            opened.local.discard()
+            self.open_document(opened.link.url)
+
+    def _start_window_closed(self) -> None:
+        self.start_window = None
+        self._maybe_done()
+
+    def _maybe_done(self) -> None:
+        visible_start = self.start_window is not None and self.start_window.isVisible()
+        if not self.documents and not visible_start and not self._done.done():
+            self._done.set_result(None)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def quit(self) -> None:
+        """End the application (File > Quit): :func:`run_app` then closes everything."""
+        if not self._done.done():
+            self._done.set_result(None)
+
+    async def wait_until_done(self) -> None:
+        """Return when the last window was closed."""
+        await asyncio.shield(self._done)
+
+    async def aclose(self) -> None:
+        """Close every document (sync clients first), then the local store (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for opened in list(self.documents.values()):
+            await self.close_document(opened)
+        if self.start_window is not None:
+            self.start_window.close()
+        await self.spawner.aclose()
+        self.store.close()
+
+
+async def run_app(
+    qapp: QApplication,
+    *,
+    url: str | None = None,
+    name: str | None = None,
+    data_dir: Path | None = None,
+    server: str | None = None,
+) -> int:
+    """Run the editor until its last window closes; returns the process exit status."""
+    app = CoscribeApp(qapp, data_dir=data_dir, name=name, server=server)
+    qapp.aboutToQuit.connect(app.quit)
+    try:
+        if url is None:
+            app.show_start()
+        else:
+            app.open_document(url)
+        await app.wait_until_done()
+    finally:
+        await app.aclose()
+    return 0

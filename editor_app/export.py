@@ -1,0 +1,136 @@
+"""Documents out and in: export as txt/md/html/pdf/odt; import .txt/.md/.html.
+
+Export renders the editor's QTextDocument, which the binding keeps equal to the CRDT text,
+so what is exported is exactly what the user sees (headings, lists, bold, links).
+
+Import parses the file into a scratch QTextDocument and inserts it as a fragment into the
+NEW document's editor: the text then enters the CRDT through the same binding as typing and
+pasting, so formatting becomes Quill attributes without a second converter to keep in sync.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF
+from PySide6.QtGui import (
+    QPageLayout,
+    QPageSize,
+    QPdfWriter,
+    QTextCursor,
+    QTextDocument,
+    QTextDocumentFragment,
+    QTextDocumentWriter,
+)
+from PySide6.QtWidgets import QTextEdit
+
+FORMATS: dict[str, str] = {
+    "txt": "Plain text (.txt)",
+    "md": "Markdown (.md)",
+    "html": "Web page (.html)",
+    "pdf": "PDF document (.pdf)",
+    "odt": "OpenDocument text (.odt)",
+}
+IMPORT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+IMPORT_FILTER = "Documents (*.txt *.md *.markdown *.html *.htm);;All files (*)"
+
+
+class ExportError(OSError):
+    """Writing the export file failed (permissions, full disk, unsupported format)."""
+
+
+def safe_file_stem(title: str) -> str:
+    """A title usable as a file name on every desktop OS."""
+    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", title).strip(" .-")
+    return stem[:100] or "document"
+
+
+def export_document(doc: QTextDocument, path: Path, fmt: str, title: str = "") -> Path:
+    """Write ``doc`` to ``path`` in ``fmt`` (a key of :data:`FORMATS`); returns the path
+    written (the extension is added when missing).
+
+    Raises:
+        ValueError: unknown format.
+        ExportError: the file could not be written.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if path.suffix.lower() != f".{fmt}":
+        path = path.with_name(path.name + f".{fmt}")
+    source = doc.clone()  # set the title without touching the live document
+    source.setMetaInformation(QTextDocument.MetaInformation.DocumentTitle, title or "Untitled")
+    try:
+        if fmt == "txt":
+            path.write_text(_plain_text(source), encoding="utf-8")
+        elif fmt == "md":
+            path.write_text(source.toMarkdown(), encoding="utf-8")
+        elif fmt == "html":
+            path.write_text(source.toHtml(), encoding="utf-8")
+        elif fmt == "pdf":
+            _write_pdf(source, path, title)
+        else:
+            writer = QTextDocumentWriter(str(path), b"odf")
+            if not writer.write(source):
+                raise ExportError(f"could not write {path}: {writer.device().errorString()}")
+    except OSError as exc:
+        if isinstance(exc, ExportError):
+            raise
+        raise ExportError(f"could not write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def _plain_text(doc: QTextDocument) -> str:
+    """Plain text with a final newline (POSIX text file); Qt's paragraph separators become
+    newlines and non-breaking spaces stay as they are."""
+    text = doc.toPlainText()
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _write_pdf(doc: QTextDocument, path: Path, title: str) -> None:
+    writer = QPdfWriter(str(path))
+    writer.setTitle(title or "Untitled")
+    writer.setCreator("Coscribe")
+    writer.setResolution(300)
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(20, 20, 20, 20),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+    doc.print_(writer)
+    del writer  # finishes the file
+    if not path.exists() or path.stat().st_size == 0:
+        raise ExportError(f"could not write {path}")
+
+
+def parse_import(path: Path) -> QTextDocument:
+    """Read a .txt/.md/.html file into a scratch QTextDocument (UTF-8, BOM tolerated).
+
+    Raises:
+        ValueError: unsupported file type.
+        OSError: the file cannot be read.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in IMPORT_SUFFIXES:
+        raise ValueError(f"cannot import {path.name}: choose a .txt, .md or .html file")
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    doc = QTextDocument()
+    if suffix in (".md", ".markdown"):
+        doc.setMarkdown(text)
+    elif suffix in (".html", ".htm"):
+        doc.setHtml(text)
+    else:
+        doc.setPlainText(text.rstrip("\n"))
+    return doc
+
+
+def import_into_editor(path: Path, editor: QTextEdit) -> None:
+    """Insert the parsed file at the end of ``editor``; the editor's binding writes it into
+    the CRDT (one local edit, undoable like a paste)."""
+    parsed = parse_import(path)
+    cursor = QTextCursor(editor.document())
+    cursor.movePosition(QTextCursor.MoveOperation.End)
+    cursor.insertFragment(QTextDocumentFragment(parsed))

@@ -1,0 +1,103 @@
+"""User preferences (display name, color, default server), remembered between runs.
+
+Stored with QSettings in INI format at a path INSIDE the data dir, never in the platform's
+default location: ``--data-dir``/``COSCRIBE_DATA_DIR`` must move *all* local state, so that
+tests and a second instance on one machine never read or overwrite the user's real settings.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import secrets
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+DEFAULT_SERVER = "ws://127.0.0.1:1234"
+SETTINGS_FILE = "settings.ini"
+DATA_DIR_ENV = "COSCRIBE_DATA_DIR"
+
+# Readable, distinct colors for cursors and avatars (also used when E1's palette is absent).
+FALLBACK_PALETTE = (
+    "#1a73e8",
+    "#d93025",
+    "#188038",
+    "#e37400",
+    "#9334e6",
+    "#c5221f",
+    "#007b83",
+    "#b80672",
+)
+_COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def resolve_data_dir(cli_value: Path | None) -> Path:
+    """Where local state lives: ``--data-dir`` wins, then ``COSCRIBE_DATA_DIR``, then the
+    platform's per-user data directory. The directory is created if needed."""
+    if cli_value is not None:
+        path = cli_value
+    elif os.environ.get(DATA_DIR_ENV):
+        path = Path(os.environ[DATA_DIR_ENV])
+    else:
+        from platformdirs import user_data_dir
+
+        path = Path(user_data_dir("coscribe", appauthor=False))
+    path = path.expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _default_name() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry / no login name (containers)
+        return "Anonymous"
+    return user.capitalize() if user and user != "root" else "Anonymous"
+
+
+class Settings:
+    """Typed access to the preferences file. Values are written through immediately."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / SETTINGS_FILE
+        self._qs = QSettings(str(self.path), QSettings.Format.IniFormat)
+
+    @property
+    def display_name(self) -> str:
+        value = self._qs.value("user/name", "")
+        return str(value) if value else _default_name()
+
+    @display_name.setter
+    def display_name(self, name: str) -> None:
+        self._qs.setValue("user/name", name.strip() or _default_name())
+        self._qs.sync()
+
+    @property
+    def color(self) -> str:
+        """The user's cursor color; picked once at random and then remembered, so that
+        collaborators see the same person in the same color every day."""
+        value = str(self._qs.value("user/color", ""))
+        if _COLOR_RE.fullmatch(value):
+            return value
+        color = secrets.choice(FALLBACK_PALETTE)
+        self.color = color
+        return color
+
+    @color.setter
+    def color(self, color: str) -> None:
+        if not _COLOR_RE.fullmatch(color):
+            raise ValueError(f"not a #rrggbb color: {color!r}")
+        self._qs.setValue("user/color", color)
+        self._qs.sync()
+
+    @property
+    def default_server(self) -> str:
+        value = self._qs.value("server/default", "")
+        return str(value) if value else DEFAULT_SERVER
+
+    @default_server.setter
+    def default_server(self, url: str) -> None:
+        self._qs.setValue("server/default", url.strip().rstrip("/") or DEFAULT_SERVER)
+        self._qs.sync()

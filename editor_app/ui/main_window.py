@@ -1,0 +1,354 @@
+"""The document window, laid out like Google Docs: title and people on top, a formatting
+toolbar, the page, and a status bar with the connection status and the word count.
+
+Wiring only: formatting goes to EditorWidget, title/undo/redo to DocumentModel, status comes
+from ConnectionModel. Requests that concern the whole application (new, open, import,
+preferences, quit) leave as signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from editor_app import export
+from editor_app.connection_model import ConnectionModel
+from editor_app.ui.dialogs import LinkDialog, OpenLinkDialog, about_box
+from editor_app.ui.find_replace import FindReplaceDialog
+from editor_app.ui.people_list import PeopleList, Person
+from editor_app.ui.status_badge import StatusBadge
+
+HEADING_CHOICES = (("Normal text", None), ("Heading 1", 1), ("Heading 2", 2), ("Heading 3", 3))
+UNTITLED = "Untitled document"
+STANDARD = QKeySequence.StandardKey
+
+
+class MainWindow(QMainWindow):
+    newDocumentRequested = Signal()
+    openLinkRequested = Signal(str)
+    importRequested = Signal(str)
+    preferencesRequested = Signal()
+    quitRequested = Signal()
+    closed = Signal()
+
+    def __init__(
+        self,
+        model: Any,  # DocumentModel
+        editor: Any,  # EditorWidget
+        connection: ConnectionModel,
+        presence: Any,  # PresenceTracker
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.model = model
+        self.editor = editor
+        self.connection = connection
+        self.presence = presence
+        self._you = Person("You", "#1a73e8", is_you=True)
+        self.actions_by_name: dict[str, QAction] = {}
+        self.find_dialog = FindReplaceDialog(editor, self)
+        self.resize(1000, 760)
+
+        self._build_header()
+        self._build_toolbar()
+        self._build_menus()
+        self._build_page()
+        self._build_status_bar()
+        self._connect_model()
+
+    # -- construction -------------------------------------------------------------------------
+    def _action(
+        self,
+        name: str,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+        *,
+        checkable: bool = False,
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        action.triggered.connect(lambda *_: slot())
+        self.actions_by_name[name] = action
+        self.addAction(action)  # shortcuts work even when the menu bar is hidden
+        return action
+
+    def _build_header(self) -> None:
+        self.title_edit = QLineEdit()
+        self.title_edit.setObjectName("titleEdit")
+        self.title_edit.setPlaceholderText(UNTITLED)
+        self.title_edit.setFrame(False)
+        font = QFont(self.title_edit.font())
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        self.title_edit.setFont(font)
+        self.title_edit.setMinimumWidth(280)
+        self.people = PeopleList()
+        self.share_button = QPushButton("Copy link")
+        self.share_button.setObjectName("shareButton")
+        self.share_button.setToolTip("Copy this document's link to share it")
+        self.share_button.setStyleSheet(
+            "QPushButton { background: #c2e7ff; border-radius: 14px; padding: 5px 16px; }"
+        )
+        self.share_button.clicked.connect(lambda *_: self.copy_link())
+        header = QWidget()
+        row = QHBoxLayout(header)
+        row.setContentsMargins(12, 6, 12, 2)
+        row.addWidget(self.title_edit, 1)
+        row.addWidget(self.people)
+        row.addSpacing(8)
+        row.addWidget(self.share_button)
+        self._header = header
+        self.title_edit.textEdited.connect(self.model.set_title)
+
+    def _build_toolbar(self) -> None:
+        e = self.editor
+        bar = QToolBar("Formatting")
+        bar.setObjectName("formattingToolbar")
+        bar.setMovable(False)
+        self.toolbar = bar
+        undo = self._action("undo", "Undo", self.model.undo, STANDARD.Undo)
+        redo = self._action("redo", "Redo", self.model.redo, "Ctrl+Y")
+        redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
+        undo.setEnabled(False)
+        redo.setEnabled(False)
+        bar.addAction(undo)
+        bar.addAction(redo)
+        bar.addSeparator()
+        self.heading_combo = QComboBox()
+        self.heading_combo.setObjectName("headingCombo")
+        for label, level in HEADING_CHOICES:
+            self.heading_combo.addItem(label, level)
+        self.heading_combo.activated.connect(
+            lambda i: e.set_heading(self.heading_combo.itemData(i))
+        )
+        bar.addWidget(self.heading_combo)
+        bar.addSeparator()
+        for name, text, slot, key in (
+            ("bold", "B", e.toggle_bold, STANDARD.Bold),
+            ("italic", "I", e.toggle_italic, STANDARD.Italic),
+            ("underline", "U", e.toggle_underline, STANDARD.Underline),
+            ("strike", "S", e.toggle_strike, "Alt+Shift+5"),
+        ):
+            action = self._action(name, text, slot, key, checkable=True)
+            font = QFont()
+            font.setBold(name == "bold")
+            font.setItalic(name == "italic")
+            font.setUnderline(name == "underline")
+            font.setStrikeOut(name == "strike")
+            action.setFont(font)
+            action.setToolTip(f"{name.title()} ({action.shortcut().toString()})")
+            bar.addAction(action)
+        bar.addAction(self._action("link", "Link", self.edit_link, "Ctrl+K"))
+        bar.addSeparator()
+        bar.addAction(
+            self._action(
+                "bullet", "• List", lambda: e.toggle_list("bullet"), "Ctrl+Shift+8", checkable=True
+            )
+        )
+        bar.addAction(
+            self._action(
+                "ordered",
+                "1. List",
+                lambda: e.toggle_list("ordered"),
+                "Ctrl+Shift+7",
+                checkable=True,
+            )
+        )
+        for level in (1, 2, 3):
+            self._action(
+                f"heading{level}",
+                f"Heading {level}",
+                lambda lv=level: e.set_heading(lv),
+                f"Ctrl+Alt+{level}",
+            )
+        self._action("normal", "Normal text", lambda: e.set_heading(None), "Ctrl+Alt+0")
+
+    def _build_menus(self) -> None:
+        a = self._action
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(a("new", "New document", self.newDocumentRequested.emit, STANDARD.New))
+        file_menu.addAction(a("open", "Open link…", self.show_open_link, STANDARD.Open))
+        file_menu.addAction(a("copyLink", "Copy link", self.copy_link, "Ctrl+Shift+C"))
+        file_menu.addSeparator()
+        file_menu.addAction(a("import", "Import…", self.choose_import))
+        export_menu = file_menu.addMenu("Export as")
+        for fmt, label in export.FORMATS.items():
+            export_menu.addAction(
+                a(f"export_{fmt}", label, lambda f=fmt: self.choose_export(f))  # type: ignore[misc]
+            )
+        file_menu.addSeparator()
+        file_menu.addAction(a("preferences", "Preferences…", self.preferencesRequested.emit))
+        file_menu.addSeparator()
+        file_menu.addAction(a("close", "Close", self.close, STANDARD.Close))
+        file_menu.addAction(a("quit", "Quit", self.quitRequested.emit, STANDARD.Quit))
+
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.actions_by_name["undo"])
+        edit_menu.addAction(self.actions_by_name["redo"])
+        edit_menu.addSeparator()
+        edit_menu.addAction(a("find", "Find…", lambda: self.show_find(replace=False), "Ctrl+F"))
+        edit_menu.addAction(
+            a("replace", "Find and replace…", lambda: self.show_find(replace=True), "Ctrl+H")
+        )
+
+        format_menu = bar.addMenu("F&ormat")
+        for name in ("bold", "italic", "underline", "strike"):
+            format_menu.addAction(self.actions_by_name[name])
+        format_menu.addSeparator()
+        for name in ("normal", "heading1", "heading2", "heading3"):
+            format_menu.addAction(self.actions_by_name[name])
+        format_menu.addSeparator()
+        for name in ("bullet", "ordered", "link"):
+            format_menu.addAction(self.actions_by_name[name])
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(a("about", "About Coscribe", lambda: about_box(self).open()))
+
+    def _build_page(self) -> None:
+        """The editor as a page on a grey desk, like a word processor."""
+        desk = QWidget()
+        desk.setObjectName("desk")
+        desk.setStyleSheet("#desk { background: #f1f3f4; }")
+        desk_layout = QHBoxLayout(desk)
+        desk_layout.setContentsMargins(0, 12, 0, 0)
+        self.editor.setMaximumWidth(820)
+        self.editor.setMinimumWidth(360)
+        desk_layout.addStretch(1)
+        desk_layout.addWidget(self.editor, 100)
+        desk_layout.addStretch(1)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self._header)
+        column.addWidget(self.toolbar)
+        column.addWidget(desk, 1)
+        self.setCentralWidget(central)
+
+    def _build_status_bar(self) -> None:
+        self.status_badge = StatusBadge(self.connection)
+        self.word_count_label = QLabel("0 words")
+        self.word_count_label.setObjectName("wordCount")
+        self.statusBar().addWidget(self.status_badge)
+        self.statusBar().addPermanentWidget(self.word_count_label)
+
+    def _connect_model(self) -> None:
+        m = self.model
+        m.titleChanged.connect(self._show_title)
+        m.wordCountChanged.connect(self._show_word_count)
+        m.canUndoChanged.connect(self.actions_by_name["undo"].setEnabled)
+        m.canRedoChanged.connect(self.actions_by_name["redo"].setEnabled)
+        m.remotePresenceChanged.connect(self.refresh_people)
+        self.editor.formatChanged.connect(self.show_format)
+        self.connection.readOnlyChanged.connect(self.set_read_only)
+        self._show_title(m.title())
+        self._show_word_count(_word_count(self.editor.toPlainText()))
+        self.set_read_only(self.connection.read_only)
+        self.refresh_people()
+
+    # -- behaviour ----------------------------------------------------------------------------
+    @property
+    def link(self) -> str:
+        return self.connection.link.url
+
+    def set_you(self, name: str, color: str) -> None:
+        self._you = Person(name, color, is_you=True)
+        self.refresh_people()
+
+    def refresh_people(self) -> None:
+        self.people.set_people(self._you, self.presence.collaborators())
+
+    def show_find(self, *, replace: bool) -> FindReplaceDialog:
+        self.find_dialog.show_for(replace=replace)
+        return self.find_dialog
+
+    def copy_link(self) -> None:
+        QApplication.clipboard().setText(self.link)
+        self.statusBar().showMessage("Link copied — anyone with the link can edit", 4000)
+
+    def show_open_link(self) -> OpenLinkDialog:
+        dialog = OpenLinkDialog(self)
+        dialog.linkChosen.connect(self.openLinkRequested.emit)
+        dialog.open()
+        return dialog
+
+    def edit_link(self) -> LinkDialog:
+        current = self.editor.textCursor().charFormat().anchorHref()
+        dialog = LinkDialog(self, current)
+        dialog.urlChosen.connect(lambda url: self.editor.set_link(url or None))
+        dialog.open()
+        return dialog
+
+    def choose_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import into a new document", "", export.IMPORT_FILTER
+        )
+        if path:
+            self.importRequested.emit(path)
+
+    def choose_export(self, fmt: str) -> None:
+        stem = self.model.title().strip() or self.connection.link.name
+        suggested = str(Path.home() / f"{export.safe_file_stem(stem)}.{fmt}")
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export as {export.FORMATS[fmt]}", suggested, f"*.{fmt}"
+        )
+        if path:
+            self.export_to(Path(path), fmt)
+
+    def export_to(self, path: Path, fmt: str) -> Path:
+        written = export.export_document(self.editor.document(), path, fmt, self.model.title())
+        self.statusBar().showMessage(f"Exported to {written}", 4000)
+        return written
+
+    def show_format(self, attrs: dict[str, Any]) -> None:
+        for name in ("bold", "italic", "underline", "strike"):
+            self.actions_by_name[name].setChecked(bool(attrs.get(name)))
+        self.actions_by_name["bullet"].setChecked(attrs.get("list") == "bullet")
+        self.actions_by_name["ordered"].setChecked(attrs.get("list") == "ordered")
+        level = attrs.get("header")
+        index = self.heading_combo.findData(int(level) if level else None)
+        self.heading_combo.setCurrentIndex(max(index, 0))
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.model.read_only = read_only
+        self.title_edit.setReadOnly(read_only)
+        self.toolbar.setEnabled(not read_only)
+
+    def _show_title(self, title: str) -> None:
+        if self.title_edit.text() != title:
+            self.title_edit.setText(title)
+        self.setWindowTitle(f"{title or UNTITLED} — Coscribe")
+
+    def _show_word_count(self, count: int) -> None:
+        self.word_count_label.setText(f"{count} word" + ("" if count == 1 else "s"))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.find_dialog.close()
+        super().closeEvent(event)
+        self.closed.emit()
+
+
+def _word_count(text: str) -> int:
+    return len(text.split())

@@ -1,0 +1,61 @@
+"""The connection status in the status bar: a colored dot, the honest text, and "Retry".
+
+It renders :class:`~editor_app.connection_model.ConnectionModel` and nothing else, so the
+words come from one place (the model) and the badge only decides colors.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from editor_app.connection_model import ConnectionModel
+
+KIND_COLORS = {
+    "connecting": "#f9ab00",
+    "offline": "#9aa0a6",
+    "saving": "#1a73e8",
+    "saved": "#188038",
+    "denied": "#d93025",
+    "conflict": "#d93025",
+    "closed": "#9aa0a6",
+}
+
+
+class StatusBadge(QWidget):
+    def __init__(self, connection: ConnectionModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusBadge")
+        self.connection = connection
+        self.dot = QLabel("●")
+        self.label = QLabel()
+        self.label.setObjectName("statusText")
+        self.retry_button = QPushButton("Retry now")
+        self.retry_button.setObjectName("retryButton")
+        self.retry_button.setFlat(True)
+        self.retry_button.setStyleSheet("color: #1a73e8")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.addWidget(self.dot)
+        layout.addWidget(self.label)
+        layout.addWidget(self.retry_button)
+        self.retry_button.clicked.connect(lambda *_: connection.retry_now())
+        connection.statusChanged.connect(self.show_status)
+        self.show_status(connection.text, connection.kind)
+
+    @property
+    def text(self) -> str:
+        return self.label.text()
+
+    def show_status(self, text: str, kind: str) -> None:
+        self.label.setText(text)
+        self.dot.setStyleSheet(f"color: {KIND_COLORS.get(kind, '#9aa0a6')}")
+        self.retry_button.setVisible(kind == "offline")
+        tip = text
+        retry = self.connection.retry_in
+        if kind == "offline" and retry is not None:
+            tip += f"\nNext attempt in {retry:.0f} s."
+        if kind == "offline":
+            tip += "\nYour edits are kept and will be sent when the connection returns."
+        if self.connection.read_only:
+            tip += "\nYou can view this document but not edit it."
+        self.setToolTip(tip)
