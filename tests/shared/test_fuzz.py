@@ -1,0 +1,228 @@
+"""Property tests: hostile bytes only ever produce documented ProtocolErrors.
+
+A relay's pump closes a connection with ``exc.close_code`` on ProtocolError; anything
+else (IndexError, RecursionError, pyo3's PanicException, which is a BaseException)
+would kill the pump or the whole room. And a rejected message must leave the document
+exactly as it was, or a half-applied update would be relayed to nobody and diverge.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from pycrdt import Awareness, Doc, Map, Text, write_var_uint
+
+from shared.errors import ProtocolError
+from shared.messages import (
+    EMPTY_UPDATE,
+    Ack,
+    AuthPermissionDenied,
+    AwarenessUpdate,
+    Hello,
+    QueryAwareness,
+    SyncStep1,
+    SyncStep2,
+    SyncUpdate,
+    decode_message,
+)
+from shared.session import SyncSession
+from shared.states import Role
+from tests.shared.helpers import TEXT_NAME
+
+#: Raise for a deeper hunt, e.g. ``COSCRIBE_FUZZ_EXAMPLES=20000 pytest tests/shared/test_fuzz.py``.
+FUZZ_EXAMPLES = int(os.environ.get("COSCRIBE_FUZZ_EXAMPLES", "300"))
+
+FUZZ = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _sample_updates() -> list[bytes]:
+    """Real updates of several shapes: inserts, deletes, formatting, maps, non-BMP text."""
+    doc: Doc[Any] = Doc()
+    updates: list[bytes] = []
+    sub = doc.observe(lambda event: updates.append(event.update))
+    text = doc.get(TEXT_NAME, type=Text)
+    meta = doc.get("meta", type=Map)
+    text.insert(0, "Hello 한국어 😀 e\u0301\n")
+    text.format(0, 5, {"bold": True})
+    del text[1:3]
+    meta["title"] = "Notes"
+    text.insert(2, "\n", {"header": 1})
+    doc.unobserve(sub)
+    return updates + [doc.get_update(), EMPTY_UPDATE]
+
+
+UPDATES = _sample_updates()
+_other = Doc()
+_other.get(TEXT_NAME, type=Text).insert(0, "x")
+STATE_VECTORS = [b"\x00", Doc().get_state(), _other.get_state()]
+
+
+def _awareness_payload() -> bytes:
+    awareness = Awareness(Doc())
+    awareness.set_local_state({"user": {"name": "김", "color": "#abcdef"}, "cursor": None})
+    return awareness.encode_awareness_update([awareness.client_id])
+
+
+VALID_MESSAGES: list[bytes] = (
+    [SyncStep1(sv).encode() for sv in STATE_VECTORS]
+    + [SyncStep2(u).encode() for u in UPDATES]
+    + [SyncUpdate(u).encode() for u in UPDATES]
+    + [
+        AwarenessUpdate(_awareness_payload(), ()).encode(),
+        AuthPermissionDenied("denied").encode(),
+        QueryAwareness().encode(),
+        Hello("inc").encode(),
+        Ack(1).encode(),
+    ]
+)
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    """A valid message with a few byte-level mutations (flip, insert, delete, cut, splice)."""
+    data = bytearray(draw(st.sampled_from(VALID_MESSAGES)))
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate", "append"]))
+        pos = draw(st.integers(0, max(len(data) - 1, 0)))
+        if op == "flip" and data:
+            data[pos] ^= 1 << draw(st.integers(0, 7))
+        elif op == "set" and data:
+            data[pos] = draw(st.integers(0, 255))
+        elif op == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=4))
+        elif op == "delete" and data:
+            del data[pos : pos + draw(st.integers(1, 4))]
+        elif op == "truncate":
+            del data[pos:]
+        elif op == "append":
+            data += draw(st.binary(min_size=1, max_size=8))
+    return bytes(data)
+
+
+hostile = st.one_of(st.binary(max_size=64), mutated(), st.sampled_from(VALID_MESSAGES))
+
+
+# ----------------------------------------------------------------------------- decoder
+
+
+@FUZZ
+@given(data=hostile, extensions=st.booleans())
+@example(data=b"\x00\x00\x80\x00", extensions=False)
+def test_decode_raises_only_protocol_errors(data: bytes, extensions: bool) -> None:
+    try:
+        message = decode_message(data, extensions=extensions)
+    except ProtocolError:
+        return
+    # Whatever decodes re-encodes to a message that decodes to the same value. (Not
+    # always the same bytes: overlong varints such as b"\x80\x00" for 0 are accepted,
+    # as lib0's decoder accepts them.)
+    assert decode_message(message.encode(), extensions=extensions) == message
+
+
+# ----------------------------------------------------------------------------- session
+
+
+def _server_session(extensions: bool, writable: bool) -> tuple[Doc[Any], SyncSession]:
+    doc: Doc[Any] = Doc()
+    doc.get(TEXT_NAME, type=Text).insert(0, "existing 텍스트 😀")
+    session = SyncSession(
+        doc, Role.SERVER, extensions=extensions, incarnation="inc", writable=writable
+    )
+    session.start()
+    session.data_to_send()
+    return doc, session
+
+
+def _feed(session: SyncSession, doc: Doc[Any], messages: list[bytes]) -> None:
+    """Feed messages until one is rejected; a rejection must leave the doc untouched."""
+    text = doc.get(TEXT_NAME, type=Text)
+    for message in messages:
+        before_update, before_text = doc.get_update(), str(text)
+        try:
+            session.receive_data(message)
+        except ProtocolError:
+            assert doc.get_update() == before_update
+            assert str(text) == before_text
+            return
+        session.data_to_send()
+        session.events_received()
+
+
+@FUZZ
+@given(messages=st.lists(hostile, min_size=1, max_size=6), extensions=st.booleans())
+def test_server_session_raises_only_protocol_errors(
+    messages: list[bytes], extensions: bool
+) -> None:
+    doc, session = _server_session(extensions, writable=True)
+    _feed(session, doc, messages)
+
+
+@FUZZ
+@given(messages=st.lists(hostile, min_size=1, max_size=4))
+def test_read_only_server_session_never_changes_the_doc(messages: list[bytes]) -> None:
+    doc, session = _server_session(True, writable=False)
+    before = doc.get_update()
+    _feed(session, doc, messages)
+    assert doc.get_update() == before
+
+
+@FUZZ
+@given(messages=st.lists(hostile, min_size=1, max_size=6))
+@example(messages=[Hello("inc").encode(), AwarenessUpdate(_awareness_payload(), ()).encode()])
+def test_client_session_raises_only_protocol_errors(messages: list[bytes]) -> None:
+    """The client also applies awareness, through pycrdt's (unchecked) decoder."""
+    doc: Doc[Any] = Doc()
+    session = SyncSession(doc, Role.CLIENT, extensions=True, awareness=Awareness(doc))
+    session.start()
+    for message in messages:
+        if session.closed:
+            return
+        try:
+            session.receive_data(message)
+        except ProtocolError:
+            return
+
+
+# ----------------------------------------------------------------------------- regressions
+
+
+def _update_message(update: bytes) -> bytes:
+    return b"\x00\x02" + write_var_uint(len(update)) + update
+
+
+REGRESSIONS: list[bytes] = [
+    # Updates whose struct count or lengths run past the end of the payload.
+    _update_message(b"\x01\x01\x00\x00"),
+    _update_message(b"\x01\xff\xff\x03\x01\x00"),
+    _update_message(UPDATES[0][:-1]),
+    _update_message(UPDATES[0] + b"\xff"),
+]
+
+
+@pytest.mark.parametrize("message", REGRESSIONS)
+def test_regressions_raise_protocol_error_or_apply(message: bytes) -> None:
+    doc, session = _server_session(False, writable=True)
+    _feed(session, doc, [message])
+
+
+@pytest.mark.parametrize(("clock", "length"), [(1, 1), (2, 1), (2, 2), (0, 4)])
+def test_delete_set_splitting_a_surrogate_pair_does_not_escape(clock: int, length: int) -> None:
+    """Yjs clocks count UTF-16 units, so a JS peer can name half of an emoji in a delete set.
+
+    yrs resolves it in its own way (it is a valid update); what matters here is that the
+    session neither lets a panic escape nor half-applies it.
+    """
+    doc: Doc[Any] = Doc(client_id=7)
+    doc.get(TEXT_NAME, type=Text).insert(0, "a😀b")
+    delete_set = b"\x00\x01\x07\x01" + write_var_uint(clock) + write_var_uint(length)
+    session = SyncSession(doc, Role.SERVER)
+    session.start()
+    _feed(session, doc, [SyncUpdate(delete_set).encode()])
