@@ -10,6 +10,7 @@ pasting, so formatting becomes Quill attributes without a second converter to ke
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -66,6 +67,10 @@ def export_document(doc: QTextDocument, path: Path, fmt: str, title: str = "") -
         elif fmt == "md":
             path.write_text(source.toMarkdown(), encoding="utf-8")
         elif fmt == "html":
+            # Qt writes the title into <title> verbatim (unescaped), so escape it here.
+            source.setMetaInformation(
+                QTextDocument.MetaInformation.DocumentTitle, html.escape(title or "Untitled")
+            )
             path.write_text(source.toHtml(), encoding="utf-8")
         elif fmt == "pdf":
             _write_pdf(source, path, title)
