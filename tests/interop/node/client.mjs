@@ -80,7 +80,7 @@ const statesAsObject = () => {
 
 const commands = {
   client_id: () => doc.clientID,
-  wait_synced: ({ timeout = 5000 }) => waitFor(() => provider.synced, onSync, timeout, 'sync'),
+  wait_synced: ({ ms = 5000 }) => waitFor(() => provider.synced, onSync, ms, 'sync'),
   insert: ({ index, text, attrs }) => { ytext.insert(index, text, attrs || undefined); return ytext.length },
   delete: ({ index, length }) => { ytext.delete(index, length); return ytext.length },
   format: ({ index, length, attrs }) => { ytext.format(index, length, attrs); return null },
@@ -88,8 +88,8 @@ const commands = {
   length: () => ytext.length,
   delta: () => ytext.toDelta(),
   // Wait in Node (event driven, no polling) until the text equals `text`.
-  wait_text: ({ text, timeout = 5000 }) =>
-    waitFor(() => ytext.toString() === text, onDocUpdate, timeout, `text ${JSON.stringify(text)}`)
+  wait_text: ({ text, ms = 5000 }) =>
+    waitFor(() => ytext.toString() === text, onDocUpdate, ms, `text ${JSON.stringify(text)}`)
       .catch((err) => { throw new Error(`${err.message}; have ${JSON.stringify(ytext.toString())}`) }),
   set_awareness: ({ state }) => { awareness.setLocalState(state); return awareness.clientID },
   set_awareness_field: ({ field, value }) => { awareness.setLocalStateField(field, value); return null },
