@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pycrdt import Doc, Text, TransactionEvent
+from pycrdt import Decoder, Doc, Text, TransactionEvent
 
 from shared.messages import decode_message
 from shared.origins import Origin, origin_matches
@@ -54,6 +54,18 @@ def transaction_origin(event: TransactionEvent) -> Any:
     return event.transaction.origin()  # type: ignore[attr-defined]
 
 
+def state_vector(doc: Doc[Any]) -> dict[int, int]:
+    """The doc's state vector as {client id: clock}.
+
+    Compare these, not ``get_state()`` bytes: yrs writes the entries in hash-map order,
+    so two docs with the same state can encode it differently.
+    """
+    decoder = Decoder(doc.get_state())
+    count = decoder.read_var_uint()
+    pairs = [(decoder.read_var_uint(), decoder.read_var_uint()) for _ in range(count)]
+    return dict(pairs)
+
+
 def state_of(session: SyncSession) -> SessionState:
     """The session's state, through a call so that type checkers do not narrow it."""
     return session.state
@@ -65,9 +77,11 @@ def state_of(session: SyncSession) -> SessionState:
 class ClientPeer:
     """An editor process: a doc, its text, and the session of its current connection."""
 
-    def __init__(self, name: str, *, incarnation: str | None = None) -> None:
+    def __init__(
+        self, name: str, *, incarnation: str | None = None, client_id: int | None = None
+    ) -> None:
         self.name = name
-        self.doc: Doc[Any] = Doc()
+        self.doc: Doc[Any] = Doc(client_id=client_id)
         self.text = self.doc.get(TEXT_NAME, type=Text)
         self.session: SyncSession | None = None
         #: The incarnation the local copy belongs to (learned from the first HELLO).
@@ -262,9 +276,14 @@ class FakeRelay:
     """
 
     def __init__(
-        self, clients: list[ClientPeer], *, extensions: bool = False, incarnation: str = "inc-1"
+        self,
+        clients: list[ClientPeer],
+        *,
+        extensions: bool = False,
+        incarnation: str = "inc-1",
+        client_id: int | None = None,
     ) -> None:
-        self.doc: Doc[Any] = Doc()
+        self.doc: Doc[Any] = Doc(client_id=client_id)
         self.text = self.doc.get(TEXT_NAME, type=Text)
         self.clients = clients
         self.extensions = extensions
