@@ -1,0 +1,257 @@
+"""DocumentModel: the Qt view-model over one open document (no network code, no widgets).
+
+It owns the pieces every view of the document shares:
+
+* the ``content`` Text, the ``meta`` Map and one :class:`~editor_app.offsets.TextIndex`
+  that mirrors the content so UTF-16 (Qt, Yjs) <-> UTF-8 (pycrdt) conversions stay
+  O(log n). The model is the ONLY observer that updates the index for changes that did not
+  come from the local binding: it turns each such Text event into UTF-16 ops once
+  (:func:`~editor_app.text_ops.delta_to_ops`) and hands them to its ops listeners (the Qt
+  binding). Changes with origin ``LOCAL_EDIT`` already updated the index when the binding
+  wrote them, so writers of ``LOCAL_EDIT`` changes to ``content`` must go through the
+  binding; every other writer (imports, tests, the network) uses another origin and is
+  mirrored into the widget like a collaborator's edit.
+* undo/redo: a ``pycrdt.UndoManager`` over ``content`` that tracks only ``LOCAL_EDIT``
+  transactions, so a collaborator's edits are never undone. Its own transactions carry the
+  undo manager's origin, so the binding applies them to the widget like remote changes and
+  the sync client sends them like local ones.
+* title (``meta["title"]``), word count (throttled, never O(n) per keystroke), read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pycrdt
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from editor_app.offsets import EMBED_CHAR, TextIndex
+from shared.origins import Origin, origin_matches
+
+if TYPE_CHECKING:
+    from editor_app.presence import PresenceTracker
+
+try:
+    from editor_app.schema import content as content_of
+    from editor_app.schema import meta as meta_of
+    from editor_app.text_ops import EditOp, FormatOp, delta_to_ops
+except ImportError:  # TEMPORARY until E1's schema.py / text_ops.py land
+    from editor_app._e2_fallback import (  # type: ignore[assignment]
+        EditOp,
+        FormatOp,
+        content_of,
+        delta_to_ops,
+        meta_of,
+    )
+
+Op = EditOp | FormatOp
+OpsListener = Callable[[list[Op]], None]
+
+#: Edits closer together than this become one undo step (Google Docs-like granularity).
+UNDO_CAPTURE_MS = 500
+#: The word count is recomputed at most this often while the text changes.
+WORD_COUNT_THROTTLE_MS = 300
+
+
+class DocumentModel(QObject):
+    """View-model over one document: text mirror + ops fan-out, title, undo, word count.
+
+    Args:
+        doc: the document (already loaded or not: later loads arrive as ops).
+        presence: optional presence tracker; can also be given later with
+            :meth:`set_presence` (it needs :attr:`index`, which the model creates).
+        index: an existing TextIndex mirroring ``content`` (default: built from it).
+    """
+
+    titleChanged = Signal(str)
+    wordCountChanged = Signal(int)
+    canUndoChanged = Signal(bool)
+    canRedoChanged = Signal(bool)
+    remotePresenceChanged = Signal()
+    readOnlyChanged = Signal(bool)
+
+    def __init__(
+        self,
+        doc: pycrdt.Doc,
+        presence: PresenceTracker | None = None,
+        parent: QObject | None = None,
+        *,
+        index: TextIndex | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._doc = doc
+        self._text = content_of(doc)
+        self._meta = meta_of(doc)
+        self._index = index if index is not None else TextIndex(plain_text(self._text))
+        self._ops_listeners: list[OpsListener] = []
+        self._read_only = False
+        self._title = self._read_title()
+        self._word_count = _count_words(self._index.text)
+        self._can_undo = False
+        self._can_redo = False
+        self._presence: PresenceTracker | None = None
+        self._presence_unsub: Callable[[], None] | None = None
+
+        self._undo = pycrdt.UndoManager(scopes=[self._text], capture_timeout_millis=UNDO_CAPTURE_MS)
+        self._undo.include_origin(Origin.LOCAL_EDIT)
+
+        self._word_timer = QTimer(self)
+        self._word_timer.setSingleShot(True)
+        self._word_timer.setInterval(WORD_COUNT_THROTTLE_MS)
+        self._word_timer.timeout.connect(self._recount_words)
+        self._undo_timer = QTimer(self)
+        self._undo_timer.setSingleShot(True)
+        self._undo_timer.setInterval(0)
+        self._undo_timer.timeout.connect(self._refresh_undo_state)
+
+        self._text_sub = self._text.observe(self._on_text_event)
+        self._meta_sub = self._meta.observe(self._on_meta_event)
+        if presence is not None:
+            self.set_presence(presence)
+
+    # ------------------------------------------------------------------ shared state
+
+    @property
+    def doc(self) -> pycrdt.Doc:
+        return self._doc
+
+    @property
+    def text(self) -> pycrdt.Text:
+        return self._text
+
+    @property
+    def index(self) -> TextIndex:
+        return self._index
+
+    @property
+    def presence(self) -> PresenceTracker | None:
+        return self._presence
+
+    def set_presence(self, presence: PresenceTracker | None) -> None:
+        """Attach (or detach, with None) the presence tracker whose changes we re-emit."""
+        if self._presence_unsub is not None:
+            self._presence_unsub()
+            self._presence_unsub = None
+        self._presence = presence
+        if presence is not None:
+            self._presence_unsub = presence.add_listener(self.remotePresenceChanged.emit)
+        self.remotePresenceChanged.emit()
+
+    def add_ops_listener(self, listener: OpsListener) -> Callable[[], None]:
+        """Call ``listener(ops)`` synchronously for every content change that did not come
+        from the local binding (remote, store load, undo/redo). Returns an unsubscribe."""
+        self._ops_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._ops_listeners:
+                self._ops_listeners.remove(listener)
+
+        return unsubscribe
+
+    def close(self) -> None:
+        """Stop observing the document (idempotent)."""
+        if self._text_sub is not None:
+            self._text.unobserve(self._text_sub)
+            self._meta.unobserve(self._meta_sub)
+            self._text_sub = None
+        self.set_presence(None)
+        self._word_timer.stop()
+        self._undo_timer.stop()
+
+    # ------------------------------------------------------------------ title
+
+    def title(self) -> str:
+        return self._title
+
+    def set_title(self, title: str) -> None:
+        if self._read_only or title == self._read_title():
+            return
+        with self._doc.transaction(origin=Origin.LOCAL_EDIT):
+            self._meta["title"] = title
+
+    def _read_title(self) -> str:
+        value = self._meta.get("title")
+        return value if isinstance(value, str) else ""
+
+    def _on_meta_event(self, _event: Any) -> None:
+        title = self._read_title()
+        if title != self._title:
+            self._title = title
+            self.titleChanged.emit(title)
+
+    # ------------------------------------------------------------------ read-only
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    @read_only.setter
+    def read_only(self, value: bool) -> None:
+        if value != self._read_only:
+            self._read_only = value
+            self.readOnlyChanged.emit(value)
+
+    # ------------------------------------------------------------------ undo / redo
+
+    def undo(self) -> bool:
+        """Undo this user's last edit group; collaborators' edits are untouched."""
+        done = not self._read_only and self._undo.undo()
+        self._refresh_undo_state()
+        return done
+
+    def redo(self) -> bool:
+        done = not self._read_only and self._undo.redo()
+        self._refresh_undo_state()
+        return done
+
+    def can_undo(self) -> bool:
+        return self._undo.can_undo()
+
+    def can_redo(self) -> bool:
+        return self._undo.can_redo()
+
+    def _refresh_undo_state(self) -> None:
+        can_undo, can_redo = self._undo.can_undo(), self._undo.can_redo()
+        if can_undo != self._can_undo:
+            self._can_undo = can_undo
+            self.canUndoChanged.emit(can_undo)
+        if can_redo != self._can_redo:
+            self._can_redo = can_redo
+            self.canRedoChanged.emit(can_redo)
+
+    # ------------------------------------------------------------------ word count
+
+    def word_count(self) -> int:
+        """The word count as of the last (throttled) recount."""
+        return self._word_count
+
+    def _recount_words(self) -> None:
+        count = _count_words(self._index.text)
+        if count != self._word_count:
+            self._word_count = count
+            self.wordCountChanged.emit(count)
+
+    # ------------------------------------------------------------------ text events
+
+    def _on_text_event(self, event: pycrdt.TextEvent) -> None:
+        if not origin_matches(event.transaction.origin, Origin.LOCAL_EDIT):
+            ops = delta_to_ops(event.delta, self._index)
+            for listener in list(self._ops_listeners):
+                listener(ops)
+        if not self._word_timer.isActive():
+            self._word_timer.start()
+        # The UndoManager updates its stacks after observers run: look once the event loop
+        # is back, coalescing a burst of changes into one check.
+        if not self._undo_timer.isActive():
+            self._undo_timer.start()
+
+
+def plain_text(text: pycrdt.Text) -> str:
+    """The content as the index mirrors it: embeds (which ``str(text)`` drops) become
+    :data:`~editor_app.offsets.EMBED_CHAR`, so every CRDT unit has a UTF-16 unit."""
+    return "".join(c if isinstance(c, str) else EMBED_CHAR for c, _ in text.diff())
+
+
+def _count_words(text: str) -> int:
+    return len(text.split())

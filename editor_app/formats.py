@@ -1,0 +1,359 @@
+"""Quill attributes <-> Qt text formats: the one place that knows how formatting looks in Qt.
+
+The CRDT stores formatting the way Quill (and y-quill) does, so a web Quill editor on the
+same document shows the same thing:
+
+* inline attributes on text runs: ``bold``, ``italic``, ``underline``, ``strike`` (``True``)
+  and ``link`` (URL string);
+* block attributes on the ``"\\n"`` that ENDS a line: ``header`` (1-3) and ``list``
+  (``"bullet"`` | ``"ordered"``).
+
+Qt mapping (each attribute has exactly one Qt property that decides it, so reading a format
+back always gives the attributes that were written):
+
+=============  ===========================================================================
+``bold``       ``fontWeight() >= 700``. Headings are drawn at weight 600 (DemiBold), so a
+               heading is visibly bold without being ``bold``; bold text inside a heading
+               is 700, and un-bolding there returns to 600, not to 400.
+``italic``     ``fontItalic()``
+``underline``  ``fontUnderline()``
+``strike``     ``fontStrikeOut()``
+``link``       ``isAnchor()`` + ``anchorHref()``; links are drawn in :data:`LINK_COLOR`
+               WITHOUT underline so that ``underline`` stays an independent attribute.
+``header``     ``QTextBlockFormat.headingLevel()`` (1-3) plus a larger font
+               (:data:`HEADING_SCALE`) on every character of the block and on the block's
+               char format (so typing into an empty heading line is heading-sized).
+``list``       membership of the block in a ``QTextList``: ``ListDisc`` (and any other
+               unordered style) <-> ``"bullet"``, ``ListDecimal`` (and other numbered
+               styles) <-> ``"ordered"``. Adjacent blocks with the same kind share one
+               ``QTextList`` so numbering runs on, like Quill.
+=============  ===========================================================================
+
+Edge cases (documented, not hidden):
+
+* Qt block *i* <-> the CRDT line ended by the *i*-th ``"\\n"``. The last Qt block has no
+  ``"\\n"`` after it in the CRDT, so it cannot carry block attributes: the binding keeps the
+  last block plain, and the editor widget appends an empty line first when the user makes
+  the last line a heading or list item. A Quill document ``"Title\\n"`` with ``header`` on
+  its ``"\\n"`` therefore shows as a heading line followed by one empty plain line.
+* A ``"\\n"`` carries only block attributes and text only inline ones; inline attributes a
+  foreign client puts on a ``"\\n"`` (Quill never does) are ignored when displayed.
+* Unknown attributes (``color``, ``font``, ``indent``, ...) from foreign clients are not
+  shown and are left untouched in the CRDT (the binding never writes keys it does not own).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QTextBlock,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+    QTextList,
+    QTextListFormat,
+)
+
+try:
+    from editor_app.schema import BLOCK_ATTRS, INLINE_ATTRS
+except ImportError:  # TEMPORARY until E1's schema.py lands
+    BLOCK_ATTRS = frozenset({"header", "list"})
+    INLINE_ATTRS = frozenset({"bold", "italic", "underline", "strike", "link"})
+
+Attrs = dict[str, Any]
+
+NORMAL_WEIGHT = 400
+HEADING_WEIGHT = 600  # DemiBold: visibly bold, but below the 700 that means ``bold``
+BOLD_WEIGHT = 700
+#: Font size of each heading level relative to the document's default font.
+HEADING_SCALE: dict[int, float] = {1: 2.0, 2: 1.5, 3: 1.25}
+LINK_COLOR = QColor("#1a73e8")
+
+_ORDERED_STYLES = frozenset(
+    {
+        QTextListFormat.Style.ListDecimal,
+        QTextListFormat.Style.ListLowerAlpha,
+        QTextListFormat.Style.ListUpperAlpha,
+        QTextListFormat.Style.ListLowerRoman,
+        QTextListFormat.Style.ListUpperRoman,
+    }
+)
+_LIST_STYLE = {
+    "bullet": QTextListFormat.Style.ListDisc,
+    "ordered": QTextListFormat.Style.ListDecimal,
+}
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+def inline_attrs(fmt: QTextCharFormat) -> Attrs:
+    """The Quill inline attributes a Qt char format stands for (only the ones that are set)."""
+    attrs: Attrs = {}
+    if fmt.fontWeight() >= BOLD_WEIGHT:
+        attrs["bold"] = True
+    if fmt.fontItalic():
+        attrs["italic"] = True
+    if fmt.fontUnderline():
+        attrs["underline"] = True
+    if fmt.fontStrikeOut():
+        attrs["strike"] = True
+    if fmt.isAnchor() and fmt.anchorHref():
+        attrs["link"] = fmt.anchorHref()
+    return attrs
+
+
+def list_kind(lst: QTextList | None) -> str | None:
+    """``"ordered"``/``"bullet"`` for a Qt list, None for no list."""
+    if lst is None:
+        return None
+    return "ordered" if lst.format().style() in _ORDERED_STYLES else "bullet"
+
+
+def heading_level(block: QTextBlock) -> int | None:
+    level = block.blockFormat().headingLevel()
+    return level if level in HEADING_SCALE else None
+
+
+def block_attrs(block: QTextBlock) -> Attrs:
+    """The Quill block attributes of a Qt block (only the ones that are set)."""
+    attrs: Attrs = {}
+    level = heading_level(block)
+    if level is not None:
+        attrs["header"] = level
+    kind = list_kind(block.textList())
+    if kind is not None:
+        attrs["list"] = kind
+    return attrs
+
+
+def with_nulls(attrs: Attrs, keys: frozenset[str]) -> Attrs:
+    """``attrs`` restricted to ``keys``, with None for every absent key.
+
+    A Yjs/pycrdt ``format`` with None removes the attribute, and formatting with the value
+    already present produces no update at all, so this "assert the full state" form is
+    cheap to send and makes the CRDT equal to Qt whatever it held before.
+    """
+    return {key: attrs.get(key) for key in sorted(keys)}
+
+
+def normalize(attrs: Attrs | None) -> Attrs:
+    """Attributes as the CRDT stores them: no None values, ``header`` as int (Yjs numbers
+    come back from pycrdt as float)."""
+    out: Attrs = {}
+    for key, value in (attrs or {}).items():
+        if value is None:
+            continue
+        out[key] = int(value) if key == "header" else value
+    return out
+
+
+# ---------------------------------------------------------------------------------- writing
+
+
+def base_weight(level: int | None) -> int:
+    return NORMAL_WEIGHT if level is None else HEADING_WEIGHT
+
+
+def char_format(attrs: Attrs | None, level: int | None, base_point_size: float) -> QTextCharFormat:
+    """A complete char format for text with Quill ``attrs`` inside a block of heading ``level``."""
+    fmt = QTextCharFormat()
+    return merge_inline(fmt, with_nulls(normalize(attrs), INLINE_ATTRS), level, base_point_size)
+
+
+def merge_inline(
+    fmt: QTextCharFormat, attrs: Attrs, level: int | None, base_point_size: float
+) -> QTextCharFormat:
+    """A copy of ``fmt`` with the inline keys present in ``attrs`` set (None = remove).
+
+    Keys absent from ``attrs`` keep their current state; the heading styling is re-derived
+    from ``level`` either way, so this also restyles text that moved into another block.
+    """
+    out = QTextCharFormat(fmt)
+    bold = attrs["bold"] is not None if "bold" in attrs else fmt.fontWeight() >= BOLD_WEIGHT
+    out.setFontWeight(BOLD_WEIGHT if bold else base_weight(level))
+    if level is None:
+        out.clearProperty(QTextFormat.Property.FontPointSize)
+    else:
+        out.setFontPointSize(base_point_size * HEADING_SCALE[level])
+    if "italic" in attrs:
+        out.setFontItalic(attrs["italic"] is not None)
+    if "underline" in attrs:
+        out.setFontUnderline(attrs["underline"] is not None)
+    if "strike" in attrs:
+        out.setFontStrikeOut(attrs["strike"] is not None)
+    if "link" in attrs:
+        url = attrs["link"]
+        if url:
+            out.setAnchor(True)
+            out.setAnchorHref(str(url))
+            out.setForeground(LINK_COLOR)
+        else:
+            out.setAnchor(False)
+            out.clearProperty(QTextFormat.Property.AnchorHref)
+            out.clearForeground()
+    return out
+
+
+def base_point_size(qdoc: QTextDocument) -> float:
+    size = qdoc.defaultFont().pointSizeF()
+    return size if size > 0 else float(QFont().pointSizeF())
+
+
+def restyle_range(
+    qdoc: QTextDocument, start: int, end: int, attrs: Attrs, level: int | None
+) -> None:
+    """Apply inline ``attrs`` (None = remove) to ``[start, end)``, which lies in one block.
+
+    Works fragment by fragment with ``setCharFormat`` because removing a property (a link's
+    colour, a heading's size) is impossible with ``mergeCharFormat``.
+    """
+    if start >= end:
+        return
+    size = base_point_size(qdoc)
+    block = qdoc.findBlock(start)
+    cursor = QTextCursor(qdoc)
+    pieces: list[tuple[int, int, QTextCharFormat]] = []
+    it = block.begin()
+    while not it.atEnd():
+        frag = it.fragment()
+        fs, fe = frag.position(), frag.position() + frag.length()
+        s, e = max(fs, start), min(fe, end)
+        if s < e:
+            pieces.append((s, e, merge_inline(frag.charFormat(), attrs, level, size)))
+        it += 1
+    for s, e, fmt in pieces:
+        cursor.setPosition(s)
+        cursor.setPosition(e, QTextCursor.MoveMode.KeepAnchor)
+        cursor.setCharFormat(fmt)
+
+
+def set_block_attrs(qdoc: QTextDocument, block: QTextBlock, attrs: Attrs) -> None:
+    """Apply block ``attrs`` (keys present only; None = remove) to ``block``."""
+    if "header" in attrs:
+        _set_heading(qdoc, block, attrs["header"])
+    if "list" in attrs:
+        _set_list(qdoc, block, attrs["list"])
+
+
+def _set_heading(qdoc: QTextDocument, block: QTextBlock, header: Any) -> None:
+    level = int(header) if header is not None and int(header) in HEADING_SCALE else None
+    if heading_level(block) == level:
+        return
+    cursor = QTextCursor(block)
+    bfmt = block.blockFormat()
+    bfmt.setHeadingLevel(level or 0)
+    cursor.setBlockFormat(bfmt)
+    block = cursor.block()
+    start = block.position()
+    restyle_range(qdoc, start, start + block.length() - 1, {}, level)
+    size = base_point_size(qdoc)
+    cursor.setBlockCharFormat(merge_inline(block.charFormat(), {}, level, size))
+
+
+def _set_list(qdoc: QTextDocument, block: QTextBlock, kind: Any) -> None:
+    kind = kind if kind in _LIST_STYLE else None
+    current = block.textList()
+    if list_kind(current) == kind:
+        return
+    if current is not None:
+        _leave_list(block, current)
+    if kind is None:
+        return
+    prev, nxt = block.previous(), block.next()
+    target = None
+    if prev.isValid() and list_kind(prev.textList()) == kind:
+        target = prev.textList()
+    elif nxt.isValid() and list_kind(nxt.textList()) == kind:
+        target = nxt.textList()
+    if target is None:
+        fmt = QTextListFormat()
+        fmt.setStyle(_LIST_STYLE[kind])
+        target = QTextCursor(block).createList(fmt)
+    else:
+        target.add(block)
+    # Join a following run of the same kind so numbering runs on (Quill: one list).
+    nxt = block.next()
+    other = nxt.textList() if nxt.isValid() else None
+    if other is not None and other is not target and list_kind(other) == kind:
+        for i in reversed(range(other.count())):
+            member = other.item(i)
+            other.remove(member)
+            target.add(member)
+
+
+def _leave_list(block: QTextBlock, lst: QTextList) -> None:
+    """Take ``block`` out of ``lst``; blocks after it start a list of their own (Quill
+    restarts numbering after a non-list line)."""
+    after = [lst.item(i) for i in range(lst.count()) if lst.item(i).position() > block.position()]
+    lst.remove(block)
+    _clear_indent(block)
+    if after:
+        for member in after:
+            lst.remove(member)
+        fresh = QTextCursor(after[0]).createList(lst.format())
+        for member in after[1:]:
+            fresh.add(member)
+
+
+def _clear_indent(block: QTextBlock) -> None:
+    cursor = QTextCursor(block)
+    fmt = block.blockFormat()
+    fmt.setIndent(0)
+    fmt.clearProperty(QTextFormat.Property.ObjectIndex)
+    cursor.setBlockFormat(fmt)
+
+
+# ---------------------------------------------------------------------------------- snapshot
+
+
+def document_delta(qdoc: QTextDocument) -> list[tuple[str, Attrs]]:
+    """The whole Qt document as Quill-style runs ``[(text, attrs), ...]`` (O(n)).
+
+    Adjacent runs with equal attributes are merged and every ``"\\n"`` is its own run with
+    its block attributes, the same shape :func:`crdt_delta` gives for the CRDT, so two
+    documents (or a widget and its CRDT) can be compared for identical formatting.
+    """
+    runs: list[tuple[str, Attrs]] = []
+    block = qdoc.firstBlock()
+    last = qdoc.lastBlock()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            frag = it.fragment()
+            _push(runs, frag.text(), inline_attrs(frag.charFormat()))
+            it += 1
+        if block != last:
+            runs.append(("\n", block_attrs(block)))
+        block = block.next()
+    return runs
+
+
+def crdt_delta(diff: list[tuple[Any, Any]]) -> list[tuple[str, Attrs]]:
+    """``pycrdt.Text.diff()`` in the shape of :func:`document_delta` (lines split out,
+    inline attributes only on text, block attributes only on ``"\\n"``)."""
+    runs: list[tuple[str, Attrs]] = []
+    for chunk, attrs in diff:
+        clean = normalize(attrs)
+        text = chunk if isinstance(chunk, str) else "\ufffc"
+        parts = text.split("\n")
+        for i, part in enumerate(parts):
+            if part:
+                _push(runs, part, {k: v for k, v in clean.items() if k in INLINE_ATTRS})
+            if i < len(parts) - 1:
+                runs.append(("\n", {k: v for k, v in clean.items() if k in BLOCK_ATTRS}))
+    return runs
+
+
+def _push(runs: list[tuple[str, Attrs]], text: str, attrs: Attrs) -> None:
+    if not text:
+        return
+    text = text.replace("\u2029", "\n")
+    if runs and runs[-1][1] == attrs and runs[-1][0] != "\n" and "\n" not in text:
+        runs[-1] = (runs[-1][0] + text, attrs)
+    else:
+        runs.append((text, attrs))

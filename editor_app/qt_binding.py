@@ -1,0 +1,348 @@
+"""Incremental two-way binding between a ``QTextDocument`` and the CRDT ``content`` Text.
+
+Local -> CRDT. ``QTextDocument.contentsChange(pos, removed, added)`` (UTF-16 positions)
+becomes one small CRDT change inside ``doc.transaction(origin=Origin.LOCAL_EDIT)``:
+a delete of ``removed`` units plus one insert per run of the inserted text, each carrying
+the Quill attributes of its Qt format (:mod:`editor_app.formats`). The model's shared
+:class:`~editor_app.offsets.TextIndex` is the shadow of the text before the change; it is
+what converts UTF-16 positions to pycrdt's UTF-8 byte offsets.
+
+Qt's reports are not always minimal, so each one is normalised first:
+
+* reports that run past the end count the implicit final paragraph separator (Qt does this
+  for any change touching the last block): the excess is cut from both counts;
+* ``removed == added`` with unchanged text is a pure format change (bold, heading, list) or
+  just a relayout (an input-method pre-edit, a font change): the run attributes of the range
+  are asserted with ``Text.format`` (None for absent keys). Formatting to values the CRDT
+  already holds produces no update at all, so a relayout sends nothing;
+* otherwise common prefix/suffix of old and new text are trimmed (edit blocks report the
+  union of their edits), so only the changed middle is deleted/inserted.
+
+Block attributes live on the ``"\\n"`` that ends a line (Quill). A new separator gets the
+attributes of the Qt block it ends; when a change inserts or removes separators, the
+existing ``"\\n"`` that now ends the last touched block is formatted to match Qt (e.g. Qt
+keeps the FIRST block's format when two blocks merge, Quill would keep the second's; the
+CRDT follows what the user sees). The last Qt block has no ``"\\n"`` to carry attributes, so
+the binding keeps it plain (see :mod:`editor_app.formats` for the whole mapping).
+
+CRDT -> Qt. The :class:`~editor_app.document_model.DocumentModel` turns every Text event
+whose origin is not ``LOCAL_EDIT`` (remote, store load, undo/redo) into UTF-16 ops and
+calls :meth:`QtTextBinding._apply_ops`, which replays them with ONE ``QTextCursor`` between
+``beginEditBlock()``/``endEditBlock()`` while a guard flag suppresses the echo. Editing
+through a cursor (never ``setPlainText``) is what keeps the user's cursor and selection
+attached to their text: Qt shifts every other cursor past an insert before it, and a
+selection grows when text is inserted inside it. A remote ``"\\n"`` becomes
+``insertBlock()``; a remote delete that merges blocks gives the merged block the format of
+the LAST block it swallowed, as Quill does.
+
+Input methods: a ``QInputMethodEvent`` pre-edit lives in the block layout, not in the
+document, so nothing is sent until the commit string is inserted (a normal change). The
+relayout Qt reports meanwhile is an unchanged-text report and asserts formats only.
+
+Text that Qt cannot hold verbatim: a remote ``"\\r"``, U+2029 or U+2028 would become a
+block/line break in Qt and shift every later position, so it is shown as U+FFFD (same
+UTF-16 length). The character stays intact in the CRDT unless the user edits over it.
+
+Initial load fills the empty widget once from ``Text.diff()`` (the only full set).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QTextBlock, QTextCursor, QTextDocument
+
+from editor_app import formats
+from editor_app.document_model import DocumentModel, Op
+from editor_app.formats import Attrs
+from editor_app.offsets import EMBED_CHAR, utf16_len
+from shared.origins import Origin
+
+try:
+    from editor_app.schema import BLOCK_ATTRS, INLINE_ATTRS
+    from editor_app.text_ops import EditOp, apply_local_change, apply_local_format
+except ImportError:  # TEMPORARY until E1's modules land
+    from editor_app._e2_fallback import (  # type: ignore[assignment]
+        EditOp,
+        apply_local_change,
+        apply_local_format,
+    )
+    from editor_app.formats import BLOCK_ATTRS, INLINE_ATTRS
+
+PARAGRAPH_SEPARATOR = "\u2029"
+_UNSHOWABLE = str.maketrans({"\r": "\ufffd", "\u2029": "\ufffd", "\u2028": "\ufffd"})
+
+
+class BindingDesync(AssertionError):
+    """Qt and the text mirror disagree about the document length: a bug, never user error."""
+
+
+class QtTextBinding(QObject):
+    """Keeps ``qdoc`` and ``model.text`` equal, one small change at a time, both ways."""
+
+    def __init__(self, qdoc: QTextDocument, model: DocumentModel) -> None:
+        super().__init__(qdoc)
+        self._qdoc = qdoc
+        self._model = model
+        self._applying = False
+        # Exactly one undo system: the model's CRDT UndoManager.
+        qdoc.setUndoRedoEnabled(False)
+        self._load()
+        self._block_count = qdoc.blockCount()
+        qdoc.contentsChange.connect(self._on_contents_change)
+        self._unsubscribe = model.add_ops_listener(self._apply_ops)
+
+    def close(self) -> None:
+        """Stop mirroring (idempotent); the widget keeps its text."""
+        self._unsubscribe()
+        if self._block_count >= 0:
+            self._qdoc.contentsChange.disconnect(self._on_contents_change)
+            self._block_count = -1
+
+    @property
+    def applying_remote(self) -> bool:
+        """True while CRDT changes are being written into the QTextDocument."""
+        return self._applying
+
+    # ------------------------------------------------------------------ initial load
+
+    def _load(self) -> None:
+        self._applying = True
+        try:
+            self._qdoc.clear()
+            cursor = QTextCursor(self._qdoc)
+            cursor.beginEditBlock()
+            pos = 0
+            for chunk, attrs in self._model.text.diff():
+                piece = chunk if isinstance(chunk, str) else EMBED_CHAR
+                self._insert(cursor, pos, piece, attrs)
+                pos += utf16_len(piece)
+            self._enforce_plain_last_block(cursor)
+            cursor.endEditBlock()
+        finally:
+            self._applying = False
+        self._check_length()
+
+    # ------------------------------------------------------------------ CRDT -> Qt
+
+    def _apply_ops(self, ops: list[Op]) -> None:
+        cursor = QTextCursor(self._qdoc)
+        self._applying = True
+        cursor.beginEditBlock()
+        try:
+            for op in ops:
+                if isinstance(op, EditOp):
+                    if op.delete:
+                        self._delete(cursor, op.pos, op.delete)
+                    if op.insert:
+                        self._insert(cursor, op.pos, op.insert, op.attrs)
+                else:
+                    self._format(cursor, op.pos, op.length, op.attrs)
+            self._enforce_plain_last_block(cursor)
+        finally:
+            cursor.endEditBlock()
+            self._applying = False
+        self._block_count = self._qdoc.blockCount()
+
+    def _delete(self, cursor: QTextCursor, pos: int, length: int) -> None:
+        first = self._qdoc.findBlock(pos)
+        last = self._qdoc.findBlock(pos + length)
+        merged_attrs = None
+        if first != last:  # Quill: the merged line ends with the last line's "\n"
+            merged_attrs = formats.with_nulls(self._line_attrs(last), BLOCK_ATTRS)
+        cursor.setPosition(pos)
+        cursor.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        if merged_attrs is not None:
+            formats.set_block_attrs(self._qdoc, self._qdoc.findBlock(pos), merged_attrs)
+
+    def _line_attrs(self, block: QTextBlock) -> Attrs:
+        # The last block stands for text after the final "\n": no attributes in the CRDT.
+        return {} if block == self._qdoc.lastBlock() else formats.block_attrs(block)
+
+    def _insert(self, cursor: QTextCursor, pos: int, text: str, attrs: Attrs | None) -> None:
+        cursor.setPosition(pos)
+        inline = {k: v for k, v in (attrs or {}).items() if k in INLINE_ATTRS}
+        block_only = formats.with_nulls(formats.normalize(attrs), BLOCK_ATTRS)
+        size = formats.base_point_size(self._qdoc)
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if line:
+                level = formats.heading_level(cursor.block())
+                fmt = formats.char_format(inline, level, size)
+                cursor.insertText(line.translate(_UNSHOWABLE), fmt)
+            if i < len(lines) - 1:
+                # The new "\n" ends the line the cursor is in; the text after it keeps the
+                # line's old "\n" and so its old attributes (insertBlock copies them).
+                at = cursor.position()
+                cursor.insertBlock()
+                formats.set_block_attrs(self._qdoc, self._qdoc.findBlock(at), block_only)
+                after = cursor.block()
+                after_level = formats.heading_level(after)
+                if after_level is not None:  # restyle moved text into the copied heading
+                    start = after.position()
+                    formats.restyle_range(
+                        self._qdoc, start, start + after.length() - 1, {}, after_level
+                    )
+
+    def _format(self, cursor: QTextCursor, pos: int, length: int, attrs: Attrs) -> None:
+        inline = {k: v for k, v in attrs.items() if k in INLINE_ATTRS}
+        block_part = {k: v for k, v in attrs.items() if k in BLOCK_ATTRS}
+        end = pos + length
+        block = self._qdoc.findBlock(pos)
+        while block.isValid() and block.position() < end:
+            start = block.position()
+            sep = start + block.length() - 1
+            if inline:
+                formats.restyle_range(
+                    self._qdoc, max(pos, start), min(end, sep), inline, formats.heading_level(block)
+                )
+            nxt = block.next()
+            if block_part and pos <= sep < end and block != self._qdoc.lastBlock():
+                formats.set_block_attrs(self._qdoc, block, block_part)
+            block = nxt
+
+    def _enforce_plain_last_block(self, cursor: QTextCursor) -> None:
+        last = self._qdoc.lastBlock()
+        if formats.block_attrs(last):
+            formats.set_block_attrs(self._qdoc, last, {"header": None, "list": None})
+
+    # ------------------------------------------------------------------ Qt -> CRDT
+
+    def _on_contents_change(self, pos: int, removed: int, added: int) -> None:
+        if self._applying:
+            return
+        index = self._model.index
+        new_len = self._qdoc.characterCount() - 1
+        over = pos + added - new_len
+        if over > 0:  # Qt counted the implicit final paragraph separator
+            added -= over
+            removed -= over
+        if removed < 0 or added < 0 or new_len - index.len16 != added - removed:
+            self._resync()
+            return
+        old_blocks, self._block_count = self._block_count, self._qdoc.blockCount()
+        if removed == 0 and added == 0:
+            return
+        new_text = self._qt_text(pos, added)
+        if removed and added:
+            old_text = _slice16(index.text, pos, removed)  # O(n); see report: slice16
+            if old_text == new_text:
+                self._send_formats(pos, pos + added)
+                return
+            head, tail = _common_affixes(old_text, new_text)
+            pos += head
+            removed -= head + tail
+            added -= head + tail
+        blocks_changed = "\n" in new_text or old_blocks != self._block_count
+        self._send_edit(pos, removed, added, blocks_changed)
+
+    def _send_edit(self, pos: int, removed: int, added: int, blocks_changed: bool) -> None:
+        model = self._model
+        runs = self._runs(pos, pos + added)
+        with model.doc.transaction(origin=Origin.LOCAL_EDIT):
+            if not runs:
+                apply_local_change(model.text, model.index, pos, removed, "", None)
+            for run_pos, run_text, attrs in runs:
+                apply_local_change(model.text, model.index, run_pos, removed, run_text, attrs)
+                removed = 0
+            if blocks_changed:
+                tail = self._qdoc.findBlock(pos + added)
+                if tail != self._qdoc.lastBlock():
+                    sep = tail.position() + tail.length() - 1
+                    attrs = formats.with_nulls(formats.block_attrs(tail), BLOCK_ATTRS)
+                    apply_local_format(model.text, model.index, sep, 1, attrs)
+        if blocks_changed:
+            self._keep_last_block_plain()
+
+    def _send_formats(self, start: int, end: int) -> None:
+        model = self._model
+        with model.doc.transaction(origin=Origin.LOCAL_EDIT):
+            for run_pos, run_text, attrs in self._runs(start, end):
+                keys = BLOCK_ATTRS if run_text == "\n" else INLINE_ATTRS
+                apply_local_format(
+                    model.text, model.index, run_pos, utf16_len(run_text),
+                    formats.with_nulls(attrs, keys),
+                )
+        self._keep_last_block_plain()
+
+    def _keep_last_block_plain(self) -> None:
+        if formats.block_attrs(self._qdoc.lastBlock()):
+            self._applying = True
+            try:
+                self._enforce_plain_last_block(QTextCursor(self._qdoc))
+            finally:
+                self._applying = False
+
+    def _runs(self, start: int, end: int) -> list[tuple[int, str, Attrs]]:
+        """Qt content of ``[start, end)`` as ``(pos16, text, quill_attrs)`` runs: text runs
+        with inline attributes, each separator as ``"\\n"`` with its block's attributes."""
+        runs: list[tuple[int, str, Attrs]] = []
+        block = self._qdoc.findBlock(start)
+        while block.isValid() and block.position() < end:
+            it = block.begin()
+            while not it.atEnd():
+                frag = it.fragment()
+                fs = frag.position()
+                s, e = max(fs, start), min(fs + frag.length(), end)
+                if s < e:
+                    piece = _slice16(frag.text(), s - fs, e - s)
+                    attrs = formats.inline_attrs(frag.charFormat())
+                    if runs and runs[-1][2] == attrs and runs[-1][1] != "\n":
+                        prev = runs[-1]
+                        runs[-1] = (prev[0], prev[1] + piece, attrs)
+                    else:
+                        runs.append((s, piece, attrs))
+                it += 1
+            sep = block.position() + block.length() - 1
+            if start <= sep < end:
+                runs.append((sep, "\n", formats.block_attrs(block)))
+            block = block.next()
+        return runs
+
+    def _qt_text(self, pos: int, length: int) -> str:
+        if length == 0:
+            return ""
+        cursor = QTextCursor(self._qdoc)
+        cursor.setPosition(pos)
+        cursor.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)
+        return cursor.selectedText().replace(PARAGRAPH_SEPARATOR, "\n")
+
+    def _resync(self) -> None:
+        """Last resort when Qt's report cannot be reconciled with the mirror: diff the
+        whole texts (O(n)) and send the difference. Never expected; kept so a Qt quirk
+        degrades to a slow keystroke instead of a diverged document."""
+        old = self._model.index.text
+        new = self._qdoc.toRawText().replace(PARAGRAPH_SEPARATOR, "\n")
+        self._block_count = self._qdoc.blockCount()
+        head, tail = _common_affixes(old, new)
+        removed = utf16_len(old) - head - tail
+        added = utf16_len(new) - head - tail
+        if removed or added:
+            self._send_edit(head, removed, added, True)
+
+    def _check_length(self) -> None:
+        if self._qdoc.characterCount() - 1 != self._model.index.len16:
+            raise BindingDesync(
+                f"Qt has {self._qdoc.characterCount() - 1} units, mirror {self._model.index.len16}"
+            )
+
+
+def _slice16(s: str, start16: int, length16: int) -> str:
+    """``s[start16 : start16 + length16]`` counted in UTF-16 units."""
+    if len(s) == utf16_len(s):
+        return s[start16 : start16 + length16]
+    raw = s.encode("utf-16-le")
+    return raw[2 * start16 : 2 * (start16 + length16)].decode("utf-16-le")
+
+
+def _common_affixes(old: str, new: str) -> tuple[int, int]:
+    """Lengths (UTF-16) of the common prefix and of the common suffix that does not overlap
+    it, rounded to whole code points."""
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    return utf16_len(old[:head]), utf16_len(old[len(old) - tail :]) if tail else 0

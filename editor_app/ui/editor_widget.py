@@ -1,0 +1,387 @@
+"""EditorWidget: the rich-text editing surface, bound to a DocumentModel.
+
+Everything the user does here is an ordinary QTextDocument edit; :class:`QtTextBinding`
+turns it into CRDT changes. Formatting actions therefore only change Qt formats (through
+:mod:`editor_app.formats`, the same code that displays remote formatting), and the binding
+reports them as Quill attributes. Undo/redo keys go to the model's CRDT undo manager (the
+QTextDocument's own undo stack is switched off, so there is exactly one undo system).
+
+Paste is plain text (``acceptRichText`` off): arbitrary HTML from other applications brings
+tables, frames and fonts that have no Quill attribute and would not reach collaborators.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QTextBlockFormat,
+    QTextCursor,
+    QTextDocument,
+)
+from PySide6.QtWidgets import QTextEdit, QWidget
+
+from editor_app import formats
+from editor_app.document_model import DocumentModel
+from editor_app.formats import Attrs
+from editor_app.qt_binding import QtTextBinding
+from editor_app.ui.remote_cursors import paint_collaborators
+
+_UNDO_KEYS = (QKeySequence.StandardKey.Undo,)
+_REDO_KEYS = (QKeySequence.StandardKey.Redo,)
+
+
+class EditorWidget(QTextEdit):
+    """A QTextEdit bound to ``model`` that paints collaborators' cursors.
+
+    Signals:
+        formatChanged(dict): Quill attributes at the cursor (inline + block), for toolbar
+            check states; emitted only when they change.
+    """
+
+    formatChanged = Signal(dict)
+
+    def __init__(self, model: DocumentModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model = model
+        self.setAcceptRichText(False)
+        self.setUndoRedoEnabled(False)
+        self._binding = QtTextBinding(self.document(), model)
+        self._last_format: Attrs | None = None
+        self.setReadOnly(model.read_only)
+        model.readOnlyChanged.connect(self.setReadOnly)
+        model.remotePresenceChanged.connect(self.viewport().update)
+        self.cursorPositionChanged.connect(self._cursor_moved)
+        self.selectionChanged.connect(self._cursor_moved)
+        self.currentCharFormatChanged.connect(lambda _fmt: self._emit_format())
+        self.document().contentsChanged.connect(self.viewport().update)
+        # Presence is reported once the event loop is back, never from inside a CRDT
+        # observer (a remote edit moves our cursor while its transaction is still open).
+        self._presence_timer = QTimer(self)
+        self._presence_timer.setSingleShot(True)
+        self._presence_timer.setInterval(0)
+        self._presence_timer.timeout.connect(self._report_selection)
+
+    @property
+    def model(self) -> DocumentModel:
+        return self._model
+
+    @property
+    def binding(self) -> QtTextBinding:
+        return self._binding
+
+    # ------------------------------------------------------------------ formatting
+
+    def current_format(self) -> Attrs:
+        """Quill attributes at the cursor: inline from the typing format, block from the line."""
+        attrs = formats.inline_attrs(self.currentCharFormat())
+        attrs.update(formats.block_attrs(self.textCursor().block()))
+        return attrs
+
+    def toggle_bold(self) -> None:
+        self._toggle_inline("bold")
+
+    def toggle_italic(self) -> None:
+        self._toggle_inline("italic")
+
+    def toggle_underline(self) -> None:
+        self._toggle_inline("underline")
+
+    def toggle_strike(self) -> None:
+        self._toggle_inline("strike")
+
+    def set_link(self, url: str | None) -> None:
+        """Link the selection to ``url`` (None/empty removes links from it). Without a
+        selection, removing acts on the link under the cursor."""
+        cursor = self.textCursor()
+        if not cursor.hasSelection() and not url:
+            cursor = self._link_around(cursor)
+        self._set_inline(cursor, {"link": url or None})
+
+    def set_heading(self, level: int | None) -> None:
+        """Make the selected lines headings of ``level`` (1-3), or normal text (None)."""
+        if level is not None and level not in formats.HEADING_SCALE:
+            raise ValueError(f"heading level must be 1-3 or None, not {level}")
+        self._set_blocks({"header": level})
+
+    def toggle_list(self, kind: str) -> None:
+        """Turn the selected lines into a ``"bullet"``/``"ordered"`` list, or back to
+        paragraphs if they all are one already."""
+        if kind not in ("bullet", "ordered"):
+            raise ValueError(f"list kind must be 'bullet' or 'ordered', not {kind!r}")
+        blocks = self._selected_blocks()
+        every = all(formats.list_kind(b.textList()) == kind for b in blocks)
+        self._set_blocks({"list": None if every else kind})
+
+    def _toggle_inline(self, key: str) -> None:
+        cursor = self.textCursor()
+        if cursor.hasSelection():
+            on = not self._all_have(cursor, key)
+            self._set_inline(cursor, {key: True if on else None})
+        else:
+            attrs = self.current_format()
+            level = formats.heading_level(cursor.block())
+            fmt = formats.merge_inline(
+                self.currentCharFormat(),
+                {key: None if attrs.get(key) else True},
+                level,
+                formats.base_point_size(self.document()),
+            )
+            self.setCurrentCharFormat(fmt)
+        self._emit_format()
+
+    def _all_have(self, cursor: QTextCursor, key: str) -> bool:
+        start, end = cursor.selectionStart(), cursor.selectionEnd()
+        block = self.document().findBlock(start)
+        while block.isValid() and block.position() < end:
+            it = block.begin()
+            while not it.atEnd():
+                frag = it.fragment()
+                fs, fe = frag.position(), frag.position() + frag.length()
+                if fs < end and fe > start and key not in formats.inline_attrs(frag.charFormat()):
+                    return False
+                it += 1
+            block = block.next()
+        return True
+
+    def _set_inline(self, cursor: QTextCursor, attrs: Attrs) -> None:
+        if self.isReadOnly() or not cursor.hasSelection():
+            return
+        doc = self.document()
+        start, end = cursor.selectionStart(), cursor.selectionEnd()
+        edit = QTextCursor(doc)
+        edit.beginEditBlock()
+        block = doc.findBlock(start)
+        while block.isValid() and block.position() < end:
+            bstart = block.position()
+            formats.restyle_range(
+                doc,
+                max(start, bstart),
+                min(end, bstart + block.length() - 1),
+                attrs,
+                formats.heading_level(block),
+            )
+            block = block.next()
+        edit.endEditBlock()
+        self._emit_format()
+
+    def _set_blocks(self, attrs: Attrs) -> None:
+        if self.isReadOnly():
+            return
+        doc = self.document()
+        if doc.lastBlock() in self._selected_blocks() and any(attrs.values()):
+            self._append_empty_line()
+        edit = QTextCursor(doc)
+        edit.beginEditBlock()
+        for block in self._selected_blocks():
+            formats.set_block_attrs(doc, block, attrs)
+        edit.endEditBlock()
+        self._emit_format()
+
+    def _append_empty_line(self) -> None:
+        """The last line has no "\\n" to carry block attributes (Quill keeps them on the
+        line's "\\n"): give it one, without moving the user's cursor."""
+        user = self.textCursor()
+        anchor, position = user.anchor(), user.position()
+        end = QTextCursor(self.document())
+        end.movePosition(QTextCursor.MoveOperation.End)
+        end.insertBlock(QTextBlockFormat(), formats.char_format({}, None, self._base_size()))
+        user.setPosition(anchor)
+        user.setPosition(position, QTextCursor.MoveMode.KeepAnchor)
+        self.setTextCursor(user)
+
+    def _selected_blocks(self) -> list[Any]:
+        cursor = self.textCursor()
+        doc = self.document()
+        block = doc.findBlock(cursor.selectionStart())
+        last = doc.findBlock(cursor.selectionEnd())
+        blocks = [block]
+        while block != last and block.isValid():
+            block = block.next()
+            blocks.append(block)
+        return blocks
+
+    def _link_around(self, cursor: QTextCursor) -> QTextCursor:
+        href = self.currentCharFormat().anchorHref()
+        if not href:
+            return cursor
+        block = cursor.block()
+        it = block.begin()
+        while not it.atEnd():
+            frag = it.fragment()
+            fs, fe = frag.position(), frag.position() + frag.length()
+            if fs <= cursor.position() <= fe and frag.charFormat().anchorHref() == href:
+                found = QTextCursor(self.document())
+                found.setPosition(fs)
+                found.setPosition(fe, QTextCursor.MoveMode.KeepAnchor)
+                return found
+            it += 1
+        return cursor
+
+    def _base_size(self) -> float:
+        return formats.base_point_size(self.document())
+
+    def _emit_format(self) -> None:
+        attrs = self.current_format()
+        if attrs != self._last_format:
+            self._last_format = attrs
+            self.formatChanged.emit(attrs)
+
+    # ------------------------------------------------------------------ find / replace
+
+    def find(  # type: ignore[override]
+        self, text: str, *, case_sensitive: bool = False, backward: bool = False
+    ) -> bool:
+        """Select the next (or previous) occurrence of ``text``, wrapping around once."""
+        if not text:
+            return False
+        flags = QTextDocument.FindFlag(0)
+        if case_sensitive:
+            flags |= QTextDocument.FindFlag.FindCaseSensitively
+        if backward:
+            flags |= QTextDocument.FindFlag.FindBackward
+        doc = self.document()
+        found = doc.find(text, self.textCursor(), flags)
+        if found.isNull():
+            start = QTextCursor(doc)
+            start.movePosition(
+                QTextCursor.MoveOperation.End if backward else QTextCursor.MoveOperation.Start
+            )
+            found = doc.find(text, start, flags)
+        if found.isNull():
+            return False
+        self.setTextCursor(found)
+        return True
+
+    def replace_selection(self, text: str) -> None:
+        """Replace the selected text (keeping the selection's formatting)."""
+        cursor = self.textCursor()
+        if self.isReadOnly() or not cursor.hasSelection():
+            return
+        cursor.insertText(text)
+        self.setTextCursor(cursor)
+
+    def replace_all(self, find: str, replace: str, *, case_sensitive: bool = False) -> int:
+        """Replace every occurrence; returns how many. Each replacement is its own small
+        CRDT change (no edit block), so concurrent edits elsewhere are never overwritten."""
+        if self.isReadOnly() or not find:
+            return 0
+        doc = self.document()
+        flags = QTextDocument.FindFlag(0)
+        if case_sensitive:
+            flags |= QTextDocument.FindFlag.FindCaseSensitively
+        count = 0
+        cursor = QTextCursor(doc)
+        while True:
+            cursor = doc.find(find, cursor, flags)
+            if cursor.isNull():
+                break
+            cursor.insertText(replace)
+            count += 1
+        return count
+
+    # ------------------------------------------------------------------ keys
+
+    def event(self, event: QEvent) -> bool:
+        # Claim undo/redo shortcuts before window-level actions (which would also land in
+        # the model, but the widget must never fall back to QTextEdit's own stack).
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            if self._undo_redo_key(event) is not None:
+                event.accept()
+                return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        action = self._undo_redo_key(event)
+        if action == "undo":
+            self._model.undo()
+            return
+        if action == "redo":
+            self._model.redo()
+            return
+        if event.modifiers() == Qt.KeyboardModifier.ControlModifier:
+            toggles = {
+                Qt.Key.Key_B: self.toggle_bold,
+                Qt.Key.Key_I: self.toggle_italic,
+                Qt.Key.Key_U: self.toggle_underline,
+            }
+            toggle = toggles.get(Qt.Key(event.key()))
+            if toggle is not None:
+                toggle()
+                return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.isReadOnly():
+            if self._new_line(event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+                return
+        super().keyPressEvent(event)
+
+    @staticmethod
+    def _undo_redo_key(event: QKeyEvent) -> str | None:
+        if any(event.matches(k) for k in _UNDO_KEYS):
+            return "undo"
+        if any(event.matches(k) for k in _REDO_KEYS):
+            return "redo"
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        ctrl = Qt.KeyboardModifier.ControlModifier
+        if event.key() == Qt.Key.Key_Y and mods == ctrl:
+            return "redo"
+        if event.key() == Qt.Key.Key_Z and mods == ctrl | Qt.KeyboardModifier.ShiftModifier:
+            return "redo"
+        return None
+
+    def _new_line(self, shift: object) -> bool:
+        """Handle Enter where QTextEdit's default is wrong for Quill documents; returns
+        False to let QTextEdit do its usual thing (which also ends a list on an empty item).
+
+        * after a heading the new line is normal text, like every word processor;
+        * Shift+Enter would insert U+2028 (a soft line break Quill cannot represent):
+          it starts a new line instead.
+        """
+        cursor = self.textCursor()
+        block = cursor.block()
+        at_end = cursor.position() == block.position() + block.length() - 1
+        if formats.heading_level(block) is not None and at_end and not cursor.hasSelection():
+            cursor.insertBlock(QTextBlockFormat(), formats.char_format({}, None, self._base_size()))
+        elif shift:
+            cursor.insertBlock()
+        else:
+            return False
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+        return True
+
+    # ------------------------------------------------------------------ presence
+
+    def _cursor_moved(self) -> None:
+        self._emit_format()
+        if not self._presence_timer.isActive():
+            self._presence_timer.start()
+
+    def _report_selection(self) -> None:
+        presence = self._model.presence
+        if presence is None:
+            return
+        cursor = self.textCursor()
+        presence.set_local_cursor(cursor.anchor(), cursor.position())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        presence = self._model.presence
+        if presence is None:
+            return
+        people = presence.collaborators()
+        if not people:
+            return
+        painter = QPainter(self.viewport())
+        try:
+            paint_collaborators(painter, self, people)
+        finally:
+            painter.end()
+
+    def close_binding(self) -> None:
+        """Detach from the model (the window calls this when the document closes)."""
+        self._binding.close()

@@ -1,0 +1,107 @@
+"""Collaborators' carets and selections, painted over a QTextEdit's viewport.
+
+Positions come from :meth:`PresenceTracker.collaborators` in UTF-16 units, i.e. Qt
+positions, resolved at paint time from Yjs relative positions, so they follow the text
+without any bookkeeping here. Only the part of a selection inside the viewport is measured,
+so a collaborator who selected a whole 1 MB document costs a screenful of work per paint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QTextBlock, QTextCursor
+from PySide6.QtWidgets import QTextEdit
+
+if TYPE_CHECKING:
+    from editor_app.presence import Collaborator
+
+CARET_WIDTH = 2.0
+SELECTION_ALPHA = 70
+LABEL_PADDING = 3.0
+
+
+def paint_collaborators(
+    painter: QPainter, edit: QTextEdit, collaborators: Iterable[Collaborator]
+) -> None:
+    """Draw every collaborator's selection, caret and name label onto ``edit``'s viewport."""
+    doc_len = edit.document().characterCount() - 1
+    visible = _visible_range(edit)
+    label_font = QFont(edit.font())
+    label_font.setPointSizeF(max(6.0, label_font.pointSizeF() * 0.75))
+    for person in collaborators:
+        if person.head is None:
+            continue
+        color = QColor(person.color)
+        head = min(max(person.head, 0), doc_len)
+        anchor = head if person.anchor is None else min(max(person.anchor, 0), doc_len)
+        if anchor != head:
+            fill = QColor(color)
+            fill.setAlpha(SELECTION_ALPHA)
+            lo, hi = sorted((anchor, head))
+            lo, hi = max(lo, visible[0]), min(hi, visible[1])
+            for rect in _selection_rects(edit, lo, hi):
+                painter.fillRect(rect, fill)
+        caret = QRectF(edit.cursorRect(_cursor_at(edit, head)))
+        painter.fillRect(
+            QRectF(caret.left(), caret.top(), CARET_WIDTH, caret.height()), color
+        )
+        _paint_label(painter, label_font, caret.topLeft(), person.name, color)
+
+
+def _paint_label(
+    painter: QPainter, font: QFont, at: QPointF, name: str, color: QColor
+) -> None:
+    metrics = QFontMetricsF(font)
+    width = metrics.horizontalAdvance(name) + 2 * LABEL_PADDING
+    height = metrics.height() + LABEL_PADDING
+    rect = QRectF(at.x(), max(0.0, at.y() - height), width, height)
+    painter.fillRect(rect, color)
+    painter.setFont(font)
+    painter.setPen(QColor("white") if color.lightness() < 160 else QColor("black"))
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
+
+
+def _cursor_at(edit: QTextEdit, pos: int) -> QTextCursor:
+    cursor = QTextCursor(edit.document())
+    cursor.setPosition(pos)
+    return cursor
+
+
+def _visible_range(edit: QTextEdit) -> tuple[int, int]:
+    viewport = edit.viewport().rect()
+    first = edit.cursorForPosition(viewport.topLeft()).block().position()
+    last_block = edit.cursorForPosition(viewport.bottomRight()).block()
+    return first, last_block.position() + last_block.length() - 1
+
+
+def _selection_rects(edit: QTextEdit, start: int, end: int) -> Iterator[QRectF]:
+    """Viewport rectangles covering ``[start, end)``, one per laid-out line part."""
+    if start >= end:
+        return
+    doc = edit.document()
+    layout = doc.documentLayout()
+    dx = -edit.horizontalScrollBar().value()
+    dy = -edit.verticalScrollBar().value()
+    block: QTextBlock = doc.findBlock(start)
+    while block.isValid() and block.position() <= end:
+        text_layout = block.layout()
+        origin = layout.blockBoundingRect(block).topLeft()
+        bstart = block.position()
+        for i in range(text_layout.lineCount()):
+            line = text_layout.lineAt(i)
+            ls = bstart + line.textStart()
+            le = ls + line.textLength()
+            s, e = max(ls, start), min(le, end)
+            if s > e or (s == e and not (ls == le and start <= ls < end)):
+                continue
+            x1 = line.cursorToX(s - bstart)[0]
+            x2 = line.cursorToX(e - bstart)[0]
+            if e < end and e == le:  # selection continues past the line end: show it
+                x2 = max(x2, line.naturalTextWidth()) + 4
+            yield QRectF(
+                origin.x() + x1 + dx, origin.y() + line.y() + dy, max(1.0, x2 - x1), line.height()
+            )
+        block = block.next()
