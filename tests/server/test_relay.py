@@ -10,7 +10,7 @@ import socket
 import pytest
 from pycrdt import Doc, Map, Text
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from shared import CloseCode, Origin
 from shared.messages import Ack, AwarenessUpdate, Hello, decode_message
@@ -118,13 +118,13 @@ async def test_malformed_message_closes_only_that_connection(memory_server: Rela
         for payload, code in cases:
             async with connect(url) as bad:
                 await bad.send(payload)
-                with pytest.raises(Exception):
+                with pytest.raises(ConnectionClosedError):
                     while True:
                         await asyncio.wait_for(bad.recv(), 5)
                 assert bad.close_code == code, (payload, bad.close_code)
         async with connect(url) as bad:
             await bad.send("text frames are not allowed")
-            with pytest.raises(Exception):
+            with pytest.raises(ConnectionClosedError):
                 while True:
                     await asyncio.wait_for(bad.recv(), 5)
             assert bad.close_code == CloseCode.PROTOCOL_ERROR

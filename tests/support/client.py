@@ -24,7 +24,9 @@ TIMEOUT = 10.0
 
 
 async def wait_until(
-    predicate: Callable[[], bool], timeout: float = TIMEOUT, what: str = ""
+    predicate: Callable[[], bool],
+    timeout: float = TIMEOUT,  # noqa: ASYNC109 - a polling deadline, not a cancel scope
+    what: str = "",
 ) -> None:
     """Poll ``predicate`` until true; fail the test with ``what`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout
