@@ -60,7 +60,7 @@ def _sample_updates() -> list[bytes]:
 
 
 UPDATES = _sample_updates()
-_other = Doc()
+_other: Doc[Any] = Doc()
 _other.get(TEXT_NAME, type=Text).insert(0, "x")
 STATE_VECTORS = [b"\x00", Doc().get_state(), _other.get_state()]
 
