@@ -202,6 +202,8 @@ class CoscribeApp(QObject):
         await opened.client.close()
         if opened.run_task is not None:
             await asyncio.gather(opened.run_task, return_exceptions=True)
+        opened.editor.close_binding()
+        opened.model.close()
         opened.window.hide()
         opened.window.deleteLater()
         self.documents.pop(opened.link.url, None)

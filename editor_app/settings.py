@@ -8,16 +8,17 @@ tests and a second instance on one machine never read or overwrite the user's re
 from __future__ import annotations
 
 import getpass
-import os
 import re
 import secrets
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from editor_app.paths import ENV_VAR, data_dir
+
 DEFAULT_SERVER = "ws://127.0.0.1:1234"
 SETTINGS_FILE = "settings.ini"
-DATA_DIR_ENV = "COSCRIBE_DATA_DIR"
+DATA_DIR_ENV = ENV_VAR
 
 # Readable, distinct colors for cursors and avatars (also used when E1's palette is absent).
 FALLBACK_PALETTE = (
@@ -35,18 +36,8 @@ _COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 
 def resolve_data_dir(cli_value: Path | None) -> Path:
     """Where local state lives: ``--data-dir`` wins, then ``COSCRIBE_DATA_DIR``, then the
-    platform's per-user data directory. The directory is created if needed."""
-    if cli_value is not None:
-        path = cli_value
-    elif os.environ.get(DATA_DIR_ENV):
-        path = Path(os.environ[DATA_DIR_ENV])
-    else:
-        from platformdirs import user_data_dir
-
-        path = Path(user_data_dir("coscribe", appauthor=False))
-    path = path.expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    platform's per-user data directory (:func:`editor_app.paths.data_dir`; created)."""
+    return data_dir(cli_value).resolve()
 
 
 def _default_name() -> str:
