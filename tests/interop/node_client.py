@@ -171,6 +171,21 @@ class NodeClient:
         """Delete ``length`` UTF-16 code units at ``index``."""
         await self.call("delete", index=index, length=length)
 
+    async def insert_cp(self, cp: int, text: str) -> None:
+        """Insert at code point ``cp`` of the text as it is when Node runs the command.
+
+        For concurrent tests: an index computed from an earlier ``text()`` may be stale
+        by then and fall inside a surrogate pair.
+        """
+        await self.call("insert_cp", cp=cp, text=text)
+
+    async def delete_cp(self, cp: int, count: int) -> None:
+        """Delete ``count`` code points at code point ``cp`` (resolved in Node, see insert_cp)."""
+        await self.call("delete_cp", cp=cp, count=count)
+
+    async def code_points(self) -> int:
+        return int(await self.call("code_points"))
+
     async def format(self, index: int, length: int, attrs: dict[str, Any]) -> None:
         """Apply Quill-style attributes to a UTF-16 range."""
         await self.call("format", index=index, length=length, attrs=attrs)

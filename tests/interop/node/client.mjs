@@ -72,6 +72,18 @@ const waitFor = (predicate, subscribe, ms, what) => new Promise((resolve, reject
 const onSync = (cb) => { provider.on('sync', cb); return () => provider.off('sync', cb) }
 const onDocUpdate = (cb) => { doc.on('update', cb); return () => doc.off('update', cb) }
 
+/** UTF-16 offset of code point `cp` in `s` (clamped to the end): never inside a surrogate pair. */
+const cpToUtf16 = (s, cp) => {
+  let units = 0
+  let seen = 0
+  for (const ch of s) {
+    if (seen === cp) break
+    units += ch.length
+    seen++
+  }
+  return units
+}
+
 const statesAsObject = () => {
   const out = {}
   for (const [clientId, state] of awareness.getStates()) out[String(clientId)] = state
@@ -83,6 +95,21 @@ const commands = {
   wait_synced: ({ ms = 5000 }) => waitFor(() => provider.synced, onSync, ms, 'sync'),
   insert: ({ index, text, attrs }) => { ytext.insert(index, text, attrs || undefined); return ytext.length },
   delete: ({ index, length }) => { ytext.delete(index, length); return ytext.length },
+  // Code-point positions, resolved against the text at the moment of the edit (as an editor
+  // does), so concurrent remote edits can never make the position split a surrogate pair.
+  insert_cp: ({ cp, text, attrs }) => {
+    const at = cpToUtf16(ytext.toString(), cp)
+    ytext.insert(at, text, attrs || undefined)
+    return at
+  },
+  delete_cp: ({ cp, count }) => {
+    const s = ytext.toString()
+    const from = cpToUtf16(s, cp)
+    const to = cpToUtf16(s, cp + count)
+    if (to > from) ytext.delete(from, to - from)
+    return to - from
+  },
+  code_points: () => [...ytext.toString()].length,
   format: ({ index, length, attrs }) => { ytext.format(index, length, attrs); return null },
   text: () => ytext.toString(),
   length: () => ytext.length,
