@@ -97,7 +97,7 @@ async def serve_connection(
             log.warning("refused: %s", exc, extra={"fields": fields})
             conn.kick(CloseCode.TRY_AGAIN_LATER, "too many documents open; try again later")
             return
-        log.info("peer joined", extra={"fields": fields})
+        log.debug("peer joined", extra={"fields": fields})
         close_code: int | None = None
         try:
             conn.session = SyncSession(
