@@ -226,3 +226,16 @@ def test_delete_set_splitting_a_surrogate_pair_does_not_escape(clock: int, lengt
     session = SyncSession(doc, Role.SERVER)
     session.start()
     _feed(session, doc, [SyncUpdate(delete_set).encode()])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="shared/messages.py: RecursionError from json.loads escapes (fix: catch it)",
+)
+def test_deeply_nested_awareness_state_is_a_protocol_error_for_the_session() -> None:
+    """Found by review, kept as explicit bytes: 20,000 '[' fit the 64 KiB state limit."""
+    state = b"[" * 20_000
+    payload = b"\x01\x01\x01" + write_var_uint(len(state)) + state
+    message = b"\x01" + write_var_uint(len(payload)) + payload
+    doc, session = _server_session(False, writable=True)
+    _feed(session, doc, [message])
