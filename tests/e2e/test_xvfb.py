@@ -1,0 +1,222 @@
+"""The real application under a real X server: typed into with xdotool, photographed.
+
+``python -m editor_app <url> --data-dir ...`` runs as a separate process on a private Xvfb
+display against ``python -m sync_server --port 0`` (also a separate process). xdotool types
+ASCII and Hangul, uses the formatting shortcuts, and edits the title; a second client in this
+test process (E1's Qt-free SyncClient + PresenceTracker) checks that the server has the
+typed text, then adds a Korean line and puts its named cursor in the document. The test
+waits until the collaborator's color is on screen and keeps the screenshot.
+
+Set ``COSCRIBE_SCREENSHOT=path.png`` to copy the final screenshot somewhere (this is how
+docs/screenshot.png is refreshed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pycrdt
+import pytest
+
+from shared import Origin
+from tests.e2e.processes import (
+    X_PACKAGES,
+    in_ci,
+    missing_x_tools,
+    relay_server,
+    screenshot,
+    start_editor,
+    stop,
+    wait_for_window,
+    window_geometry,
+    xdo,
+    xvfb,
+)
+
+pytestmark = [pytest.mark.gui]
+
+COLLABORATOR = "Minji"
+COLLABORATOR_COLOR = "#e37400"
+SCREEN = "1024x768x24"
+DEADLINE = 20.0
+
+
+def require_x_tools() -> None:
+    missing = missing_x_tools()
+    if not missing:
+        return
+    message = (
+        f"the Xvfb test needs {', '.join(missing)} on PATH; install them with "
+        f"`apt-get install -y --no-install-recommends {X_PACKAGES}`"
+    )
+    if in_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+async def wait_until(predicate: Callable[[], bool], what: Callable[[], str], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within} s waiting for {what()}")
+        await asyncio.sleep(0.02)
+
+
+def color_pixels(image: Path, color: str) -> int:
+    """How many pixels of ``image`` have ``color`` (ImageMagick; Debian's convert by full
+    path, since a stand-in ``convert`` may come first on PATH)."""
+    convert = "/usr/bin/convert" if Path("/usr/bin/convert").exists() else "convert"
+    done = subprocess.run(
+        [
+            convert,
+            str(image),
+            "-alpha",
+            "off",
+            "-fuzz",
+            "4%",
+            "-fill",
+            "#000000",
+            "+opaque",
+            color,
+            "-fill",
+            "#ffffff",
+            "-opaque",
+            color,
+            "-format",
+            "%[fx:round(mean*w*h)]",
+            "info:",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(float(done.stdout.strip() or 0))
+
+
+async def xdo_async(display: str, *args: str) -> str:
+    return await asyncio.to_thread(xdo, display, *args)
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(240)
+async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_path: Path) -> None:
+    require_x_tools()
+    from editor_app.presence import PresenceTracker
+    from editor_app.sync_client import SyncClient
+
+    from editor_app.offsets import TextIndex
+    from editor_app.schema import content, meta
+
+    log = tmp_path / "editor.log"
+    with xvfb(SCREEN) as display, relay_server(tmp_path / "server") as base:
+        url = f"{base}/kickoff-notes"
+        app = start_editor(
+            [url, "--data-dir", str(tmp_path / "editor"), "--name", "Sam"], display, log
+        )
+        try:
+            window = await asyncio.to_thread(wait_for_window, display, "Coscribe", app, log)
+            x, y, width, height = await asyncio.to_thread(window_geometry, display, window)
+
+            # The collaborator: a real client on the same document, in this process.
+            doc = pycrdt.Doc()
+            awareness = pycrdt.Awareness(doc)
+            client = SyncClient(url, doc, awareness)
+            text = content(doc)
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(client.run())
+                try:
+                    # Title: click the title field (top left), type.
+                    await xdo_async(display, "mousemove", str(x + 120), str(y + 50), "click", "1")
+                    await xdo_async(display, "type", "--delay", "20", "Project kickoff")
+                    await wait_until(
+                        lambda: meta(doc).get("title") == "Project kickoff",
+                        lambda: f"the title on the server, have {meta(doc).get('title')!r}",
+                        DEADLINE,
+                    )
+                    # Body: click into the page, then type with formatting shortcuts.
+                    await xdo_async(
+                        display,
+                        "mousemove",
+                        str(x + width // 2),
+                        str(y + height // 2),
+                        "click",
+                        "1",
+                    )
+                    steps: list[tuple[str, ...]] = [
+                        ("key", "ctrl+alt+1"),
+                        ("type", "Kickoff notes"),
+                        ("key", "Return"),
+                        ("type", "We ship on "),
+                        ("key", "ctrl+b"),
+                        ("type", "Friday"),
+                        ("key", "ctrl+b"),
+                        ("type", ", "),
+                        ("key", "ctrl+i"),
+                        ("type", "no matter what"),
+                        ("key", "ctrl+i"),
+                        ("type", ". "),
+                        ("type", "회의는 금요일 오후 3시입니다."),
+                        ("key", "Return"),
+                        ("key", "ctrl+shift+8"),
+                        ("type", "Design review"),
+                        ("key", "Return"),
+                        ("type", "Release notes"),
+                    ]
+                    for step in steps:
+                        if step[0] == "type":
+                            await xdo_async(display, "type", "--delay", "15", step[1])
+                        else:
+                            await xdo_async(display, *step)
+                    typed = ("Kickoff notes", "We ship on Friday", "회의는 금요일 오후 3시입니다.")
+                    await wait_until(
+                        lambda: all(t in str(text) for t in typed) and "Release notes" in str(text),
+                        lambda: f"the typed text on the server, have {str(text)!r}",
+                        DEADLINE,
+                    )
+                    diff = text.diff()
+                    assert any(chunk == "Friday" and (a or {}).get("bold") for chunk, a in diff), (
+                        diff
+                    )
+                    assert any((a or {}).get("header") == 1 for _, a in diff), diff
+                    assert any((a or {}).get("list") == "bullet" for _, a in diff), diff
+
+                    # The collaborator writes a Korean line and leaves a named cursor.
+                    line = "민지: 좋아요, 금요일에 봐요! 👍"
+                    with doc.transaction(origin=Origin.LOCAL_EDIT):
+                        text.insert(len(str(text).encode()), "\n" + line)
+                    tracker = PresenceTracker(awareness, text, TextIndex(str(text)))
+                    tracker.set_user(COLLABORATOR, COLLABORATOR_COLOR)
+                    end16 = len(str(text).encode("utf-16-le")) // 2
+                    tracker.set_local_cursor(end16 - 9, end16 - 3)
+
+                    shot = tmp_path / "shot.png"
+
+                    def collaborator_visible() -> bool:
+                        screenshot(display, shot)
+                        return color_pixels(shot, COLLABORATOR_COLOR) > 150
+
+                    deadline = time.monotonic() + DEADLINE
+                    while not await asyncio.to_thread(collaborator_visible):
+                        assert time.monotonic() < deadline, (
+                            f"the collaborator's color never appeared on screen; see {shot}"
+                        )
+                        await asyncio.sleep(0.2)
+                    assert shot.stat().st_size > 10_000
+                    target = os.environ.get("COSCRIBE_SCREENSHOT")
+                    if target:
+                        shutil.copyfile(shot, target)
+                finally:
+                    await client.close()
+            # Ctrl+Q quits; closing the last window ends the event loop and the process.
+            await xdo_async(display, "key", "ctrl+q")
+            exit_status = await asyncio.to_thread(app.wait, DEADLINE)
+            assert exit_status == 0, log.read_text(errors="replace")
+        finally:
+            stop(app)
