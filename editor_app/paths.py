@@ -1,0 +1,38 @@
+"""Where the editor keeps its local state (document copies, recent list, settings).
+
+Precedence: ``--data-dir`` on the command line, then ``COSCRIBE_DATA_DIR``, then the
+platform's per-user data directory ("Coscribe"). Tests and a second instance on one
+machine set one of the first two so they never touch the user's real data.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+ENV_VAR = "COSCRIBE_DATA_DIR"
+APP_NAME = "Coscribe"
+
+
+def data_dir(
+    cli_value: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """Resolve (and create) the data directory.
+
+    Args:
+        cli_value: the ``--data-dir`` argument, if given.
+        environ: the environment to read (``os.environ`` by default; injectable for tests).
+    """
+    env = os.environ if environ is None else environ
+    if cli_value:
+        path = Path(cli_value)
+    elif env.get(ENV_VAR):
+        path = Path(env[ENV_VAR])
+    else:
+        path = Path(user_data_dir(APP_NAME, appauthor=False))
+    path = path.expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path

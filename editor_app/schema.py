@@ -1,0 +1,43 @@
+"""The shared document schema (docs/schema.md has the long version).
+
+* ``content``: a root ``Y.Text`` holding the text with Quill-compatible attributes:
+  inline ``bold``/``italic``/``underline``/``strike`` (True) and ``link`` (URL) on runs;
+  block ``header`` (1-3) and ``list`` ("bullet"/"ordered") on the ``"\\n"`` that ends the
+  line (Quill's convention, so a web Quill/Yjs editor shows the same formatting).
+* ``meta``: a root ``Y.Map`` with ``title`` (str).
+
+Accessing roots through these helpers keeps the names in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pycrdt
+
+CONTENT = "content"
+META = "meta"
+TITLE = "title"
+
+BLOCK_ATTRS = frozenset({"header", "list"})
+INLINE_ATTRS = frozenset({"bold", "italic", "underline", "strike", "link"})
+HEADER_LEVELS = frozenset({1, 2, 3})
+LIST_KINDS = frozenset({"bullet", "ordered"})
+
+
+def content(doc: pycrdt.Doc[Any]) -> pycrdt.Text:
+    """The document's text (created empty if the doc does not have it yet)."""
+    text: pycrdt.Text = doc.get(CONTENT, type=pycrdt.Text)
+    return text
+
+
+def meta(doc: pycrdt.Doc[Any]) -> pycrdt.Map[Any]:
+    """The document's metadata map (``title``)."""
+    root: pycrdt.Map[Any] = doc.get(META, type=pycrdt.Map)
+    return root
+
+
+def title(doc: pycrdt.Doc[Any]) -> str:
+    """The document title, or "" when none was set (or a peer stored a non-string)."""
+    value = meta(doc).get(TITLE)
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,181 @@
+"""Pure translation between CRDT text changes (UTF-8 bytes) and editor edits (UTF-16).
+
+Incoming: :func:`delta_to_ops` turns a pycrdt ``TextEvent.delta`` (Quill delta, counts
+in UTF-8 bytes) into :class:`EditOp`/:class:`FormatOp` in UTF-16 code units that the Qt
+binding applies one by one, each as the same small change, never a reset of the widget.
+
+Outgoing: :func:`apply_local_change`/:func:`apply_local_format` turn a Qt
+``contentsChange`` (UTF-16) into the matching CRDT operations. They run inside the
+caller's ``doc.transaction(origin=Origin.LOCAL_EDIT)`` so one keystroke is one update.
+
+Both directions keep a :class:`~editor_app.offsets.TextIndex` in step with the text, so
+conversions stay O(log n) on large documents.
+
+Embeds (non-string inserts, e.g. a Quill image from a web client) occupy one CRDT unit;
+they appear in the ops as :data:`~editor_app.offsets.EMBED_CHAR` (U+FFFC) with the embed
+value kept in :attr:`EditOp.embed`. A literal U+FFFC inside remote *text* becomes U+FFFD
+(same UTF-8 length) so that U+FFFC in an index always means one CRDT unit. A U+FFFC typed
+or pasted locally (Qt uses it for inline objects) is stored as the embed
+:data:`LOCAL_EMBED`, which keeps both ends' positions identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pycrdt
+
+from .offsets import EMBED_CHAR, TextIndex, utf8_len
+
+#: What a locally inserted U+FFFC is stored as (an embed Quill renders as nothing).
+LOCAL_EMBED: dict[str, Any] = {"object": True}
+
+_REPLACEMENT = "\ufffd"
+
+Attrs = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EditOp:
+    """Replace ``delete`` UTF-16 units at ``pos`` by ``insert`` (formatted with ``attrs``)."""
+
+    pos: int
+    delete: int
+    insert: str
+    attrs: Attrs | None = None
+    #: For a single embed insert (``insert == EMBED_CHAR``): the embed's value.
+    embed: Any = None
+
+
+@dataclass(frozen=True)
+class FormatOp:
+    """Set Quill attributes on ``length`` UTF-16 units at ``pos``; a None value removes."""
+
+    pos: int
+    length: int
+    attrs: Attrs
+
+
+Op = EditOp | FormatOp
+
+
+def normalize_attrs(attrs: dict[str, Any] | None) -> Attrs | None:
+    """Attributes as the editor expects them.
+
+    pycrdt hands numbers back as floats (``{"header": 1.0}``); Quill and our schema use
+    integers, so integral floats become ints. None values (attribute removal) are kept.
+    """
+    if not attrs:
+        return None
+    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in attrs.items()}
+
+
+def _as_text(value: Any) -> str:
+    return value.replace(EMBED_CHAR, _REPLACEMENT) if isinstance(value, str) else EMBED_CHAR
+
+
+def delta_to_ops(delta: list[dict[str, Any]], index: TextIndex) -> list[Op]:
+    """Translate one TextEvent delta into UTF-16 ops and apply it to ``index``.
+
+    Ops are in application order: each op's position refers to the text after all
+    previous ops were applied (as in a Quill delta). A delete directly followed by an
+    insert at the same place is merged into one replacing :class:`EditOp`.
+
+    Raises:
+        IndexError: the delta does not fit the indexed text (the index is out of step).
+    """
+    ops: list[Op] = []
+    cursor8 = 0
+    for part in delta:
+        if "insert" in part:
+            value = part["insert"]
+            s = _as_text(value)
+            pos16 = index.u8_to_u16(cursor8)
+            index.apply(pos16, 0, s)
+            attrs = normalize_attrs(part.get("attributes"))
+            embed = None if isinstance(value, str) else value
+            prev = ops[-1] if ops else None
+            if isinstance(prev, EditOp) and not prev.insert and prev.pos == pos16 and embed is None:
+                ops[-1] = EditOp(pos16, prev.delete, s, attrs)
+            else:
+                ops.append(EditOp(pos16, 0, s, attrs, embed))
+            cursor8 += utf8_len(s)
+        elif "delete" in part:
+            pos16 = index.u8_to_u16(cursor8)
+            removed16 = index.u8_to_u16(cursor8 + int(part["delete"])) - pos16
+            index.apply(pos16, removed16, "")
+            ops.append(EditOp(pos16, removed16, ""))
+        elif "retain" in part:
+            n8 = int(part["retain"])
+            attrs = normalize_attrs(part.get("attributes"))
+            if attrs:
+                pos16 = index.u8_to_u16(cursor8)
+                ops.append(FormatOp(pos16, index.u8_to_u16(cursor8 + n8) - pos16, attrs))
+            cursor8 += n8
+    return ops
+
+
+def _span8(index: TextIndex, pos16: int, len16: int) -> tuple[int, int]:
+    a8 = index.u16_to_u8(pos16)
+    b8 = index.u16_to_u8(pos16 + len16)
+    if index.u8_to_u16(a8) != pos16 or index.u8_to_u16(b8) != pos16 + len16:
+        raise ValueError(f"range {pos16}+{len16} splits a surrogate pair")
+    return a8, b8
+
+
+def apply_local_change(
+    text: pycrdt.Text,
+    index: TextIndex,
+    pos16: int,
+    removed16: int,
+    inserted: str,
+    attrs: Attrs | None = None,
+) -> None:
+    """Apply an editor change (UTF-16) to the CRDT text and to ``index``.
+
+    Call inside the caller's ``doc.transaction(origin=Origin.LOCAL_EDIT)``. With
+    ``attrs=None`` the CRDT decides the formatting of the inserted text (yrs: none);
+    pass explicit attributes (``{"bold": None}`` to end a bold run) for word-processor
+    behaviour.
+
+    Raises:
+        IndexError: the range is outside the text.
+        ValueError: the range splits a surrogate pair (nothing was changed).
+    """
+    a8, b8 = _span8(index, pos16, removed16)
+    if b8 > a8:
+        del text[a8:b8]
+    p8 = a8
+    pieces = inserted.split(EMBED_CHAR)
+    for n, piece in enumerate(pieces):
+        if n:
+            text.insert_embed(p8, dict(LOCAL_EMBED), attrs)
+            p8 += 1
+        if piece:
+            text.insert(p8, piece, attrs)
+            p8 += utf8_len(piece)
+    index.apply(pos16, removed16, inserted)
+
+
+def apply_local_format(
+    text: pycrdt.Text, index: TextIndex, pos16: int, len16: int, attrs: Attrs
+) -> None:
+    """Set Quill attributes on a UTF-16 range of the CRDT text (None removes one)."""
+    a8, b8 = _span8(index, pos16, len16)
+    if b8 > a8 and attrs:
+        text.format(a8, b8, attrs)
+
+
+def text_runs(text: pycrdt.Text) -> list[tuple[str, Attrs | None]]:
+    """The text as formatted runs for the initial fill of an editor.
+
+    Embeds come out as :data:`EMBED_CHAR` runs, so ``"".join(run for run, _ in runs)``
+    is exactly what a :class:`TextIndex` over this text must hold.
+    """
+    return [(_as_text(value), normalize_attrs(attrs)) for value, attrs in text.diff()]
+
+
+def mirror_text(text: pycrdt.Text) -> str:
+    """The string a :class:`TextIndex` for ``text`` starts from (embeds as U+FFFC)."""
+    return "".join(run for run, _ in text_runs(text))
