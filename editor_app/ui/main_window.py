@@ -127,8 +127,8 @@ class MainWindow(QMainWindow):
         bar.setObjectName("formattingToolbar")
         bar.setMovable(False)
         self.toolbar = bar
-        undo = self._action("undo", "Undo", self.model.undo, STANDARD.Undo)
-        redo = self._action("redo", "Redo", self.model.redo, "Ctrl+Y")
+        undo = self._action("undo", "↶ Undo", self.model.undo, STANDARD.Undo)
+        redo = self._action("redo", "↷ Redo", self.model.redo, "Ctrl+Y")
         redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
         undo.setEnabled(False)
         redo.setEnabled(False)
@@ -233,6 +233,10 @@ class MainWindow(QMainWindow):
         desk.setStyleSheet("#desk { background: #f1f3f4; }")
         desk_layout = QHBoxLayout(desk)
         desk_layout.setContentsMargins(0, 12, 0, 0)
+        self.editor.setObjectName("page")
+        self.editor.setStyleSheet(
+            "#page { background: white; border: 1px solid #dadce0; padding: 28px 40px; }"
+        )
         self.editor.setMaximumWidth(820)
         self.editor.setMinimumWidth(360)
         desk_layout.addStretch(1)
