@@ -112,6 +112,16 @@ class ClientPeer:
         with self.doc.transaction(origin=Origin.LOCAL_EDIT):
             del self.text[byte_offset(current, start) : byte_offset(current, end)]
 
+    def format(self, start: int, length: int, attributes: dict[str, Any]) -> None:
+        """Format ``length`` code points from code point ``start`` (clamped to the text)."""
+        current = str(self.text)
+        start = min(start, len(current))
+        end = min(start + length, len(current))
+        if start == end:
+            return
+        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
+            self.text.format(byte_offset(current, start), byte_offset(current, end), attributes)
+
     def __str__(self) -> str:
         return str(self.text)
 

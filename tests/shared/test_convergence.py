@@ -38,6 +38,9 @@ ALPHABET = [
 ]
 
 chunks = st.lists(st.sampled_from(ALPHABET), min_size=1, max_size=4).map("".join)
+formats = st.sampled_from(
+    [{"bold": True}, {"bold": None}, {"italic": True}, {"link": "https://example.org/ü"}]
+)
 
 
 def _operations(n: int) -> st.SearchStrategy[tuple[Any, ...]]:
@@ -45,6 +48,7 @@ def _operations(n: int) -> st.SearchStrategy[tuple[Any, ...]]:
     return st.one_of(
         st.tuples(st.just("insert"), client, st.integers(0, 80), chunks),
         st.tuples(st.just("delete"), client, st.integers(0, 80), st.integers(1, 6)),
+        st.tuples(st.just("format"), client, st.integers(0, 80), st.integers(1, 6), formats),
         st.tuples(st.just("deliver"), st.integers(0, 1000), st.integers(1, 8)),
         st.tuples(st.just("disconnect"), client),
         st.tuples(st.just("reconnect"), client),
@@ -59,6 +63,9 @@ def _apply(relay: FakeRelay, op: tuple[Any, ...]) -> None:
     elif kind == "delete":
         _, i, start, length = op
         relay.clients[i].delete(start, length)
+    elif kind == "format":
+        _, i, start, length, attributes = op
+        relay.clients[i].format(start, length, attributes)
     elif kind == "deliver":
         _, pick, count = op
         for k in range(count):
@@ -82,6 +89,8 @@ def _settle(relay: FakeRelay) -> None:
 def _assert_converged(relay: FakeRelay) -> None:
     server_text = str(relay.text)
     assert [str(c) for c in relay.clients] == [server_text] * len(relay.clients)
+    server_runs = relay.text.diff()
+    assert [c.text.diff() for c in relay.clients] == [server_runs] * len(relay.clients)
     expected = state_vector(relay.doc)
     assert [state_vector(c.doc) for c in relay.clients] == [expected] * len(relay.clients)
 

@@ -6,7 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pycrdt import Awareness, Doc, Text, TransactionEvent, read_message
+from pycrdt import (
+    Awareness,
+    Doc,
+    Text,
+    TransactionEvent,
+    create_sync_message,
+    handle_sync_message,
+    read_message,
+)
 
 from shared.errors import (
     InvalidState,
@@ -485,3 +493,24 @@ def test_server_session_starts_syncing() -> None:
     assert session.state is SessionState.CONNECTING
     session.start()
     assert state_of(session) is SessionState.SYNCING
+
+
+def test_server_session_talks_to_pycrdt_helpers_as_a_stock_client() -> None:
+    """pycrdt's own y-websocket helpers stand in for a stock client: no extension bytes."""
+    server_doc = _server_doc("server text ")
+    server = SyncSession(server_doc, Role.SERVER)
+    server.start()
+    stock: Doc[Any] = Doc()
+    stock.get(TEXT_NAME, type=Text).insert(0, "stock text")
+    to_stock = server.data_to_send()
+    to_server = [create_sync_message(stock)]
+    for message in to_stock:
+        reply = handle_sync_message(message[1:], stock)
+        if reply is not None:
+            to_server.append(reply)
+    for message in to_server:
+        server.receive_data(message)
+    for message in server.data_to_send():
+        assert handle_sync_message(message[1:], stock) is None
+    assert str(stock.get(TEXT_NAME, type=Text)) == str(server_doc.get(TEXT_NAME, type=Text))
+    assert len(str(stock.get(TEXT_NAME, type=Text))) == len("server text stock text")
