@@ -29,10 +29,22 @@ _URL_RE = re.compile(rb"listening on (ws://127\.0\.0\.1:\d+)")
 
 
 class ServerProcess:
-    """A relay running as a subprocess that prints ``... listening on ws://host:port``."""
+    """A relay running as a subprocess that prints ``... listening on ws://host:port``.
 
-    def __init__(self, argv: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> None:
+    Only the banner is read from stdout; stderr (where servers log) goes to ``log_path``, a
+    file, so that a chatty server can never block on a full pipe nobody reads.
+    """
+
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.argv = argv
+        self.log_path = log_path
         self._cwd = cwd
         self._env = env
         self._process: subprocess.Popen[bytes] | None = None
@@ -45,14 +57,15 @@ class ServerProcess:
         Raises:
             AssertionError: it exited or did not announce its URL within ``timeout``.
         """
-        process = subprocess.Popen(
-            self.argv,
-            cwd=self._cwd,
-            env=self._env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        with self.log_path.open("ab") as log:
+            process = subprocess.Popen(
+                self.argv,
+                cwd=self._cwd,
+                env=self._env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+            )
         self._process = process
         assert process.stdout is not None
         deadline = time.monotonic() + timeout
@@ -63,20 +76,22 @@ class ServerProcess:
                 if remaining <= 0 or not selector.select(remaining):
                     self.stop()
                     raise AssertionError(
-                        f"{self.argv} did not announce its URL in {timeout} s: {self.banner!r}"
+                        f"{self.argv} did not announce its URL in {timeout} s: "
+                        f"{self.banner!r}\n{self.log()}"
                     )
                 chunk = os.read(process.stdout.fileno(), 4096)
                 if not chunk:
                     code = process.wait()
-                    raise AssertionError(f"{self.argv} exited ({code}): {self.banner!r}")
+                    raise AssertionError(
+                        f"{self.argv} exited ({code}): {self.banner!r}\n{self.log()}"
+                    )
                 self.banner += chunk
         self.url = match.group(1).decode()
         return self.url
 
-    @property
-    def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
+    def log(self) -> str:
+        """What the process wrote to stderr."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL if it lingers. Returns the exit code. Idempotent."""
