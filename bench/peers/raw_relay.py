@@ -1,0 +1,62 @@
+"""A raw WebSocket relay with no CRDT work: the ceiling for what a relay can deliver here.
+
+Every message a client sends is rebroadcast, unchanged, to the other clients in the same
+room (room = URL path). It keeps no document, so it cannot answer a sync request: it is
+only meaningful for the fan-out, trace and memory scenarios, where every reader is
+connected before the writer starts.
+
+Prints ``raw-relay listening on ws://HOST:PORT`` when ready; SIGTERM stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+
+class Rooms:
+    """Room name -> connected clients; owned by one server run, never global."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, set[ServerConnection]] = {}
+
+    async def handle(self, ws: ServerConnection) -> None:
+        name = ws.request.path if ws.request is not None else "/"
+        members = self._rooms.setdefault(name, set())
+        members.add(ws)
+        try:
+            async for message in ws:
+                broadcast([peer for peer in members if peer is not ws], message)
+        finally:
+            members.discard(ws)
+            if not members:
+                self._rooms.pop(name, None)
+
+
+async def run(host: str, port: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    rooms = Rooms()
+    async with serve(
+        rooms.handle, host, port, max_size=None, compression=None, ping_interval=None
+    ) as server:
+        bound = server.sockets[0].getsockname()
+        print(f"raw-relay listening on ws://{bound[0]}:{bound[1]}", flush=True)
+        await stop.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    asyncio.run(run(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

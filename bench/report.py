@@ -1,0 +1,118 @@
+"""Render benchmark results as one markdown table: ours, the peers, ratio ours/Node, target."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from typing import Any
+
+from scenarios import Metrics
+from servers import LABELS
+
+COLUMNS = ("ours", "node", "pycrdt", "raw", "url")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One metric of one scenario; ``higher_better`` decides how the target reads."""
+
+    metric: str
+    label: str
+    higher_better: bool
+    target: str = ""
+
+
+FANOUT_FAST = (
+    Row("deliveries_per_s", "deliveries/s", True, ">= 1.0x node"),
+    Row("p50_ms", "p50 ms", False),
+    Row("p99_ms", "p99 ms", False, "<= 1.0x node"),
+    Row("lost", "lost updates", False, "0"),
+    Row("server_cpu_s", "server CPU s", False),
+)
+FANOUT_RATE = (
+    Row("p50_ms", "p50 ms", False),
+    Row("p99_ms", "p99 ms", False, "<= 1.0x node"),
+    Row("max_ms", "max ms", False),
+    Row("deliveries_per_s", "deliveries/s", True, ">= 1.0x node"),
+    Row("lost", "lost updates", False, "0"),
+    Row("server_cpu_s", "server CPU s", False),
+)
+TRACE = (
+    Row("converge_s", "s until both readers converge", False, "<= 1.0x node"),
+    Row("converged", "converged", True, "yes"),
+    Row("reader_lengths", "reader doc lengths", True),
+    Row("expected_length", "expected length", True),
+    Row("send_s", "writer send s", False),
+    Row("server_cpu_s", "server CPU s", False),
+)
+COLD = (
+    Row("cold_sync_ms", "connect+sync ms (median)", False, "<= 1.0x node"),
+    Row("cold_sync_max_ms", "max ms", False),
+    Row("step2_kb", "step-2 KB", False),
+)
+MEMORY = (
+    Row("kb_per_conn", "KB per idle connection", False, "< 15 KB"),
+    Row("returned_pct", "% returned after close", True, "returned"),
+    Row("rss_before_mb", "RSS before MB", False),
+    Row("rss_with_mb", "RSS with conns MB", False),
+    Row("rss_after_mb", "RSS after close MB", False),
+    Row("connections", "connections", True),
+)
+
+
+def rows_for(scenario: str) -> tuple[Row, ...]:
+    if scenario.startswith("fanout") and scenario.endswith("fast"):
+        return FANOUT_FAST
+    if scenario.startswith("fanout"):
+        return FANOUT_RATE
+    return {"trace replay": TRACE, "cold sync": COLD, "idle memory": MEMORY}.get(scenario, ())
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _ratio(ours: Any, node: Any) -> str:
+    if isinstance(ours, int | float) and isinstance(node, int | float) and node:
+        return f"{ours / node:.2f}x"
+    return ""
+
+
+def render_markdown(
+    title: str, results: dict[str, dict[str, Metrics]], args: dict[str, Any]
+) -> str:
+    present = [c for c in COLUMNS if any(c in per for per in results.values())]
+    head = ["scenario", "metric", *[LABELS[c] for c in present], "ours/node", "target"]
+    lines = [
+        f"## {title}",
+        "",
+        f"Machine: {platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}; args: "
+        + " ".join(f"{k}={v}" for k, v in sorted(args.items()) if v not in (None, False)),
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    errors: list[str] = []
+    for scenario, per in results.items():
+        for name, metrics in per.items():
+            if "error" in metrics:
+                errors.append(f"- {scenario} / {LABELS[name]}: {metrics['error']}")
+        for row in rows_for(scenario):
+            cells = [_fmt(per.get(c, {}).get(row.metric)) for c in present]
+            ours = per.get("ours", {}).get(row.metric)
+            node = per.get("node", {}).get(row.metric)
+            lines.append(
+                "| "
+                + " | ".join([scenario, row.label, *cells, _ratio(ours, node), row.target])
+                + " |"
+            )
+    if errors:
+        lines += ["", "Errors:", *errors]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,156 @@
+"""Start, identify and measure the servers under test, each in its own process.
+
+Every server is started fresh for every scenario, so one server falling behind (pycrdt-
+websocket at N=500 keeps working for minutes) cannot steal CPU from the next scenario,
+and the memory scenario starts from a clean process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+NODE_DIR = BENCH_DIR / "peers" / "node"
+NODE_SERVER = NODE_DIR / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
+
+SERVER_NAMES = ("ours", "node", "pycrdt", "raw")
+LABELS = {
+    "ours": "ours",
+    "node": "@y/websocket-server",
+    "pycrdt": "pycrdt-websocket",
+    "raw": "raw relay",
+    "url": "--url",
+}
+#: Servers that hold a CRDT document and therefore answer sync step 1.
+CRDT_SERVERS = {"ours", "node", "pycrdt", "url"}
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """A server under test: where to connect and, if we started it, which pid to watch."""
+
+    name: str
+    url: str
+    pid: int | None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def availability(name: str) -> str | None:
+    """None if ``name`` can be started here, else why not."""
+    if name == "node" and not NODE_SERVER.exists():
+        return f"run `npm install` in {NODE_DIR}"
+    if name == "ours" and not (REPO_DIR / "sync_server" / "app.py").exists():
+        return "sync_server/app.py does not exist yet"
+    return None
+
+
+def _command(name: str, data_dir: Path) -> tuple[list[str], dict[str, str], str]:
+    env = dict(os.environ)
+    if name == "ours":
+        cmd = [sys.executable, "-m", "sync_server", "--host", "127.0.0.1", "--port", "0"]
+        cmd += ["--data-dir", str(data_dir)]
+        return cmd, env, r"listening on (ws://\S+)"
+    if name == "node":
+        port = free_port()
+        env.update(HOST="127.0.0.1", PORT=str(port))
+        return ["node", str(NODE_SERVER)], env, rf"running at .* on port ({port})"
+    if name == "pycrdt":
+        cmd = [sys.executable, str(BENCH_DIR / "peers" / "pycrdt_server.py"), "--port", "0"]
+        return cmd, env, r"listening on (ws://\S+)"
+    if name == "raw":
+        cmd = [sys.executable, str(BENCH_DIR / "peers" / "raw_relay.py"), "--port", "0"]
+        return cmd, env, r"listening on (ws://\S+)"
+    raise ValueError(f"unknown server {name!r}")
+
+
+@contextlib.contextmanager
+def started(name: str, log_dir: Path, ready_timeout: float = 30.0) -> Iterator[Running]:
+    """Run server ``name`` until the block ends; SIGTERM it, then SIGKILL after 10 s."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as data_dir:
+        cmd, env, pattern = _command(name, Path(data_dir))
+        log_path = log_dir / f"{name}-{time.time_ns()}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_DIR
+            )
+            try:
+                url = _wait_ready(proc, log_path, pattern, ready_timeout)
+                if name == "node":
+                    url = f"ws://127.0.0.1:{url}"
+                yield Running(name, url, proc.pid)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=10)
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], log: Path, pattern: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    regex = re.compile(pattern)
+    while time.monotonic() < deadline:
+        match = regex.search(log.read_text(errors="replace"))
+        if match:
+            return match.group(1)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    tail = log.read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"server did not become ready ({' '.join(proc.args)}):\n{tail}")  # type: ignore[arg-type]
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of ``pid`` (VmRSS), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores), from /proc/stat.
+
+    The bench shares its 2 cores with whatever else runs; busy time not spent by the
+    server or the load generator is reported as foreign load, so a disturbed run shows.
+    """
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def settled_rss(pid: int, deadline_s: float = 10.0) -> int:
+    """RSS once it stops moving (4 readings within 1 %), or the last reading at the deadline."""
+    end = time.monotonic() + deadline_s
+    readings = [rss_bytes(pid)]
+    while time.monotonic() < end:
+        time.sleep(0.25)
+        readings.append(rss_bytes(pid))
+        window = readings[-4:]
+        if len(window) == 4 and max(window) - min(window) <= 0.01 * max(window):
+            break
+    return readings[-1]
