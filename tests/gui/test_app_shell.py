@@ -6,14 +6,16 @@ port 0 and a data dir in tmp_path, so nothing here touches the user's real setti
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from editor_app.app import CoscribeApp, OpenDocument
 from editor_app.connection_model import (
     LinkError,
     new_document_name,
@@ -22,6 +24,16 @@ from editor_app.connection_model import (
 from editor_app.settings import DEFAULT_SERVER, Settings, resolve_data_dir
 from editor_app.ui.preferences import PreferencesDialog
 from shared import validate_document_name
+from tests.e2e.harness import (
+    DEADLINE,
+    OFFLINE,
+    SAVED,
+    Relay,
+    editor_app,
+    relay,
+    type_text,
+    wait_until,
+)
 
 # -- command line ---------------------------------------------------------------------------
 
@@ -141,3 +153,238 @@ def test_preferences_dialog_remembers_choices(qtbot: QtBot, tmp_path: Path) -> N
     qtbot.addWidget(reopened)
     assert reopened.name_edit.text() == "Ada"
     assert reopened.color == "#188038"
+
+
+# -- the running application (real relay on port 0, full CoscribeApp per editor) ------------
+
+
+def top_level(object_name: str) -> QWidget | None:
+    for widget in QApplication.topLevelWidgets():
+        if widget.objectName() == object_name and widget.isVisible():
+            return widget
+    return None
+
+
+def only_document(app: CoscribeApp) -> OpenDocument:
+    assert len(app.documents) == 1, list(app.documents)
+    return next(iter(app.documents.values()))
+
+
+@pytest.mark.asyncio
+async def test_start_window_new_document_close_and_recent(tmp_path: Path) -> None:
+    async with relay(tmp_path / "server") as server:
+        async with editor_app(tmp_path / "me", "Ada", server=server.url) as app:
+            start = app.show_start()
+            assert start.isVisible() and start.recent_urls() == []
+            start.new_button.click()
+            opened = only_document(app)
+            assert opened.link.server == server.url
+            assert opened.window.isVisible() and not start.isVisible()
+            assert opened.window.windowTitle() == "Untitled document — Coscribe"
+            await wait_until(lambda: opened.window.status_badge.text == SAVED, "saved")
+            opened.window.close()  # the last window: the app is done
+            await asyncio.wait_for(app.wait_until_done(), DEADLINE)
+            assert app.documents == {}
+        async with editor_app(tmp_path / "me", "Ada", server=server.url) as again:
+            assert again.show_start().recent_urls() == [opened.link.url]
+
+
+@pytest.mark.asyncio
+async def test_open_link_dialog_validates_and_opens(tmp_path: Path) -> None:
+    async with relay(tmp_path / "server") as server, editor_app(tmp_path / "me", "Ada") as app:
+        dialog = app.show_start().show_open_link()
+        dialog.edit.setText("foo")
+        assert "not a document link" in dialog.error.text()
+        assert not dialog.buttons.button(QDialogButtonBox.StandardButton.Open).isEnabled()
+        dialog.edit.setText(f"{server.url}/shared-doc")
+        assert dialog.error.text() == ""
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Open).click()
+        assert only_document(app).link.url == f"{server.url}/shared-doc"
+        # Opening the same link again raises the existing window instead of a second one.
+        app.open_document(f"{server.url}/shared-doc")
+        assert len(app.documents) == 1
+
+
+@pytest.mark.asyncio
+async def test_title_edit_syncs_and_copy_link(tmp_path: Path, qtbot: QtBot) -> None:
+    async with (
+        relay(tmp_path / "server") as server,
+        editor_app(tmp_path / "a", "Alice") as alice_app,
+        editor_app(tmp_path / "b", "Bob") as bob_app,
+    ):
+        url = f"{server.url}/titled"
+        alice, bob = alice_app.open_document(url), bob_app.open_document(url)
+        qtbot.keyClicks(alice.window.title_edit, "Quarterly plan")
+        assert alice.model.title() == "Quarterly plan"
+        assert alice.window.windowTitle() == "Quarterly plan — Coscribe"
+        await wait_until(lambda: bob.window.title_edit.text() == "Quarterly plan", "title")
+        assert bob.window.windowTitle() == "Quarterly plan — Coscribe"
+        bob.window.copy_link()
+        assert QApplication.clipboard().text() == url
+
+
+@pytest.mark.asyncio
+async def test_status_texts_follow_the_connection(tmp_path: Path) -> None:
+    server = Relay(tmp_path / "server")
+    await server.start()
+    url = f"{server.url}/status-doc"
+    await server.stop()  # the port is known, nobody listens: the app starts offline
+    try:
+        async with editor_app(tmp_path / "me", "Ada") as app:
+            opened = app.open_document(url)
+            seen: list[str] = [opened.window.status_badge.text]
+            opened.connection.statusChanged.connect(lambda text, _kind: seen.append(text))
+            assert seen[0] in ("Connecting…", OFFLINE)
+            await wait_until(lambda: opened.window.status_badge.text == OFFLINE, lambda: seen)
+            assert opened.window.status_badge.retry_button.isVisibleTo(opened.window)
+            type_text(opened.editor, "written offline")
+            assert opened.window.status_badge.text == OFFLINE  # never "saved" while offline
+            await server.start()
+            opened.connection.retry_now()  # the badge's "Retry now"
+            await wait_until(
+                lambda: opened.window.status_badge.text == SAVED, lambda: f"{seen}", within=20
+            )
+            assert "Connecting…" in seen
+            assert seen.index(OFFLINE) < len(seen) - 1
+            type_text(opened.editor, " and online")
+            await wait_until(lambda: opened.window.status_badge.text == SAVED, lambda: seen)
+    finally:
+        await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_find_replace_export_and_word_count(tmp_path: Path) -> None:
+    async with relay(tmp_path / "server") as server, editor_app(tmp_path / "me", "Ada") as app:
+        opened = app.open_document(f"{server.url}/find-doc")
+        type_text(opened.editor, "the cat sat on the Cat mat")
+        dialog = opened.window.show_find(replace=False)
+        dialog.find_edit.setText("cat")
+        assert dialog.find_next()
+        assert opened.editor.textCursor().selectedText() == "cat"
+        dialog.replace_edit.setText("dog")
+        assert dialog.replace()
+        assert opened.editor.toPlainText() == "the dog sat on the Cat mat"
+        dialog.find_edit.setText("zebra")
+        assert not dialog.find_next() and "not found" in dialog.result.text()
+        dialog.find_edit.setText("the")
+        assert dialog.replace_all() == 2
+        assert str(opened.model.text) == "dog dog sat on dog Cat mat"
+        await wait_until(
+            lambda: opened.window.word_count_label.text() == "7 words",
+            lambda: opened.window.word_count_label.text(),
+        )
+        written = opened.window.export_to(tmp_path / "out", "md")
+        assert written.read_text(encoding="utf-8").strip() == "dog dog sat on dog Cat mat"
+
+
+@pytest.mark.asyncio
+async def test_import_creates_a_new_formatted_document(tmp_path: Path) -> None:
+    source = tmp_path / "Weekly notes.md"
+    source.write_text("# Agenda\n\nSome **bold** 한국어 😀\n\n- one\n- two\n", "utf-8")
+    async with relay(tmp_path / "server") as server:
+        async with editor_app(tmp_path / "me", "Ada", server=server.url) as app:
+            opened = app.import_file(str(source))
+            assert opened.model.title() == "Weekly notes"
+            diff = opened.model.text.diff()
+            text = str(opened.model.text)
+            assert text.startswith("Agenda\n") and "한국어 😀" in text and "two" in text
+            assert any(chunk == "bold" and (a or {}).get("bold") for chunk, a in diff), diff
+            assert any((a or {}).get("header") == 1 for _, a in diff), diff
+            assert any((a or {}).get("list") == "bullet" for _, a in diff), diff
+
+
+async def _make_conflict(tmp_path: Path, server: Relay, name: str) -> None:
+    """Alice's local copy comes from one incarnation of ``name``; the server then deletes
+    the document and Bob creates a new one under the same name."""
+    url = f"{server.url}/{name}"
+    async with editor_app(tmp_path / "alice", "Alice") as alice_app:
+        alice = alice_app.open_document(url)
+        type_text(alice.editor, "Alice's version")
+        await wait_until(lambda: alice.window.status_badge.text == SAVED, "Alice saved")
+    assert server.server is not None
+    await server.server.delete_document(name)
+    async with editor_app(tmp_path / "bob", "Bob") as bob_app:
+        bob = bob_app.open_document(url)
+        type_text(bob.editor, "Bob's new document")
+        await wait_until(lambda: bob.window.status_badge.text == SAVED, "Bob saved")
+
+
+async def _conflict_box() -> QWidget:
+    box: QWidget | None = None
+
+    def visible() -> bool:
+        nonlocal box
+        box = top_level("conflictDialog")
+        return box is not None
+
+    await wait_until(visible, "the conflict dialog")
+    assert box is not None
+    return box
+
+
+@pytest.mark.asyncio
+async def test_conflict_keep_my_version_as_a_new_document(tmp_path: Path) -> None:
+    async with relay(tmp_path / "server") as server:
+        await _make_conflict(tmp_path, server, "recreated")
+        async with editor_app(tmp_path / "alice", "Alice") as app:
+            first = app.open_document(f"{server.url}/recreated")
+            box = await _conflict_box()
+            assert "Conflict" in first.window.status_badge.text
+            assert "Bob" not in first.editor.toPlainText()  # never merged silently
+            button = box.findChild(QPushButton, "keepCopyButton")
+            assert button.text() == "Keep my version as a new document"
+            button.click()
+            await wait_until(
+                lambda: len(app.documents) == 1 and first.link.url not in app.documents,
+                lambda: f"only the copy open, have {list(app.documents)}",
+            )
+            copy = only_document(app)
+            assert copy.link.name.startswith("recreated-copy-")
+            assert copy.editor.toPlainText() == "Alice's version"
+            await wait_until(lambda: copy.window.status_badge.text == SAVED, "copy saved")
+
+
+@pytest.mark.asyncio
+async def test_conflict_discard_my_offline_changes(tmp_path: Path) -> None:
+    async with relay(tmp_path / "server") as server:
+        await _make_conflict(tmp_path, server, "recreated2")
+        async with editor_app(tmp_path / "alice", "Alice") as app:
+            app.open_document(f"{server.url}/recreated2")
+            box = await _conflict_box()
+            button = box.findChild(QPushButton, "discardButton")
+            assert button.text() == "Discard my offline changes"
+            button.click()
+
+            def reopened_with_server_text() -> bool:
+                return len(app.documents) == 1 and (
+                    only_document(app).editor.toPlainText() == "Bob's new document"
+                )
+
+            await wait_until(reopened_with_server_text, "the server's document")
+            await wait_until(lambda: only_document(app).window.status_badge.text == SAVED, "saved")
+
+
+@pytest.mark.asyncio
+async def test_preferences_rename_reaches_collaborators(tmp_path: Path) -> None:
+    async with (
+        relay(tmp_path / "server") as server,
+        editor_app(tmp_path / "a", "Alice") as alice_app,
+        editor_app(tmp_path / "b", "Bob") as bob_app,
+    ):
+        url = f"{server.url}/people"
+        alice, bob = alice_app.open_document(url), bob_app.open_document(url)
+        await wait_until(lambda: "Alice" in bob.window.people.names(), "Alice in Bob's list")
+        assert alice.window.people.people()[0].is_you
+        alice_app.show_preferences()
+        dialog = top_level("preferencesDialog")
+        assert isinstance(dialog, PreferencesDialog)
+        dialog.name_edit.setText("Alicia")
+        dialog.set_color("#9334e6")
+        dialog.accept()
+        assert alice.window.people.people()[0].name == "Alicia"
+        await wait_until(
+            lambda: "Alicia" in bob.window.people.names(), lambda: bob.window.people.names()
+        )
+        colors = {p.name: p.color for p in bob.window.people.people()}
+        assert colors["Alicia"] == "#9334e6"
+        assert Settings(tmp_path / "a").display_name == "Alicia"
