@@ -44,9 +44,16 @@ def node_executable() -> str:
 
 
 @pytest.fixture(scope="session")
-def reference_server_url(node_executable: str) -> Iterator[str]:
+def reference_server_url(
+    node_executable: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The y-websocket reference server, once per session (rooms keep tests apart)."""
-    server = ServerProcess(reference_server_command(node_executable), cwd=NODE_DIR, env=node_env())
+    server = ServerProcess(
+        reference_server_command(node_executable),
+        cwd=NODE_DIR,
+        log_path=tmp_path_factory.mktemp("reference-server") / "stderr.log",
+        env=node_env(),
+    )
     url = server.start()
     try:
         yield url

@@ -65,7 +65,9 @@ class PyClient:
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         # Forward local changes only; what the session applied from the wire is REMOTE.
-        if origin_matches(event.transaction.origin(), Origin.REMOTE):
+        # pycrdt 0.14 sets ``transaction`` on TransactionEvent at runtime but its stubs omit it.
+        origin = event.transaction.origin()  # type: ignore[attr-defined]
+        if origin_matches(origin, Origin.REMOTE):
             return
         if not self.session.closed:
             self.session.send_update(event.update)
