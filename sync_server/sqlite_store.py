@@ -1,0 +1,682 @@
+"""The embedded durable document store: one SQLite file in WAL mode with group commit.
+
+Why it is shaped like this (details and the durability guarantee: ``docs/storage.md``):
+
+* **Group commit.** ``append`` only queues. One writer task takes *everything* queued since
+  the previous commit and writes it in one transaction on a dedicated thread that owns the
+  write connection, then resolves those futures in append order. With ``synchronous=FULL``
+  every commit fsyncs the WAL, so durability costs one fsync per batch, not per keystroke.
+* **Separate threads for reads and folding.** WAL lets readers run beside the writer, so a
+  load never waits behind a large commit, and the CPU-heavy fold of a compaction runs on its
+  own thread; only its short install transaction goes through the writer thread.
+* **Compaction from storage.** A fold reads snapshot + log up to ``seq`` S in one read
+  transaction, builds the snapshot in a fresh pycrdt Doc (created and used only on the fold
+  thread), and installs it only if the row is still the one it read, deleting exactly the
+  entries it folded. Entries committed meanwhile (by us or by another node) have ``seq`` > S,
+  so nothing can fall between snapshot and log.
+
+Update payloads are never logged: only names, counts and sizes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from pycrdt import Doc, get_update
+
+from shared.errors import InvalidState, StorageError
+
+from .datadir import prepare_data_dir
+from .store import StoredDocument, StoreStats, new_incarnation
+
+log = logging.getLogger(__name__)
+
+#: Schema version kept in ``PRAGMA user_version``; bump it and add a migration step.
+SCHEMA_VERSION = 1
+
+#: An empty Yjs update (no structs, no deletions): nothing worth a row.
+EMPTY_UPDATE = b"\x00\x00"
+
+#: ``_MIGRATIONS[v]`` upgrades a database from version ``v - 1`` to ``v``.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE documents (
+            name TEXT PRIMARY KEY,
+            incarnation TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            snapshot BLOB,
+            snapshot_seq INTEGER NOT NULL DEFAULT 0,
+            log_count INTEGER NOT NULL DEFAULT 0,
+            log_bytes INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE updates (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            data BLOB NOT NULL
+        )""",
+        "CREATE INDEX updates_by_name ON updates (name, seq)",
+    ),
+}
+
+_T = TypeVar("_T")
+
+
+# --- functions that run on a store thread, each with the connection that thread owns ---
+
+
+def _connect(path: Path, writer: bool) -> sqlite3.Connection:
+    """Open a connection with the pragmas durability depends on; migrate if ``writer``."""
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open database {path}: {exc}") from exc
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StorageError(f"cannot open database {path}: WAL mode unavailable ({mode})")
+        conn.execute("PRAGMA synchronous = FULL")
+        if writer:
+            _migrate(conn, path)
+        else:
+            conn.execute("PRAGMA query_only = 1")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StorageError(f"cannot open database {path}: {exc}") from exc
+    except StorageError:
+        conn.close()
+        raise
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    with _transaction(conn, "IMMEDIATE"):
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"database {path} has schema version {version}; this server knows up to "
+                f"{SCHEMA_VERSION} (upgrade coscribe-server)"
+            )
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[step]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {step}")
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection, mode: str = "DEFERRED") -> Iterator[None]:
+    conn.execute(f"BEGIN {mode}")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+            conn.rollback()
+        raise
+    conn.execute("COMMIT")
+
+
+def _ensure_row(conn: sqlite3.Connection, name: str, now: float) -> bool:
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO documents (name, incarnation, created_at) VALUES (?, ?, ?)",
+        (name, new_incarnation(), now),
+    )
+    return cur.rowcount == 1
+
+
+def _commit_batch(
+    conn: sqlite3.Connection, entries: list[tuple[str, bytes]], now: float
+) -> dict[str, tuple[int, int]]:
+    """Write ``entries`` in one transaction; return each touched document's log size."""
+    per_doc: dict[str, list[int]] = {}
+    with _transaction(conn, "IMMEDIATE"):
+        for name, data in entries:
+            if name not in per_doc:
+                _ensure_row(conn, name, now)
+                per_doc[name] = [0, 0]
+            conn.execute("INSERT INTO updates (name, data) VALUES (?, ?)", (name, data))
+            per_doc[name][0] += 1
+            per_doc[name][1] += len(data)
+        sizes: dict[str, tuple[int, int]] = {}
+        for name, (count, nbytes) in per_doc.items():
+            row = conn.execute(
+                "UPDATE documents SET log_count = log_count + ?, log_bytes = log_bytes + ? "
+                "WHERE name = ? RETURNING log_count, log_bytes",
+                (count, nbytes, name),
+            ).fetchone()
+            sizes[name] = (int(row[0]), int(row[1]))
+    return sizes
+
+
+def _create(conn: sqlite3.Connection, name: str, now: float) -> bool:
+    with _transaction(conn, "IMMEDIATE"):
+        return _ensure_row(conn, name, now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    incarnation: str
+    updates: list[bytes]
+    log_count: int
+    log_bytes: int
+
+
+def _read(conn: sqlite3.Connection, name: str) -> _Row | None:
+    """Snapshot + log tail in seq order, read in one transaction (a consistent view)."""
+    with _transaction(conn):
+        row = conn.execute(
+            "SELECT incarnation, snapshot, log_count, log_bytes FROM documents WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        updates = [] if row[1] is None else [bytes(row[1])]
+        updates += [
+            bytes(r[0])
+            for r in conn.execute("SELECT data FROM updates WHERE name = ? ORDER BY seq", (name,))
+        ]
+    return _Row(str(row[0]), updates, int(row[2]), int(row[3]))
+
+
+def _names(conn: sqlite3.Connection) -> list[str]:
+    return [str(r[0]) for r in conn.execute("SELECT name FROM documents ORDER BY name")]
+
+
+def _delete(conn: sqlite3.Connection, name: str) -> bool:
+    with _transaction(conn, "IMMEDIATE"):
+        conn.execute("DELETE FROM updates WHERE name = ?", (name,))
+        return conn.execute("DELETE FROM documents WHERE name = ?", (name,)).rowcount == 1
+
+
+# --- compaction: runs on the fold thread; pycrdt objects never leave it ---
+
+
+@dataclass(frozen=True, slots=True)
+class _Fold:
+    """A snapshot built from storage, and the exact log range it replaces."""
+
+    name: str
+    incarnation: str
+    base_seq: int  # snapshot_seq of the row that was read (optimistic-concurrency check)
+    upto_seq: int  # highest folded log seq: the install deletes exactly seq <= upto_seq
+    folded_count: int
+    snapshot: bytes
+    refusal: str | None  # why the fold is not provably lossless (None: safe to install)
+
+
+def _read_uint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _delete_ranges(update: bytes) -> Iterator[tuple[int, int, int]]:
+    """(client, clock, length) of each deleted range of a v1 update that has no structs."""
+    _, pos = _read_uint(update, 0)  # number of struct groups, 0 here
+    clients, pos = _read_uint(update, pos)
+    for _ in range(clients):
+        client, pos = _read_uint(update, pos)
+        ranges, pos = _read_uint(update, pos)
+        for _ in range(ranges):
+            clock, pos = _read_uint(update, pos)
+            length, pos = _read_uint(update, pos)
+            yield client, clock, length
+
+
+class _DeleteSet:
+    """The deleted ranges of a document, to check that a fold kept every deletion."""
+
+    def __init__(self, update: bytes) -> None:
+        by_client: dict[int, list[tuple[int, int]]] = {}
+        for client, clock, length in _delete_ranges(update):
+            by_client.setdefault(client, []).append((clock, clock + length))
+        self._starts: dict[int, list[int]] = {}
+        self._ends: dict[int, list[int]] = {}
+        for client, ranges in by_client.items():
+            merged: list[list[int]] = []
+            for lo, hi in sorted(ranges):
+                if merged and lo <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], hi)
+                else:
+                    merged.append([lo, hi])
+            self._starts[client] = [r[0] for r in merged]
+            self._ends[client] = [r[1] for r in merged]
+
+    def covers(self, client: int, clock: int, length: int) -> bool:
+        starts = self._starts.get(client)
+        if starts is None:
+            return False
+        i = bisect_right(starts, clock) - 1
+        return i >= 0 and self._ends[client][i] >= clock + length
+
+
+def _fold(inputs: list[bytes], stop: threading.Event) -> tuple[bytes, str | None] | None:
+    """Apply ``inputs`` to a fresh Doc and take its full update; None if asked to stop.
+
+    yrs drops *pending* content (structs or deletions whose dependencies it has not seen)
+    from ``get_update()``, so the result is checked against every input: each input's
+    structs must be within the doc's state vector and its deletions within the doc's
+    delete set. Otherwise the fold is refused (the log stays) instead of losing data.
+    """
+    doc: Doc[Any] = Doc()
+    for i, update in enumerate(inputs):
+        if i % 4096 == 0 and stop.is_set():
+            return None
+        try:
+            doc.apply_update(update)
+        except ValueError as exc:
+            return b"", f"a stored update does not decode ({exc})"
+        except BaseException as exc:  # pyo3 PanicException is a BaseException
+            if type(exc).__name__ != "PanicException":
+                raise
+            return b"", "a stored update made the CRDT panic"
+    snapshot = doc.get_update()
+    state = doc.get_state()
+    deleted = _DeleteSet(get_update(snapshot, state))
+    for update in inputs:
+        rest = get_update(update, state)  # what the doc would still lack from this input
+        if rest[0] != 0:
+            return b"", "an update's dependencies are missing from storage"
+        if not all(deleted.covers(*r) for r in _delete_ranges(rest)):
+            return b"", "a deletion refers to content missing from storage"
+    return snapshot, None
+
+
+def _build_snapshot(conn: sqlite3.Connection, name: str, stop: threading.Event) -> _Fold | None:
+    """Read what to fold (one read transaction) and fold it; None if nothing to do."""
+    with _transaction(conn):
+        row = conn.execute(
+            "SELECT incarnation, snapshot, snapshot_seq FROM documents WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            return None
+        log_rows = conn.execute(
+            "SELECT seq, data FROM updates WHERE name = ? ORDER BY seq", (name,)
+        ).fetchall()
+    if not log_rows:
+        return None
+    inputs = ([] if row[1] is None else [bytes(row[1])]) + [bytes(r[1]) for r in log_rows]
+    folded = _fold(inputs, stop)
+    if folded is None:
+        return None
+    snapshot, refusal = folded
+    return _Fold(
+        name, str(row[0]), int(row[2]), int(log_rows[-1][0]), len(log_rows), snapshot, refusal
+    )
+
+
+def _install_snapshot(conn: sqlite3.Connection, fold: _Fold) -> bool:
+    """Replace the snapshot and delete exactly the folded entries, if nothing moved."""
+    with _transaction(conn, "IMMEDIATE"):
+        row = conn.execute(
+            "SELECT incarnation, snapshot_seq FROM documents WHERE name = ?", (fold.name,)
+        ).fetchone()
+        if row is None or (str(row[0]), int(row[1])) != (fold.incarnation, fold.base_seq):
+            return False  # deleted, re-created or compacted by someone else meanwhile
+        deleted = conn.execute(
+            "DELETE FROM updates WHERE name = ? AND seq <= ? RETURNING length(data)",
+            (fold.name, fold.upto_seq),
+        ).fetchall()
+        if len(deleted) != fold.folded_count:
+            # Cannot happen while seq only grows; refuse rather than risk a lost update.
+            conn.rollback()
+            return False
+        conn.execute(
+            "UPDATE documents SET snapshot = ?, snapshot_seq = ?, log_count = log_count - ?, "
+            "log_bytes = log_bytes - ? WHERE name = ?",
+            (
+                fold.snapshot,
+                fold.upto_seq,
+                len(deleted),
+                sum(int(r[0]) for r in deleted),
+                fold.name,
+            ),
+        )
+    return True
+
+
+# --- the asyncio side ---
+
+
+@dataclass(slots=True)
+class _Pending:
+    ticket: int
+    name: str
+    update: bytes
+    future: asyncio.Future[None]
+
+
+class _Thread:
+    """One dedicated thread and the SQLite connection that only it touches."""
+
+    def __init__(self, label: str) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=label)
+        self.conn: sqlite3.Connection | None = None
+
+    async def run(self, fn: Callable[..., _T], *args: object) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            await self.run(self.conn.close)
+            self.conn = None
+        self.executor.shutdown(wait=True)
+
+
+class SQLiteStore:
+    """Durable :class:`~sync_server.store.DocumentStore` backed by one SQLite database file.
+
+    Use as ``async with SQLiteStore(path) as store:`` from one task (the store's TaskGroup
+    belongs to that task). ``path`` is the database file; its directory is created if
+    missing and must be writable, else :class:`StorageError` ("cannot write data directory
+    ...").
+
+    Args:
+        compact_after_updates: fold a document's log once it has more entries than this.
+        compact_after_bytes: ... or once its entries total more bytes than this.
+        max_queue_bytes: queued-but-uncommitted bytes above which :meth:`wait_writable`
+            blocks. ``append`` itself never refuses or drops.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        compact_after_updates: int = 1000,
+        compact_after_bytes: int = 1024 * 1024,
+        max_queue_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        if min(compact_after_updates, compact_after_bytes, max_queue_bytes) < 1:
+            raise ValueError("store thresholds must be positive")
+        self.stats = StoreStats()
+        self._path = Path(path)
+        self._compact_after_updates = compact_after_updates
+        self._compact_after_bytes = compact_after_bytes
+        self._max_queue_bytes = max_queue_bytes
+        self._state = "new"  # new -> open -> closing -> closed
+        self._stack = contextlib.AsyncExitStack()
+        self._tg = asyncio.TaskGroup()
+        self._writer = _Thread("coscribe-store-write")
+        self._reader = _Thread("coscribe-store-read")
+        self._folder = _Thread("coscribe-store-fold")
+        self._stop_folding = threading.Event()
+        self._queue: list[_Pending] = []
+        self._inflight: list[_Pending] = []
+        self._queued_bytes = 0
+        self._tickets = 0  # tickets handed out by append
+        self._settled = 0  # every ticket <= this has its future resolved
+        self._wakeup = asyncio.Event()
+        self._settled_event = asyncio.Event()  # set and replaced on every settle
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._compacting: set[str] = set()
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes appended but not yet committed (including the commit in progress)."""
+        return self._queued_bytes
+
+    async def __aenter__(self) -> Self:
+        if self._state != "new":
+            raise InvalidState("an SQLiteStore can be opened only once")
+        self._state = "opening"
+        try:
+            await self._writer.run(prepare_data_dir, self._path.parent)
+            self._writer.conn = await self._writer.run(_connect, self._path, True)
+            self._reader.conn = await self._reader.run(_connect, self._path, False)
+            self._folder.conn = await self._folder.run(_connect, self._path, False)
+            await self._stack.enter_async_context(self._tg)
+        except BaseException:
+            await self._close_threads()
+            self._state = "closed"
+            raise
+        self._tg.create_task(self._write_loop(), name=f"store-writer {self._path}")
+        self._state = "open"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Commit everything queued, stop compactions, then close. Idempotent."""
+        if self._state != "open":
+            return
+        self._state = "closing"
+        self._stop_folding.set()
+        self._wakeup.set()
+        try:
+            await self._stack.aclose()  # waits for the writer to drain the queue
+        finally:
+            self._state = "closed"
+            self._fail(self._inflight + self._queue, "store closed before commit")
+            self._writable.set()
+            self._settled_event.set()
+            await self._close_threads()
+
+    async def _close_threads(self) -> None:
+        for thread in (self._folder, self._reader, self._writer):
+            await thread.close()
+
+    # --- appends and group commit ---
+
+    def append(self, name: str, update: bytes) -> asyncio.Future[None]:
+        """Queue ``update``; the future resolves once it is committed (durable).
+
+        Never blocks and never drops: callers that want backpressure await
+        :meth:`wait_writable` before appending more.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._state != "open":
+            future.set_exception(StorageError(f"store {self._path} is not open"))
+            return future
+        data = bytes(update)
+        self._tickets += 1
+        self._queue.append(_Pending(self._tickets, name, data, future))
+        self._queued_bytes += len(data)
+        self.stats.queue_depth += 1
+        if self._queued_bytes > self._max_queue_bytes:
+            self._writable.clear()
+        self._wakeup.set()
+        return future
+
+    async def wait_writable(self) -> None:
+        """Return once queued-but-uncommitted bytes are at most ``max_queue_bytes``.
+
+        Backpressure for producers that can slow down (e.g. stop reading a socket); returns
+        at once when the queue is small or the store is closed.
+        """
+        await self._writable.wait()
+
+    async def flush(self) -> None:
+        """Wait until every append made before this call has resolved (committed or failed).
+
+        Failures are reported on each append's future and in ``stats.errors``, not here.
+        """
+        await self._wait_settled(self._tickets)
+
+    async def _write_loop(self) -> None:
+        while self._queue or self._state == "open":
+            if not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch, self._queue = self._queue, []
+            self._inflight = batch
+            try:
+                await self._commit(batch)
+            finally:
+                self._inflight = []
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        entries = [(p.name, p.update) for p in batch if p.update != EMPTY_UPDATE]
+        sizes: dict[str, tuple[int, int]] = {}
+        error: str | None = None
+        if entries:
+            started = time.perf_counter()
+            job = asyncio.ensure_future(
+                self._writer.run(_commit_batch, self._writer.conn, entries, time.time())
+            )
+            try:
+                # Shielded: a cancelled writer must not leave a commit half-reported.
+                sizes = await asyncio.shield(job)
+            except asyncio.CancelledError:
+                self._fail(batch + self._queue, "store cancelled before commit was confirmed")
+                raise
+            except (sqlite3.Error, OSError) as exc:
+                error = f"commit of {len(entries)} updates failed: {exc}"
+                self.stats.errors += 1
+                log.error("store %s: %s", self._path, error)
+            else:
+                elapsed = time.perf_counter() - started
+                self.stats.commits += 1
+                self.stats.updates_written += len(entries)
+                self.stats.bytes_written += sum(len(d) for _, d in entries)
+                self.stats.commit_seconds_total += elapsed
+                self.stats.commit_seconds_max = max(self.stats.commit_seconds_max, elapsed)
+        for p in batch:  # in append order
+            if not p.future.done():
+                if error is None:
+                    p.future.set_result(None)
+                else:
+                    p.future.set_exception(StorageError(error))
+        self._settle(batch)
+        for name, (count, nbytes) in sizes.items():
+            self._maybe_compact(name, count, nbytes)
+
+    def _fail(self, pendings: list[_Pending], reason: str) -> None:
+        """Resolve ``pendings`` (and drop them from the queue) with a StorageError."""
+        for p in pendings:
+            if not p.future.done():
+                p.future.set_exception(StorageError(reason))
+        failed = {p.ticket for p in pendings}
+        self._queue = [p for p in self._queue if p.ticket not in failed]
+        self._settle(pendings)
+
+    def _settle(self, pendings: list[_Pending]) -> None:
+        """Account for resolved appends and wake whoever waits for them."""
+        if not pendings:
+            return
+        self.stats.queue_depth -= len(pendings)
+        self._queued_bytes -= sum(len(p.update) for p in pendings)
+        if self._queued_bytes <= self._max_queue_bytes:
+            self._writable.set()
+        self._settled = max(self._settled, pendings[-1].ticket)
+        self._settled_event.set()
+        self._settled_event = asyncio.Event()
+
+    async def _wait_settled(self, ticket: int) -> None:
+        while self._settled < ticket and self._state != "closed":
+            await self._settled_event.wait()
+
+    def _last_ticket(self, name: str) -> int:
+        """The newest not-yet-settled append for ``name`` (0 if none)."""
+        return max((p.ticket for p in self._inflight + self._queue if p.name == name), default=0)
+
+    # --- reads, deletes ---
+
+    def _check_open(self) -> None:
+        if self._state not in ("open", "closing"):
+            raise StorageError(f"store {self._path} is not open")
+
+    async def _call(self, thread: _Thread, what: str, fn: Callable[..., _T], *args: object) -> _T:
+        self._check_open()
+        try:
+            return await thread.run(fn, thread.conn, *args)
+        except (sqlite3.Error, OSError) as exc:
+            self.stats.errors += 1
+            raise StorageError(f"{what} failed: {exc}") from exc
+
+    async def load(self, name: str) -> StoredDocument:
+        """Snapshot + log tail of ``name``; creates it with a new incarnation if absent.
+
+        Waits for this document's queued appends first, so a load sees its own writes.
+        """
+        await self._wait_settled(self._last_ticket(name))
+        row = await self._call(self._reader, f"loading {name!r}", _read, name)
+        if row is None:
+            if await self._call(self._writer, f"creating {name!r}", _create, name, time.time()):
+                row = await self._call(self._reader, f"loading {name!r}", _read, name)
+                if row is not None:
+                    return StoredDocument(row.incarnation, row.updates, created=True)
+            row = await self._call(self._reader, f"loading {name!r}", _read, name)
+            if row is None:
+                raise StorageError(f"document {name!r} was deleted while it was loading")
+        self._maybe_compact(name, row.log_count, row.log_bytes)
+        return StoredDocument(row.incarnation, row.updates)
+
+    async def document_names(self) -> list[str]:
+        return await self._call(self._reader, "listing documents", _names)
+
+    async def delete(self, name: str) -> bool:
+        """Delete ``name`` after committing its queued appends; a later load re-creates it
+        with a new incarnation. The relay must stop appending to the room first."""
+        await self._wait_settled(self._last_ticket(name))
+        return await self._call(self._writer, f"deleting {name!r}", _delete, name)
+
+    # --- compaction ---
+
+    def _maybe_compact(self, name: str, log_count: int, log_bytes: int) -> None:
+        over = log_count > self._compact_after_updates or log_bytes > self._compact_after_bytes
+        if over and self._state == "open" and name not in self._compacting:
+            self._compacting.add(name)
+            self._tg.create_task(self._compact_in_background(name), name=f"compact {name}")
+
+    async def _compact_in_background(self, name: str) -> None:
+        try:
+            await self._compact(name)
+        except StorageError as exc:
+            log.warning("store %s: compaction of %r failed: %s", self._path, name, exc)
+        finally:
+            self._compacting.discard(name)
+
+    async def compact(self, name: str) -> None:
+        """Fold the committed log of ``name`` into its snapshot now (safe at any time).
+
+        Leaves the log untouched (and logs a warning) if the fold could not be proven
+        lossless, e.g. when an update's dependencies are missing from storage.
+        """
+        await self._wait_settled(self._last_ticket(name))
+        await self._compact(name)
+
+    async def _compact(self, name: str) -> None:
+        stop = self._stop_folding
+        fold = await self._call(self._folder, f"folding {name!r}", _build_snapshot, name, stop)
+        if fold is None or stop.is_set():
+            return
+        if fold.refusal is not None:
+            log.warning(
+                "store %s: not compacting %r: %s; keeping its log", self._path, name, fold.refusal
+            )
+            return
+        if await self._call(self._writer, f"compacting {name!r}", _install_snapshot, fold):
+            self.stats.compactions += 1
+            log.info(
+                "store %s: compacted %r: %d log entries -> snapshot of %d bytes",
+                self._path,
+                name,
+                fold.folded_count,
+                len(fold.snapshot),
+            )
