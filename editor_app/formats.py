@@ -58,6 +58,8 @@ from PySide6.QtGui import (
     QTextListFormat,
 )
 
+import editor_app.ui  # noqa: F401  (first: PySide6 6.12 / Python 3.11 None refcount fix)
+
 try:
     from editor_app.schema import BLOCK_ATTRS, INLINE_ATTRS
 except ImportError:  # TEMPORARY until E1's schema.py lands
@@ -107,6 +109,20 @@ def inline_attrs(fmt: QTextCharFormat) -> Attrs:
     return attrs
 
 
+def text_list(block: QTextBlock) -> QTextList | None:
+    """The list ``block`` belongs to, or None.
+
+    Never call ``QTextBlock.textList()`` (or ``QTextCursor.currentList()``) for a block that
+    is in no list: in PySide6 6.12 both return None with one reference too few, and the
+    interpreter later aborts with "Fatal Python error: none_dealloc".
+    """
+    index = block.blockFormat().objectIndex()
+    if index < 0:
+        return None
+    obj = block.document().object(index)
+    return obj if isinstance(obj, QTextList) else None
+
+
 def list_kind(lst: QTextList | None) -> str | None:
     """``"ordered"``/``"bullet"`` for a Qt list, None for no list."""
     if lst is None:
@@ -125,7 +141,7 @@ def block_attrs(block: QTextBlock) -> Attrs:
     level = heading_level(block)
     if level is not None:
         attrs["header"] = level
-    kind = list_kind(block.textList())
+    kind = list_kind(text_list(block))
     if kind is not None:
         attrs["list"] = kind
     return attrs
@@ -257,7 +273,7 @@ def _set_heading(qdoc: QTextDocument, block: QTextBlock, header: Any) -> None:
 
 def _set_list(qdoc: QTextDocument, block: QTextBlock, kind: Any) -> None:
     kind = kind if kind in _LIST_STYLE else None
-    current = block.textList()
+    current = text_list(block)
     if list_kind(current) == kind:
         return
     if current is not None:
@@ -266,10 +282,10 @@ def _set_list(qdoc: QTextDocument, block: QTextBlock, kind: Any) -> None:
         return
     prev, nxt = block.previous(), block.next()
     target = None
-    if prev.isValid() and list_kind(prev.textList()) == kind:
-        target = prev.textList()
-    elif nxt.isValid() and list_kind(nxt.textList()) == kind:
-        target = nxt.textList()
+    if prev.isValid() and list_kind(text_list(prev)) == kind:
+        target = text_list(prev)
+    elif nxt.isValid() and list_kind(text_list(nxt)) == kind:
+        target = text_list(nxt)
     if target is None:
         fmt = QTextListFormat()
         fmt.setStyle(_LIST_STYLE[kind])
@@ -278,7 +294,7 @@ def _set_list(qdoc: QTextDocument, block: QTextBlock, kind: Any) -> None:
         target.add(block)
     # Join a following run of the same kind so numbering runs on (Quill: one list).
     nxt = block.next()
-    other = nxt.textList() if nxt.isValid() else None
+    other = text_list(nxt) if nxt.isValid() else None
     if other is not None and other is not target and list_kind(other) == kind:
         for i in reversed(range(other.count())):
             member = other.item(i)
@@ -289,13 +305,15 @@ def _set_list(qdoc: QTextDocument, block: QTextBlock, kind: Any) -> None:
 def _leave_list(block: QTextBlock, lst: QTextList) -> None:
     """Take ``block`` out of ``lst``; blocks after it start a list of their own (Quill
     restarts numbering after a non-list line)."""
-    after = [lst.item(i) for i in range(lst.count()) if lst.item(i).position() > block.position()]
+    list_format = QTextListFormat(lst.format())  # an emptied list is deleted at once
+    members = [lst.item(i) for i in range(lst.count())]
+    after = [member for member in members if member.position() > block.position()]
     lst.remove(block)
     _clear_indent(block)
     if after:
         for member in after:
             lst.remove(member)
-        fresh = QTextCursor(after[0]).createList(lst.format())
+        fresh = QTextCursor(after[0]).createList(list_format)
         for member in after[1:]:
             fresh.add(member)
 

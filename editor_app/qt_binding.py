@@ -260,7 +260,10 @@ class QtTextBinding(QObject):
             for run_pos, run_text, attrs in self._runs(start, end):
                 keys = BLOCK_ATTRS if run_text == "\n" else INLINE_ATTRS
                 apply_local_format(
-                    model.text, model.index, run_pos, utf16_len(run_text),
+                    model.text,
+                    model.index,
+                    run_pos,
+                    utf16_len(run_text),
                     formats.with_nulls(attrs, keys),
                 )
         self._keep_last_block_plain()

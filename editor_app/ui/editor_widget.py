@@ -115,7 +115,7 @@ class EditorWidget(QTextEdit):
         if kind not in ("bullet", "ordered"):
             raise ValueError(f"list kind must be 'bullet' or 'ordered', not {kind!r}")
         blocks = self._selected_blocks()
-        every = all(formats.list_kind(b.textList()) == kind for b in blocks)
+        every = all(formats.list_kind(formats.text_list(b)) == kind for b in blocks)
         self._set_blocks({"list": None if every else kind})
 
     def _toggle_inline(self, key: str) -> None:

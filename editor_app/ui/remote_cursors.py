@@ -45,15 +45,11 @@ def paint_collaborators(
             for rect in _selection_rects(edit, lo, hi):
                 painter.fillRect(rect, fill)
         caret = QRectF(edit.cursorRect(_cursor_at(edit, head)))
-        painter.fillRect(
-            QRectF(caret.left(), caret.top(), CARET_WIDTH, caret.height()), color
-        )
+        painter.fillRect(QRectF(caret.left(), caret.top(), CARET_WIDTH, caret.height()), color)
         _paint_label(painter, label_font, caret.topLeft(), person.name, color)
 
 
-def _paint_label(
-    painter: QPainter, font: QFont, at: QPointF, name: str, color: QColor
-) -> None:
+def _paint_label(painter: QPainter, font: QFont, at: QPointF, name: str, color: QColor) -> None:
     metrics = QFontMetricsF(font)
     width = metrics.horizontalAdvance(name) + 2 * LABEL_PADDING
     height = metrics.height() + LABEL_PADDING
