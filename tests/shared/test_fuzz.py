@@ -145,6 +145,8 @@ def _feed(session: SyncSession, doc: Doc[Any], messages: list[bytes]) -> None:
     """Feed messages until one is rejected; a rejection must leave the doc untouched."""
     text = doc.get(TEXT_NAME, type=Text)
     for message in messages:
+        if session.closed:
+            return
         before_update, before_text = doc.get_update(), str(text)
         try:
             session.receive_data(message)
@@ -175,20 +177,25 @@ def test_read_only_server_session_never_changes_the_doc(messages: list[bytes]) -
 
 
 @FUZZ
-@given(messages=st.lists(hostile, min_size=1, max_size=6))
-@example(messages=[Hello("inc").encode(), AwarenessUpdate(_awareness_payload(), ()).encode()])
-def test_client_session_raises_only_protocol_errors(messages: list[bytes]) -> None:
+@given(
+    messages=st.lists(hostile, min_size=1, max_size=6),
+    greeted=st.booleans(),
+    extensions=st.booleans(),
+)
+@example(
+    messages=[AwarenessUpdate(_awareness_payload(), ()).encode()], greeted=True, extensions=True
+)
+def test_client_session_raises_only_protocol_errors(
+    messages: list[bytes], greeted: bool, extensions: bool
+) -> None:
     """The client also applies awareness, through pycrdt's (unchecked) decoder."""
     doc: Doc[Any] = Doc()
-    session = SyncSession(doc, Role.CLIENT, extensions=True, awareness=Awareness(doc))
+    doc.get(TEXT_NAME, type=Text).insert(0, "local 😀")
+    session = SyncSession(doc, Role.CLIENT, extensions=extensions, awareness=Awareness(doc))
     session.start()
-    for message in messages:
-        if session.closed:
-            return
-        try:
-            session.receive_data(message)
-        except ProtocolError:
-            return
+    if extensions and greeted:  # get past HELLO so that document messages are accepted
+        session.receive_data(Hello("inc").encode())
+    _feed(session, doc, messages)
 
 
 # ----------------------------------------------------------------------------- regressions
