@@ -40,7 +40,8 @@ def node_executable() -> str:
     try:
         return ensure_node_packages()
     except NodeUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    pytest.fail(problem, pytrace=False)
 
 
 @pytest.fixture(scope="session")
