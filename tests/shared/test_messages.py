@@ -359,3 +359,18 @@ def test_awareness_size_limit_boundary() -> None:
     assert len(state) == 64
     payload = _awareness_payload((1, 1, state))
     assert parse_awareness_payload(payload, LIMITS).entries[0].state_json == state
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="shared/messages.py counts the awareness state size in characters, not UTF-8 bytes",
+)
+def test_awareness_size_limit_counts_utf8_bytes() -> None:
+    """The limit bounds memory per state, and AwarenessRejected's message says 'bytes'.
+
+    22 Hangul syllables are 22 characters but 66 bytes: over a 64-byte limit.
+    """
+    state = '{"n":"' + "한" * 22 + '"}'
+    assert len(state) <= 64 < len(state.encode())
+    with pytest.raises(AwarenessRejected):
+        parse_awareness_payload(_awareness_payload((1, 1, state)), LIMITS)
