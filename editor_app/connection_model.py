@@ -96,13 +96,14 @@ TEXT_CONNECTING = "Connecting…"
 TEXT_OFFLINE = "Offline — changes saved on this computer"
 TEXT_SAVING = "Saving…"
 TEXT_SAVED = "All changes saved"
+TEXT_SYNCED = "Connected — this server does not confirm saves"
 TEXT_CLOSED = "Closed"
 
 
 def status_text(status: ClientStatus) -> tuple[str, str]:
     """Map a sync-client status to ``(text, kind)``; ``kind`` is the lower-case status name
-    (``connecting``, ``offline``, ``saving``, ``saved``, ``denied``, ``conflict``, ``closed``),
-    which the badge uses for its color."""
+    (``connecting``, ``offline``, ``saving``, ``saved``, ``synced``, ``denied``, ``conflict``,
+    ``closed``), which the badge uses for its color."""
     kind = status.status.name.lower()
     detail = status.detail.strip()
     if kind == "connecting":
@@ -113,6 +114,8 @@ def status_text(status: ClientStatus) -> tuple[str, str]:
         return TEXT_SAVING, kind
     if kind == "saved":
         return TEXT_SAVED, kind
+    if kind == "synced":  # a plain y-websocket server: in sync, but no durable-save acks
+        return TEXT_SYNCED, kind
     if kind == "denied":
         return (f"Access denied — {detail}" if detail else "Access denied"), kind
     if kind == "conflict":

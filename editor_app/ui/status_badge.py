@@ -15,6 +15,7 @@ KIND_COLORS = {
     "offline": "#9aa0a6",
     "saving": "#1a73e8",
     "saved": "#188038",
+    "synced": "#188038",
     "denied": "#d93025",
     "conflict": "#d93025",
     "closed": "#9aa0a6",
