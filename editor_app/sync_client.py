@@ -1,0 +1,417 @@
+"""The editor's connection to the relay: one persistent WebSocket per open document.
+
+A thin asyncio pump around :class:`shared.SyncSession` (which owns the protocol):
+``ws.recv`` -> ``session.receive_data`` -> events; ``session.data_to_send`` -> ``ws.send``.
+What this module adds is everything about the *connection*:
+
+* its own reconnect loop (not websockets' built-in one, so that refusals, conflicts and
+  the status shown to the user are decided here) with :class:`Backoff` full jitter, reset
+  once a connection stayed synced for ``healthy_after`` seconds;
+* a fresh session, hence a full state-vector resync both ways, on every connection.
+  Edits made offline are simply in the doc and leave in the step 2 reply;
+* local document updates (any transaction not tagged REMOTE or STORE_LOAD) and local
+  awareness changes are sent as they happen; our awareness state is renewed every
+  ``heartbeat`` s as y-protocols requires, and withdrawn on close;
+* a :class:`ClientStatus` that never lies: SAVED only when the server (coscribe.v1)
+  acknowledged every document message this connection sent; a plain y-websocket server
+  cannot confirm saves, so the client says SYNCED rather than "saved";
+* refusals (HTTP 4xx at the handshake, the y-websocket auth message, a close code that
+  :attr:`shared.CloseCode.retryable` rejects) end in DENIED and an incarnation mismatch in
+  CONFLICT, both without a retry loop until :meth:`SyncClient.reconnect_now`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl as ssl_module
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import pycrdt
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.typing import Subprotocol
+
+from shared import SUBPROTOCOL, CloseCode, Origin, ProtocolError, Role, SyncSession
+from shared.messages import EMPTY_UPDATE, AwarenessEntry, AwarenessUpdate
+from shared.origins import origin_matches
+from shared.session import (
+    Acknowledged,
+    HelloReceived,
+    IncarnationMismatched,
+    PermissionDeniedReceived,
+    Synced,
+)
+from shared.states import SessionState
+
+from .backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+#: y-protocols drops a peer's awareness state after 30 s without an update.
+AWARENESS_TIMEOUT = 30.0
+_RETRYABLE_HTTP = frozenset({408, 429})
+
+
+class Status(Enum):
+    CONNECTING = "connecting"  # first connection under way
+    OFFLINE = "offline"  # no connection; edits are kept locally (retry_in: next attempt)
+    SAVING = "saving"  # connected; some local changes are not acknowledged yet
+    SAVED = "saved"  # the server durably stored every local change
+    SYNCED = "synced"  # connected to a server that cannot confirm saves (no coscribe.v1)
+    DENIED = "denied"  # refused (auth, permission, protocol); detail says why; no retry
+    CONFLICT = "conflict"  # the server's document is another incarnation; app decides
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class ClientStatus:
+    status: Status
+    detail: str = ""
+    retry_in: float | None = None
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """Why a connection ended without a retry (DENIED or CONFLICT)."""
+
+    status: Status
+    detail: str
+
+
+class SyncClient:
+    """Keeps one document in sync with one relay URL until :meth:`close`.
+
+    Args:
+        url: ``ws://host:port/<document>`` (or ``wss://``).
+        doc: the document; the client observes it and applies remote updates to it.
+        awareness: the local presence; remote states are applied to it.
+        incarnation: the incarnation the local copy came from (None: never synced).
+        token: sent as ``Authorization: Bearer <token>``.
+        backoff: the reconnect schedule (tests pass a small base).
+        heartbeat: WebSocket ping interval, s; a dead network is noticed within
+            ``heartbeat * 7 / 3`` s (35 s by default) and awareness is renewed this often.
+        ssl: TLS context for ``wss://`` (None: the default context).
+        healthy_after: seconds a synced connection must last before the backoff resets.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        doc: pycrdt.Doc[Any],
+        awareness: pycrdt.Awareness,
+        *,
+        incarnation: str | None = None,
+        token: str | None = None,
+        backoff: Backoff | None = None,
+        heartbeat: float = 15.0,
+        ssl: ssl_module.SSLContext | None = None,
+        healthy_after: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.doc = doc
+        self.awareness = awareness
+        self.incarnation = incarnation
+        self.token = token
+        self.backoff = backoff or Backoff()
+        self.heartbeat = heartbeat
+        self.ssl = ssl
+        self.healthy_after = healthy_after
+        self.status = ClientStatus(Status.CONNECTING)
+        #: Called with a newly adopted incarnation (persist it with the local copy).
+        self.on_incarnation: Callable[[str], None] | None = None
+        #: Number of connections opened so far (for diagnostics and tests).
+        self.connections = 0
+        self._listeners: list[Callable[[ClientStatus], None]] = []
+        self._session: SyncSession | None = None
+        self._ws: ClientConnection | None = None
+        self._outbox = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._running = False
+        self._stopped = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._read_only = False
+        self._synced_at: float | None = None
+
+    # ------------------------------------------------------------------ public API
+
+    def add_listener(self, cb: Callable[[ClientStatus], None]) -> Callable[[], None]:
+        """Call ``cb(status)`` on every status change; returns the unsubscribe function."""
+        self._listeners.append(cb)
+        return lambda: self._listeners.remove(cb) if cb in self._listeners else None
+
+    async def run(self) -> None:
+        """Connect, sync and reconnect until :meth:`close`. Call once."""
+        if self._running or self._closing:
+            return
+        self._running = True
+        doc_sub = self.doc.observe(self._on_doc_event)
+        aw_sub = self.awareness.observe(self._on_awareness)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._loop_task = tg.create_task(self._loop())
+        finally:
+            self.doc.unobserve(doc_sub)
+            self.awareness.unobserve(aw_sub)
+            self._set_status(ClientStatus(Status.CLOSED))
+            self._stopped.set()
+
+    async def close(self) -> None:
+        """Withdraw our presence, close the connection and stop :meth:`run` (idempotent)."""
+        if not self._closing:
+            self._closing = True
+            self._wake.set()
+            session, ws = self._session, self._ws
+            if session is not None and ws is not None and not session.closed:
+                with contextlib.suppress(ConnectionClosed):
+                    await ws.send(AwarenessUpdate(self._removal_payload(), ()).encode())
+                    await ws.close(CloseCode.NORMAL, "editor closed")
+            if self._loop_task is not None:
+                self._loop_task.cancel()
+        if self._running:
+            await self._stopped.wait()
+        else:
+            self._set_status(ClientStatus(Status.CLOSED))
+
+    def reconnect_now(self) -> None:
+        """Skip the rest of the current wait (the user pressed "retry")."""
+        self.backoff.reset()
+        self._wake.set()
+
+    # ------------------------------------------------------------------ reconnect loop
+
+    async def _loop(self) -> None:
+        ever_connected = False
+        while not self._closing:
+            self._wake.clear()
+            if not ever_connected or self.status.status in (Status.DENIED, Status.CONFLICT):
+                self._set_status(ClientStatus(Status.CONNECTING))
+            stop, synced_for = await self._attempt()
+            ever_connected = ever_connected or self.connections > 0
+            if self._closing:
+                return
+            if synced_for >= self.healthy_after:
+                self.backoff.reset()
+            if stop is not None:
+                self._set_status(ClientStatus(stop.status, stop.detail))
+                await self._wake.wait()
+                continue
+            delay = self.backoff.next_delay()
+            self._set_status(ClientStatus(Status.OFFLINE, retry_in=delay))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _attempt(self) -> tuple[_Stop | None, float]:
+        """One connection, start to end: (why not to retry or None, seconds it was synced)."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        kwargs: dict[str, Any] = {} if self.ssl is None else {"ssl": self.ssl}
+        try:
+            async with connect(
+                self.url,
+                subprotocols=[Subprotocol(SUBPROTOCOL)],
+                additional_headers=headers,
+                max_size=MAX_MESSAGE_SIZE,
+                ping_interval=self.heartbeat,
+                ping_timeout=self.heartbeat * 4 / 3,
+                open_timeout=10.0,
+                close_timeout=5.0,
+                **kwargs,
+            ) as ws:
+                self.connections += 1
+                return await self._serve(ws)
+        except InvalidStatus as exc:
+            code = exc.response.status_code
+            if 400 <= code < 500 and code not in _RETRYABLE_HTTP:
+                body = exc.response.body.decode("utf-8", "replace").strip()[:200]
+                return _Stop(Status.DENIED, f"HTTP {code}: {body}" if body else f"HTTP {code}"), 0
+            log.info("handshake refused with HTTP %s; retrying", code)
+        except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+            log.info("connection to %s failed: %r", self.url, exc)
+        return None, 0.0
+
+    # ------------------------------------------------------------------ one connection
+
+    async def _serve(self, ws: ClientConnection) -> tuple[_Stop | None, float]:
+        extensions = ws.subprotocol == SUBPROTOCOL
+        session = SyncSession(
+            self.doc,
+            Role.CLIENT,
+            extensions=extensions,
+            incarnation=self.incarnation,
+            awareness=self.awareness,
+            origin=Origin.REMOTE,
+        )
+        session.start()
+        self._session, self._ws = session, ws
+        self._synced_at = None
+        self._read_only = False
+        self._outbox.set()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                writer = tg.create_task(self._writer(ws, session))
+                renewer = tg.create_task(self._renew_awareness())
+                stop = await self._reader(ws, session)
+                writer.cancel()
+                renewer.cancel()
+        finally:
+            session.close()
+            self._session = self._ws = None
+            self._forget_remote_presence()
+        synced_for = 0.0 if self._synced_at is None else time.monotonic() - self._synced_at
+        return stop, synced_for
+
+    async def _reader(self, ws: ClientConnection, session: SyncSession) -> _Stop | None:
+        try:
+            async for message in ws:
+                if isinstance(message, str):
+                    message = message.encode()  # decode_message rejects it with a reason
+                try:
+                    session.receive_data(message)
+                except ProtocolError as exc:
+                    log.warning("protocol error from %s: %s", self.url, exc)
+                    await ws.close(exc.close_code, str(exc)[:100])
+                    if exc.close_code.retryable:
+                        return None
+                    return _Stop(Status.DENIED, f"protocol error: {exc}")
+                stop = self._dispatch(session)
+                self._outbox.set()
+                if stop is not None:
+                    code = CloseCode.INCARNATION_MISMATCH
+                    await ws.close(code if stop.status is Status.CONFLICT else CloseCode.NORMAL)
+                    return stop
+                self._update_connected_status(session)
+        except ConnectionClosed:
+            pass
+        return self._stop_from_close(ws)
+
+    def _dispatch(self, session: SyncSession) -> _Stop | None:
+        for event in session.events_received():
+            if isinstance(event, HelloReceived):
+                self._read_only = event.role == "viewer"
+                if event.incarnation != self.incarnation:
+                    self.incarnation = event.incarnation
+                    if self.on_incarnation is not None:
+                        self.on_incarnation(event.incarnation)
+            elif isinstance(event, Synced):
+                self._synced_at = time.monotonic()
+            elif isinstance(event, PermissionDeniedReceived):
+                return _Stop(Status.DENIED, event.reason or "permission denied")
+            elif isinstance(event, IncarnationMismatched):
+                detail = f"local copy is from {event.local}, the server has {event.remote}"
+                return _Stop(Status.CONFLICT, detail)
+            elif isinstance(event, Acknowledged):
+                pass  # reflected by session.all_acknowledged
+        return None
+
+    def _stop_from_close(self, ws: ClientConnection) -> _Stop | None:
+        rcvd = ws.protocol.close_rcvd
+        if rcvd is None:
+            return None
+        try:
+            code = CloseCode(rcvd.code)
+        except ValueError:
+            return None  # a code we do not know: treat as transient
+        if code.retryable:
+            return None
+        return _Stop(Status.DENIED, rcvd.reason or code.name.replace("_", " ").lower())
+
+    async def _writer(self, ws: ClientConnection, session: SyncSession) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await self._outbox.wait()
+                self._outbox.clear()
+                for message in session.data_to_send():
+                    await ws.send(message)
+                self._update_connected_status(session)
+
+    async def _renew_awareness(self) -> None:
+        """y-protocols liveness: renew our state, drop remote states that went silent."""
+        period = min(self.heartbeat, AWARENESS_TIMEOUT / 10)
+        last_renewal = time.monotonic()
+        while True:
+            await asyncio.sleep(period)
+            now = time.monotonic()
+            local = self.awareness.get_local_state()
+            if local is not None and now - last_renewal >= self.heartbeat:
+                last_renewal = now
+                self.awareness.set_local_state(local)  # observed -> sent
+            cutoff = time.time() * 1000 - AWARENESS_TIMEOUT * 1000
+            stale = [
+                cid
+                for cid, meta in self.awareness.meta.items()
+                if cid != self.awareness.client_id
+                and cid in self.awareness.states
+                and meta.get("lastUpdated", 0) < cutoff
+            ]
+            if stale:
+                self.awareness.remove_awareness_states(stale, "timeout")
+
+    # ------------------------------------------------------------------ observers
+
+    def _on_doc_event(self, event: pycrdt.TransactionEvent) -> None:
+        origin = event.transaction.origin()  # type: ignore[attr-defined]
+        if origin_matches(origin, Origin.REMOTE) or origin_matches(origin, Origin.STORE_LOAD):
+            return
+        session = self._session
+        update = event.update
+        if session is None or session.closed or update == EMPTY_UPDATE:
+            return  # offline: the change is in the doc and leaves in the next step 2
+        session.send_update(update)
+        self._outbox.set()
+        self._update_connected_status(session)
+
+    def _on_awareness(self, topic: str, payload: tuple[dict[str, Any], Any]) -> None:
+        changes, origin = payload
+        if topic != "update" or origin != "local":
+            return
+        cid = self.awareness.client_id
+        if not any(cid in changes.get(key, ()) for key in ("added", "updated", "removed")):
+            return
+        session = self._session
+        if session is None or session.closed:
+            return
+        session.send_awareness(self.awareness.encode_awareness_update([cid]))
+        self._outbox.set()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _removal_payload(self) -> bytes:
+        cid = self.awareness.client_id
+        clock = int(self.awareness.meta.get(cid, {}).get("clock", 0)) + 1
+        return AwarenessUpdate.from_entries((AwarenessEntry(cid, clock, "null"),)).payload
+
+    def _forget_remote_presence(self) -> None:
+        """Offline we cannot see anyone: drop every remote cursor at once (as y-websocket)."""
+        others = [cid for cid in self.awareness.states if cid != self.awareness.client_id]
+        if others:
+            self.awareness.remove_awareness_states(others, "disconnect")
+
+    def _update_connected_status(self, session: SyncSession) -> None:
+        if session.closed or self._closing:
+            return
+        ro = self._read_only
+        if session.state is not SessionState.SYNCED:
+            if self.status.status is not Status.OFFLINE:
+                self._set_status(ClientStatus(Status.CONNECTING, read_only=ro))
+        elif not session.extensions:
+            detail = "this server cannot confirm that changes are saved"
+            self._set_status(ClientStatus(Status.SYNCED, detail, read_only=ro))
+        elif session.all_acknowledged:
+            self._set_status(ClientStatus(Status.SAVED, read_only=ro))
+        else:
+            self._set_status(ClientStatus(Status.SAVING, read_only=ro))
+
+    def _set_status(self, status: ClientStatus) -> None:
+        if status == self.status:
+            return
+        self.status = status
+        for cb in list(self._listeners):
+            cb(status)

@@ -1,0 +1,276 @@
+"""SyncClient against the real relay server (port 0, real WebSockets, real SQLite).
+
+Waits are conditions with deadlines (``wait_until``); nothing sleeps hoping work is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+import pytest
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from editor_app.backoff import Backoff
+from editor_app.offsets import TextIndex
+from editor_app.schema import content
+from editor_app.sync_client import ClientStatus, Status, SyncClient
+from editor_app.text_ops import apply_local_change
+from shared import Origin, Role, SyncSession
+from sync_server.app import RelayServer
+from sync_server.config import ServerConfig
+
+DEADLINE = 10.0
+POLL = 0.005
+
+
+async def wait_until(predicate: Callable[[], bool], what: str, limit: float = DEADLINE) -> None:
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {limit} s waiting for {what}")
+        await asyncio.sleep(POLL)
+
+
+async def stays(predicate: Callable[[], bool], what: str, period: float) -> None:
+    """Assert that ``predicate`` holds for all of ``period`` (a bounded negative check)."""
+    deadline = time.monotonic() + period
+    while time.monotonic() < deadline:
+        assert predicate(), what
+        await asyncio.sleep(POLL)
+
+
+def fast_backoff() -> Backoff:
+    return Backoff(base=0.02, cap=0.2)
+
+
+class Editor:
+    """A headless editor: doc + awareness + SyncClient, with a recorded status history."""
+
+    def __init__(self, url: str, *, incarnation: str | None = None, **kwargs: Any) -> None:
+        self.doc: pycrdt.Doc[Any] = pycrdt.Doc()
+        self.text = content(self.doc)
+        self.index = TextIndex()
+        self.awareness = pycrdt.Awareness(self.doc)
+        kwargs.setdefault("backoff", fast_backoff())
+        self.client = SyncClient(url, self.doc, self.awareness, incarnation=incarnation, **kwargs)
+        self.history: list[ClientStatus] = [self.client.status]
+        self.client.add_listener(self.history.append)
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self, tg: asyncio.TaskGroup) -> None:
+        self.task = tg.create_task(self.client.run())
+
+    def type(self, pos16: int, s: str) -> None:
+        self.index = TextIndex(str(self.text))  # remote edits may have arrived
+        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
+            apply_local_change(self.text, self.index, pos16, 0, s)
+
+    @property
+    def status(self) -> Status:
+        return self.client.status.status
+
+    def statuses(self) -> list[Status]:
+        out: list[Status] = []
+        for s in self.history:
+            if not out or out[-1] is not s.status:
+                out.append(s.status)
+        return out
+
+
+@asynccontextmanager
+async def relay(tmp_path: Path | None = None, port: int = 0) -> AsyncIterator[RelayServer]:
+    async with RelayServer(ServerConfig(host="127.0.0.1", port=port, data_dir=tmp_path)) as srv:
+        yield srv
+
+
+@pytest.mark.asyncio
+async def test_status_goes_connecting_saving_saved() -> None:
+    async with relay() as server, asyncio.TaskGroup() as tg:
+        ed = Editor(f"{server.url}/status-doc")
+        assert ed.status is Status.CONNECTING
+        ed.start(tg)
+        await wait_until(lambda: ed.status is Status.SAVED, "saved after first sync")
+        assert ed.statuses()[:3] == [Status.CONNECTING, Status.SAVING, Status.SAVED]
+        assert ed.client.incarnation is not None
+        ed.history.clear()
+        ed.type(0, "héllo 😀")
+        assert ed.status is Status.SAVING  # sent, not yet acknowledged
+        await wait_until(lambda: ed.status is Status.SAVED, "saved after an edit")
+        await ed.client.close()
+        await ed.client.close()  # idempotent
+        assert ed.status is Status.CLOSED
+
+
+@pytest.mark.asyncio
+async def test_two_clients_converge_and_see_each_other() -> None:
+    async with relay() as server, asyncio.TaskGroup() as tg:
+        a, b = Editor(f"{server.url}/pair"), Editor(f"{server.url}/pair")
+        a.awareness.set_local_state({"user": {"name": "Ann", "color": "#f00"}})
+        b.awareness.set_local_state({"user": {"name": "김민수", "color": "#00f"}})
+        a.start(tg)
+        b.start(tg)
+        await wait_until(lambda: a.status is b.status is Status.SAVED, "both saved")
+        a.type(0, "한국어 😀 ")
+        await wait_until(lambda: str(b.text) == "한국어 😀 ", "b sees a's text")
+        b.type(7, "e\u0301中")
+        await wait_until(lambda: str(a.text) == str(b.text) == "한국어 😀 e\u0301中", "converge")
+        await wait_until(lambda: b.awareness.client_id in a.awareness.states, "a sees b's presence")
+        assert a.awareness.states[b.awareness.client_id]["user"]["name"] == "김민수"
+        await b.client.close()
+        await wait_until(
+            lambda: b.awareness.client_id not in a.awareness.states, "b's presence withdrawn"
+        )
+        await a.client.close()
+
+
+@pytest.mark.asyncio
+async def test_offline_edits_merge_after_server_restart(tmp_path: Path) -> None:
+    async with asyncio.TaskGroup() as tg:
+        async with relay(tmp_path) as server:
+            port = server.port
+            a, b = Editor(f"{server.url}/restart"), Editor(f"{server.url}/restart")
+            a.start(tg)
+            b.start(tg)
+            a.type(0, "base\n")
+            await wait_until(lambda: str(b.text) == "base\n", "b got the base text")
+            await wait_until(lambda: a.status is b.status is Status.SAVED, "saved")
+        await wait_until(lambda: a.status is b.status is Status.OFFLINE, "both offline")
+        assert a.client.status.retry_in is not None
+        a.type(0, "A😀 ")
+        b.type(5, "B한")
+        assert a.status is Status.OFFLINE  # an edit offline does not pretend to save
+        async with relay(tmp_path, port=port):
+            await wait_until(lambda: a.status is b.status is Status.SAVED, "saved again", 15)
+            await wait_until(lambda: str(a.text) == str(b.text), "converged")
+            merged = str(a.text)
+            assert sorted(merged) == sorted("A😀 base\nB한"), merged  # nothing lost or doubled
+            assert a.client.connections >= 2 and b.client.connections >= 2
+            await a.client.close()
+            await b.client.close()
+
+
+@pytest.mark.asyncio
+async def test_reconnect_uses_backoff_while_the_server_is_down() -> None:
+    async with relay() as server:
+        url = f"{server.url}/nobody"
+    async with asyncio.TaskGroup() as tg:  # the port is closed now
+        ed = Editor(url)
+        ed.start(tg)
+        await wait_until(
+            lambda: sum(s.status is Status.OFFLINE for s in ed.history) >= 3, "several retries"
+        )
+        delays = [s.retry_in for s in ed.history if s.status is Status.OFFLINE]
+        assert all(d is not None and 0 <= d <= 0.2 for d in delays)
+        assert ed.client.backoff.attempt >= 3
+        await ed.client.close()
+
+
+@asynccontextmanager
+async def refusing_server(status: http.HTTPStatus, calls: list[Request]) -> AsyncIterator[str]:
+    def process_request(conn: ServerConnection, request: Request) -> Response:
+        calls.append(request)
+        return conn.respond(status, "go away\n")
+
+    async def handler(ws: ServerConnection) -> None:
+        raise AssertionError("the handshake should have been refused")
+
+    async with serve(handler, "127.0.0.1", 0, process_request=process_request) as srv:
+        port = next(iter(srv.sockets)).getsockname()[1]
+        yield f"ws://127.0.0.1:{port}/doc"
+
+
+@pytest.mark.asyncio
+async def test_http_403_is_denied_without_retries() -> None:
+    calls: list[Request] = []
+    async with refusing_server(http.HTTPStatus.FORBIDDEN, calls) as url:
+        async with asyncio.TaskGroup() as tg:
+            ed = Editor(url, token="s3cret")
+            ed.start(tg)
+            await wait_until(lambda: ed.status is Status.DENIED, "denied")
+            assert "403" in ed.client.status.detail
+            assert calls[0].headers["Authorization"] == "Bearer s3cret"
+            await stays(lambda: len(calls) == 1, "no retry after a refusal", 0.3)
+            ed.client.reconnect_now()  # the user asks: one more attempt
+            await wait_until(lambda: len(calls) == 2, "a second attempt")
+            await ed.client.close()
+
+
+@pytest.mark.asyncio
+async def test_incarnation_conflict_is_not_merged(tmp_path: Path) -> None:
+    async with relay(tmp_path) as server, asyncio.TaskGroup() as tg:
+        first = Editor(f"{server.url}/reborn")
+        first.start(tg)
+        first.type(0, "old life")
+        await wait_until(lambda: first.status is Status.SAVED, "saved")
+        old = first.client.incarnation
+        await first.client.close()
+        assert await server.delete_document("reborn")
+
+        again = Editor(f"{server.url}/reborn", incarnation=old)
+        again.type(0, "offline edit of the old life")
+        adopted: list[str] = []
+        again.client.on_incarnation = adopted.append
+        again.start(tg)
+        await wait_until(lambda: again.status is Status.CONFLICT, "conflict")
+        assert old in again.client.status.detail
+        assert adopted == []
+
+        fresh = Editor(f"{server.url}/reborn")
+        fresh.client.on_incarnation = adopted.append
+        fresh.start(tg)
+        await wait_until(lambda: fresh.status is Status.SAVED, "fresh client saved")
+        assert str(fresh.text) == ""  # the stale offline edit was not merged
+        assert adopted and adopted[0] != old
+        await stays(lambda: again.status is Status.CONFLICT, "conflict is not retried", 0.2)
+        await again.client.close()
+        await fresh.client.close()
+
+
+@asynccontextmanager
+async def plain_y_websocket_server(doc: pycrdt.Doc[Any]) -> AsyncIterator[str]:
+    """A stock y-websocket peer (no coscribe.v1, no HELLO, no ACK) over the real session."""
+
+    async def handler(ws: ServerConnection) -> None:
+        session = SyncSession(doc, Role.SERVER)
+        session.start()
+        for m in session.data_to_send():
+            await ws.send(m)
+        async for message in ws:
+            session.receive_data(message)  # type: ignore[arg-type]
+            session.events_received()
+            for m in session.data_to_send():
+                await ws.send(m)
+
+    async with serve(handler, "127.0.0.1", 0) as srv:
+        port = next(iter(srv.sockets)).getsockname()[1]
+        yield f"ws://127.0.0.1:{port}/doc"
+
+
+@pytest.mark.asyncio
+async def test_server_without_extensions_is_synced_not_saved() -> None:
+    server_doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    async with plain_y_websocket_server(server_doc) as url, asyncio.TaskGroup() as tg:
+        ed = Editor(url)
+        ed.type(0, "written offline")
+        ed.start(tg)
+        await wait_until(lambda: ed.status is Status.SYNCED, "synced")
+        assert "cannot confirm" in ed.client.status.detail
+        await wait_until(lambda: str(content(server_doc)) == "written offline", "server has it")
+        assert Status.SAVED not in ed.statuses()
+        await ed.client.close()
+
+
+@pytest.mark.asyncio
+async def test_close_before_run_and_run_after_close() -> None:
+    ed = Editor("ws://127.0.0.1:9/never")
+    await ed.client.close()
+    assert ed.status is Status.CLOSED
+    await asyncio.wait_for(ed.client.run(), 1)  # returns at once
