@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pycrdt import Awareness, Doc, Map, Text, write_var_uint
 
-from shared.errors import ProtocolError
+from shared.errors import InvalidUpdate, ProtocolError
 from shared.messages import (
     EMPTY_UPDATE,
     Ack,
@@ -29,7 +29,7 @@ from shared.messages import (
     SyncUpdate,
     decode_message,
 )
-from shared.session import SyncSession
+from shared.session import RemoteUpdate, SyncSession
 from shared.states import Role
 from tests.shared.helpers import TEXT_NAME
 
@@ -237,6 +237,7 @@ def test_delete_set_splitting_a_surrogate_pair_does_not_escape(clock: int, lengt
 
 @pytest.mark.xfail(
     strict=True,
+    raises=RecursionError,
     reason="shared/messages.py: RecursionError from json.loads escapes (fix: catch it)",
 )
 def test_deeply_nested_awareness_state_is_a_protocol_error_for_the_session() -> None:
@@ -246,3 +247,52 @@ def test_deeply_nested_awareness_state_is_a_protocol_error_for_the_session() -> 
     message = b"\x01" + write_var_uint(len(payload)) + payload
     doc, session = _server_session(False, writable=True)
     _feed(session, doc, [message])
+
+
+#: A one-struct update from client 6: the string "x" whose parent is the item <5#0>
+#: (a string item, not a shared type). It parses (pycrdt.get_state accepts it), but yrs
+#: refuses to integrate it with a RuntimeError, or keeps it pending if <5#0> is unknown.
+NON_TYPE_PARENT = bytes.fromhex("0101060004000500017800")
+
+
+def _doc_of_client_5() -> tuple[Doc[Any], bytes]:
+    doc: Doc[Any] = Doc(client_id=5)
+    doc.get(TEXT_NAME, type=Text).insert(0, "abc")
+    return doc, doc.get_update()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RuntimeError,
+    reason="shared/session.py _apply lets yrs' RuntimeError escape (fix: map it to InvalidUpdate)",
+)
+def test_update_with_a_non_type_parent_is_an_invalid_update() -> None:
+    doc, before = _doc_of_client_5()
+    session = SyncSession(doc, Role.SERVER)
+    session.start()
+    with pytest.raises(InvalidUpdate):
+        session.receive_data(SyncUpdate(NON_TYPE_PARENT).encode())
+    assert doc.get_update() == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=(RuntimeError, InvalidUpdate),
+    reason="known gap: a pending poisoned struct makes a later, honest update raise after "
+    "it was applied (needs a design decision, see docs/protocol.md §8)",
+)
+def test_pending_poison_does_not_break_an_honest_peer() -> None:
+    """Peer 1 sends the bad struct before <5#0> exists: yrs keeps it pending, no error.
+    Peer 2 then sends client 5's text: yrs integrates it, then trips over the pending
+    struct and raises. The honest update is in the doc but was never reported, so a relay
+    would neither relay nor store it, and would close the honest peer instead."""
+    doc: Doc[Any] = Doc(client_id=9)
+    attacker = SyncSession(doc, Role.SERVER)
+    honest = SyncSession(doc, Role.SERVER)
+    attacker.start()
+    honest.start()
+    attacker.receive_data(SyncUpdate(NON_TYPE_PARENT).encode())
+    _, honest_update = _doc_of_client_5()
+    honest.receive_data(SyncUpdate(honest_update).encode())
+    assert [type(e) for e in honest.events_received()] == [RemoteUpdate]
+    assert str(doc.get(TEXT_NAME, type=Text)) == "abc"

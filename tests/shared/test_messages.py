@@ -324,6 +324,7 @@ def test_text_frames_are_rejected() -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=RecursionError,
     reason="shared/messages.py: json.loads RecursionError escapes parse_awareness_payload",
 )
 def test_deeply_nested_awareness_json_is_a_decode_error() -> None:
@@ -338,7 +339,9 @@ def test_deeply_nested_awareness_json_is_a_decode_error() -> None:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="shared/messages.py: json.loads RecursionError escapes the HELLO decoder"
+    strict=True,
+    raises=RecursionError,
+    reason="shared/messages.py: json.loads RecursionError escapes the HELLO decoder",
 )
 def test_deeply_nested_hello_json_is_a_decode_error() -> None:
     with pytest.raises(DecodeError):
@@ -363,6 +366,7 @@ def test_awareness_size_limit_boundary() -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=pytest.fail.Exception,
     reason="shared/messages.py counts the awareness state size in characters, not UTF-8 bytes",
 )
 def test_awareness_size_limit_counts_utf8_bytes() -> None:
