@@ -224,6 +224,8 @@ class QtTextBinding(QObject):
         if removed == 0 and added == 0:
             return
         new_text = self._qt_text(pos, added)
+        blocks_changed = "\n" in new_text or old_blocks != self._block_count
+        reported = (pos, pos + added)
         if removed and added:
             old_text = _slice16(index.text, pos, removed)  # O(n); see report: slice16
             if old_text == new_text:
@@ -233,10 +235,24 @@ class QtTextBinding(QObject):
             pos += head
             removed -= head + tail
             added -= head + tail
-        blocks_changed = "\n" in new_text or old_blocks != self._block_count
-        self._send_edit(pos, removed, added, blocks_changed)
+        self._send_edit(
+            pos,
+            removed,
+            added,
+            reported if blocks_changed or reported[1] - reported[0] != added else None,
+        )
 
-    def _send_edit(self, pos: int, removed: int, added: int, blocks_changed: bool) -> None:
+    def _send_edit(
+        self, pos: int, removed: int, added: int, reassert: tuple[int, int] | None
+    ) -> None:
+        """Delete ``removed`` units at ``pos`` and insert Qt's ``[pos, pos + added)``.
+
+        ``reassert``: the whole range Qt reported, when it is more than the edited middle or
+        lines were split/merged. Its formats (inline and block, including the ``"\n"`` that
+        now ends its last line) are asserted afterwards: an edit block can change formats
+        next to the text it changes, and a merge leaves a line's attributes on another
+        ``"\n"``. Formats that are already right cost nothing (pycrdt emits no update).
+        """
         model = self._model
         runs = self._runs(pos, pos + added)
         with model.doc.transaction(origin=Origin.LOCAL_EDIT):
@@ -245,28 +261,27 @@ class QtTextBinding(QObject):
             for run_pos, run_text, attrs in runs:
                 apply_local_change(model.text, model.index, run_pos, removed, run_text, attrs)
                 removed = 0
-            if blocks_changed:
-                tail = self._qdoc.findBlock(pos + added)
+            if reassert is not None:
+                start, end = reassert
+                tail = self._qdoc.findBlock(end)
                 if tail != self._qdoc.lastBlock():
-                    sep = tail.position() + tail.length() - 1
-                    attrs = formats.with_nulls(formats.block_attrs(tail), BLOCK_ATTRS)
-                    apply_local_format(model.text, model.index, sep, 1, attrs)
-        if blocks_changed:
+                    end = max(end, tail.position() + tail.length())
+                self._assert_formats(start, end)
+        if reassert is not None:
             self._keep_last_block_plain()
 
     def _send_formats(self, start: int, end: int) -> None:
-        model = self._model
-        with model.doc.transaction(origin=Origin.LOCAL_EDIT):
-            for run_pos, run_text, attrs in self._runs(start, end):
-                keys = BLOCK_ATTRS if run_text == "\n" else INLINE_ATTRS
-                apply_local_format(
-                    model.text,
-                    model.index,
-                    run_pos,
-                    utf16_len(run_text),
-                    formats.with_nulls(attrs, keys),
-                )
+        with self._model.doc.transaction(origin=Origin.LOCAL_EDIT):
+            self._assert_formats(start, end)
         self._keep_last_block_plain()
+
+    def _assert_formats(self, start: int, end: int) -> None:
+        """Make the CRDT's attributes on ``[start, end)`` equal Qt's (inside a transaction)."""
+        model = self._model
+        for run_pos, run_text, attrs in self._runs(start, end):
+            keys = BLOCK_ATTRS if run_text == "\n" else INLINE_ATTRS
+            attrs = formats.with_nulls(attrs, keys)
+            apply_local_format(model.text, model.index, run_pos, utf16_len(run_text), attrs)
 
     def _keep_last_block_plain(self) -> None:
         if formats.block_attrs(self._qdoc.lastBlock()):
@@ -321,7 +336,7 @@ class QtTextBinding(QObject):
         removed = utf16_len(old) - head - tail
         added = utf16_len(new) - head - tail
         if removed or added:
-            self._send_edit(head, removed, added, True)
+            self._send_edit(head, removed, added, (head, head + added))
 
     def _check_length(self) -> None:
         if self._qdoc.characterCount() - 1 != self._model.index.len16:

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pycrdt
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QInputMethodEvent, QKeyEvent
+from PySide6.QtGui import QInputMethodEvent, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -391,3 +393,92 @@ def test_ime_preedit_is_not_sent_only_the_commit(qtbot: QtBot) -> None:
     assert str(editor.model.text) == "a한"
     assert len(rec.updates) == 1
     assert_mirrors(editor)
+
+
+# ------------------------------------------------------------------ convergence property
+
+ALPHABET = ["a", "b", " ", "\n", "한", "中", "😀", "𝄞", "e\u0301"]
+INLINE_TOGGLES = ("bold", "italic", "underline", "strike", "link")
+
+
+def _u16(editor: EditorWidget, cp: int) -> int:
+    """UTF-16 position of code point ``cp`` of the widget's text (users never land inside
+    a surrogate pair)."""
+    return len(qt_text(editor)[:cp].encode("utf-16-le")) // 2
+
+
+def _select(editor: EditorWidget, a: int, b: int) -> None:
+    cursor = editor.textCursor()
+    cursor.setPosition(_u16(editor, a))
+    cursor.setPosition(_u16(editor, b), QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+
+
+def _random_edit(editor: EditorWidget, data: st.DataObject) -> None:
+    n = len(qt_text(editor))
+    kind = data.draw(st.sampled_from(["insert", "insert", "delete", "inline", "block", "key"]))
+    a = data.draw(st.integers(0, n))
+    b = data.draw(st.integers(a, min(n, a + 6)))
+    _select(editor, a, b)
+    if kind == "insert":
+        piece = "".join(data.draw(st.lists(st.sampled_from(ALPHABET), min_size=1, max_size=4)))
+        editor.textCursor().insertText(piece)
+    elif kind == "delete" and a < b:
+        editor.textCursor().removeSelectedText()
+    elif kind == "inline" and a < b:
+        toggle = data.draw(st.sampled_from(INLINE_TOGGLES))
+        if toggle == "link":
+            editor.set_link(data.draw(st.sampled_from(["https://a.example/", None])))
+        else:
+            getattr(editor, f"toggle_{toggle}")()
+    elif kind == "key":  # QTextEdit's own key handling (lists end on Enter/Backspace)
+        key = data.draw(
+            st.sampled_from([Qt.Key.Key_Return, Qt.Key.Key_Backspace, Qt.Key.Key_Delete])
+        )
+        for event_type in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            event = QKeyEvent(event_type, key, Qt.KeyboardModifier.NoModifier)
+            QApplication.sendEvent(editor, event)
+    elif kind == "block":
+        choice = data.draw(st.sampled_from(["h1", "h2", "none", "bullet", "ordered"]))
+        if choice in ("bullet", "ordered"):
+            editor.toggle_list(choice)
+        else:
+            editor.set_heading(None if choice == "none" else int(choice[1]))
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_two_editors_converge_to_identical_text_and_formatting(
+    qtbot: QtBot, data: st.DataObject
+) -> None:
+    a, b = pycrdt.Doc(client_id=1), pycrdt.Doc(client_id=2)  # fixed ids: reproducible
+    ab, ba = Link(a, b), Link(b, a)
+    editors = (EditorWidget(DocumentModel(a)), EditorWidget(DocumentModel(b)))
+    try:
+        for _ in range(data.draw(st.integers(1, 12))):
+            step = data.draw(st.sampled_from(["edit0", "edit1", "edit0", "edit1", "sync"]))
+            if step == "sync":
+                link = data.draw(st.sampled_from([ab, ba]))
+                note(f"sync {'a->b' if link is ab else 'b->a'}")
+                link.flush()
+            else:
+                _random_edit(editors[int(step[-1])], data)
+                note(f"{step}: {editors[int(step[-1])].model.text.diff()!r}")
+            for editor in editors:
+                assert_mirrors(editor)
+        ab.flush()
+        ba.flush()
+        ab.flush()
+        for editor in editors:
+            assert_mirrors(editor)
+        assert str(content(a)) == str(content(b))
+        assert document_delta(editors[0].document()) == document_delta(editors[1].document())
+    finally:
+        for editor in editors:
+            editor.close_binding()
+            editor.model.close()
+            editor.deleteLater()
