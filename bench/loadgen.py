@@ -159,6 +159,16 @@ def write_result(cfg: Config, result: dict[str, Any]) -> None:
 # --- reader ---------------------------------------------------------------------------
 
 
+def complete(client: fastws.FastClient, expect: int) -> bool:
+    """Has ``client`` received the writer's last update? Counting messages alone is not
+    enough (a server may send empty updates, or merge several into one message)."""
+    if not client.messages:
+        return False
+    if len(client.messages) < expect and client.times[-1] > time.time_ns() - 500_000_000:
+        return False  # still streaming one by one: do not decode yet
+    return (ywire.delivered_through(client.messages[-1]) or 0) >= expect
+
+
 async def role_read(cfg: Config) -> None:
     stdin = await stdin_reader()
     conns = await open_many_fast(cfg["urls"], cfg["handshake"], cfg["open_timeout"])
@@ -177,7 +187,7 @@ async def role_read(cfg: Config) -> None:
         done_at: float | None = None
         while True:
             await asyncio.sleep(0.05)
-            if expect and all(len(c.messages) >= expect for c in conns):
+            if expect and all(complete(c, expect) for c in conns):
                 break
             if time.monotonic() - started > cfg["deadline_s"]:
                 timed_out = True

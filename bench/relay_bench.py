@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import json
 import statistics
@@ -118,6 +119,10 @@ def median_metrics(runs: list[Metrics]) -> Metrics:
 
 async def run_all(args: argparse.Namespace) -> dict[str, dict[str, Metrics]]:
     plan = QUICK if args.quick else FULL
+    if args.readers:
+        plan = dataclasses.replace(
+            plan, fanout_readers=tuple(int(n) for n in args.readers.split(","))
+        )
     wanted = set(args.scenarios.split(","))
     names = ["url"] if args.url else args.servers.split(",")
     for name in list(names):
@@ -186,12 +191,14 @@ async def run_all(args: argparse.Namespace) -> dict[str, dict[str, Metrics]]:
             runs: list[Metrics] = []
             for rep in range(args.repeat):
                 tag = f"{label.replace(' ', '_').replace('/', '')}-{name}-{rep}"
+                busy = await asyncio.to_thread(servers.wait_quiet, args.quiet_wait)
                 started = time.monotonic()
                 try:
                     async with server_for(name) as running:
                         runs.append(await job(running, tag))
                 except Exception as exc:  # one failing server must not sink the others
                     runs.append({"error": f"{type(exc).__name__}: {exc}"[:300]})
+                runs[-1]["busy_before"] = busy
                 took = time.monotonic() - started
                 print(f"# {label:22} {name:7} ({took:5.1f} s) {json.dumps(runs[-1])}", flush=True)
             results[label][name] = median_metrics(runs)
@@ -207,7 +214,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--trace", help=f"editing trace (default {DEFAULT_TRACE} if present)")
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     p.add_argument("--repeat", type=int, default=1, help="runs per case; medians reported")
+    p.add_argument("--readers", help="fan-out reader counts, e.g. 100,500 (default per plan)")
     p.add_argument("--reader-procs", type=int, default=2, help="reader processes for N >= 2")
+    p.add_argument(
+        "--quiet-wait", type=float, default=60.0, help="max s to wait for an idle machine"
+    )
     p.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     args = p.parse_args(argv)
     unknown = set(args.scenarios.split(",")) - set(ALL_SCENARIOS)

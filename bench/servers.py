@@ -143,6 +143,21 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_quiet(max_wait_s: float, busy_cores: float = 0.3) -> float:
+    """Wait (bounded) until the machine is nearly idle; return the last 1-s busy level.
+
+    Other people's test runs share these 2 cores; starting a case while they run makes
+    the figure meaningless, so each case first waits for a quiet second.
+    """
+    end = time.monotonic() + max_wait_s
+    while True:
+        before = machine_busy_seconds()
+        time.sleep(1.0)
+        busy = machine_busy_seconds() - before
+        if busy <= busy_cores or time.monotonic() > end:
+            return round(busy, 2)
+
+
 def settled_rss(pid: int, deadline_s: float = 10.0) -> int:
     """RSS once it stops moving (4 readings within 1 %), or the last reading at the deadline."""
     end = time.monotonic() + deadline_s

@@ -146,24 +146,31 @@ class Segment:
 
 
 def attribute(messages: Sequence[bytes], times: Sequence[int]) -> list[Segment]:
-    """Turn one reader's raw messages into the writer updates each one delivered."""
-    starts: list[tuple[int, bytes, int]] = []
+    """Turn one reader's raw messages into the writer updates each one delivered.
+
+    Each message's range is read from its own structs, so a re-sent full state (a sync
+    step 2 in the middle of the stream) or an empty update cannot shift the attribution.
+    """
+    segments: list[Segment] = []
     for message, t_ns in zip(messages, times, strict=True):
         parsed = sync_payload(message)
         if parsed is None or parsed[0] == STEP1:
             continue
         start = writer_start_clock(parsed[1])
-        if start is not None:
-            starts.append((start, parsed[1], t_ns))
-    segments: list[Segment] = []
-    for i, (start, update, t_ns) in enumerate(starts):
-        if i + 1 < len(starts):
-            end = starts[i + 1][0]
-        else:
-            end = writer_end_clock(update) or start
-        if end > start:
+        if start is None:
+            continue
+        end = writer_end_clock(parsed[1])
+        if end is not None and end > start:
             segments.append(Segment(start, end, t_ns))
     return segments
+
+
+def delivered_through(message: bytes) -> int | None:
+    """The writer's clock after this message, if it carries writer structs."""
+    parsed = sync_payload(message)
+    if parsed is None or parsed[0] == STEP1:
+        return None
+    return writer_end_clock(parsed[1])
 
 
 def write_messages(path: Path, messages: Sequence[bytes]) -> None:
