@@ -256,13 +256,15 @@ def parse_awareness_payload(
         client_id = r.var_uint()
         clock = r.var_uint()
         state_json = r.var_string()
-        if len(state_json) > limits.max_awareness_state_size:
+        state_size = len(state_json.encode("utf-8"))
+        if state_size > limits.max_awareness_state_size:
             limit = limits.max_awareness_state_size
-            raise AwarenessRejected(f"awareness state of {len(state_json)} bytes exceeds {limit}")
+            raise AwarenessRejected(f"awareness state of {state_size} bytes exceeds {limit}")
         if state_json:
             try:
                 value = json.loads(state_json)
-            except ValueError:
+            except (ValueError, RecursionError):
+                # RecursionError: deeply nested JSON ("[" * 20000) fits under the size limit.
                 raise DecodeError("awareness state is not valid JSON") from None
             if value is not None and not isinstance(value, dict):
                 raise DecodeError("awareness state must be a JSON object or null")
@@ -319,7 +321,7 @@ def decode_message(
                 str(fields.get("role", "editor")),
                 str(fields.get("server", "")),
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise DecodeError("malformed hello message") from None
     elif extensions and kind == MessageType.ACK:
         msg = Ack(r.var_uint())

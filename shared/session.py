@@ -359,7 +359,8 @@ class SyncSession:
         try:
             with self.doc.transaction(origin=self.origin):
                 self.doc.apply_update(update)
-        except ValueError as exc:
+        except (ValueError, RuntimeError) as exc:
+            # yrs reports structurally impossible updates as RuntimeError("Cannot apply ...").
             raise InvalidUpdate(f"update rejected by the CRDT: {exc}") from None
         except BaseException as exc:
             if _is_pycrdt_panic(exc):

@@ -46,7 +46,7 @@ def open_store(config: ServerConfig) -> DocumentStore:
 
 
 class RelayServer:
-    """The relay server. ``async with RelayServer(config) as server: await server.serve_forever()``."""
+    """The relay server: ``async with RelayServer(config) as s: await s.serve_forever()``."""
 
     def __init__(self, config: ServerConfig, store: DocumentStore | None = None) -> None:
         self.config = config
@@ -156,6 +156,20 @@ class RelayServer:
         await serve_connection(ws, self._registry, self.metrics, self.config)
 
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        # A WebSocket upgrade is always a document; plain GETs are the HTTP endpoints. So
+        # "healthz", "readyz" and "metrics" stay valid document names.
+        if "websocket" not in request.headers.get("Upgrade", "").lower():
+            return self._http_endpoint(conn, request)
+        try:
+            document_name_from_path(
+                request.path, max_length=self.config.limits.max_document_name_length
+            )
+        except InvalidDocumentName as exc:
+            self.metrics.connections_rejected += 1
+            return _text(conn, http.HTTPStatus.BAD_REQUEST, f"invalid document name: {exc}\n")
+        return None
+
+    def _http_endpoint(self, conn: ServerConnection, request: Request) -> Response:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             return _text(conn, http.HTTPStatus.OK, "ok\n")
@@ -172,21 +186,12 @@ class RelayServer:
             resp = _text(conn, http.HTTPStatus.OK, body)
             resp.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
             return resp
-        try:
-            document_name_from_path(
-                request.path, max_length=self.config.limits.max_document_name_length
-            )
-        except InvalidDocumentName as exc:
-            self.metrics.connections_rejected += 1
-            return _text(conn, http.HTTPStatus.BAD_REQUEST, f"invalid document name: {exc}\n")
-        if "websocket" not in request.headers.get("Upgrade", "").lower():
-            return _text(
-                conn,
-                http.HTTPStatus.UPGRADE_REQUIRED,
-                "this is a Coscribe sync endpoint: open it with a WebSocket client "
-                "(ws://host:port/<document>)\n",
-            )
-        return None
+        return _text(
+            conn,
+            http.HTTPStatus.UPGRADE_REQUIRED,
+            "this is a Coscribe sync endpoint: open documents with a WebSocket client "
+            "(ws://host:port/<document>); HTTP endpoints: /healthz /readyz /metrics\n",
+        )
 
 
 def _select_subprotocol(conn: ServerConnection, offered: list[str]) -> str | None:

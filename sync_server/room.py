@@ -213,14 +213,15 @@ class Room:
     def _on_awareness(self, peer: Peer, update: AwarenessUpdate, raw: bytes) -> None:
         for entry in update.entries:
             current = self._presence.get(entry.client_id)
-            if current is not None and current.owner is not peer:
-                # The same client id from a new connection is the normal case of a client
-                # that reconnected before its old connection timed out: the newest wins.
-                current.owner = peer
             if current is None:
                 if not entry.removed:
                     self._presence[entry.client_id] = _Presence(entry.clock, entry.state_json, peer)
             elif entry.clock > current.clock or (entry.clock == current.clock and entry.removed):
+                # Ownership moves only with a newer clock. Stock y-websocket clients echo
+                # every awareness change they receive with its clock unchanged; an echo must
+                # not steal the id, or the owner's disconnect would leave a ghost cursor. A
+                # client that reconnected takes its id back at its next presence change.
+                current.owner = peer
                 if entry.removed:
                     del self._presence[entry.client_id]
                 else:

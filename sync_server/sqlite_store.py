@@ -76,8 +76,15 @@ _T = TypeVar("_T")
 # --- functions that run on a store thread, each with the connection that thread owns ---
 
 
+#: RETURNING (used to keep the per-document log counters exact) needs SQLite 3.35.
+MIN_SQLITE_VERSION = (3, 35, 0)
+
+
 def _connect(path: Path, writer: bool) -> sqlite3.Connection:
     """Open a connection with the pragmas durability depends on; migrate if ``writer``."""
+    if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
+        needed = ".".join(map(str, MIN_SQLITE_VERSION))
+        raise StorageError(f"SQLite {sqlite3.sqlite_version} is too old; {needed} or newer needed")
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
     except sqlite3.Error as exc:
@@ -409,7 +416,7 @@ class SQLiteStore:
         self._compact_after_updates = compact_after_updates
         self._compact_after_bytes = compact_after_bytes
         self._max_queue_bytes = max_queue_bytes
-        self._state = "new"  # new -> open -> closing -> closed
+        self._state = "new"  # new -> opening -> open -> closing -> closed
         self._stack = contextlib.AsyncExitStack()
         self._tg = asyncio.TaskGroup()
         self._writer = _Thread("coscribe-store-write")

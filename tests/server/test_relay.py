@@ -301,3 +301,13 @@ async def test_awareness_over_size_limit_closes_with_policy_violation(
         await c.ws.send(AwarenessUpdate(payload, ()).encode())
         await wait_until(lambda: c.closed, what="closed")
         assert c.close_code == CloseCode.POLICY_VIOLATION
+
+
+async def test_endpoint_names_are_still_valid_documents(memory_server: RelayServer) -> None:
+    for name in ["healthz", "metrics"]:
+        async with TestClient(f"{memory_server.url}/{name}") as c:
+            await c.append(name)
+            await wait_until(lambda c=c: c.saved, what=f"document {name} saved")
+    assert await async_http_get(memory_server, "/healthz") == (200, "ok\n")
+    status, body = await async_http_get(memory_server, "/some-doc")
+    assert status == 426 and "WebSocket" in body

@@ -235,11 +235,6 @@ def test_delete_set_splitting_a_surrogate_pair_does_not_escape(clock: int, lengt
     _feed(session, doc, [SyncUpdate(delete_set).encode()])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="shared/messages.py: RecursionError from json.loads escapes (fix: catch it)",
-)
 def test_deeply_nested_awareness_state_is_a_protocol_error_for_the_session() -> None:
     """Found by review, kept as explicit bytes: 20,000 '[' fit the 64 KiB state limit."""
     state = b"[" * 20_000
@@ -261,11 +256,6 @@ def _doc_of_client_5() -> tuple[Doc[Any], bytes]:
     return doc, doc.get_update()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="shared/session.py _apply lets yrs' RuntimeError escape (fix: map it to InvalidUpdate)",
-)
 def test_update_with_a_non_type_parent_is_an_invalid_update() -> None:
     doc, before = _doc_of_client_5()
     session = SyncSession(doc, Role.SERVER)

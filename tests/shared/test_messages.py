@@ -322,11 +322,6 @@ def test_text_frames_are_rejected() -> None:
         decode_message("\x00\x00\x00")  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="shared/messages.py: json.loads RecursionError escapes parse_awareness_payload",
-)
 def test_deeply_nested_awareness_json_is_a_decode_error() -> None:
     """A 20 kB awareness state of '[' is under the size limit but overflows json's stack.
 
@@ -338,11 +333,6 @@ def test_deeply_nested_awareness_json_is_a_decode_error() -> None:
         decode_message(message)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="shared/messages.py: json.loads RecursionError escapes the HELLO decoder",
-)
 def test_deeply_nested_hello_json_is_a_decode_error() -> None:
     with pytest.raises(DecodeError):
         decode_message(b"\x64" + _var_string("[" * 20_000), extensions=True)
@@ -364,11 +354,6 @@ def test_awareness_size_limit_boundary() -> None:
     assert parse_awareness_payload(payload, LIMITS).entries[0].state_json == state
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="shared/messages.py counts the awareness state size in characters, not UTF-8 bytes",
-)
 def test_awareness_size_limit_counts_utf8_bytes() -> None:
     """The limit bounds memory per state, and AwarenessRejected's message says 'bytes'.
 
