@@ -433,6 +433,9 @@ class SQLiteStore:
         self._writable = asyncio.Event()
         self._writable.set()
         self._compacting: set[str] = set()
+        # name -> log length when a fold was refused; retried once the log has doubled,
+        # so a document with a missing dependency does not cost a fold per commit.
+        self._refused_at: dict[str, int] = {}
 
     @property
     def path(self) -> Path:
@@ -647,6 +650,8 @@ class SQLiteStore:
 
     def _maybe_compact(self, name: str, log_count: int, log_bytes: int) -> None:
         over = log_count > self._compact_after_updates or log_bytes > self._compact_after_bytes
+        if log_count < 2 * self._refused_at.get(name, 0):
+            return
         if over and self._state == "open" and name not in self._compacting:
             self._compacting.add(name)
             self._tg.create_task(self._compact_in_background(name), name=f"compact {name}")
@@ -674,11 +679,13 @@ class SQLiteStore:
         if fold is None or stop.is_set():
             return
         if fold.refusal is not None:
+            self._refused_at[name] = fold.folded_count
             log.warning(
                 "store %s: not compacting %r: %s; keeping its log", self._path, name, fold.refusal
             )
             return
         if await self._call(self._writer, f"compacting {name!r}", _install_snapshot, fold):
+            self._refused_at.pop(name, None)
             self.stats.compactions += 1
             log.info(
                 "store %s: compacted %r: %d log entries -> snapshot of %d bytes",
