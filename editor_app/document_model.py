@@ -26,26 +26,16 @@ from typing import TYPE_CHECKING, Any
 import pycrdt
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from editor_app.offsets import EMBED_CHAR, TextIndex
+from editor_app.offsets import TextIndex
+from editor_app.schema import content as content_of
+from editor_app.schema import meta as meta_of
+from editor_app.text_ops import Op, delta_to_ops, mirror_text
 from shared.origins import Origin, origin_matches
 
 if TYPE_CHECKING:
     from editor_app.presence import PresenceTracker
 
-try:
-    from editor_app.schema import content as content_of
-    from editor_app.schema import meta as meta_of
-    from editor_app.text_ops import EditOp, FormatOp, delta_to_ops
-except ImportError:  # TEMPORARY until E1's schema.py / text_ops.py land
-    from editor_app._e2_fallback import (  # type: ignore[assignment]
-        EditOp,
-        FormatOp,
-        content_of,
-        delta_to_ops,
-        meta_of,
-    )
 
-Op = EditOp | FormatOp
 OpsListener = Callable[[list[Op]], None]
 
 #: Edits closer together than this become one undo step (Google Docs-like granularity).
@@ -83,7 +73,7 @@ class DocumentModel(QObject):
         self._doc = doc
         self._text = content_of(doc)
         self._meta = meta_of(doc)
-        self._index = index if index is not None else TextIndex(plain_text(self._text))
+        self._index = index if index is not None else TextIndex(mirror_text(self._text))
         self._ops_listeners: list[OpsListener] = []
         self._read_only = False
         self._title = self._read_title()
@@ -245,12 +235,6 @@ class DocumentModel(QObject):
         # is back, coalescing a burst of changes into one check.
         if not self._undo_timer.isActive():
             self._undo_timer.start()
-
-
-def plain_text(text: pycrdt.Text) -> str:
-    """The content as the index mirrors it: embeds (which ``str(text)`` drops) become
-    :data:`~editor_app.offsets.EMBED_CHAR`, so every CRDT unit has a UTF-16 unit."""
-    return "".join(c if isinstance(c, str) else EMBED_CHAR for c, _ in text.diff())
 
 
 def _count_words(text: str) -> int:

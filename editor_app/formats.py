@@ -59,12 +59,8 @@ from PySide6.QtGui import (
 )
 
 import editor_app.ui  # noqa: F401  (first: PySide6 6.12 / Python 3.11 None refcount fix)
-
-try:
-    from editor_app.schema import BLOCK_ATTRS, INLINE_ATTRS
-except ImportError:  # TEMPORARY until E1's schema.py lands
-    BLOCK_ATTRS = frozenset({"header", "list"})
-    INLINE_ATTRS = frozenset({"bold", "italic", "underline", "strike", "link"})
+from editor_app.offsets import EMBED_CHAR
+from editor_app.schema import BLOCK_ATTRS, INLINE_ATTRS
 
 Attrs = dict[str, Any]
 
@@ -357,7 +353,7 @@ def crdt_delta(diff: list[tuple[Any, Any]]) -> list[tuple[str, Attrs]]:
     runs: list[tuple[str, Attrs]] = []
     for chunk, attrs in diff:
         clean = normalize(attrs)
-        text = chunk if isinstance(chunk, str) else "\ufffc"
+        text = chunk if isinstance(chunk, str) else EMBED_CHAR
         parts = text.split("\n")
         for i, part in enumerate(parts):
             if part:

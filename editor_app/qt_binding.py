@@ -52,21 +52,12 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QTextBlock, QTextCursor, QTextDocument
 
 from editor_app import formats
-from editor_app.document_model import DocumentModel, Op
+from editor_app.document_model import DocumentModel
 from editor_app.formats import Attrs
-from editor_app.offsets import EMBED_CHAR, utf16_len
+from editor_app.offsets import utf16_len
+from editor_app.schema import BLOCK_ATTRS, INLINE_ATTRS
+from editor_app.text_ops import EditOp, FormatOp, apply_local_change, apply_local_format, text_runs
 from shared.origins import Origin
-
-try:
-    from editor_app.schema import BLOCK_ATTRS, INLINE_ATTRS
-    from editor_app.text_ops import EditOp, apply_local_change, apply_local_format
-except ImportError:  # TEMPORARY until E1's modules land
-    from editor_app._e2_fallback import (  # type: ignore[assignment]
-        EditOp,
-        apply_local_change,
-        apply_local_format,
-    )
-    from editor_app.formats import BLOCK_ATTRS, INLINE_ATTRS
 
 PARAGRAPH_SEPARATOR = "\u2029"
 _UNSHOWABLE = str.maketrans({"\r": "\ufffd", "\u2029": "\ufffd", "\u2028": "\ufffd"})
@@ -112,8 +103,7 @@ class QtTextBinding(QObject):
             cursor = QTextCursor(self._qdoc)
             cursor.beginEditBlock()
             pos = 0
-            for chunk, attrs in self._model.text.diff():
-                piece = chunk if isinstance(chunk, str) else EMBED_CHAR
+            for piece, attrs in text_runs(self._model.text):
                 self._insert(cursor, pos, piece, attrs)
                 pos += utf16_len(piece)
             self._enforce_plain_last_block(cursor)
@@ -124,7 +114,7 @@ class QtTextBinding(QObject):
 
     # ------------------------------------------------------------------ CRDT -> Qt
 
-    def _apply_ops(self, ops: list[Op]) -> None:
+    def _apply_ops(self, ops: list[EditOp | FormatOp]) -> None:
         cursor = QTextCursor(self._qdoc)
         self._applying = True
         cursor.beginEditBlock()
