@@ -1,0 +1,213 @@
+"""EditorWidget and DocumentModel: formatting actions and shortcuts, find/replace, title,
+word count, undo signals, read-only mode. Real docs and widgets (offscreen)."""
+
+from __future__ import annotations
+
+import pycrdt
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
+from pytestqt.qtbot import QtBot
+
+from editor_app.document_model import DocumentModel
+from editor_app.formats import crdt_delta
+from editor_app.schema import meta
+from editor_app.ui.editor_widget import EditorWidget
+from shared.origins import Origin
+from tests.gui.test_binding import assert_mirrors, make_editor, qt_text, remote_edit, type_text
+
+
+def _select(editor: EditorWidget, start: int, end: int) -> None:
+    cursor = editor.textCursor()
+    cursor.setPosition(start)
+    cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+
+
+# ------------------------------------------------------------------ formatting
+
+
+def test_shortcuts_toggle_inline_formats(qtbot: QtBot) -> None:
+    editor = make_editor(qtbot)
+    type_text(editor, "one two")
+    _select(editor, 0, 3)
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    for key in (Qt.Key.Key_B, Qt.Key.Key_I, Qt.Key.Key_U):
+        qtbot.keyClick(editor, key, ctrl)
+    assert crdt_delta(editor.model.text.diff())[0] == (
+        "one",
+        {"bold": True, "italic": True, "underline": True},
+    )
+    qtbot.keyClick(editor, Qt.Key.Key_B, ctrl)  # all bold -> toggles off
+    assert crdt_delta(editor.model.text.diff())[0] == ("one", {"italic": True, "underline": True})
+    assert_mirrors(editor)
+
+
+def test_toggle_on_mixed_selection_makes_all_bold(qtbot: QtBot) -> None:
+    editor = make_editor(qtbot)
+    type_text(editor, "abcd")
+    _select(editor, 0, 2)
+    editor.toggle_bold()
+    _select(editor, 0, 4)
+    editor.toggle_bold()
+    assert crdt_delta(editor.model.text.diff()) == [("abcd", {"bold": True})]
+
+
+def test_format_changed_reports_attributes_at_the_cursor(qtbot: QtBot) -> None:
+    doc = pycrdt.Doc()
+    text = doc.get("content", type=pycrdt.Text)
+    text.insert(0, "plain bold\nhead\n", {})
+    text.format(6, 10, {"bold": True})
+    text.format(15, 16, {"header": 2})
+    editor = make_editor(qtbot, doc)
+    seen: list[dict[str, object]] = []
+    editor.formatChanged.connect(seen.append)
+    cursor = editor.textCursor()
+    cursor.setPosition(8)
+    editor.setTextCursor(cursor)
+    assert seen[-1] == {"bold": True}
+    cursor.setPosition(13)
+    editor.setTextCursor(cursor)
+    assert seen[-1] == {"header": 2}
+    cursor.setPosition(2)
+    editor.setTextCursor(cursor)
+    assert seen[-1] == {}
+
+
+def test_numbered_list_and_link_actions(qtbot: QtBot) -> None:
+    editor = make_editor(qtbot)
+    type_text(editor, "first\nsecond\nthird")
+    _select(editor, 0, 8)
+    editor.toggle_list("ordered")
+    _select(editor, 6, 12)
+    editor.set_link("https://example.org/")
+    runs = crdt_delta(editor.model.text.diff())
+    assert [attrs for chunk, attrs in runs if chunk == "\n"] == [
+        {"list": "ordered"},
+        {"list": "ordered"},
+    ]
+    assert ("second", {"link": "https://example.org/"}) in runs
+    cursor = editor.textCursor()
+    cursor.setPosition(8)  # inside the link, no selection
+    editor.setTextCursor(cursor)
+    editor.set_link(None)
+    assert ("second", {}) in crdt_delta(editor.model.text.diff())
+    assert_mirrors(editor)
+
+
+# ------------------------------------------------------------------ find / replace
+
+
+def test_find_wraps_and_respects_case(qtbot: QtBot) -> None:
+    editor = make_editor(qtbot)
+    type_text(editor, "Cat cat CAT")
+    assert editor.find("cat")
+    assert editor.textCursor().selectionStart() == 0
+    assert editor.find("cat")
+    assert editor.textCursor().selectionStart() == 4
+    assert editor.find("cat", case_sensitive=True)  # wraps around to the only match
+    assert editor.textCursor().selectionStart() == 4
+    assert editor.find("CAT", case_sensitive=True, backward=True)
+    assert editor.textCursor().selectionStart() == 8
+    assert not editor.find("dog")
+
+
+def test_replace_selection_and_replace_all_reach_the_crdt(qtbot: QtBot) -> None:
+    editor = make_editor(qtbot)
+    type_text(editor, "a😀 b😀 c")
+    assert editor.find("😀")
+    editor.replace_selection("한")
+    assert str(editor.model.text) == "a한 b😀 c"
+    assert editor.replace_all("b😀", "bee") == 1
+    assert editor.replace_all("x", "y") == 0
+    assert editor.replace_all(" ", "__") == 2
+    assert str(editor.model.text) == "a한__bee__c"
+    assert_mirrors(editor)
+
+
+# ------------------------------------------------------------------ model: title, words, undo
+
+
+def test_title_syncs_through_meta(qtbot: QtBot) -> None:
+    doc = pycrdt.Doc()
+    editor = make_editor(qtbot, doc)
+    model = editor.model
+    with qtbot.waitSignal(model.titleChanged) as blocker:
+        model.set_title("Draft")
+    assert blocker.args == ["Draft"]
+    assert meta(doc)["title"] == "Draft"
+    peer = pycrdt.Doc()
+    peer.apply_update(doc.get_update())
+    before = peer.get_state()
+    meta(peer)["title"] = "Renamed by a friend"
+    with qtbot.waitSignal(model.titleChanged) as blocker:
+        with doc.transaction(origin=Origin.REMOTE):
+            doc.apply_update(peer.get_update(before))
+    assert blocker.args == ["Renamed by a friend"]
+    assert model.title() == "Renamed by a friend"
+
+
+def test_word_count_follows_local_and_remote_edits(qtbot: QtBot) -> None:
+    doc = pycrdt.Doc()
+    editor = make_editor(qtbot, doc)
+    with qtbot.waitSignal(editor.model.wordCountChanged, timeout=2000) as blocker:
+        type_text(editor, "three small words")
+    assert blocker.args == [3]
+    with qtbot.waitSignal(editor.model.wordCountChanged, timeout=2000) as blocker:
+        remote_edit(doc, lambda t: t.insert(0, "한국어 and ", {}))
+    assert blocker.args == [5]
+
+
+def test_can_undo_and_redo_signals(qtbot: QtBot) -> None:
+    editor = make_editor(qtbot)
+    model = editor.model
+    assert not model.can_undo()
+    with qtbot.waitSignal(model.canUndoChanged) as blocker:
+        type_text(editor, "x")
+    assert blocker.args == [True]
+    with qtbot.waitSignal(model.canRedoChanged) as blocker:
+        model.undo()
+    assert blocker.args == [True]
+    assert qt_text(editor) == ""
+
+
+def test_remote_only_changes_leave_nothing_to_undo(qtbot: QtBot) -> None:
+    doc = pycrdt.Doc()
+    editor = make_editor(qtbot, doc)
+    remote_edit(doc, lambda t: t.insert(0, "theirs", {}))
+    assert not editor.model.can_undo()
+    assert not editor.model.undo()
+    assert qt_text(editor) == "theirs"
+
+
+# ------------------------------------------------------------------ read-only
+
+
+def test_read_only_model_makes_the_widget_read_only(qtbot: QtBot) -> None:
+    doc = pycrdt.Doc()
+    editor = make_editor(qtbot, doc)
+    type_text(editor, "mine")
+    model = editor.model
+    with qtbot.waitSignal(model.readOnlyChanged):
+        model.read_only = True
+    assert editor.isReadOnly()
+    type_text(editor, "more")
+    _select(editor, 0, 4)
+    editor.toggle_bold()
+    editor.set_heading(1)
+    assert editor.replace_all("mine", "yours") == 0
+    assert not model.undo()
+    model.set_title("nope")
+    assert str(model.text) == "mine" and model.title() == ""
+    assert crdt_delta(model.text.diff()) == [("mine", {})]
+    remote_edit(doc, lambda t: t.insert(4, " + theirs", {}))  # viewers still see edits
+    assert qt_text(editor) == "mine + theirs"
+
+
+def test_model_without_widget_keeps_its_index_in_step(qtbot: QtBot) -> None:
+    doc = pycrdt.Doc()
+    model = DocumentModel(doc)
+    remote_edit(doc, lambda t: t.insert(0, "a😀\nb", {"bold": True}))
+    assert model.index.text == "a😀\nb"
+    editor = EditorWidget(model)  # attached later: loads what is there
+    qtbot.addWidget(editor)
+    assert_mirrors(editor)
