@@ -6,6 +6,7 @@ It only emits requests; the application decides what opening a document means.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -99,10 +100,17 @@ class StartWindow(QWidget):
             url = str(entry.url)
             title = str(getattr(entry, "title", "") or "") or url.rsplit("/", 1)[-1]
             when = _when(getattr(entry, "last_opened", None))
-            item = QListWidgetItem(f"{title}\n{url}" + (f"  ·  {when}" if when else ""))
+            item = QListWidgetItem()
             item.setData(URL_ROLE, url)
             item.setToolTip(url)
+            label = QLabel(
+                f"<b>{html.escape(title)}</b><br><span style='color:#5f6368'>"
+                f"{html.escape(url)}{'  ·  ' + when if when else ''}</span>"
+            )
+            label.setContentsMargins(8, 6, 8, 6)
+            item.setSizeHint(label.sizeHint())
             self.recent_list.addItem(item)
+            self.recent_list.setItemWidget(item, label)
         self.empty_label.setVisible(self.recent_list.count() == 0)
 
     def recent_urls(self) -> list[str]:
