@@ -1,6 +1,7 @@
 """``coscribe-server``: the command line of the relay server.
 
-    coscribe-server [serve] [--host H] [--port P] [--data-dir DIR] ...
+    coscribe-server [serve] [--host H] [--port P] [--data-dir DIR] [--secret-file F] ...
+    coscribe-server token --doc NAME --role editor|viewer [--expires 7d] [--url URL]
     coscribe-server delete NAME [--data-dir DIR]
 
 Every option also reads an environment variable (shown in --help). Bad input gets a
@@ -14,6 +15,7 @@ import asyncio
 import errno
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -25,7 +27,9 @@ from shared.docnames import validate_document_name
 from shared.errors import CloseCode, InvalidDocumentName, StorageError
 from shared.limits import ProtocolLimits
 
+from .admission import ConfigError, normalize_origins
 from .app import RelayServer
+from .auth import Role, load_secret, mint_token, parse_duration
 from .config import ServerConfig
 from .datadir import DataDirLock, DataDirLocked, prepare_data_dir
 from .logs import configure_logging
@@ -88,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the server (the default command)")
     _add_common(serve)
+    _add_secret(serve)
     serve.add_argument(
         "--host",
         default=_env("COSCRIBE_HOST", "127.0.0.1"),
@@ -138,10 +143,135 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("COSCRIBE_LOG_LEVEL", "info"),
         help="log verbosity [COSCRIBE_LOG_LEVEL] (default: %(default)s)",
     )
+    serve.add_argument(
+        "--insecure-open",
+        action="store_true",
+        default=_env("COSCRIBE_INSECURE_OPEN", "") in {"1", "true", "yes"},
+        help="allow running without a secret on a non-loopback address: anyone "
+        "who can reach the server edits every document [COSCRIBE_INSECURE_OPEN=1]",
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        metavar="ORIGIN",
+        default=[o for o in _env("COSCRIBE_ALLOW_ORIGINS", "").split(",") if o],
+        help="browser origin allowed to connect, e.g. https://docs.example.com; "
+        "repeatable. Requests with any other Origin header get 403 "
+        "[COSCRIBE_ALLOW_ORIGINS, comma-separated]",
+    )
+    serve.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=_env_path("COSCRIBE_TLS_CERT"),
+        help="PEM certificate chain: serve wss:// [COSCRIBE_TLS_CERT]",
+    )
+    serve.add_argument(
+        "--tls-key",
+        type=Path,
+        default=_env_path("COSCRIBE_TLS_KEY"),
+        help="PEM private key for --tls-cert [COSCRIBE_TLS_KEY]",
+    )
+    serve.add_argument(
+        "--connection-rate",
+        type=_rate,
+        default=_env("COSCRIBE_CONNECTION_RATE", "20"),
+        help="new connections per second per client IP, 0 = unlimited; over it "
+        "the handshake gets 429 [COSCRIBE_CONNECTION_RATE] (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-connections-per-ip",
+        type=_non_negative_int,
+        default=_env("COSCRIBE_MAX_CONNECTIONS_PER_IP", "256"),
+        help="concurrent connections per client IP, 0 = unlimited "
+        "[COSCRIBE_MAX_CONNECTIONS_PER_IP] (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--message-rate",
+        type=_rate,
+        default=_env("COSCRIBE_MESSAGE_RATE", "200"),
+        help="messages per second per connection (bursts of 10x allowed), "
+        "0 = unlimited; over it the connection closes with 1008 "
+        "[COSCRIBE_MESSAGE_RATE] (default: %(default)s)",
+    )
+    token = sub.add_parser(
+        "token",
+        help="mint an access token (and link) for a document",
+        description="Mint a signed access token. Give it to a user as a link "
+        "(ws://host:port/NAME?token=...) or in the Authorization: Bearer header.",
+    )
+    _add_secret(token)
+    token.add_argument(
+        "--doc",
+        required=True,
+        help="document name, or a prefix ending in '*' (team-* = every document "
+        "whose name starts with team-)",
+    )
+    token.add_argument(
+        "--role",
+        choices=["editor", "viewer"],
+        default="editor",
+        help="editor (read and write) or viewer (read only) (default: editor)",
+    )
+    token.add_argument(
+        "--expires", default="", help="lifetime like 30m, 12h, 7d, 2w (default: never expires)"
+    )
+    token.add_argument("--url", help="server URL, e.g. wss://docs.example.com: also print a link")
     delete = sub.add_parser("delete", help="delete a document (the server must be stopped)")
     _add_common(delete)
     delete.add_argument("name", help="document name")
     return parser
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+def _rate(value: str) -> float:
+    try:
+        n = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (unlimited) or positive: {value!r}")
+    return n
+
+
+def _non_negative_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (unlimited) or positive: {n}")
+    return n
+
+
+def _add_secret(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--secret-file",
+        type=Path,
+        default=_env_path("COSCRIBE_SECRET_FILE"),
+        help="file holding the token-signing secret (or put the secret itself in "
+        "COSCRIBE_SECRET); without one the server runs in open mode, loopback only "
+        "[COSCRIBE_SECRET_FILE]",
+    )
+
+
+def read_secret(args: argparse.Namespace) -> bytes | None:
+    """The secret from --secret-file or COSCRIBE_SECRET; raises ValueError with advice."""
+    if args.secret_file is not None:
+        try:
+            data = args.secret_file.read_bytes()
+        except OSError as exc:
+            raise ValueError(
+                f"cannot read secret file {args.secret_file}: {exc.strerror}"
+            ) from None
+        return load_secret(data, str(args.secret_file))
+    env = os.environ.get("COSCRIBE_SECRET")
+    if env:
+        return load_secret(env.encode(), "COSCRIBE_SECRET")
+    return None
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -155,7 +285,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in {"serve", "delete", "-h", "--help"}:
+    if not args or args[0] not in {"serve", "delete", "token", "-h", "--help"}:
         args.insert(0, "serve")
     return build_parser().parse_args(args)
 
@@ -193,6 +323,16 @@ async def run_server(config: ServerConfig) -> int:
 
 
 def serve_main(args: argparse.Namespace) -> int:
+    try:
+        secret = read_secret(args)
+    except ValueError as exc:
+        return fail(str(exc))
+    for option in ("tls_cert", "tls_key"):
+        path = getattr(args, option)
+        if path is not None and not path.is_file():
+            return fail(f"--{option.replace('_', '-')} {path}: no such file")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        return fail("TLS needs both --tls-cert and --tls-key")
     data_dir: Path | None = None
     if args.data_dir != MEMORY:
         try:
@@ -207,14 +347,26 @@ def serve_main(args: argparse.Namespace) -> int:
         max_outbound_bytes=args.max_outbound,
         max_rooms=args.max_rooms,
         room_idle_seconds=args.room_idle,
+        secret=secret,
+        insecure_open=args.insecure_open,
+        allowed_origins=normalize_origins(args.allow_origin),
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        connection_rate_per_ip=args.connection_rate,
+        connection_burst_per_ip=max(1, int(args.connection_rate * 5)),
+        max_connections_per_ip=args.max_connections_per_ip,
+        message_rate=args.message_rate,
+        message_burst=max(1, int(args.message_rate * 10)),
         log_format=args.log_format,
         log_level=args.log_level,
     )
     configure_logging(config.log_level, config.log_format)
     try:
         return asyncio.run(run_server(config))
-    except DataDirLocked as exc:
+    except (DataDirLocked, ConfigError) as exc:
         return fail(str(exc))
+    except ssl.SSLError as exc:
+        return fail(f"cannot use the TLS certificate/key: {exc.reason or exc}")
     except StorageError as exc:
         return fail(str(exc))
     except OSError as exc:
@@ -262,10 +414,35 @@ def delete_main(args: argparse.Namespace) -> int:
     return 0 if existed else 1
 
 
+def token_main(args: argparse.Namespace) -> int:
+    try:
+        secret = read_secret(args)
+    except ValueError as exc:
+        return fail(str(exc))
+    if secret is None:
+        return fail(
+            "no secret configured: tokens are signed with the server's secret; pass the same "
+            "--secret-file (or COSCRIBE_SECRET) as the server"
+        )
+    try:
+        expires = parse_duration(args.expires) if args.expires else None
+        token = mint_token(secret, args.doc, Role(args.role), expires_in=expires)
+    except (ValueError, InvalidDocumentName) as exc:
+        return fail(str(exc))
+    print(token)
+    if args.url:
+        doc = args.doc.rstrip("*") or "<document>"
+        sep = "&" if "?" in args.url else "?"
+        print(f"{args.url.rstrip('/')}/{doc}{sep}token={token}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "delete":
         return delete_main(args)
+    if args.command == "token":
+        return token_main(args)
     return serve_main(args)
 
 

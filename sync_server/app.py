@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import http
 import logging
+import ssl
+import weakref
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Self
@@ -23,10 +25,11 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from shared.docnames import document_name_from_path
-from shared.errors import CloseCode, InvalidDocumentName, InvalidState
+from shared.errors import CloseCode, InvalidState
 from shared.limits import SUBPROTOCOL
 
+from .admission import Admission, Refusal
+from .auth import Principal
 from .config import ServerConfig
 from .connection import serve_connection
 from .metrics import Metrics
@@ -58,6 +61,11 @@ class RelayServer:
             max_rooms=config.max_rooms,
             idle_seconds=config.room_idle_seconds,
         )
+        self._admission = Admission(config, self.metrics)  # raises ConfigError if unsafe
+        self._admitted: weakref.WeakKeyDictionary[ServerConnection, tuple[str, Principal]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._ssl = _ssl_context(config)
         self._stack = AsyncExitStack()
         self._server: Server | None = None
         self._closed = asyncio.Event()
@@ -85,12 +93,22 @@ class RelayServer:
                 open_timeout=c.open_timeout,
                 close_timeout=c.close_timeout,
                 server_header="coscribe",
+                ssl=self._ssl,
             )
         except BaseException:
             await self._stack.aclose()
             raise
         self._ready = True
         log.info("listening", extra={"fields": {"url": self.url, "data": str(c.data_dir)}})
+        if self._admission.open_mode:
+            if c.insecure_open:
+                log.warning(
+                    "OPEN MODE on a non-loopback address: anyone who can reach this server "
+                    "can read and change every document",
+                    extra={"fields": {"host": c.host}},
+                )
+            else:
+                log.info("open mode: no secret configured, loopback clients edit everything")
         return self
 
     async def __aexit__(
@@ -135,7 +153,8 @@ class RelayServer:
         host = self.config.host
         if ":" in host:
             host = f"[{host}]"
-        return f"ws://{host}:{self.port}"
+        scheme = "wss" if self._ssl is not None else "ws"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def registry(self) -> RoomRegistry:
@@ -153,20 +172,42 @@ class RelayServer:
     # ------------------------------------------------------------------ handlers
 
     async def _handle(self, ws: ServerConnection) -> None:
-        await serve_connection(ws, self._registry, self.metrics, self.config)
+        admitted = self._admitted.pop(ws, None)
+        if admitted is None:  # cannot happen: process_request admitted it
+            await ws.close(CloseCode.INTERNAL_ERROR, "not admitted")
+            return
+        name, principal = admitted
+        ip = _client_ip(ws)
+        self._admission.opened(ip)
+        try:
+            await serve_connection(ws, name, principal, self._registry, self.metrics, self.config)
+        finally:
+            self._admission.closed(ip)
 
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         # A WebSocket upgrade is always a document; plain GETs are the HTTP endpoints. So
         # "healthz", "readyz" and "metrics" stay valid document names.
         if "websocket" not in request.headers.get("Upgrade", "").lower():
             return self._http_endpoint(conn, request)
-        try:
-            document_name_from_path(
-                request.path, max_length=self.config.limits.max_document_name_length
-            )
-        except InvalidDocumentName as exc:
+        decision = self._admission.admit(request, _client_ip(conn))
+        if isinstance(decision, Refusal):
             self.metrics.connections_rejected += 1
-            return _text(conn, http.HTTPStatus.BAD_REQUEST, f"invalid document name: {exc}\n")
+            self.metrics.errors_by_kind[f"refused_{decision.metric}"] += 1
+            log.info(
+                "handshake refused",
+                extra={
+                    "fields": {
+                        "status": int(decision.status),
+                        "why": decision.metric,
+                        "peer": _client_ip(conn),
+                    }
+                },
+            )
+            resp = _text(conn, decision.status, decision.reason + "\n")
+            if decision.status is http.HTTPStatus.TOO_MANY_REQUESTS:
+                resp.headers["Retry-After"] = "5"
+            return resp
+        self._admitted[conn] = decision
         return None
 
     def _http_endpoint(self, conn: ServerConnection, request: Request) -> Response:
@@ -192,6 +233,23 @@ class RelayServer:
             "this is a Coscribe sync endpoint: open documents with a WebSocket client "
             "(ws://host:port/<document>); HTTP endpoints: /healthz /readyz /metrics\n",
         )
+
+
+def _client_ip(conn: ServerConnection) -> str:
+    address = conn.remote_address
+    return str(address[0]) if address else "?"
+
+
+def _ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
+    if config.tls_cert is None and config.tls_key is None:
+        return None
+    if config.tls_cert is None or config.tls_key is None:
+        from .admission import ConfigError
+
+        raise ConfigError("TLS needs both --tls-cert and --tls-key")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(config.tls_cert, config.tls_key)
+    return ctx
 
 
 def _select_subprotocol(conn: ServerConnection, offered: list[str]) -> str | None:

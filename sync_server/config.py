@@ -36,6 +36,25 @@ class ServerConfig:
     #: Seconds for the opening handshake and for the closing handshake.
     open_timeout: float = 10.0
     close_timeout: float = 5.0
+    # ---------------------------------------------------------------- access control
+    #: HMAC secret for access tokens; None = open mode (everyone edits; loopback only).
+    secret: bytes | None = field(default=None, repr=False)
+    #: Allow open mode on a non-loopback address (with a loud warning).
+    insecure_open: bool = False
+    #: Browser origins allowed to connect; a request with any other Origin header gets 403.
+    allowed_origins: frozenset[str] = frozenset()
+    #: PEM files to serve wss:// (both or neither).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # ---------------------------------------------------------------- abuse limits
+    #: New connections per second per client IP (token bucket); 0 = unlimited. Over: 429.
+    connection_rate_per_ip: float = 20.0
+    connection_burst_per_ip: int = 100
+    #: Concurrent connections per client IP; 0 = unlimited. Over: 429.
+    max_connections_per_ip: int = 256
+    #: Messages per second per connection (token bucket); 0 = unlimited. Over: close 1008.
+    message_rate: float = 200.0
+    message_burst: int = 2000
     #: Log format: "text" (key=value) or "json".
     log_format: str = "text"
     log_level: str = "info"

@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from shared.docnames import document_name_from_path
 from shared.errors import CloseCode, DecodeError, ProtocolError
 from shared.limits import SUBPROTOCOL
 from shared.session import SyncSession
 from shared.states import Role
 
+from .auth import Principal
 from .config import ServerConfig
 from .metrics import Metrics
+from .ratelimit import TokenBucket
 from .registry import RoomRegistry, TooManyRooms
 
 log = logging.getLogger("coscribe.connection")
@@ -81,21 +83,41 @@ class Connection:
 
 
 async def serve_connection(
-    ws: ServerConnection, registry: RoomRegistry, metrics: Metrics, config: ServerConfig
+    ws: ServerConnection,
+    name: str,
+    principal: Principal,
+    registry: RoomRegistry,
+    metrics: Metrics,
+    config: ServerConfig,
 ) -> None:
-    """Run one WebSocket connection until it closes. Never raises for peer misbehaviour."""
-    name = document_name_from_path(ws.request.path if ws.request else "/")
+    """Run one admitted WebSocket connection until it closes.
+
+    Never raises for peer misbehaviour: protocol errors, rate limits and expiry close this
+    connection only, with a fitting close code.
+    """
     extensions = ws.subprotocol == SUBPROTOCOL
+    loop = asyncio.get_running_loop()
     metrics.connections_opened += 1
     async with asyncio.TaskGroup() as tg:
         conn = Connection(ws, tg, metrics, config.max_outbound_bytes)
-        fields = {"peer": conn.label, "room": name, "ext": extensions}
+        fields = {"peer": conn.label, "room": name, "ext": extensions, "role": str(principal.role)}
+        expiry: asyncio.TimerHandle | None = None
+        if principal.expires_at is not None:
+            expiry = loop.call_at(
+                loop.time() + max(0.0, principal.expires_at - time.time()),
+                conn.kick,
+                CloseCode.TOKEN_EXPIRED,
+                "access token expired",
+            )
+        rate = TokenBucket(config.message_rate, config.message_burst)
         try:
             room = await registry.acquire(name)
         except TooManyRooms as exc:
             metrics.errors_by_kind["too_many_rooms"] += 1
             log.warning("refused: %s", exc, extra={"fields": fields})
             conn.kick(CloseCode.TRY_AGAIN_LATER, "too many documents open; try again later")
+            if expiry is not None:
+                expiry.cancel()
             return
         log.debug("peer joined", extra={"fields": fields})
         close_code: int | None = None
@@ -105,6 +127,7 @@ async def serve_connection(
                 Role.SERVER,
                 extensions=extensions,
                 incarnation=room.incarnation,
+                writable=principal.role.writable,
                 origin=conn,
                 limits=config.limits,
             )
@@ -114,6 +137,11 @@ async def serve_connection(
                 metrics.bytes_in += len(data)
                 if isinstance(data, str):
                     raise DecodeError("text frame: the protocol uses binary messages")
+                if not rate.take():
+                    metrics.errors_by_kind["message_rate"] += 1
+                    log.warning("closing peer: message rate limit", extra={"fields": fields})
+                    conn.kick(CloseCode.POLICY_VIOLATION, "message rate limit exceeded")
+                    break
                 room.receive(conn, data)
         except ProtocolError as exc:
             metrics.errors_by_kind[type(exc).__name__] += 1
@@ -133,6 +161,8 @@ async def serve_connection(
             log.exception("internal error; closing peer", extra={"fields": fields})
             conn.kick(CloseCode.INTERNAL_ERROR, "internal error")
         finally:
+            if expiry is not None:
+                expiry.cancel()
             room.leave(conn)
             registry.release(room)
             metrics.connections_closed += 1
