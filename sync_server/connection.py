@@ -74,6 +74,10 @@ class Connection:
         self._metrics.messages_out += 1
         self._metrics.bytes_out += len(message)
 
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
     def kick(self, code: CloseCode, reason: str) -> None:
         if self._closing:
             return
@@ -133,26 +137,32 @@ async def serve_connection(
             )
             room.join(conn)
             async for data in ws:
+                if conn.closing:
+                    # Kicked (protocol error, rate limit, slow consumer, expiry): keep reading
+                    # and discarding, or a full inbound queue would stall the close handshake.
+                    continue
                 metrics.messages_in += 1
                 metrics.bytes_in += len(data)
-                if isinstance(data, str):
-                    raise DecodeError("text frame: the protocol uses binary messages")
-                if not rate.take():
-                    metrics.errors_by_kind["message_rate"] += 1
-                    log.warning("closing peer: message rate limit", extra={"fields": fields})
-                    conn.kick(CloseCode.POLICY_VIOLATION, "message rate limit exceeded")
-                    break
-                room.receive(conn, data)
-        except ProtocolError as exc:
-            metrics.errors_by_kind[type(exc).__name__] += 1
-            close_code = exc.close_code
-            log.warning(
-                "closing peer: %s: %s",
-                type(exc).__name__,
-                exc,
-                extra={"fields": {**fields, "code": int(exc.close_code)}},
-            )
-            conn.kick(exc.close_code, type(exc).__name__)
+                try:
+                    if isinstance(data, str):
+                        raise DecodeError("text frame: the protocol uses binary messages")
+                    if not rate.take():
+                        metrics.errors_by_kind["message_rate"] += 1
+                        close_code = CloseCode.POLICY_VIOLATION
+                        log.warning("closing peer: message rate limit", extra={"fields": fields})
+                        conn.kick(CloseCode.POLICY_VIOLATION, "message rate limit exceeded")
+                        continue
+                    room.receive(conn, data)
+                except ProtocolError as exc:
+                    metrics.errors_by_kind[type(exc).__name__] += 1
+                    close_code = exc.close_code
+                    log.warning(
+                        "closing peer: %s: %s",
+                        type(exc).__name__,
+                        exc,
+                        extra={"fields": {**fields, "code": int(exc.close_code)}},
+                    )
+                    conn.kick(exc.close_code, type(exc).__name__)
         except ConnectionClosed:
             pass
         except Exception:
