@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pycrdt
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from editor_app.connection_model import (
@@ -41,6 +41,54 @@ from editor_app.ui.preferences import PreferencesDialog
 from editor_app.ui.start_window import StartWindow
 
 LOCAL_STORE_FILE = "documents.sqlite3"
+
+
+def install_emit_refcount_fix() -> bool:
+    """Work around a PySide6 6.12 reference-count bug in ``SignalInstance.emit``.
+
+    ``emit()`` returns ``True`` WITHOUT taking a reference to it, so every emit from Python
+    lowers ``True``'s reference count by one; after a few thousand emits (a few minutes of
+    collaborative editing: presence and format signals fire per keystroke) the interpreter
+    aborts with "Fatal Python error: bool_dealloc: deallocating True or False". Reproduce:
+    ``n = sys.getrefcount(True); obj.sig.emit(); assert sys.getrefcount(True) == n - 1``.
+
+    The bug is detected with a probe, not assumed from the version number, and only then
+    is ``emit`` wrapped to add the missing reference (harmless should a fixed PySide6 ever
+    be detected as buggy: ``True``/``False`` are never freed). Idempotent; returns whether
+    the fix is active. Called by the application and by the Qt test suites.
+    """
+    import ctypes
+
+    from PySide6.QtCore import QObject, Signal, SignalInstance
+
+    if getattr(SignalInstance.emit, "coscribe_refcount_fix", False):
+        return True
+
+    class _Probe(QObject):
+        ping = Signal()
+
+    probe = _Probe()
+    incref = ctypes.pythonapi.Py_IncRef
+    incref.argtypes = [ctypes.py_object]
+    incref.restype = None
+    before = sys.getrefcount(True)
+    probe.ping.emit()
+    lost = before - sys.getrefcount(True)
+    if lost <= 0:
+        return False
+    for _ in range(lost):  # give back what the probe took
+        incref(True)
+    original = SignalInstance.emit
+
+    def emit(self: SignalInstance, *args: Any) -> Any:
+        result = original(self, *args)
+        if result is True or result is False:
+            incref(result)
+        return result
+
+    emit.coscribe_refcount_fix = True  # type: ignore[attr-defined]
+    SignalInstance.emit = emit  # type: ignore[method-assign]
+    return True
 
 
 class TaskSpawner:
@@ -101,6 +149,7 @@ class CoscribeApp(QObject):
         name: str | None = None,
         server: str | None = None,
     ) -> None:
+        install_emit_refcount_fix()
         super().__init__()
         self.qapp = qapp
         self.data_dir = resolve_data_dir(data_dir)
@@ -273,9 +322,14 @@ class CoscribeApp(QObject):
         for opened in list(self.documents.values()):
             await self.close_document(opened)
         if self.start_window is not None:
-            self.start_window.close()
+            window, self.start_window = self.start_window, None
+            window.close()
+            window.deleteLater()
         await self.spawner.aclose()
         self.store.close()
+        # Delete closed windows now, while the QApplication exists: left to Python's
+        # garbage collector at interpreter exit, Qt objects die in arbitrary order.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 async def run_app(
