@@ -253,6 +253,7 @@ class CoscribeApp(QObject):
             await asyncio.gather(opened.run_task, return_exceptions=True)
         opened.editor.close_binding()
         opened.model.close()
+        opened.presence.close()
         opened.local.detach()
         opened.window.hide()
         opened.window.deleteLater()
