@@ -17,7 +17,8 @@ pytestmark = pytest.mark.asyncio
 
 async def test_acknowledged_edits_survive_kill_9(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    server = ServerProcess("--port", "0", "--data-dir", str(data)).start()
+    # Writers go as fast as they can: lift the per-connection message rate limit.
+    server = ServerProcess("--port", "0", "--data-dir", str(data), "--message-rate", "0").start()
     url = server.url + "/durable"
     # sent index (1-based document message number) -> token inserted by that message
     tokens: dict[tuple[int, int], str] = {}
