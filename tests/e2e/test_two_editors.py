@@ -8,6 +8,7 @@ widgets, CRDTs and people lists.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from PySide6.QtGui import QTextCursor
 
 from editor_app.app import OpenDocument
 from tests.e2e.harness import (
+    DEADLINE,
     OFFLINE,
     RECONNECT_DEADLINE,
     SAVED,
@@ -117,6 +119,29 @@ async def test_two_editors_and_a_yjs_client_edit_format_and_see_each_other(
                 await wait_until(
                     lambda w=who: text_of(w) == expected, lambda w=who: f"{text_of(w)!r}"
                 )
+            for who in (alice, bob):  # the stock client's formatting, in the editors' CRDT
+                await wait_until(
+                    lambda w=who: any(
+                        chunk.startswith(EMOJI) and (a or {}).get("italic")
+                        for chunk, a in w.model.text.diff()
+                    ),
+                    lambda w=who: f"italic from the Yjs client: {w.model.text.diff()}",
+                )
+            italic = alice.editor.document().firstBlock().begin().fragment().charFormat()
+            assert italic.fontItalic()
+
+            # Presence both ways: the editors' names (and cursors) reach the stock client.
+            async def js_sees_editors() -> bool:
+                states = await js.awareness_states()
+                users = {(s.get("user") or {}).get("name"): s for s in states.values() if s}
+                return {"Alice", "Bob"} <= users.keys() and all(
+                    users[n].get("cursor") for n in ("Alice", "Bob")
+                )
+
+            deadline = asyncio.get_running_loop().time() + DEADLINE
+            while not await js_sees_editors():
+                assert asyncio.get_running_loop().time() < deadline, await js.awareness_states()
+                await asyncio.sleep(0.02)
             await js.set_awareness({"user": {"name": "Nora", "color": "#9334e6"}})
             for who in (alice, bob):
                 await wait_until(
