@@ -13,6 +13,7 @@ and the event loop ends.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -136,6 +137,7 @@ class OpenDocument:
     window: MainWindow
     run_task: asyncio.Task[None] | None = None
     closing: bool = field(default=False)
+    resolving: bool = field(default=False)  # the conflict question is on screen
 
 
 class CoscribeApp(QObject):
@@ -242,8 +244,12 @@ class CoscribeApp(QObject):
             self.start_window.hide()
         return opened
 
-    async def close_document(self, opened: OpenDocument) -> None:
-        """Close one document: stop syncing cleanly, forget the window (idempotent)."""
+    async def close_document(self, opened: OpenDocument, *, replaced: bool = False) -> None:
+        """Close one document: stop syncing cleanly, forget the window (idempotent).
+
+        ``replaced``: another window takes its place (conflict resolution), so closing the
+        last window must not end the application.
+        """
         if opened.closing:
             return
         opened.closing = True
@@ -258,7 +264,8 @@ class CoscribeApp(QObject):
         opened.window.hide()
         opened.window.deleteLater()
         self.documents.pop(opened.link.url, None)
-        self._maybe_done()
+        if not replaced:
+            self._maybe_done()
 
     def import_file(self, path: str) -> OpenDocument:
         """Import a .txt/.md/.html file into a NEW document and open it."""
@@ -284,15 +291,21 @@ class CoscribeApp(QObject):
 
     async def _resolve_conflict(self, opened: OpenDocument) -> None:
         """The server's document was re-created while we had offline changes: ask."""
-        choice = await ask_conflict_choice(opened.window, opened.link.name)
+        if opened.resolving or opened.closing:
+            return
+        opened.resolving = True
+        try:
+            choice = await ask_conflict_choice(opened.window, opened.link.name)
+        finally:
+            opened.resolving = False
         if choice is ConflictChoice.KEEP_COPY:
-            copy_url = f"{opened.link.server}/{opened.link.name}-copy-{new_document_name()}"
-            copy_link = parse_document_link(copy_url)
+            stem = opened.link.name[:60]
+            copy_link = parse_document_link(f"{opened.link.server}/{stem}-copy-{_suffix()}")
             opened.local.save_as_copy(copy_link.url)
-            await self.close_document(opened)
+            await self.close_document(opened, replaced=True)
             self.open_document(copy_link.url)
         elif choice is ConflictChoice.DISCARD:
-            await self.close_document(opened)
+            await self.close_document(opened, replaced=True)
             opened.local.discard()
             self.open_document(opened.link.url)
 
@@ -310,6 +323,11 @@ class CoscribeApp(QObject):
         """End the application (File > Quit): :func:`run_app` then closes everything."""
         if not self._done.done():
             self._done.set_result(None)
+
+    @property
+    def is_done(self) -> bool:
+        """True once the last window closed (or Quit was chosen)."""
+        return self._done.done()
 
     async def wait_until_done(self) -> None:
         """Return when the last window was closed."""
@@ -331,6 +349,12 @@ class CoscribeApp(QObject):
         # Delete closed windows now, while the QApplication exists: left to Python's
         # garbage collector at interpreter exit, Qt objects die in arbitrary order.
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def _suffix() -> str:
+    """A short random suffix for the name of a kept copy (``notes-copy-k3x9``)."""
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(4))
 
 
 async def run_app(

@@ -163,6 +163,11 @@ class ConnectionModel(QObject):
         """The user asked to reconnect immediately (status badge "Retry")."""
         self.client.reconnect_now()
 
+    def request_resolution(self) -> None:
+        """Ask the conflict question again (the user chose "Decide later" before)."""
+        if self._kind == "conflict":
+            self.conflictDetected.emit(self.client.status.detail)
+
     def detach(self) -> None:
         """Stop listening (the window is closing); idempotent."""
         if self._unsubscribe is not None:

@@ -34,13 +34,26 @@ class StatusBadge(QWidget):
         self.retry_button.setObjectName("retryButton")
         self.retry_button.setFlat(True)
         self.retry_button.setStyleSheet("color: #1a73e8")
+        self.resolve_button = QPushButton("Resolve…")
+        self.resolve_button.setObjectName("resolveButton")
+        self.resolve_button.setFlat(True)
+        self.resolve_button.setStyleSheet("color: #1a73e8")
+        self.view_only = QLabel("· View only")
+        self.view_only.setObjectName("viewOnly")
+        self.view_only.setStyleSheet("color: #5f6368")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(self.dot)
         layout.addWidget(self.label)
         layout.addWidget(self.retry_button)
+        layout.addWidget(self.resolve_button)
+        layout.addWidget(self.view_only)
         self.retry_button.clicked.connect(lambda *_: connection.retry_now())
+        self.resolve_button.clicked.connect(lambda *_: connection.request_resolution())
         connection.statusChanged.connect(self.show_status)
+        connection.readOnlyChanged.connect(
+            lambda _ro: self.show_status(connection.text, connection.kind)
+        )
         self.show_status(connection.text, connection.kind)
 
     @property
@@ -51,6 +64,8 @@ class StatusBadge(QWidget):
         self.label.setText(text)
         self.dot.setStyleSheet(f"color: {KIND_COLORS.get(kind, '#9aa0a6')}")
         self.retry_button.setVisible(kind == "offline")
+        self.resolve_button.setVisible(kind == "conflict")
+        self.view_only.setVisible(self.connection.read_only)
         tip = text
         retry = self.connection.retry_in
         if kind == "offline" and retry is not None:

@@ -184,7 +184,7 @@ async def test_start_window_new_document_close_and_recent(tmp_path: Path) -> Non
             await wait_until(lambda: opened.window.status_badge.text == SAVED, "saved")
             opened.window.close()  # the last window: the app is done
             await asyncio.wait_for(app.wait_until_done(), DEADLINE)
-            assert app.documents == {}
+            assert app.is_done and app.documents == {}
         async with editor_app(tmp_path / "me", "Ada", server=server.url) as again:
             assert again.show_start().recent_urls() == [opened.link.url]
 
@@ -331,6 +331,14 @@ async def test_conflict_keep_my_version_as_a_new_document(tmp_path: Path) -> Non
             box = await _conflict_box()
             assert "Conflict" in first.window.status_badge.text
             assert "Bob" not in first.editor.toPlainText()  # never merged silently
+            # "Decide later" leaves the window disconnected; "Resolve…" asks again.
+            box.findChild(QPushButton, "laterButton").click()
+            await wait_until(lambda: top_level("conflictDialog") is None, "the dialog to close")
+            assert "Bob" not in first.editor.toPlainText()
+            resolve = first.window.status_badge.resolve_button
+            assert resolve.isVisibleTo(first.window)
+            resolve.click()
+            box = await _conflict_box()
             button = box.findChild(QPushButton, "keepCopyButton")
             assert button.text() == "Keep my version as a new document"
             button.click()
@@ -339,6 +347,7 @@ async def test_conflict_keep_my_version_as_a_new_document(tmp_path: Path) -> Non
                 lambda: f"only the copy open, have {list(app.documents)}",
             )
             copy = only_document(app)
+            assert not app.is_done  # the copy replaced the last window: keep running
             assert copy.link.name.startswith("recreated-copy-")
             assert copy.editor.toPlainText() == "Alice's version"
             await wait_until(lambda: copy.window.status_badge.text == SAVED, "copy saved")
@@ -361,6 +370,7 @@ async def test_conflict_discard_my_offline_changes(tmp_path: Path) -> None:
                 )
 
             await wait_until(reopened_with_server_text, "the server's document")
+            assert not app.is_done
             await wait_until(lambda: only_document(app).window.status_badge.text == SAVED, "saved")
 
 
