@@ -13,15 +13,19 @@ and the event loop ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+import signal
 import sys
-from collections.abc import Coroutine
+import traceback
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import pycrdt
-from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from editor_app.connection_model import (
@@ -365,9 +369,20 @@ async def run_app(
     data_dir: Path | None = None,
     server: str | None = None,
 ) -> int:
-    """Run the editor until its last window closes; returns the process exit status."""
+    """Run the editor until its last window closes; returns the process exit status.
+
+    SIGINT (Ctrl+C in the terminal) and SIGTERM quit like File > Quit: sync clients are
+    closed cleanly and local copies are already on disk. An unexpected error in a task or
+    slot is shown in a dialog instead of vanishing in a terminal nobody watches.
+    """
     app = CoscribeApp(qapp, data_dir=data_dir, name=name, server=server)
     qapp.aboutToQuit.connect(app.quit)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+            loop.add_signal_handler(signum, app.quit)
+    previous_hook = sys.excepthook
+    sys.excepthook = _error_dialog_hook(previous_hook)
     try:
         if url is None:
             app.show_start()
@@ -375,5 +390,31 @@ async def run_app(
             app.open_document(url)
         await app.wait_until_done()
     finally:
+        sys.excepthook = previous_hook
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
         await app.aclose()
     return 0
+
+
+def _error_dialog_hook(
+    previous: Callable[[type[BaseException], BaseException, TracebackType | None], Any],
+) -> Callable[[type[BaseException], BaseException, TracebackType | None], None]:
+    """An excepthook that keeps the default report (stderr) and also tells the user."""
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        previous(kind, exc, tb)
+        box = QMessageBox(QApplication.activeWindow())
+        box.setObjectName("errorDialog")
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle("Something went wrong")
+        box.setText(f"{kind.__name__}: {exc}")
+        box.setInformativeText(
+            "Your documents are kept on this computer. Details were written to the terminal."
+        )
+        box.setDetailedText("".join(traceback.format_exception(kind, exc, tb)))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    return hook
