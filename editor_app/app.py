@@ -130,7 +130,7 @@ class OpenDocument:
     """Everything that belongs to one open document window."""
 
     link: DocumentLink
-    doc: pycrdt.Doc
+    doc: pycrdt.Doc[Any]
     awareness: pycrdt.Awareness
     local: LocalDocument
     client: SyncClient
@@ -214,7 +214,7 @@ class CoscribeApp(QObject):
             existing.window.raise_()
             existing.window.activateWindow()
             return existing
-        doc = pycrdt.Doc()
+        doc: pycrdt.Doc[Any] = pycrdt.Doc()
         awareness = pycrdt.Awareness(doc)
         local = self.store.open_document(link.url)
         local.load_into(doc)

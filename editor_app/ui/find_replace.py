@@ -44,8 +44,8 @@ class FindReplaceDialog(QDialog):
         self.replace_edit = QLineEdit()
         self.replace_edit.setObjectName("replaceEdit")
         self.case_box = QCheckBox("Match case")
-        self.result = QLabel("")
-        self.result.setObjectName("findResult")
+        self.message = QLabel("")
+        self.message.setObjectName("findResult")
         self.next_button = QPushButton("Next")
         self.prev_button = QPushButton("Previous")
         self.replace_button = QPushButton("Replace")
@@ -67,7 +67,7 @@ class FindReplaceDialog(QDialog):
         ):
             row.addWidget(button)
         grid.addLayout(row, 3, 0, 1, 2)
-        grid.addWidget(self.result, 4, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
+        grid.addWidget(self.message, 4, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
 
         self.next_button.clicked.connect(lambda *_: self.find_next())
         self.prev_button.clicked.connect(lambda *_: self.find_previous())
@@ -99,10 +99,10 @@ class FindReplaceDialog(QDialog):
     def _find(self, *, backward: bool) -> bool:
         needle = self.find_edit.text()
         if not needle:
-            self.result.setText("")
+            self.message.setText("")
             return False
         found = self.editor.find(needle, case_sensitive=self.case_sensitive, backward=backward)
-        self.result.setText("" if found else f"“{needle}” not found")
+        self.message.setText("" if found else f"“{needle}” not found")
         return found
 
     def _selection_matches(self) -> bool:
@@ -129,5 +129,5 @@ class FindReplaceDialog(QDialog):
         count = self.editor.replace_all(
             needle, self.replace_edit.text(), case_sensitive=self.case_sensitive
         )
-        self.result.setText(f"Replaced {count} occurrence" + ("" if count == 1 else "s"))
+        self.message.setText(f"Replaced {count} occurrence" + ("" if count == 1 else "s"))
         return count

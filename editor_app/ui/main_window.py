@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
             self._action(
                 f"heading{level}",
                 f"Heading {level}",
-                lambda lv=level: e.set_heading(lv),
+                _bind(e.set_heading, level),
                 f"Ctrl+Alt+{level}",
             )
         self._action("normal", "Normal text", lambda: e.set_heading(None), "Ctrl+Alt+0")
@@ -195,9 +195,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(a("import", "Import…", self.choose_import))
         export_menu = file_menu.addMenu("Export as")
         for fmt, label in export.FORMATS.items():
-            export_menu.addAction(
-                a(f"export_{fmt}", label, lambda f=fmt: self.choose_export(f))  # type: ignore[misc]
-            )
+            export_menu.addAction(a(f"export_{fmt}", label, _bind(self.choose_export, fmt)))
         file_menu.addSeparator()
         file_menu.addAction(a("preferences", "Preferences…", self.preferencesRequested.emit))
         file_menu.addSeparator()
@@ -352,6 +350,11 @@ class MainWindow(QMainWindow):
         self.find_dialog.close()
         super().closeEvent(event)
         self.closed.emit()
+
+
+def _bind(function: Callable[[Any], object], value: Any) -> Callable[[], object]:
+    """``function`` with ``value`` bound now (a loop variable in a lambda is bound late)."""
+    return lambda: function(value)
 
 
 def _word_count(text: str) -> int:

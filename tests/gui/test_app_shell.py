@@ -265,7 +265,7 @@ async def test_find_replace_export_and_word_count(tmp_path: Path) -> None:
         assert dialog.replace()
         assert opened.editor.toPlainText() == "the dog sat on the Cat mat"
         dialog.find_edit.setText("zebra")
-        assert not dialog.find_next() and "not found" in dialog.result.text()
+        assert not dialog.find_next() and "not found" in dialog.message.text()
         dialog.find_edit.setText("the")
         assert dialog.replace_all() == 2
         assert str(opened.model.text) == "dog dog sat on dog Cat mat"
