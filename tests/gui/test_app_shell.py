@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -398,3 +399,34 @@ async def test_preferences_rename_reaches_collaborators(tmp_path: Path) -> None:
         colors = {p.name: p.color for p in bob.window.people.people()}
         assert colors["Alicia"] == "#9334e6"
         assert Settings(tmp_path / "a").display_name == "Alicia"
+
+
+@pytest.mark.asyncio
+async def test_toolbar_applies_and_reflects_formatting_and_undo(tmp_path: Path) -> None:
+    async with relay(tmp_path / "server") as server, editor_app(tmp_path / "me", "Ada") as app:
+        opened = app.open_document(f"{server.url}/toolbar")
+        window, editor = opened.window, opened.editor
+        type_text(editor, "Heading\nbody text")
+        cursor = editor.textCursor()
+        cursor.setPosition(len("Heading\n"))
+        cursor.setPosition(len("Heading\nbody"), QTextCursor.MoveMode.KeepAnchor)
+        editor.setTextCursor(cursor)
+        window.actions_by_name["bold"].trigger()
+        assert ("body", {"bold": True}) in opened.model.text.diff()
+        assert window.actions_by_name["bold"].isChecked()
+        cursor.setPosition(1)
+        editor.setTextCursor(cursor)
+        assert not window.actions_by_name["bold"].isChecked()
+        window.actions_by_name["heading2"].trigger()
+        assert window.heading_combo.currentText() == "Heading 2"
+        assert any((a or {}).get("header") == 2 for _, a in opened.model.text.diff())
+        window.actions_by_name["bullet"].trigger()
+        assert window.actions_by_name["bullet"].isChecked()
+        await wait_until(lambda: window.actions_by_name["undo"].isEnabled(), "undo enabled")
+        before = opened.model.text.diff()
+        window.actions_by_name["undo"].trigger()  # undoes this user's last edit group
+        assert opened.model.text.diff() != before
+        assert editor.toPlainText() == str(opened.model.text)
+        await wait_until(lambda: window.actions_by_name["redo"].isEnabled(), "redo enabled")
+        window.actions_by_name["redo"].trigger()
+        assert opened.model.text.diff() == before
