@@ -25,6 +25,9 @@ from editor_app.connection_model import (
 from editor_app.settings import DEFAULT_SERVER, Settings, resolve_data_dir
 from editor_app.ui.preferences import PreferencesDialog
 from shared import validate_document_name
+from sync_server.app import RelayServer
+from sync_server.auth import Role, mint_token
+from sync_server.config import ServerConfig
 from tests.e2e.harness import (
     DEADLINE,
     OFFLINE,
@@ -430,3 +433,29 @@ async def test_toolbar_applies_and_reflects_formatting_and_undo(tmp_path: Path) 
         await wait_until(lambda: window.actions_by_name["redo"].isEnabled(), "redo enabled")
         window.actions_by_name["redo"].trigger()
         assert opened.model.text.diff() == before
+
+
+@pytest.mark.asyncio
+async def test_access_denied_and_view_only_links(tmp_path: Path) -> None:
+    secret = b"0123456789abcdef-test-secret"
+    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "srv", secret=secret)
+    (tmp_path / "srv").mkdir()
+    async with RelayServer(config) as server, editor_app(tmp_path / "me", "Ada") as app:
+        denied = app.open_document(f"{server.url}/private")
+        await wait_until(
+            lambda: denied.window.status_badge.text.startswith("Access denied"),
+            lambda: denied.window.status_badge.text,
+        )
+        assert "token" in denied.window.status_badge.text  # says what is missing
+        assert not denied.window.status_badge.retry_button.isVisibleTo(denied.window)
+        assert denied.connection.kind == "denied"
+        assert denied.connection.retry_in is None  # no retry loop: a refusal is final
+
+        token = mint_token(secret, "private", Role.VIEWER)
+        viewer = app.open_document(f"{server.url}/private?token={token}")
+        await wait_until(
+            lambda: viewer.window.status_badge.view_only.isVisibleTo(viewer.window),
+            lambda: f"view only, status {viewer.window.status_badge.text!r}",
+        )
+        assert viewer.editor.isReadOnly() and viewer.window.title_edit.isReadOnly()
+        assert not viewer.window.toolbar.isEnabled()
