@@ -140,6 +140,21 @@ class TextIndex:
         cp = _u8_to_cp(s, pos8 - before8, self._len8[i])
         return before16 + _cp_to_u16(s, cp, self._len16[i])
 
+    def slice16(self, start16: int, end16: int) -> str:
+        """The text between two UTF-16 offsets (rounded down to code points), in O(log n + k)."""
+        _check(start16, self._total16)
+        _check(end16, self._total16)
+        if end16 <= start16:
+            return ""
+        i, b16, _ = self._find(start16, self._tree16, self._tree8)
+        j, e16, _ = self._find(end16, self._tree16, self._tree8)
+        first, last = self._chunks[i], self._chunks[j]
+        a = _u16_to_cp(first, start16 - b16, self._len16[i])
+        b = _u16_to_cp(last, end16 - e16, self._len16[j])
+        if i == j:
+            return first[a:b]
+        return "".join([first[a:], *self._chunks[i + 1 : j], last[:b]])
+
     # ------------------------------------------------------------------ updates
 
     def apply(self, pos16: int, removed16: int, inserted: str) -> None:

@@ -1,0 +1,334 @@
+"""Presence: Yjs RelativePosition JSON <-> UTF-16 offsets, and the collaborator list.
+
+The interop test asks a real Yjs (tests/interop/node) to create and resolve relative
+positions on the same document, so "compatible with y-quill" is checked, not assumed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from editor_app.offsets import TextIndex
+from editor_app.presence import (
+    PALETTE,
+    Collaborator,
+    PresenceTracker,
+    _Positions,
+    default_color,
+    fallback_name,
+)
+from editor_app.schema import content
+from editor_app.text_ops import apply_local_change, apply_local_format
+from shared.origins import Origin
+
+NODE_DIR = Path(__file__).resolve().parents[1] / "interop" / "node"
+
+
+def boundaries16(s: str) -> list[int]:
+    out, pos = [0], 0
+    for ch in s:
+        pos += 2 if ord(ch) > 0xFFFF else 1
+        out.append(pos)
+    return out
+
+
+class Replica:
+    def __init__(self, client_id: int) -> None:
+        self.doc: pycrdt.Doc[Any] = pycrdt.Doc(client_id=client_id)
+        self.text = content(self.doc)
+        self.index = TextIndex()
+
+    def edit(self, pos16: int, removed16: int, s: str) -> None:
+        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
+            apply_local_change(self.text, self.index, pos16, removed16, s)
+
+    def sync_from(self, other: Replica) -> None:
+        self.doc.apply_update(other.doc.get_update(self.doc.get_state()))
+        self.index = TextIndex(str(self.text))
+
+    def positions(self) -> _Positions:
+        return _Positions(self.text, self.index)
+
+
+def interleaved() -> tuple[Replica, Replica]:
+    """Two clients editing one text: several items, non-ASCII in and between them."""
+    a, b = Replica(7), Replica(8)
+    a.edit(0, 0, "한국어 abc 😀 e\u0301 中文")
+    b.sync_from(a)
+    b.edit(3, 0, "XY😀")  # inside a's item: splits it
+    a.sync_from(b)
+    a.edit(a.index.len16, 0, " 끝")
+    a.edit(1, 1, "")  # delete 국
+    b.sync_from(a)
+    b.edit(0, 0, "é")
+    a.sync_from(b)
+    assert str(a.text) == str(b.text)
+    return a, b
+
+
+def test_encode_uses_yjs_clocks_not_bytes() -> None:
+    a = Replica(7)
+    a.edit(0, 0, "한국어abc")
+    pos = a.positions()
+    assert pos.encode(1) == {
+        "type": None,
+        "tname": "content",
+        "item": {"client": 7, "clock": 1},  # pycrdt's sticky_index alone says clock 3
+        "assoc": 0,
+    }
+    assert pos.encode(3)["item"] == {"client": 7, "clock": 3}
+    assert pos.encode(6) == {"type": None, "tname": "content", "item": None, "assoc": 0}
+    assert pos.encode(0, assoc=-1) == {"type": None, "tname": "content", "item": None, "assoc": -1}
+    assert pos.encode(6, assoc=-1)["item"] == {"client": 7, "clock": 5}
+
+
+def test_round_trip_on_every_boundary_and_across_replicas() -> None:
+    a, b = interleaved()
+    s = str(a.text)
+    pa, pb = a.positions(), b.positions()
+    for p in boundaries16(s):
+        for assoc in (0, -1):
+            rel = pa.encode(p, assoc)
+            assert pb.decode(rel) == p, (p, assoc, rel)
+            assert pa.decode(json.loads(json.dumps(rel))) == p
+
+
+def test_cursor_follows_its_character_through_remote_edits() -> None:
+    a, b = interleaved()
+    s = str(a.text)
+    target = s.index("中")
+    p16 = len(s[:target].encode("utf-16-le")) // 2
+    rel = a.positions().encode(p16)
+    b.edit(0, 0, "😀😀 새 ")  # 7 UTF-16 units before the cursor
+    a.sync_from(b)
+    moved = a.positions().decode(rel)
+    assert moved == p16 + 7
+    units = str(a.text).encode("utf-16-le")
+    assert units[2 * moved : 2 * moved + 2].decode("utf-16-le") == "中"
+
+
+def test_deleted_character_resolves_to_where_it_was() -> None:
+    a, b = interleaved()
+    rel = a.positions().encode(2)
+    removed_char = a.index.text[2]
+    a.edit(2, len(removed_char.encode("utf-16-le")) // 2, "")
+    assert a.positions().decode(rel) == 2
+
+
+def test_unknown_or_foreign_positions_are_none() -> None:
+    a = Replica(7)
+    a.edit(0, 0, "abc")
+    pos = a.positions()
+    assert pos.decode({"type": None, "tname": None, "item": {"client": 999, "clock": 0}}) is None
+    assert pos.decode({"type": {"client": 1, "clock": 2}, "tname": None, "item": None}) is None
+    assert pos.decode("garbage") is None
+    assert pos.decode({"item": {"client": "x"}}) is None
+    assert pos.decode({"tname": "content"}) == 3  # missing keys accepted, assoc 0 = end
+
+
+def run_yjs(update: bytes, rels: list[dict[str, Any]]) -> dict[str, Any]:
+    script = """
+    import { readFileSync } from 'node:fs'
+    import * as Y from 'yjs'
+    const input = JSON.parse(readFileSync(0, 'utf8'))
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, Buffer.from(input.update, 'base64'))
+    const t = doc.getText('content')
+    const out = { str: t.toString(), rel: [], relBefore: [], abs: [] }
+    for (let i = 0; i <= t.length; i++) {
+      out.rel.push(JSON.parse(JSON.stringify(Y.createRelativePositionFromTypeIndex(t, i))))
+      const before = Y.createRelativePositionFromTypeIndex(t, i, -1)
+      out.relBefore.push(JSON.parse(JSON.stringify(before)))
+    }
+    for (const r of input.rels) {
+      const rel = Y.createRelativePositionFromJSON(r)
+      const a = Y.createAbsolutePositionFromRelativePosition(rel, doc)
+      out.abs.push(a ? a.index : null)
+    }
+    process.stdout.write(JSON.stringify(out))
+    """
+    payload = json.dumps({"update": base64.b64encode(update).decode(), "rels": rels})
+    proc = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        input=payload,
+        capture_output=True,
+        text=True,
+        cwd=NODE_DIR,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (NODE_DIR / "node_modules" / "yjs").exists(),
+    reason="needs Node.js and tests/interop/node/node_modules",
+)
+def test_relative_positions_match_a_real_yjs() -> None:
+    a, _ = interleaved()
+    with a.doc.transaction(origin=Origin.LOCAL_EDIT):  # format items between characters
+        apply_local_format(a.text, a.index, 2, 5, {"bold": True})
+        apply_local_format(a.text, a.index, 9, 1, {"italic": True})
+    s = str(a.text)
+    pos = a.positions()
+    bounds = boundaries16(s)
+    ours = [pos.encode(p) for p in bounds] + [pos.encode(p, -1) for p in bounds]
+    yjs = run_yjs(a.doc.get_update(), ours)
+    assert yjs["str"] == s
+    assert yjs["abs"] == bounds + bounds  # Yjs resolves what we wrote
+    for p in bounds:  # we write exactly what Yjs writes, and resolve what it writes
+        assert pos.encode(p) == yjs["rel"][p], p
+        assert pos.encode(p, -1) == yjs["relBefore"][p], p
+        assert pos.decode(yjs["rel"][p]) == p
+        assert pos.decode(yjs["relBefore"][p]) == p
+
+
+# --------------------------------------------------------------------------- tracker
+
+
+def tracker_pair() -> tuple[PresenceTracker, PresenceTracker, Replica, Replica]:
+    a, b = interleaved()
+    ta = PresenceTracker(pycrdt.Awareness(a.doc), a.text, a.index)
+    tb = PresenceTracker(pycrdt.Awareness(b.doc), b.text, b.index)
+    return ta, tb, a, b
+
+
+def relay_awareness(src: PresenceTracker, dst: PresenceTracker) -> None:
+    aw = src.awareness
+    dst.awareness.apply_awareness_update(aw.encode_awareness_update([aw.client_id]), "remote")
+
+
+def test_collaborators_see_name_color_and_cursor() -> None:
+    ta, tb, a, b = tracker_pair()
+    calls: list[int] = []
+    unsubscribe = ta.add_listener(lambda: calls.append(1))
+    tb.set_user("김민수", "#ee6352")
+    tb.set_local_cursor(2, 5)
+    assert calls == []  # b's own changes do not reach a until relayed
+    relay_awareness(tb, ta)
+    assert calls
+    assert ta.collaborators() == [Collaborator(b.doc.client_id, "김민수", "#ee6352", 2, 5)]
+    assert tb.collaborators() == []  # never ourselves
+    tb.set_local_cursor(None, None)
+    relay_awareness(tb, ta)
+    assert ta.collaborators()[0].anchor is None
+    unsubscribe()
+    n = len(calls)
+    tb.set_user("Min-su", "#ee6352")
+    relay_awareness(tb, ta)
+    assert len(calls) == n
+    ta.set_user("Ann", "#30bced")  # our own change does not notify
+    assert len(calls) == n
+    ta.close()
+    tb.close()
+
+
+def test_state_from_a_real_yjs_client_shape() -> None:
+    """What y-quill + y-websocket publish: user, and cursor with all four keys."""
+    ta, _, a, _ = tracker_pair()
+    rel_anchor = {"type": None, "tname": None, "item": {"client": 7, "clock": 0}, "assoc": 0}
+    rel_head = {"type": None, "tname": "content", "item": None, "assoc": 0}
+    state = {"user": {"name": "Quill user", "color": "#30bced"}}
+    state["cursor"] = {"anchor": rel_anchor, "head": rel_head}  # type: ignore[assignment]
+    web = pycrdt.Awareness(pycrdt.Doc(client_id=4242))
+    web.set_local_state(state)
+    ta.awareness.apply_awareness_update(web.encode_awareness_update([4242]), "remote")
+    (peer,) = ta.collaborators()
+    assert (peer.client_id, peer.name, peer.color) == (4242, "Quill user", "#30bced")
+    assert peer.head == a.index.len16
+    assert peer.anchor == a.positions().decode(rel_anchor)
+
+
+def test_state_without_user_gets_fallback_name_and_color() -> None:
+    ta, _, _, _ = tracker_pair()
+    other = pycrdt.Awareness(pycrdt.Doc(client_id=31337))
+    other.set_local_state({"cursor": None})
+    ta.awareness.apply_awareness_update(other.encode_awareness_update([31337]), "remote")
+    other.set_local_state({"user": {"name": "  ", "color": "red"}})
+    (peer,) = ta.collaborators()
+    assert peer.name == fallback_name(31337)
+    assert peer.color == default_color(31337) in PALETTE
+    assert (peer.anchor, peer.head) == (None, None)
+
+
+def test_departure_notifies_and_removes() -> None:
+    ta, tb, _, b = tracker_pair()
+    tb.set_user("Bo", "#123456")
+    relay_awareness(tb, ta)
+    calls: list[int] = []
+    ta.add_listener(lambda: calls.append(1))
+    ta.awareness.remove_awareness_states([b.doc.client_id], "disconnect")
+    assert calls and ta.collaborators() == []
+
+
+def test_cursor_set_inside_a_write_observer_is_deferred_then_flushed() -> None:
+    a = Replica(7)
+    a.edit(0, 0, "hello")
+    tracker = PresenceTracker(pycrdt.Awareness(a.doc), a.text, a.index)
+
+    def on_change(_event: Any) -> None:
+        tracker.set_local_cursor(1, 1)  # pycrdt cannot compute positions here
+
+    sub = a.text.observe(on_change)
+    a.edit(5, 0, "!")
+    a.text.unobserve(sub)
+    state = tracker.awareness.get_local_state() or {}
+    assert state.get("cursor") is None
+    tracker.flush()
+    state = tracker.awareness.get_local_state() or {}
+    assert state["cursor"]["anchor"]["item"] == {"client": 7, "clock": 1}
+
+
+ALPHABET = "ab \n한국😀e\u0301中"
+
+
+@settings(max_examples=int(os.environ.get("PRESENCE_EXAMPLES", "60")), deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),
+            st.floats(0, 1),
+            st.integers(0, 2),
+            st.text(ALPHABET, max_size=6),
+            st.sampled_from([None, {"bold": True}, {"bold": None}, {"header": 1}]),
+        ),
+        max_size=14,
+    )
+)
+def test_round_trip_after_random_concurrent_edits(
+    script: list[tuple[bool, float, int, str, dict[str, Any] | None]],
+) -> None:
+    """Inserts, deletes (tombstones) and formatting (format items) from two clients."""
+    a, b = Replica(7), Replica(8)
+    for by_a, where, delete, inserted, attrs in script:
+        who, other = (a, b) if by_a else (b, a)
+        bounds = boundaries16(str(who.text))
+        i = int(where * (len(bounds) - 1))
+        j = min(i + delete, len(bounds) - 1)
+        if attrs is not None and j > i and not inserted:
+            with who.doc.transaction(origin=Origin.LOCAL_EDIT):
+                apply_local_format(who.text, who.index, bounds[i], bounds[j] - bounds[i], attrs)
+        else:
+            who.edit(bounds[i], bounds[j] - bounds[i], inserted)
+        if where > 0.5:  # sometimes exchange, sometimes keep editing concurrently
+            other.sync_from(who)
+            who.sync_from(other)
+    a.sync_from(b)
+    b.sync_from(a)
+    pa, pb = a.positions(), b.positions()
+    for p in boundaries16(str(a.text)):
+        assert pb.decode(pa.encode(p)) == p
+        assert pa.decode(pb.encode(p, -1)) == p
