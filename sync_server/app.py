@@ -17,6 +17,7 @@ import http
 import logging
 import ssl
 import weakref
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Self
@@ -24,6 +25,7 @@ from typing import Self
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from shared.errors import CloseCode, InvalidState
 from shared.limits import SUBPROTOCOL
@@ -252,9 +254,11 @@ def _ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
     return ctx
 
 
-def _select_subprotocol(conn: ServerConnection, offered: list[str]) -> str | None:
+def _select_subprotocol(
+    conn: ServerConnection, offered: Sequence[Subprotocol]
+) -> Subprotocol | None:
     # Stock y-websocket clients offer no subprotocol and get plain y-websocket.
-    return SUBPROTOCOL if SUBPROTOCOL in offered else None
+    return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
 
 
 def _text(conn: ServerConnection, status: http.HTTPStatus, body: str) -> Response:
