@@ -198,7 +198,7 @@ class SyncClient:
             ever_connected = ever_connected or self.connections > 0
             if self._closing:
                 return
-            if synced_for >= self.healthy_after:
+            if synced_for is not None and synced_for >= self.healthy_after:
                 self.backoff.reset()
             if stop is not None:
                 self._set_status(ClientStatus(stop.status, stop.detail))
@@ -209,7 +209,7 @@ class SyncClient:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
-    async def _attempt(self) -> tuple[_Stop | None, float]:
+    async def _attempt(self) -> tuple[_Stop | None, float | None]:
         """One connection, start to end: (why not to retry or None, seconds it was synced)."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
         kwargs: dict[str, Any] = {} if self.ssl is None else {"ssl": self.ssl}
@@ -231,15 +231,16 @@ class SyncClient:
             code = exc.response.status_code
             if 400 <= code < 500 and code not in _RETRYABLE_HTTP:
                 body = exc.response.body.decode("utf-8", "replace").strip()[:200]
-                return _Stop(Status.DENIED, f"HTTP {code}: {body}" if body else f"HTTP {code}"), 0
+                detail = f"HTTP {code}: {body}" if body else f"HTTP {code}"
+                return _Stop(Status.DENIED, detail), None
             log.info("handshake refused with HTTP %s; retrying", code)
         except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
             log.info("connection to %s failed: %r", self.url, exc)
-        return None, 0.0
+        return None, None
 
     # ------------------------------------------------------------------ one connection
 
-    async def _serve(self, ws: ClientConnection) -> tuple[_Stop | None, float]:
+    async def _serve(self, ws: ClientConnection) -> tuple[_Stop | None, float | None]:
         extensions = ws.subprotocol == SUBPROTOCOL
         session = SyncSession(
             self.doc,
@@ -265,7 +266,7 @@ class SyncClient:
             session.close()
             self._session = self._ws = None
             self._forget_remote_presence()
-        synced_for = 0.0 if self._synced_at is None else time.monotonic() - self._synced_at
+        synced_for = None if self._synced_at is None else time.monotonic() - self._synced_at
         return stop, synced_for
 
     async def _reader(self, ws: ClientConnection, session: SyncSession) -> _Stop | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import http
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,13 +18,14 @@ import pycrdt
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from editor_app.backoff import Backoff
 from editor_app.offsets import TextIndex
 from editor_app.schema import content
 from editor_app.sync_client import ClientStatus, Status, SyncClient
 from editor_app.text_ops import apply_local_change
-from shared import Origin, Role, SyncSession
+from shared import SUBPROTOCOL, CloseCode, Origin, Role, SyncSession
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
 
@@ -274,3 +276,72 @@ async def test_close_before_run_and_run_after_close() -> None:
     await ed.client.close()
     assert ed.status is Status.CLOSED
     await asyncio.wait_for(ed.client.run(), 1)  # returns at once
+
+
+def test_backoff_is_full_jitter_capped_and_resets() -> None:
+    backoff = Backoff(base=0.5, cap=30.0, rng=random.Random(1))
+    ceilings = []
+    for _ in range(10):
+        ceilings.append(backoff.ceiling())
+        assert 0 <= backoff.next_delay() <= ceilings[-1]
+    assert ceilings == [0.5, 1, 2, 4, 8, 16, 30, 30, 30, 30]
+    backoff.reset()
+    assert backoff.ceiling() == 0.5
+    with pytest.raises(ValueError):
+        Backoff(base=0)
+
+
+@asynccontextmanager
+async def closing_server(codes: list[int], seen: list[int]) -> AsyncIterator[str]:
+    """Accepts coscribe.v1 and closes connection n with ``codes[n]`` (the last one repeats)."""
+
+    async def handler(ws: ServerConnection) -> None:
+        seen.append(len(seen))
+        code = codes[min(len(seen) - 1, len(codes) - 1)]
+        await ws.close(code, f"closing with {code}")
+
+    async with serve(handler, "127.0.0.1", 0, subprotocols=[Subprotocol(SUBPROTOCOL)]) as srv:
+        port = next(iter(srv.sockets)).getsockname()[1]
+        yield f"ws://127.0.0.1:{port}/doc"
+
+
+@pytest.mark.asyncio
+async def test_non_retryable_close_code_is_denied() -> None:
+    seen: list[int] = []
+    async with closing_server([int(CloseCode.FORBIDDEN)], seen) as url, asyncio.TaskGroup() as tg:
+        ed = Editor(url)
+        ed.start(tg)
+        await wait_until(lambda: ed.status is Status.DENIED, "denied")
+        assert ed.client.status.detail == "closing with 4403"
+        await stays(lambda: len(seen) == 1, "no retry after 4403", 0.3)
+        await ed.client.close()
+
+
+@pytest.mark.asyncio
+async def test_retryable_close_code_reconnects() -> None:
+    seen: list[int] = []
+    codes = [int(CloseCode.SERVICE_RESTART)]
+    async with closing_server(codes, seen) as url, asyncio.TaskGroup() as tg:
+        ed = Editor(url)
+        ed.start(tg)
+        await wait_until(lambda: len(seen) >= 3, "reconnects after 1012")
+        assert Status.DENIED not in ed.statuses()
+        await ed.client.close()
+
+
+@pytest.mark.asyncio
+async def test_backoff_resets_after_a_healthy_connection() -> None:
+    async with relay() as server:
+        port = server.port
+    async with asyncio.TaskGroup() as tg:
+        ed = Editor(f"ws://127.0.0.1:{port}/healthy", healthy_after=0.0)
+        attempts: list[tuple[Status, int]] = []
+        ed.client.add_listener(lambda s: attempts.append((s.status, ed.client.backoff.attempt)))
+        ed.start(tg)
+        await wait_until(lambda: ed.client.backoff.attempt >= 4, "several failed attempts")
+        async with relay(port=port):
+            await wait_until(lambda: ed.status is Status.SAVED, "saved once the server is up")
+            attempts.clear()
+        await wait_until(lambda: ed.status is Status.OFFLINE, "offline again")
+        assert next(a for s, a in attempts if s is Status.OFFLINE) == 1  # schedule restarted
+        await ed.client.close()
