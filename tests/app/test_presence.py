@@ -24,10 +24,10 @@ from editor_app.presence import (
     PALETTE,
     Collaborator,
     PresenceTracker,
-    _Positions,
     default_color,
     fallback_name,
 )
+from editor_app.relative_position import RelativePositions
 from editor_app.schema import content
 from editor_app.text_ops import apply_local_change, apply_local_format
 from shared.origins import Origin
@@ -57,8 +57,8 @@ class Replica:
         self.doc.apply_update(other.doc.get_update(self.doc.get_state()))
         self.index = TextIndex(str(self.text))
 
-    def positions(self) -> _Positions:
-        return _Positions(self.text, self.index)
+    def positions(self) -> RelativePositions:
+        return RelativePositions(self.text, self.index)
 
 
 def interleaved() -> tuple[Replica, Replica]:
