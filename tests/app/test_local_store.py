@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pycrdt
+import pytest
 
 from editor_app import local_store
 from editor_app.local_store import LocalStore
@@ -173,3 +174,15 @@ def test_wal_mode(tmp_path: Path) -> None:
     (mode,) = store.db.execute("PRAGMA journal_mode").fetchone()
     assert mode == "wal"
     store.close()
+
+
+def test_data_dir_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from editor_app.paths import ENV_VAR, data_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # never the real one
+
+    env = {ENV_VAR: str(tmp_path / "from-env")}
+    assert data_dir(tmp_path / "from-cli", env) == tmp_path / "from-cli"
+    assert data_dir(None, env) == tmp_path / "from-env"
+    assert (tmp_path / "from-env").is_dir()  # created on demand
+    assert data_dir(None, {}) == tmp_path / "xdg" / "Coscribe"
