@@ -16,6 +16,8 @@ from typing import Any
 
 import pycrdt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
@@ -24,7 +26,7 @@ from editor_app.backoff import Backoff
 from editor_app.offsets import TextIndex
 from editor_app.schema import content
 from editor_app.sync_client import ClientStatus, Status, SyncClient
-from editor_app.text_ops import apply_local_change
+from editor_app.text_ops import EditOp, apply_local_change, delta_to_ops
 from shared import SUBPROTOCOL, CloseCode, Origin, Role, SyncSession
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
@@ -345,3 +347,78 @@ async def test_backoff_resets_after_a_healthy_connection() -> None:
         await wait_until(lambda: ed.status is Status.OFFLINE, "offline again")
         assert next(a for s, a in attempts if s is Status.OFFLINE) == 1  # schedule restarted
         await ed.client.close()
+
+
+class MirroredEditor(Editor):
+    """An Editor whose widget is a plain string fed by delta_to_ops (as the Qt binding)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.shadow = ""
+        self.text.observe(self._on_event)
+
+    def _on_event(self, event: Any) -> None:
+        if event.transaction.origin == Origin.LOCAL_EDIT:
+            return
+        for op in delta_to_ops(event.delta, self.index):
+            if isinstance(op, EditOp):
+                units = self.shadow.encode("utf-16-le")
+                a, b = 2 * op.pos, 2 * (op.pos + op.delete)
+                self.shadow = (units[:a] + op.insert.encode("utf-16-le") + units[b:]).decode(
+                    "utf-16-le"
+                )
+
+    def local(self, start_f: float, len_f: float, inserted: str) -> None:
+        bounds = [0]
+        for ch in self.shadow:
+            bounds.append(bounds[-1] + (2 if ord(ch) > 0xFFFF else 1))
+        i = int(start_f * (len(bounds) - 1))
+        j = i + int(len_f * min(4, len(bounds) - 1 - i))
+        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
+            apply_local_change(self.text, self.index, bounds[i], bounds[j] - bounds[i], inserted)
+        units = self.shadow.encode("utf-16-le")
+        self.shadow = (
+            units[: 2 * bounds[i]] + inserted.encode("utf-16-le") + units[2 * bounds[j] :]
+        ).decode("utf-16-le")
+
+
+EDITS = st.lists(
+    st.tuples(
+        st.booleans(),
+        st.floats(0, 1),
+        st.floats(0, 1),
+        st.text(alphabet="ab \n한😀e\u0301中", max_size=4),
+        st.booleans(),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(EDITS)
+def test_random_edits_on_two_editors_through_the_relay_converge(
+    script: list[tuple[bool, float, float, str, bool]],
+) -> None:
+    """Random edits (non-BMP included) on two editors, sometimes concurrent: both
+    converge to the same text, and each editor's op-fed shadow equals its CRDT text."""
+
+    async def scenario() -> None:
+        async with relay() as server, asyncio.TaskGroup() as tg:
+            a, b = MirroredEditor(f"{server.url}/prop"), MirroredEditor(f"{server.url}/prop")
+            a.start(tg)
+            b.start(tg)
+            await wait_until(lambda: a.status is b.status is Status.SAVED, "both saved")
+            for by_a, start_f, len_f, inserted, settle in script:
+                (a if by_a else b).local(start_f, len_f, inserted)
+                if settle:
+                    await wait_until(lambda: str(a.text) == str(b.text), "settled")
+            await wait_until(
+                lambda: a.status is b.status is Status.SAVED and str(a.text) == str(b.text),
+                "converged and saved",
+            )
+            assert a.shadow == str(a.text) == a.index.text
+            assert b.shadow == str(b.text) == b.index.text
+            await a.client.close()
+            await b.client.close()
+
+    asyncio.run(scenario())
