@@ -29,6 +29,7 @@ would make ``sticky_index`` exact and this module a thin wrapper.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pycrdt
@@ -89,10 +90,14 @@ class _Scratch:
         self._tname = tname
         self._copy: pycrdt.Doc[Any] | None = None
         self._text: pycrdt.Text | None = None
+        # Origins per byte position for the current copy. Also what keeps two markers from
+        # ever meeting: only a marker at the same position could land next to a tombstone.
+        self._cache: dict[int, tuple[_ID | None, _ID | None]] = {}
         self._sub: Any = doc.observe(self._on_change)
 
     def _on_change(self, _event: Any) -> None:
         self._copy = None  # (reading the doc here is not allowed; rebuild on demand)
+        self._cache.clear()
 
     def close(self) -> None:
         if self._sub is not None:
@@ -109,9 +114,13 @@ class _Scratch:
         Raises:
             ValueError: pycrdt refused (called inside a document observer).
         """
+        cached = self._cache.get(i8)
+        if cached is not None and self._copy is not None:
+            return cached
         for _attempt in range(2):
             try:
                 if self._copy is None:
+                    self._cache.clear()
                     update = self._doc.get_update()
                     copy: pycrdt.Doc[Any] = pycrdt.Doc(client_id=MARKER_CLIENT)
                     copy.apply_update(update)
@@ -128,6 +137,7 @@ class _Scratch:
                 raise
             left, right = _origins(update)
             if MARKER_CLIENT not in (left or (0, 0))[:1] + (right or (0, 0))[:1]:
+                self._cache[i8] = (left, right)
                 return left, right
             self._copy = None  # an earlier marker's tombstone got in the way: start afresh
         raise ValueError("marker kept landing next to another marker")
@@ -268,7 +278,7 @@ class RelativePositions:
         index = self.index
         return index.u8_to_u16(min(max(r, 0), index.len8))
 
-    def _candidates(self, r: int, client: int, clock: int, assoc: int) -> list[int]:
+    def _candidates(self, r: int, client: int, clock: int, assoc: int) -> Iterator[int]:
         """Offsets the character could be at: one per possible start of its item.
 
         ``get_index`` returned ``r = item start (bytes) + clock offset (UTF-16 units)``;
@@ -279,18 +289,18 @@ class RelativePositions:
         index = self.index
         run8 = self._run_start(r, client, clock)
         end16 = index.u8_to_u16(r)
-        out: list[int] = []
+        seen: set[int] = set()
         t16 = index.u8_to_u16(run8)
-        while t16 <= end16 and len(out) < 64:
+        while t16 <= end16 and len(seen) < 64:
             t8 = index.u16_to_u8(t16)
             pos16 = t16 + (r - t8) + (1 if assoc < 0 else 0)
             pos16 = index.u8_to_u16(index.u16_to_u8(min(pos16, index.len16)))
-            if pos16 not in out:
-                out.append(pos16)
+            if pos16 not in seen:
+                seen.add(pos16)
+                yield pos16
             if t16 >= index.len16:
                 break
             t16 += utf16_len(index.slice16(t16, min(t16 + 2, index.len16))[:1]) or 1
-        return out
 
     # -------------------------------------------------------------- the workaround
 
