@@ -135,9 +135,9 @@ def apply_local_change(
     """Apply an editor change (UTF-16) to the CRDT text and to ``index``.
 
     Call inside the caller's ``doc.transaction(origin=Origin.LOCAL_EDIT)``. With
-    ``attrs=None`` the CRDT decides the formatting of the inserted text (yrs: none);
-    pass explicit attributes (``{"bold": None}`` to end a bold run) for word-processor
-    behaviour.
+    ``attrs=None`` the inserted text takes the attributes at the insertion point (yrs,
+    like Yjs, inherits them: typing after a bold word stays bold); pass explicit
+    attributes (``{"bold": None}`` to end a bold run) to say otherwise.
 
     Raises:
         IndexError: the range is outside the text.

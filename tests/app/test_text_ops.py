@@ -218,3 +218,13 @@ def test_one_remote_keystroke_on_a_1mb_document_is_fast() -> None:
         delta_to_ops(delta, index)
     per_op = (time.perf_counter() - start) / n
     assert per_op < 0.5e-3, f"{per_op * 1e6:.1f} µs per remote keystroke"
+
+
+def test_insert_without_attrs_inherits_and_explicit_none_clears() -> None:
+    a, b = Replica(), Replica()
+    a.edit(0, 0, "bold", {"bold": True})
+    a.edit(4, 0, "!")  # attrs=None: inherits, as in Yjs
+    a.edit(5, 0, " plain", {"bold": None})
+    b.receive(a)
+    assert a.text.diff() == [("bold!", {"bold": True}), (" plain", None)]
+    assert b.shadow == "bold! plain"
