@@ -230,7 +230,7 @@ class SyncClient:
         except InvalidStatus as exc:
             code = exc.response.status_code
             if 400 <= code < 500 and code not in _RETRYABLE_HTTP:
-                body = exc.response.body.decode("utf-8", "replace").strip()[:200]
+                body = (exc.response.body or b"").decode("utf-8", "replace").strip()[:200]
                 detail = f"HTTP {code}: {body}" if body else f"HTTP {code}"
                 return _Stop(Status.DENIED, detail), None
             log.info("handshake refused with HTTP %s; retrying", code)
