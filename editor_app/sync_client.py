@@ -96,8 +96,9 @@ class SyncClient:
         incarnation: the incarnation the local copy came from (None: never synced).
         token: sent as ``Authorization: Bearer <token>``.
         backoff: the reconnect schedule (tests pass a small base).
-        heartbeat: WebSocket ping interval, s; a dead network is noticed within
-            ``heartbeat * 7 / 3`` s (35 s by default) and awareness is renewed this often.
+        heartbeat: WebSocket ping interval, s. A dead network is noticed within
+            ``heartbeat * 8 / 3`` s (ping interval + pong timeout + closing timeout: 40 s
+            by default), and awareness is renewed this often.
         ssl: TLS context for ``wss://`` (None: the default context).
         healthy_after: seconds a synced connection must last before the backoff resets.
     """
@@ -222,7 +223,7 @@ class SyncClient:
                 ping_interval=self.heartbeat,
                 ping_timeout=self.heartbeat * 4 / 3,
                 open_timeout=10.0,
-                close_timeout=5.0,
+                close_timeout=self.heartbeat / 3,  # part of the dead-network bound
                 **kwargs,
             ) as ws:
                 self.connections += 1

@@ -422,3 +422,53 @@ def test_random_edits_on_two_editors_through_the_relay_converge(
             await b.client.close()
 
     asyncio.run(scenario())
+
+
+class FreezableProxy:
+    """A TCP proxy on 127.0.0.1 that can stop forwarding: a network that silently died."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.frozen = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            if self.frozen.is_set():
+                continue  # packets vanish; nobody is told
+            writer.write(data)
+            await writer.drain()
+
+    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        for a, b in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(a, b))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[int]:
+        server = await asyncio.start_server(self._on_client, "127.0.0.1", 0)
+        try:
+            yield server.sockets[0].getsockname()[1]
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            server.close()
+            await server.wait_closed()
+
+
+@pytest.mark.asyncio
+async def test_a_silently_dead_network_is_noticed_by_the_heartbeat() -> None:
+    async with relay() as server:
+        proxy = FreezableProxy(server.port)
+        async with proxy.running() as port, asyncio.TaskGroup() as tg:
+            ed = Editor(f"ws://127.0.0.1:{port}/dead", heartbeat=0.2)
+            ed.start(tg)
+            await wait_until(lambda: ed.status is Status.SAVED, "saved")
+            proxy.frozen.set()
+            started = time.monotonic()
+            await wait_until(lambda: ed.status is Status.OFFLINE, "offline after missed pongs")
+            assert time.monotonic() - started < 0.2 * 8 / 3 + 1.0  # 40 s at the default 15 s
+            await ed.client.close()
