@@ -284,6 +284,13 @@ class QtTextBinding(QObject):
     def _runs(self, start: int, end: int) -> list[tuple[int, str, Attrs]]:
         """Qt content of ``[start, end)`` as ``(pos16, text, quill_attrs)`` runs: text runs
         with inline attributes, each separator as ``"\\n"`` with its block's attributes."""
+        if 0 < end - start <= 2:  # a keystroke: no walk over the block's fragments
+            cursor = QTextCursor(self._qdoc)
+            cursor.setPosition(start)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            piece = cursor.selectedText()
+            if len(piece) == 1 and piece != PARAGRAPH_SEPARATOR:  # one code point
+                return [(start, piece, formats.inline_attrs(cursor.charFormat()))]
         runs: list[tuple[int, str, Attrs]] = []
         block = self._qdoc.findBlock(start)
         while block.isValid() and block.position() < end:

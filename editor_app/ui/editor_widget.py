@@ -357,11 +357,13 @@ class EditorWidget(QTextEdit):
     # ------------------------------------------------------------------ presence
 
     def _cursor_moved(self) -> None:
-        self._emit_format()
+        if not self._binding.applying_remote:  # the user moved: update the toolbar now
+            self._emit_format()
         if not self._presence_timer.isActive():
             self._presence_timer.start()
 
     def _report_selection(self) -> None:
+        self._emit_format()
         presence = self._model.presence
         if presence is None:
             return

@@ -9,10 +9,10 @@ so a collaborator who selected a whole 1 MB document costs a screenful of work p
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QTextBlock, QTextCursor
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QTextBlock, QTextCursor, QTextLine
 from PySide6.QtWidgets import QTextEdit
 
 if TYPE_CHECKING:
@@ -93,11 +93,16 @@ def _selection_rects(edit: QTextEdit, start: int, end: int) -> Iterator[QRectF]:
             s, e = max(ls, start), min(le, end)
             if s > e or (s == e and not (ls == le and start <= ls < end)):
                 continue
-            x1 = line.cursorToX(s - bstart)[0]
-            x2 = line.cursorToX(e - bstart)[0]
+            x1 = _x_of(line, s - bstart)
+            x2 = _x_of(line, e - bstart)
             if e < end and e == le:  # selection continues past the line end: show it
                 x2 = max(x2, line.naturalTextWidth()) + 4
             yield QRectF(
                 origin.x() + x1 + dx, origin.y() + line.y() + dy, max(1.0, x2 - x1), line.height()
             )
         block = block.next()
+
+
+def _x_of(line: QTextLine, pos: int) -> float:
+    """x of a cursor at ``pos`` in ``line`` (PySide returns ``(x, pos)``, typed ``object``)."""
+    return float(cast(tuple[float, int], line.cursorToX(pos))[0])
