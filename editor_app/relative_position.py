@@ -93,11 +93,15 @@ class _Scratch:
         # Origins per byte position for the current copy. Also what keeps two markers from
         # ever meeting: only a marker at the same position could land next to a tombstone.
         self._cache: dict[int, tuple[_ID | None, _ID | None]] = {}
+        #: Verified decode results for the current document state (remote cursors are
+        #: resolved on every repaint; the document changes far less often).
+        self.resolved: dict[tuple[int, int, int], int] = {}
         self._sub: Any = doc.observe(self._on_change)
 
     def _on_change(self, _event: Any) -> None:
         self._copy = None  # (reading the doc here is not allowed; rebuild on demand)
         self._cache.clear()
+        self.resolved.clear()
 
     def close(self) -> None:
         if self._sub is not None:
@@ -249,6 +253,10 @@ class RelativePositions:
             client, clock = int(item["client"]), int(item["clock"])
         except (TypeError, KeyError, ValueError):
             return None
+        key = (client, clock, assoc)
+        known = self._scratch.resolved.get(key)
+        if known is not None:
+            return known
         r = self._locate(client, clock)
         if r is None:
             return self._where_it_was(client, clock)
@@ -259,6 +267,7 @@ class RelativePositions:
                 continue
             try:
                 if self._exact_id(pos16, assoc) == (client, clock):
+                    self._scratch.resolved[key] = pos16
                     return pos16
             except ValueError:
                 return first  # cannot verify now: the search's best guess
