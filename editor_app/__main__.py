@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(parser, "--name must not be empty")
 
     # Qt is imported only now, so `coscribe --help` and argument errors are instant.
-    import qasync  # type: ignore[import-untyped]
+    import qasync
     from PySide6.QtWidgets import QApplication
 
     from editor_app.app import run_app
