@@ -1,6 +1,7 @@
 """``coscribe-server``: the command line of the relay server.
 
     coscribe-server [serve] [--host H] [--port P] [--data-dir DIR] [--secret-file F] ...
+    coscribe-server serve --database-url postgresql://... --redis-url redis://...  (a node)
     coscribe-server token --doc NAME --role editor|viewer [--expires 7d] [--url URL]
     coscribe-server delete NAME [--data-dir DIR]
 
@@ -193,6 +194,30 @@ def build_parser() -> argparse.ArgumentParser:
         "0 = unlimited; over it the connection closes with 1008 "
         "[COSCRIBE_MESSAGE_RATE] (default: %(default)s)",
     )
+    serve.add_argument(
+        "--database-url",
+        default=_env("COSCRIBE_DATABASE_URL", ""),
+        help="postgresql://user:password@host/db: store documents in PostgreSQL (shared by "
+        "several nodes) instead of SQLite in --data-dir [COSCRIBE_DATABASE_URL]",
+    )
+    serve.add_argument(
+        "--redis-url",
+        default=_env("COSCRIBE_REDIS_URL", ""),
+        help="redis://host:6379/0: relay updates and presence between several nodes "
+        "through Redis; needs --database-url [COSCRIBE_REDIS_URL]",
+    )
+    serve.add_argument(
+        "--node-id",
+        default=_env("COSCRIBE_NODE_ID", ""),
+        help="this node's name in logs (default: random) [COSCRIBE_NODE_ID]",
+    )
+    serve.add_argument(
+        "--cluster-heartbeat",
+        type=_positive_float,
+        default=_env("COSCRIBE_CLUSTER_HEARTBEAT", "1"),
+        help="seconds between cluster heartbeats; a node silent for 4 of them is taken "
+        "for dead [COSCRIBE_CLUSTER_HEARTBEAT] (default: %(default)s)",
+    )
     token = sub.add_parser(
         "token",
         help="mint an access token (and link) for a document",
@@ -235,6 +260,36 @@ def _rate(value: str) -> float:
     if n < 0:
         raise argparse.ArgumentTypeError(f"must be 0 (unlimited) or positive: {value!r}")
     return n
+
+
+def _positive_float(value: str) -> float:
+    try:
+        n = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not n > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
+    return n
+
+
+def _cluster_options(args: argparse.Namespace) -> str | None:
+    """None if --database-url/--redis-url are usable, else what is wrong."""
+    if args.database_url and not args.database_url.startswith(("postgresql://", "postgres://")):
+        return "--database-url must start with postgresql:// (e.g. postgresql://user@host/db)"
+    if args.redis_url and not args.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        return "--redis-url must start with redis://, rediss:// or unix://"
+    if args.redis_url and not args.database_url:
+        return "--redis-url needs --database-url: every node must share one store"
+    for option, module in (("database_url", "psycopg"), ("redis_url", "redis")):
+        if getattr(args, option):
+            try:
+                __import__(module)
+            except ImportError:
+                return (
+                    f"--{option.replace('_', '-')} needs the '{module}' package: "
+                    "pip install 'coscribe[cluster]'"
+                )
+    return None
 
 
 def _non_negative_int(value: str) -> int:
@@ -333,8 +388,11 @@ def serve_main(args: argparse.Namespace) -> int:
             return fail(f"--{option.replace('_', '-')} {path}: no such file")
     if (args.tls_cert is None) != (args.tls_key is None):
         return fail("TLS needs both --tls-cert and --tls-key")
+    problem = _cluster_options(args)
+    if problem is not None:
+        return fail(problem)
     data_dir: Path | None = None
-    if args.data_dir != MEMORY:
+    if args.data_dir != MEMORY and not args.database_url:
         try:
             data_dir = prepare_data_dir(Path(args.data_dir).expanduser())
         except StorageError as exc:
@@ -359,6 +417,10 @@ def serve_main(args: argparse.Namespace) -> int:
         message_burst=max(1, int(args.message_rate * 10)),
         log_format=args.log_format,
         log_level=args.log_level,
+        database_url=args.database_url or None,
+        redis_url=args.redis_url or None,
+        node_id=args.node_id or None,
+        cluster_heartbeat=args.cluster_heartbeat,
     )
     configure_logging(config.log_level, config.log_format)
     try:

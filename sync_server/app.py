@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -38,11 +38,18 @@ from .metrics import Metrics
 from .registry import RoomRegistry
 from .store import DocumentStore, MemoryStore
 
+if TYPE_CHECKING:
+    from .cluster import RedisFanout
+
 log = logging.getLogger("coscribe.server")
 
 
 def open_store(config: ServerConfig) -> DocumentStore:
     """The store the configuration asks for (in-memory without a data dir)."""
+    if config.database_url is not None:
+        from .postgres_store import PostgresStore
+
+        return PostgresStore(config.database_url)
     if config.database_path is None:
         return MemoryStore()
     from .sqlite_store import SQLiteStore
@@ -57,11 +64,22 @@ class RelayServer:
         self.config = config
         self.metrics = Metrics()
         self._store = store if store is not None else open_store(config)
+        self._cluster: RedisFanout | None = None
+        if config.redis_url is not None:
+            from .cluster import RedisFanout
+
+            self._cluster = RedisFanout(
+                config.redis_url,
+                self._store,
+                node_id=config.node_id,
+                heartbeat=config.cluster_heartbeat,
+            )
         self._registry = RoomRegistry(
             self._store,
             self.metrics,
             max_rooms=config.max_rooms,
             idle_seconds=config.room_idle_seconds,
+            cluster=self._cluster,
         )
         self._admission = Admission(config, self.metrics)  # raises ConfigError if unsafe
         self._admitted: weakref.WeakKeyDictionary[ServerConnection, tuple[str, Principal]] = (
@@ -79,6 +97,8 @@ class RelayServer:
     async def __aenter__(self) -> Self:
         try:
             await self._stack.enter_async_context(self._store)
+            if self._cluster is not None:
+                await self._stack.enter_async_context(self._cluster)
             await self._stack.enter_async_context(self._registry)
             c = self.config
             self._server = await serve(
@@ -226,6 +246,8 @@ class RelayServer:
                 rooms=len(self._registry),
                 store=self._store.stats,
             )
+            if self._cluster is not None:
+                body += self._cluster.render_metrics()
             resp = _text(conn, http.HTTPStatus.OK, body)
             resp.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
             return resp

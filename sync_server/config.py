@@ -58,6 +58,17 @@ class ServerConfig:
     #: Log format: "text" (key=value) or "json".
     log_format: str = "text"
     log_level: str = "info"
+    # ---------------------------------------------------------------- several nodes
+    #: ``postgresql://...``: store documents in PostgreSQL (shared by every node) instead
+    #: of SQLite in ``data_dir``. May hold a password, so it is kept out of repr().
+    database_url: str | None = field(default=None, repr=False)
+    #: ``redis://...``: fan updates and presence out to the other nodes through Redis.
+    redis_url: str | None = field(default=None, repr=False)
+    #: This node's name in logs (random if None).
+    node_id: str | None = None
+    #: Seconds between cluster heartbeats; a node silent for 4 of them is dead and its
+    #: clients' presence is removed on every other node.
+    cluster_heartbeat: float = 1.0
 
     @property
     def database_path(self) -> Path | None:

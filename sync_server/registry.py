@@ -8,6 +8,9 @@
   ``room_idle_seconds`` unless someone joins again in the meantime.
 * The registry is an ``async with`` resource owned by the server; leaving it drains every
   room to the store.
+* With several nodes, ``cluster`` (``sync_server.cluster.RedisFanout``) hears about every
+  load and unload: it subscribes to the document's channel *before* the store is read, so
+  no update published meanwhile by another node can fall between the two.
 """
 
 from __future__ import annotations
@@ -16,14 +19,14 @@ import asyncio
 import logging
 import time
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from pycrdt import Doc
 
 from shared.errors import CloseCode, CollabError, InvalidState
 
 from .metrics import Metrics
-from .room import Room
+from .room import Room, RoomBus
 from .store import DocumentStore
 
 log = logging.getLogger("coscribe.registry")
@@ -33,11 +36,28 @@ class TooManyRooms(CollabError):
     """The server already has ``max_rooms`` documents loaded."""
 
 
+class ClusterHooks(RoomBus, Protocol):
+    """What the registry tells the cluster link about room lifecycles."""
+
+    async def before_load(self, name: str) -> None: ...
+
+    def loaded(self, room: Room) -> None: ...
+
+    def unloaded(self, room: Room) -> None: ...
+
+
 class RoomRegistry:
     def __init__(
-        self, store: DocumentStore, metrics: Metrics, *, max_rooms: int, idle_seconds: float
+        self,
+        store: DocumentStore,
+        metrics: Metrics,
+        *,
+        max_rooms: int,
+        idle_seconds: float,
+        cluster: ClusterHooks | None = None,
     ) -> None:
         self._store = store
+        self._cluster = cluster
         self._metrics = metrics
         self._max_rooms = max_rooms
         self._idle_seconds = idle_seconds
@@ -77,6 +97,8 @@ class RoomRegistry:
         for room in list(self._rooms.values()):
             await room.drain()
             room.closed = True
+            if self._cluster is not None:
+                self._cluster.unloaded(room)
         self._rooms.clear()
 
     # ------------------------------------------------------------------ queries
@@ -134,14 +156,20 @@ class RoomRegistry:
     async def _load(self, name: str, fut: asyncio.Future[Room]) -> None:
         try:
             started = time.perf_counter()
+            if self._cluster is not None:
+                await self._cluster.before_load(name)
             stored = await self._store.load(name)
             doc: Doc[Any] = Doc()
             # One transaction per update: a single transaction around a long log is 5-10x
             # slower in yrs. The server doc has no observers, so origins do not matter here.
             for update in stored.updates:
                 doc.apply_update(update)
-            room = Room(name, doc, stored.incarnation, self._store, self._metrics)
+            room = Room(
+                name, doc, stored.incarnation, self._store, self._metrics, bus=self._cluster
+            )
             self._rooms[name] = room
+            if self._cluster is not None:
+                self._cluster.loaded(room)
             self._metrics.rooms_loaded_total += 1
             log.info(
                 "room loaded",
@@ -176,6 +204,8 @@ class RoomRegistry:
             if not room.peers:
                 self._rooms.pop(room.name, None)
                 room.closed = True
+                if self._cluster is not None:
+                    self._cluster.unloaded(room)
                 self._metrics.rooms_unloaded_total += 1
                 log.info("room unloaded", extra={"fields": {"room": room.name}})
         finally:
@@ -191,4 +221,6 @@ class RoomRegistry:
             await room.drain()
             self._rooms.pop(name, None)
             room.closed = True
+            if self._cluster is not None:
+                self._cluster.unloaded(room)
         return await self._store.delete(name)

@@ -17,6 +17,12 @@ and the peer that published it, so that when a connection closes its states are 
 at once and the removal is broadcast (no ghost cursors). We keep this table ourselves
 instead of a ``pycrdt.Awareness`` because the relay must know which connection owns which
 client id and must relay states byte for byte.
+
+With several nodes (``sync_server.cluster``), the room also publishes its relay batches
+and its peers' awareness through a :class:`RoomBus`, and applies what other nodes
+publish: their updates are applied, appended to the store and relayed to every peer;
+their presence entries are owned by the remote node (see ``apply_remote_awareness``).
+Without a bus (one node) none of this costs anything per message.
 """
 
 from __future__ import annotations
@@ -64,11 +70,19 @@ class Peer(Protocol):
         """Close the connection with ``code`` (asynchronously; idempotent)."""
 
 
+class RoomBus(Protocol):
+    """Where a room publishes for the other nodes of a cluster (``sync_server.cluster``)."""
+
+    def publish_update(self, room: str, update: bytes) -> None: ...
+
+    def publish_awareness(self, room: str, message: bytes) -> None: ...
+
+
 @dataclass(slots=True)
 class _Presence:
     clock: int
     state_json: str
-    owner: Peer
+    owner: object  # a local Peer, or the remote node the entry came from
 
 
 class Room:
@@ -81,6 +95,7 @@ class Room:
         incarnation: str,
         store: DocumentStore,
         metrics: Metrics,
+        bus: RoomBus | None = None,
     ) -> None:
         self.name = name
         self.doc = doc
@@ -92,6 +107,7 @@ class Room:
         self._batch: list[tuple[Peer, bytes, int]] = []
         self._flush_scheduled = False
         self._pending: set[asyncio.Future[None]] = set()
+        self._bus = bus
         self.closed = False
 
     # ------------------------------------------------------------------ membership
@@ -109,14 +125,22 @@ class Room:
         if self.peers.pop(peer, ...) is ...:
             return
         peer.session.close()
-        gone = [(cid, p.clock) for cid, p in self._presence.items() if p.owner is peer]
+        removal = self.drop_presence_of(peer)
+        if removal is not None and self._bus is not None:
+            self._bus.publish_awareness(self.name, removal)
+
+    def drop_presence_of(self, owner: object) -> bytes | None:
+        """Remove every presence entry of ``owner`` and tell the peers; the message sent."""
+        gone = [(cid, p.clock) for cid, p in self._presence.items() if p.owner is owner]
         for cid, _ in gone:
             del self._presence[cid]
-        if gone:
-            removal = AwarenessUpdate.from_entries(
-                tuple(AwarenessEntry(cid, clock, "null") for cid, clock in gone)
-            ).encode()
-            self._write_all(removal, exclude=None)
+        if not gone:
+            return None
+        removal = AwarenessUpdate.from_entries(
+            tuple(AwarenessEntry(cid, clock, "null") for cid, clock in gone)
+        ).encode()
+        self._write_all(removal, exclude=None)
+        return removal
 
     def close_all(self, code: CloseCode, reason: str) -> None:
         """Close every peer's connection (shutdown, deletion)."""
@@ -144,6 +168,8 @@ class Room:
             elif isinstance(event, AwarenessReceived):
                 self._metrics.awareness_in += 1
                 self._on_awareness(peer, event.update, data)
+                if self._bus is not None:
+                    self._bus.publish_awareness(self.name, data)
             elif isinstance(event, AwarenessQueried):
                 peer.write(self._presence_snapshot().encode())
             elif isinstance(event, UpdateRejected):
@@ -162,6 +188,8 @@ class Room:
         real = [(p, u) for p, u, _ in batch if u != EMPTY_UPDATE]
         if real:
             merged = real[0][1] if len(real) == 1 else merge_updates(*(u for _, u in real))
+            if self._bus is not None:
+                self._bus.publish_update(self.name, merged)
             senders = {p for p, _ in real}
             message = SyncUpdate(merged).encode()
             for peer in list(self.peers):
@@ -208,9 +236,62 @@ class Room:
                 if isinstance(r, BaseException) and not isinstance(r, StorageError):
                     log.debug("pending append ended with %r", r)
 
+    # ------------------------------------------------------------------ other nodes
+
+    def apply_remote_update(self, update: bytes) -> None:
+        """An update another node relayed: apply, store (never ACKed) and relay to all.
+
+        Storing it here too keeps this node's document covered by its own appends, so an
+        ACK this node sends later is true even if the other node died before committing.
+
+        Raises:
+            ValueError, RuntimeError: the update does not decode or apply.
+        """
+        if update == EMPTY_UPDATE:
+            return
+        self.doc.apply_update(update)
+        self._store_remote(update)
+        self._write_all(SyncUpdate(update).encode(), exclude=None)
+
+    def merge_stored(self, updates: list[bytes]) -> None:
+        """Merge the document as storage has it (a resync) and relay what was new here."""
+        before = self.doc.get_state()
+        for update in updates:
+            self.doc.apply_update(update)
+        if updates:
+            diff = self.doc.get_update(before)  # new structs + the whole delete set
+            if diff != EMPTY_UPDATE:
+                self._write_all(SyncUpdate(diff).encode(), exclude=None)
+
+    def _store_remote(self, update: bytes) -> None:
+        fut = self._store.append(self.name, update)
+        self._pending.add(fut)
+        fut.add_done_callback(self._on_remote_stored)
+
+    def _on_remote_stored(self, fut: asyncio.Future[None]) -> None:
+        self._pending.discard(fut)
+        if fut.cancelled() or fut.exception() is not None:
+            self._metrics.errors_by_kind["store"] += 1
+            log.error(
+                "store append of a remote update failed", extra={"fields": {"room": self.name}}
+            )
+
+    def apply_remote_awareness(self, owner: object, update: AwarenessUpdate, raw: bytes) -> None:
+        """Presence from another node: track it as owned by ``owner`` and relay it."""
+        self._on_awareness(owner, update, raw)
+
+    def local_presence_message(self) -> bytes | None:
+        """An awareness message with the presence of this node's own peers (or None)."""
+        entries = tuple(
+            AwarenessEntry(cid, p.clock, p.state_json)
+            for cid, p in self._presence.items()
+            if p.owner in self.peers
+        )
+        return AwarenessUpdate.from_entries(entries).encode() if entries else None
+
     # ------------------------------------------------------------------ presence
 
-    def _on_awareness(self, peer: Peer, update: AwarenessUpdate, raw: bytes) -> None:
+    def _on_awareness(self, peer: object, update: AwarenessUpdate, raw: bytes) -> None:
         for entry in update.entries:
             current = self._presence.get(entry.client_id)
             if current is None:
@@ -243,7 +324,7 @@ class Room:
         for message in peer.session.data_to_send():
             peer.write(message)
 
-    def _write_all(self, message: bytes, *, exclude: Peer | None) -> None:
+    def _write_all(self, message: bytes, *, exclude: object) -> None:
         targets: Iterable[Peer] = list(self.peers)
         for peer in targets:
             if peer is not exclude:
