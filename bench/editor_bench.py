@@ -142,6 +142,25 @@ def _cp_to_u16(mirror: TextIndex, cp: int) -> int:
     return len(mirror.text[:cp].encode("utf-16-le")) // 2
 
 
+def bench_trace_pycrdt_only(trace: dict[str, Any]) -> None:
+    """Baseline: the same patches on a bare pycrdt Text (no Qt, no observer, no undo)."""
+    doc = pycrdt.Doc()
+    text = content(doc)
+    patches = _patches(trace)
+    t0 = time.perf_counter()
+    for pos, deleted, inserted in patches:
+        with doc.transaction(origin=Origin.LOCAL_EDIT):
+            if deleted:
+                del text[pos : pos + deleted]  # ASCII trace: code points == bytes
+            if inserted:
+                text.insert(pos, inserted, {})
+    elapsed = time.perf_counter() - t0
+    print(
+        f"baseline, pycrdt alone ({len(patches)} patches, one transaction each): "
+        f"{elapsed:.2f} s, {elapsed / len(patches) * 1e6:.1f} us/patch"
+    )
+
+
 def bench_trace_remote(app: QApplication, trace: dict[str, Any], *, shown: bool) -> None:
     peer = pycrdt.Doc()
     text = content(peer)
@@ -206,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             trace = json.load(f)
         if not trace["endContent"].isascii():
             print("note: non-ASCII trace; the remote replay assumes ASCII positions")
+        bench_trace_pycrdt_only(trace)
         for shown in args.shown:
             bench_trace_local(app, trace, shown=shown)
             bench_trace_remote(app, trace, shown=shown)

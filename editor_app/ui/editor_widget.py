@@ -357,8 +357,8 @@ class EditorWidget(QTextEdit):
     # ------------------------------------------------------------------ presence
 
     def _cursor_moved(self) -> None:
-        if not self._binding.applying_remote:  # the user moved: update the toolbar now
-            self._emit_format()
+        # Coalesced: the caret moves on every keystroke and every remote edit before it;
+        # toolbar state and presence are computed once per event-loop turn.
         if not self._presence_timer.isActive():
             self._presence_timer.start()
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pycrdt
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QColor, QTextCursor
 from pytestqt.qtbot import QtBot
 
 from editor_app.document_model import DocumentModel
 from editor_app.formats import crdt_delta
-from editor_app.schema import meta
+from editor_app.offsets import TextIndex
+from editor_app.presence import PresenceTracker
+from editor_app.schema import content, meta
 from editor_app.ui.editor_widget import EditorWidget
 from shared.origins import Origin
 from tests.gui.test_binding import assert_mirrors, make_editor, qt_text, remote_edit, type_text
@@ -59,18 +61,12 @@ def test_format_changed_reports_attributes_at_the_cursor(qtbot: QtBot) -> None:
     text.format(6, 10, {"bold": True})
     text.format(15, 16, {"header": 2})
     editor = make_editor(qtbot, doc)
-    seen: list[dict[str, object]] = []
-    editor.formatChanged.connect(seen.append)
     cursor = editor.textCursor()
-    cursor.setPosition(8)
-    editor.setTextCursor(cursor)
-    assert seen[-1] == {"bold": True}
-    cursor.setPosition(13)
-    editor.setTextCursor(cursor)
-    assert seen[-1] == {"header": 2}
-    cursor.setPosition(2)
-    editor.setTextCursor(cursor)
-    assert seen[-1] == {}
+    for pos, expected in ((8, {"bold": True}), (13, {"header": 2}), (2, {})):
+        with qtbot.waitSignal(editor.formatChanged) as blocker:
+            cursor.setPosition(pos)
+            editor.setTextCursor(cursor)
+        assert blocker.args == [expected]
 
 
 def test_numbered_list_and_link_actions(qtbot: QtBot) -> None:
@@ -211,3 +207,68 @@ def test_model_without_widget_keeps_its_index_in_step(qtbot: QtBot) -> None:
     editor = EditorWidget(model)  # attached later: loads what is there
     qtbot.addWidget(editor)
     assert_mirrors(editor)
+
+
+# ------------------------------------------------------------------ presence
+
+
+def _presence_pair(
+    qtbot: QtBot,
+) -> tuple[EditorWidget, PresenceTracker, pycrdt.Awareness, pycrdt.Awareness]:
+    """Our editor on doc A (with a tracker) and a collaborator's tracker on doc B."""
+    a, b = pycrdt.Doc(), pycrdt.Doc()
+    content(a).insert(0, "hello 😀 world\nsecond line", {})
+    b.apply_update(a.get_update())
+    aw_a, aw_b = pycrdt.Awareness(a), pycrdt.Awareness(b)
+    model = DocumentModel(a)
+    ours = PresenceTracker(aw_a, model.text, model.index)
+    ours.set_user("Me", "#000000")
+    model.set_presence(ours)
+    editor = EditorWidget(model)
+    editor.resize(500, 300)
+    qtbot.addWidget(editor)
+    theirs = PresenceTracker(aw_b, content(b), TextIndex(str(content(b))))
+    theirs.set_user("Ada", "#ee6352")
+    return editor, theirs, aw_a, aw_b
+
+
+def _deliver(src: pycrdt.Awareness, dst: pycrdt.Awareness) -> None:
+    dst.apply_awareness_update(src.encode_awareness_update([src.client_id]), "remote")
+
+
+def _count_color(editor: EditorWidget, color: QColor) -> int:
+    image = editor.viewport().grab().toImage()
+    return sum(
+        1
+        for x in range(0, image.width(), 2)
+        for y in range(image.height())
+        if image.pixelColor(x, y).rgb() == color.rgb()
+    )
+
+
+def test_collaborator_caret_and_selection_are_painted_in_their_color(qtbot: QtBot) -> None:
+    editor, theirs, aw_a, aw_b = _presence_pair(qtbot)
+    ada = QColor("#ee6352")
+    assert _count_color(editor, ada) == 0
+    theirs.set_local_cursor(6, 14)  # selects "😀 world"
+    with qtbot.waitSignal(editor.model.remotePresenceChanged):
+        _deliver(aw_b, aw_a)
+    people = editor.model.presence.collaborators() if editor.model.presence else []
+    assert [(p.name, p.anchor, p.head) for p in people] == [("Ada", 6, 14)]
+    painted = _count_color(editor, ada)  # caret bar + name label in Ada's colour
+    assert painted > 20
+    theirs.set_local_cursor(None, None)  # Ada leaves the text: her caret disappears
+    with qtbot.waitSignal(editor.model.remotePresenceChanged):
+        _deliver(aw_b, aw_a)
+    assert _count_color(editor, ada) == 0
+
+
+def test_local_selection_is_reported_in_utf16(qtbot: QtBot) -> None:
+    editor, theirs, aw_a, aw_b = _presence_pair(qtbot)
+    cursor = editor.textCursor()
+    cursor.setPosition(8)  # after the emoji: UTF-16 8, UTF-8 byte 10
+    cursor.setPosition(14, QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+    qtbot.waitUntil(lambda: (aw_a.get_local_state() or {}).get("cursor") is not None)
+    _deliver(aw_a, aw_b)
+    assert [(p.name, p.anchor, p.head) for p in theirs.collaborators()] == [("Me", 8, 14)]
