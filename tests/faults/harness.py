@@ -216,12 +216,18 @@ class ChaosReport:
     elapsed: float = 0.0
     kill_restart_seconds: list[float] = field(default_factory=list)
 
+    @property
+    def injected(self) -> int:
+        """Faults injected, not counting the schedule's repairs (heal, resume)."""
+        return sum(self.faults.values()) - self.faults["heal"] - self.faults["resume"]
+
     def lines(self) -> list[str]:
         restart = statistics.median(self.kill_restart_seconds) if self.kill_restart_seconds else 0
         return [
             f"ops={self.ops} (inserts={self.inserts} deletes={self.deletes}) "
             f"in {self.elapsed:.1f} s",
-            f"faults injected={sum(self.faults.values())} {dict(sorted(self.faults.items()))}",
+            f"faults injected={self.injected} (+{self.faults['heal'] + self.faults['resume']} "
+            f"repairs) {dict(sorted(self.faults.items()))}",
             f"kills={self.kills} (median kill->restarted {restart:.2f} s), "
             f"client connections={self.connections}",
             f"durability checks after kills={self.durability_checks}, "
