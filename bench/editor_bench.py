@@ -68,9 +68,9 @@ def bench_remote_keystrokes(
     line = LINE * line_repeat + "\n"
     lines = int(size_mb * 1_000_000 / len(line.encode()))
     body = line * lines
-    peer = pycrdt.Doc()
+    peer: pycrdt.Doc[Any] = pycrdt.Doc()
     content(peer).insert(0, body, {})
-    doc = pycrdt.Doc()
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
     doc.apply_update(peer.get_update())
     started = time.perf_counter()
     editor = _editor(app, doc, shown=shown)
@@ -111,7 +111,7 @@ def _patches(trace: dict[str, Any]) -> list[tuple[int, int, str]]:
 
 
 def bench_trace_local(app: QApplication, trace: dict[str, Any], *, shown: bool) -> None:
-    doc = pycrdt.Doc()
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
     editor = _editor(app, doc, shown=shown)
     qdoc = editor.document()
     cursor = QTextCursor(qdoc)
@@ -144,7 +144,7 @@ def _cp_to_u16(mirror: TextIndex, cp: int) -> int:
 
 def bench_trace_pycrdt_only(trace: dict[str, Any]) -> None:
     """Baseline: the same patches on a bare pycrdt Text (no Qt, no observer, no undo)."""
-    doc = pycrdt.Doc()
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
     text = content(doc)
     patches = _patches(trace)
     t0 = time.perf_counter()
@@ -162,7 +162,7 @@ def bench_trace_pycrdt_only(trace: dict[str, Any]) -> None:
 
 
 def bench_trace_remote(app: QApplication, trace: dict[str, Any], *, shown: bool) -> None:
-    peer = pycrdt.Doc()
+    peer: pycrdt.Doc[Any] = pycrdt.Doc()
     text = content(peer)
     updates: list[bytes] = []
     sub = peer.observe(lambda event: updates.append(event.update))
@@ -173,7 +173,7 @@ def bench_trace_remote(app: QApplication, trace: dict[str, Any], *, shown: bool)
             if inserted:
                 text.insert(pos, inserted, {})
     peer.unobserve(sub)
-    doc = pycrdt.Doc()
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
     editor = _editor(app, doc, shown=shown)
     t0 = time.perf_counter()
     for update in updates:

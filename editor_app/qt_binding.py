@@ -213,6 +213,8 @@ class QtTextBinding(QObject):
         old_blocks, self._block_count = self._block_count, self._qdoc.blockCount()
         if removed == 0 and added == 0:
             return
+        if removed == added and self._qdoc.findBlock(pos).layout().preeditAreaText():
+            return  # an input-method pre-edit being redrawn: nothing is committed yet
         new_text = self._qt_text(pos, added)
         blocks_changed = "\n" in new_text or old_blocks != self._block_count
         reported = (pos, pos + added)
