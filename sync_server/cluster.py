@@ -345,9 +345,13 @@ class RedisFanout:
             pubsub = self._redis.pubsub()
             try:
                 self._subscribed.clear()
-                channels = [self._nodes_channel, *map(self._channel, self._rooms)]
-                channels += [c for c in self._sub_waiters if c not in channels]
+                channels = self._wanted_channels()
                 await pubsub.subscribe(*channels)
+                # Rooms that started loading during that await: no await from here until
+                # `connected` is set, so every later load subscribes by itself.
+                late = self._wanted_channels() - channels
+                if late:
+                    await pubsub.subscribe(*late)
                 self._pubsub = pubsub
                 self.connected = True
                 self.stats.reconnects += 1
@@ -377,6 +381,10 @@ class RedisFanout:
             if not self._closing:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
+
+    def _wanted_channels(self) -> set[str]:
+        rooms = {self._channel(name) for name in self._rooms}
+        return {self._nodes_channel, *rooms, *self._sub_waiters}
 
     async def _heartbeats(self) -> None:
         beat = encode(Kind.HEARTBEAT, self.node, 0)
@@ -450,6 +458,11 @@ class RedisFanout:
             waiter = self._sub_waiters.pop(channel, None)
             if waiter is not None:
                 waiter.set()
+            name = channel.removeprefix(f"{self._prefix}doc:")
+            if name in self._rooms and waiter is not None:
+                # Subscribed only after the room loaded (Redis was slow or down): what was
+                # published meanwhile, including answers to its sync request, is lost.
+                self._want_resync(name, 0)
             return
         if kind_name != "message":
             return
