@@ -46,14 +46,22 @@ class StormEditor:
             url, self.doc, self.awareness, backoff=Backoff(rng=random.Random(n))
         )
         self.saved_at: list[float] = []
+        self.scheduled: list[float] = []  # when the backoff said to try again
         self.client.add_listener(self._on_status)
 
     def _on_status(self, status: ClientStatus) -> None:
         if status.status is Status.SAVED:
             self.saved_at.append(time.monotonic())
+        elif status.status is Status.OFFLINE and status.retry_in is not None:
+            self.scheduled.append(time.monotonic() + status.retry_in)
 
     def saved_since(self, t: float) -> float | None:
         return next((s for s in self.saved_at if s > t), None)
+
+
+def densest_window(times: list[float]) -> int:
+    """The most events in any WINDOW-long interval."""
+    return max(sum(1 for b in times if a <= b < a + WINDOW) for a in times)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -112,7 +120,8 @@ async def test_two_hundred_clients_spread_their_reconnects_and_all_resync(tmp_pa
             attempts = [t - down for t in proxy.accepted[attempts_before:]]
             since_down = [ed.saved_since(down) - down for ed in editors]  # type: ignore[operator]
             since_up = [max(0.0, s - (up - down)) for s in since_down]
-            densest = max(sum(1 for b in attempts if a <= b < a + WINDOW) for a in attempts)
+            densest = densest_window(attempts)
+            planned = [t - down for ed in editors for t in ed.scheduled if t > down]
             spread = max(attempts) - min(attempts)
             print(
                 f"\nrestart storm: {CLIENTS} clients, {DOCUMENTS} documents, server down "
@@ -122,11 +131,17 @@ async def test_two_hundred_clients_spread_their_reconnects_and_all_resync(tmp_pa
                 f"  time to resync after the server was back: p50 "
                 f"{statistics.median(since_up):.2f} s, p99 {percentile(since_up, 99):.2f} s\n"
                 f"  reconnect attempts: {len(attempts)} ({proxy.refused} refused while down), "
-                f"spread over {spread:.2f} s, at most {densest} in any {WINDOW * 1000:.0f} ms"
+                f"spread over {spread:.2f} s, at most {densest} in any {WINDOW * 1000:.0f} ms "
+                f"(as scheduled by the backoff: at most {densest_window(planned)})"
             )
             assert len(attempts) >= CLIENTS
             assert spread > 0.3, "reconnects were not spread out"
-            assert densest < CLIENTS / 2, f"{densest} attempts within {WINDOW * 1000:.0f} ms"
+            # The jitter itself: at most a quarter of the clients planned to retry within any
+            # 50 ms (without jitter all 200 would). Actual arrivals bunch up more when this
+            # one process (200 clients and the proxy on one core) is busy and timers fire
+            # late together (121 seen once), so for them the bound is "not all at once".
+            assert densest_window(planned) < CLIENTS / 4
+            assert densest < CLIENTS, f"{densest} attempts within {WINDOW * 1000:.0f} ms"
             for ed in editors:
                 await ed.client.close()
     finally:
