@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import datetime
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -143,7 +144,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, dict[str, Metrics]]:
         if name == "url":
             yield servers.Running("url", args.url.rstrip("/"), args.pid)
         else:
-            with servers.started(name, work) as running:
+            with servers.started(name, work, args.ours_args) as running:
                 yield running
 
     jobs: list[tuple[str, Callable[[servers.Running, str], Awaitable[Metrics]]]] = []
@@ -202,6 +203,10 @@ async def run_all(args: argparse.Namespace) -> dict[str, dict[str, Metrics]]:
                 took = time.monotonic() - started
                 print(f"# {label:22} {name:7} ({took:5.1f} s) {json.dumps(runs[-1])}", flush=True)
             results[label][name] = median_metrics(runs)
+    if args.keep_work or any("error" in m for per in results.values() for m in per.values()):
+        print(f"# work dir kept (logs): {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return results
 
 
@@ -217,8 +222,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--readers", help="fan-out reader counts, e.g. 100,500 (default per plan)")
     p.add_argument("--reader-procs", type=int, default=2, help="reader processes for N >= 2")
     p.add_argument(
-        "--quiet-wait", type=float, default=60.0, help="max s to wait for an idle machine"
+        "--quiet-wait", type=float, default=15.0, help="max s to wait for an idle machine"
     )
+    p.add_argument(
+        "--ours-args",
+        default=servers.OURS_BENCH_ARGS,
+        help="extra arguments for python -m sync_server (default: abuse limits off)",
+    )
+    p.add_argument("--keep-work", action="store_true", help="keep the temp work dir")
     p.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     args = p.parse_args(argv)
     unknown = set(args.scenarios.split(",")) - set(ALL_SCENARIOS)

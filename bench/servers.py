@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -33,6 +34,11 @@ LABELS = {
     "raw": "raw relay",
     "url": "--url",
 }
+#: Our server's abuse limits (per-IP connection rate and count, per-connection message
+#: rate) exist to stop one misbehaving client; every bench client comes from 127.0.0.1
+#: and the writer floods by design, so they are switched off. The peers have none.
+OURS_BENCH_ARGS = "--connection-rate 0 --max-connections-per-ip 0 --message-rate 0"
+
 #: Servers that hold a CRDT document and therefore answer sync step 1.
 CRDT_SERVERS = {"ours", "node", "pycrdt", "url"}
 
@@ -61,11 +67,11 @@ def availability(name: str) -> str | None:
     return None
 
 
-def _command(name: str, data_dir: Path) -> tuple[list[str], dict[str, str], str]:
+def _command(name: str, data_dir: Path, ours_args: str) -> tuple[list[str], dict[str, str], str]:
     env = dict(os.environ)
     if name == "ours":
         cmd = [sys.executable, "-m", "sync_server", "--host", "127.0.0.1", "--port", "0"]
-        cmd += ["--data-dir", str(data_dir)]
+        cmd += ["--data-dir", str(data_dir), *shlex.split(ours_args)]
         return cmd, env, r"listening on (ws://\S+)"
     if name == "node":
         port = free_port()
@@ -81,10 +87,12 @@ def _command(name: str, data_dir: Path) -> tuple[list[str], dict[str, str], str]
 
 
 @contextlib.contextmanager
-def started(name: str, log_dir: Path, ready_timeout: float = 30.0) -> Iterator[Running]:
+def started(
+    name: str, log_dir: Path, ours_args: str = OURS_BENCH_ARGS, ready_timeout: float = 30.0
+) -> Iterator[Running]:
     """Run server ``name`` until the block ends; SIGTERM it, then SIGKILL after 10 s."""
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as data_dir:
-        cmd, env, pattern = _command(name, Path(data_dir))
+        cmd, env, pattern = _command(name, Path(data_dir), ours_args)
         log_path = log_dir / f"{name}-{time.time_ns()}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
