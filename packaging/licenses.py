@@ -131,18 +131,29 @@ def collect_system(bundle: Path, dest: Path) -> list[str]:
     """
     if shutil.which("dpkg") is None:
         return []
+    libs = {
+        lib.name
+        for lib in bundle.rglob("*.so*")
+        if lib.is_file()
+        and "PySide6" not in lib.parts
+        and "shiboken6" not in lib.parts
+        # libpython and the interpreter's own extension modules: covered by Python's license
+        and not lib.name.startswith("libpython")
+        and "cpython-" not in lib.name
+    }
+    if not libs:
+        return []
+    found = subprocess.run(  # one call for all: dpkg -S is slow to start
+        ["dpkg", "-S", *(f"*/{name}" for name in sorted(libs))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     packages: set[str] = set()
-    for lib in sorted(bundle.rglob("*.so*")):
-        if "PySide6" in lib.parts or "shiboken6" in lib.parts or not lib.is_file():
-            continue
-        found = subprocess.run(
-            ["dpkg", "-S", f"*/{lib.name}"], capture_output=True, text=True, check=False
-        )
-        for line in found.stdout.splitlines():  # "libffi8:amd64: /usr/lib/.../libffi.so.8"
-            owner, _, path = line.rpartition(": ")
-            if Path(path).name == lib.name and "-dev" not in owner:
-                packages.update(p.strip().split(":")[0] for p in owner.split(","))
-                break
+    for line in found.stdout.splitlines():  # "libffi8:amd64: /usr/lib/.../libffi.so.8"
+        owner, _, path = line.rpartition(": ")
+        if Path(path).name in libs and "-dev" not in owner:
+            packages.update(p.strip().split(":")[0] for p in owner.split(","))
     for package in sorted(packages):
         source = Path("/usr/share/doc") / package / "copyright"
         if source.is_file():
