@@ -37,6 +37,7 @@ from editor_app.connection_model import (
 from editor_app.document_model import DocumentModel
 from editor_app.local_store import LocalDocument, LocalStore
 from editor_app.presence import PresenceTracker
+from editor_app.resources import app_icon
 from editor_app.settings import Settings, resolve_data_dir
 from editor_app.sync_client import SyncClient
 from editor_app.ui.dialogs import ConflictChoice, ask_conflict_choice
@@ -169,6 +170,8 @@ class CoscribeApp(QObject):
         self._done = asyncio.get_running_loop().create_future()
         self._closed = False
         qapp.setApplicationName("Coscribe")
+        qapp.setWindowIcon(app_icon())
+        qapp.setDesktopFileName("coscribe")  # Wayland: match coscribe.desktop (name, icon)
         qapp.setQuitOnLastWindowClosed(False)  # we close sync clients first, then end the loop
 
     # -- identity -----------------------------------------------------------------------------

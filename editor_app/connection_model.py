@@ -40,13 +40,34 @@ class DocumentLink:
     name: str  # the validated document name
 
 
+#: ``coscribe://host[:port]/<document>`` links open the installed app from a web page or a
+#: chat message (the desktop entry registers the scheme). They mean ``wss://`` (encrypted),
+#: except for a server on this computer, which has no TLS: then ``ws://``.
+APP_SCHEME = "coscribe"
+_LOOPBACK_HOSTS = frozenset({"localhost", "::1"})
+
+
+def _from_app_link(raw: str) -> str:
+    """``coscribe://host:port/doc`` -> ``wss://host:port/doc`` (``ws://`` for loopback)."""
+    scheme, sep, rest = raw.partition("://")
+    if not sep or scheme.lower() != APP_SCHEME:
+        return raw
+    try:
+        host = (urlsplit(raw).hostname or "").lower()
+    except ValueError:
+        return raw  # reported as "not a document link" below
+    loopback = host in _LOOPBACK_HOSTS or host.startswith("127.")
+    return f"{'ws' if loopback else 'wss'}://{rest}"
+
+
 def parse_document_link(text: str) -> DocumentLink:
-    """Parse ``ws://host:port/<document>`` (or ``wss://``); raise :class:`LinkError` otherwise.
+    """Parse ``ws://host:port/<document>`` (or ``wss://``, or a ``coscribe://`` app link,
+    see :data:`APP_SCHEME`); raise :class:`LinkError` otherwise.
 
     The query string (for example ``?token=...``) is kept in ``url``: it is how a share link
     can carry credentials.
     """
-    raw = text.strip()
+    raw = _from_app_link(text.strip())
     try:
         parts = urlsplit(raw)
         port = parts.port  # raises ValueError on a non-numeric port

@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 
 from editor_app import export
 from editor_app.connection_model import ConnectionModel
-from editor_app.ui.dialogs import LinkDialog, OpenLinkDialog, about_box
+from editor_app.ui.about import about_box
+from editor_app.ui.dialogs import LinkDialog, OpenLinkDialog
 from editor_app.ui.find_replace import FindReplaceDialog
 from editor_app.ui.people_list import PeopleList, Person
 from editor_app.ui.status_badge import StatusBadge
