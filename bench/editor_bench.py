@@ -2,7 +2,7 @@
 
 Run (offscreen, no display needed):
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/editor_bench.py \\
+    .venv/bin/python bench/editor_bench.py [--part NAME ...] \\
         [--trace ../shared/traces/automerge-paper.json.gz] [--size-mb 1] [--keystrokes 300]
 
 Measures, with a real EditorWidget bound to a real pycrdt document:
@@ -27,6 +27,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -192,43 +193,68 @@ def bench_trace_remote(app: QApplication, trace: dict[str, Any], *, shown: bool)
     editor.close()
 
 
+PARTS = (
+    "keystrokes-hidden",
+    "keystrokes-shown",
+    "keystrokes-shown-paragraphs",
+    "trace-baseline",
+    "trace-local-hidden",
+    "trace-remote-hidden",
+    "trace-local-shown",
+    "trace-remote-shown",
+)
+
+
+def run_part(part: str, args: argparse.Namespace) -> None:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    if part.startswith("keystrokes"):
+        # Hidden: the binding + QTextDocument (Qt defers layout). Shown: plus QTextEdit's
+        # rich-text relayout, which Qt does in O(number of blocks) per edit.
+        bench_remote_keystrokes(
+            app,
+            args.size_mb,
+            args.keystrokes,
+            line_repeat=8 if part.endswith("paragraphs") else 1,
+            shown="shown" in part,
+        )
+        return
+    if not args.trace.exists():
+        print(f"trace {args.trace} not found; skipping {part}")
+        return
+    with gzip.open(args.trace, "rt", encoding="utf-8") as f:
+        trace = json.load(f)
+    if not trace["endContent"].isascii():
+        print("note: non-ASCII trace; the remote replay assumes ASCII positions")
+    if part == "trace-baseline":
+        bench_trace_pycrdt_only(trace)
+    elif part.startswith("trace-local"):
+        bench_trace_local(app, trace, shown=part.endswith("shown"))
+    else:
+        bench_trace_remote(app, trace, shown=part.endswith("shown"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
     parser.add_argument("--size-mb", type=float, default=1.0)
     parser.add_argument("--keystrokes", type=int, default=300)
-    parser.add_argument("--skip-trace", action="store_true")
-    parser.add_argument("--skip-keystrokes", action="store_true")
     parser.add_argument(
-        "--trace-widget",
-        dest="shown",
-        type=lambda v: v == "shown",
+        "--part",
+        choices=PARTS,
         action="append",
-        help="'hidden' and/or 'shown' (default both) for the trace replays",
+        help="run only these parts (default: all, each in a fresh process, since a heap "
+        "left over from one part slows the next one's garbage collection several-fold)",
     )
     args = parser.parse_args(argv)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    # Hidden: the binding + QTextDocument (Qt defers layout). Shown: plus QTextEdit's
-    # rich-text relayout, which Qt does in O(number of blocks) per edit.
-    if args.shown is None:
-        args.shown = [False, True]
-    for line_repeat, shown in ((1, False), (1, True), (8, True)) * (not args.skip_keystrokes):
-        bench_remote_keystrokes(
-            app, args.size_mb, args.keystrokes, line_repeat=line_repeat, shown=shown
-        )
-    if not args.skip_trace:
-        if not args.trace.exists():
-            print(f"trace {args.trace} not found; skipping the trace replay")
-            return 0
-        with gzip.open(args.trace, "rt", encoding="utf-8") as f:
-            trace = json.load(f)
-        if not trace["endContent"].isascii():
-            print("note: non-ASCII trace; the remote replay assumes ASCII positions")
-        bench_trace_pycrdt_only(trace)
-        for shown in args.shown:
-            bench_trace_local(app, trace, shown=shown)
-            bench_trace_remote(app, trace, shown=shown)
+    if args.part and len(args.part) == 1:
+        run_part(args.part[0], args)
+        return 0
+    common = ["--trace", str(args.trace), "--size-mb", str(args.size_mb)]
+    common += ["--keystrokes", str(args.keystrokes)]
+    for part in args.part or PARTS:
+        sys.stdout.flush()
+        subprocess.run([sys.executable, __file__, "--part", part, *common], check=True)
     return 0
 
 
