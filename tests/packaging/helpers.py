@@ -1,0 +1,118 @@
+"""Real processes for the packaging tests: a relay server, and a reader of its documents."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import pycrdt
+
+from editor_app.schema import content
+from editor_app.sync_client import Status, SyncClient
+
+REPO = Path(__file__).resolve().parents[2]
+READY = re.compile(r"coscribe-server listening on (ws://\S+)")
+
+
+class Server:
+    """``coscribe-server --port 0`` as a subprocess (``command`` picks which installation)."""
+
+    def __init__(self, data_dir: Path, command: list[str] | None = None) -> None:
+        self.command = command or [sys.executable, "-m", "sync_server"]
+        self.data_dir = data_dir
+        self.url = ""
+        self.proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Server:
+        log = (self.data_dir.parent / f"{self.data_dir.name}.log").open("w")
+        self.proc = subprocess.Popen(
+            [*self.command, "--port", "0", "--data-dir", str(self.data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            cwd=self.data_dir.parent,
+        )
+        log.close()
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            if match := READY.search(line):
+                self.url = match.group(1)
+                return self
+        self.proc.kill()
+        raise AssertionError(f"the server did not start: {self.command}")
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def read_document(url: str, timeout: float = 20.0) -> str:
+    """The text of the document at ``url`` as the server has it (a fresh, independent client)."""
+
+    async def fetch() -> str:
+        doc: pycrdt.Doc[object] = pycrdt.Doc()
+        client = SyncClient(url, doc, pycrdt.Awareness(doc))
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(client.run())
+            deadline = time.monotonic() + timeout
+            while client.status.status not in (Status.SAVED, Status.SYNCED):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"could not sync {url}: {client.status}")
+                await asyncio.sleep(0.02)
+            text = str(content(doc))
+            await client.close()
+        return text
+
+    return asyncio.run(fetch())
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """What ``env -i QT_QPA_PLATFORM=offscreen HOME=<home>`` gives a process."""
+    return {"QT_QPA_PLATFORM": "offscreen", "HOME": str(home), **extra}
+
+
+def run_self_test(
+    command: list[str], url: str, text: str, home: Path, timeout: float = 60.0
+) -> tuple[subprocess.CompletedProcess[str], float | None]:
+    """Run ``<command> --self-test URL --text TEXT`` in a clean environment.
+
+    Returns the finished process and the seconds from spawn until it printed
+    ``window shown`` (the cold start to a visible window), or None if it never did.
+    """
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [*command, "--self-test", url, "--text", text, "--timeout", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(home, PATH=os.defpath),
+        cwd=home,
+    )
+    assert proc.stdout is not None
+    shown: float | None = None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if shown is None and "coscribe-self-test: window shown" in line:
+            shown = time.monotonic() - started
+    stderr = proc.stderr.read() if proc.stderr else ""
+    code = proc.wait(timeout)
+    return subprocess.CompletedProcess(proc.args, code, "".join(lines), stderr), shown
