@@ -1,7 +1,7 @@
 """Real PostgreSQL, Redis and relay-node processes on free loopback ports, for the tests.
 
 PostgreSQL refuses to run as root, so as root the throwaway cluster is created and run as
-the ``postgres`` user (``runuser``) in a directory that user owns; otherwise as ourselves.
+the ``postgres`` user in a directory that user owns; otherwise as ourselves.
 Everything is started with a deadline and stopped by process id.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"coscribe-server listening on (ws://\S+)")
@@ -110,15 +112,24 @@ class PostgresServer:
         self.initdb = _pg_bin("initdb")
         self.postgres = _pg_bin("postgres")
         self.as_root = os.geteuid() == 0
-        if self.as_root and shutil.which("runuser") is None:
-            raise ServiceMissing("running as root needs runuser (util-linux) to start postgres")
+        if self.as_root:
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                raise ServiceMissing("no 'postgres' user to run PostgreSQL as (as root)") from None
         self.dir = Path(tempfile.mkdtemp(prefix="coscribe-pg-"))
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.user = "coscribe"
 
-    def _as_owner(self, args: list[str]) -> list[str]:
-        return ["runuser", "-u", "postgres", "--", *args] if self.as_root else args
+    def _owner(self) -> dict[str, Any]:
+        """Popen arguments that run a program as the postgres user when we are root.
+
+        Not through ``runuser``: a wrapper would get our signals and leave postgres behind.
+        """
+        if not self.as_root:
+            return {}
+        return {"user": "postgres", "group": "postgres", "extra_groups": []}
 
     def start(self) -> PostgresServer:
         data, sock = self.dir / "data", self.dir / "sock"
@@ -127,31 +138,46 @@ class PostgresServer:
             shutil.chown(self.dir, "postgres")
             shutil.chown(sock, "postgres")
         subprocess.run(
-            self._as_owner(
-                [self.initdb, "-D", str(data), "-U", self.user, "--auth=trust", "-E", "UTF8"]
-                + ["--no-instructions"]
-            ),
+            [self.initdb, "-D", str(data), "-U", self.user, "--auth=trust", "-E", "UTF8"]
+            + ["--no-instructions"],
             check=True,
             capture_output=True,
+            cwd=self.dir,
+            **self._owner(),
         )
         log = open(self.dir / "postgres.log", "wb")  # noqa: SIM115 - owned by the process
         self.proc = subprocess.Popen(
-            self._as_owner(
-                [self.postgres, "-D", str(data), "-k", str(sock), "-p", str(self.port)]
-                + ["-h", "127.0.0.1", "-c", "max_connections=200", "-c", "fsync=on"]
-            ),
+            [self.postgres, "-D", str(data), "-k", str(sock), "-p", str(self.port)]
+            + ["-h", "127.0.0.1", "-c", "max_connections=200", "-c", "fsync=on"],
             stdout=log,
             stderr=log,
+            cwd=self.dir,
+            **self._owner(),
         )
         log.close()
         wait_port(self.port, self.proc, "postgres")
+        self._wait_accepting()
         return self
+
+    def _wait_accepting(self, timeout: float = 30.0) -> None:
+        """The port opens before recovery ends ("the database system is starting up")."""
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with psycopg.connect(self.url(), connect_timeout=2):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        _stop(self.proc, signal.SIGINT)  # "fast" shutdown
+        _stop(self.proc, signal.SIGQUIT)  # immediate: no shutdown checkpoint, dir goes anyway
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
