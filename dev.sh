@@ -21,7 +21,7 @@ APT_RUNTIME=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libd
   libglib2.0-0 fonts-dejavu-core fonts-nanum fonts-noto-color-emoji libxcb-icccm4
   libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-shape0
   libxcb-xinerama0 libxcb-xkb1 libxcb-cursor0)
-APT_TEST=(xvfb xauth xdotool x11-apps imagemagick)
+APT_TEST=(xvfb xauth xdotool x11-apps imagemagick redis-server postgresql)
 
 missing_debs() {
   local p out=()
@@ -55,7 +55,7 @@ python_setup() {
   if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
     say "installing Python packages (editor, server, tests)"
     "$PY" -m pip install -q --upgrade pip >/dev/null
-    "$PY" -m pip install -q -e ".[editor,test,dev]"
+    "$PY" -m pip install -q -e ".[editor,test,dev,cluster]"
     echo "$want" > "$STAMP"
   fi
 }
