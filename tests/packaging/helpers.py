@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -90,29 +91,31 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def run_self_test(
-    command: list[str], url: str, text: str, home: Path, timeout: float = 60.0
+    command: list[str], url: str, text: str, home: Path, give_up_after: float = 30.0
 ) -> tuple[subprocess.CompletedProcess[str], float | None]:
     """Run ``<command> --self-test URL --text TEXT`` in a clean environment.
 
     Returns the finished process and the seconds from spawn until it printed
     ``window shown`` (the cold start to a visible window), or None if it never did.
     """
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [*command, "--self-test", url, "--text", text, "--timeout", "30"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(home, PATH=os.defpath),
-        cwd=home,
-    )
-    assert proc.stdout is not None
-    shown: float | None = None
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if shown is None and "coscribe-self-test: window shown" in line:
-            shown = time.monotonic() - started
-    stderr = proc.stderr.read() if proc.stderr else ""
-    code = proc.wait(timeout)
+    with tempfile.TemporaryFile("w+") as errors:  # a file: a full stderr pipe cannot block
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [*command, "--self-test", url, "--text", text, "--timeout", str(give_up_after)],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env=clean_env(home, PATH=os.defpath),
+            cwd=home,
+        )
+        assert proc.stdout is not None
+        shown: float | None = None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if shown is None and "coscribe-self-test: window shown" in line:
+                shown = time.monotonic() - started
+        code = proc.wait(give_up_after + 30)
+        errors.seek(0)
+        stderr = errors.read()
     return subprocess.CompletedProcess(proc.args, code, "".join(lines), stderr), shown
