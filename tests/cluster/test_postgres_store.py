@@ -183,15 +183,18 @@ async def test_two_nodes_writing_and_compacting_one_document_lose_nothing(
     editors = [Editor(seed=10 + i, client_id=1000 + i) for i in range(2)]
     stores = [PostgresStore(database_url, compact_after_updates=20) for _ in range(2)]
     async with stores[0], stores[1]:
+        writing = [True, True]
 
         async def writer(i: int) -> None:
-            for n in range(800):
-                stores[i].append("doc", editors[i].random_edit())
-                if n % 7 == 0:
-                    await asyncio.sleep(0)
+            for _ in range(40):
+                for _ in range(20):
+                    stores[i].append("doc", editors[i].random_edit())
+                await asyncio.sleep(0)
+                await stores[i].flush()  # commits interleave with the other node's folds
+            writing[i] = False
 
         async def compactor(i: int) -> None:
-            for _ in range(25):
+            while any(writing):
                 await stores[i].compact("doc")
 
         async with asyncio.TaskGroup() as tg:
