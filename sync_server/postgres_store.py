@@ -332,27 +332,41 @@ class PostgresStore:
             counts = per_doc.setdefault(name, [0, 0])
             counts[0] += 1
             counts[1] += len(data)
+        names = sorted(per_doc)
         now = time.time()
-        sizes: dict[str, tuple[int, int]] = {}
-        async with self._writer.use() as conn, conn.transaction(), conn.cursor() as cur:
-            # Lock (or create) each document's row first, in name order: see the docstring.
-            for name in sorted(per_doc):
-                count, nbytes = per_doc[name]
-                await cur.execute(
-                    "INSERT INTO coscribe_documents "
-                    "(name, incarnation, created_at, log_count, log_bytes) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET "
-                    "log_count = coscribe_documents.log_count + EXCLUDED.log_count, "
-                    "log_bytes = coscribe_documents.log_bytes + EXCLUDED.log_bytes "
-                    "RETURNING log_count, log_bytes",
-                    (name, new_incarnation(), now, count, nbytes),
-                )
-                row = await cur.fetchone()
-                assert row is not None
-                sizes[name] = (int(row[0]), int(row[1]))
-            await cur.executemany(
-                "INSERT INTO coscribe_updates (name, data) VALUES (%s, %s)", entries
-            )
+        for attempt in range(3):
+            try:
+                async with self._writer.use() as conn, conn.transaction():
+                    # Lock (or create) every document row first, in name order (see the
+                    # module docstring); one statement for the rows, one for the log.
+                    cur = await conn.execute(
+                        "INSERT INTO coscribe_documents "
+                        "(name, incarnation, created_at, log_count, log_bytes) "
+                        "SELECT n, md5(random()::text || n), %s, c, b "
+                        "FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS t(n, c, b) "
+                        "ORDER BY n "
+                        "ON CONFLICT (name) DO UPDATE SET "
+                        "log_count = coscribe_documents.log_count + EXCLUDED.log_count, "
+                        "log_bytes = coscribe_documents.log_bytes + EXCLUDED.log_bytes "
+                        "RETURNING name, log_count, log_bytes",
+                        (
+                            now,
+                            names,
+                            [per_doc[n][0] for n in names],
+                            [per_doc[n][1] for n in names],
+                        ),
+                    )
+                    sizes = {str(r[0]): (int(r[1]), int(r[2])) for r in await cur.fetchall()}
+                    await conn.execute(
+                        "INSERT INTO coscribe_updates (name, data) "
+                        "SELECT * FROM unnest(%s::text[], %s::bytea[])",
+                        ([n for n, _ in entries], [d for _, d in entries]),
+                    )
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 2:
+                    raise
+                continue  # rolled back as a whole: safe to run again
+            break
         return sizes
 
     def _fail(self, pendings: list[_Pending], reason: str) -> None:

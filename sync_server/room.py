@@ -108,6 +108,7 @@ class Room:
         self._flush_scheduled = False
         self._pending: set[asyncio.Future[None]] = set()
         self._bus = bus
+        self._remote_batch: list[bytes] = []  # updates from other nodes, this loop turn
         self.closed = False
 
     # ------------------------------------------------------------------ membership
@@ -230,6 +231,8 @@ class Room:
         """Wait until every update relayed so far is durably stored."""
         if self._flush_scheduled:
             self._flush()
+        if self._remote_batch:
+            self._flush_remote()
         while self._pending:
             results = await asyncio.gather(*list(self._pending), return_exceptions=True)
             for r in results:
@@ -250,8 +253,18 @@ class Room:
         if update == EMPTY_UPDATE:
             return
         self.doc.apply_update(update)
-        self._store_remote(update)
-        self._write_all(SyncUpdate(update).encode(), exclude=None)
+        self._remote_batch.append(update)
+        if len(self._remote_batch) == 1:
+            # Coalesced like local batches: one merged append and one message per turn.
+            asyncio.get_running_loop().call_soon(self._flush_remote)
+
+    def _flush_remote(self) -> None:
+        batch, self._remote_batch = self._remote_batch, []
+        if not batch:
+            return
+        merged = batch[0] if len(batch) == 1 else merge_updates(*batch)
+        self._store_remote(merged)
+        self._write_all(SyncUpdate(merged).encode(), exclude=None)
 
     def merge_stored(self, updates: list[bytes]) -> None:
         """Merge the document as storage has it (a resync) and relay what was new here."""
