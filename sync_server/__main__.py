@@ -218,6 +218,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between cluster heartbeats; a node silent for 4 of them is taken "
         "for dead [COSCRIBE_CLUSTER_HEARTBEAT] (default: %(default)s)",
     )
+    serve.add_argument(
+        "--ping-interval",
+        type=_rate,
+        default=_env("COSCRIBE_PING_INTERVAL", "20"),
+        help="seconds between keepalive pings, 0 = none; a silent peer is dropped (and its "
+        "presence removed) after --ping-interval + --ping-timeout "
+        "[COSCRIBE_PING_INTERVAL] (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--ping-timeout",
+        type=_rate,
+        default=_env("COSCRIBE_PING_TIMEOUT", "20"),
+        help="seconds to wait for a keepalive pong [COSCRIBE_PING_TIMEOUT] "
+        "(default: %(default)s)",
+    )
     token = sub.add_parser(
         "token",
         help="mint an access token (and link) for a document",
@@ -415,6 +430,8 @@ def serve_main(args: argparse.Namespace) -> int:
         max_connections_per_ip=args.max_connections_per_ip,
         message_rate=args.message_rate,
         message_burst=max(1, int(args.message_rate * 10)),
+        ping_interval=args.ping_interval or None,
+        ping_timeout=args.ping_timeout or None,
         log_format=args.log_format,
         log_level=args.log_level,
         database_url=args.database_url or None,

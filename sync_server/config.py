@@ -33,9 +33,12 @@ class ServerConfig:
     #: WebSocket keepalive: ping every ``ping_interval`` s, drop after ``ping_timeout`` s.
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
-    #: Seconds for the opening handshake and for the closing handshake.
+    #: Seconds for the opening handshake.
     open_timeout: float = 10.0
-    close_timeout: float = 5.0
+    #: Seconds to wait for the peer's close frame once the server decided to close. The
+    #: server's own close frame is already written; a healthy peer answers in one round
+    #: trip, a dead one never does, and its presence is removed only once we give up.
+    close_timeout: float = 0.5
     # ---------------------------------------------------------------- access control
     #: HMAC secret for access tokens; None = open mode (everyone edits; loopback only).
     secret: bytes | None = field(default=None, repr=False)

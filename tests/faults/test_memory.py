@@ -118,12 +118,6 @@ async def test_presence_of_a_stalled_client_is_removed_soon_after_keepalive_noti
     print(f"\npresence removed {gone:.2f} s after the stall (keepalive {2 * PING:.1f} s)")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server waits close_timeout (default 5 s) for a closing handshake the dead peer "
-    "never sends before the connection handler exits and the room removes its presence; "
-    "fix: ServerConfig.close_timeout default 1.0 (see docs/security.md)",
-)
 async def test_presence_of_a_stalled_client_with_default_close_timeout() -> None:
     config = ServerConfig(port=0, ping_interval=PING, ping_timeout=PING)
     await _dead_presence_removed(config, stall=True, limit=2 * PING + 1.0)
