@@ -118,7 +118,7 @@ def self_test(argv: Sequence[str]) -> int:
         return 2
     text = args.text if args.text is not None else f"self-test {os.getpid()}"
 
-    import qasync  # type: ignore[import-untyped]
+    import qasync
     from PySide6.QtWidgets import QApplication
 
     qapp = QApplication.instance() or QApplication([sys.argv[0]])

@@ -67,15 +67,15 @@ def bundled_distributions(
 def license_name(dist: md.Distribution) -> str:
     """The SPDX expression, else the License field, else the classifier."""
     meta = dist.metadata
-    expression = meta.get("License-Expression")
+    expression = meta["License-Expression"]  # None when absent
     if expression:
         return str(expression)
-    text = (meta.get("License") or "").strip()
+    text = str(meta["License"] or "").strip()
     if text and "\n" not in text and len(text) < 80:
         return text
     for classifier in meta.get_all("Classifier") or []:
         if classifier.startswith("License ::"):
-            return classifier.split("::")[-1].strip()
+            return str(classifier).split("::")[-1].strip()
     return "see the license file"
 
 

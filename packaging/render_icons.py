@@ -41,7 +41,7 @@ def render(out_dir: Path, sizes: tuple[int, ...] = SIZES) -> list[Path]:
         renderer.render(painter)
         painter.end()
         path = out_dir / f"coscribe-{size}.png"
-        if not image.save(str(path), "PNG"):
+        if not image.save(str(path)):  # format from the suffix
             raise SystemExit(f"cannot write {path}")
         written.append(path)
     return written

@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import pycrdt
 
@@ -69,7 +70,7 @@ def read_document(url: str, timeout: float = 20.0) -> str:
     """The text of the document at ``url`` as the server has it (a fresh, independent client)."""
 
     async def fetch() -> str:
-        doc: pycrdt.Doc[object] = pycrdt.Doc()
+        doc: pycrdt.Doc[Any] = pycrdt.Doc()
         client = SyncClient(url, doc, pycrdt.Awareness(doc))
         async with asyncio.TaskGroup() as tg:
             tg.create_task(client.run())

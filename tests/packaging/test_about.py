@@ -7,7 +7,7 @@ import importlib.metadata as md
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QTextBrowser
+from PySide6.QtWidgets import QApplication, QLabel, QTextBrowser
 
 from editor_app.resources import ICON_DIR, ICON_SIZES, app_icon, icon_files
 from editor_app.ui.about import COMPONENTS, AboutDialog, about_html, app_version
@@ -35,7 +35,9 @@ def test_about_lists_components_versions_and_licenses(qapp_instance: QApplicatio
         for dist in ("pycrdt", "websockets", "qasync", "platformdirs", "PySide6-Essentials"):
             assert md.version(dist) in text
         assert "LGPL" in text and "replace them with your own builds" in text
-        assert md.version("coscribe") in dialog.findChild(object, "aboutHeader").text()
+        header = dialog.findChild(QLabel, "aboutHeader")
+        assert header is not None
+        assert md.version("coscribe") in header.text()
     finally:
         dialog.deleteLater()
 
