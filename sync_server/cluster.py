@@ -118,6 +118,7 @@ class ClusterStats:
         self.reconnects = 0
         self.nodes_expired = 0
         self.bad_messages = 0
+        self.skipped = 0
 
     def render(self, connected: bool, nodes: int) -> str:
         p = "coscribe_cluster_"
@@ -133,6 +134,12 @@ class ClusterStats:
             ("reconnects_total", "counter", "Redis subscription (re)connects.", self.reconnects),
             ("nodes_expired_total", "counter", "Nodes declared dead.", self.nodes_expired),
             ("bad_messages_total", "counter", "Undecodable messages.", self.bad_messages),
+            (
+                "skipped_total",
+                "counter",
+                "Not published: no other node has the room.",
+                self.skipped,
+            ),
         ]
         lines: list[str] = []
         for name, kind, help_, value in rows:
@@ -184,7 +191,13 @@ class RedisFanout:
         self._subscribed: set[str] = set()
         self._sub_waiters: dict[str, asyncio.Event] = {}
         self._own_seen = 0.0
-        self._outbox: list[tuple[str, bytes]] = []
+        # (channel, message, room or "", the room's `_heard` count when it was queued)
+        self._outbox: list[tuple[str, bytes, str, int]] = []
+        # Rooms no other node has loaded: PUBLISH reached only us, and nothing was heard
+        # from another node on the channel since. Their updates are not published: a node
+        # that loads the room later sends a SYNC_REQUEST, and our answer carries them.
+        self._alone: set[str] = set()
+        self._heard: dict[str, int] = {}  # room -> messages from other nodes on its channel
         self._outbox_ready = asyncio.Event()
         self._resync: dict[str, int] = {}  # room -> SYNC_REQUEST flags
         self._resync_ready = asyncio.Event()
@@ -253,6 +266,7 @@ class RedisFanout:
     def loaded(self, room: Room) -> None:
         self._rooms[room.name] = room
         self._seq[room.name] = 0
+        self._heard[room.name] = 0
         self._send_sync_request(room, 0)
 
     def unloaded(self, room: Room) -> None:
@@ -260,6 +274,8 @@ class RedisFanout:
             return
         del self._rooms[room.name]
         self._seq.pop(room.name, None)
+        self._heard.pop(room.name, None)
+        self._alone.discard(room.name)
         for key in [k for k in self._last_seq if k[0] == room.name]:
             del self._last_seq[key]
         channel = self._channel(room.name)
@@ -284,17 +300,29 @@ class RedisFanout:
     def _publish_doc(self, room: str, kind: Kind, payload: bytes) -> None:
         if room not in self._seq:
             return  # not (or no longer) a loaded room of ours
+        if room in self._alone and kind is not Kind.SYNC_REQUEST:
+            self.stats.skipped += 1
+            return
         seq = self._seq[room] + 1
         self._seq[room] = seq
-        self._enqueue(self._channel(room), encode(kind, self.node, seq, payload))
+        data = encode(kind, self.node, seq, payload)
+        self._enqueue(self._channel(room), data, room, self._heard[room])
 
-    def _enqueue(self, channel: str, data: bytes) -> None:
+    def _enqueue(self, channel: str, data: bytes, room: str = "", heard: int = 0) -> None:
         if len(self._outbox) >= MAX_OUTBOX:
             self.stats.dropped += len(self._outbox)
             self._outbox.clear()
             self._want_resync_all(ASK_BACK)
-        self._outbox.append((channel, data))
+        self._outbox.append((channel, data, room, heard))
         self._outbox_ready.set()
+
+    def _note_receivers(self, batch: list[tuple[str, bytes, str, int]], counts: list[Any]) -> None:
+        """PUBLISH returns how many subscribers got the message; 1 means only us (if we
+        are subscribed: otherwise the reconnect's resync repairs any wrong guess)."""
+        for (channel, _, room, heard), count in zip(batch, counts, strict=True):
+            if room and count == 1 and self._heard.get(room) == heard:
+                if self.connected and channel in self._subscribed:
+                    self._alone.add(room)
 
     def _send_sync_request(self, room: Room, flags: int) -> None:
         payload = bytes([flags]) + room.doc.get_state()
@@ -314,12 +342,12 @@ class RedisFanout:
             batch, self._outbox = self._outbox, []
             try:
                 if len(batch) == 1:
-                    await self._redis.publish(*batch[0])
+                    counts: list[Any] = [await self._redis.publish(*batch[0][:2])]
                 else:
                     pipe = self._redis.pipeline(transaction=False)
-                    for channel, data in batch:
+                    for channel, data, _, _ in batch:
                         pipe.publish(channel, data)
-                    await pipe.execute()
+                    counts = await pipe.execute()
             except (RedisError, OSError) as exc:
                 self.stats.publish_failures += 1
                 self.stats.dropped += len(batch)
@@ -331,6 +359,7 @@ class RedisFanout:
                 self._outbox_ready.set()
                 continue
             self.stats.published += len(batch)
+            self._note_receivers(batch, counts)
             backoff = 0.05
             if broken:
                 broken = False
@@ -354,6 +383,7 @@ class RedisFanout:
                     await pubsub.subscribe(*late)
                 self._pubsub = pubsub
                 self.connected = True
+                self._alone.clear()
                 self.stats.reconnects += 1
                 now = time.monotonic()
                 self._own_seen = now
@@ -491,6 +521,8 @@ class RedisFanout:
         room = self._rooms.get(name)
         if room is None or room.closed:
             return
+        self._heard[name] = self._heard.get(name, 0) + 1
+        self._alone.discard(name)
         key = (name, node)
         last = self._last_seq.get(key)
         self._last_seq[key] = seq
