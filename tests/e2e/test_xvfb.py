@@ -169,7 +169,20 @@ async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_pat
                         ("type", "Release notes"),
                     ]
                     for step in steps:
-                        if step[0] == "type":
+                        if step[0] == "type" and not step[1].isascii():
+                            # xdotool types non-ASCII by remapping a spare keycode for each
+                            # character; under load the next remap can race the previous
+                            # key event and drop a syllable. One character at a time, each
+                            # confirmed on the server before the next, is deterministic.
+                            for i, ch in enumerate(step[1]):
+                                await xdo_async(display, "type", "--delay", "40", ch)
+                                typed_so_far = step[1][: i + 1]
+                                await wait_until(
+                                    lambda t=typed_so_far: t in str(text),
+                                    lambda t=typed_so_far: f"{t!r} typed, have {str(text)!r}",
+                                    DEADLINE,
+                                )
+                        elif step[0] == "type":
                             await xdo_async(display, "type", "--delay", "15", step[1])
                         else:
                             await xdo_async(display, *step)
