@@ -11,8 +11,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from editor_app.connection_model import LinkError, parse_document_link
-from editor_app.settings import DATA_DIR_ENV, DEFAULT_SERVER
+try:
+    from editor_app.connection_model import LinkError, parse_document_link
+    from editor_app.settings import DATA_DIR_ENV, DEFAULT_SERVER
+except ModuleNotFoundError as exc:  # a server-only install: pip install coscribe
+    if exc.name and exc.name.split(".")[0] in {"PySide6", "shiboken6", "qasync"}:
+        sys.exit(
+            f"coscribe: error: the editor needs Qt ({exc.name} is missing); install it with "
+            "pip install 'coscribe[editor]'"
+        )
+    raise
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import os
 import signal
@@ -381,7 +382,9 @@ async def run_server(config: ServerConfig) -> int:
                     stopping.append(loop.create_task(server.aclose(CloseCode.SERVICE_RESTART)))
 
             for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop, sig.name)
+                # Windows' event loops have no signal handlers; Ctrl+C still ends the process.
+                with contextlib.suppress(NotImplementedError):
+                    loop.add_signal_handler(sig, stop, sig.name)
             print(f"{PROG} listening on {server.url}", flush=True)
             await server.serve_forever()
             for task in stopping:
