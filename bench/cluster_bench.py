@@ -126,13 +126,21 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def run_load(
-    urls: list[str], clients: int, room_size: int, rate: float, seconds: float, tag: str
+    urls: list[str],
+    clients: int,
+    room_size: int,
+    rate: float,
+    seconds: float,
+    tag: str,
+    split: bool = True,
 ) -> dict[str, float]:
     samples = Samples()
     bench: list[BenchClient] = []
     for i in range(clients):
         room = f"bench-{tag}-{i // room_size}"
-        node = (i % room_size) % len(urls)  # split each room across the nodes
+        # split: each room spans every node (worst case: every update crosses Redis);
+        # spread: each room lives on one node (what a document-hashing balancer gives).
+        node = (i % room_size) % len(urls) if split else (i // room_size) % len(urls)
         bench.append(BenchClient(f"{urls[node]}/{room}", node, f"c{i}", samples))
     synced, stop = asyncio.Event(), asyncio.Event()
     async with asyncio.TaskGroup() as tg:
@@ -212,15 +220,14 @@ async def main() -> None:
             f"+{two['cross_p50'] - two['same_p50']:.2f} ms at p50 (target: < 2 ms p99)"
         )
         if args.sweep:
-            print("\nsweep (connections per setup, same per-client load):")
+            print("\nsweep (connections per setup, same per-client load; 'split' = every")
+            print("room spans both nodes, 'spread' = each room on one node):")
             print(HEADER)
             for n, count in enumerate(int(x) for x in args.sweep.split(",")):
-                r1 = await run_load(
-                    urls[:1], count, args.room_size, args.rate, args.seconds, f"s1{n}"
-                )
-                print(row("one node", r1))
-                r2 = await run_load(urls, count, args.room_size, args.rate, args.seconds, f"s2{n}")
-                print(row("two nodes", r2))
+                load = (count, args.room_size, args.rate, args.seconds)
+                print(row("one node", await run_load(urls[:1], *load, f"s1{n}")))
+                print(row("2 spread", await run_load(urls, *load, f"s2{n}", split=False)))
+                print(row("2 split", await run_load(urls, *load, f"s3{n}")))
     finally:
         for node in nodes:
             node.stop()
