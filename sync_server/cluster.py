@@ -255,12 +255,14 @@ class RedisFanout:
         channel = self._channel(name)
         event = self._sub_waiters.setdefault(channel, asyncio.Event())
         pubsub = self._pubsub
-        if pubsub is not None and self.connected:
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.subscribe(channel)
+        if pubsub is None or not self.connected:
+            # Redis down: load now. The subscriber subscribes to this channel when it
+            # reconnects, and the confirmation triggers a resync of the room (_dispatch).
+            return
+        with contextlib.suppress(RedisError, OSError):
+            await pubsub.subscribe(channel)
         with contextlib.suppress(TimeoutError):
-            # Redis down: load anyway; the resync after reconnecting catches up.
-            async with asyncio.timeout(2.0):
+            async with asyncio.timeout(2.0):  # a lost link: same as above
                 await event.wait()
 
     def loaded(self, room: Room) -> None:
@@ -399,7 +401,7 @@ class RedisFanout:
                     if time.monotonic() - self._own_seen > self._ttl:
                         raise ConnectionError("own heartbeats stopped coming back")
                     if msg is not None:
-                        self._dispatch(msg)
+                        self._handle(msg)
             except (RedisError, OSError) as exc:
                 if not self._closing:
                     log.warning("cluster subscription lost: %s", exc, extra={"fields": {}})
@@ -478,6 +480,19 @@ class RedisFanout:
         self._resync_ready.set()
 
     # ------------------------------------------------------------------ incoming
+
+    def _handle(self, msg: dict[str, Any]) -> None:
+        """Dispatch one message; a bad one is counted and logged, never fatal."""
+        try:
+            self._dispatch(msg)
+        except Exception:
+            self.stats.bad_messages += 1
+            log.exception("cluster message could not be handled")
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":  # pyo3: a BaseException
+                raise
+            self.stats.bad_messages += 1
+            log.error("a cluster update made the CRDT panic; ignored")
 
     def _dispatch(self, msg: dict[str, Any]) -> None:
         kind_name = msg.get("type")

@@ -184,3 +184,44 @@ async def test_redis_restart_mid_edit_loses_nothing(start_node: Callable[..., No
             )
     finally:
         redis.stop()
+
+
+async def test_garbage_on_a_document_channel_is_counted_and_ignored(
+    start_node: Callable[..., Node], redis_server: RedisServer
+) -> None:
+    import urllib.request
+
+    from redis.asyncio import Redis
+
+    from sync_server.cluster import Kind, encode
+
+    a, b = start_node(), start_node()
+    async with (
+        TestClient(f"{a.url}/junk") as ann,
+        TestClient(f"{b.url}/junk") as bob,
+    ):
+        await wait_until(lambda: ann.synced and bob.synced, T, "synced")
+        stranger = b"\x01" * 16
+        async with Redis.from_url(redis_server.url) as redis:
+            for junk in (
+                b"not ours",
+                encode(Kind.UPDATE, stranger, 1, b"\xff\xff\xff not a yjs update"),
+                encode(Kind.AWARENESS, stranger, 2, b"\x01\x05junk"),
+            ):
+                await redis.publish("coscribe:doc:junk", junk)
+        await type_tokens(ann, range(0, 10))
+        await type_tokens(bob, range(100, 110))
+        want = set(range(10)) | set(range(100, 110))
+        await wait_until(lambda: tokens(str(ann)) == want == tokens(str(bob)), T, "still relays")
+
+    def bad_messages(node: Node) -> float:
+        http_url = node.url.replace("ws://", "http://") + "/metrics"
+        with urllib.request.urlopen(http_url, timeout=5) as resp:
+            body = resp.read().decode()
+        return sum(
+            float(line.split()[-1])
+            for line in body.splitlines()
+            if line.startswith("coscribe_cluster_bad_messages_total")
+        )
+
+    assert bad_messages(a) >= 3 and bad_messages(b) >= 3
