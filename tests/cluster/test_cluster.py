@@ -193,7 +193,7 @@ async def test_garbage_on_a_document_channel_is_counted_and_ignored(
 
     from redis.asyncio import Redis
 
-    from sync_server.cluster import Kind, encode
+    from sync_server.cluster_wire import Kind, encode
 
     a, b = start_node(), start_node()
     async with (
