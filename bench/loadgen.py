@@ -198,10 +198,15 @@ async def role_read(cfg: Config) -> None:
                 quiet = time.time() - last > cfg["idle_s"]
                 if quiet and time.monotonic() - done_at > cfg["idle_s"]:
                     break
+        for c in conns:
+            c.record = False
+        cpu_run = time.process_time()  # before decoding: what receiving cost
+        try:  # the writer's send times exist only once it has said DONE
+            async with asyncio.timeout(120):
+                await writer_done.wait()
+        except TimeoutError:
+            timed_out = True
         watcher.cancel()
-    for c in conns:
-        c.record = False
-    cpu_run = time.process_time()  # before decoding: what receiving cost
     say("STOPPED")
     times = [c.times for c in conns]
     messages = [c.messages for c in conns]
