@@ -34,6 +34,9 @@ from .registry import RoomRegistry, TooManyRooms
 
 log = logging.getLogger("coscribe.connection")
 
+#: Seconds a probed peer has to answer a ping (see Room._on_awareness) before it is closed.
+PROBE_TIMEOUT = 2.0
+
 
 class Connection:
     """One peer: implements the room's ``Peer`` protocol over a websockets connection."""
@@ -52,6 +55,7 @@ class Connection:
         self._metrics = metrics
         self._max_out = max_outbound_bytes
         self._closing = False
+        self._probing = False
         host, port = (ws.remote_address or ("?", 0))[:2]
         self.label = f"{host}:{port}"
 
@@ -84,6 +88,25 @@ class Connection:
         self._closing = True
         self._metrics.closes_by_code[int(code)] += 1
         self._tg.create_task(self._ws.close(int(code), reason), name=f"close {self.label}")
+
+    def probe(self) -> None:
+        """Ping now; close the connection if no pong arrives within PROBE_TIMEOUT."""
+        if self._closing or self._probing:
+            return
+        self._probing = True
+        self._tg.create_task(self._probe(), name=f"probe {self.label}")
+
+    async def _probe(self) -> None:
+        try:
+            pong = await self._ws.ping()
+            await asyncio.wait_for(pong, PROBE_TIMEOUT)
+        except TimeoutError:
+            self._metrics.errors_by_kind["probe_timeout"] += 1
+            self.kick(CloseCode.GOING_AWAY, "no answer to ping")
+        except ConnectionClosed:
+            pass
+        finally:
+            self._probing = False
 
 
 async def serve_connection(

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -69,6 +70,9 @@ class Peer(Protocol):
     def kick(self, code: CloseCode, reason: str) -> None:
         """Close the connection with ``code`` (asynchronously; idempotent)."""
 
+    def probe(self) -> None:
+        """Check (asynchronously) that the peer is alive; close it if it does not answer."""
+
 
 class RoomBus(Protocol):
     """Where a room publishes for the other nodes of a cluster (``sync_server.cluster``)."""
@@ -83,6 +87,19 @@ class _Presence:
     clock: int
     state_json: str
     owner: object  # a local Peer, or the remote node the entry came from
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A connection's first presence names an id another live connection owns."""
+
+    claimer: Peer
+    entry: AwarenessEntry
+    at: float
+
+
+#: Seconds a pending presence claim stays valid (see ``Room._on_awareness``).
+CLAIM_WINDOW = 10.0
 
 
 class Room:
@@ -104,6 +121,8 @@ class Room:
         self._metrics = metrics
         self.peers: dict[Peer, None] = {}  # insertion-ordered set
         self._presence: dict[int, _Presence] = {}
+        self._claims: dict[int, _Claim] = {}
+        self._presence_seen: set[Peer] = set()  # peers that sent their first awareness
         self._batch: list[tuple[Peer, bytes, int]] = []
         self._flush_scheduled = False
         self._pending: set[asyncio.Future[None]] = set()
@@ -126,22 +145,40 @@ class Room:
         if self.peers.pop(peer, ...) is ...:
             return
         peer.session.close()
+        self._presence_seen.discard(peer)
+        for cid in [cid for cid, c in self._claims.items() if c.claimer is peer]:
+            del self._claims[cid]
         removal = self.drop_presence_of(peer)
         if removal is not None and self._bus is not None:
             self._bus.publish_awareness(self.name, removal)
 
     def drop_presence_of(self, owner: object) -> bytes | None:
-        """Remove every presence entry of ``owner`` and tell the peers; the message sent."""
-        gone = [(cid, p.clock) for cid, p in self._presence.items() if p.owner is owner]
-        for cid, _ in gone:
-            del self._presence[cid]
-        if not gone:
+        """Remove every presence entry of ``owner`` and tell the peers; the message sent.
+
+        An id that a live connection claimed while ``owner`` still held it (a client that
+        reconnected before its old connection was found dead) passes to the claimer at once
+        instead of disappearing.
+        """
+        now = time.monotonic()
+        changes: list[AwarenessEntry] = []
+        for cid, p in list(self._presence.items()):
+            if p.owner is not owner:
+                continue
+            claim = self._claims.pop(cid, None)
+            if claim is not None and claim.claimer in self.peers and now - claim.at < CLAIM_WINDOW:
+                e = claim.entry
+                self._presence[cid] = _Presence(
+                    max(e.clock, p.clock + 1), e.state_json, claim.claimer
+                )
+                changes.append(AwarenessEntry(cid, max(e.clock, p.clock + 1), e.state_json))
+            else:
+                del self._presence[cid]
+                changes.append(AwarenessEntry(cid, p.clock, "null"))
+        if not changes:
             return None
-        removal = AwarenessUpdate.from_entries(
-            tuple(AwarenessEntry(cid, clock, "null") for cid, clock in gone)
-        ).encode()
-        self._write_all(removal, exclude=None)
-        return removal
+        message = AwarenessUpdate.from_entries(tuple(changes)).encode()
+        self._write_all(message, exclude=None)
+        return message
 
     def close_all(self, code: CloseCode, reason: str) -> None:
         """Close every peer's connection (shutdown, deletion)."""
@@ -168,9 +205,9 @@ class Room:
                     asyncio.get_running_loop().call_soon(self._flush)
             elif isinstance(event, AwarenessReceived):
                 self._metrics.awareness_in += 1
-                self._on_awareness(peer, event.update, data)
-                if self._bus is not None:
-                    self._bus.publish_awareness(self.name, data)
+                relayed = self._on_awareness(peer, event.update, data)
+                if relayed is not None and self._bus is not None:
+                    self._bus.publish_awareness(self.name, relayed)
             elif isinstance(event, AwarenessQueried):
                 peer.write(self._presence_snapshot().encode())
             elif isinstance(event, UpdateRejected):
@@ -304,24 +341,54 @@ class Room:
 
     # ------------------------------------------------------------------ presence
 
-    def _on_awareness(self, peer: object, update: AwarenessUpdate, raw: bytes) -> None:
+    def _on_awareness(self, peer: object, update: AwarenessUpdate, raw: bytes) -> bytes | None:
+        """Track and relay presence; return the message relayed (None if nothing was).
+
+        A local connection may only publish ids that are new or that it owns. Claims on an
+        id another live connection owns are neither stored nor relayed, so nobody can
+        rewrite or remove someone else's cursor, and the echoes stock y-websocket clients
+        send of every state they receive never steal an id. The one legitimate claim is a
+        client that reconnected before its old connection was found dead: its FIRST
+        presence message names its own id. That claim is kept pending, the old owner is
+        probed (a ping it must answer), and if the old connection closes within
+        CLAIM_WINDOW the id passes to the new one at once.
+
+        Entries from other nodes (``peer`` not one of our connections) are trusted: each
+        node enforces these rules for its own connections; there the newest clock wins.
+        """
+        local = peer in self.peers
+        first = local and peer not in self._presence_seen
+        if local:
+            self._presence_seen.add(peer)  # type: ignore[arg-type]
+        accepted: list[AwarenessEntry] = []
         for entry in update.entries:
-            current = self._presence.get(entry.client_id)
+            cid = entry.client_id
+            current = self._presence.get(cid)
             if current is None:
                 if not entry.removed:
-                    self._presence[entry.client_id] = _Presence(entry.clock, entry.state_json, peer)
-            elif entry.clock > current.clock or (entry.clock == current.clock and entry.removed):
-                # Ownership moves only with a newer clock. Stock y-websocket clients echo
-                # every awareness change they receive with its clock unchanged; an echo must
-                # not steal the id, or the owner's disconnect would leave a ghost cursor. A
-                # client that reconnected takes its id back at its next presence change.
-                current.owner = peer
-                if entry.removed:
-                    del self._presence[entry.client_id]
-                else:
-                    current.clock = entry.clock
-                    current.state_json = entry.state_json
+                    self._presence[cid] = _Presence(entry.clock, entry.state_json, peer)
+                accepted.append(entry)
+            elif current.owner is peer or not local:
+                if entry.clock > current.clock or (entry.clock == current.clock and entry.removed):
+                    current.owner = peer
+                    if entry.removed:
+                        del self._presence[cid]
+                    else:
+                        current.clock = entry.clock
+                        current.state_json = entry.state_json
+                accepted.append(entry)  # an older clock is relayed; receivers ignore it
+            else:
+                self._metrics.errors_by_kind["awareness_foreign_id"] += 1
+                owner = current.owner
+                if first and not entry.removed and owner in self.peers:
+                    self._claims[cid] = _Claim(peer, entry, time.monotonic())  # type: ignore[arg-type]
+                    owner.probe()
+        if not accepted:
+            return None
+        if len(accepted) < len(update.entries):
+            raw = AwarenessUpdate.from_entries(tuple(accepted)).encode()
         self._write_all(raw, exclude=peer)
+        return raw
 
     def _presence_snapshot(self) -> AwarenessUpdate:
         return AwarenessUpdate.from_entries(

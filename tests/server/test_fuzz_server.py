@@ -263,12 +263,6 @@ async def test_each_kind_of_bad_frame_gets_its_close_code(frame: Frame, code: Cl
 
 
 @pytest.mark.asyncio
-@pytest.mark.xfail(
-    strict=True,
-    reason="room._on_awareness lets any peer take over another live peer's awareness id "
-    "with a higher clock: the attacker rewrites the honest user's presence for everyone "
-    "and, on leaving, removes it (the fix is in the final report of issue 4)",
-)
 async def test_awareness_for_another_clients_id_does_not_affect_others() -> None:
     config = ServerConfig(port=0, data_dir=None, limits=LIMITS)
     async with RelayServer(config) as srv:
