@@ -27,7 +27,7 @@ import contextlib
 import logging
 import ssl as ssl_module
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -101,6 +101,9 @@ class SyncClient:
             by default), and awareness is renewed this often.
         ssl: TLS context for ``wss://`` (None: the default context).
         healthy_after: seconds a synced connection must last before the backoff resets.
+        fallback_urls: the same document on other relay nodes (cluster mode). After a
+            failed or dropped connection the client moves to the next URL at once; only
+            after a whole round of URLs failed does it back off.
     """
 
     def __init__(
@@ -115,8 +118,10 @@ class SyncClient:
         heartbeat: float = 15.0,
         ssl: ssl_module.SSLContext | None = None,
         healthy_after: float = 10.0,
+        fallback_urls: Sequence[str] = (),
     ) -> None:
-        self.url = url
+        self.urls = [url, *fallback_urls]
+        self._url_index = 0
         self.doc = doc
         self.awareness = awareness
         self.incarnation = incarnation
@@ -143,6 +148,11 @@ class SyncClient:
         self._synced_at: float | None = None
 
     # ------------------------------------------------------------------ public API
+
+    @property
+    def url(self) -> str:
+        """The URL in use (or tried next)."""
+        return self.urls[self._url_index]
 
     def add_listener(self, cb: Callable[[ClientStatus], None]) -> Callable[[], None]:
         """Call ``cb(status)`` on every status change; returns the unsubscribe function."""
@@ -191,6 +201,7 @@ class SyncClient:
 
     async def _loop(self) -> None:
         ever_connected = False
+        failed_in_round = 0
         while not self._closing:
             self._wake.clear()
             if not ever_connected or self.status.status in (Status.DENIED, Status.CONFLICT):
@@ -201,10 +212,17 @@ class SyncClient:
                 return
             if synced_for is not None and synced_for >= self.healthy_after:
                 self.backoff.reset()
+                failed_in_round = 0
             if stop is not None:
                 self._set_status(ClientStatus(stop.status, stop.detail))
                 await self._wake.wait()
                 continue
+            if len(self.urls) > 1:
+                self._url_index = (self._url_index + 1) % len(self.urls)
+                failed_in_round += 1
+                if failed_in_round < len(self.urls):
+                    continue  # fail over to the next node at once
+                failed_in_round = 0
             delay = self.backoff.next_delay()
             self._set_status(ClientStatus(Status.OFFLINE, retry_in=delay))
             with contextlib.suppress(TimeoutError):
