@@ -12,23 +12,28 @@
 # give it a secret (COSCRIBE_SECRET_FILE pointing at a mounted file or Docker secret, or
 # COSCRIBE_SECRET) or, for a trusted private network only, COSCRIBE_INSECURE_OPEN=1.
 # Without either it exits with a message saying exactly that.
-# See docs/packaging.md ("Server") and docs/deploy.md. Cluster image: deploy/Dockerfile.
+# See docs/packaging.md ("Server") and docs/deploy.md. Cluster nodes (PostgreSQL + Redis):
+#   docker build --build-arg EXTRAS=cluster -t coscribe-server:cluster .
+# (deploy/compose.yaml does that).
 
 FROM python:3.11-slim AS build
+ARG EXTRAS=""
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY sync_server ./sync_server
 COPY editor_app ./editor_app
-# Wheels for coscribe and its dependencies (no extras: the server needs no Qt).
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# Wheels for coscribe and its dependencies (never the editor extra: the server needs no Qt).
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".${EXTRAS:+[$EXTRAS]}"
 
 FROM python:3.11-slim
+ARG EXTRAS=""
 RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin coscribe \
     && mkdir /data && chown coscribe:coscribe /data && chmod 0750 /data
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels "coscribe${EXTRAS:+[$EXTRAS]}" \
+    && rm -rf /wheels
 COPY packaging/docker/healthcheck.py /usr/local/lib/coscribe/healthcheck.py
 ENV COSCRIBE_HOST=0.0.0.0 \
     COSCRIBE_PORT=1234 \
