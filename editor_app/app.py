@@ -222,7 +222,9 @@ class CoscribeApp(QObject):
         local = self.store.open_document(link.url)
         local.load_into(doc)
         local.attach(doc)
-        client = SyncClient(link.url, doc, awareness, incarnation=local.incarnation)
+        client = SyncClient(
+            link.document_url, doc, awareness, incarnation=local.incarnation, token=link.token
+        )
         client.on_incarnation = local.set_incarnation
         model = DocumentModel(doc)
         presence = PresenceTracker(awareness, model.text, model.index)

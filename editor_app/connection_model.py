@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from PySide6.QtCore import QObject, Signal
 
@@ -38,6 +38,25 @@ class DocumentLink:
     url: str
     server: str  # scheme://host[:port]
     name: str  # the validated document name
+
+    @property
+    def document_url(self) -> str:
+        """The URL without its query: what the sync client connects to."""
+        return self.url.split("?", 1)[0]
+
+    @property
+    def token(self) -> str | None:
+        """The access token a share link carries (``?token=...``), if any.
+
+        The editor sends it in the ``Authorization: Bearer`` header rather than in the URL
+        (query strings end up in proxy logs); it stays in ``url`` so that "Copy link"
+        hands the same access on.
+        """
+        query = self.url.split("?", 1)[1] if "?" in self.url else ""
+        for key, value in parse_qsl(query, keep_blank_values=False):
+            if key == "token":
+                return value
+        return None
 
 
 #: ``coscribe://host[:port]/<document>`` links open the installed app from a web page or a
