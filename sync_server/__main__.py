@@ -231,8 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--ping-timeout",
         type=_rate,
         default=_env("COSCRIBE_PING_TIMEOUT", "20"),
-        help="seconds to wait for a keepalive pong [COSCRIBE_PING_TIMEOUT] "
-        "(default: %(default)s)",
+        help="seconds to wait for a keepalive pong [COSCRIBE_PING_TIMEOUT] (default: %(default)s)",
     )
     token = sub.add_parser(
         "token",
