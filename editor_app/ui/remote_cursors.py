@@ -1,9 +1,13 @@
-"""Collaborators' carets and selections, painted over a QTextEdit's viewport.
+"""Collaborators' carets and selections, and list markers, painted over the editor's viewport.
 
 Positions come from :meth:`PresenceTracker.collaborators` in UTF-16 units, i.e. Qt
 positions, resolved at paint time from Yjs relative positions, so they follow the text
 without any bookkeeping here. Only the part of a selection inside the viewport is measured,
 so a collaborator who selected a whole 1 MB document costs a screenful of work per paint.
+
+List markers live here too because ``QPlainTextDocumentLayout`` (chosen for its O(1) edits,
+see :mod:`editor_app.ui.editor_widget`) does not draw them: :func:`paint_list_markers` draws
+a bullet or the item number in the left margin of every visible list item.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QTextBlock, QTextCursor, QTextLine
-from PySide6.QtWidgets import QTextEdit
+from PySide6.QtWidgets import QPlainTextEdit
+
+from editor_app.formats import list_kind
 
 if TYPE_CHECKING:
     from editor_app.presence import Collaborator
@@ -24,7 +30,7 @@ LABEL_PADDING = 3.0
 
 
 def paint_collaborators(
-    painter: QPainter, edit: QTextEdit, collaborators: Iterable[Collaborator]
+    painter: QPainter, edit: QPlainTextEdit, collaborators: Iterable[Collaborator]
 ) -> None:
     """Draw every collaborator's selection, caret and name label onto ``edit``'s viewport."""
     doc_len = edit.document().characterCount() - 1
@@ -60,31 +66,52 @@ def _paint_label(painter: QPainter, font: QFont, at: QPointF, name: str, color: 
     painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
 
 
-def _cursor_at(edit: QTextEdit, pos: int) -> QTextCursor:
+def _cursor_at(edit: QPlainTextEdit, pos: int) -> QTextCursor:
     cursor = QTextCursor(edit.document())
     cursor.setPosition(pos)
     return cursor
 
 
-def _visible_range(edit: QTextEdit) -> tuple[int, int]:
+def paint_list_markers(painter: QPainter, edit: QPlainTextEdit, gutter: float) -> None:
+    """Draw "•" or "N." right-aligned in the left margin of every visible list item."""
+    block = edit.firstVisibleBlock()
+    offset = edit.contentOffset()
+    bottom = edit.viewport().rect().bottom()
+    painter.setPen(edit.palette().text().color())
+    while block.isValid():
+        rect = edit.blockBoundingGeometry(block).translated(offset)
+        if rect.top() > bottom:
+            break
+        text_list = block.textList()
+        if text_list is not None and block.isVisible() and block.layout().lineCount():
+            ordered = list_kind(text_list) == "ordered"
+            marker = f"{text_list.itemNumber(block) + 1}." if ordered else "\u2022"
+            line = block.layout().lineAt(0)
+            painter.setFont(block.charFormat().font())
+            box = QRectF(0.0, rect.top() + line.y(), gutter - 6.0, line.height())
+            painter.drawText(
+                box, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, marker
+            )
+        block = block.next()
+
+
+def _visible_range(edit: QPlainTextEdit) -> tuple[int, int]:
     viewport = edit.viewport().rect()
     first = edit.cursorForPosition(viewport.topLeft()).block().position()
     last_block = edit.cursorForPosition(viewport.bottomRight()).block()
     return first, last_block.position() + last_block.length() - 1
 
 
-def _selection_rects(edit: QTextEdit, start: int, end: int) -> Iterator[QRectF]:
+def _selection_rects(edit: QPlainTextEdit, start: int, end: int) -> Iterator[QRectF]:
     """Viewport rectangles covering ``[start, end)``, one per laid-out line part."""
     if start >= end:
         return
     doc = edit.document()
-    layout = doc.documentLayout()
-    dx = -edit.horizontalScrollBar().value()
-    dy = -edit.verticalScrollBar().value()
+    offset = edit.contentOffset()
     block: QTextBlock = doc.findBlock(start)
     while block.isValid() and block.position() <= end:
         text_layout = block.layout()
-        origin = layout.blockBoundingRect(block).topLeft()
+        origin = edit.blockBoundingGeometry(block).translated(offset).topLeft()
         bstart = block.position()
         for i in range(text_layout.lineCount()):
             line = text_layout.lineAt(i)
@@ -97,9 +124,7 @@ def _selection_rects(edit: QTextEdit, start: int, end: int) -> Iterator[QRectF]:
             x2 = _x_of(line, e - bstart)
             if e < end and e == le:  # selection continues past the line end: show it
                 x2 = max(x2, line.naturalTextWidth()) + 4
-            yield QRectF(
-                origin.x() + x1 + dx, origin.y() + line.y() + dy, max(1.0, x2 - x1), line.height()
-            )
+            yield QRectF(origin.x() + x1, origin.y() + line.y(), max(1.0, x2 - x1), line.height())
         block = block.next()
 
 
