@@ -266,7 +266,7 @@ async def idle_memory(
         worker.send("CLOSE")
         await worker.expect("CLOSED", 120)
         result = await worker.result(60)
-    after = await asyncio.to_thread(servers.settled_rss, pid, 15.0) if pid else None
+    after = await asyncio.to_thread(servers.settled_rss, pid, 20.0, 3.0) if pid else None
     metrics: Metrics = {"connections": opened, "open_s": round(float(result["open_s"]), 2)}
     if before is not None and with_conns is not None and after is not None:
         grown = with_conns - before

@@ -166,14 +166,17 @@ def wait_quiet(max_wait_s: float, busy_cores: float = 0.3) -> float:
             return round(busy, 2)
 
 
-def settled_rss(pid: int, deadline_s: float = 10.0) -> int:
-    """RSS once it stops moving (4 readings within 1 %), or the last reading at the deadline."""
+def settled_rss(pid: int, deadline_s: float = 10.0, window_s: float = 1.0) -> int:
+    """RSS once it stops moving (readings over ``window_s`` within 1 %), or the last
+    reading at the deadline. After connections close, use a longer window: a server may
+    finish its closing handshakes (and free memory) a moment after the clients are done."""
     end = time.monotonic() + deadline_s
+    need = max(2, int(window_s / 0.25) + 1)
     readings = [rss_bytes(pid)]
     while time.monotonic() < end:
         time.sleep(0.25)
         readings.append(rss_bytes(pid))
-        window = readings[-4:]
-        if len(window) == 4 and max(window) - min(window) <= 0.01 * max(window):
+        window = readings[-need:]
+        if len(window) == need and max(window) - min(window) <= 0.01 * max(window):
             break
     return readings[-1]

@@ -155,6 +155,27 @@ class SyncSession:
         limits: size limits.
     """
 
+    # A relay holds one session per connection: slots keep each one small.
+    __slots__ = (
+        "_acked_sent",
+        "_events",
+        "_out",
+        "_received_doc_messages",
+        "_started",
+        "acknowledged_document_messages",
+        "awareness",
+        "doc",
+        "extensions",
+        "incarnation",
+        "limits",
+        "origin",
+        "role",
+        "sent_document_messages",
+        "server_role",
+        "state",
+        "writable",
+    )
+
     def __init__(
         self,
         doc: Doc[Any],

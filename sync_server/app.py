@@ -87,7 +87,7 @@ class RelayServer:
             weakref.WeakKeyDictionary()
         )
         self._ssl = _ssl_context(config)
-        self._trimmer = MemoryTrimmer()
+        self._trimmer = MemoryTrimmer(on_trim=self._count_trim)
         self._stack = AsyncExitStack()
         self._server: Server | None = None
         self._closed = asyncio.Event()
@@ -159,6 +159,9 @@ class RelayServer:
             self._trimmer.cancel()
             self._closed.set()
             log.info("stopped", extra={"fields": {}})
+
+    def _count_trim(self) -> None:
+        self.metrics.memory_trims += 1
 
     async def serve_forever(self) -> None:
         """Wait until ``aclose`` is called (by a signal handler, say)."""

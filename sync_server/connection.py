@@ -41,6 +41,8 @@ PROBE_TIMEOUT = 2.0
 class Connection:
     """One peer: implements the room's ``Peer`` protocol over a websockets connection."""
 
+    __slots__ = ("_closing", "_max_out", "_metrics", "_probing", "_tg", "_ws", "label", "session")
+
     session: SyncSession
 
     def __init__(

@@ -35,7 +35,10 @@ class MemoryTrimmer:
     """Decides when to trim; a trim that comes too soon after the last one is deferred, not
     dropped, so the trim after the last connection closed always happens."""
 
-    def __init__(self, *, batch: int = 256, interval: float = 1.0) -> None:
+    def __init__(
+        self, *, batch: int = 256, interval: float = 1.0, on_trim: Callable[[], None] | None = None
+    ) -> None:
+        self._on_trim = on_trim
         self._batch = batch
         self._interval = interval
         self._closed = 0
@@ -68,6 +71,8 @@ class MemoryTrimmer:
         gc.collect()
         _MALLOC_TRIM(0)
         self.trims += 1
+        if self._on_trim is not None:
+            self._on_trim()
 
     def cancel(self) -> None:
         if self._scheduled is not None:

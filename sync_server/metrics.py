@@ -29,6 +29,7 @@ class Metrics:
     rooms_loaded_total: int = 0
     rooms_unloaded_total: int = 0
     slow_consumers: int = 0
+    memory_trims: int = 0
     closes_by_code: Counter[int] = field(default_factory=Counter)
     errors_by_kind: Counter[str] = field(default_factory=Counter)
 
@@ -85,6 +86,12 @@ class Metrics:
         )
         metric(
             p + "acks_sent_total", "counter", "Durability acknowledgements sent.", self.acks_sent
+        )
+        metric(
+            p + "memory_trims_total",
+            "counter",
+            "Times freed memory was handed back to the OS.",
+            self.memory_trims,
         )
         metric(
             p + "slow_consumers_total",
