@@ -49,7 +49,7 @@ Initial load fills the empty widget once from ``Text.diff()`` (the only full set
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QTextBlock, QTextCursor, QTextDocument
+from PySide6.QtGui import QTextBlock, QTextCharFormat, QTextCursor, QTextDocument
 
 from editor_app import formats
 from editor_app.document_model import DocumentModel
@@ -60,6 +60,8 @@ from editor_app.text_ops import EditOp, FormatOp, apply_local_change, apply_loca
 from shared.origins import Origin
 
 PARAGRAPH_SEPARATOR = "\u2029"
+#: Distinct char formats kept by a binding (links make the set open-ended).
+_FORMAT_CACHE_SIZE = 256
 _UNSHOWABLE = str.maketrans({"\r": "\ufffd", "\u2029": "\ufffd", "\u2028": "\ufffd"})
 
 
@@ -75,6 +77,11 @@ class QtTextBinding(QObject):
         self._qdoc = qdoc
         self._model = model
         self._applying = False
+        # One cursor for every remote change (creating a QTextCursor per change costs more
+        # than a keystroke's whole edit) and the char formats built so far, by
+        # (inline attributes, heading level, base size): building one is ~10 us of Python.
+        self._cursor = QTextCursor(qdoc)
+        self._char_formats: dict[tuple[object, ...], QTextCharFormat] = {}
         # Exactly one undo system: the model's CRDT UndoManager.
         qdoc.setUndoRedoEnabled(False)
         self._load()
@@ -115,21 +122,36 @@ class QtTextBinding(QObject):
     # ------------------------------------------------------------------ CRDT -> Qt
 
     def _apply_ops(self, ops: list[EditOp | FormatOp]) -> None:
-        cursor = QTextCursor(self._qdoc)
+        cursor = self._cursor
+        first = ops[0] if ops else None
+        # An edit block makes Qt lay out once for several changes; one insert or one delete
+        # (a keystroke) is a single change already and skips the bookkeeping.
+        grouped = (
+            len(ops) > 1 or not isinstance(first, EditOp) or bool(first.delete and first.insert)
+        )
+        # Only separators, deletes (which may merge lines) and formats can leave block
+        # attributes on the last block; a plain insert cannot.
+        structural = False
         self._applying = True
-        cursor.beginEditBlock()
+        if grouped:
+            cursor.beginEditBlock()
         try:
             for op in ops:
                 if isinstance(op, EditOp):
                     if op.delete:
                         self._delete(cursor, op.pos, op.delete)
+                        structural = True
                     if op.insert:
                         self._insert(cursor, op.pos, op.insert, op.attrs)
+                        structural = structural or "\n" in op.insert
                 else:
                     self._format(cursor, op.pos, op.length, op.attrs)
-            self._enforce_plain_last_block(cursor)
+                    structural = True
+            if structural:
+                self._enforce_plain_last_block(cursor)
         finally:
-            cursor.endEditBlock()
+            if grouped:
+                cursor.endEditBlock()
             self._applying = False
         self._block_count = self._qdoc.blockCount()
 
@@ -151,6 +173,10 @@ class QtTextBinding(QObject):
 
     def _insert(self, cursor: QTextCursor, pos: int, text: str, attrs: Attrs | None) -> None:
         cursor.setPosition(pos)
+        if "\n" not in text:  # the common case: text inside one line
+            fmt = self._char_format(attrs, formats.heading_level(cursor.block()))
+            cursor.insertText(text.translate(_UNSHOWABLE), fmt)
+            return
         inline = {k: v for k, v in (attrs or {}).items() if k in INLINE_ATTRS}
         block_only = formats.with_nulls(formats.normalize(attrs), BLOCK_ATTRS)
         size = formats.base_point_size(self._qdoc)
@@ -173,6 +199,21 @@ class QtTextBinding(QObject):
                     formats.restyle_range(
                         self._qdoc, start, start + after.length() - 1, {}, after_level
                     )
+
+    def _char_format(self, attrs: Attrs | None, level: int | None) -> QTextCharFormat:
+        """``formats.char_format`` for inserted text, cached (formats are Qt value types)."""
+        size = formats.base_point_size(self._qdoc)
+        inline = [(k, v) for k, v in (attrs or {}).items() if k in INLINE_ATTRS]
+        key = (tuple(sorted(inline)), level, size)
+        try:
+            fmt = self._char_formats.get(key)
+        except TypeError:  # an unhashable value from a foreign client: build it every time
+            return formats.char_format(dict(inline), level, size)
+        if fmt is None:
+            if len(self._char_formats) >= _FORMAT_CACHE_SIZE:
+                self._char_formats.clear()
+            fmt = self._char_formats[key] = formats.char_format(dict(inline), level, size)
+        return fmt
 
     def _format(self, cursor: QTextCursor, pos: int, length: int, attrs: Attrs) -> None:
         inline = {k: v for k, v in attrs.items() if k in INLINE_ATTRS}

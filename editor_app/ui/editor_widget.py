@@ -72,8 +72,9 @@ class EditorWidget(QPlainTextEdit):
         model.remotePresenceChanged.connect(self.viewport().update)
         self.cursorPositionChanged.connect(self._cursor_moved)
         self.selectionChanged.connect(self._cursor_moved)
-        # Collaborators' carets and labels can sit outside the block Qt repaints.
-        self.document().contentsChanged.connect(self.viewport().update)
+        # No full-viewport repaint per change: Qt repaints the changed block (the whole
+        # viewport when line heights or the line count change), and paintEvent redraws every
+        # collaborator's caret and label inside whatever region is repainted.
         # Presence is reported once the event loop is back, never from inside a CRDT
         # observer (a remote edit moves our cursor while its transaction is still open).
         self._presence_timer = QTimer(self)

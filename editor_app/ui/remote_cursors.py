@@ -73,22 +73,23 @@ def _cursor_at(edit: QPlainTextEdit, pos: int) -> QTextCursor:
 
 
 def paint_list_markers(painter: QPainter, edit: QPlainTextEdit, gutter: float) -> None:
-    """Draw "•" or "N." right-aligned in the left margin of every visible list item."""
+    """Draw "•" or "N." right-aligned in the left margin of every visible list item.
+
+    Only list items are measured; other visible blocks cost one ``textList()`` call each.
+    """
     block = edit.firstVisibleBlock()
+    last = edit.cursorForPosition(edit.viewport().rect().bottomLeft()).block().blockNumber()
     offset = edit.contentOffset()
-    bottom = edit.viewport().rect().bottom()
     painter.setPen(edit.palette().text().color())
-    while block.isValid():
-        rect = edit.blockBoundingGeometry(block).translated(offset)
-        if rect.top() > bottom:
-            break
+    while block.isValid() and block.blockNumber() <= last:
         text_list = block.textList()
         if text_list is not None and block.isVisible() and block.layout().lineCount():
+            top = edit.blockBoundingGeometry(block).translated(offset).top()
             ordered = list_kind(text_list) == "ordered"
             marker = f"{text_list.itemNumber(block) + 1}." if ordered else "\u2022"
             line = block.layout().lineAt(0)
             painter.setFont(block.charFormat().font())
-            box = QRectF(0.0, rect.top() + line.y(), gutter - 6.0, line.height())
+            box = QRectF(0.0, top + line.y(), gutter - 6.0, line.height())
             painter.drawText(
                 box, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, marker
             )
