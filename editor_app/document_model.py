@@ -15,7 +15,8 @@ It owns the pieces every view of the document shares:
   transactions, so a collaborator's edits are never undone. Its own transactions carry the
   undo manager's origin, so the binding applies them to the widget like remote changes and
   the sync client sends them like local ones.
-* title (``meta["title"]``), word count (throttled, never O(n) per keystroke), read-only.
+* title (``meta["title"]``), word count (throttled, and incremental per text chunk: never
+  O(n) per keystroke), read-only.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class DocumentModel(QObject):
         self._ops_listeners: list[OpsListener] = []
         self._read_only = False
         self._title = self._read_title()
-        self._word_count = _count_words(self._index.text)
+        self._word_count = self._index.word_count()
         self._can_undo = False
         self._can_redo = False
         self._presence: PresenceTracker | None = None
@@ -223,7 +224,7 @@ class DocumentModel(QObject):
         return self._word_count
 
     def _recount_words(self) -> None:
-        count = _count_words(self._index.text)
+        count = self._index.word_count()
         if count != self._word_count:
             self._word_count = count
             self.wordCountChanged.emit(count)
@@ -242,7 +243,3 @@ class DocumentModel(QObject):
         # is back, coalescing a burst of changes into one check.
         if not self._undo_timer.isActive():
             self._undo_timer.start()
-
-
-def _count_words(text: str) -> int:
-    return len(text.split())
