@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self._build_page()
         self._build_status_bar()
         self._connect_model()
+        # Open with the caret in the page, as a word processor does (not in the title).
+        self.editor.setFocus()
 
     # -- construction -------------------------------------------------------------------------
     def _action(
