@@ -157,6 +157,8 @@ def status_text(status: ClientStatus) -> tuple[str, str]:
     if kind == "synced":  # a plain y-websocket server: in sync, but no durable-save acks
         return TEXT_SYNCED, kind
     if kind == "denied":
+        if "expired" in detail.lower():
+            return "Access link expired — ask for a new link, then use File › Open link…", kind
         return (f"Access denied — {detail}" if detail else "Access denied"), kind
     if kind == "conflict":
         text = "Conflict — the server's copy of this document was re-created"

@@ -58,3 +58,20 @@ async def test_editor_viewer_and_refused_links(tmp_path: Path) -> None:
         async with TestClient(f"{base}?token={mint_token(SECRET, 'roadmap', Role.VIEWER)}") as c:
             await wait_until(lambda: c.synced, "reader synced")
             assert str(c) == "Q3 goals"
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(120)
+async def test_link_expiring_mid_session_asks_for_a_new_link(tmp_path: Path) -> None:
+    async with RelayServer(ServerConfig(port=0, secret=SECRET)) as srv:
+        short = mint_token(SECRET, "minutes", Role.EDITOR, expires_in=2)
+        async with editor_app(tmp_path / "me", "Me") as app:
+            opened = app.open_document(f"{srv.url}/minutes?token={short}")
+            await wait_until(lambda: status(opened) == SAVED, "saved before expiry")
+            await wait_until(
+                lambda: status(opened).startswith("Access link expired"),
+                lambda: f"expiry shown, have {status(opened)!r}",
+                within=10,
+            )
+            connections = opened.client.connections
+            assert connections == 1  # no retry loop on an expired link
