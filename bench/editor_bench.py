@@ -269,13 +269,15 @@ def bench_latency(app: QApplication, keystrokes: int, gap: float, size_mb: float
 
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         latencies = runner.run(_latency(app, keystrokes, gap, size_mb))
+    slowest = sorted(range(len(latencies)), key=latencies.__getitem__)[-3:][::-1]
     print(
         f"latency, key event in editor A -> text in editor B through a relay on loopback "
         f"(real apps, shown offscreen, {size_mb:g} MB document, "
         f"{gap * 1e3:.0f} ms typing gap): "
         f"p50 {statistics.median(latencies) * 1e3:.2f} ms, "
         f"p99 {_pct(latencies, 0.99) * 1e3:.2f} ms, max {max(latencies) * 1e3:.2f} ms "
-        f"(n={len(latencies)})  [target: p99 < 20 ms]"
+        f"(n={len(latencies)}; slowest keystrokes #{', #'.join(map(str, slowest))})"
+        f"  [target: p99 < 20 ms]"
     )
 
 
