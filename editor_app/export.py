@@ -24,7 +24,7 @@ from PySide6.QtGui import (
     QTextDocumentFragment,
     QTextDocumentWriter,
 )
-from PySide6.QtWidgets import QTextEdit
+from PySide6.QtWidgets import QPlainTextEdit, QTextEdit
 
 FORMATS: dict[str, str] = {
     "txt": "Plain text (.txt)",
@@ -132,7 +132,7 @@ def parse_import(path: Path) -> QTextDocument:
     return doc
 
 
-def import_into_editor(path: Path, editor: QTextEdit) -> None:
+def import_into_editor(path: Path, editor: QTextEdit | QPlainTextEdit) -> None:
     """Insert the parsed file at the end of ``editor``; the editor's binding writes it into
     the CRDT (one local edit, undoable like a paste)."""
     parsed = parse_import(path)
