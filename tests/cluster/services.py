@@ -204,6 +204,8 @@ class Node:
             "0",
             "--connection-rate",
             "0",
+            "--max-connections-per-ip",
+            "0",
             "--log-level",
             "warning",
         ]
