@@ -49,9 +49,9 @@ from psycopg import AsyncConnection, IsolationLevel
 
 from shared.errors import InvalidState, StorageError
 
-from .sqlite_store import EMPTY_UPDATE
+from .group_commit import GroupCommitStore
 from .sqlite_store import _fold as fold_updates
-from .store import StoredDocument, StoreStats, new_incarnation
+from .store import StoredDocument, new_incarnation
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +96,6 @@ class _Fold:
     refusal: str | None
 
 
-@dataclass(slots=True)
-class _Pending:
-    ticket: int
-    name: str
-    update: bytes
-    future: asyncio.Future[None]
-
-
 class _Link:
     """One connection with one user at a time; reopened after it broke."""
 
@@ -134,7 +126,7 @@ class _Link:
                 self._conn = None
 
 
-class PostgresStore:
+class PostgresStore(GroupCommitStore):
     """Durable :class:`~sync_server.store.DocumentStore` in a PostgreSQL database.
 
     ``async with PostgresStore("postgresql://user@host/db") as store:`` from one task. The
@@ -146,6 +138,8 @@ class PostgresStore:
         compact_after_updates, compact_after_bytes, max_queue_bytes: as for SQLiteStore.
     """
 
+    _commit_errors = (psycopg.Error, OSError)
+
     def __init__(
         self,
         url: str,
@@ -156,12 +150,10 @@ class PostgresStore:
     ) -> None:
         if min(compact_after_updates, compact_after_bytes, max_queue_bytes) < 1:
             raise ValueError("store thresholds must be positive")
-        self.stats = StoreStats()
+        super().__init__("PostgreSQL store", max_queue_bytes)
         self._url = url
         self._compact_after_updates = compact_after_updates
         self._compact_after_bytes = compact_after_bytes
-        self._max_queue_bytes = max_queue_bytes
-        self._state = "new"  # new -> opening -> open -> closing -> closed
         self._stack = contextlib.AsyncExitStack()
         self._tg = asyncio.TaskGroup()
         self._writer = _Link(url, "writer")
@@ -169,21 +161,8 @@ class PostgresStore:
         self._control = _Link(url, "control")
         self._folder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coscribe-pg-fold")
         self._stop_folding = threading.Event()
-        self._queue: list[_Pending] = []
-        self._inflight: list[_Pending] = []
-        self._queued_bytes = 0
-        self._tickets = 0
-        self._settled = 0
-        self._wakeup = asyncio.Event()
-        self._settled_event = asyncio.Event()
-        self._writable = asyncio.Event()
-        self._writable.set()
         self._compacting: set[str] = set()
         self._refused_at: dict[str, int] = {}
-
-    @property
-    def queued_bytes(self) -> int:
-        return self._queued_bytes
 
     def __repr__(self) -> str:
         # Never show the URL: it may hold a password.
@@ -222,9 +201,7 @@ class PostgresStore:
             await self._stack.aclose()
         finally:
             self._state = "closed"
-            self._fail(self._inflight + self._queue, "store closed before commit")
-            self._writable.set()
-            self._settled_event.set()
+            self._close_queue()
             await self._close_links()
 
     async def _close_links(self) -> None:
@@ -258,75 +235,10 @@ class PostgresStore:
 
     # ------------------------------------------------------------------ appends
 
-    def append(self, name: str, update: bytes) -> asyncio.Future[None]:
-        """Queue ``update``; the future resolves once it is committed (durable)."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._state != "open":
-            future.set_exception(StorageError("PostgreSQL store is not open"))
-            return future
-        data = bytes(update)
-        self._tickets += 1
-        self._queue.append(_Pending(self._tickets, name, data, future))
-        self._queued_bytes += len(data)
-        self.stats.queue_depth += 1
-        if self._queued_bytes > self._max_queue_bytes:
-            self._writable.clear()
-        self._wakeup.set()
-        return future
+    def _describe_error(self, exc: BaseException) -> str:
+        return _brief(exc)
 
-    async def wait_writable(self) -> None:
-        await self._writable.wait()
-
-    async def flush(self) -> None:
-        await self._wait_settled(self._tickets)
-
-    async def _write_loop(self) -> None:
-        while self._queue or self._state == "open":
-            if not self._queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            batch, self._queue = self._queue, []
-            self._inflight = batch
-            try:
-                await self._commit(batch)
-            finally:
-                self._inflight = []
-
-    async def _commit(self, batch: list[_Pending]) -> None:
-        entries = [(p.name, p.update) for p in batch if p.update != EMPTY_UPDATE]
-        sizes: dict[str, tuple[int, int]] = {}
-        error: str | None = None
-        if entries:
-            started = time.perf_counter()
-            job = asyncio.ensure_future(self._commit_batch(entries))
-            try:
-                sizes = await asyncio.shield(job)
-            except asyncio.CancelledError:
-                self._fail(batch + self._queue, "store cancelled before commit was confirmed")
-                raise
-            except (psycopg.Error, OSError) as exc:
-                error = f"commit of {len(entries)} updates failed: {_brief(exc)}"
-                self.stats.errors += 1
-                log.error("PostgreSQL store: %s", error)
-            else:
-                elapsed = time.perf_counter() - started
-                self.stats.commits += 1
-                self.stats.updates_written += len(entries)
-                self.stats.bytes_written += sum(len(d) for _, d in entries)
-                self.stats.commit_seconds_total += elapsed
-                self.stats.commit_seconds_max = max(self.stats.commit_seconds_max, elapsed)
-        for p in batch:
-            if not p.future.done():
-                if error is None:
-                    p.future.set_result(None)
-                else:
-                    p.future.set_exception(StorageError(error))
-        self._settle(batch)
-        for name, (count, nbytes) in sizes.items():
-            self._maybe_compact(name, count, nbytes)
-
-    async def _commit_batch(self, entries: list[tuple[str, bytes]]) -> dict[str, tuple[int, int]]:
+    async def _write_batch(self, entries: list[tuple[str, bytes]]) -> dict[str, tuple[int, int]]:
         per_doc: dict[str, list[int]] = {}
         for name, data in entries:
             counts = per_doc.setdefault(name, [0, 0])
@@ -368,36 +280,6 @@ class PostgresStore:
                 continue  # rolled back as a whole: safe to run again
             break
         return sizes
-
-    def _fail(self, pendings: list[_Pending], reason: str) -> None:
-        for p in pendings:
-            if not p.future.done():
-                p.future.set_exception(StorageError(reason))
-        failed = {p.ticket for p in pendings}
-        self._queue = [p for p in self._queue if p.ticket not in failed]
-        self._settle(pendings)
-
-    def _settle(self, pendings: list[_Pending]) -> None:
-        if not pendings:
-            return
-        self.stats.queue_depth -= len(pendings)
-        self._queued_bytes -= sum(len(p.update) for p in pendings)
-        if self._queued_bytes <= self._max_queue_bytes:
-            self._writable.set()
-        self._settled = max(self._settled, pendings[-1].ticket)
-        self._settled_event.set()
-        self._settled_event = asyncio.Event()
-
-    async def _wait_settled(self, ticket: int) -> None:
-        while self._settled < ticket and self._state != "closed":
-            await self._settled_event.wait()
-
-    def _last_ticket(self, name: str) -> int:
-        return max((p.ticket for p in self._inflight + self._queue if p.name == name), default=0)
-
-    def _check_open(self) -> None:
-        if self._state not in ("open", "closing"):
-            raise StorageError("PostgreSQL store is not open")
 
     # ------------------------------------------------------------------ reads, deletes
 

@@ -39,15 +39,14 @@ from pycrdt import Doc, get_update
 from shared.errors import InvalidState, StorageError
 
 from .datadir import prepare_data_dir
-from .store import StoredDocument, StoreStats, new_incarnation
+from .group_commit import GroupCommitStore
+from .store import StoredDocument, new_incarnation
 
 log = logging.getLogger(__name__)
 
 #: Schema version kept in ``PRAGMA user_version``; bump it and add a migration step.
 SCHEMA_VERSION = 1
 
-#: An empty Yjs update (no structs, no deletions): nothing worth a row.
-EMPTY_UPDATE = b"\x00\x00"
 
 #: ``_MIGRATIONS[v]`` upgrades a database from version ``v - 1`` to ``v``.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -361,14 +360,6 @@ def _install_snapshot(conn: sqlite3.Connection, fold: _Fold) -> bool:
 # --- the asyncio side ---
 
 
-@dataclass(slots=True)
-class _Pending:
-    ticket: int
-    name: str
-    update: bytes
-    future: asyncio.Future[None]
-
-
 class _Thread:
     """One dedicated thread and the SQLite connection that only it touches."""
 
@@ -386,7 +377,7 @@ class _Thread:
         self.executor.shutdown(wait=True)
 
 
-class SQLiteStore:
+class SQLiteStore(GroupCommitStore):
     """Durable :class:`~sync_server.store.DocumentStore` backed by one SQLite database file.
 
     Use as ``async with SQLiteStore(path) as store:`` from one task (the store's TaskGroup
@@ -401,6 +392,8 @@ class SQLiteStore:
             blocks. ``append`` itself never refuses or drops.
     """
 
+    _commit_errors = (sqlite3.Error, OSError)
+
     def __init__(
         self,
         path: Path,
@@ -411,27 +404,16 @@ class SQLiteStore:
     ) -> None:
         if min(compact_after_updates, compact_after_bytes, max_queue_bytes) < 1:
             raise ValueError("store thresholds must be positive")
-        self.stats = StoreStats()
         self._path = Path(path)
+        super().__init__(f"store {self._path}", max_queue_bytes)
         self._compact_after_updates = compact_after_updates
         self._compact_after_bytes = compact_after_bytes
-        self._max_queue_bytes = max_queue_bytes
-        self._state = "new"  # new -> opening -> open -> closing -> closed
         self._stack = contextlib.AsyncExitStack()
         self._tg = asyncio.TaskGroup()
         self._writer = _Thread("coscribe-store-write")
         self._reader = _Thread("coscribe-store-read")
         self._folder = _Thread("coscribe-store-fold")
         self._stop_folding = threading.Event()
-        self._queue: list[_Pending] = []
-        self._inflight: list[_Pending] = []
-        self._queued_bytes = 0
-        self._tickets = 0  # tickets handed out by append
-        self._settled = 0  # every ticket <= this has its future resolved
-        self._wakeup = asyncio.Event()
-        self._settled_event = asyncio.Event()  # set and replaced on every settle
-        self._writable = asyncio.Event()
-        self._writable.set()
         self._compacting: set[str] = set()
         # name -> log length when a fold was refused; retried once the log has doubled,
         # so a document with a missing dependency does not cost a fold per commit.
@@ -441,11 +423,6 @@ class SQLiteStore:
     def path(self) -> Path:
         """The database file."""
         return self._path
-
-    @property
-    def queued_bytes(self) -> int:
-        """Bytes appended but not yet committed (including the commit in progress)."""
-        return self._queued_bytes
 
     async def __aenter__(self) -> Self:
         if self._state != "new":
@@ -481,9 +458,7 @@ class SQLiteStore:
             await self._stack.aclose()  # waits for the writer to drain the queue
         finally:
             self._state = "closed"
-            self._fail(self._inflight + self._queue, "store closed before commit")
-            self._writable.set()
-            self._settled_event.set()
+            self._close_queue()
             await self._close_threads()
 
     async def _close_threads(self) -> None:
@@ -492,124 +467,10 @@ class SQLiteStore:
 
     # --- appends and group commit ---
 
-    def append(self, name: str, update: bytes) -> asyncio.Future[None]:
-        """Queue ``update``; the future resolves once it is committed (durable).
-
-        Never blocks and never drops: callers that want backpressure await
-        :meth:`wait_writable` before appending more.
-        """
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._state != "open":
-            future.set_exception(StorageError(f"store {self._path} is not open"))
-            return future
-        data = bytes(update)
-        self._tickets += 1
-        self._queue.append(_Pending(self._tickets, name, data, future))
-        self._queued_bytes += len(data)
-        self.stats.queue_depth += 1
-        if self._queued_bytes > self._max_queue_bytes:
-            self._writable.clear()
-        self._wakeup.set()
-        return future
-
-    async def wait_writable(self) -> None:
-        """Return once queued-but-uncommitted bytes are at most ``max_queue_bytes``.
-
-        Backpressure for producers that can slow down (e.g. stop reading a socket); returns
-        at once when the queue is small or the store is closed.
-        """
-        await self._writable.wait()
-
-    async def flush(self) -> None:
-        """Wait until every append made before this call has resolved (committed or failed).
-
-        Failures are reported on each append's future and in ``stats.errors``, not here.
-        """
-        await self._wait_settled(self._tickets)
-
-    async def _write_loop(self) -> None:
-        while self._queue or self._state == "open":
-            if not self._queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            batch, self._queue = self._queue, []
-            self._inflight = batch
-            try:
-                await self._commit(batch)
-            finally:
-                self._inflight = []
-
-    async def _commit(self, batch: list[_Pending]) -> None:
-        entries = [(p.name, p.update) for p in batch if p.update != EMPTY_UPDATE]
-        sizes: dict[str, tuple[int, int]] = {}
-        error: str | None = None
-        if entries:
-            started = time.perf_counter()
-            job = asyncio.ensure_future(
-                self._writer.run(_commit_batch, self._writer.conn, entries, time.time())
-            )
-            try:
-                # Shielded: a cancelled writer must not leave a commit half-reported.
-                sizes = await asyncio.shield(job)
-            except asyncio.CancelledError:
-                self._fail(batch + self._queue, "store cancelled before commit was confirmed")
-                raise
-            except (sqlite3.Error, OSError) as exc:
-                error = f"commit of {len(entries)} updates failed: {exc}"
-                self.stats.errors += 1
-                log.error("store %s: %s", self._path, error)
-            else:
-                elapsed = time.perf_counter() - started
-                self.stats.commits += 1
-                self.stats.updates_written += len(entries)
-                self.stats.bytes_written += sum(len(d) for _, d in entries)
-                self.stats.commit_seconds_total += elapsed
-                self.stats.commit_seconds_max = max(self.stats.commit_seconds_max, elapsed)
-        for p in batch:  # in append order
-            if not p.future.done():
-                if error is None:
-                    p.future.set_result(None)
-                else:
-                    p.future.set_exception(StorageError(error))
-        self._settle(batch)
-        for name, (count, nbytes) in sizes.items():
-            self._maybe_compact(name, count, nbytes)
-
-    def _fail(self, pendings: list[_Pending], reason: str) -> None:
-        """Resolve ``pendings`` (and drop them from the queue) with a StorageError."""
-        for p in pendings:
-            if not p.future.done():
-                p.future.set_exception(StorageError(reason))
-        failed = {p.ticket for p in pendings}
-        self._queue = [p for p in self._queue if p.ticket not in failed]
-        self._settle(pendings)
-
-    def _settle(self, pendings: list[_Pending]) -> None:
-        """Account for resolved appends and wake whoever waits for them."""
-        if not pendings:
-            return
-        self.stats.queue_depth -= len(pendings)
-        self._queued_bytes -= sum(len(p.update) for p in pendings)
-        if self._queued_bytes <= self._max_queue_bytes:
-            self._writable.set()
-        self._settled = max(self._settled, pendings[-1].ticket)
-        self._settled_event.set()
-        self._settled_event = asyncio.Event()
-
-    async def _wait_settled(self, ticket: int) -> None:
-        while self._settled < ticket and self._state != "closed":
-            await self._settled_event.wait()
-
-    def _last_ticket(self, name: str) -> int:
-        """The newest not-yet-settled append for ``name`` (0 if none)."""
-        return max((p.ticket for p in self._inflight + self._queue if p.name == name), default=0)
+    async def _write_batch(self, entries: list[tuple[str, bytes]]) -> dict[str, tuple[int, int]]:
+        return await self._writer.run(_commit_batch, self._writer.conn, entries, time.time())
 
     # --- reads, deletes ---
-
-    def _check_open(self) -> None:
-        if self._state not in ("open", "closing"):
-            raise StorageError(f"store {self._path} is not open")
 
     async def _call(self, thread: _Thread, what: str, fn: Callable[..., _T], *args: object) -> _T:
         self._check_open()
