@@ -49,8 +49,8 @@ from psycopg import AsyncConnection, IsolationLevel
 
 from shared.errors import InvalidState, StorageError
 
+from .fold import fold_updates
 from .group_commit import GroupCommitStore
-from .sqlite_store import _fold as fold_updates
 from .store import StoredDocument, new_incarnation
 
 log = logging.getLogger(__name__)

@@ -26,19 +26,17 @@ import logging
 import sqlite3
 import threading
 import time
-from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
-
-from pycrdt import Doc, get_update
+from typing import Self, TypeVar
 
 from shared.errors import InvalidState, StorageError
 
 from .datadir import prepare_data_dir
+from .fold import fold_updates
 from .group_commit import GroupCommitStore
 from .store import StoredDocument, new_incarnation
 
@@ -221,89 +219,6 @@ class _Fold:
     refusal: str | None  # why the fold is not provably lossless (None: safe to install)
 
 
-def _read_uint(buf: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-
-
-def _delete_ranges(update: bytes) -> Iterator[tuple[int, int, int]]:
-    """(client, clock, length) of each deleted range of a v1 update that has no structs."""
-    _, pos = _read_uint(update, 0)  # number of struct groups, 0 here
-    clients, pos = _read_uint(update, pos)
-    for _ in range(clients):
-        client, pos = _read_uint(update, pos)
-        ranges, pos = _read_uint(update, pos)
-        for _ in range(ranges):
-            clock, pos = _read_uint(update, pos)
-            length, pos = _read_uint(update, pos)
-            yield client, clock, length
-
-
-class _DeleteSet:
-    """The deleted ranges of a document, to check that a fold kept every deletion."""
-
-    def __init__(self, update: bytes) -> None:
-        by_client: dict[int, list[tuple[int, int]]] = {}
-        for client, clock, length in _delete_ranges(update):
-            by_client.setdefault(client, []).append((clock, clock + length))
-        self._starts: dict[int, list[int]] = {}
-        self._ends: dict[int, list[int]] = {}
-        for client, ranges in by_client.items():
-            merged: list[list[int]] = []
-            for lo, hi in sorted(ranges):
-                if merged and lo <= merged[-1][1]:
-                    merged[-1][1] = max(merged[-1][1], hi)
-                else:
-                    merged.append([lo, hi])
-            self._starts[client] = [r[0] for r in merged]
-            self._ends[client] = [r[1] for r in merged]
-
-    def covers(self, client: int, clock: int, length: int) -> bool:
-        starts = self._starts.get(client)
-        if starts is None:
-            return False
-        i = bisect_right(starts, clock) - 1
-        return i >= 0 and self._ends[client][i] >= clock + length
-
-
-def _fold(inputs: list[bytes], stop: threading.Event) -> tuple[bytes, str | None] | None:
-    """Apply ``inputs`` to a fresh Doc and take its full update; None if asked to stop.
-
-    yrs drops *pending* content (structs or deletions whose dependencies it has not seen)
-    from ``get_update()``, so the result is checked against every input: each input's
-    structs must be within the doc's state vector and its deletions within the doc's
-    delete set. Otherwise the fold is refused (the log stays) instead of losing data.
-    """
-    doc: Doc[Any] = Doc()
-    for i, update in enumerate(inputs):
-        if i % 4096 == 0 and stop.is_set():
-            return None
-        try:
-            doc.apply_update(update)
-        except ValueError as exc:
-            return b"", f"a stored update does not decode ({exc})"
-        except BaseException as exc:  # pyo3 PanicException is a BaseException
-            if type(exc).__name__ != "PanicException":
-                raise
-            return b"", "a stored update made the CRDT panic"
-    snapshot = doc.get_update()
-    state = doc.get_state()
-    deleted = _DeleteSet(get_update(snapshot, state))
-    for update in inputs:
-        rest = get_update(update, state)  # what the doc would still lack from this input
-        if rest[0] != 0:
-            return b"", "an update's dependencies are missing from storage"
-        if not all(deleted.covers(*r) for r in _delete_ranges(rest)):
-            return b"", "a deletion refers to content missing from storage"
-    return snapshot, None
-
-
 def _build_snapshot(conn: sqlite3.Connection, name: str, stop: threading.Event) -> _Fold | None:
     """Read what to fold (one read transaction) and fold it; None if nothing to do."""
     with _transaction(conn):
@@ -318,7 +233,7 @@ def _build_snapshot(conn: sqlite3.Connection, name: str, stop: threading.Event) 
     if not log_rows:
         return None
     inputs = ([] if row[1] is None else [bytes(row[1])]) + [bytes(r[1]) for r in log_rows]
-    folded = _fold(inputs, stop)
+    folded = fold_updates(inputs, stop)
     if folded is None:
         return None
     snapshot, refusal = folded
