@@ -19,7 +19,7 @@ import os
 import signal
 import ssl
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,14 +54,30 @@ def _port(value: str) -> int:
     return port
 
 
-def _positive_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {n}")
-    return n
+def _number(
+    kind: type[int] | type[float], *, zero_means_unlimited: bool
+) -> Callable[[str], int | float]:
+    """An argparse ``type``: an int or float that must be positive (or 0 = unlimited)."""
+    noun = "an integer" if kind is int else "a number"
+    rule = "must be 0 (unlimited) or positive" if zero_means_unlimited else "must be positive"
+
+    def parse(value: str) -> int | float:
+        try:
+            n = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {value!r}") from None
+        if not (n >= 0 if zero_means_unlimited else n > 0):
+            shown = n if kind is int else repr(value)
+            raise argparse.ArgumentTypeError(f"{rule}: {shown}")
+        return n
+
+    return parse
+
+
+_positive_int = _number(int, zero_means_unlimited=False)
+_non_negative_int = _number(int, zero_means_unlimited=True)
+_positive_float = _number(float, zero_means_unlimited=False)
+_rate = _number(float, zero_means_unlimited=True)
 
 
 def _size(value: str) -> int:
@@ -267,26 +283,6 @@ def _env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
-def _rate(value: str) -> float:
-    try:
-        n = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (unlimited) or positive: {value!r}")
-    return n
-
-
-def _positive_float(value: str) -> float:
-    try:
-        n = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not n > 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
-    return n
-
-
 def _cluster_options(args: argparse.Namespace) -> str | None:
     """None if --database-url/--redis-url are usable, else what is wrong."""
     if args.database_url and not args.database_url.startswith(("postgresql://", "postgres://")):
@@ -305,16 +301,6 @@ def _cluster_options(args: argparse.Namespace) -> str | None:
                     "pip install 'coscribe[cluster]'"
                 )
     return None
-
-
-def _non_negative_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (unlimited) or positive: {n}")
-    return n
 
 
 def _add_secret(p: argparse.ArgumentParser) -> None:
