@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -28,3 +30,16 @@ async def memory_server() -> AsyncIterator[RelayServer]:
     """A relay server with the in-memory store."""
     async with RelayServer(ServerConfig(host="127.0.0.1", port=0, data_dir=None)) as srv:
         yield srv
+
+
+@pytest.fixture
+def self_signed_certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """(certificate, key) PEM files for 127.0.0.1/localhost, made now with openssl."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key

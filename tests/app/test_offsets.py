@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from editor_app.offsets import EMBED_CHAR, TextIndex, u8_to_u16, u16_to_u8, utf8_len, utf16_len
+from tests.support.text import boundaries16
 
 HANGUL = "한국어"  # 3 bytes / 1 unit each
 EMOJI = "😀👍🏽"  # surrogate pairs: 4 bytes / 2 units each
@@ -29,15 +30,6 @@ def reference_u16_to_u8(s: str, pos16: int) -> int:
 def reference_u8_to_u16(s: str, pos8: int) -> int:
     cp = len(s.encode()[:pos8].decode())
     return len(s[:cp].encode("utf-16-le")) // 2
-
-
-def boundaries16(s: str) -> list[int]:
-    """UTF-16 offsets of every code point boundary."""
-    out, pos = [0], 0
-    for ch in s:
-        pos += 2 if ord(ch) > 0xFFFF else 1
-        out.append(pos)
-    return out
 
 
 @pytest.mark.parametrize(

@@ -31,16 +31,9 @@ from editor_app.relative_position import RelativePositions
 from editor_app.schema import content
 from editor_app.text_ops import apply_local_change, apply_local_format
 from shared.origins import Origin
+from tests.support.text import boundaries16
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "interop" / "node"
-
-
-def boundaries16(s: str) -> list[int]:
-    out, pos = [0], 0
-    for ch in s:
-        pos += 2 if ord(ch) > 0xFFFF else 1
-        out.append(pos)
-    return out
 
 
 class Replica:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import subprocess
 from pathlib import Path
 
 import pycrdt
@@ -17,24 +16,11 @@ from sync_server.config import ServerConfig
 from tests.support.client import TestClient, wait_until
 
 
-@pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, made at test time."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
 @pytest.mark.asyncio
 async def test_wss_link_syncs_with_a_trusted_certificate_and_refuses_an_unknown_one(
-    certificate: tuple[Path, Path],
+    self_signed_certificate: tuple[Path, Path],
 ) -> None:
-    cert, key = certificate
+    cert, key = self_signed_certificate
     async with RelayServer(ServerConfig(port=0, tls_cert=cert, tls_key=key)) as srv:
         url = f"{srv.url}/secret-plans"
         assert url.startswith("wss://")

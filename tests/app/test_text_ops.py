@@ -30,6 +30,7 @@ from editor_app.text_ops import (
     text_runs,
 )
 from shared.origins import Origin
+from tests.support.text import boundaries16
 
 ALPHABET = "ab \n한국😀👍🏽e\u0301中é"
 
@@ -77,14 +78,6 @@ class Replica:
         update = other.doc.get_update(self.doc.get_state())
         with self.doc.transaction(origin=Origin.REMOTE):
             self.doc.apply_update(update)
-
-
-def boundaries16(s: str) -> list[int]:
-    out, pos = [0], 0
-    for ch in s:
-        pos += 2 if ord(ch) > 0xFFFF else 1
-        out.append(pos)
-    return out
 
 
 def pick_range(s: str, start_f: float, len_f: float) -> tuple[int, int]:

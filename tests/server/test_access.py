@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-import subprocess
 import time
 from pathlib import Path
 
@@ -157,22 +156,11 @@ async def test_browser_origins_must_be_allowed() -> None:
             await wait_until(lambda: no_origin.synced, what="no origin")
 
 
-@pytest.fixture
-def tls_files(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, made now."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
 @pytest.mark.asyncio
-async def test_tls_with_a_certificate_made_at_test_time(tls_files: tuple[Path, Path]) -> None:
-    cert, key = tls_files
+async def test_tls_with_a_certificate_made_at_test_time(
+    self_signed_certificate: tuple[Path, Path],
+) -> None:
+    cert, key = self_signed_certificate
     async with RelayServer(ServerConfig(port=0, tls_cert=cert, tls_key=key)) as srv:
         assert srv.url.startswith("wss://")
         trusting = ssl.create_default_context(cafile=str(cert))
