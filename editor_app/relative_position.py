@@ -35,15 +35,12 @@ from typing import Any
 import pycrdt
 from pycrdt import Assoc, StickyIndex
 
+from shared.errors import is_pycrdt_panic
+
 from .offsets import TextIndex, utf8_len, utf16_len
 from .schema import CONTENT
 
 _ID = tuple[int, int]
-
-
-def _is_panic(exc: BaseException) -> bool:
-    # pyo3's PanicException derives from BaseException and is not importable by name.
-    return type(exc).__name__ == "PanicException"
 
 
 #: Client id of the marker items inserted into the private copy (never sent anywhere).
@@ -135,7 +132,7 @@ class _Scratch:
                 update = self._copy.get_update(before)
                 del self._text[i8 : i8 + 1]
             except BaseException as exc:
-                if _is_panic(exc) or isinstance(exc, RuntimeError | ValueError):
+                if is_pycrdt_panic(exc) or isinstance(exc, RuntimeError | ValueError):
                     self._copy = None
                     raise ValueError("cannot compute an exact position now") from None
                 raise
@@ -214,7 +211,7 @@ class RelativePositions:
             sticky = StickyIndex.from_json({"item": {"client": client, "clock": clock}}, self.text)
             r = int(sticky.get_index())
         except BaseException as exc:
-            if _is_panic(exc) or isinstance(exc, ValueError | RuntimeError):
+            if is_pycrdt_panic(exc) or isinstance(exc, ValueError | RuntimeError):
                 return None
             raise
         index = self.index
@@ -281,7 +278,7 @@ class RelativePositions:
             sticky = StickyIndex.from_json({"item": {"client": client, "clock": clock}}, self.text)
             r = int(sticky.get_index())
         except BaseException as exc:
-            if _is_panic(exc) or isinstance(exc, ValueError | RuntimeError):
+            if is_pycrdt_panic(exc) or isinstance(exc, ValueError | RuntimeError):
                 return None
             raise
         index = self.index
@@ -343,7 +340,7 @@ class RelativePositions:
         try:
             item = self.text.sticky_index(i8, Assoc.AFTER).to_json().get("item")
         except BaseException as exc:
-            if _is_panic(exc) or isinstance(exc, RuntimeError):
+            if is_pycrdt_panic(exc) or isinstance(exc, RuntimeError):
                 return None
             raise
         if not isinstance(item, dict):

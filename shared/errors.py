@@ -138,3 +138,12 @@ class StorageError(CollabError):
 
 class InvalidState(CollabError, AssertionError):
     """An API was called in a state where it is not allowed: a bug in the caller."""
+
+
+def is_pycrdt_panic(exc: BaseException) -> bool:
+    """True for pycrdt's ``PanicException`` (a Rust panic surfaced by pyo3).
+
+    It derives from BaseException, so ``except Exception`` does not catch it, and it is not
+    importable by name; every place that must contain it checks with this function.
+    """
+    return type(exc).__name__ == "PanicException"

@@ -30,7 +30,13 @@ from typing import Any
 import pycrdt
 from pycrdt import Awareness, Doc
 
-from .errors import InvalidState, InvalidUpdate, ProtocolError, UnknownMessageType
+from .errors import (
+    InvalidState,
+    InvalidUpdate,
+    ProtocolError,
+    UnknownMessageType,
+    is_pycrdt_panic,
+)
 from .limits import DEFAULT_LIMITS, ProtocolLimits
 from .messages import (
     EMPTY_UPDATE,
@@ -132,11 +138,6 @@ Event = (
     | PermissionDeniedReceived
     | IncarnationMismatched
 )
-
-
-def _is_pycrdt_panic(exc: BaseException) -> bool:
-    # pyo3's PanicException derives from BaseException and is not importable by name.
-    return type(exc).__name__ == "PanicException"
 
 
 class SyncSession:
@@ -384,7 +385,7 @@ class SyncSession:
             # yrs reports structurally impossible updates as RuntimeError("Cannot apply ...").
             raise InvalidUpdate(f"update rejected by the CRDT: {exc}") from None
         except BaseException as exc:
-            if _is_pycrdt_panic(exc):
+            if is_pycrdt_panic(exc):
                 raise InvalidUpdate("update made the CRDT panic") from None
             raise
 

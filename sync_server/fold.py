@@ -14,6 +14,8 @@ from typing import Any
 
 from pycrdt import Decoder, Doc, get_update
 
+from shared.errors import is_pycrdt_panic
+
 
 def _delete_ranges(update: bytes) -> Iterator[tuple[int, int, int]]:
     """(client, clock, length) of each deleted range of a v1 update that has no structs."""
@@ -71,7 +73,7 @@ def fold_updates(inputs: list[bytes], stop: threading.Event) -> tuple[bytes, str
         except ValueError as exc:
             return b"", f"a stored update does not decode ({exc})"
         except BaseException as exc:  # pyo3 PanicException is a BaseException
-            if type(exc).__name__ != "PanicException":
+            if not is_pycrdt_panic(exc):
                 raise
             return b"", "a stored update made the CRDT panic"
     snapshot = doc.get_update()
