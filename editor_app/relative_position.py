@@ -205,15 +205,9 @@ class RelativePositions:
 
     def _locate(self, client: int, clock: int) -> int | None:
         """``get_index`` for a visible character's id (its item start + clock offset)."""
-        if clock >= self._known_clocks().get(client, 0):
-            return None  # not synced here yet (pycrdt would panic, noisily)
-        try:
-            sticky = StickyIndex.from_json({"item": {"client": client, "clock": clock}}, self.text)
-            r = int(sticky.get_index())
-        except BaseException as exc:
-            if is_pycrdt_panic(exc) or isinstance(exc, ValueError | RuntimeError):
-                return None
-            raise
+        r = self._raw_index(client, clock)
+        if r is None:
+            return None
         index = self.index
         if not 0 <= r < index.len8:
             return None
@@ -272,17 +266,24 @@ class RelativePositions:
 
     def _where_it_was(self, client: int, clock: int) -> int | None:
         """A deleted (or format) item: Yjs resolves it to where it was."""
+        r = self._raw_index(client, clock)
+        if r is None:
+            return None
+        index = self.index
+        return index.u8_to_u16(min(max(r, 0), index.len8))
+
+    def _raw_index(self, client: int, clock: int) -> int | None:
+        """pycrdt's ``get_index`` for an id (item start in bytes + clock offset), or None
+        if the id is not synced here yet or pycrdt refuses (it would panic, noisily)."""
         if clock >= self._known_clocks().get(client, 0):
             return None
         try:
             sticky = StickyIndex.from_json({"item": {"client": client, "clock": clock}}, self.text)
-            r = int(sticky.get_index())
+            return int(sticky.get_index())
         except BaseException as exc:
             if is_pycrdt_panic(exc) or isinstance(exc, ValueError | RuntimeError):
                 return None
             raise
-        index = self.index
-        return index.u8_to_u16(min(max(r, 0), index.len8))
 
     def _candidates(self, r: int, client: int, clock: int, assoc: int) -> Iterator[int]:
         """Offsets the character could be at: one per possible start of its item.
