@@ -23,6 +23,16 @@ except ModuleNotFoundError as exc:  # a server-only install: pip install coscrib
     raise
 
 
+def package_version() -> str:
+    """The installed coscribe version (package metadata), or "unknown" outside an install."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("coscribe")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coscribe",
@@ -36,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"and preferences live in the data directory (--data-dir, or ${DATA_DIR_ENV})."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument(
         "url",
         nargs="?",

@@ -100,6 +100,16 @@ def default_data_dir() -> str:
     return str(platformdirs.user_data_path("coscribe-server", appauthor=False))
 
 
+def package_version() -> str:
+    """The installed coscribe version (package metadata), or "unknown" outside an install."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("coscribe")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -107,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(y-websocket protocol), with durable storage. Each option can also be set with the "
         "environment variable shown in brackets.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the server (the default command)")
     _add_common(serve)
@@ -341,7 +352,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in {"serve", "delete", "token", "-h", "--help"}:
+    if not args or args[0] not in {"serve", "delete", "token", "-h", "--help", "--version"}:
         args.insert(0, "serve")
     return build_parser().parse_args(args)
 
