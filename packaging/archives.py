@@ -34,13 +34,19 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import elfdeps  # noqa: E402  (packaging/elfdeps.py)
+
 HERE = Path(__file__).resolve().parent
 DESKTOP_FILE = HERE / "linux" / "coscribe.desktop"
+METAINFO_FILE = HERE / "linux" / "org.coscribe.Coscribe.metainfo.xml"
 ICON_SVG = HERE.parent / "editor_app" / "resources" / "icons" / "coscribe.svg"
 PACKAGE = "coscribe"
 MAINTAINER = "Coscribe developers <coscribe@localhost>"
-#: PySide6 6.12 wheels are manylinux_2_34: glibc 2.34 or newer.
-LIBC_MIN = "2.34"
+#: Fonts the bundle takes from the system: without a CJK font Hangul/Chinese/Japanese show as
+#: boxes, without an emoji font emoji do. Recommends (apt installs them by default), not
+#: Depends: a user may prefer other fonts with the same coverage.
+FONT_RECOMMENDS = "fonts-noto-cjk | fonts-nanum, fonts-noto-color-emoji"
 
 POSTINST = """#!/bin/sh
 # Register coscribe.desktop (and with it the coscribe:// link handler) and the icons.
@@ -69,35 +75,69 @@ fi
 exit 0
 """
 
-INSTALL_SH = """#!/bin/sh
+INSTALL_SH = r"""#!/bin/sh
 # Install this unpacked Coscribe for the current user: a menu entry, the icon, and the
 # coscribe:// link handler. The program stays in this folder; run ./uninstall-desktop-entry.sh
 # to undo. Nothing here needs root.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 data=${XDG_DATA_HOME:-$HOME/.local/share}
+case "$here" in
+    *[\"\`\$\\%]*)
+        echo "install-desktop-entry.sh: move this folder to a path without \" \` \$ \\ or %" \
+             "characters (a desktop entry cannot name it): $here" >&2
+        exit 1 ;;
+    *[!A-Za-z0-9/._+-]*)
+        # Quoted, as the desktop entry specification says. Desktops (GIO, KDE) run it; plain
+        # xdg-open 1.1.x without a desktop environment splits it at the spaces.
+        program="\"$here/coscribe\""
+        echo "note: this folder's path has spaces or special characters; coscribe:// links" \
+             "opened by plain xdg-open (no desktop environment) need a path without them." >&2 ;;
+    *)
+        program="$here/coscribe" ;;  # unquoted: every launcher, xdg-open 1.1.x too
+esac
 mkdir -p "$data/applications"
-sed "s|^Exec=coscribe |Exec=\\"$here/coscribe\\" |" "$here/share/coscribe.desktop" \\
-    > "$data/applications/coscribe.desktop"
+while IFS= read -r line; do
+    case "$line" in
+        Exec=*) printf 'Exec=%s %%u\n' "$program" ;;
+        *) printf '%s\n' "$line" ;;
+    esac
+done < "$here/share/coscribe.desktop" > "$data/applications/coscribe.desktop"
 for png in "$here"/share/icons/coscribe-*.png; do
     size=$(basename "$png" .png | sed 's/coscribe-//')
     mkdir -p "$data/icons/hicolor/${size}x${size}/apps"
     cp "$png" "$data/icons/hicolor/${size}x${size}/apps/coscribe.png"
 done
-command -v update-desktop-database >/dev/null 2>&1 && \\
+mkdir -p "$data/icons/hicolor/scalable/apps"
+cp "$here/share/icons/coscribe.svg" "$data/icons/hicolor/scalable/apps/coscribe.svg"
+if command -v update-desktop-database >/dev/null 2>&1; then
     update-desktop-database -q "$data/applications" || true
-command -v xdg-mime >/dev/null 2>&1 && \\
+fi
+if command -v xdg-mime >/dev/null 2>&1; then
     xdg-mime default coscribe.desktop x-scheme-handler/coscribe || true
-echo "Installed the Coscribe menu entry and the coscribe:// link handler for $USER."
+fi
+echo "Installed the Coscribe menu entry and the coscribe:// link handler for ${USER:-you}."
 """
 
-UNINSTALL_SH = """#!/bin/sh
+UNINSTALL_SH = r"""#!/bin/sh
+# Undo install-desktop-entry.sh: the menu entry, the icons and the coscribe:// handler.
 set -e
 data=${XDG_DATA_HOME:-$HOME/.local/share}
-rm -f "$data/applications/coscribe.desktop" "$data"/icons/hicolor/*/apps/coscribe.png
-command -v update-desktop-database >/dev/null 2>&1 && \\
+config=${XDG_CONFIG_HOME:-$HOME/.config}
+rm -f "$data/applications/coscribe.desktop" "$data"/icons/hicolor/*/apps/coscribe.png \
+    "$data/icons/hicolor/scalable/apps/coscribe.svg"
+# xdg-mime wrote "x-scheme-handler/coscribe=coscribe.desktop" into mimeapps.list (the
+# second path is where older xdg-utils and desktops kept it); remove only that line.
+for list in "$config/mimeapps.list" "$data/applications/mimeapps.list"; do
+    if [ -f "$list" ] && grep -q '^x-scheme-handler/coscribe=' "$list"; then
+        sed '/^x-scheme-handler\/coscribe=coscribe\.desktop;*$/d' "$list" > "$list.tmp"
+        cat "$list.tmp" > "$list" && rm -f "$list.tmp"
+    fi
+done
+if command -v update-desktop-database >/dev/null 2>&1; then
     update-desktop-database -q "$data/applications" || true
-echo "Removed the Coscribe menu entry."
+fi
+echo "Removed the Coscribe menu entry and the coscribe:// link handler."
 """
 
 
@@ -114,33 +154,26 @@ def deb_arch() -> str:
         return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 
 
-def _elf_files(bundle: Path) -> list[Path]:
-    found = []
-    for path in bundle.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            with path.open("rb") as f:
-                if f.read(4) == b"\x7fELF":
-                    found.append(path)
-    return found
-
-
 def system_libraries(bundle: Path) -> set[Path]:
-    """Shared libraries the bundle loads from the system (resolved like at run time: the
-    PyInstaller bootloader puts ``_internal`` first on the library path)."""
+    """Shared libraries the bundle links to directly and loads from the system (resolved like
+    at run time: the PyInstaller bootloader puts ``_internal`` first on the library path).
+    Only direct links (DT_NEEDED): the libraries *those* need are their packages' business."""
     env = dict(os.environ, LD_LIBRARY_PATH=str(bundle / "_internal"))
     inside = str(bundle.resolve())
     libs: set[Path] = set()
-    for elf in _elf_files(bundle):
+    for elf in elfdeps.elf_files(bundle):
+        direct = set(elfdeps.needed_libraries(elf))
         out = subprocess.run(["ldd", str(elf)], capture_output=True, text=True, env=env).stdout
-        for match in re.finditer(r"=>\s+(/\S+)", out):
-            path = Path(match.group(1)).resolve()
-            if not str(path).startswith(inside):
+        for match in re.finditer(r"^\s*(\S+)\s+=>\s+(/\S+)", out, re.MULTILINE):
+            path = Path(match.group(2)).resolve()
+            if match.group(1) in direct and not str(path).startswith(inside):
                 libs.add(path)
     return libs
 
 
 def debian_dependencies(bundle: Path) -> list[str]:
-    """The Debian packages providing :func:`system_libraries` (``libc6 (>= 2.34)`` first)."""
+    """The Debian packages providing :func:`system_libraries`, ``libc6 (>= x.y)`` first with
+    the glibc version the bundle's ELF files really need (:func:`elfdeps.glibc_floor`)."""
     packages: set[str] = set()
     for lib in system_libraries(bundle):
         candidates = {str(lib), str(lib).replace("/usr/lib/", "/lib/", 1)}
@@ -154,7 +187,7 @@ def debian_dependencies(bundle: Path) -> list[str]:
         else:
             print(f"warning: no Debian package owns {lib}", file=sys.stderr)
     packages.discard("libc6")
-    return [f"libc6 (>= {LIBC_MIN})", *sorted(packages)]
+    return [f"libc6 (>= {elfdeps.glibc_floor(bundle)})", *sorted(packages)]
 
 
 def _installed_size_kib(root: Path) -> int:
@@ -208,6 +241,9 @@ def build_deb(bundle: Path, out_dir: Path, icons: Path) -> Path:
         applications = root / "usr" / "share" / "applications"
         applications.mkdir(parents=True)
         shutil.copyfile(DESKTOP_FILE, applications / "coscribe.desktop")
+        metainfo = root / "usr" / "share" / "metainfo"
+        metainfo.mkdir(parents=True)
+        shutil.copyfile(METAINFO_FILE, metainfo / METAINFO_FILE.name)
         _copy_icons(icons, root / "usr" / "share" / "icons" / "hicolor")
         _write(
             root / "usr" / "share" / "doc" / PACKAGE / "copyright",
@@ -225,7 +261,7 @@ def build_deb(bundle: Path, out_dir: Path, icons: Path) -> Path:
                 f"Maintainer: {MAINTAINER}",
                 f"Installed-Size: {_installed_size_kib(root)}",
                 f"Depends: {', '.join(depends)}",
-                "Recommends: fonts-dejavu-core | fonts-liberation2, xdg-desktop-portal",
+                f"Recommends: {FONT_RECOMMENDS}, xdg-desktop-portal",
                 "Description: real-time collaborative document editor",
                 " Coscribe lets several people write one document at the same time, online",
                 " or offline, through a self-hosted relay server that speaks the Yjs",

@@ -42,10 +42,17 @@ rm -rf "$dist/coscribe"
 "$python" -m PyInstaller --noconfirm --log-level WARN --distpath "$dist" \
     --workpath "$work/pyinstaller" "$repo/packaging/coscribe.spec"
 bundle=$dist/coscribe
+
+say "checking the bundle's ELF files (glibc floor, unresolved libraries)"
+if ! floor=$("$python" "$repo/packaging/elfdeps.py" check "$bundle"); then
+    echo "build.sh: the bundle would not run where the documentation says it runs" >&2
+    exit 1
+fi
+echo "needs glibc >= $floor"
 "$python" "$repo/packaging/licenses.py" system "$bundle" >/dev/null
 
-say "smoke test: $bundle/coscribe --help (clean environment)"
-env -i QT_QPA_PLATFORM=offscreen HOME="$work" "$bundle/coscribe" --help >/dev/null
+say "smoke test: the bundle opens a document on a real server (clean environment, offscreen)"
+"$python" "$repo/packaging/smoke.py" "$bundle" "$work"
 
 say "tar.gz"
 tarball=$("$python" "$repo/packaging/archives.py" tarball "$bundle" "$dist" "$work/icons")
@@ -56,7 +63,7 @@ if [ "${COSCRIBE_SKIP_DEB:-0}" != 1 ] && command -v dpkg-deb >/dev/null; then
 fi
 
 say "done in $((SECONDS - started)) s"
-echo "bundle:  $bundle ($(size "$bundle"))"
+echo "bundle:  $bundle ($(size "$bundle"), glibc >= $floor)"
 echo "tar.gz:  $tarball ($(size "$tarball"))"
 [ -n "$deb" ] && echo "deb:     $deb ($(size "$deb"))"
 exit 0

@@ -10,7 +10,9 @@ first minute does, without anybody at the keyboard:
    once the window system has mapped and exposed it (the cold-start figure is measured
    up to this line);
 2. waits until the server has the document (status "All changes saved");
-3. types ``--text`` at the end of the document (default: ``self-test <pid>``);
+3. types ``--text`` at the end of the document (default: ``self-test <pid>``) and checks
+   that a font on this system has a glyph for each of its characters (Hangul or emoji
+   typed into a system without such fonts would show as boxes: that fails the test);
 4. waits until the server acknowledged that edit, prints ``coscribe-self-test: saved``;
 5. quits through the normal path (sync client closed cleanly) and exits with status 0.
 
@@ -61,6 +63,25 @@ async def _wait_for(condition: object, deadline: float) -> bool:
     return True
 
 
+def _characters_without_glyphs(text: str, font: object) -> str:
+    """The characters of ``text`` that Qt draws as boxes (glyph 0, ".notdef") with ``font``
+    and every fallback font the system's font configuration offers."""
+    from PySide6.QtGui import QFont, QTextLayout
+
+    assert isinstance(font, QFont)
+    missing = []
+    for char in dict.fromkeys(text):
+        if char.isspace():
+            continue
+        layout = QTextLayout(char, font)
+        layout.beginLayout()
+        layout.createLine()
+        layout.endLayout()
+        if any(0 in run.glyphIndexes() for run in layout.glyphRuns()):
+            missing.append(char)
+    return "".join(missing)
+
+
 async def _run_self_test(qapp: object, url: str, text: str, data_dir: Path, seconds: float) -> int:
     from PySide6.QtGui import QTextCursor
 
@@ -95,6 +116,9 @@ async def _run_self_test(qapp: object, url: str, text: str, data_dir: Path, seco
 
         if text not in str(opened.model.text):
             _say("FAILED: the typed text did not reach the document")
+            return 1
+        if missing := _characters_without_glyphs(text, opened.editor.font()):
+            _say(f"FAILED: no font on this system has glyphs for: {missing}")
             return 1
         if not await _wait_for(acknowledged, deadline):
             _say(f"FAILED: the server did not acknowledge the edit: {connection.text}")

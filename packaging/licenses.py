@@ -33,6 +33,17 @@ EXTRAS = ("editor",)
 _LICENSE_FILE = re.compile(r"(^|/)(licen[cs]e|copying|notice|authors)[^/]*$", re.IGNORECASE)
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
+#: Licences of bundled system libraries whose Debian copyright file is not machine-readable
+#: (DEP-5), read by hand. A bundled library found neither here nor in a DEP-5 file fails the
+#: build: somebody must look at its licence before it ships.
+SYSTEM_LICENSES = {
+    "libxkbcommon0": "MIT",
+    "libxkbcommon-x11-0": "MIT",
+}
+#: Copyleft that would extend to Coscribe itself if a library under it were bundled (GNU
+#: readline, for instance). LGPL is fine: it is matched separately.
+_STRONG_COPYLEFT = re.compile(r"(?<![L])GPL|AGPL", re.IGNORECASE)
+
 
 def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -79,6 +90,26 @@ def license_name(dist: md.Distribution) -> str:
     return "see the license file"
 
 
+def python_license_file() -> Path:
+    """Python's own licence text: ``Lib/LICENSE.txt`` on Linux/macOS builds, but the Windows
+    installer keeps it as ``LICENSE.txt`` beside ``python.exe`` and Debian's python3 as
+    ``/usr/share/doc/python3.X/copyright``. Raises FileNotFoundError (the build must not ship
+    Python without its licence)."""
+    short = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    candidates = [
+        Path(sysconfig.get_paths()["stdlib"]) / "LICENSE.txt",
+        Path(sys.base_prefix) / "LICENSE.txt",
+        Path(sys.base_prefix) / "LICENSE",
+        Path(sys.base_prefix) / "share" / "doc" / short / "copyright",
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        "Python's licence text was not found; looked at: " + ", ".join(map(str, candidates))
+    )
+
+
 def collect(dest: Path) -> list[Path]:
     """Write every bundled distribution's license files, Python's license and the static
     Qt notices into ``dest``; returns the files written."""
@@ -98,13 +129,11 @@ def collect(dest: Path) -> list[Path]:
                 written.append(target)
         note = "" if files else "  (no license file in the wheel; see below)"
         index.append(f"{name} {version}: {license_name(dist)}{note}")
-    python_license = Path(sysconfig.get_paths()["stdlib"]) / "LICENSE.txt"
-    if python_license.is_file():
-        target = dest / f"Python-{sys.version.split()[0]}" / "LICENSE.txt"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(python_license, target)
-        written.append(target)
-        index.append(f"Python {sys.version.split()[0]} (interpreter and standard library): PSF-2.0")
+    target = dest / f"Python-{sys.version.split()[0]}" / "LICENSE.txt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(python_license_file(), target)
+    written.append(target)
+    index.append(f"Python {sys.version.split()[0]} (interpreter and standard library): PSF-2.0")
     for source in sorted(STATIC.glob("*.txt")):
         target = dest / "Qt" / source.name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -122,44 +151,116 @@ def collect(dest: Path) -> list[Path]:
     return written
 
 
-def collect_system(bundle: Path, dest: Path) -> list[str]:
-    """Debian copyright files of the system libraries inside ``bundle`` (dpkg hosts only).
+def _dep5_main_license(text: str) -> str | None:
+    """The licence of ``Files: *`` in a machine-readable Debian copyright file (the upstream
+    code's; other paragraphs cover debian/ or build scripts), or None."""
+    if not text.startswith("Format:"):
+        return None
+    for paragraph in re.split(r"\n\s*\n", text):
+        fields = dict(re.findall(r"^([A-Za-z-]+):[ \t]*(.*)$", paragraph, re.MULTILINE))
+        if fields.get("Files", "").split()[:1] == ["*"] and fields.get("License"):
+            return fields["License"].strip()
+    return None
 
-    PyInstaller copies shared libraries that are not part of the Python or PySide6
-    distributions (libffi, libssl, libxcb-icccm, ...) from the build host; their licenses
-    come with the Debian package they were installed from. Returns the package names.
-    """
-    if shutil.which("dpkg") is None:
-        return []
-    libs = {
-        lib.name
-        for lib in bundle.rglob("*.so*")
-        if lib.is_file()
-        and "PySide6" not in lib.parts
-        and "shiboken6" not in lib.parts
-        # libpython and the interpreter's own extension modules: covered by Python's license
-        and not lib.name.startswith("libpython")
-        and "cpython-" not in lib.name
-    }
-    if not libs:
-        return []
+
+def _owning_packages(names: set[str]) -> dict[str, str]:
+    """Library file name -> Debian package that installed it (one ``dpkg -S`` call)."""
     found = subprocess.run(  # one call for all: dpkg -S is slow to start
-        ["dpkg", "-S", *(f"*/{name}" for name in sorted(libs))],
+        ["dpkg", "-S", *(f"*/{name}" for name in sorted(names))],
         capture_output=True,
         text=True,
         check=False,
     )
-    packages: set[str] = set()
+    owners: dict[str, str] = {}
     for line in found.stdout.splitlines():  # "libffi8:amd64: /usr/lib/.../libffi.so.8"
         owner, _, path = line.rpartition(": ")
-        if Path(path).name in libs and "-dev" not in owner:
-            packages.update(p.strip().split(":")[0] for p in owner.split(","))
-    for package in sorted(packages):
+        name = Path(path).name
+        if name in names and "-dev" not in owner and name not in owners:
+            owners[name] = owner.split(",")[0].strip().split(":")[0]
+    return owners
+
+
+def library_licenses(bundle: Path) -> list[tuple[str, str, str]]:
+    """Every shared library and extension module in ``bundle`` (Linux): its path inside the
+    bundle, the component it belongs to and that component's licence. A library whose licence
+    is unknown gets ``UNKNOWN``."""
+    internal = bundle / "_internal"
+    by_path: dict[str, tuple[str, str]] = {}
+    for dist in bundled_distributions():
+        name = str(dist.metadata["Name"])
+        for f in dist.files or []:
+            by_path[str(f)] = (f"{name} {dist.version}", license_name(dist))
+    python = (f"Python {sys.version.split()[0]}", "PSF-2.0")
+    rows: list[tuple[str, str, str]] = []
+    system: list[Path] = []
+    libraries = sorted(
+        p for p in internal.rglob("*") if p.is_file() and not p.is_symlink() and ".so" in p.name
+    )
+    for lib in libraries:
+        rel = lib.relative_to(internal).as_posix()
+        if lib.name.startswith("libicu"):
+            rows.append((rel, "ICU (bundled with Qt)", "Unicode-3.0"))
+        elif rel in by_path:
+            component, license = by_path[rel]
+            if component.startswith(("PySide6", "shiboken6")):
+                license = "LGPL-3.0-only"  # the option this bundle uses (QT-LGPL-NOTICE.txt)
+            rows.append((rel, component, license))
+        elif lib.name.startswith("libpython") or rel.startswith("python3"):
+            rows.append((rel, *python))
+        else:
+            system.append(lib)
+    owners = _owning_packages({lib.name for lib in system}) if shutil.which("dpkg") else {}
+    for lib in system:
+        package = owners.get(lib.name)
+        license = None
+        if package:
+            copyright_file = Path("/usr/share/doc") / package / "copyright"
+            if copyright_file.is_file():
+                license = _dep5_main_license(copyright_file.read_text(errors="replace"))
+            license = SYSTEM_LICENSES.get(package, license)
+        rows.append(
+            (
+                lib.relative_to(internal).as_posix(),
+                f"Debian package {package}" if package else "unknown origin",
+                license or "UNKNOWN",
+            )
+        )
+    return rows
+
+
+def collect_system(bundle: Path, dest: Path) -> list[str]:
+    """Debian copyright files of the system libraries inside ``bundle`` (dpkg hosts only), and
+    the list of every bundled library with its licence appended to ``README.txt``.
+
+    PyInstaller copies shared libraries that are not part of the Python or PySide6
+    distributions (libffi, libssl, libxcb-icccm, ...) from the build host; their licenses
+    come with the Debian package they were installed from. Returns the package names.
+    Raises SystemExit if a library's licence is unknown or strong copyleft (GPL).
+    """
+    rows = library_licenses(bundle)
+    packages = sorted({c.split()[-1] for _, c, _ in rows if c.startswith("Debian package")})
+    for package in packages:
         source = Path("/usr/share/doc") / package / "copyright"
         if source.is_file():
             dest.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, dest / f"{package}.copyright")
-    return sorted(packages)
+    width = max(len(path) for path, _, _ in rows)
+    lines = ["", "Shared libraries in this bundle (path inside _internal, component, licence):"]
+    lines += [f"  {path:<{width}}  {component}: {license}" for path, component, license in rows]
+    readme = bundle / "_internal" / "licenses" / "README.txt"
+    with readme.open("a", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    bad = [
+        f"{path} ({component}): {license}"
+        for path, component, license in rows
+        if license == "UNKNOWN" or (_STRONG_COPYLEFT.search(license) and "LGPL" not in license)
+    ]
+    if bad:
+        raise SystemExit(
+            "licenses.py: these bundled libraries have an unknown or GPL licence; exclude them "
+            "or review them (SYSTEM_LICENSES):\n  " + "\n  ".join(bad)
+        )
+    return packages
 
 
 def main(argv: list[str]) -> int:
