@@ -92,9 +92,15 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def run_self_test(
-    command: list[str], url: str, text: str, home: Path, give_up_after: float = 30.0
+    command: list[str],
+    url: str,
+    text: str,
+    home: Path,
+    give_up_after: float = 30.0,
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], float | None]:
-    """Run ``<command> --self-test URL --text TEXT`` in a clean environment.
+    """Run ``<command> --self-test URL --text TEXT`` in a clean environment (``env``, by
+    default :func:`clean_env` offscreen).
 
     Returns the finished process and the seconds from spawn until it printed
     ``window shown`` (the cold start to a visible window), or None if it never did.
@@ -106,7 +112,7 @@ def run_self_test(
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,
-            env=clean_env(home, PATH=os.defpath),
+            env=env if env is not None else clean_env(home, PATH=os.defpath),
             cwd=home,
         )
         assert proc.stdout is not None
@@ -120,3 +126,68 @@ def run_self_test(
         errors.seek(0)
         stderr = errors.read()
     return subprocess.CompletedProcess(proc.args, code, "".join(lines), stderr), shown
+
+
+def _wait_for(condition: Any, what: str, proc: subprocess.Popen[Any], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"{what} exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"{what} did not start within {seconds} s")
+        time.sleep(0.05)
+
+
+class Weston:
+    """A headless Weston compositor (Debian's ``weston``): a real Wayland display."""
+
+    def __init__(self, runtime_dir: Path) -> None:
+        self.runtime_dir = runtime_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> dict[str, str]:
+        self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        socket = self.runtime_dir / "wayland-test"
+        self.proc = subprocess.Popen(
+            ["weston", "--backend=headless-backend.so", "--socket=wayland-test", "--idle-time=0"],
+            env={"XDG_RUNTIME_DIR": str(self.runtime_dir), "PATH": os.defpath},
+            stdout=subprocess.DEVNULL,
+            stderr=(self.runtime_dir.parent / "weston.log").open("w"),
+            start_new_session=True,
+        )
+        _wait_for(socket.exists, "weston", self.proc, 30)
+        return {"XDG_RUNTIME_DIR": str(self.runtime_dir), "WAYLAND_DISPLAY": "wayland-test"}
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGTERM)  # weston and the helpers it launched
+        self.proc.wait(20)
+
+
+class Xvfb:
+    """An Xvfb X server on a free display number (``-displayfd``)."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> dict[str, str]:
+        read, write = os.pipe()
+        self.proc = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+            pass_fds=(write,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        os.close(write)
+        with os.fdopen(read) as displayfd:  # Xvfb writes the number once it accepts clients
+            number = displayfd.readline().strip()
+        if not number:
+            raise AssertionError("Xvfb did not start")
+        return {"DISPLAY": f":{number}"}
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        self.proc.wait(20)
