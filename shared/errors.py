@@ -13,6 +13,7 @@ Hierarchy (every class is importable from ``shared``)::
     ├── IncarnationMismatch          server document was deleted and re-created
     ├── InvalidDocumentName          a document name outside ``[A-Za-z0-9._-]{1,N}``
     ├── StorageError                 the document store failed
+    ├── DocumentPoisoned             an admitted update failed inside the CRDT: reload the doc
     └── InvalidState (also AssertionError)  the API was misused (a bug in the caller)
 
 Each protocol error carries the :class:`CloseCode` that the connection should be
@@ -134,6 +135,16 @@ class InvalidDocumentName(CollabError, ValueError):
 
 class StorageError(CollabError):
     """The document store could not read or write."""
+
+
+class DocumentPoisoned(CollabError):
+    """An update that passed the update gate still failed inside the CRDT.
+
+    yrs may have integrated part of it, so the live document may no longer equal its
+    durable log. Its owner must stop using that document and reload it from storage
+    (``sync_server.room`` does, closing the room's peers so they resync). This is a bug in
+    ``shared.update_gate`` if it ever happens; the fuzzer in tests/ hunts for it.
+    """
 
 
 class InvalidState(CollabError, AssertionError):

@@ -29,6 +29,11 @@ class ProtocolLimits:
     max_awareness_entries: int = 1024
     #: Longest document name.
     max_document_name_length: int = 128
+    #: Updates a server session holds back because what they build on has not arrived
+    #: yet (see ``shared.update_gate.MissingDependencies``), and their total size. Over
+    #: either, the update is refused and the connection closed (1007).
+    max_held_updates: int = 32
+    max_held_bytes: int = 1024 * 1024
 
 
 DEFAULT_LIMITS = ProtocolLimits()

@@ -9,7 +9,10 @@ What the session does by itself, per y-websocket:
 
 * answers SYNC step 1 with step 2 computed from its ``doc``;
 * applies step 2 and updates to its ``doc`` inside a transaction tagged with ``origin``
-  (after validating the update, so garbage never reaches the CRDT);
+  (after validating the update, so garbage never reaches the CRDT). A server session
+  is given the room's :class:`~shared.update_gate.UpdateGate`: an update reaches the
+  document only if it integrates completely; one that builds on structs that have not
+  arrived yet is held (bounded) and retried after the peer's next update;
 * on a client with an ``awareness``, applies remote awareness and answers QUERY_AWARENESS.
 
 And, on a ``coscribe.v1`` connection (``extensions=True``):
@@ -24,6 +27,7 @@ And, on a ``coscribe.v1`` connection (``extensions=True``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +35,7 @@ import pycrdt
 from pycrdt import Awareness, Doc
 
 from .errors import (
+    DocumentPoisoned,
     InvalidState,
     InvalidUpdate,
     ProtocolError,
@@ -52,6 +57,10 @@ from .messages import (
 )
 from .origins import Origin
 from .states import Role, SessionState, check_transition
+from .update_gate import Admitted, MissingDependencies, UpdateGate
+
+#: A state vector that names no client: the asker wants the whole document.
+EMPTY_STATE_VECTOR = b"\x00"
 
 # --------------------------------------------------------------------------- events
 
@@ -89,6 +98,13 @@ class RemoteUpdate:
 @dataclass(frozen=True, slots=True)
 class UpdateRejected:
     """Server: a read-only peer sent a document update; it was dropped."""
+
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateHeld:
+    """Server: an update builds on structs the document lacks; held until they arrive."""
 
     index: int
 
@@ -132,6 +148,7 @@ Event = (
     | Synced
     | RemoteUpdate
     | UpdateRejected
+    | UpdateHeld
     | AwarenessReceived
     | AwarenessQueried
     | Acknowledged
@@ -154,6 +171,11 @@ class SyncSession:
         awareness: client: the local Awareness; remote states are applied to it.
         origin: the transaction origin for updates applied from this peer.
         limits: size limits.
+        gate: server: the room's update gate, shared by every session on the document.
+            Every update is admitted by it before it touches ``doc`` (see
+            ``shared.update_gate``). Without a gate updates are only parsed first.
+        full_state: server: returns ``doc``'s whole state as an update, cached by the
+            caller per document version, to answer the step 1 of a peer that has nothing.
     """
 
     # A relay holds one session per connection: slots keep each one small.
@@ -167,6 +189,9 @@ class SyncSession:
         "awareness",
         "doc",
         "extensions",
+        "full_state",
+        "gate",
+        "held",
         "incarnation",
         "limits",
         "origin",
@@ -188,6 +213,8 @@ class SyncSession:
         awareness: Awareness | None = None,
         origin: Any = Origin.REMOTE,
         limits: ProtocolLimits = DEFAULT_LIMITS,
+        gate: UpdateGate | None = None,
+        full_state: Callable[[], bytes] | None = None,
     ) -> None:
         if role is Role.SERVER and extensions and incarnation is None:
             raise InvalidState("a server session with extensions needs the document incarnation")
@@ -199,6 +226,10 @@ class SyncSession:
         self.awareness = awareness
         self.origin = origin
         self.limits = limits
+        self.gate = gate
+        self.full_state = full_state
+        #: Server: (message index, update) held until what they build on arrives.
+        self.held: list[tuple[int, bytes]] = []
         self.state = SessionState.CONNECTING
         self.server_role: str | None = None
         self._started = False
@@ -277,13 +308,18 @@ class SyncSession:
         self._out.append(message)
 
     def acknowledge(self, count: int) -> None:
-        """Server: the peer's first ``count`` document messages are durable; send ACK."""
+        """Server: the peer's first ``count`` document messages are durable; send ACK.
+
+        Never acknowledges past a held update: it is not in the document yet.
+        """
         if self.role is not Role.SERVER:
             raise InvalidState("only a server acknowledges")
         if count > self._received_doc_messages:
             raise InvalidState(
                 f"cannot acknowledge {count} of {self._received_doc_messages} messages"
             )
+        if self.held:
+            count = min(count, self.held[0][0] - 1)
         if self.extensions and count > self._acked_sent and not self.closed:
             self._acked_sent = count
             self._out.append(Ack(count).encode())
@@ -316,7 +352,10 @@ class SyncSession:
         msg = decode_message(data, extensions=self.extensions, limits=self.limits)
         if isinstance(msg, SyncStep1):
             try:
-                update = self.doc.get_update(msg.state_vector)
+                if self.full_state is not None and msg.state_vector == EMPTY_STATE_VECTOR:
+                    update = self.full_state()
+                else:
+                    update = self.doc.get_update(msg.state_vector)
             except ValueError:
                 raise InvalidUpdate("sync step 1 carries an invalid state vector") from None
             if self.role is Role.CLIENT and self.state is SessionState.CONNECTING:
@@ -366,12 +405,61 @@ class SyncSession:
                 return
         else:
             index = 0
-        if update != EMPTY_UPDATE:
+        gate = self.gate
+        if update == EMPTY_UPDATE:
+            pass
+        elif gate is not None:
+            try:
+                admitted = gate.admit(update)
+            except MissingDependencies:
+                self._hold(index, update)
+                return
+            self._apply_admitted(gate, admitted)
+        else:
             self._apply(update)
         self._events.append(RemoteUpdate(update, index))
+        if gate is not None and self.held:
+            self._retry_held(gate)
         if step2 and self.role is Role.CLIENT and self.state is SessionState.SYNCING:
             self._set_state(SessionState.SYNCED)
             self._events.append(Synced())
+
+    def _hold(self, index: int, update: bytes) -> None:
+        limits = self.limits
+        held_bytes = sum(len(u) for _, u in self.held) + len(update)
+        if len(self.held) >= limits.max_held_updates or held_bytes > limits.max_held_bytes:
+            raise MissingDependencies(
+                "update builds on structs the document does not have, and too many "
+                "such updates are already waiting"
+            )
+        self.held.append((index, update))
+        self._events.append(UpdateHeld(index))
+
+    def _retry_held(self, gate: UpdateGate) -> None:
+        """Apply held updates that can now integrate, until none can."""
+        progressed = True
+        while progressed and self.held:
+            progressed = False
+            for entry in list(self.held):
+                index, update = entry
+                try:
+                    admitted = gate.admit(update)
+                except MissingDependencies:
+                    continue
+                self.held.remove(entry)
+                self._apply_admitted(gate, admitted)
+                self._events.append(RemoteUpdate(update, index))
+                progressed = True
+
+    def _apply_admitted(self, gate: UpdateGate, admitted: Admitted) -> None:
+        try:
+            with self.doc.transaction(origin=self.origin):
+                self.doc.apply_update(admitted.update)
+        except BaseException as exc:
+            if isinstance(exc, ValueError | RuntimeError) or is_pycrdt_panic(exc):
+                raise DocumentPoisoned(f"an admitted update failed in the CRDT: {exc}") from None
+            raise
+        gate.commit(admitted)
 
     def _apply(self, update: bytes) -> None:
         try:

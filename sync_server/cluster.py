@@ -217,6 +217,9 @@ class RedisFanout:
     def publish_awareness(self, room: str, message: bytes) -> None:
         self._publish_doc(room, Kind.AWARENESS, message)
 
+    def request_resync(self, room: str) -> None:
+        self._want_resync(room, ASK_BACK)
+
     def _publish_doc(self, room: str, kind: Kind, payload: bytes) -> None:
         if room not in self._seq:
             return  # not (or no longer) a loaded room of ours

@@ -9,6 +9,8 @@ from __future__ import annotations
 import struct
 from enum import IntEnum
 
+from .metrics import Row, render_rows
+
 VERSION = 1
 _HEADER = struct.Struct(">BB16sQ")
 #: SYNC_REQUEST flag: the receivers should send their own SYNC_REQUEST back.
@@ -66,27 +68,19 @@ class ClusterStats:
         self.skipped = 0
 
     def render(self, connected: bool, nodes: int) -> str:
-        p = "coscribe_cluster_"
-        rows = [
-            ("connected", "gauge", "1 while the Redis subscription is up.", int(connected)),
-            ("nodes", "gauge", "Other nodes heard from within the TTL.", nodes),
-            ("published_total", "counter", "Messages published.", self.published),
-            ("received_total", "counter", "Messages from other nodes.", self.received),
-            ("publish_failures_total", "counter", "Failed publish batches.", self.publish_failures),
-            ("dropped_total", "counter", "Messages dropped while Redis was down.", self.dropped),
-            ("resyncs_total", "counter", "Room resyncs from storage and peers.", self.resyncs),
-            ("gaps_total", "counter", "Sequence gaps detected.", self.gaps),
-            ("reconnects_total", "counter", "Redis subscription (re)connects.", self.reconnects),
-            ("nodes_expired_total", "counter", "Nodes declared dead.", self.nodes_expired),
-            ("bad_messages_total", "counter", "Undecodable messages.", self.bad_messages),
-            (
-                "skipped_total",
-                "counter",
-                "Not published: no other node has the room.",
-                self.skipped,
-            ),
+        c, g = "counter", "gauge"
+        rows: list[Row] = [
+            ("connected", g, "1 while the Redis subscription is up.", int(connected), ""),
+            ("nodes", g, "Other nodes heard from within the TTL.", nodes, ""),
+            ("published_total", c, "Messages published.", self.published, ""),
+            ("received_total", c, "Messages from other nodes.", self.received, ""),
+            ("publish_failures_total", c, "Failed publish batches.", self.publish_failures, ""),
+            ("dropped_total", c, "Messages dropped while Redis was down.", self.dropped, ""),
+            ("resyncs_total", c, "Room resyncs from storage and peers.", self.resyncs, ""),
+            ("gaps_total", c, "Sequence gaps detected.", self.gaps, ""),
+            ("reconnects_total", c, "Redis subscription (re)connects.", self.reconnects, ""),
+            ("nodes_expired_total", c, "Nodes declared dead.", self.nodes_expired, ""),
+            ("bad_messages_total", c, "Undecodable messages.", self.bad_messages, ""),
+            ("skipped_total", c, "Not published: no other node has the room.", self.skipped, ""),
         ]
-        lines: list[str] = []
-        for name, kind, help_, value in rows:
-            lines += [f"# HELP {p}{name} {help_}", f"# TYPE {p}{name} {kind}", f"{p}{name} {value}"]
-        return "\n".join(lines) + "\n"
+        return render_rows("coscribe_cluster_", rows)

@@ -24,7 +24,6 @@ from websockets.protocol import State
 from shared.errors import CloseCode, DecodeError, ProtocolError
 from shared.limits import SUBPROTOCOL
 from shared.session import SyncSession
-from shared.states import Role
 
 from .auth import Principal
 from .config import ServerConfig
@@ -151,13 +150,10 @@ async def serve_connection(
         log.debug("peer joined", extra={"fields": fields})
         close_code: int | None = None
         try:
-            conn.session = SyncSession(
-                room.doc,
-                Role.SERVER,
+            conn.session = room.new_session(
+                conn,
                 extensions=extensions,
-                incarnation=room.incarnation,
                 writable=principal.role.writable,
-                origin=conn,
                 limits=config.limits,
             )
             room.join(conn)

@@ -1,15 +1,34 @@
 """Counters and gauges of one server, rendered in the Prometheus text format on /metrics.
 
 Plain attributes instead of a metrics library: the hot path does ``metrics.x += 1`` and
-nothing else, and the server has no dependency beyond websockets and pycrdt.
+nothing else, and the server has no dependency beyond websockets and pycrdt. Every metric
+is declared once, in a table (name, kind, help, value); :func:`render_rows` writes any such
+table, so the server's and the cluster's metrics share one renderer.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .store import StoreStats
+
+#: One metric sample: (name without prefix, "counter" or "gauge", help, value, labels).
+Row = tuple[str, str, str, float, str]
+
+
+def render_rows(prefix: str, rows: Iterable[Row]) -> str:
+    """Prometheus text for ``rows``; samples of one name share one HELP/TYPE header."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for name, kind, help_, value, labels in rows:
+        full = prefix + name
+        if full not in seen:
+            seen.add(full)
+            lines += [f"# HELP {full} {help_}", f"# TYPE {full} {kind}"]
+        lines.append(f"{full}{labels} {value}")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(slots=True)
@@ -23,9 +42,11 @@ class Metrics:
     bytes_out: int = 0
     updates_in: int = 0
     updates_rejected: int = 0
+    updates_held: int = 0
     relay_batches: int = 0
     awareness_in: int = 0
     acks_sent: int = 0
+    full_state_encodes: int = 0
     rooms_loaded_total: int = 0
     rooms_unloaded_total: int = 0
     slow_consumers: int = 0
@@ -33,108 +54,112 @@ class Metrics:
     closes_by_code: Counter[int] = field(default_factory=Counter)
     errors_by_kind: Counter[str] = field(default_factory=Counter)
 
-    def render(self, *, active_connections: int, rooms: int, store: StoreStats) -> str:
-        lines: list[str] = []
-
-        def metric(name: str, kind: str, help_: str, value: float, labels: str = "") -> None:
-            if not any(line.startswith(f"# TYPE {name} ") for line in lines):
-                lines.append(f"# HELP {name} {help_}")
-                lines.append(f"# TYPE {name} {kind}")
-            lines.append(f"{name}{labels} {value}")
-
-        p = "coscribe_"
-        metric(p + "connections", "gauge", "Open WebSocket connections.", active_connections)
-        metric(
-            p + "connections_opened_total",
-            "counter",
-            "Connections accepted.",
-            self.connections_opened,
-        )
-        metric(
-            p + "connections_rejected_total",
-            "counter",
-            "Handshakes refused (bad path, limits).",
-            self.connections_rejected,
-        )
-        metric(p + "rooms", "gauge", "Documents loaded in memory.", rooms)
-        metric(p + "rooms_loaded_total", "counter", "Room loads.", self.rooms_loaded_total)
-        metric(p + "rooms_unloaded_total", "counter", "Room unloads.", self.rooms_unloaded_total)
-        metric(
-            p + "messages_received_total",
-            "counter",
-            "WebSocket messages received.",
-            self.messages_in,
-        )
-        metric(p + "messages_sent_total", "counter", "WebSocket messages sent.", self.messages_out)
-        metric(p + "bytes_received_total", "counter", "Bytes received in messages.", self.bytes_in)
-        metric(p + "bytes_sent_total", "counter", "Bytes sent in messages.", self.bytes_out)
-        metric(
-            p + "updates_received_total", "counter", "Document updates applied.", self.updates_in
-        )
-        metric(
-            p + "updates_rejected_total",
-            "counter",
-            "Updates dropped from read-only peers.",
-            self.updates_rejected,
-        )
-        metric(p + "relay_batches_total", "counter", "Coalesced relay batches.", self.relay_batches)
-        metric(
-            p + "awareness_received_total",
-            "counter",
-            "Awareness updates received.",
-            self.awareness_in,
-        )
-        metric(
-            p + "acks_sent_total", "counter", "Durability acknowledgements sent.", self.acks_sent
-        )
-        metric(
-            p + "memory_trims_total",
-            "counter",
-            "Times freed memory was handed back to the OS.",
-            self.memory_trims,
-        )
-        metric(
-            p + "slow_consumers_total",
-            "counter",
-            "Peers dropped for not reading.",
-            self.slow_consumers,
-        )
+    def rows(
+        self, *, active_connections: int, rooms: int, outbound_bytes: int, store: StoreStats
+    ) -> list[Row]:
+        c, g = "counter", "gauge"
+        rows: list[Row] = [
+            ("connections", g, "Open WebSocket connections.", active_connections, ""),
+            ("connections_opened_total", c, "Connections accepted.", self.connections_opened, ""),
+            (
+                "connections_rejected_total",
+                c,
+                "Handshakes refused (bad path, limits).",
+                self.connections_rejected,
+                "",
+            ),
+            ("outbound_bytes", g, "Bytes queued to be sent, all peers.", outbound_bytes, ""),
+            ("rooms", g, "Documents loaded in memory.", rooms, ""),
+            ("rooms_loaded_total", c, "Room loads.", self.rooms_loaded_total, ""),
+            ("rooms_unloaded_total", c, "Room unloads.", self.rooms_unloaded_total, ""),
+            ("messages_received_total", c, "WebSocket messages received.", self.messages_in, ""),
+            ("messages_sent_total", c, "WebSocket messages sent.", self.messages_out, ""),
+            ("bytes_received_total", c, "Bytes received in messages.", self.bytes_in, ""),
+            ("bytes_sent_total", c, "Bytes sent in messages.", self.bytes_out, ""),
+            ("updates_received_total", c, "Document updates applied.", self.updates_in, ""),
+            (
+                "updates_rejected_total",
+                c,
+                "Updates dropped from read-only peers.",
+                self.updates_rejected,
+                "",
+            ),
+            (
+                "updates_held_total",
+                c,
+                "Updates held until what they build on arrived.",
+                self.updates_held,
+                "",
+            ),
+            (
+                "full_state_encodes_total",
+                c,
+                "Whole-document encodings (once per document version).",
+                self.full_state_encodes,
+                "",
+            ),
+            ("relay_batches_total", c, "Coalesced relay batches.", self.relay_batches, ""),
+            ("awareness_received_total", c, "Awareness updates received.", self.awareness_in, ""),
+            ("acks_sent_total", c, "Durability acknowledgements sent.", self.acks_sent, ""),
+            (
+                "memory_trims_total",
+                c,
+                "Times freed memory was handed back to the OS.",
+                self.memory_trims,
+                "",
+            ),
+            ("slow_consumers_total", c, "Peers dropped for not reading.", self.slow_consumers, ""),
+        ]
         for code, n in sorted(self.closes_by_code.items()):
-            metric(
-                p + "closes_total",
-                "counter",
-                "Connections closed by the server, by code.",
-                n,
-                f'{{code="{code}"}}',
+            rows.append(
+                (
+                    "closes_total",
+                    c,
+                    "Connections closed by the server, by code.",
+                    n,
+                    f'{{code="{code}"}}',
+                )
             )
         for kind, n in sorted(self.errors_by_kind.items()):
-            metric(p + "errors_total", "counter", "Errors by kind.", n, f'{{kind="{kind}"}}')
-        metric(p + "store_commits_total", "counter", "Store transactions committed.", store.commits)
-        metric(
-            p + "store_updates_written_total",
-            "counter",
-            "Updates written to the store.",
-            store.updates_written,
+            rows.append(("errors_total", c, "Errors by kind.", n, f'{{kind="{kind}"}}'))
+        rows += [
+            ("store_commits_total", c, "Store transactions committed.", store.commits, ""),
+            ("store_updates_written_total", c, "Updates written.", store.updates_written, ""),
+            ("store_bytes_written_total", c, "Bytes written.", store.bytes_written, ""),
+            (
+                "store_commit_seconds_total",
+                c,
+                "Time spent committing.",
+                round(store.commit_seconds_total, 6),
+                "",
+            ),
+            (
+                "store_commit_seconds_max",
+                g,
+                "Slowest commit.",
+                round(store.commit_seconds_max, 6),
+                "",
+            ),
+            ("store_compactions_total", c, "Log compactions.", store.compactions, ""),
+            ("store_errors_total", c, "Store failures.", store.errors, ""),
+            ("store_queue_depth", g, "Updates waiting for commit.", store.queue_depth, ""),
+        ]
+        return rows
+
+    def render(
+        self,
+        *,
+        active_connections: int,
+        rooms: int,
+        store: StoreStats,
+        outbound_bytes: int = 0,
+    ) -> str:
+        return render_rows(
+            "coscribe_",
+            self.rows(
+                active_connections=active_connections,
+                rooms=rooms,
+                outbound_bytes=outbound_bytes,
+                store=store,
+            ),
         )
-        metric(
-            p + "store_bytes_written_total",
-            "counter",
-            "Bytes written to the store.",
-            store.bytes_written,
-        )
-        metric(
-            p + "store_commit_seconds_total",
-            "counter",
-            "Time spent committing.",
-            round(store.commit_seconds_total, 6),
-        )
-        metric(
-            p + "store_commit_seconds_max",
-            "gauge",
-            "Slowest commit.",
-            round(store.commit_seconds_max, 6),
-        )
-        metric(p + "store_compactions_total", "counter", "Log compactions.", store.compactions)
-        metric(p + "store_errors_total", "counter", "Store failures.", store.errors)
-        metric(p + "store_queue_depth", "gauge", "Updates waiting for commit.", store.queue_depth)
-        return "\n".join(lines) + "\n"

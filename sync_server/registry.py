@@ -24,6 +24,7 @@ from typing import Any, Protocol, Self
 from pycrdt import Doc
 
 from shared.errors import CloseCode, CollabError, InvalidState
+from shared.update_gate import DocumentFacts
 
 from .metrics import Metrics
 from .room import Room, RoomBus
@@ -164,8 +165,28 @@ class RoomRegistry:
             # slower in yrs. The server doc has no observers, so origins do not matter here.
             for update in stored.updates:
                 doc.apply_update(update)
+            full_state, state_vector = doc.get_update(), doc.get_state()
+            # One pass over every struct in Python: off the event loop for big documents.
+            facts = (
+                DocumentFacts.of_document(full_state, state_vector)
+                if len(full_state) < 64 * 1024
+                else await asyncio.to_thread(DocumentFacts.of_document, full_state, state_vector)
+            )
+            if facts.pending_structs:
+                log.warning(
+                    "stored document holds structs that never integrated (written before "
+                    "the update gate); they stay out of the document",
+                    extra={"fields": {"room": name, "structs": facts.pending_structs}},
+                )
             room = Room(
-                name, doc, stored.incarnation, self._store, self._metrics, bus=self._cluster
+                name,
+                doc,
+                stored.incarnation,
+                self._store,
+                self._metrics,
+                bus=self._cluster,
+                facts=facts,
+                on_poisoned=self._evict,
             )
             self._rooms[name] = room
             if self._cluster is not None:
@@ -208,6 +229,32 @@ class RoomRegistry:
                     self._cluster.unloaded(room)
                 self._metrics.rooms_unloaded_total += 1
                 log.info("room unloaded", extra={"fields": {"room": room.name}})
+        finally:
+            self._unloading.pop(room.name, None)
+
+    def _evict(self, room: Room) -> None:
+        """A poisoned room (see Room): close its peers, store what it accepted, drop it.
+
+        Joiners wait for the eviction (``_unloading``), then load the document afresh
+        from storage.
+        """
+        name = room.name
+        if self._rooms.get(name) is not room or self._tg is None or name in self._unloading:
+            return
+        room.close_all(CloseCode.SERVICE_RESTART, "document reloaded; reconnect")
+        timer = self._idle_timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        self._unloading[name] = self._tg.create_task(self._drop(room), name=f"evict {name}")
+
+    async def _drop(self, room: Room) -> None:
+        try:
+            await room.drain()
+            self._rooms.pop(room.name, None)
+            room.closed = True
+            if self._cluster is not None:
+                self._cluster.unloaded(room)
+            self._metrics.rooms_unloaded_total += 1
         finally:
             self._unloading.pop(room.name, None)
 

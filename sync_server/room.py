@@ -12,6 +12,14 @@ merge of the others' updates: never an echo). The same merged update is appended
 store once; when that append is committed, each contributing peer on a coscribe.v1
 connection gets an ACK for its last message in the batch. Relaying never waits on the disk.
 
+Every update reaches the room's document through its :class:`~shared.update_gate.UpdateGate`
+(peers' updates in their sessions, other nodes' and storage's here), so the live document
+always equals the replay of the durable log: an update that would not integrate completely
+never touches it. Updates from other nodes or storage that build on something not here yet
+are held and retried (and a resync is asked for). Should yrs ever fail on an update the gate
+admitted, the room is *poisoned*: it stops taking messages and asks its owner to evict it
+(peers are closed with 1012 and resync from the durable log).
+
 Presence is tracked per awareness client id with the id's clock, its JSON state verbatim
 and the peer that published it, so that when a connection closes its states are removed
 at once and the removal is broadcast (no ghost cursors). We keep this table ourselves
@@ -30,14 +38,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
 from pycrdt import Doc, merge_updates
 
-from shared.errors import CloseCode, StorageError
+from shared.errors import (
+    CloseCode,
+    DocumentPoisoned,
+    InvalidUpdate,
+    StorageError,
+    is_pycrdt_panic,
+)
+from shared.limits import ProtocolLimits
 from shared.messages import (
     EMPTY_UPDATE,
     AwarenessEntry,
@@ -49,8 +64,11 @@ from shared.session import (
     AwarenessReceived,
     RemoteUpdate,
     SyncSession,
+    UpdateHeld,
     UpdateRejected,
 )
+from shared.states import Role
+from shared.update_gate import DocumentFacts, MissingDependencies, UpdateGate
 
 from .metrics import Metrics
 from .store import DocumentStore
@@ -81,6 +99,9 @@ class RoomBus(Protocol):
 
     def publish_awareness(self, room: str, message: bytes) -> None: ...
 
+    def request_resync(self, room: str) -> None:
+        """The room got an update that builds on something it never received."""
+
 
 @dataclass(slots=True)
 class _Presence:
@@ -101,6 +122,9 @@ class _Claim:
 #: Seconds a pending presence claim stays valid (see ``Room._on_awareness``).
 CLAIM_WINDOW = 10.0
 
+#: Updates from other nodes or storage held until what they build on arrives.
+MAX_HELD_REMOTE = 4096
+
 
 class Room:
     """One loaded document and its connected peers. Created by the RoomRegistry."""
@@ -113,10 +137,18 @@ class Room:
         store: DocumentStore,
         metrics: Metrics,
         bus: RoomBus | None = None,
+        facts: DocumentFacts | None = None,
+        on_poisoned: Callable[[Room], None] | None = None,
     ) -> None:
         self.name = name
         self.doc = doc
         self.incarnation = incarnation
+        #: Every update to ``doc`` passes this gate first (see module docstring).
+        self.gate = UpdateGate(facts if facts is not None else _facts_of(doc))
+        self._full_state: tuple[int, bytes] | None = None
+        self._held_remote: list[bytes] = []
+        self._on_poisoned = on_poisoned
+        self.poisoned = False
         self._store = store
         self._metrics = metrics
         self.peers: dict[Peer, None] = {}  # insertion-ordered set
@@ -129,6 +161,33 @@ class Room:
         self._bus = bus
         self._remote_batch: list[bytes] = []  # updates from other nodes, this loop turn
         self.closed = False
+
+    # ------------------------------------------------------------------ sessions
+
+    def new_session(
+        self, peer: object, *, extensions: bool, writable: bool, limits: ProtocolLimits
+    ) -> SyncSession:
+        """A server-role session for a new peer of this room (not started)."""
+        return SyncSession(
+            self.doc,
+            Role.SERVER,
+            extensions=extensions,
+            incarnation=self.incarnation,
+            writable=writable,
+            origin=peer,
+            limits=limits,
+            gate=self.gate,
+            full_state=self.full_state,
+        )
+
+    def full_state(self) -> bytes:
+        """The whole document as one update, encoded once per version of the document."""
+        cached = self._full_state
+        version = self.gate.version
+        if cached is None or cached[0] != version:
+            cached = self._full_state = (version, self.doc.get_update())
+            self._metrics.full_state_encodes += 1
+        return cached[1]
 
     # ------------------------------------------------------------------ membership
 
@@ -194,8 +253,14 @@ class Room:
             ProtocolError: the message is bad; the caller closes this peer only. The
                 document is unchanged (the session validates before applying).
         """
+        if self.poisoned:
+            return  # being evicted; every peer is being closed
         session = peer.session
-        session.receive_data(data)
+        try:
+            session.receive_data(data)
+        except DocumentPoisoned as exc:
+            self._poison(str(exc))
+            raise InvalidUpdate("update rejected by the CRDT") from None
         for event in session.events_received():
             if isinstance(event, RemoteUpdate):
                 self._metrics.updates_in += 1
@@ -212,7 +277,24 @@ class Room:
                 peer.write(self._presence_snapshot().encode())
             elif isinstance(event, UpdateRejected):
                 self._metrics.updates_rejected += 1
+            elif isinstance(event, UpdateHeld):
+                self._metrics.updates_held += 1
         self._write_session_output(peer)
+
+    def _poison(self, why: str) -> None:
+        """The live document may hold part of an update: stop, and have it reloaded."""
+        if self.poisoned:
+            return
+        self._metrics.errors_by_kind["document_poisoned"] += 1
+        log.error(
+            "an admitted update failed in the CRDT; reloading the document from storage",
+            extra={"fields": {"room": self.name, "error": why}},
+        )
+        self.poisoned = True
+        if self._flush_scheduled:
+            self._flush()  # what was accepted before is good: relay and store it
+        if self._on_poisoned is not None:
+            self._on_poisoned(self)
 
     # ------------------------------------------------------------------ relay
 
@@ -242,7 +324,9 @@ class Room:
             merged = EMPTY_UPDATE
         last_index: dict[Peer, int] = {}
         for peer, _, index in batch:
-            last_index[peer] = index
+            # Held updates that integrate later come with their (smaller) original index.
+            if index > last_index.get(peer, 0):
+                last_index[peer] = index
         fut = self._store.append(self.name, merged)
         self._pending.add(fut)
         fut.add_done_callback(partial(self._on_durable, last_index))
@@ -283,17 +367,63 @@ class Room:
 
         Storing it here too keeps this node's document covered by its own appends, so an
         ACK this node sends later is true even if the other node died before committing.
+        An update that builds on something this node never received is held (and a resync
+        asked for) until it can integrate.
 
         Raises:
-            ValueError, RuntimeError: the update does not decode or apply.
+            InvalidUpdate: the update can never integrate (it is dropped).
         """
-        if update == EMPTY_UPDATE:
+        if update == EMPTY_UPDATE or self.poisoned:
             return
-        self.doc.apply_update(update)
+        if self._integrate_trusted(update):
+            self._retry_held_remote()
+        else:
+            self._metrics.updates_held += 1
+            if self._bus is not None:
+                self._bus.request_resync(self.name)
+
+    def _integrate_trusted(self, update: bytes, *, relay: bool = True) -> bool:
+        """Apply an update from another node or storage through the gate; False if held.
+
+        ``relay``: store and relay it (a remote update) or not (storage already has it).
+        """
+        gate = self.gate
+        try:
+            admitted = gate.admit(update)
+        except MissingDependencies:
+            self._held_remote.append(update)
+            if len(self._held_remote) > MAX_HELD_REMOTE:
+                self._held_remote.pop(0)
+                self._metrics.errors_by_kind["held_remote_dropped"] += 1
+            return False
+        try:
+            self.doc.apply_update(update)
+        except BaseException as exc:
+            if isinstance(exc, ValueError | RuntimeError) or is_pycrdt_panic(exc):
+                self._poison(f"{exc!r}")
+                return False
+            raise
+        gate.commit(admitted)
+        if not relay:
+            return True
         self._remote_batch.append(update)
         if len(self._remote_batch) == 1:
             # Coalesced like local batches: one merged append and one message per turn.
             asyncio.get_running_loop().call_soon(self._flush_remote)
+        return True
+
+    def _retry_held_remote(self) -> None:
+        progressed = True
+        while progressed and self._held_remote and not self.poisoned:
+            progressed = False
+            held, self._held_remote = self._held_remote, []
+            for update in held:
+                try:
+                    if self._integrate_trusted(update):
+                        progressed = True
+                except InvalidUpdate as exc:
+                    self._metrics.errors_by_kind["held_remote_invalid"] += 1
+                    log.warning("dropped a held remote update: %s", exc)
 
     def _flush_remote(self) -> None:
         batch, self._remote_batch = self._remote_batch, []
@@ -304,10 +434,23 @@ class Room:
         self._write_all(SyncUpdate(merged).encode(), exclude=None)
 
     def merge_stored(self, updates: list[bytes]) -> None:
-        """Merge the document as storage has it (a resync) and relay what was new here."""
+        """Merge the document as storage has it (a resync) and relay what was new here.
+
+        Each stored update goes through the gate like any other (storage has them, so they
+        are not stored again); what they add is relayed to this node's peers.
+        """
+        if self.poisoned:
+            return
         before = self.doc.get_state()
         for update in updates:
-            self.doc.apply_update(update)
+            if update == EMPTY_UPDATE:
+                continue
+            try:
+                self._integrate_trusted(update, relay=False)
+            except InvalidUpdate as exc:
+                self._metrics.errors_by_kind["stored_update_invalid"] += 1
+                log.error("a stored update does not integrate: %s", exc)
+        self._retry_held_remote()
         if updates:
             diff = self.doc.get_update(before)  # new structs + the whole delete set
             if diff != EMPTY_UPDATE:
@@ -409,3 +552,8 @@ class Room:
         for peer in targets:
             if peer is not exclude:
                 peer.write(message)
+
+
+def _facts_of(doc: Doc[Any]) -> DocumentFacts:
+    """The gate's facts for ``doc`` (one scan; tests and small documents)."""
+    return DocumentFacts.of_document(doc.get_update(), doc.get_state())

@@ -29,8 +29,9 @@ from shared.messages import (
     SyncUpdate,
     decode_message,
 )
-from shared.session import RemoteUpdate, SyncSession
+from shared.session import RemoteUpdate, SyncSession, UpdateHeld
 from shared.states import Role
+from shared.update_gate import UpdateGate
 from tests.shared.helpers import TEXT_NAME
 
 #: Raise for a deeper hunt, e.g. ``COSCRIBE_FUZZ_EXAMPLES=20000 pytest tests/shared/test_fuzz.py``.
@@ -265,24 +266,24 @@ def test_update_with_a_non_type_parent_is_an_invalid_update() -> None:
     assert doc.get_update() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(RuntimeError, InvalidUpdate),
-    reason="known gap: a pending poisoned struct makes a later, honest update raise after "
-    "it was applied (needs a design decision, see docs/protocol.md §8)",
-)
 def test_pending_poison_does_not_break_an_honest_peer() -> None:
-    """Peer 1 sends the bad struct before <5#0> exists: yrs keeps it pending, no error.
-    Peer 2 then sends client 5's text: yrs integrates it, then trips over the pending
-    struct and raises. The honest update is in the doc but was never reported, so a relay
-    would neither relay nor store it, and would close the honest peer instead."""
+    """Peer 1 sends the bad struct before <5#0> exists: without a gate yrs would keep it
+    pending and then fail in the middle of the honest update that completes it. With the
+    room's gate the bad update is held in peer 1's session only (it never touches the
+    document); peer 2's update integrates and is reported; when peer 1 speaks again its
+    held update is refused for good."""
     doc: Doc[Any] = Doc(client_id=9)
-    attacker = SyncSession(doc, Role.SERVER)
-    honest = SyncSession(doc, Role.SERVER)
+    gate = UpdateGate()
+    attacker = SyncSession(doc, Role.SERVER, gate=gate)
+    honest = SyncSession(doc, Role.SERVER, gate=gate)
     attacker.start()
     honest.start()
     attacker.receive_data(SyncUpdate(NON_TYPE_PARENT).encode())
+    assert [type(e) for e in attacker.events_received()] == [UpdateHeld]
     _, honest_update = _doc_of_client_5()
     honest.receive_data(SyncUpdate(honest_update).encode())
     assert [type(e) for e in honest.events_received()] == [RemoteUpdate]
+    assert str(doc.get(TEXT_NAME, type=Text)) == "abc"
+    with pytest.raises(InvalidUpdate, match="not a shared type"):
+        attacker.receive_data(SyncUpdate(EMPTY_UPDATE).encode())
     assert str(doc.get(TEXT_NAME, type=Text)) == "abc"
