@@ -37,8 +37,16 @@ SELF_TEST_FLAG = "--self-test"
 PREFIX = "coscribe-self-test:"
 
 
+_report: Path | None = None  # --report FILE: the same lines, for builds without a console
+
+
 def _say(message: str) -> None:
-    print(f"{PREFIX} {message}", flush=True)
+    line = f"{PREFIX} {message}"
+    if sys.stdout is not None:  # None in a windowed (console=False) Windows/macOS build
+        print(line, flush=True)
+    if _report is not None:
+        with _report.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
 
 
 def _self_test_parser() -> argparse.ArgumentParser:
@@ -50,6 +58,11 @@ def _self_test_parser() -> argparse.ArgumentParser:
     parser.add_argument("--text", help="text to type (default: 'self-test <pid>')")
     parser.add_argument("--data-dir", type=Path, help="data directory (default: a temporary one)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds (default: 30)")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help="also append the result lines to this file (windowed builds have no stdout)",
+    )
     return parser
 
 
@@ -132,7 +145,9 @@ async def _run_self_test(qapp: object, url: str, text: str, data_dir: Path, seco
 
 def self_test(argv: Sequence[str]) -> int:
     """Run the ``--self-test`` mode (``argv`` without the flag itself)."""
+    global _report
     args = _self_test_parser().parse_args(argv)
+    _report = args.report
     from editor_app.connection_model import LinkError, parse_document_link
 
     try:

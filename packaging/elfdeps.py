@@ -179,7 +179,8 @@ def check(
     for path, names in sorted(unresolved(bundle).items()):
         problems.append(
             f"{path.relative_to(bundle)} links to {', '.join(sorted(names))}, which is neither "
-            "in the bundle nor installed here (drop the file or keep its library)"
+            "in the bundle nor installed here (install its package on the build host, or drop "
+            "the file, or keep its library)"
         )
     return problems
 

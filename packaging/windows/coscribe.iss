@@ -5,6 +5,11 @@
 ; Per-user install by default (no admin prompt); registers coscribe:// links for that user
 ; (HKA = HKCU, or HKLM when installed for all users).
 
+; ArchitecturesAllowed=x64compatible (below) exists since Inno Setup 6.3.
+#if VER < EncodeVer(6, 3, 0)
+  #error Inno Setup 6.3 or newer is required (release.yml installs 6.4.3)
+#endif
+
 #ifndef AppVersion
   #define AppVersion "0.0.0"
 #endif

@@ -98,6 +98,7 @@ def run_self_test(
     home: Path,
     give_up_after: float = 30.0,
     env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], float | None]:
     """Run ``<command> --self-test URL --text TEXT`` in a clean environment (``env``, by
     default :func:`clean_env` offscreen).
@@ -108,7 +109,8 @@ def run_self_test(
     with tempfile.TemporaryFile("w+") as errors:  # a file: a full stderr pipe cannot block
         started = time.monotonic()
         proc = subprocess.Popen(
-            [*command, "--self-test", url, "--text", text, "--timeout", str(give_up_after)],
+            [*command, "--self-test", url, "--text", text, "--timeout", str(give_up_after)]
+            + (extra_args or []),
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,
