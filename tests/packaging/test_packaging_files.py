@@ -234,3 +234,25 @@ def test_docs_name_the_pyside6_that_is_bundled() -> None:
     major_minor = ".".join(md.version("PySide6-Essentials").split(".")[:2])
     assert f"PySide6-Essentials {major_minor}" in docs or f"PySide6 {major_minor}" in docs
     assert "PySide6 6.12.0" not in docs
+
+
+def test_ssl_hook_points_openssl_at_the_distributions_ca_bundle() -> None:
+    """The bundled (Debian) OpenSSL looks in /usr/lib/ssl; on Fedora that is empty."""
+    sys.path.insert(0, str(REPO / "packaging" / "rthooks"))
+    import ssl_certs
+
+    fedora = {"/etc/pki/tls/certs/ca-bundle.crt"}
+    debian_paths = ("/usr/lib/ssl/cert.pem", "/usr/lib/ssl/certs")
+    chosen = ssl_certs.choose_ca_bundle(
+        *debian_paths, {}, is_file=fedora.__contains__, has_files=lambda d: False
+    )
+    assert chosen == "/etc/pki/tls/certs/ca-bundle.crt"
+    # On Debian OpenSSL finds its own; a user's SSL_CERT_FILE/SSL_CERT_DIR always wins.
+    debian = {"/usr/lib/ssl/cert.pem", "/etc/ssl/certs/ca-certificates.crt"}
+    assert ssl_certs.choose_ca_bundle(*debian_paths, {}, is_file=debian.__contains__) is None
+    assert (
+        ssl_certs.choose_ca_bundle(
+            *debian_paths, {"SSL_CERT_DIR": "/x"}, is_file=fedora.__contains__
+        )
+        is None
+    )

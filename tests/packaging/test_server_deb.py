@@ -99,9 +99,7 @@ def _env_file(path: Path) -> dict[str, str]:
     return env
 
 
-def test_deb_installs_a_service_that_runs_as_its_own_user(
-    installed: Path, tmp_path: Path
-) -> None:
+def test_deb_installs_a_service_that_runs_as_its_own_user(installed: Path, tmp_path: Path) -> None:
     log = tmp_path / "service.log"
     user = pwd.getpwnam("coscribe")
     assert user.pw_dir == str(DATA) and user.pw_shell == "/usr/sbin/nologin"
