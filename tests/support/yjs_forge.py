@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 import struct as _struct
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -573,6 +574,10 @@ class _Reader:
         return b
 
     def var_uint(self) -> int:
+        pos = self.pos
+        if pos < len(self.data) and self.data[pos] < 0x80:  # the common one-byte case
+            self.pos = pos + 1
+            return self.data[pos]
         shift = n = 0
         while True:
             b = self.u8()
@@ -711,13 +716,22 @@ def decode_state_vector(data: bytes) -> dict[int, int]:
 Unit: TypeAlias = tuple[Any, ...]
 
 
+def _canonical(value: AnyValue) -> Any:
+    """An order-free form of a lib0 any value: yrs re-encodes objects in its own key order."""
+    if isinstance(value, Mapping):
+        return ("object", tuple(sorted((k, _canonical(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return ("array", tuple(_canonical(v) for v in value))
+    return repr(value)
+
+
 def _content_units(content: Content) -> list[Any]:
     """One value per clock of ``content`` (a string yields its UTF-16 code units)."""
     if isinstance(content, String):
         b = content.text.encode("utf-16-le", "surrogatepass")
         return [("s", int.from_bytes(b[i : i + 2], "little")) for i in range(0, len(b), 2)]
     if isinstance(content, AnyContent):
-        return [("a", repr(v)) for v in content.values]
+        return [("a", _canonical(v)) for v in content.values]
     if isinstance(content, JSON):
         return [("j", v) for v in content.values]
     if isinstance(content, Deleted):
@@ -735,12 +749,24 @@ def units(data: bytes) -> dict[ID, Unit]:
     content was collected yet may differ between two equal documents.
     """
     upd = decode_update(data)
-    deleted: dict[int, list[tuple[int, int]]] = {}
+    starts: dict[int, list[int]] = {}
+    ends: dict[int, list[int]] = {}
     for client, ranges in upd.deletes:
-        deleted.setdefault(client, []).extend((c, c + n) for c, n in ranges)
+        merged: list[list[int]] = []
+        for lo, hi in sorted((c, c + n) for c, n in ranges):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        starts[client] = [r[0] for r in merged]
+        ends[client] = [r[1] for r in merged]
 
     def is_deleted(client: int, clock: int) -> bool:
-        return any(lo <= clock < hi for lo, hi in deleted.get(client, ()))
+        s = starts.get(client)
+        if s is None:
+            return False
+        i = bisect_right(s, clock) - 1
+        return i >= 0 and clock < ends[client][i]
 
     out: dict[ID, Unit] = {}
     for group in upd.clients:
