@@ -117,6 +117,13 @@ class AwarenessReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class StateRequested:
+    """Server: the peer sent step 1 and was answered with ``size`` bytes of step 2."""
+
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class AwarenessQueried:
     """Server: the peer asked for every awareness state."""
 
@@ -151,6 +158,7 @@ Event = (
     | UpdateHeld
     | AwarenessReceived
     | AwarenessQueried
+    | StateRequested
     | Acknowledged
     | PermissionDeniedReceived
     | IncarnationMismatched
@@ -307,10 +315,11 @@ class SyncSession:
         self._require_open()
         self._out.append(message)
 
-    def acknowledge(self, count: int) -> None:
+    def acknowledge(self, count: int) -> bool:
         """Server: the peer's first ``count`` document messages are durable; send ACK.
 
-        Never acknowledges past a held update: it is not in the document yet.
+        Never acknowledges past a held update: it is not in the document yet. Returns
+        whether an ACK was queued.
         """
         if self.role is not Role.SERVER:
             raise InvalidState("only a server acknowledges")
@@ -323,6 +332,8 @@ class SyncSession:
         if self.extensions and count > self._acked_sent and not self.closed:
             self._acked_sent = count
             self._out.append(Ack(count).encode())
+            return True
+        return False
 
     @property
     def received_document_messages(self) -> int:
@@ -363,6 +374,8 @@ class SyncSession:
             self._out.append(SyncStep2(update).encode())
             if self.role is Role.CLIENT:
                 self.sent_document_messages += 1
+            else:
+                self._events.append(StateRequested(len(update)))
         elif isinstance(msg, SyncStep2 | SyncUpdate):
             self._receive_update(msg.update, step2=isinstance(msg, SyncStep2))
         elif isinstance(msg, AwarenessUpdate):

@@ -1,9 +1,10 @@
 """RelayServer: the composition root of the relay, as one ``async with`` resource.
 
-Start-up order: store -> room registry -> listening socket. Shutdown (``aclose``, also on
-leaving the ``async with``) is the reverse and idempotent: stop accepting and close every
-peer (1001 or 1012) -> wait for every connection handler -> drain each room to the store
--> flush and close the store.
+Start-up order: store -> room registry -> listening socket -> outbound sweeper. Shutdown
+(``aclose``, also on leaving the ``async with``) is the reverse and idempotent: stop
+accepting and close every peer (1001 or 1012) -> wait for every connection handler, at
+most ``shutdown_timeout`` seconds, then cut the connections left -> drain each room to the
+store -> flush and close the store. A peer that stopped reading cannot hold it up.
 
 The same port answers plain HTTP: ``GET /healthz`` (liveness), ``GET /readyz`` (ready to
 serve) and ``GET /metrics`` (Prometheus text). Any other path is a document name and must
@@ -13,9 +14,11 @@ be a WebSocket upgrade.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http
 import logging
 import ssl
+import time
 import weakref
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -33,10 +36,19 @@ from shared.limits import SUBPROTOCOL
 from .admission import Admission, Refusal
 from .auth import Principal
 from .config import ServerConfig
-from .connection import serve_connection
+from .connection import Connection, reset, serve_connection
 from .memory import MemoryTrimmer
 from .metrics import Metrics
+from .outbound import OutboundMonitor
 from .registry import RoomRegistry
+from .sockets import (
+    ACCEPT_BATCH,
+    GuardedConnection,
+    SocketGuard,
+    guarded_connection_class,
+    raise_fd_limit,
+    widen_listen_queue,
+)
 from .store import DocumentStore, MemoryStore
 
 if TYPE_CHECKING:
@@ -88,6 +100,13 @@ class RelayServer:
         )
         self._ssl = _ssl_context(config)
         self._trimmer = MemoryTrimmer(on_trim=self._count_trim)
+        self._outbound = OutboundMonitor(
+            stall_timeout=config.stall_timeout, max_total=config.max_total_outbound_bytes
+        )
+        self._live: set[Connection] = set()
+        self._refusal_logged_at = -1e9
+        self._guard: SocketGuard | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._stack = AsyncExitStack()
         self._server: Server | None = None
         self._closed = asyncio.Event()
@@ -103,6 +122,13 @@ class RelayServer:
                 await self._stack.enter_async_context(self._cluster)
             await self._stack.enter_async_context(self._registry)
             c = self.config
+            soft, _ = raise_fd_limit()
+            self._guard = SocketGuard(
+                max_handshakes_per_ip=c.max_handshakes_per_ip,
+                fd_limit=soft,
+                fd_reserve=c.fd_reserve,
+                on_refuse=self._count_refused_socket,
+            )
             self._server = await serve(
                 self._handle,
                 c.host,
@@ -118,7 +144,11 @@ class RelayServer:
                 close_timeout=c.close_timeout,
                 server_header="coscribe",
                 ssl=self._ssl,
+                create_connection=guarded_connection_class(self._guard),
+                backlog=ACCEPT_BATCH,
             )
+            widen_listen_queue(self._server.sockets)
+            self._sweeper = asyncio.create_task(self._sweep_outbound(), name="outbound sweeper")
         except BaseException:
             await self._stack.aclose()
             raise
@@ -152,13 +182,56 @@ class RelayServer:
         self._ready = False
         try:
             if self._server is not None:
-                self._server.close(close_connections=True, code=int(code), reason="server shutdown")
-                await self._server.wait_closed()
+                await self._close_connections(self._server, code)
             await self._stack.aclose()
         finally:
+            if self._sweeper is not None:
+                self._sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._sweeper
             self._trimmer.cancel()
             self._closed.set()
             log.info("stopped", extra={"fields": {}})
+
+    async def _close_connections(self, server: Server, code: CloseCode) -> None:
+        """Stop accepting, close every peer without waiting on slow readers, bounded."""
+        server.close(close_connections=False)
+        for conn in list(self._live):
+            conn.kick(code, "server shutdown")
+        try:
+            async with asyncio.timeout(self.config.shutdown_timeout):
+                await server.wait_closed()
+        except TimeoutError:
+            left = list(server.connections)
+            log.warning(
+                "shutdown timeout: cutting the connections left",
+                extra={"fields": {"connections": len(left)}},
+            )
+            for ws in left:
+                reset(ws.transport)
+            await server.wait_closed()
+
+    async def _sweep_outbound(self) -> None:
+        """Once a second: close peers that stopped reading; keep outbound memory bounded."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1.0)
+            before = self._outbound.stalled + self._outbound.trimmed
+            self._outbound.sweep(loop.time())
+            kicked = self._outbound.stalled + self._outbound.trimmed - before
+            if kicked:
+                self.metrics.slow_consumers += kicked
+
+    def _count_refused_socket(self, why: str) -> None:
+        self.metrics.connections_rejected += 1
+        self.metrics.errors_by_kind[f"refused_socket_{why}"] += 1
+        now = time.monotonic()
+        if now - self._refusal_logged_at >= 10.0:  # at most one line per 10 s under a flood
+            self._refusal_logged_at = now
+            if why == "busy":
+                log.warning("out of descriptors: refusing new connections with 503")
+            else:
+                log.warning("too many unfinished handshakes from one address; resetting")
 
     def _count_trim(self) -> None:
         self.metrics.memory_trims += 1
@@ -183,6 +256,16 @@ class RelayServer:
             host = f"[{host}]"
         scheme = "wss" if self._ssl is not None else "ws"
         return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def outbound_bytes(self) -> int:
+        """Bytes waiting to be sent to all peers, as of the last outbound sweep."""
+        return self._outbound.total
+
+    @property
+    def connection_count(self) -> int:
+        """WebSocket connections being served now."""
+        return len(self._live)
 
     @property
     def registry(self) -> RoomRegistry:
@@ -214,9 +297,20 @@ class RelayServer:
         if ws.response is not None:
             ws.response.headers.clear()
         ip = _client_ip(ws)
+        if isinstance(ws, GuardedConnection):
+            ws.mark_upgraded()
         self._admission.opened(ip)
         try:
-            await serve_connection(ws, name, principal, self._registry, self.metrics, self.config)
+            await serve_connection(
+                ws,
+                name,
+                principal,
+                self._registry,
+                self.metrics,
+                self.config,
+                self._outbound,
+                self._live,
+            )
         finally:
             self._admission.closed(ip)
             remaining = len(self._server.connections) - 1 if self._server is not None else 0
@@ -261,6 +355,7 @@ class RelayServer:
                 active_connections=len(self._server.connections) if self._server else 0,
                 rooms=len(self._registry),
                 store=self._store.stats,
+                outbound_bytes=self._outbound.total,
             )
             if self._cluster is not None:
                 body += self._cluster.render_metrics()

@@ -120,6 +120,8 @@ def verify_token(secret: bytes, token: str, *, now: float | None = None) -> Prin
     Raises:
         PermissionDenied: with close_code UNAUTHORIZED (HTTP 401) and a reason a user can act on.
     """
+    if not token.isascii():  # tokens are base64url; anything else is not ours
+        raise PermissionDenied("malformed access token", CloseCode.UNAUTHORIZED)
     parts = token.strip().split(".")
     if len(parts) != 3 or parts[0] != VERSION:
         raise PermissionDenied("malformed access token", CloseCode.UNAUTHORIZED)

@@ -24,6 +24,16 @@ class ServerConfig:
     #: slow consumer (close code 4429). Checked before each write, so one message larger
     #: than this (an initial sync of a big document) still goes through.
     max_outbound_bytes: int = 8 * 1024 * 1024
+    #: Seconds a peer may leave bytes unsent without reading any before it is closed
+    #: (4429), checked on a timer whether or not more is written to it.
+    stall_timeout: float = 15.0
+    #: Bytes that may wait in all peers' outbound buffers together; over it the peers
+    #: with the most waiting are closed (4429) and big messages are refused (1013).
+    max_total_outbound_bytes: int = 512 * 1024 * 1024
+    #: Sync requests (step 1, answered with the document) per second per connection, and
+    #: the burst allowed; over: close 1008.
+    sync_request_rate: float = 0.2
+    sync_request_burst: int = 5
     #: Incoming frames websockets buffers per connection before it stops reading.
     max_inbound_queue: int = 64
     #: Most documents loaded at once; joining another closes with 1013 (try again later).
@@ -35,6 +45,8 @@ class ServerConfig:
     ping_timeout: float | None = 20.0
     #: Seconds for the opening handshake.
     open_timeout: float = 10.0
+    #: Seconds a graceful shutdown may take before the remaining connections are cut.
+    shutdown_timeout: float = 10.0
     #: Seconds to wait for the peer's close frame once the server decided to close. The
     #: server's own close frame is already written; a healthy peer answers in one round
     #: trip, a dead one never does, and its presence is removed only once we give up.
@@ -55,6 +67,13 @@ class ServerConfig:
     connection_burst_per_ip: int = 100
     #: Concurrent connections per client IP; 0 = unlimited. Over: 429.
     max_connections_per_ip: int = 256
+    #: Sockets per client IP still in the opening handshake (counted from the TCP accept,
+    #: before any HTTP is read); 0 = unlimited. Over: the socket is reset.
+    max_handshakes_per_ip: int = 32
+    #: File descriptors kept free for the store and logs: past the limit minus this,
+    #: new sockets are answered 503 and closed. More than asyncio's accept batch (100
+    #: sockets accepted per loop turn before the server sees any of them).
+    fd_reserve: int = 160
     #: Messages per second per connection (token bucket); 0 = unlimited. Over: close 1008.
     message_rate: float = 200.0
     message_burst: int = 2000

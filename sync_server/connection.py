@@ -6,15 +6,24 @@ errors to close codes and logs.
 
 Outbound messages are written straight into the connection's transport (what
 ``websockets.broadcast`` does) instead of through a per-peer queue and writer task: the
-transport buffer IS the per-peer queue, and it is bounded by checking its size before each
-write. A peer that lets more than ``max_outbound_bytes`` pile up is closed with
-SLOW_CONSUMER; the room and its other peers never wait for it.
+transport buffer IS the per-peer queue. It is bounded by checking its size before each
+write (over ``max_outbound_bytes``: close 4429) and, on a timer, by the server's
+:class:`~sync_server.outbound.OutboundMonitor` (a peer that stopped reading, or the
+server's total over its limit). The room and its other peers never wait for a slow peer.
+
+Closing never waits for the peer either: :meth:`Connection.kick` writes the close frame
+and aborts the TCP connection if the closing handshake is not done within the close
+timeout. (websockets' own ``close()`` first waits for the send buffer to drain, which a
+peer that stopped reading never lets happen.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+import struct
 import time
 
 from websockets.asyncio.server import ServerConnection
@@ -28,6 +37,7 @@ from shared.session import SyncSession
 from .auth import Principal
 from .config import ServerConfig
 from .metrics import Metrics
+from .outbound import OutboundMonitor
 from .ratelimit import TokenBucket
 from .registry import RoomRegistry, TooManyRooms
 
@@ -36,11 +46,43 @@ log = logging.getLogger("coscribe.connection")
 #: Seconds a probed peer has to answer a ping (see Room._on_awareness) before it is closed.
 PROBE_TIMEOUT = 2.0
 
+#: Messages at least this big are refused (1013) while the server's outbound total is over
+#: its limit, instead of being queued (whole-document syncs, mostly).
+LARGE_MESSAGE = 64 * 1024
+
+#: Close codes that mean the peer misbehaved or was dropped: logged as warnings.
+_WARN_CODES = frozenset(
+    {
+        CloseCode.PROTOCOL_ERROR,
+        CloseCode.UNSUPPORTED_DATA,
+        CloseCode.INVALID_PAYLOAD,
+        CloseCode.POLICY_VIOLATION,
+        CloseCode.MESSAGE_TOO_BIG,
+        CloseCode.INTERNAL_ERROR,
+        CloseCode.SLOW_CONSUMER,
+    }
+)
+
 
 class Connection:
     """One peer: implements the room's ``Peer`` protocol over a websockets connection."""
 
-    __slots__ = ("_closing", "_max_out", "_metrics", "_probing", "_tg", "_ws", "label", "session")
+    __slots__ = (
+        "_abort_timer",
+        "_closing",
+        "_grace",
+        "_max_out",
+        "_metrics",
+        "_monitor",
+        "_probing",
+        "_sync_requests",
+        "_tg",
+        "_ws",
+        "close_code",
+        "label",
+        "session",
+        "written",
+    )
 
     session: SyncSession
 
@@ -49,16 +91,26 @@ class Connection:
         ws: ServerConnection,
         tg: asyncio.TaskGroup,
         metrics: Metrics,
-        max_outbound_bytes: int,
+        monitor: OutboundMonitor,
+        config: ServerConfig,
     ) -> None:
         self._ws = ws
         self._tg = tg
         self._metrics = metrics
-        self._max_out = max_outbound_bytes
+        self._monitor = monitor
+        self._max_out = config.max_outbound_bytes
+        self._grace = config.close_timeout
+        self._sync_requests = TokenBucket(config.sync_request_rate, config.sync_request_burst)
         self._closing = False
         self._probing = False
+        self._abort_timer: asyncio.TimerHandle | None = None
+        self.close_code: CloseCode | None = None
+        self.written = 0
         host, port = (ws.remote_address or ("?", 0))[:2]
         self.label = f"{host}:{port}"
+
+    def buffered(self) -> int:
+        return self._ws.transport.get_write_buffer_size()
 
     def write(self, message: bytes) -> None:
         if self._closing:
@@ -66,9 +118,15 @@ class Connection:
         ws = self._ws
         if ws.protocol.state is not State.OPEN:
             return
-        if ws.transport.get_write_buffer_size() > self._max_out:
+        transport = ws.transport
+        if transport.get_write_buffer_size() > self._max_out:
             self._metrics.slow_consumers += 1
             self.kick(CloseCode.SLOW_CONSUMER, "outbound queue overflow: peer reads too slowly")
+            return
+        size = len(message)
+        if size >= LARGE_MESSAGE and not self._monitor.admits(size):
+            self._metrics.errors_by_kind["outbound_total"] += 1
+            self.kick(CloseCode.TRY_AGAIN_LATER, "server is busy; try again later")
             return
         try:
             ws.protocol.send_binary(message)
@@ -76,19 +134,45 @@ class Connection:
         except Exception as exc:  # the transport broke under us; the recv loop will end
             log.debug("write failed", extra={"fields": {"peer": self.label, "error": repr(exc)}})
             return
+        self.written += size
+        buffered = transport.get_write_buffer_size()
+        if buffered:
+            self._monitor.wrote(self, size, buffered)
         self._metrics.messages_out += 1
-        self._metrics.bytes_out += len(message)
+        self._metrics.bytes_out += size
 
     @property
     def closing(self) -> bool:
         return self._closing
 
     def kick(self, code: CloseCode, reason: str) -> None:
+        """Close with ``code`` now; abort the TCP connection if the peer does not answer."""
         if self._closing:
             return
         self._closing = True
+        self.close_code = code
         self._metrics.closes_by_code[int(code)] += 1
-        self._tg.create_task(self._ws.close(int(code), reason), name=f"close {self.label}")
+        ws = self._ws
+        if ws.protocol.state is State.OPEN:
+            try:
+                ws.protocol.send_close(int(code), reason)
+                ws.send_data()
+            except Exception as exc:
+                log.debug("close failed", extra={"fields": {"peer": self.label, "err": repr(exc)}})
+        loop = asyncio.get_running_loop()
+        self._abort_timer = loop.call_later(self._grace, self._abort)
+
+    def _abort(self) -> None:
+        self._abort_timer = None
+        if self._ws.protocol.state is not State.CLOSED:
+            reset(self._ws.transport)
+
+    def finished(self) -> None:
+        """The connection ended: stop watching it."""
+        self._monitor.forget(self)
+        if self._abort_timer is not None:
+            self._abort_timer.cancel()
+            self._abort_timer = None
 
     def probe(self) -> None:
         """Ping now; close the connection if no pong arrives within PROBE_TIMEOUT."""
@@ -109,6 +193,25 @@ class Connection:
         finally:
             self._probing = False
 
+    def state_requested(self, size: int) -> None:
+        """Sync requests cost a whole-document encoding and send: rate-limited per peer."""
+        if not self._sync_requests.take():
+            self._metrics.errors_by_kind["sync_request_rate"] += 1
+            self.kick(CloseCode.POLICY_VIOLATION, "too many sync requests")
+
+
+def reset(transport: asyncio.Transport) -> None:
+    """Abort with a TCP reset: the kernel drops what it still holds for the peer, too.
+
+    A plain close would leave the unsent bytes in an orphaned kernel socket that keeps
+    probing a peer that never reads.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
 
 async def serve_connection(
     ws: ServerConnection,
@@ -117,17 +220,21 @@ async def serve_connection(
     registry: RoomRegistry,
     metrics: Metrics,
     config: ServerConfig,
+    monitor: OutboundMonitor,
+    live: set[Connection],
 ) -> None:
     """Run one admitted WebSocket connection until it closes.
 
     Never raises for peer misbehaviour: protocol errors, rate limits and expiry close this
-    connection only, with a fitting close code.
+    connection only, with a fitting close code. ``live`` holds every running connection
+    (the server closes them at shutdown).
     """
     extensions = ws.subprotocol == SUBPROTOCOL
     loop = asyncio.get_running_loop()
     metrics.connections_opened += 1
     async with asyncio.TaskGroup() as tg:
-        conn = Connection(ws, tg, metrics, config.max_outbound_bytes)
+        conn = Connection(ws, tg, metrics, monitor, config)
+        live.add(conn)
         fields = {"peer": conn.label, "room": name, "ext": extensions, "role": str(principal.role)}
         expiry: asyncio.TimerHandle | None = None
         if principal.expires_at is not None:
@@ -146,9 +253,11 @@ async def serve_connection(
             conn.kick(CloseCode.TRY_AGAIN_LATER, "too many documents open; try again later")
             if expiry is not None:
                 expiry.cancel()
+            live.discard(conn)
+            await ws.wait_closed()
+            conn.finished()
             return
         log.debug("peer joined", extra={"fields": fields})
-        close_code: int | None = None
         try:
             conn.session = room.new_session(
                 conn,
@@ -169,16 +278,13 @@ async def serve_connection(
                         raise DecodeError("text frame: the protocol uses binary messages")
                     if not rate.take():
                         metrics.errors_by_kind["message_rate"] += 1
-                        close_code = CloseCode.POLICY_VIOLATION
-                        log.warning("closing peer: message rate limit", extra={"fields": fields})
                         conn.kick(CloseCode.POLICY_VIOLATION, "message rate limit exceeded")
                         continue
                     room.receive(conn, data)
                 except ProtocolError as exc:
                     metrics.errors_by_kind[type(exc).__name__] += 1
-                    close_code = exc.close_code
-                    log.warning(
-                        "closing peer: %s: %s",
+                    log.info(
+                        "refusing a message: %s: %s",
                         type(exc).__name__,
                         exc,
                         extra={"fields": {**fields, "code": int(exc.close_code)}},
@@ -188,7 +294,6 @@ async def serve_connection(
             pass
         except Exception:
             metrics.errors_by_kind["internal"] += 1
-            close_code = CloseCode.INTERNAL_ERROR
             log.exception("internal error; closing peer", extra={"fields": fields})
             conn.kick(CloseCode.INTERNAL_ERROR, "internal error")
         finally:
@@ -196,6 +301,21 @@ async def serve_connection(
                 expiry.cancel()
             room.leave(conn)
             registry.release(room)
+            live.discard(conn)
+            conn.finished()
             metrics.connections_closed += 1
-            code = close_code if close_code is not None else ws.close_code
-            log.info("peer left", extra={"fields": {**fields, "code": code}})
+            _log_left(ws, conn, fields)
+
+
+def _log_left(ws: ServerConnection, conn: Connection, fields: dict[str, object]) -> None:
+    """One line per closed peer; a warning when the server closed it for cause."""
+    code: int | None = conn.close_code
+    if code is None:
+        sent = ws.protocol.close_sent  # websockets closed it itself (1009 too big, ...)
+        rcvd = ws.protocol.close_rcvd
+        code = sent.code if sent is not None else rcvd.code if rcvd is not None else 1006
+    out = {**fields, "code": code}
+    if code in _WARN_CODES:
+        log.warning("peer closed: %s", CloseCode(code).name.lower(), extra={"fields": out})
+    else:
+        log.info("peer left", extra={"fields": out})

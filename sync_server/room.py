@@ -63,6 +63,7 @@ from shared.session import (
     AwarenessQueried,
     AwarenessReceived,
     RemoteUpdate,
+    StateRequested,
     SyncSession,
     UpdateHeld,
     UpdateRejected,
@@ -90,6 +91,9 @@ class Peer(Protocol):
 
     def probe(self) -> None:
         """Check (asynchronously) that the peer is alive; close it if it does not answer."""
+
+    def state_requested(self, size: int) -> None:
+        """The peer asked for the document (step 1) and is sent ``size`` bytes; may close it."""
 
 
 class RoomBus(Protocol):
@@ -279,6 +283,8 @@ class Room:
                 self._metrics.updates_rejected += 1
             elif isinstance(event, UpdateHeld):
                 self._metrics.updates_held += 1
+            elif isinstance(event, StateRequested):
+                peer.state_requested(event.size)
         self._write_session_output(peer)
 
     def _poison(self, why: str) -> None:
@@ -344,8 +350,8 @@ class Room:
                 peer.kick(CloseCode.INTERNAL_ERROR, "storage failure")
             return
         for peer, index in last_index.items():
-            if peer in self.peers:
-                peer.session.acknowledge(index)
+            if peer in self.peers and peer.session.acknowledge(index):
+                self._metrics.acks_sent += 1
                 self._write_session_output(peer)
 
     async def drain(self) -> None:

@@ -16,15 +16,19 @@ READY = re.compile(r"coscribe-server listening on (ws://\S+)")
 class ServerProcess:
     """``python -m sync_server`` in a subprocess; ``start()`` waits for its ready line."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, wrapper: tuple[str, ...] = ()
+    ) -> None:
+        """``wrapper``: a command to run the server under (``prlimit --nofile=...``, say)."""
         self.args = list(args)
+        self.wrapper = list(wrapper)
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sync_server", *self.args],
+            [*self.wrapper, sys.executable, "-m", "sync_server", *self.args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
