@@ -530,3 +530,20 @@ async def test_an_edit_racing_a_forged_struct_on_its_clock_is_not_lost(tmp_path:
         await honest.flush()
         await wait_until(lambda: honest.saved or honest.closed, DEADLINE, "honest edit saved")
         await h.check()
+
+
+@pytest.mark.xfail(strict=True, reason=GATE_GAP + "origin == right origin is admitted")
+@pytest.mark.asyncio
+async def test_an_origin_equal_to_the_right_origin_does_not_fork_late_joiners(
+    tmp_path: Path,
+) -> None:
+    """Honest "ab" by client 5; "X" with origin AND right origin <5#1>. The live room
+    shows aXb, its own full update (late joiners, compaction) says abX. (The fuzzer found
+    the general case: an origin that is not left of the right origin.)"""
+    async with harness(tmp_path) as h:
+        await _typed(h, 0, "ab")
+        forged = update(
+            ClientStructs(888, 0, (Item(String("X"), origin=ID(5, 1), right_origin=ID(5, 1)),))
+        )
+        await h.attack(sync_update_message(forged), "origin == right origin")
+        await h.check()
