@@ -163,7 +163,10 @@ class Stats:
     failures: Counter[str] = field(default_factory=Counter)
     failing_tags: Counter[str] = field(default_factory=Counter)
     examples: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: First failure of each class: (episode seed, events, detail, tags), to shrink.
+    first: dict[str, tuple[int, list[Event], str, str]] = field(default_factory=dict)
     seconds: float = 0.0
+    shrink_seconds: float = 0.0
 
     def merge(self, other: Stats) -> None:
         self.messages += other.messages
@@ -174,8 +177,8 @@ class Stats:
         self.episodes += other.episodes
         self.failures.update(other.failures)
         self.failing_tags.update(other.failing_tags)
-        for k, v in other.examples.items():
-            self.examples.setdefault(k, v)
+        for k, v in other.first.items():
+            self.first.setdefault(k, v)
         self.seconds = max(self.seconds, other.seconds)
 
 
@@ -499,10 +502,9 @@ def job(
     messages: int,
     episode: int,
     check_every: int,
-    shrink_budget: float,
     log: Callable[[str], None] = lambda line: print(line, flush=True),
 ) -> Stats:
-    """Run ``messages`` messages in episodes; shrink the first failure of each class."""
+    """Run ``messages`` messages in episodes; keep the first failure of each class."""
     stats = Stats()
     started = time.monotonic()
     rng = random.Random(seed)
@@ -515,18 +517,8 @@ def job(
         if failure is not None:
             stats.failures[failure.kind] += 1
             stats.failing_tags[tags] += 1
-            if failure.kind not in stats.examples:
-                minimal = shrink(events, failure.kind, shrink_budget)
-                again = asyncio.run(replay_events(minimal))
-                if again is None or again.kind != failure.kind:
-                    minimal, again = events, failure  # did not reproduce: show it all
-                stats.examples[failure.kind] = {
-                    "episode_seed": ep_seed,
-                    "reproduced": again is not failure,
-                    "detail": again.detail[:500],
-                    "events": render_events(minimal),
-                    "last_attack_tags": tags,
-                }
+            if failure.kind not in stats.first:
+                stats.first[failure.kind] = (ep_seed, events, failure.detail, tags)
                 log(f"# new failure class: {failure.kind} (episode seed {ep_seed})")
         if time.monotonic() > next_report:
             next_report += 30
@@ -537,8 +529,27 @@ def job(
     return stats
 
 
-def _job_entry(args: tuple[int, int, int, int, float]) -> Stats:
+def _job_entry(args: tuple[int, int, int, int]) -> Stats:
     return job(*args)
+
+
+def shrink_examples(stats: Stats, budget: float) -> None:
+    """Shrink the first failure of each class (once, after all jobs) into ``examples``."""
+    started = time.monotonic()
+    for kind, (ep_seed, events, detail, tags) in sorted(stats.first.items()):
+        minimal = shrink(events, kind, budget)
+        again = asyncio.run(replay_events(minimal))
+        reproduced = again is not None and again.kind == kind
+        if not reproduced:
+            minimal = events  # did not reproduce: show the whole episode
+        stats.examples[kind] = {
+            "episode_seed": ep_seed,
+            "reproduced": reproduced,
+            "detail": (again.detail if again is not None and reproduced else detail)[:500],
+            "events": render_events(minimal),
+            "last_attack_tags": tags,
+        }
+    stats.shrink_seconds = time.monotonic() - started
 
 
 def report(stats: Stats, args: argparse.Namespace) -> str:
@@ -546,8 +557,9 @@ def report(stats: Stats, args: argparse.Namespace) -> str:
     lines = [
         f"update fuzz: seed {args.seed}, {stats.messages:,} attacker messages in "
         f"{stats.episodes:,} episodes of <= {args.episode}, {args.jobs} job(s)",
-        f"  wall {stats.seconds:.1f} s, {rate:,.0f} messages/s (all jobs), "
-        f"honest edits {stats.honest_edits:,}, invariant checks {stats.invariant_checks:,}",
+        f"  fuzzing wall {stats.seconds:.1f} s, {rate:,.0f} messages/s (all jobs); "
+        f"shrinking {stats.shrink_seconds:.0f} s",
+        f"  honest edits {stats.honest_edits:,}, invariant checks {stats.invariant_checks:,}",
         f"  accepted {stats.accepted:,}, refused {sum(stats.refused.values()):,}",
         "  refusals by reason:",
     ]
@@ -582,7 +594,7 @@ def main() -> int:
     args = parser.parse_args()
     per_job = [
         (args.seed * 1000 + j, args.messages // args.jobs + (j < args.messages % args.jobs),
-         args.episode, args.check_every, args.shrink_seconds)
+         args.episode, args.check_every)
         for j in range(args.jobs)
     ]  # fmt: skip
     if args.jobs == 1:
@@ -593,6 +605,10 @@ def main() -> int:
     stats = Stats()
     for r in results:
         stats.merge(r)
+    print(
+        f"# fuzzing done in {stats.seconds:.0f} s; shrinking {len(stats.first)} classes", flush=True
+    )
+    shrink_examples(stats, args.shrink_seconds)
     print(report(stats, args))
     if args.json is not None:
         args.json.write_text(
@@ -605,6 +621,7 @@ def main() -> int:
                     "honest_edits": stats.honest_edits,
                     "invariant_checks": stats.invariant_checks,
                     "episodes": stats.episodes,
+                    "shrink_seconds": stats.shrink_seconds,
                     "failures": dict(stats.failures),
                     "examples": stats.examples,
                 },

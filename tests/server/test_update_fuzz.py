@@ -207,7 +207,8 @@ class Harness:
         self.history.append(f"attacker {label} {message.hex()}")
         code = await self.attacker.send(message)
         if code is not None:
-            assert code in FITTING, f"attacker closed with {code}\n{self.story()}"
+            why = " (the room was poisoned and reloaded: every peer closed)" if code == 1012 else ""
+            assert code in FITTING, f"attacker closed with {code}{why}\n{self.story()}"
             self.history.append(f"  -> refused, closed with {code}")
             self.attacker.reconnects += 1
             await self.attacker.connect(self._tg)
@@ -225,6 +226,7 @@ class Harness:
     async def check(self) -> None:
         """The invariant (a)-(c) of the module docstring."""
         assert self.server is not None
+        self.assert_honest_connected()
         room = self.room
         await room.drain()
         stored = await self.server.store.load(ROOM)

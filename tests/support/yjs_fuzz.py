@@ -340,6 +340,10 @@ class UpdateFuzzer:
             return Item(content, parent=self._parent(model, own, planned, tags))
         origin = self._ref(model, own, planned, tags, "origin") if anchor != "right" else None
         right = self._ref(model, own, planned, tags, "right") if anchor != "origin" else None
+        if origin is not None and right is not None and rng.random() < 0.15:
+            # Origins out of order: YATA assumes the origin is left of the right origin.
+            tags.append("crossed-origins")
+            right = rng.choice([origin, ID(origin.client, max(origin.clock - 1, 0))])
         extra = 0x20 if rng.random() < 0.03 else 0  # parentSub flag readers must ignore
         return Item(content, origin=origin, right_origin=right, extra_info=extra)
 
