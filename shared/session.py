@@ -84,7 +84,8 @@ class RemoteUpdate:
 
     ``index`` is the 1-based number of this document message on this connection (step 2
     replies and updates both count); a server acknowledges durability by index.
-    ``update`` is the raw Yjs update, for relaying and storage.
+    ``update`` is the Yjs update for relaying and storage: as received, or, with a gate,
+    without the clocks the document already had (see ``Admitted.gained``).
     """
 
     update: bytes
@@ -107,6 +108,18 @@ class UpdateHeld:
     """Server: an update builds on structs the document lacks; held until they arrive."""
 
     index: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeldUpdateRefused:
+    """Server: a held update turned out to be invalid once what it built on arrived.
+
+    It was dropped; the caller closes the connection (after handling the other events of
+    the same message, which may include an update that was applied).
+    """
+
+    index: int
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +169,7 @@ Event = (
     | RemoteUpdate
     | UpdateRejected
     | UpdateHeld
+    | HeldUpdateRefused
     | AwarenessReceived
     | AwarenessQueried
     | StateRequested
@@ -428,6 +442,7 @@ class SyncSession:
                 self._hold(index, update)
                 return
             self._apply_admitted(gate, admitted)
+            update = admitted.gained()
         else:
             self._apply(update)
         self._events.append(RemoteUpdate(update, index))
@@ -457,14 +472,26 @@ class SyncSession:
                 index, update = entry
                 try:
                     admitted = gate.admit(update)
+                    self._apply_admitted(gate, admitted)
                 except MissingDependencies:
                     continue
+                except InvalidUpdate as exc:
+                    # Never raise here: the update that released it is already applied,
+                    # and its events must still reach the caller.
+                    self.held.remove(entry)
+                    self._events.append(HeldUpdateRefused(index, str(exc)))
+                    continue
                 self.held.remove(entry)
-                self._apply_admitted(gate, admitted)
-                self._events.append(RemoteUpdate(update, index))
+                self._events.append(RemoteUpdate(admitted.gained(), index))
                 progressed = True
 
     def _apply_admitted(self, gate: UpdateGate, admitted: Admitted) -> None:
+        try:
+            # yrs decodes the whole update before integrating any of it: bytes it cannot
+            # decode are refused here, with the document untouched.
+            pycrdt.get_state(admitted.update)
+        except ValueError:
+            raise InvalidUpdate("update does not decode") from None
         try:
             with self.doc.transaction(origin=self.origin):
                 self.doc.apply_update(admitted.update)

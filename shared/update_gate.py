@@ -11,8 +11,11 @@ every update is decoded and checked here first, in pure Python, against what the
 document holds, and is applied only if it
 
 * decodes completely (Yjs update encoding v1, every length checked against the buffer);
-* uses only content kinds Yjs writes (no subdocuments, no yrs-only "move" items), with no
-  empty items and clocks below 2^32 (yrs stores clocks as u32);
+* uses only content kinds that Yjs writes and yrs reads the same way: no subdocuments, no
+  yrs-only "move" items, no legacy JSON items and no XmlHook types (yrs decodes both
+  differently from Yjs: a JSON item's count off by one, a hook without its name, so bytes
+  the gate reads as one struct would be another struct for yrs); no empty items; client
+  ids below 2^53 and clocks below 2^32 (what Yjs and yrs can hold);
 * leaves nothing pending: for each client its structs continue the document's state
   without a gap, and every origin, right origin and parent id exists once the structs of
   the update that precede it (in any dependency order) are integrated; every deleted range
@@ -20,7 +23,12 @@ document holds, and is applied only if it
 * names as parent (by id) only items that are shared types;
 * never splits a UTF-16 surrogate pair (an origin, right origin, deleted range boundary or
   overlap offset between the two halves of an emoji): Yjs replaces both halves with
-  U+FFFD while yrs keeps the character whole, so the peers would diverge.
+  U+FFFD while yrs keeps the character whole, so the peers would diverge;
+* does not name the same item as its origin and its right origin (an item cannot be both
+  left and right of the new one; yrs would place it differently live and on replay).
+
+Facts (types, surrogates) are taken only from the part of each struct that is new to the
+document: yrs drops the part it already has, whatever the update claims it holds.
 
 The checks use a :class:`DocumentFacts` table (per client the next clock, the ids of
 shared-type items, the clocks of low surrogates) that the gate keeps in step with the
@@ -39,6 +47,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pycrdt
+
 from .errors import InvalidUpdate
 
 #: yrs keeps clocks in 32 bits; Yjs would go to 2**53, but no honest client gets near.
@@ -54,9 +64,13 @@ _SKIP = 10
 _HAS_ORIGIN = 0x80
 _HAS_RIGHT_ORIGIN = 0x40
 _HAS_PARENT_SUB = 0x20
-#: Shared type refs Yjs knows: Array, Map, Text, XmlElement, XmlFragment, XmlHook, XmlText.
-_TYPE_REFS = range(7)
-_NAMED_TYPE_REFS = (3, 5)  # XmlElement and XmlHook carry a tag name
+#: Shared type refs accepted: Array, Map, Text, XmlElement, XmlFragment, XmlText. Not
+#: XmlHook (5): Yjs writes its name, yrs does not read it.
+_TYPE_REFS = frozenset({0, 1, 2, 3, 4, 6})
+_XML_ELEMENT = 3  # carries a tag name
+_XML_HOOK = 5
+#: Largest client id (Yjs numbers are doubles; yrs keeps 53 bits of a larger one).
+CLIENT_LIMIT = 2**53 - 1
 
 ID = tuple[int, int]  # (client, clock)
 
@@ -105,7 +119,7 @@ class DocumentFacts:
             InvalidUpdate: the state does not decode.
         """
         facts = cls(state=decode_state_vector(state_vector))
-        runs, _ = decode_structs(full_state)
+        runs, _ = decode_structs(full_state, yrs_layout=True)
         for run in runs:
             have = facts.state.get(run[0].client, 0)
             for s in run:
@@ -126,13 +140,27 @@ class DocumentFacts:
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
-    """An update that passed the gate, with the facts it adds once applied."""
+    """An update that passed the gate, with the facts it adds once applied.
+
+    ``overlap_state``: when some structs repeat clocks the document already has, the
+    state vector (encoded) of the document before the update, for the update's clients.
+    yrs drops repeated clocks whatever they hold, so what the document really gained is
+    ``pycrdt.get_update(update, overlap_state)`` (see :meth:`gained`); relaying or storing
+    the update as sent would spread a second version of those clocks.
+    """
 
     update: bytes
     state: dict[int, int]
     types: frozenset[ID]
     low_surrogates: dict[int, frozenset[int]]
     empty: bool
+    overlap_state: bytes | None = None
+
+    def gained(self) -> bytes:
+        """The update without the clocks the document already had."""
+        if self.overlap_state is None:
+            return self.update
+        return pycrdt.get_update(self.update, self.overlap_state)
 
 
 @dataclass(slots=True)
@@ -186,6 +214,8 @@ class _Reader:
             shift += 7
             if shift > 49:
                 raise InvalidUpdate("varint longer than 53 bits")
+        if value > CLIENT_LIMIT:
+            raise InvalidUpdate("varint beyond 2^53")
         self.pos = pos
         return value
 
@@ -269,13 +299,15 @@ def _low_surrogate_offsets(text: str) -> tuple[int, tuple[int, ...]]:
     return n16, tuple(lows)
 
 
-def _read_item(r: _Reader, info: int, client: int, clock: int) -> _Struct:
+def _read_item(r: _Reader, info: int, client: int, clock: int, yrs_layout: bool) -> _Struct:
     kind = info & 0x1F
     s = _Struct(client, clock, 0, kind)
     if info & _HAS_ORIGIN:
         s.origin = (r.uint(), r.uint())
     if info & _HAS_RIGHT_ORIGIN:
         s.right = (r.uint(), r.uint())
+        if s.right == s.origin:
+            raise InvalidUpdate("origin and right origin are the same item")
     if not info & (_HAS_ORIGIN | _HAS_RIGHT_ORIGIN):
         if r.uint() == 1:
             r.raw()  # a root type's name
@@ -288,7 +320,9 @@ def _read_item(r: _Reader, info: int, client: int, clock: int) -> _Struct:
     elif kind == _DELETED:
         s.length = r.uint()
     elif kind == _JSON:
-        s.length = r.count()
+        if not yrs_layout:
+            raise InvalidUpdate("legacy JSON content is not accepted (Yjs writes Any content)")
+        s.length = r.count() + 1  # yrs writes (and reads) one string more than the count
         for _ in range(s.length):
             r.raw()
     elif kind == _ANY:
@@ -304,9 +338,9 @@ def _read_item(r: _Reader, info: int, client: int, clock: int) -> _Struct:
         s.length = 1
     elif kind == _TYPE:
         ref = r.uint()
-        if ref not in _TYPE_REFS:
-            raise InvalidUpdate(f"unknown shared type {ref}")
-        if ref in _NAMED_TYPE_REFS:
+        if ref not in _TYPE_REFS and not (yrs_layout and ref == _XML_HOOK):
+            raise InvalidUpdate(f"shared type {ref} is not accepted")
+        if ref == _XML_ELEMENT:
             r.raw()
         s.length = 1
     elif kind == _DOC:
@@ -316,8 +350,13 @@ def _read_item(r: _Reader, info: int, client: int, clock: int) -> _Struct:
     return s
 
 
-def decode_structs(update: bytes) -> tuple[list[list[_Struct]], list[tuple[int, int, int]]]:
+def decode_structs(
+    update: bytes, *, yrs_layout: bool = False
+) -> tuple[list[list[_Struct]], list[tuple[int, int, int]]]:
     """Decode an update into per-client struct runs and delete ranges (client, clock, len).
+
+    ``yrs_layout``: the bytes come from yrs (``doc.get_update()``), which lays JSON items
+    and XmlHook types out its own way; accept those as yrs wrote them.
 
     Raises:
         InvalidUpdate: the bytes are not a complete, well-formed Yjs v1 update.
@@ -340,7 +379,7 @@ def decode_structs(update: bytes) -> tuple[list[list[_Struct]], list[tuple[int, 
                 if kind == _SKIP or kind == _GC:
                     s = _Struct(client, clock, r.uint(), kind)
                 else:
-                    s = _read_item(r, info, client, clock)
+                    s = _read_item(r, info, client, clock, yrs_layout)
                 if s.length <= 0:
                     raise InvalidUpdate("empty struct")
                 clock += s.length
@@ -416,13 +455,6 @@ class UpdateGate:
             lows = new_lows.get(client)
             return lows is not None and clock in lows
 
-        for run in runs:  # new type ids and surrogates are facts of the update as a whole
-            for s in run:
-                if s.kind == _TYPE:
-                    new_types.add((s.client, s.clock))
-                elif s.lows:
-                    new_lows.setdefault(s.client, set()).update(s.clock + o for o in s.lows)
-
         def ready(s: _Struct) -> bool:
             """Whether ``s`` can integrate now (raises if it never can)."""
             have = known(s.client)
@@ -441,16 +473,28 @@ class UpdateGate:
                 raise InvalidUpdate(f"parent {s.parent[0]}:{s.parent[1]} is not a shared type")
             return True
 
+        overlapped = False
         queues = [list(reversed(run)) for run in runs]
         while queues:
             progressed = False
             for q in queues:
                 while q and ready(q[-1]):
                     s = q.pop()
-                    end = s.clock + s.length
-                    if s.kind != _SKIP and end > known(s.client):
-                        grown[s.client] = end
                     progressed = True
+                    end = s.clock + s.length
+                    have = known(s.client)
+                    if s.kind != _SKIP and s.clock < have:
+                        overlapped = True
+                    if s.kind == _SKIP or end <= have:
+                        continue  # a hole, or all known: yrs drops it
+                    grown[s.client] = end
+                    # Facts only from the new part (yrs keeps what it had).
+                    if s.kind == _TYPE:
+                        new_types.add((s.client, s.clock))
+                    elif s.lows:
+                        fresh = [s.clock + o for o in s.lows if s.clock + o >= have]
+                        if fresh:
+                            new_lows.setdefault(s.client, set()).update(fresh)
             queues = [q for q in queues if q]
             if queues and not progressed:
                 s = queues[0][-1]
@@ -462,12 +506,18 @@ class UpdateGate:
                 raise MissingDependencies(f"deletes {client}:{start}+{length}, not all there")
             if splits(client, start) or splits(client, start + length):
                 raise InvalidUpdate("deleted range splits a surrogate pair")
+        overlap_state = None
+        if overlapped:
+            overlap_state = _encode_state_vector(
+                {r[0].client: state.get(r[0].client, 0) for r in runs}
+            )
         return Admitted(
             update,
             grown,
             frozenset(new_types),
             {c: frozenset(v) for c, v in new_lows.items()},
             not runs and not deletes,
+            overlap_state,
         )
 
     def commit(self, admitted: Admitted) -> None:
@@ -486,6 +536,16 @@ class UpdateGate:
     def matches_state(self, state: Iterable[tuple[int, int]]) -> bool:
         """True if the facts' clocks equal ``state`` (pairs decoded from a state vector)."""
         return {c: k for c, k in state if k} == {c: k for c, k in self.facts.state.items() if k}
+
+
+def _encode_state_vector(state: dict[int, int]) -> bytes:
+    out = bytearray()
+    for value in (len(state), *(x for item in state.items() for x in item)):
+        while value > 0x7F:
+            out.append(0x80 | (value & 0x7F))
+            value >>= 7
+        out.append(value)
+    return bytes(out)
 
 
 def decode_state_vector(sv: bytes) -> dict[int, int]:

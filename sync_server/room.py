@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
+import pycrdt
 from pycrdt import Doc, merge_updates
 
 from shared.errors import (
@@ -62,6 +63,7 @@ from shared.messages import (
 from shared.session import (
     AwarenessQueried,
     AwarenessReceived,
+    HeldUpdateRefused,
     RemoteUpdate,
     StateRequested,
     SyncSession,
@@ -285,6 +287,14 @@ class Room:
                 self._metrics.updates_held += 1
             elif isinstance(event, StateRequested):
                 peer.state_requested(event.size)
+            elif isinstance(event, HeldUpdateRefused):
+                self._metrics.errors_by_kind["InvalidUpdate"] += 1
+                log.info(
+                    "refusing a held update: %s",
+                    event.reason,
+                    extra={"fields": {"room": self.name, "peer": peer.label}},
+                )
+                peer.kick(CloseCode.INVALID_PAYLOAD, "InvalidUpdate")
         self._write_session_output(peer)
 
     def _poison(self, why: str) -> None:
@@ -403,6 +413,10 @@ class Room:
                 self._metrics.errors_by_kind["held_remote_dropped"] += 1
             return False
         try:
+            pycrdt.get_state(update)  # decodes all of it, touches nothing
+        except ValueError:
+            raise InvalidUpdate("update does not decode") from None
+        try:
             self.doc.apply_update(update)
         except BaseException as exc:
             if isinstance(exc, ValueError | RuntimeError) or is_pycrdt_panic(exc):
@@ -412,7 +426,7 @@ class Room:
         gate.commit(admitted)
         if not relay:
             return True
-        self._remote_batch.append(update)
+        self._remote_batch.append(admitted.gained())
         if len(self._remote_batch) == 1:
             # Coalesced like local batches: one merged append and one message per turn.
             asyncio.get_running_loop().call_soon(self._flush_remote)

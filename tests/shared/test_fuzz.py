@@ -29,7 +29,7 @@ from shared.messages import (
     SyncUpdate,
     decode_message,
 )
-from shared.session import RemoteUpdate, SyncSession, UpdateHeld
+from shared.session import HeldUpdateRefused, RemoteUpdate, SyncSession, UpdateHeld
 from shared.states import Role
 from shared.update_gate import UpdateGate
 from tests.shared.helpers import TEXT_NAME
@@ -284,6 +284,8 @@ def test_pending_poison_does_not_break_an_honest_peer() -> None:
     honest.receive_data(SyncUpdate(honest_update).encode())
     assert [type(e) for e in honest.events_received()] == [RemoteUpdate]
     assert str(doc.get(TEXT_NAME, type=Text)) == "abc"
-    with pytest.raises(InvalidUpdate, match="not a shared type"):
-        attacker.receive_data(SyncUpdate(EMPTY_UPDATE).encode())
+    attacker.receive_data(SyncUpdate(EMPTY_UPDATE).encode())
+    refused = [e for e in attacker.events_received() if isinstance(e, HeldUpdateRefused)]
+    assert len(refused) == 1 and "not a shared type" in refused[0].reason
+    assert attacker.held == []
     assert str(doc.get(TEXT_NAME, type=Text)) == "abc"

@@ -127,7 +127,10 @@ def test_a_cycle_between_two_clients_never_integrates() -> None:
         (bytes.fromhex("01010500040101740000"), "empty struct"),  # empty string item
         (bytes.fromhex("0101050009010174"), "subdocuments"),
         (bytes.fromhex("010105000b010174"), "unknown struct kind"),
-        (bytes.fromhex("01010500070101740900"), "unknown shared type"),
+        (bytes.fromhex("01010500070101740900"), "shared type 9 is not accepted"),
+        (bytes.fromhex("0101050007010174050178"), "shared type 5"),  # XmlHook
+        (bytes.fromhex("010105000201017401022261220131"), "legacy JSON"),
+        (bytes.fromhex("01010600c405000500017800"), "same item"),
         (bytes.fromhex("010105ffffffff0f04010174017800"), "2\\^32"),
         (bytes.fromhex("010105ffffffffffffffffff7f00"), "53 bits"),
     ],
