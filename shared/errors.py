@@ -22,6 +22,8 @@ closed with, so I/O adapters never have to map exceptions to codes themselves.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 
 
@@ -158,3 +160,22 @@ def is_pycrdt_panic(exc: BaseException) -> bool:
     importable by name; every place that must contain it checks with this function.
     """
     return type(exc).__name__ == "PanicException"
+
+
+@contextmanager
+def crdt_errors(raise_as: Callable[[str], BaseException]) -> Iterator[None]:
+    """Turn what pycrdt raises on input it cannot take into ``raise_as(message)``.
+
+    yrs reports bad input as ValueError or RuntimeError, and a Rust panic as pyo3's
+    ``PanicException``, which derives from BaseException (see :func:`is_pycrdt_panic`).
+    Every other BaseException (CancelledError, KeyboardInterrupt...) passes through. This
+    is the one place that catches BaseException for pycrdt's sake.
+    """
+    try:
+        yield
+    except (ValueError, RuntimeError) as exc:
+        raise raise_as(str(exc) or type(exc).__name__) from None
+    except BaseException as exc:
+        if is_pycrdt_panic(exc):
+            raise raise_as(f"the CRDT panicked: {exc}") from None
+        raise

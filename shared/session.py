@@ -40,7 +40,7 @@ from .errors import (
     InvalidUpdate,
     ProtocolError,
     UnknownMessageType,
-    is_pycrdt_panic,
+    crdt_errors,
 )
 from .limits import DEFAULT_LIMITS, ProtocolLimits
 from .messages import (
@@ -492,13 +492,8 @@ class SyncSession:
             pycrdt.get_state(admitted.update)
         except ValueError:
             raise InvalidUpdate("update does not decode") from None
-        try:
-            with self.doc.transaction(origin=self.origin):
-                self.doc.apply_update(admitted.update)
-        except BaseException as exc:
-            if isinstance(exc, ValueError | RuntimeError) or is_pycrdt_panic(exc):
-                raise DocumentPoisoned(f"an admitted update failed in the CRDT: {exc}") from None
-            raise
+        with crdt_errors(DocumentPoisoned), self.doc.transaction(origin=self.origin):
+            self.doc.apply_update(admitted.update)
         gate.commit(admitted)
 
     def _apply(self, update: bytes) -> None:
@@ -506,16 +501,9 @@ class SyncSession:
             pycrdt.get_state(update)  # parses the whole update without touching the doc
         except ValueError:
             raise InvalidUpdate("update does not decode") from None
-        try:
-            with self.doc.transaction(origin=self.origin):
-                self.doc.apply_update(update)
-        except (ValueError, RuntimeError) as exc:
-            # yrs reports structurally impossible updates as RuntimeError("Cannot apply ...").
-            raise InvalidUpdate(f"update rejected by the CRDT: {exc}") from None
-        except BaseException as exc:
-            if is_pycrdt_panic(exc):
-                raise InvalidUpdate("update made the CRDT panic") from None
-            raise
+        # yrs reports structurally impossible updates as RuntimeError("Cannot apply ...").
+        with crdt_errors(InvalidUpdate), self.doc.transaction(origin=self.origin):
+            self.doc.apply_update(update)
 
     def _receive_hello(self, hello: Hello) -> None:
         if self.role is Role.SERVER:

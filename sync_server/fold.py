@@ -14,7 +14,7 @@ from typing import Any
 
 from pycrdt import Decoder, Doc, get_update
 
-from shared.errors import is_pycrdt_panic
+from shared.errors import StorageError, crdt_errors
 
 
 def _delete_ranges(update: bytes) -> Iterator[tuple[int, int, int]]:
@@ -69,13 +69,10 @@ def fold_updates(inputs: list[bytes], stop: threading.Event) -> tuple[bytes, str
         if i % 4096 == 0 and stop.is_set():
             return None
         try:
-            doc.apply_update(update)
-        except ValueError as exc:
-            return b"", f"a stored update does not decode ({exc})"
-        except BaseException as exc:  # pyo3 PanicException is a BaseException
-            if not is_pycrdt_panic(exc):
-                raise
-            return b"", "a stored update made the CRDT panic"
+            with crdt_errors(StorageError):
+                doc.apply_update(update)
+        except StorageError as exc:
+            return b"", f"a stored update does not apply ({exc})"
     snapshot = doc.get_update()
     state = doc.get_state()
     deleted = _DeleteSet(get_update(snapshot, state))

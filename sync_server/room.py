@@ -51,7 +51,7 @@ from shared.errors import (
     DocumentPoisoned,
     InvalidUpdate,
     StorageError,
-    is_pycrdt_panic,
+    crdt_errors,
 )
 from shared.limits import ProtocolLimits
 from shared.messages import (
@@ -417,12 +417,11 @@ class Room:
         except ValueError:
             raise InvalidUpdate("update does not decode") from None
         try:
-            self.doc.apply_update(update)
-        except BaseException as exc:
-            if isinstance(exc, ValueError | RuntimeError) or is_pycrdt_panic(exc):
-                self._poison(f"{exc!r}")
-                return False
-            raise
+            with crdt_errors(DocumentPoisoned):
+                self.doc.apply_update(update)
+        except DocumentPoisoned as exc:
+            self._poison(str(exc))
+            return False
         gate.commit(admitted)
         if not relay:
             return True
