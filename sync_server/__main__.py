@@ -19,81 +19,24 @@ import os
 import signal
 import ssl
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
 
 import platformdirs
 
 from shared.docnames import validate_document_name
 from shared.errors import CloseCode, InvalidDocumentName, StorageError
-from shared.limits import ProtocolLimits
 
-from .admission import ConfigError, normalize_origins
+from .admission import ConfigError
 from .app import RelayServer
 from .auth import Role, load_secret, mint_token, parse_duration
 from .config import ServerConfig
 from .datadir import DataDirLock, DataDirLocked, prepare_data_dir
 from .logs import configure_logging
+from .options import add_options, config_values
 
 PROG = "coscribe-server"
 MEMORY = ":memory:"
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
-
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port {port} is outside 0-65535")
-    return port
-
-
-def _number(
-    kind: type[int] | type[float], *, zero_means_unlimited: bool
-) -> Callable[[str], int | float]:
-    """An argparse ``type``: an int or float that must be positive (or 0 = unlimited)."""
-    noun = "an integer" if kind is int else "a number"
-    rule = "must be 0 (unlimited) or positive" if zero_means_unlimited else "must be positive"
-
-    def parse(value: str) -> int | float:
-        try:
-            n = kind(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not {noun}: {value!r}") from None
-        if not (n >= 0 if zero_means_unlimited else n > 0):
-            shown = n if kind is int else repr(value)
-            raise argparse.ArgumentTypeError(f"{rule}: {shown}")
-        return n
-
-    return parse
-
-
-_positive_int = _number(int, zero_means_unlimited=False)
-_non_negative_int = _number(int, zero_means_unlimited=True)
-_positive_float = _number(float, zero_means_unlimited=False)
-_rate = _number(float, zero_means_unlimited=True)
-
-
-def _size(value: str) -> int:
-    """Accept 1048576, 64K, 16M, 1G."""
-    text = value.strip().upper().removesuffix("B").removesuffix("I")
-    mult = {"K": 1024, "M": 1024**2, "G": 1024**3}.get(text[-1:], 1)
-    digits = text[:-1] if mult > 1 else text
-    try:
-        n = int(digits) * mult
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a size: {value!r} (use e.g. 65536, 64K, 16M)"
-        ) from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
-    return n
 
 
 def default_data_dir() -> str:
@@ -122,144 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server (the default command)")
     _add_common(serve)
     _add_secret(serve)
-    serve.add_argument(
-        "--host",
-        default=_env("COSCRIBE_HOST", "127.0.0.1"),
-        help="address to listen on [COSCRIBE_HOST] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--port",
-        type=_port,
-        default=_env("COSCRIBE_PORT", "1234"),
-        help="TCP port; 0 picks a free one [COSCRIBE_PORT] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--max-message-size",
-        type=_size,
-        default=_env("COSCRIBE_MAX_MESSAGE_SIZE", "64M"),
-        help="largest WebSocket message; bigger ones close with 1009 "
-        "[COSCRIBE_MAX_MESSAGE_SIZE] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--max-outbound",
-        type=_size,
-        default=_env("COSCRIBE_MAX_OUTBOUND", "8M"),
-        help="bytes queued for one peer before it is dropped as too slow "
-        "[COSCRIBE_MAX_OUTBOUND] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--max-rooms",
-        type=_positive_int,
-        default=_env("COSCRIBE_MAX_ROOMS", "10000"),
-        help="most documents loaded at once [COSCRIBE_MAX_ROOMS] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--room-idle",
-        type=float,
-        default=_env("COSCRIBE_ROOM_IDLE", "30"),
-        help="seconds a document stays loaded after its last peer left "
-        "[COSCRIBE_ROOM_IDLE] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--log-format",
-        choices=["text", "json"],
-        default=_env("COSCRIBE_LOG_FORMAT", "text"),
-        help="log line format [COSCRIBE_LOG_FORMAT] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--log-level",
-        choices=["debug", "info", "warning", "error"],
-        default=_env("COSCRIBE_LOG_LEVEL", "info"),
-        help="log verbosity [COSCRIBE_LOG_LEVEL] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--insecure-open",
-        action="store_true",
-        default=_env("COSCRIBE_INSECURE_OPEN", "") in {"1", "true", "yes"},
-        help="allow running without a secret on a non-loopback address: anyone "
-        "who can reach the server edits every document [COSCRIBE_INSECURE_OPEN=1]",
-    )
-    serve.add_argument(
-        "--allow-origin",
-        action="append",
-        metavar="ORIGIN",
-        default=[o for o in _env("COSCRIBE_ALLOW_ORIGINS", "").split(",") if o],
-        help="browser origin allowed to connect, e.g. https://docs.example.com; "
-        "repeatable. Requests with any other Origin header get 403 "
-        "[COSCRIBE_ALLOW_ORIGINS, comma-separated]",
-    )
-    serve.add_argument(
-        "--tls-cert",
-        type=Path,
-        default=_env_path("COSCRIBE_TLS_CERT"),
-        help="PEM certificate chain: serve wss:// [COSCRIBE_TLS_CERT]",
-    )
-    serve.add_argument(
-        "--tls-key",
-        type=Path,
-        default=_env_path("COSCRIBE_TLS_KEY"),
-        help="PEM private key for --tls-cert [COSCRIBE_TLS_KEY]",
-    )
-    serve.add_argument(
-        "--connection-rate",
-        type=_rate,
-        default=_env("COSCRIBE_CONNECTION_RATE", "20"),
-        help="new connections per second per client IP, 0 = unlimited; over it "
-        "the handshake gets 429 [COSCRIBE_CONNECTION_RATE] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--max-connections-per-ip",
-        type=_non_negative_int,
-        default=_env("COSCRIBE_MAX_CONNECTIONS_PER_IP", "256"),
-        help="concurrent connections per client IP, 0 = unlimited "
-        "[COSCRIBE_MAX_CONNECTIONS_PER_IP] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--message-rate",
-        type=_rate,
-        default=_env("COSCRIBE_MESSAGE_RATE", "200"),
-        help="messages per second per connection (bursts of 10x allowed), "
-        "0 = unlimited; over it the connection closes with 1008 "
-        "[COSCRIBE_MESSAGE_RATE] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--database-url",
-        default=_env("COSCRIBE_DATABASE_URL", ""),
-        help="postgresql://user:password@host/db: store documents in PostgreSQL (shared by "
-        "several nodes) instead of SQLite in --data-dir [COSCRIBE_DATABASE_URL]",
-    )
-    serve.add_argument(
-        "--redis-url",
-        default=_env("COSCRIBE_REDIS_URL", ""),
-        help="redis://host:6379/0: relay updates and presence between several nodes "
-        "through Redis; needs --database-url [COSCRIBE_REDIS_URL]",
-    )
-    serve.add_argument(
-        "--node-id",
-        default=_env("COSCRIBE_NODE_ID", ""),
-        help="this node's name in logs (default: random) [COSCRIBE_NODE_ID]",
-    )
-    serve.add_argument(
-        "--cluster-heartbeat",
-        type=_positive_float,
-        default=_env("COSCRIBE_CLUSTER_HEARTBEAT", "1"),
-        help="seconds between cluster heartbeats; a node silent for 4 of them is taken "
-        "for dead [COSCRIBE_CLUSTER_HEARTBEAT] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--ping-interval",
-        type=_rate,
-        default=_env("COSCRIBE_PING_INTERVAL", "20"),
-        help="seconds between keepalive pings, 0 = none; a silent peer is dropped (and its "
-        "presence removed) after --ping-interval + --ping-timeout "
-        "[COSCRIBE_PING_INTERVAL] (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--ping-timeout",
-        type=_rate,
-        default=_env("COSCRIBE_PING_TIMEOUT", "20"),
-        help="seconds to wait for a keepalive pong [COSCRIBE_PING_TIMEOUT] (default: %(default)s)",
-    )
+    add_options(serve, ServerConfig)
     token = sub.add_parser(
         "token",
         help="mint an access token (and link) for a document",
@@ -296,10 +102,6 @@ def _env_path(name: str) -> Path | None:
 
 def _cluster_options(args: argparse.Namespace) -> str | None:
     """None if --database-url/--redis-url are usable, else what is wrong."""
-    if args.database_url and not args.database_url.startswith(("postgresql://", "postgres://")):
-        return "--database-url must start with postgresql:// (e.g. postgresql://user@host/db)"
-    if args.redis_url and not args.redis_url.startswith(("redis://", "rediss://", "unix://")):
-        return "--redis-url must start with redis://, rediss:// or unix://"
     if args.redis_url and not args.database_url:
         return "--redis-url needs --database-url: every node must share one store"
     for option, module in (("database_url", "psycopg"), ("redis_url", "redis")):
@@ -344,7 +146,7 @@ def read_secret(args: argparse.Namespace) -> bytes | None:
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir",
-        default=_env("COSCRIBE_DATA_DIR", default_data_dir()),
+        default=os.environ.get("COSCRIBE_DATA_DIR") or default_data_dir(),
         help=f"where documents are stored; '{MEMORY}' keeps them in memory only "
         "[COSCRIBE_DATA_DIR] (default: %(default)s)",
     )
@@ -411,33 +213,13 @@ def serve_main(args: argparse.Namespace) -> int:
             data_dir = prepare_data_dir(Path(args.data_dir).expanduser())
         except StorageError as exc:
             return fail(f"{exc} (choose another with --data-dir or COSCRIBE_DATA_DIR)")
-    config = ServerConfig(
-        host=args.host,
-        port=args.port,
-        data_dir=data_dir,
-        limits=replace(ProtocolLimits(), max_message_size=args.max_message_size),
-        max_outbound_bytes=args.max_outbound,
-        max_rooms=args.max_rooms,
-        room_idle_seconds=args.room_idle,
-        secret=secret,
-        insecure_open=args.insecure_open,
-        allowed_origins=normalize_origins(args.allow_origin),
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        connection_rate_per_ip=args.connection_rate,
-        connection_burst_per_ip=max(1, int(args.connection_rate * 5)),
-        max_connections_per_ip=args.max_connections_per_ip,
-        message_rate=args.message_rate,
-        message_burst=max(1, int(args.message_rate * 10)),
-        ping_interval=args.ping_interval or None,
-        ping_timeout=args.ping_timeout or None,
-        log_format=args.log_format,
-        log_level=args.log_level,
-        database_url=args.database_url or None,
-        redis_url=args.redis_url or None,
-        node_id=args.node_id or None,
-        cluster_heartbeat=args.cluster_heartbeat,
-    )
+    values = config_values(args, ServerConfig)
+    # Bursts follow the rates unless configured otherwise (10x messages, 5x connections).
+    if "message_rate" in values:
+        values["message_burst"] = max(1, int(values["message_rate"] * 10))
+    if "connection_rate_per_ip" in values:
+        values["connection_burst_per_ip"] = max(1, int(values["connection_rate_per_ip"] * 5))
+    config = ServerConfig(data_dir=data_dir, secret=secret, **values)
     configure_logging(config.log_level, config.log_format)
     try:
         return asyncio.run(run_server(config))

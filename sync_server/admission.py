@@ -25,7 +25,7 @@ from shared.docnames import document_name_from_path
 from shared.errors import CloseCode, CollabError, InvalidDocumentName, PermissionDenied
 
 from .auth import OPEN_ACCESS, Principal, authorize, token_from_request, verify_token
-from .config import ServerConfig
+from .config import ServerConfig, normalize_origin
 from .metrics import Metrics
 from .ratelimit import PerKeyBuckets
 
@@ -98,7 +98,7 @@ class Admission:
                 "ip_rate",
             )
         origin = request.headers.get("Origin")
-        if origin is not None and _normalize_origin(origin) not in c.allowed_origins:
+        if origin is not None and normalize_origin(origin) not in c.allowed_origins:
             return Refusal(
                 http.HTTPStatus.FORBIDDEN,
                 f"origin {origin} is not allowed to connect (server option --allow-origin)",
@@ -135,11 +135,3 @@ class Admission:
         self._active[ip] -= 1
         if self._active[ip] <= 0:
             del self._active[ip]
-
-
-def _normalize_origin(origin: str) -> str:
-    return origin.strip().rstrip("/").lower()
-
-
-def normalize_origins(origins: list[str]) -> frozenset[str]:
-    return frozenset(_normalize_origin(o) for o in origins if o.strip())

@@ -99,3 +99,42 @@ def test_delete_command_validates_name_and_refuses_while_serving(tmp_path: Path)
         assert result.returncode == 2 and "stop the server first" in _one_line_error(result)
     finally:
         server.stop()
+
+
+#: ServerConfig fields set only by code (tests, derived values, secrets read from files).
+INTERNAL_FIELDS = {
+    "data_dir", "secret", "sync_request_burst", "max_inbound_queue", "open_timeout",
+    "close_timeout", "connection_burst_per_ip", "fd_reserve", "message_burst",
+}  # fmt: skip
+
+
+def test_every_config_knob_is_an_option_with_its_variable_or_declared_internal() -> None:
+    """A new ServerConfig field cannot be forgotten on the command line: it carries its
+    flag and environment variable (sync_server/options.py), or it is listed above."""
+    import dataclasses
+
+    from sync_server.config import ServerConfig
+    from sync_server.options import cli_fields
+
+    exposed = {f.name for f, _ in cli_fields(ServerConfig)}
+    every = {f.name for f in dataclasses.fields(ServerConfig)}
+    assert every - exposed == INTERNAL_FIELDS
+    help_text = run_cli("serve", "--help").stdout
+    for _, opt in cli_fields(ServerConfig):
+        assert opt.flag in help_text and opt.env in help_text, opt.flag
+
+
+def test_options_reach_the_config() -> None:
+    from sync_server.__main__ import parse_args
+    from sync_server.config import ServerConfig
+    from sync_server.options import config_values
+
+    args = parse_args(
+        ["serve", "--max-message-size", "2M", "--allow-origin", "HTTPS://A.example/",
+         "--ping-interval", "0", "--insecure-open", "--stall-timeout", "3"]
+    )  # fmt: skip
+    config = ServerConfig(**config_values(args, ServerConfig))
+    assert config.limits.max_message_size == 2 * 1024 * 1024
+    assert config.allowed_origins == frozenset({"https://a.example"})
+    assert config.ping_interval is None and config.insecure_open and config.stall_timeout == 3
+    assert config.port == 1234 and config.max_rooms == 10_000  # untouched defaults
