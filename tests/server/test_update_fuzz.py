@@ -74,8 +74,11 @@ FITTING = {
 DEADLINE = 10.0
 #: Attacker messages per seed in CI; raise for a longer local run.
 MESSAGES = int(os.environ.get("COSCRIBE_UPDATE_FUZZ_MESSAGES", "120"))
-SEEDS = (1, 2)
-FUZZ_FAILS = "issue 9: the update gate still has gaps (the strict-xfail cases below)"
+SEEDS = (
+    # Against d0643b7, seed 1 reaches "a late joiner sees other text" at message 73.
+    pytest.param(1, marks=pytest.mark.xfail(strict=True, reason="issue 9: gate gap, see SEEDS")),
+    2,
+)
 
 
 class Attacker:
@@ -285,7 +288,6 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 # ----------------------------------------------------------------------------- the fuzzer
 
 
-@pytest.mark.xfail(strict=True, reason=FUZZ_FAILS)
 @pytest.mark.asyncio
 @pytest.mark.parametrize("seed", SEEDS)
 async def test_generated_updates_never_lose_or_fork_an_edit(tmp_path: Path, seed: int) -> None:
@@ -311,8 +313,9 @@ async def test_generated_updates_never_lose_or_fork_an_edit(tmp_path: Path, seed
 # ----------------------------------------------------------------------------- explicit cases
 #
 # Each case below is an input class the fuzzer found (bench/update_fuzz.py prints them
-# shrunk, as hex). The first five are issue 9's own examples, which the update gate now
-# refuses or holds; the strict-xfail ones still break the invariant today.
+# shrunk, as hex). The first five are issue 9's own examples; the next eight are gaps the
+# fuzzer found in the first update gate (e50094b), closed in d0643b7; the strict-xfail
+# ones still break the invariant today.
 
 #: Issue 9: client 888 writes "X" in root ``t``; its second struct names <888#0> as parent.
 ISSUE_EXAMPLE = bytes.fromhex("0102f806000401017401580400f80600017900")
@@ -411,7 +414,6 @@ async def test_right_origin_inside_an_emoji_does_not_fork_late_joiners(tmp_path:
         await h.check()
 
 
-@pytest.mark.xfail(strict=True, reason=GATE_GAP + "yrs reads count+1 JSON strings, the gate count")
 @pytest.mark.asyncio
 async def test_json_content_does_not_make_the_room_unreadable(tmp_path: Path) -> None:
     """A JSON item with count 1 and two strings: the gate reads one string and a delete set
@@ -424,9 +426,6 @@ async def test_json_content_does_not_make_the_room_unreadable(tmp_path: Path) ->
         await h.check()
 
 
-@pytest.mark.xfail(
-    strict=True, reason=GATE_GAP + "gate-valid bytes yrs cannot decode evict the room"
-)
 @pytest.mark.asyncio
 async def test_yjs_layout_json_does_not_evict_the_room(tmp_path: Path) -> None:
     """The Yjs layout of a JSON item passes the gate; yrs fails to decode it, the room is
@@ -438,7 +437,6 @@ async def test_yjs_layout_json_does_not_evict_the_room(tmp_path: Path) -> None:
         await h.check()
 
 
-@pytest.mark.xfail(strict=True, reason=GATE_GAP + "yrs reads no XmlHook name, the gate does")
 @pytest.mark.asyncio
 async def test_xml_hook_name_does_not_smuggle_a_struct_past_the_gate(tmp_path: Path) -> None:
     async with harness(tmp_path) as h:
@@ -447,7 +445,6 @@ async def test_xml_hook_name_does_not_smuggle_a_struct_past_the_gate(tmp_path: P
         await h.check()
 
 
-@pytest.mark.xfail(strict=True, reason=GATE_GAP + "an overlapping struct adds a type id")
 @pytest.mark.asyncio
 async def test_an_overlapping_type_struct_does_not_make_a_string_a_parent(
     tmp_path: Path,
@@ -466,7 +463,6 @@ async def test_an_overlapping_type_struct_does_not_make_a_string_a_parent(
         await h.check()
 
 
-@pytest.mark.xfail(strict=True, reason=GATE_GAP + "an overlapping struct adds surrogates")
 @pytest.mark.asyncio
 async def test_an_overlapping_emoji_does_not_get_honest_edits_refused(tmp_path: Path) -> None:
     """<889#0..1> is "ab". Repeating clock 0 as "😀" (dropped by yrs as an overlap) makes
@@ -483,9 +479,6 @@ async def test_an_overlapping_emoji_does_not_get_honest_edits_refused(tmp_path: 
         await h.check()
 
 
-@pytest.mark.xfail(
-    strict=True, reason=GATE_GAP + "a held update refused on retry drops the update before it"
-)
 @pytest.mark.asyncio
 async def test_a_held_update_refused_on_retry_keeps_the_update_that_released_it(
     tmp_path: Path,
@@ -502,7 +495,6 @@ async def test_a_held_update_refused_on_retry_keeps_the_update_that_released_it(
         await h.check()
 
 
-@pytest.mark.xfail(strict=True, reason=GATE_GAP + "yrs keeps 53 bits of a client id, the gate 56")
 @pytest.mark.asyncio
 async def test_a_client_id_beyond_2_53_does_not_alias_an_honest_client(tmp_path: Path) -> None:
     """Client 2^53 + 5 is a new client for the gate; yrs truncates it to client 5, so
@@ -534,7 +526,6 @@ async def test_an_edit_racing_a_forged_struct_on_its_clock_is_not_lost(tmp_path:
         await h.check()
 
 
-@pytest.mark.xfail(strict=True, reason=GATE_GAP + "origin == right origin is admitted")
 @pytest.mark.asyncio
 async def test_an_origin_equal_to_the_right_origin_does_not_fork_late_joiners(
     tmp_path: Path,
