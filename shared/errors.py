@@ -1,23 +1,27 @@
 """One typed error tree for Coscribe, and the WebSocket close codes we use.
 
-Hierarchy (every class is importable from ``shared``)::
+Hierarchy (every class is importable from ``shared``). Like websockets and h11, the tree
+separates what the *other side* did from what went wrong on *our* side::
 
     CollabError                      base of everything Coscribe raises on purpose
-    ├── ProtocolError                the peer (or we) broke the wire protocol
-    │   ├── DecodeError              bytes that do not parse as a y-websocket message
-    │   ├── UnknownMessageType       a well-formed message of a type we do not speak
-    │   ├── InvalidUpdate            a Yjs update the CRDT rejected
-    │   ├── MessageTooLarge          over ``ProtocolLimits.max_message_size``
-    │   └── AwarenessRejected        awareness over the size limit or for ids we do not own
-    ├── PermissionDenied             the server refused us (auth message or HTTP 401/403)
-    ├── IncarnationMismatch          server document was deleted and re-created
-    ├── InvalidDocumentName          a document name outside ``[A-Za-z0-9._-]{1,N}``
-    ├── StorageError                 the document store failed
-    ├── DocumentPoisoned             an admitted update failed inside the CRDT: reload the doc
-    └── InvalidState (also AssertionError)  the API was misused (a bug in the caller)
+    ├── RemoteError                  the other side: its input or its answer
+    │   ├── ProtocolError            the peer broke the wire protocol
+    │   │   ├── DecodeError          bytes that do not parse as a y-websocket message
+    │   │   ├── UnknownMessageType   a well-formed message of a type we do not speak
+    │   │   ├── InvalidUpdate        a Yjs update that cannot integrate completely
+    │   │   │   └── MissingDependencies  builds on what has not arrived (may be held)
+    │   │   └── AwarenessRejected    awareness over the size limit or malformed
+    │   └── PermissionDenied         the server refused us (auth message or HTTP 401/403)
+    ├── InvalidDocumentName (also ValueError)  a name outside ``[A-Za-z0-9._-]{1,N}``
+    └── LocalError                   our side: configuration, storage, our own bugs
+        ├── StorageError             the document store failed
+        ├── DocumentPoisoned         an admitted update failed inside the CRDT: reload
+        └── InvalidState (also AssertionError)  the API was misused (a bug in the caller)
 
-Each protocol error carries the :class:`CloseCode` that the connection should be
-closed with, so I/O adapters never have to map exceptions to codes themselves.
+(``MissingDependencies`` lives in ``shared.update_gate``; the server's ``ConfigError`` and
+the editor's errors derive from these classes.) Each protocol error carries the
+:class:`CloseCode` that the connection should be closed with, so I/O adapters never have
+to map exceptions to codes themselves.
 """
 
 from __future__ import annotations
@@ -73,8 +77,16 @@ class CollabError(Exception):
     """Base class of every error Coscribe raises deliberately."""
 
 
-class ProtocolError(CollabError):
-    """The wire protocol was violated. ``close_code`` says how to close the connection."""
+class RemoteError(CollabError):
+    """Something the other side sent or decided (never a bug of ours)."""
+
+
+class LocalError(CollabError):
+    """Something on our side: configuration, storage, or a bug of ours."""
+
+
+class ProtocolError(RemoteError):
+    """The peer violated the wire protocol. ``close_code`` says how to close the connection."""
 
     close_code: CloseCode = CloseCode.PROTOCOL_ERROR
 
@@ -97,19 +109,13 @@ class InvalidUpdate(ProtocolError):
     close_code = CloseCode.INVALID_PAYLOAD
 
 
-class MessageTooLarge(ProtocolError):
-    """A message above the configured maximum size."""
-
-    close_code = CloseCode.MESSAGE_TOO_BIG
-
-
 class AwarenessRejected(ProtocolError):
     """An awareness update that is too large or claims another connection's client ids."""
 
     close_code = CloseCode.POLICY_VIOLATION
 
 
-class PermissionDenied(CollabError):
+class PermissionDenied(RemoteError):
     """The server refused access. ``reason`` is the server's human-readable explanation."""
 
     def __init__(self, reason: str, close_code: CloseCode = CloseCode.FORBIDDEN) -> None:
@@ -118,28 +124,15 @@ class PermissionDenied(CollabError):
         self.close_code = close_code
 
 
-class IncarnationMismatch(CollabError):
-    """The server's copy of a document is a different incarnation than our local copy.
-
-    Raised/reported instead of merging, so offline edits never get merged into a
-    document that was deleted and re-created under the same name.
-    """
-
-    def __init__(self, local: str, remote: str) -> None:
-        super().__init__(f"local copy belongs to incarnation {local}, server has {remote}")
-        self.local = local
-        self.remote = remote
-
-
 class InvalidDocumentName(CollabError, ValueError):
     """A document name that is empty, too long or has characters outside ``[A-Za-z0-9._-]``."""
 
 
-class StorageError(CollabError):
+class StorageError(LocalError):
     """The document store could not read or write."""
 
 
-class DocumentPoisoned(CollabError):
+class DocumentPoisoned(LocalError):
     """An update that passed the update gate still failed inside the CRDT.
 
     yrs may have integrated part of it, so the live document may no longer equal its
@@ -149,7 +142,7 @@ class DocumentPoisoned(CollabError):
     """
 
 
-class InvalidState(CollabError, AssertionError):
+class InvalidState(LocalError, AssertionError):
     """An API was called in a state where it is not allowed: a bug in the caller."""
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from websockets.http11 import Request
 
 from shared.docnames import document_name_from_path
-from shared.errors import CloseCode, CollabError, InvalidDocumentName, PermissionDenied
+from shared.errors import CloseCode, InvalidDocumentName, LocalError, PermissionDenied
 
 from .auth import OPEN_ACCESS, Principal, authorize, token_from_request, verify_token
 from .config import ServerConfig, normalize_origin
@@ -30,7 +30,7 @@ from .metrics import Metrics
 from .ratelimit import PerKeyBuckets
 
 
-class ConfigError(CollabError):
+class ConfigError(LocalError):
     """A configuration the server refuses to run with."""
 
 

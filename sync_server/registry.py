@@ -23,7 +23,7 @@ from typing import Any, Protocol, Self
 
 from pycrdt import Doc
 
-from shared.errors import CloseCode, CollabError, InvalidState
+from shared.errors import CloseCode, CollabError, InvalidState, LocalError
 from shared.update_gate import DocumentFacts
 
 from .metrics import Metrics
@@ -33,7 +33,7 @@ from .store import DocumentStore
 log = logging.getLogger("coscribe.registry")
 
 
-class TooManyRooms(CollabError):
+class TooManyRooms(LocalError):
     """The server already has ``max_rooms`` documents loaded."""
 
 

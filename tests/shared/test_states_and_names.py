@@ -14,7 +14,6 @@ from shared.errors import (
     InvalidDocumentName,
     InvalidState,
     InvalidUpdate,
-    MessageTooLarge,
     UnknownMessageType,
 )
 from shared.states import TRANSITIONS, SessionState, check_transition
@@ -89,7 +88,6 @@ def test_error_close_codes() -> None:
     assert UnknownMessageType.close_code == 1003
     assert InvalidUpdate.close_code == 1007
     assert AwarenessRejected.close_code == 1008
-    assert MessageTooLarge.close_code == 1009
 
 
 RETRYABLE = {1000, 1001, 1008, 1011, 1012, 1013, 4429}
@@ -98,3 +96,40 @@ RETRYABLE = {1000, 1001, 1008, 1011, 1012, 1013, 4429}
 @pytest.mark.parametrize("code", list(CloseCode))
 def test_retryable_matches_the_protocol_doc(code: CloseCode) -> None:
     assert code.retryable is (int(code) in RETRYABLE)
+
+
+def test_the_error_tree_in_the_docstring_is_the_real_one() -> None:
+    """Every error class of shared.errors is drawn in its docstring, under its real parent."""
+    import inspect
+
+    import shared.errors as errors
+    from shared.update_gate import MissingDependencies
+
+    doc = errors.__doc__ or ""
+    classes = [
+        c for _, c in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(c, errors.CollabError)
+    ] + [MissingDependencies]  # fmt: skip
+    lines = doc.splitlines()
+    for cls in classes:
+        where = [i for i, line in enumerate(lines) if f" {cls.__name__}" in line or
+                 line.strip().startswith(cls.__name__)]  # fmt: skip
+        assert where, f"{cls.__name__} is missing from the tree in shared/errors.py"
+        if cls is errors.CollabError:
+            continue
+        depth = lines[where[0]].index(cls.__name__)
+        parent_line = next(
+            line
+            for line in reversed(lines[: where[0]])
+            if _name_at(line) and line.index(_name_at(line)) < depth  # fmt: skip
+        )
+        parent = _name_at(parent_line)
+        assert cls.__mro__[1].__name__ == parent, f"{cls.__name__}'s parent is not {parent}"
+
+
+def _name_at(line: str) -> str:
+    import re
+
+    match = re.search(r"([A-Z][A-Za-z]+(?:Error|Denied|Name|Update|Type|Rejected|Poisoned|"
+                      r"State|Dependencies))\b", line)  # fmt: skip
+    return match.group(1) if match else ""
