@@ -146,20 +146,27 @@ async def test_bold_from_python_shows_in_node_delta(
         await wait_until_async(node_delta_matches, f"node delta == {expected}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known Yjs/yrs divergence: a Yjs insert at a UTF-16 index inside a surrogate pair "
-    "turns both halves into U+FFFD in Yjs, while yrs (pycrdt, and so our relay's copy) keeps "
-    "the emoji whole; the docs never converge. Editors must never split a pair.",
-)
-async def test_surrogate_split_diverges_between_yjs_and_yrs(
-    relay: Relay, room: str, node_clients: SpawnNode
+async def test_a_yjs_insert_inside_a_surrogate_pair_is_refused_not_forked(
+    coscribe: Relay, room: str, node_clients: SpawnNode
 ) -> None:
-    async with relay.serve() as url, py_client(url, room) as py:
+    """A stock Yjs client that inserts between the two UTF-16 halves of an emoji would fork
+    the document: Yjs turns both halves into U+FFFD, yrs (the relay, pycrdt editors) keeps
+    the emoji whole. Coscribe's relay refuses that update (close 1007), so everyone who
+    syncs through it keeps one document; the offending client keeps reconnecting and
+    still receives the others' edits, and its split never reaches anyone."""
+    async with coscribe.serve() as url, py_client(url, room) as py:
         await py.wait_synced()
         js = await node_clients(url, room)
         await js.insert(0, "a😀b")
         await py.wait_text("a😀b")
-        await js.insert(2, "X")  # between the two UTF-16 units of 😀
-        await wait_until(lambda: "X" in py.value, "python receives the insert")
-        assert py.value == await js.text()
+        await js.insert(2, "X")  # between the two UTF-16 units of 😀: refused
+        await py.insert(len("a😀b".encode()), "Z")
+
+        async def js_has_z() -> bool:  # it reconnected and synced the others' edits
+            return "Z" in await js.text()
+
+        await wait_until_async(js_has_z, "the refused client still receives edits", within=10)
+        assert py.value == "a😀bZ"
+        async with py_client(url, room) as late:
+            await late.wait_synced()
+            assert late.value == "a😀bZ", "the split reached the relay's document"
