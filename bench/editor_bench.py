@@ -59,9 +59,9 @@ from PySide6.QtCore import QEvent, Qt  # noqa: E402
 from PySide6.QtGui import QKeyEvent, QTextCursor  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from editor_app.document_model import DocumentModel  # noqa: E402
-from editor_app.offsets import TextIndex  # noqa: E402
-from editor_app.schema import content  # noqa: E402
+from editor_app.core.offsets import TextIndex  # noqa: E402
+from editor_app.core.schema import content  # noqa: E402
+from editor_app.qt.document_model import DocumentModel  # noqa: E402
 from editor_app.ui.editor_widget import EditorWidget  # noqa: E402
 from shared.origins import Origin  # noqa: E402
 
@@ -290,8 +290,8 @@ async def _wait(predicate: Any, what: str, within: float = 10.0) -> None:
 
 
 async def _latency(app: QApplication, keystrokes: int, gap: float, size_mb: float) -> list[float]:
-    from editor_app.app import CoscribeApp
-    from editor_app.sync_client import Status
+    from editor_app.core.sync_client import Status
+    from editor_app.ui.app import CoscribeApp
     from sync_server.app import RelayServer
     from sync_server.config import ServerConfig
 

@@ -1,8 +1,15 @@
 """Coscribe's desktop editor: a PySide6 client for real-time collaborative documents.
 
-The package is split so that everything below the widgets is Qt-free and testable on its
-own: ``offsets``/``text_ops`` (position and delta translation), ``presence``,
-``local_store``, ``sync_client`` and ``backoff`` never import PySide6 or qasync.
+Three layers, each importing only the ones below it (import-linter contracts in
+pyproject.toml):
+
+* :mod:`editor_app.core`: Qt-free (offsets, text ops, presence, sync client, local store,
+  links, schema, errors);
+* :mod:`editor_app.qt`: Qt without widgets (view-models, the QTextDocument binding, formats,
+  export, settings);
+* :mod:`editor_app.ui`: widgets, dialogs and the app shell.
+
+``python -m editor_app`` (:mod:`editor_app.__main__`) is the entry point.
 """
 
 from __future__ import annotations

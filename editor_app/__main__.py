@@ -1,7 +1,9 @@
 """``coscribe [URL] [--name NAME] [--data-dir DIR] [--server URL]``: the editor's entry point.
 
 This is the one asyncio/Qt seam: a QApplication, then ``qasync.run(main(...))``. Everything
-else is built by :mod:`editor_app.app`.
+else is built by :mod:`editor_app.ui.app`. Arguments are checked with the Qt-free core
+(:mod:`editor_app.core.links`) before Qt is imported, so ``--help`` and argument errors are
+instant, and a server-only install (no Qt) says what to install instead of a traceback.
 """
 
 from __future__ import annotations
@@ -11,16 +13,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-try:
-    from editor_app.connection_model import LinkError, parse_document_link
-    from editor_app.settings import DATA_DIR_ENV, DEFAULT_SERVER
-except ModuleNotFoundError as exc:  # a server-only install: pip install coscribe
-    if exc.name and exc.name.split(".")[0] in {"PySide6", "shiboken6", "qasync"}:
-        sys.exit(
-            f"coscribe: error: the editor needs Qt ({exc.name} is missing); install it with "
-            "pip install 'coscribe[editor]'"
-        )
-    raise
+from editor_app.core.links import DEFAULT_SERVER, LinkError, parse_document_link
+from editor_app.core.paths import ENV_VAR as DATA_DIR_ENV
+
+QT_MODULES = frozenset({"PySide6", "shiboken6", "qasync"})
 
 
 def package_version() -> str:
@@ -98,10 +94,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(parser, "--name must not be empty")
 
     # Qt is imported only now, so `coscribe --help` and argument errors are instant.
-    import qasync
-    from PySide6.QtWidgets import QApplication
+    try:
+        import qasync
+        from PySide6.QtWidgets import QApplication
 
-    from editor_app.app import run_app
+        from editor_app.ui.app import run_app
+    except ModuleNotFoundError as exc:  # a server-only install: pip install coscribe
+        if exc.name and exc.name.split(".")[0] in QT_MODULES:
+            sys.exit(
+                f"coscribe: error: the editor needs Qt ({exc.name} is missing); install it "
+                "with pip install 'coscribe[editor]'"
+            )
+        raise
 
     qapp = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(qapp, QApplication)

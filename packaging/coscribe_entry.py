@@ -98,7 +98,7 @@ def _characters_without_glyphs(text: str, font: object) -> str:
 async def _run_self_test(qapp: object, url: str, text: str, data_dir: Path, seconds: float) -> int:
     from PySide6.QtGui import QTextCursor
 
-    from editor_app.app import CoscribeApp
+    from editor_app.ui.app import CoscribeApp
 
     deadline = time.monotonic() + seconds
     app = CoscribeApp(qapp, data_dir=data_dir, name="Self-test")  # type: ignore[arg-type]
@@ -148,7 +148,7 @@ def self_test(argv: Sequence[str]) -> int:
     global _report
     args = _self_test_parser().parse_args(argv)
     _report = args.report
-    from editor_app.connection_model import LinkError, parse_document_link
+    from editor_app.core.links import LinkError, parse_document_link
 
     try:
         url = parse_document_link(args.url).url

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor_app.resources import app_icon
+from editor_app.qt.icons import app_icon
 
 DISTRIBUTION = "coscribe"
 

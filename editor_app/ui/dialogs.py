@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor_app.connection_model import EXPECTED_LINK, LinkError, parse_document_link
+from editor_app.core.links import EXPECTED_LINK, LinkError, parse_document_link
 
 
 class OpenLinkDialog(QDialog):

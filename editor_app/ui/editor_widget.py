@@ -2,7 +2,7 @@
 
 Everything the user does here is an ordinary QTextDocument edit; :class:`QtTextBinding`
 turns it into CRDT changes. Formatting actions therefore only change Qt formats (through
-:mod:`editor_app.formats`, the same code that displays remote formatting), and the binding
+:mod:`editor_app.qt.formats`, the same code that displays remote formatting), and the binding
 reports them as Quill attributes. Undo/redo keys go to the model's CRDT undo manager (the
 QTextDocument's own undo stack is switched off, so there is exactly one undo system).
 
@@ -37,10 +37,10 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
-from editor_app import formats
-from editor_app.document_model import DocumentModel
-from editor_app.formats import Attrs
-from editor_app.qt_binding import QtTextBinding
+from editor_app.qt import formats
+from editor_app.qt.binding import QtTextBinding
+from editor_app.qt.document_model import DocumentModel
+from editor_app.qt.formats import Attrs
 from editor_app.ui.remote_cursors import paint_collaborators, paint_list_markers
 
 _UNDO_KEYS = (QKeySequence.StandardKey.Undo,)

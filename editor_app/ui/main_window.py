@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor_app import export
-from editor_app.connection_model import ConnectionModel
+from editor_app.qt import export
+from editor_app.qt.connection_model import ConnectionModel
 from editor_app.ui.about import about_box
 from editor_app.ui.dialogs import LinkDialog, OpenLinkDialog
 from editor_app.ui.find_replace import FindReplaceDialog

@@ -1,6 +1,6 @@
 """Preferences: display name, cursor color, default server for new documents.
 
-Values are written to :class:`~editor_app.settings.Settings` (a file in the data dir) when
+Values are written to :class:`~editor_app.qt.settings.Settings` (a file in the data dir) when
 the user presses OK; the application then re-announces the new name and color to everyone.
 """
 
@@ -20,17 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor_app.connection_model import LinkError, parse_document_link
-from editor_app.settings import FALLBACK_PALETTE, Settings
+from editor_app.core.links import LinkError, parse_document_link
+from editor_app.core.presence import PALETTE
+from editor_app.qt.settings import Settings
 
 
 def _palette() -> tuple[str, ...]:
-    """E1's presence palette when available, so the swatches match cursor colors."""
-    try:
-        from editor_app.presence import PALETTE
-    except ImportError:
-        return FALLBACK_PALETTE
-    return tuple(PALETTE) or FALLBACK_PALETTE
+    """The presence palette, so the swatches match the colors cursors are drawn in."""
+    return tuple(PALETTE)
 
 
 class PreferencesDialog(QDialog):

@@ -19,10 +19,10 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QTextBlock, QTextCursor, QTextLine
 from PySide6.QtWidgets import QPlainTextEdit
 
-from editor_app.formats import list_kind
+from editor_app.qt.formats import list_kind
 
 if TYPE_CHECKING:
-    from editor_app.presence import Collaborator
+    from editor_app.core.presence import Collaborator
 
 CARET_WIDTH = 2.0
 SELECTION_ALPHA = 70

@@ -1,6 +1,6 @@
 """The connection status in the status bar: a colored dot, the honest text, and "Retry".
 
-It renders :class:`~editor_app.connection_model.ConnectionModel` and nothing else, so the
+It renders :class:`~editor_app.qt.connection_model.ConnectionModel` and nothing else, so the
 words come from one place (the model) and the badge only decides colors.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from editor_app.connection_model import ConnectionModel
+from editor_app.qt.connection_model import ConnectionModel
 
 KIND_COLORS = {
     "connecting": "#f9ab00",

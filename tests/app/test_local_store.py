@@ -13,9 +13,9 @@ from typing import Any
 import pycrdt
 import pytest
 
-from editor_app import local_store
-from editor_app.local_store import LocalStore
-from editor_app.schema import TITLE, content, meta
+from editor_app.core import local_store
+from editor_app.core.local_store import LocalStore
+from editor_app.core.schema import TITLE, content, meta
 from shared.origins import Origin
 
 URL = "ws://127.0.0.1:1234/notes"
@@ -80,8 +80,8 @@ def test_survives_being_killed(tmp_path: Path) -> None:
         f"""
         import os, signal, sys
         import pycrdt
-        from editor_app.local_store import LocalStore
-        from editor_app.schema import content
+        from editor_app.core.local_store import LocalStore
+        from editor_app.core.schema import content
         from shared.origins import Origin
         store = LocalStore({str(db)!r})
         local = store.open_document({URL!r})
@@ -177,7 +177,7 @@ def test_wal_mode(tmp_path: Path) -> None:
 
 
 def test_data_dir_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from editor_app.paths import ENV_VAR, data_dir
+    from editor_app.core.paths import ENV_VAR, data_dir
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # never the real one
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from editor_app.offsets import EMBED_CHAR, TextIndex, u8_to_u16, u16_to_u8, utf8_len, utf16_len
+from editor_app.core.offsets import EMBED_CHAR, TextIndex, u8_to_u16, u16_to_u8, utf8_len, utf16_len
 from tests.support.text import boundaries16
 
 HANGUL = "한국어"  # 3 bytes / 1 unit each

@@ -19,17 +19,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from editor_app.offsets import TextIndex
-from editor_app.presence import (
+from editor_app.core.offsets import TextIndex
+from editor_app.core.presence import (
     PALETTE,
     Collaborator,
     PresenceTracker,
     default_color,
     fallback_name,
 )
-from editor_app.relative_position import RelativePositions
-from editor_app.schema import content
-from editor_app.text_ops import apply_local_change, apply_local_format
+from editor_app.core.relative_position import RelativePositions
+from editor_app.core.schema import content
+from editor_app.core.text_ops import apply_local_change, apply_local_format
 from shared.origins import Origin
 from tests.support.text import boundaries16
 

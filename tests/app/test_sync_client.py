@@ -22,11 +22,11 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from editor_app.backoff import Backoff
-from editor_app.offsets import TextIndex
-from editor_app.schema import content
-from editor_app.sync_client import ClientStatus, Status, SyncClient
-from editor_app.text_ops import EditOp, apply_local_change, delta_to_ops
+from editor_app.core.backoff import Backoff
+from editor_app.core.offsets import TextIndex
+from editor_app.core.schema import content
+from editor_app.core.sync_client import ClientStatus, Status, SyncClient
+from editor_app.core.text_ops import EditOp, apply_local_change, delta_to_ops
 from shared import SUBPROTOCOL, CloseCode, Origin, Role, SyncSession
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig

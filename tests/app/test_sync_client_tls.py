@@ -9,8 +9,8 @@ from pathlib import Path
 import pycrdt
 import pytest
 
-from editor_app.backoff import Backoff
-from editor_app.sync_client import Status, SyncClient
+from editor_app.core.backoff import Backoff
+from editor_app.core.sync_client import Status, SyncClient
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
 from tests.support.client import TestClient, wait_until

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from editor_app.offsets import EMBED_CHAR, TextIndex, utf8_len, utf16_len
-from editor_app.schema import content
-from editor_app.text_ops import (
+from editor_app.core.offsets import EMBED_CHAR, TextIndex, utf8_len, utf16_len
+from editor_app.core.schema import content
+from editor_app.core.text_ops import (
     LOCAL_EMBED,
     EditOp,
     FormatOp,

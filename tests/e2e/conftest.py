@@ -27,10 +27,6 @@ def pytest_asyncio_loop_factories(
         import qasync
         from PySide6.QtWidgets import QApplication
 
-        from editor_app.app import install_emit_refcount_fix
-
-        install_emit_refcount_fix()  # PySide6 6.12 emit() refcount bug, see its docstring
-
         app = QApplication.instance() or QApplication([])
         assert isinstance(app, QApplication)
         return qasync.QEventLoop(app)

@@ -17,7 +17,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from editor_app.app import CoscribeApp
+from editor_app.ui.app import CoscribeApp
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from editor_app.app import OpenDocument
+from editor_app.ui.app import OpenDocument
 from sync_server.app import RelayServer
 from sync_server.auth import Role, mint_token
 from sync_server.config import ServerConfig

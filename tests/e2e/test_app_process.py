@@ -12,9 +12,9 @@ from pathlib import Path
 import pycrdt
 import pytest
 
-from editor_app.local_store import LocalStore
-from editor_app.schema import content
-from editor_app.sync_client import SyncClient
+from editor_app.core.local_store import LocalStore
+from editor_app.core.schema import content
+from editor_app.core.sync_client import SyncClient
 from shared import Origin
 from tests.e2e.harness import DEADLINE, relay, wait_until
 

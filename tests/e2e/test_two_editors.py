@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QTextCursor
 
-from editor_app.app import OpenDocument
+from editor_app.ui.app import OpenDocument
 from tests.e2e.harness import (
     DEADLINE,
     OFFLINE,

@@ -108,10 +108,10 @@ async def xdo_async(display: str, *args: str) -> str:
 @pytest.mark.timeout(240)
 async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_path: Path) -> None:
     require_x_tools()
-    from editor_app.offsets import TextIndex
-    from editor_app.presence import PresenceTracker
-    from editor_app.schema import content, meta
-    from editor_app.sync_client import SyncClient
+    from editor_app.core.offsets import TextIndex
+    from editor_app.core.presence import PresenceTracker
+    from editor_app.core.schema import content, meta
+    from editor_app.core.sync_client import SyncClient
 
     log = tmp_path / "editor.log"
     with xvfb(SCREEN) as display, relay_server(tmp_path / "server") as base:

@@ -2,7 +2,7 @@
 
 * :class:`RestartableServer`: the relay as a real process on a FIXED port and data dir, so
   it can be killed with SIGKILL and restarted where the clients (and the proxy) expect it.
-* :class:`TokenEditor`: the editor's real :class:`editor_app.sync_client.SyncClient` over a
+* :class:`TokenEditor`: the editor's real :class:`editor_app.core.sync_client.SyncClient` over a
   document whose text is made only of unique tokens (``<c2:17>``), with the bookkeeping to
   check durability: which tokens it inserted, which of them the server has acknowledged.
 * :func:`run_chaos`: several editors edit at random while a seeded schedule injects proxy
@@ -26,9 +26,9 @@ from typing import Any
 
 import pycrdt
 
-from editor_app.backoff import Backoff
-from editor_app.schema import content
-from editor_app.sync_client import ClientStatus, Status, SyncClient
+from editor_app.core.backoff import Backoff
+from editor_app.core.schema import content
+from editor_app.core.sync_client import ClientStatus, Status, SyncClient
 from shared import Origin
 from tests.faults.proxy import FaultProxy
 from tests.server.processes import ServerProcess

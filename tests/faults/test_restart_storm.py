@@ -19,9 +19,9 @@ from typing import Any
 import pycrdt
 import pytest
 
-from editor_app.backoff import Backoff
-from editor_app.schema import content
-from editor_app.sync_client import ClientStatus, Status, SyncClient
+from editor_app.core.backoff import Backoff
+from editor_app.core.schema import content
+from editor_app.core.sync_client import ClientStatus, Status, SyncClient
 from shared import Origin
 from tests.faults.harness import RestartableServer
 from tests.faults.proxy import FaultProxy

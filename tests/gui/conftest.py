@@ -17,12 +17,6 @@ import pytest  # noqa: E402
 import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from editor_app.app import install_emit_refcount_fix  # noqa: E402
-
-# PySide6 6.12 drops a reference to True on every SignalInstance.emit(); without this the
-# test process aborts ("bool_dealloc") once enough signals were emitted.
-install_emit_refcount_fix()
-
 
 def _qapp() -> QApplication:
     app = QApplication.instance()

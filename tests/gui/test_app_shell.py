@@ -16,13 +16,15 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
-from editor_app.app import CoscribeApp, OpenDocument
-from editor_app.connection_model import (
+from editor_app.core.links import (
+    DEFAULT_SERVER,
     LinkError,
     new_document_name,
     parse_document_link,
 )
-from editor_app.settings import DEFAULT_SERVER, Settings, resolve_data_dir
+from editor_app.core.paths import resolve_data_dir
+from editor_app.qt.settings import Settings
+from editor_app.ui.app import CoscribeApp, OpenDocument
 from editor_app.ui.preferences import PreferencesDialog
 from shared import validate_document_name
 from sync_server.app import RelayServer

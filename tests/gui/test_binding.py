@@ -19,8 +19,8 @@ from PySide6.QtGui import QInputMethodEvent, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from editor_app.document_model import DocumentModel
-from editor_app.formats import crdt_delta, document_delta
+from editor_app.qt.document_model import DocumentModel
+from editor_app.qt.formats import crdt_delta, document_delta
 from editor_app.ui.editor_widget import EditorWidget
 from shared.origins import Origin
 

@@ -8,11 +8,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QTextCursor
 from pytestqt.qtbot import QtBot
 
-from editor_app.document_model import DocumentModel
-from editor_app.formats import crdt_delta
-from editor_app.offsets import TextIndex
-from editor_app.presence import PresenceTracker
-from editor_app.schema import content, meta
+from editor_app.core.offsets import TextIndex
+from editor_app.core.presence import PresenceTracker
+from editor_app.core.schema import content, meta
+from editor_app.qt.document_model import DocumentModel
+from editor_app.qt.formats import crdt_delta
 from editor_app.ui.editor_widget import EditorWidget
 from shared.origins import Origin
 from tests.gui.test_binding import assert_mirrors, make_editor, qt_text, remote_edit, type_text

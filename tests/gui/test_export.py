@@ -19,7 +19,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QTextEdit
 
-from editor_app import export
+from editor_app.qt import export
 
 KOREAN = "안녕하세요 세계"
 EMOJI = "😀👍🏽"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
-import PySide6
 import pytest
 from PySide6.QtGui import QTextCursor, QTextDocument
 
-from editor_app import formats
-from editor_app.formats import (
+from editor_app.core.schema import BLOCK_ATTRS, INLINE_ATTRS
+from editor_app.qt import formats
+from editor_app.qt.formats import (
     BOLD_WEIGHT,
     HEADING_WEIGHT,
     block_attrs,
@@ -22,8 +20,6 @@ from editor_app.formats import (
     text_list,
     with_nulls,
 )
-from editor_app.schema import BLOCK_ATTRS, INLINE_ATTRS
-from editor_app.ui import pyside_leaks_none
 
 INLINE_CASES = [
     {},
@@ -130,10 +126,3 @@ def test_document_and_crdt_deltas_have_the_same_shape(qapp: object) -> None:
     expected = [("a", {"bold": True}), ("b", {}), ("\n", {"header": 2}), ("cd", {})]
     assert crdt_delta(diff) == expected
     assert document_delta(doc) == expected
-
-
-def test_none_refcount_workaround_applies_only_where_needed() -> None:
-    expected = sys.version_info < (3, 12) and PySide6.__version__.startswith("6.12.")
-    assert pyside_leaks_none() == expected
-    if expected:
-        assert sys.getrefcount(None) > 1 << 39

@@ -16,8 +16,8 @@ from typing import Any
 
 import pycrdt
 
-from editor_app.schema import content
-from editor_app.sync_client import Status, SyncClient
+from editor_app.core.schema import content
+from editor_app.core.sync_client import Status, SyncClient
 
 REPO = Path(__file__).resolve().parents[2]
 READY = re.compile(r"coscribe-server listening on (ws://\S+)")

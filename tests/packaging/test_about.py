@@ -9,7 +9,8 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QLabel, QTextBrowser
 
-from editor_app.resources import ICON_DIR, ICON_SIZES, app_icon, icon_files
+from editor_app.qt.icons import app_icon
+from editor_app.resources import ICON_DIR, ICON_SIZES, icon_files
 from editor_app.ui.about import COMPONENTS, AboutDialog, about_html, app_version
 
 

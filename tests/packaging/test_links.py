@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from editor_app.connection_model import LinkError, parse_document_link
+from editor_app.core.links import LinkError, parse_document_link
 
 
 @pytest.mark.parametrize(

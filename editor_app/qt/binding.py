@@ -3,8 +3,8 @@
 Local -> CRDT. ``QTextDocument.contentsChange(pos, removed, added)`` (UTF-16 positions)
 becomes one small CRDT change inside ``doc.transaction(origin=Origin.LOCAL_EDIT)``:
 a delete of ``removed`` units plus one insert per run of the inserted text, each carrying
-the Quill attributes of its Qt format (:mod:`editor_app.formats`). The model's shared
-:class:`~editor_app.offsets.TextIndex` is the shadow of the text before the change; it is
+the Quill attributes of its Qt format (:mod:`editor_app.qt.formats`). The model's shared
+:class:`~editor_app.core.offsets.TextIndex` is the shadow of the text before the change; it is
 what converts UTF-16 positions to pycrdt's UTF-8 byte offsets.
 
 Qt's reports are not always minimal, so each one is normalised first:
@@ -23,9 +23,9 @@ attributes of the Qt block it ends; when a change inserts or removes separators,
 existing ``"\\n"`` that now ends the last touched block is formatted to match Qt (e.g. Qt
 keeps the FIRST block's format when two blocks merge, Quill would keep the second's; the
 CRDT follows what the user sees). The last Qt block has no ``"\\n"`` to carry attributes, so
-the binding keeps it plain (see :mod:`editor_app.formats` for the whole mapping).
+the binding keeps it plain (see :mod:`editor_app.qt.formats` for the whole mapping).
 
-CRDT -> Qt. The :class:`~editor_app.document_model.DocumentModel` turns every Text event
+CRDT -> Qt. The :class:`~editor_app.qt.document_model.DocumentModel` turns every Text event
 whose origin is not ``LOCAL_EDIT`` (remote, store load, undo/redo) into UTF-16 ops and
 calls :meth:`QtTextBinding._apply_ops`, which replays them with ONE ``QTextCursor`` between
 ``beginEditBlock()``/``endEditBlock()`` while a guard flag suppresses the echo. Editing
@@ -51,22 +51,25 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QTextBlock, QTextCharFormat, QTextCursor, QTextDocument
 
-from editor_app import formats
-from editor_app.document_model import DocumentModel
-from editor_app.formats import Attrs
-from editor_app.offsets import utf16_len
-from editor_app.schema import BLOCK_ATTRS, INLINE_ATTRS
-from editor_app.text_ops import EditOp, FormatOp, apply_local_change, apply_local_format, text_runs
+from editor_app.core.errors import BindingDesync
+from editor_app.core.offsets import utf16_len
+from editor_app.core.schema import BLOCK_ATTRS, INLINE_ATTRS
+from editor_app.core.text_ops import (
+    EditOp,
+    FormatOp,
+    apply_local_change,
+    apply_local_format,
+    text_runs,
+)
+from editor_app.qt import formats
+from editor_app.qt.document_model import DocumentModel
+from editor_app.qt.formats import Attrs
 from shared.origins import Origin
 
 PARAGRAPH_SEPARATOR = "\u2029"
 #: Distinct char formats kept by a binding (links make the set open-ended).
 _FORMAT_CACHE_SIZE = 256
 _UNSHOWABLE = str.maketrans({"\r": "\ufffd", "\u2029": "\ufffd", "\u2028": "\ufffd"})
-
-
-class BindingDesync(AssertionError):
-    """Qt and the text mirror disagree about the document length: a bug, never user error."""
 
 
 class QtTextBinding(QObject):

@@ -36,3 +36,9 @@ def data_dir(
     path = path.expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def resolve_data_dir(cli_value: Path | None) -> Path:
+    """Where local state lives: ``--data-dir`` wins, then ``COSCRIBE_DATA_DIR``, then the
+    platform's per-user data directory (:func:`data_dir`; created), as an absolute path."""
+    return data_dir(cli_value).resolve()

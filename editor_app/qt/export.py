@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import (
@@ -24,7 +25,8 @@ from PySide6.QtGui import (
     QTextDocumentFragment,
     QTextDocumentWriter,
 )
-from PySide6.QtWidgets import QPlainTextEdit, QTextEdit
+
+from editor_app.core.errors import ExportError, UnsupportedFileType
 
 FORMATS: dict[str, str] = {
     "txt": "Plain text (.txt)",
@@ -37,8 +39,10 @@ IMPORT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 IMPORT_FILTER = "Documents (*.txt *.md *.markdown *.html *.htm);;All files (*)"
 
 
-class ExportError(OSError):
-    """Writing the export file failed (permissions, full disk, unsupported format)."""
+class HasDocument(Protocol):
+    """What :func:`import_into_editor` needs of an editor widget (its QTextDocument)."""
+
+    def document(self) -> QTextDocument: ...
 
 
 def safe_file_stem(title: str) -> str:
@@ -52,11 +56,13 @@ def export_document(doc: QTextDocument, path: Path, fmt: str, title: str = "") -
     written (the extension is added when missing).
 
     Raises:
-        ValueError: unknown format.
-        ExportError: the file could not be written.
+        UnsupportedFileType: unknown format (a ValueError).
+        ExportError: the file could not be written (an OSError).
     """
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise UnsupportedFileType(
+            f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}"
+        )
     if path.suffix.lower() != f".{fmt}":
         path = path.with_name(path.name + f".{fmt}")
     source = doc.clone()  # set the title without touching the live document
@@ -115,12 +121,12 @@ def parse_import(path: Path) -> QTextDocument:
     """Read a .txt/.md/.html file into a scratch QTextDocument (UTF-8, BOM tolerated).
 
     Raises:
-        ValueError: unsupported file type.
+        UnsupportedFileType: unsupported file type (a ValueError).
         OSError: the file cannot be read.
     """
     suffix = path.suffix.lower()
     if suffix not in IMPORT_SUFFIXES:
-        raise ValueError(f"cannot import {path.name}: choose a .txt, .md or .html file")
+        raise UnsupportedFileType(f"cannot import {path.name}: choose a .txt, .md or .html file")
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     doc = QTextDocument()
     if suffix in (".md", ".markdown"):
@@ -132,7 +138,7 @@ def parse_import(path: Path) -> QTextDocument:
     return doc
 
 
-def import_into_editor(path: Path, editor: QTextEdit | QPlainTextEdit) -> None:
+def import_into_editor(path: Path, editor: HasDocument) -> None:
     """Insert the parsed file at the end of ``editor``; the editor's binding writes it into
     the CRDT (one local edit, undoable like a paste)."""
     parsed = parse_import(path)

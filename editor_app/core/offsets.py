@@ -18,7 +18,7 @@ the CRDT (and in Yjs), but ``str(Text)`` leaves it out. We represent an embed by
 :data:`EMBED_CHAR` (U+FFFC OBJECT REPLACEMENT CHARACTER, also what Qt uses for inline
 objects) and count it as 1 CRDT unit and 1 UTF-16 unit. A *literal* U+FFFC that a foreign
 client typed as text is therefore shown as U+FFFD instead (same 3 UTF-8 bytes), see
-:func:`editor_app.text_ops.delta_to_ops`, so U+FFFC in an index always means "embed".
+:func:`editor_app.core.text_ops.delta_to_ops`, so U+FFFC in an index always means "embed".
 
 Positions that fall inside a code point (half a surrogate pair, the middle of a UTF-8
 sequence) are rounded down to the start of that code point.

@@ -11,7 +11,7 @@ UTF-16 units) rather than an offset, so a remote cursor stays on its character w
 others type before it. The end of the text has no character: Yjs writes it as
 ``{"type": null, "tname": "content", "item": null, "assoc": 0}``.
 
-Positions are converted by :class:`~editor_app.relative_position.RelativePositions`,
+Positions are converted by :class:`~editor_app.core.relative_position.RelativePositions`,
 which works around pycrdt 0.14 counting sticky indexes in the wrong units.
 """
 

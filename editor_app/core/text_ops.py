@@ -8,11 +8,11 @@ Outgoing: :func:`apply_local_change`/:func:`apply_local_format` turn a Qt
 ``contentsChange`` (UTF-16) into the matching CRDT operations. They run inside the
 caller's ``doc.transaction(origin=Origin.LOCAL_EDIT)`` so one keystroke is one update.
 
-Both directions keep a :class:`~editor_app.offsets.TextIndex` in step with the text, so
+Both directions keep a :class:`~editor_app.core.offsets.TextIndex` in step with the text, so
 conversions stay O(log n) on large documents.
 
 Embeds (non-string inserts, e.g. a Quill image from a web client) occupy one CRDT unit;
-they appear in the ops as :data:`~editor_app.offsets.EMBED_CHAR` (U+FFFC) with the embed
+they appear in the ops as :data:`~editor_app.core.offsets.EMBED_CHAR` (U+FFFC) with the embed
 value kept in :attr:`EditOp.embed`. A literal U+FFFC inside remote *text* becomes U+FFFD
 (same UTF-8 length) so that U+FFFC in an index always means one CRDT unit. A U+FFFC typed
 or pasted locally (Qt uses it for inline objects) is stored as the embed

@@ -28,18 +28,15 @@ import pycrdt
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from editor_app.connection_model import (
-    ConnectionModel,
-    DocumentLink,
-    new_document_name,
-    parse_document_link,
-)
-from editor_app.document_model import DocumentModel
-from editor_app.local_store import LocalDocument, LocalStore
-from editor_app.presence import PresenceTracker
-from editor_app.resources import app_icon
-from editor_app.settings import Settings, resolve_data_dir
-from editor_app.sync_client import SyncClient
+from editor_app.core.links import DocumentLink, new_document_name, parse_document_link
+from editor_app.core.local_store import LocalDocument, LocalStore
+from editor_app.core.paths import resolve_data_dir
+from editor_app.core.presence import PresenceTracker
+from editor_app.core.sync_client import SyncClient
+from editor_app.qt.connection_model import ConnectionModel
+from editor_app.qt.document_model import DocumentModel
+from editor_app.qt.icons import app_icon
+from editor_app.qt.settings import Settings
 from editor_app.ui.dialogs import ConflictChoice, ask_conflict_choice
 from editor_app.ui.editor_widget import EditorWidget
 from editor_app.ui.main_window import MainWindow
@@ -47,54 +44,6 @@ from editor_app.ui.preferences import PreferencesDialog
 from editor_app.ui.start_window import StartWindow
 
 LOCAL_STORE_FILE = "documents.sqlite3"
-
-
-def install_emit_refcount_fix() -> bool:
-    """Work around a PySide6 6.12 reference-count bug in ``SignalInstance.emit``.
-
-    ``emit()`` returns ``True`` WITHOUT taking a reference to it, so every emit from Python
-    lowers ``True``'s reference count by one; after a few thousand emits (a few minutes of
-    collaborative editing: presence and format signals fire per keystroke) the interpreter
-    aborts with "Fatal Python error: bool_dealloc: deallocating True or False". Reproduce:
-    ``n = sys.getrefcount(True); obj.sig.emit(); assert sys.getrefcount(True) == n - 1``.
-
-    The bug is detected with a probe, not assumed from the version number, and only then
-    is ``emit`` wrapped to add the missing reference (harmless should a fixed PySide6 ever
-    be detected as buggy: ``True``/``False`` are never freed). Idempotent; returns whether
-    the fix is active. Called by the application and by the Qt test suites.
-    """
-    import ctypes
-
-    from PySide6.QtCore import QObject, Signal, SignalInstance
-
-    if getattr(SignalInstance.emit, "coscribe_refcount_fix", False):
-        return True
-
-    class _Probe(QObject):
-        ping = Signal()
-
-    probe = _Probe()
-    incref = ctypes.pythonapi.Py_IncRef
-    incref.argtypes = [ctypes.py_object]
-    incref.restype = None
-    before = sys.getrefcount(True)
-    probe.ping.emit()
-    lost = before - sys.getrefcount(True)
-    if lost <= 0:
-        return False
-    for _ in range(lost):  # give back what the probe took
-        incref(True)
-    original = SignalInstance.emit
-
-    def emit(self: SignalInstance, *args: Any) -> Any:
-        result = original(self, *args)
-        if result is True or result is False:
-            incref(result)
-        return result
-
-    emit.coscribe_refcount_fix = True  # type: ignore[attr-defined]
-    SignalInstance.emit = emit  # type: ignore[method-assign]
-    return True
 
 
 class TaskSpawner:
@@ -156,7 +105,6 @@ class CoscribeApp(QObject):
         name: str | None = None,
         server: str | None = None,
     ) -> None:
-        install_emit_refcount_fix()
         super().__init__()
         self.qapp = qapp
         self.data_dir = resolve_data_dir(data_dir)
@@ -278,7 +226,7 @@ class CoscribeApp(QObject):
 
     def import_file(self, path: str) -> OpenDocument:
         """Import a .txt/.md/.html file into a NEW document and open it."""
-        from editor_app.export import import_into_editor
+        from editor_app.qt.export import import_into_editor
 
         opened = self.new_document()
         import_into_editor(Path(path), opened.editor)

@@ -58,9 +58,8 @@ from PySide6.QtGui import (
     QTextListFormat,
 )
 
-import editor_app.ui  # noqa: F401  (first: PySide6 6.12 / Python 3.11 None refcount fix)
-from editor_app.offsets import EMBED_CHAR
-from editor_app.schema import BLOCK_ATTRS, INLINE_ATTRS
+from editor_app.core.offsets import EMBED_CHAR
+from editor_app.core.schema import BLOCK_ATTRS, INLINE_ATTRS
 
 Attrs = dict[str, Any]
 
@@ -106,17 +105,8 @@ def inline_attrs(fmt: QTextCharFormat) -> Attrs:
 
 
 def text_list(block: QTextBlock) -> QTextList | None:
-    """The list ``block`` belongs to, or None.
-
-    Never call ``QTextBlock.textList()`` (or ``QTextCursor.currentList()``) for a block that
-    is in no list: in PySide6 6.12 both return None with one reference too few, and the
-    interpreter later aborts with "Fatal Python error: none_dealloc".
-    """
-    index = block.blockFormat().objectIndex()
-    if index < 0:
-        return None
-    obj = block.document().object(index)
-    return obj if isinstance(obj, QTextList) else None
+    """The list ``block`` belongs to, or None."""
+    return block.textList()
 
 
 def list_kind(lst: QTextList | None) -> str | None:

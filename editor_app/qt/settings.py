@@ -14,13 +14,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from editor_app.paths import ENV_VAR, data_dir
+from editor_app.core.links import DEFAULT_SERVER
 
-DEFAULT_SERVER = "ws://127.0.0.1:1234"
 SETTINGS_FILE = "settings.ini"
-DATA_DIR_ENV = ENV_VAR
 
-# Readable, distinct colors for cursors and avatars (also used when E1's palette is absent).
+# Readable, distinct colors for cursors and avatars: a new user's color is picked from these.
 FALLBACK_PALETTE = (
     "#1a73e8",
     "#d93025",
@@ -32,12 +30,6 @@ FALLBACK_PALETTE = (
     "#b80672",
 )
 _COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
-
-
-def resolve_data_dir(cli_value: Path | None) -> Path:
-    """Where local state lives: ``--data-dir`` wins, then ``COSCRIBE_DATA_DIR``, then the
-    platform's per-user data directory (:func:`editor_app.paths.data_dir`; created)."""
-    return data_dir(cli_value).resolve()
 
 
 def _default_name() -> str:

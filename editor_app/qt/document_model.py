@@ -2,11 +2,11 @@
 
 It owns the pieces every view of the document shares:
 
-* the ``content`` Text, the ``meta`` Map and one :class:`~editor_app.offsets.TextIndex`
+* the ``content`` Text, the ``meta`` Map and one :class:`~editor_app.core.offsets.TextIndex`
   that mirrors the content so UTF-16 (Qt, Yjs) <-> UTF-8 (pycrdt) conversions stay
   O(log n). The model is the ONLY observer that updates the index for changes that did not
   come from the local binding: it turns each such Text event into UTF-16 ops once
-  (:func:`~editor_app.text_ops.delta_to_ops`) and hands them to its ops listeners (the Qt
+  (:func:`~editor_app.core.text_ops.delta_to_ops`) and hands them to its ops listeners (the Qt
   binding). Changes with origin ``LOCAL_EDIT`` already updated the index when the binding
   wrote them, so writers of ``LOCAL_EDIT`` changes to ``content`` must go through the
   binding; every other writer (imports, tests, the network) uses another origin and is
@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any
 import pycrdt
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from editor_app.offsets import TextIndex
-from editor_app.schema import content as content_of
-from editor_app.schema import meta as meta_of
-from editor_app.text_ops import Op, delta_to_ops, mirror_text
+from editor_app.core.offsets import TextIndex
+from editor_app.core.schema import content as content_of
+from editor_app.core.schema import meta as meta_of
+from editor_app.core.text_ops import Op, delta_to_ops, mirror_text
 from shared.origins import Origin, origin_matches
 
 if TYPE_CHECKING:
-    from editor_app.presence import PresenceTracker
+    from editor_app.core.presence import PresenceTracker
 
 
 OpsListener = Callable[[list[Op]], None]

@@ -1,0 +1,50 @@
+"""The words the user sees for each connection status, in one place.
+
+The status bar, the tests and the user guide (docs/editor.md) agree on this vocabulary;
+"All changes saved" is only ever shown when the sync client says the server acknowledged
+every local update. Qt-free: :class:`~editor_app.qt.connection_model.ConnectionModel`
+turns these into signals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .sync_client import ClientStatus
+
+# Exact texts the user sees (the user guide quotes them; tests assert them).
+TEXT_CONNECTING = "Connecting…"
+TEXT_OFFLINE = "Offline — changes saved on this computer"
+TEXT_SAVING = "Saving…"
+TEXT_SAVED = "All changes saved"
+TEXT_SYNCED = "Connected — this server does not confirm saves"
+TEXT_CLOSED = "Closed"
+
+
+def status_text(status: ClientStatus) -> tuple[str, str]:
+    """Map a sync-client status to ``(text, kind)``; ``kind`` is the lower-case status name
+    (``connecting``, ``offline``, ``saving``, ``saved``, ``synced``, ``denied``, ``conflict``,
+    ``closed``), which the badge uses for its color."""
+    kind = status.status.name.lower()
+    detail = status.detail.strip()
+    if kind == "connecting":
+        return TEXT_CONNECTING, kind
+    if kind == "offline":
+        return TEXT_OFFLINE, kind
+    if kind == "saving":
+        return TEXT_SAVING, kind
+    if kind == "saved":
+        return TEXT_SAVED, kind
+    if kind == "synced":  # a plain y-websocket server: in sync, but no durable-save acks
+        return TEXT_SYNCED, kind
+    if kind == "denied":
+        if "expired" in detail.lower():
+            return "Access link expired — ask for a new link, then use File › Open link…", kind
+        return (f"Access denied — {detail}" if detail else "Access denied"), kind
+    if kind == "conflict":
+        text = "Conflict — the server's copy of this document was re-created"
+        return (f"{text} ({detail})" if detail else text), kind
+    if kind == "closed":
+        return TEXT_CLOSED, kind
+    return (f"{status.status.name.title()} — {detail}" if detail else status.status.name), kind
