@@ -24,6 +24,7 @@ from typing import Any
 
 import pycrdt
 
+from .errors import PositionUnavailable
 from .offsets import TextIndex
 from .relative_position import RelativePositions
 
@@ -104,7 +105,7 @@ class PresenceTracker:
                 "anchor": self._positions.encode(anchor16),
                 "head": self._positions.encode(head16),
             }
-        except ValueError:
+        except PositionUnavailable:
             self._pending = (anchor16, head16)
             return
         self._pending = None

@@ -20,7 +20,7 @@ confirms each candidate with the exact encoder.
 
 Inside a document observer pycrdt refuses to copy or probe; then the search alone is used
 (exact unless clocks happen to line up across items) or the caller is told to retry
-(:class:`ValueError`). A pycrdt panic never escapes.
+(:class:`~editor_app.core.errors.PositionUnavailable`). A pycrdt panic never escapes.
 
 Cost: O(log n) probes, each O(items) inside yrs, plus an O(document) copy after a change.
 Fine for documents of typical size; pycrdt's upcoming ``offset_kind`` (y-crdt/pycrdt#379)
@@ -37,6 +37,7 @@ from pycrdt import Assoc, StickyIndex
 
 from shared.errors import is_pycrdt_panic
 
+from .errors import PositionUnavailable
 from .offsets import TextIndex, utf8_len, utf16_len
 from .schema import CONTENT
 
@@ -113,7 +114,7 @@ class _Scratch:
         be a format item); the caller checks which one is a visible character.
 
         Raises:
-            ValueError: pycrdt refused (called inside a document observer).
+            PositionUnavailable: pycrdt refused (called inside a document observer).
         """
         cached = self._cache.get(i8)
         if cached is not None and self._copy is not None:
@@ -134,14 +135,14 @@ class _Scratch:
             except BaseException as exc:
                 if is_pycrdt_panic(exc) or isinstance(exc, RuntimeError | ValueError):
                     self._copy = None
-                    raise ValueError("cannot compute an exact position now") from None
+                    raise PositionUnavailable("cannot compute an exact position now") from None
                 raise
             left, right = _origins(update)
             if MARKER_CLIENT not in (left or (0, 0))[:1] + (right or (0, 0))[:1]:
                 self._cache[i8] = (left, right)
                 return left, right
             self._copy = None  # an earlier marker's tombstone got in the way: start afresh
-        raise ValueError("marker kept landing next to another marker")
+        raise PositionUnavailable("marker kept landing next to another marker")
 
 
 class RelativePositions:
@@ -162,7 +163,7 @@ class RelativePositions:
         """The RelativePosition of ``pos16`` exactly as Yjs writes it.
 
         Raises:
-            ValueError: no position can be computed now (inside a write observer).
+            PositionUnavailable: no position can be computed now (inside a write observer).
         """
         index = self.index
         pos16 = min(max(pos16, 0), index.len16)
@@ -170,7 +171,7 @@ class RelativePositions:
             return {"type": None, "tname": self.tname, "item": None, "assoc": assoc}
         try:
             ident = self._exact_id(pos16, assoc)
-        except ValueError:
+        except PositionUnavailable:
             ident = self._probed_id(pos16 - 1 if assoc < 0 else pos16)
         # Yjs names the root type even when an item is given (createRelativePosition).
         item = {"client": ident[0], "clock": ident[1]}
@@ -197,7 +198,7 @@ class RelativePositions:
             left, _ = self._scratch.origins(i8 + utf8_len(ch))
             if left is not None and self._is_live(left):
                 return left[0], left[1] - (utf16_len(ch) - 1) + (pos16 - start16)
-        raise ValueError("deleted and formatting items on both sides")
+        raise PositionUnavailable("deleted and formatting items on both sides")
 
     def _is_live(self, ident: _ID) -> bool:
         """Whether ``ident`` is a visible character (not a tombstone or format item)."""
@@ -221,7 +222,7 @@ class RelativePositions:
         start16 = index.u8_to_u16(i8)
         got = self._probe(i8)
         if got is None:
-            raise ValueError(f"pycrdt could not name the character at {pos16}")
+            raise PositionUnavailable(f"pycrdt could not name the character at {pos16}")
         client, q = got
         run8 = self._run_start(i8, client, q)
         clock = q - (i8 - run8) + (start16 - index.u8_to_u16(run8)) + (pos16 - start16)
@@ -260,7 +261,7 @@ class RelativePositions:
                 if self._exact_id(pos16, assoc) == (client, clock):
                     self._scratch.resolved[key] = pos16
                     return pos16
-            except ValueError:
+            except PositionUnavailable:
                 return first  # cannot verify now: the search's best guess
         return first
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import pycrdt
 
+from .errors import SurrogateSplit
 from .offsets import EMBED_CHAR, TextIndex, utf8_len
 
 #: What a locally inserted U+FFFC is stored as (an embed Quill renders as nothing).
@@ -120,7 +121,7 @@ def _span8(index: TextIndex, pos16: int, len16: int) -> tuple[int, int]:
     a8 = index.u16_to_u8(pos16)
     b8 = index.u16_to_u8(pos16 + len16)
     if index.u8_to_u16(a8) != pos16 or index.u8_to_u16(b8) != pos16 + len16:
-        raise ValueError(f"range {pos16}+{len16} splits a surrogate pair")
+        raise SurrogateSplit(f"range {pos16}+{len16} splits a surrogate pair")
     return a8, b8
 
 
@@ -141,7 +142,8 @@ def apply_local_change(
 
     Raises:
         IndexError: the range is outside the text.
-        ValueError: the range splits a surrogate pair (nothing was changed).
+        SurrogateSplit: the range splits a surrogate pair (nothing was changed; a
+            ValueError).
     """
     a8, b8 = _span8(index, pos16, removed16)
     if b8 > a8:
@@ -161,7 +163,12 @@ def apply_local_change(
 def apply_local_format(
     text: pycrdt.Text, index: TextIndex, pos16: int, len16: int, attrs: Attrs
 ) -> None:
-    """Set Quill attributes on a UTF-16 range of the CRDT text (None removes one)."""
+    """Set Quill attributes on a UTF-16 range of the CRDT text (None removes one).
+
+    Raises:
+        IndexError: the range is outside the text.
+        SurrogateSplit: the range splits a surrogate pair (nothing was changed).
+    """
     a8, b8 = _span8(index, pos16, len16)
     if b8 > a8 and attrs:
         text.format(a8, b8, attrs)

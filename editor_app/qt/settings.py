@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from editor_app.core.errors import InvalidColor
 from editor_app.core.links import DEFAULT_SERVER
 
 SETTINGS_FILE = "settings.ini"
@@ -71,7 +72,7 @@ class Settings:
     @color.setter
     def color(self, color: str) -> None:
         if not _COLOR_RE.fullmatch(color):
-            raise ValueError(f"not a #rrggbb color: {color!r}")
+            raise InvalidColor(f"not a #rrggbb color: {color!r}")
         self._qs.setValue("user/color", color)
         self._qs.sync()
 

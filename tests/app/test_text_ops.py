@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from editor_app.core.errors import SurrogateSplit
 from editor_app.core.offsets import EMBED_CHAR, TextIndex, utf8_len, utf16_len
 from editor_app.core.schema import content
 from editor_app.core.text_ops import (
@@ -193,9 +194,13 @@ def test_local_object_replacement_char_is_stored_as_embed() -> None:
 def test_range_splitting_a_surrogate_pair_is_refused_unchanged() -> None:
     a = Replica()
     a.edit(0, 0, "a😀b")
-    with pytest.raises(ValueError):
+    with pytest.raises(SurrogateSplit):
         a.edit(2, 1, "")
+    with pytest.raises(SurrogateSplit):
+        with a.doc.transaction():
+            apply_local_format(a.text, a.index, 1, 1, {"bold": True})
     assert str(a.text) == a.index.text == "a😀b"
+    assert a.text.diff() == [("a😀b", None)]
 
 
 def test_one_remote_keystroke_on_a_1mb_document_is_fast() -> None:

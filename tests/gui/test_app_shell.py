@@ -16,6 +16,7 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from editor_app.core.errors import InvalidColor
 from editor_app.core.links import (
     DEFAULT_SERVER,
     LinkError,
@@ -133,7 +134,7 @@ def test_settings_live_in_the_data_dir(qapp: QApplication, tmp_path: Path) -> No
     assert again.display_name == "Min-jun 민준"
     assert again.default_server == "ws://example.org:9000"
     assert (tmp_path / "settings.ini").is_file()
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidColor):
         settings.color = "red"
 
 
