@@ -13,6 +13,7 @@ Everything the editor raises on purpose derives from :class:`shared.errors.Colla
         ├── ExportError (also OSError)         writing an export file failed
         ├── SurrogateSplit (also ValueError)   a UTF-16 range that cuts a surrogate pair
         ├── PositionUnavailable (also ValueError)  no relative position can be computed now
+        ├── UnreadableEncoding (also ValueError)   pycrdt bytes that do not decode: a bug
         └── BindingDesync (also AssertionError)  Qt and the text mirror disagree: a bug
 
 Qt-free on purpose: the Qt layer raises some of these (:class:`BindingDesync`,
@@ -30,6 +31,7 @@ __all__ = [
     "LinkError",
     "PositionUnavailable",
     "SurrogateSplit",
+    "UnreadableEncoding",
     "UnsupportedFileType",
 ]
 
@@ -62,6 +64,11 @@ class SurrogateSplit(LocalError, ValueError):
 class PositionUnavailable(LocalError, ValueError):
     """No Yjs RelativePosition can be computed right now: pycrdt refuses to read a document
     inside one of its observers. Retry once the transaction is over."""
+
+
+class UnreadableEncoding(LocalError, ValueError):
+    """Bytes from pycrdt (an update, a state vector) that do not decode as lib0 says they
+    should: truncated, or a number too large for Yjs. A bug, or a pycrdt we do not know."""
 
 
 class BindingDesync(LocalError, AssertionError):

@@ -37,7 +37,8 @@ from pycrdt import Assoc, StickyIndex
 
 from shared.errors import is_pycrdt_panic
 
-from .errors import PositionUnavailable
+from .errors import PositionUnavailable, UnreadableEncoding
+from .lib0 import Lib0Reader, read_state_vector
 from .offsets import TextIndex, utf8_len, utf16_len
 from .schema import CONTENT
 
@@ -49,34 +50,19 @@ MARKER_CLIENT = 2**53 - 1
 _MARKER = "\x00"
 
 
-def _var_uints(data: bytes, pos: int, count: int) -> tuple[list[int], int]:
-    """Read ``count`` lib0 varUints from ``data`` at ``pos``."""
-    out = []
-    for _ in range(count):
-        value = shift = 0
-        while True:
-            byte = data[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
-        out.append(value)
-    return out, pos
-
-
 def _origins(update: bytes) -> tuple[_ID | None, _ID | None]:
-    """(left origin, right origin) of the single item in a one-item Yjs v1 update."""
-    (_clients, _structs, _client, _clock), pos = _var_uints(update, 0, 4)
-    info = update[pos]
-    pos += 1
-    left = right = None
-    if info & 0x80:
-        (client, clock), pos = _var_uints(update, pos, 2)
-        left = (client, clock)
-    if info & 0x40:
-        (client, clock), pos = _var_uints(update, pos, 2)
-        right = (client, clock)
+    """(left origin, right origin) of the first item in a Yjs v1 update.
+
+    Raises:
+        UnreadableEncoding: the update does not start with an item.
+    """
+    r = Lib0Reader(update)
+    if r.var_uint() < 1 or r.var_uint() < 1:  # clients, then this client's structs
+        raise UnreadableEncoding("the marker update holds no struct")
+    r.id()  # the marker's own id
+    info = r.byte()
+    left = r.id() if info & 0x80 else None
+    right = r.id() if info & 0x40 else None
     return left, right
 
 
@@ -313,29 +299,11 @@ class RelativePositions:
     # -------------------------------------------------------------- the workaround
 
     def _known_clocks(self) -> dict[int, int]:
-        """The document's state vector: next clock per client."""
+        """The document's state vector: next clock per client ({} if pycrdt refuses)."""
         try:
-            data = self.text.doc.get_state()
+            return read_state_vector(self.text.doc.get_state())
         except RuntimeError:
             return {}
-        out: dict[int, int] = {}
-        pos = 0
-
-        def var_uint() -> int:
-            nonlocal pos
-            value = shift = 0
-            while True:
-                byte = data[pos]
-                pos += 1
-                value |= (byte & 0x7F) << shift
-                shift += 7
-                if byte < 0x80:
-                    return value
-
-        for _ in range(var_uint()):
-            client = var_uint()
-            out[client] = var_uint()
-        return out
 
     def _probe(self, i8: int) -> _ID | None:
         """pycrdt's (client, clock) for byte ``i8``: item clock + byte offset in the item."""
