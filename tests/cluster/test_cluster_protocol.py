@@ -1,5 +1,5 @@
 """The cluster protocol in memory: nodes over a fake pub/sub with loss, delay and reordering,
-and a fake clock (``memory_bus.py``). No Redis, no sleeps: these run in milliseconds."""
+and a fake clock (``memory_bus.py``). No Redis, no sleeps, no waiting on wall-clock time."""
 
 from __future__ import annotations
 
