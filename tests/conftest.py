@@ -43,3 +43,29 @@ def self_signed_certificate(tmp_path: Path) -> tuple[Path, Path]:
         check=True, capture_output=True,
     )  # fmt: skip
     return cert, key
+
+
+def _hypothesis_profiles() -> None:
+    """Hypothesis profiles, chosen with ``COSCRIBE_HYPOTHESIS_PROFILE``.
+
+    Unset (CI and everyday runs): Hypothesis's defaults, random examples, a new set on every
+    run; a failure prints its example and a ``@reproduce_failure`` blob. ``nightly``: the deep
+    search, 20,000 examples for each property test that does not fix its own count, no
+    deadline; run it on the property tests it is meant for, e.g.
+    ``COSCRIBE_HYPOTHESIS_PROFILE=nightly pytest tests/app -k "random"`` (docs/editor.md).
+    """
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "nightly",
+        max_examples=20_000,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    profile = os.environ.get("COSCRIBE_HYPOTHESIS_PROFILE")
+    if profile:
+        settings.load_profile(profile)
+
+
+_hypothesis_profiles()

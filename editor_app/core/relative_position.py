@@ -8,19 +8,29 @@ writes: ``{"type": null, "tname": "content", "item": {...} | null, "assoc": 0 | 
 Why not just ``Text.sticky_index``: pycrdt 0.14 computes the clock by adding the UTF-8
 *byte* offset inside an item to the item's clock (and ``get_index`` adds a clock
 difference as bytes); that is exact only at the start of an item, and it panics at the end
-of the text. So :class:`RelativePositions` gets exact ids another way. It inserts a marker
-character into a private copy of the document (:class:`_Scratch`, rebuilt after changes)
-and reads the marker's *origins* from the resulting one-item Yjs update: yrs computes
-origins correctly, and they are the ids of the units on either side of the marker. yrs
-puts an insert after deleted items and before formatting markers, so the encoder uses the
-origin that is a visible character (checked with ``get_index`` plus a probe) and, failing
-that, a marker one character further. Resolving goes through ``get_index``, corrects its
-unit mix-up by a galloping search over probe positions for the start of the item, and
-confirms each candidate with the exact encoder.
+of the text. So :class:`RelativePositions` gets exact ids another way, from a private copy
+of the document (:class:`_Scratch`, rebuilt after changes):
+
+1. it inserts a marker character into the copy and reads the marker's *origins* from the
+   resulting one-item Yjs update: yrs computes origins correctly, and they are the ids of
+   the units on either side of the marker. yrs puts an insert after deleted items and
+   before formatting markers, so the encoder uses the origin that is a visible character
+   (checked with ``get_index`` plus a probe) and, failing that, a marker one character
+   further;
+2. when both miss (a formatting marker before the character *and* a tombstone after it),
+   it deletes the character from the copy and reads its id from that transaction's delete
+   set (exact, but the copy must be rebuilt afterwards).
+
+Resolving goes through ``get_index``, corrects its unit mix-up by a galloping search over
+probe positions for the start of the item, and confirms each candidate with the exact
+encoder. The search alone is not exact: a non-ASCII character followed by as many deleted
+units as its extra UTF-8 bytes looks like one run of clocks (the off-by-one that the
+property test in tests/app/test_presence.py found), which is why every candidate is
+confirmed.
 
 Inside a document observer pycrdt refuses to copy or probe; then the search alone is used
-(exact unless clocks happen to line up across items) or the caller is told to retry
-(:class:`~editor_app.core.errors.PositionUnavailable`). A pycrdt panic never escapes.
+or the caller is told to retry (:class:`~editor_app.core.errors.PositionUnavailable`). A
+pycrdt panic never escapes.
 
 Cost: O(log n) probes, each O(items) inside yrs, plus an O(document) copy after a change.
 Fine for documents of typical size; pycrdt's upcoming ``offset_kind`` (y-crdt/pycrdt#379)
@@ -30,6 +40,7 @@ would make ``sticky_index`` exact and this module a thin wrapper.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pycrdt
@@ -48,6 +59,8 @@ _ID = tuple[int, int]
 #: Client id of the marker items inserted into the private copy (never sent anywhere).
 MARKER_CLIENT = 2**53 - 1
 _MARKER = "\x00"
+#: Distinct item starts tried when resolving (each is confirmed by the exact encoder).
+_MAX_CANDIDATES = 256
 
 
 def _origins(update: bytes) -> tuple[_ID | None, _ID | None]:
@@ -64,6 +77,25 @@ def _origins(update: bytes) -> tuple[_ID | None, _ID | None]:
     left = r.id() if info & 0x80 else None
     right = r.id() if info & 0x40 else None
     return left, right
+
+
+def _deleted_runs(update: bytes) -> list[tuple[int, int, int]]:
+    """The delete set of a Yjs v1 update that only deletes, as (client, clock, length).
+
+    Raises:
+        UnreadableEncoding: the update does not decode, or it also inserts.
+    """
+    r = Lib0Reader(update)
+    if r.var_uint() != 0:
+        raise UnreadableEncoding("a deletion's update holds structs")
+    runs = []
+    for _ in range(r.var_uint()):
+        client = r.var_uint()
+        for _ in range(r.var_uint()):
+            clock, length = r.id()
+            runs.append((client, clock, length))
+    r.end()
+    return runs
 
 
 class _Scratch:
@@ -106,29 +138,64 @@ class _Scratch:
         if cached is not None and self._copy is not None:
             return cached
         for _attempt in range(2):
-            try:
-                if self._copy is None:
-                    self._cache.clear()
-                    update = self._doc.get_update()
-                    copy: pycrdt.Doc[Any] = pycrdt.Doc(client_id=MARKER_CLIENT)
-                    copy.apply_update(update)
-                    self._copy, self._text = copy, copy.get(self._tname, type=pycrdt.Text)
-                assert self._text is not None
-                before = self._copy.get_state()
-                self._text.insert(i8, _MARKER)
-                update = self._copy.get_update(before)
-                del self._text[i8 : i8 + 1]
-            except BaseException as exc:
-                if is_pycrdt_panic(exc) or isinstance(exc, RuntimeError | ValueError):
-                    self._copy = None
-                    raise PositionUnavailable("cannot compute an exact position now") from None
-                raise
+            with self._pycrdt_refusal():
+                copy, text = self._ensure_copy()
+                before = copy.get_state()
+                text.insert(i8, _MARKER)
+                update = copy.get_update(before)
+                del text[i8 : i8 + 1]
             left, right = _origins(update)
             if MARKER_CLIENT not in (left or (0, 0))[:1] + (right or (0, 0))[:1]:
                 self._cache[i8] = (left, right)
                 return left, right
             self._copy = None  # an earlier marker's tombstone got in the way: start afresh
         raise PositionUnavailable("marker kept landing next to another marker")
+
+    def ids_of(self, start8: int, end8: int) -> list[tuple[int, int, int]]:
+        """The ids of the units in bytes ``[start8, end8)``, as (client, clock, length) runs.
+
+        Exact whatever surrounds the range (tombstones, formatting markers): the range is
+        deleted from the copy and the runs are read from that transaction's delete set.
+        The copy is then dropped (rebuilt on demand), so callers try markers first.
+
+        Raises:
+            PositionUnavailable: pycrdt refused (called inside a document observer).
+        """
+        updates: list[bytes] = []
+        try:
+            with self._pycrdt_refusal():
+                copy, text = self._ensure_copy()
+                sub = copy.observe(lambda event: updates.append(event.update))
+                try:
+                    with copy.transaction():
+                        del text[start8:end8]
+                finally:
+                    copy.unobserve(sub)
+        finally:
+            self._copy = None
+            self._cache.clear()
+        if len(updates) != 1:
+            raise PositionUnavailable(f"deleting {start8}..{end8} gave {len(updates)} updates")
+        return _deleted_runs(updates[0])
+
+    def _ensure_copy(self) -> tuple[pycrdt.Doc[Any], pycrdt.Text]:
+        if self._copy is None or self._text is None:
+            self._cache.clear()
+            copy: pycrdt.Doc[Any] = pycrdt.Doc(client_id=MARKER_CLIENT)
+            copy.apply_update(self._doc.get_update())
+            self._copy, self._text = copy, copy.get(self._tname, type=pycrdt.Text)
+        return self._copy, self._text
+
+    @contextmanager
+    def _pycrdt_refusal(self) -> Iterator[None]:
+        """pycrdt's refusals (inside an observer of the document) as PositionUnavailable."""
+        try:
+            yield
+        except BaseException as exc:
+            if is_pycrdt_panic(exc) or isinstance(exc, RuntimeError | ValueError):
+                self._copy = None
+                raise PositionUnavailable("cannot compute an exact position now") from None
+            raise
 
 
 class RelativePositions:
@@ -164,27 +231,50 @@ class RelativePositions:
         return {"type": None, "tname": self.tname, "item": item, "assoc": assoc}
 
     def _exact_id(self, pos16: int, assoc: int) -> _ID:
-        """Yjs's id for ``pos16``: the character at it, or (assoc < 0) the unit before it."""
+        """Yjs's id for ``pos16``: the character at it, or (assoc < 0) the unit before it.
+
+        A marker inserted just before a character has it as its right origin unless a
+        formatting marker sits between them, and one inserted just after it has it as its
+        left origin unless tombstones follow it (yrs skips those). Checked with
+        :meth:`_is_live`; when both miss (a formatting marker before the character and a
+        tombstone after it), the character is deleted from the copy and its id read from
+        the delete set (:meth:`_Scratch.ids_of`), which is exact but costs a new copy.
+
+        Raises:
+            PositionUnavailable: pycrdt refused (called inside a document observer).
+        """
         index = self.index
         start16 = index.u8_to_u16(index.u16_to_u8(pos16))
         i8 = index.u16_to_u8(start16)
+        scratch = self._scratch
         if assoc < 0:
             prev = index.slice16(max(start16 - 2, 0), start16)[-1:]
-            left, _ = self._scratch.origins(i8)
+            last = utf16_len(prev) - 1  # the char's last unit, after its first
+            left, _ = scratch.origins(i8)
             if left is not None and self._is_live(left):
                 return left  # the last unit before pos16
-            _, right = self._scratch.origins(i8 - utf8_len(prev))
+            _, right = scratch.origins(i8 - utf8_len(prev))
             if right is not None and self._is_live(right):
-                return right[0], right[1] + utf16_len(prev) - 1
-        else:
-            ch = index.slice16(start16, min(start16 + 2, index.len16))[:1]
-            _, right = self._scratch.origins(i8)
-            if right is not None and self._is_live(right):
-                return right[0], right[1] + (pos16 - start16)
-            left, _ = self._scratch.origins(i8 + utf8_len(ch))
-            if left is not None and self._is_live(left):
-                return left[0], left[1] - (utf16_len(ch) - 1) + (pos16 - start16)
-        raise PositionUnavailable("deleted and formatting items on both sides")
+                return right[0], right[1] + last
+            client, clock = self._char_id(i8 - utf8_len(prev), i8, prev)
+            return client, clock + last
+        ch = index.slice16(start16, min(start16 + 2, index.len16))[:1]
+        _, right = scratch.origins(i8)
+        if right is not None and self._is_live(right):
+            return right[0], right[1] + (pos16 - start16)
+        left, _ = scratch.origins(i8 + utf8_len(ch))
+        if left is not None and self._is_live(left):
+            return left[0], left[1] - (utf16_len(ch) - 1) + (pos16 - start16)
+        client, clock = self._char_id(i8, i8 + utf8_len(ch), ch)
+        return client, clock + (pos16 - start16)
+
+    def _char_id(self, start8: int, end8: int, ch: str) -> _ID:
+        """The id of the first unit of the one character ``ch`` at bytes [start8, end8)."""
+        runs = self._scratch.ids_of(start8, end8)
+        if len(runs) != 1 or runs[0][2] != utf16_len(ch):
+            raise PositionUnavailable(f"{ch!r} at {start8} is not one run of ids: {runs}")
+        client, clock, _ = runs[0]
+        return client, clock
 
     def _is_live(self, ident: _ID) -> bool:
         """Whether ``ident`` is a visible character (not a tombstone or format item)."""
@@ -285,7 +375,7 @@ class RelativePositions:
         end16 = index.u8_to_u16(r)
         seen: set[int] = set()
         t16 = index.u8_to_u16(run8)
-        while t16 <= end16 and len(seen) < 64:
+        while t16 <= end16 and len(seen) < _MAX_CANDIDATES:
             t8 = index.u16_to_u8(t16)
             pos16 = t16 + (r - t8) + (1 if assoc < 0 else 0)
             pos16 = index.u8_to_u16(index.u16_to_u8(min(pos16, index.len16)))
