@@ -27,6 +27,7 @@ import os
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,9 @@ from tests.support.yjs_forge import (
 from tests.support.yjs_fuzz import (
     CONTENT,
     DocModel,
+    HonestOp,
     UpdateFuzzer,
+    apply_honest_op,
     honest_edit,
     invariant_violations,
     peer_divergence,
@@ -75,7 +78,8 @@ DEADLINE = 10.0
 #: Attacker messages per seed in CI; raise for a longer local run.
 MESSAGES = int(os.environ.get("COSCRIBE_UPDATE_FUZZ_MESSAGES", "120"))
 SEEDS = (
-    # Against d0643b7, seed 1 reaches "a late joiner sees other text" at message 73.
+    # Against d0643b7, seed 1 reaches "a late joiner sees other text" at message 73
+    # (see test_an_origin_right_of_its_right_origin_does_not_fork_late_joiners).
     pytest.param(1, marks=pytest.mark.xfail(strict=True, reason="issue 9: gate gap, see SEEDS")),
     2,
 )
@@ -539,4 +543,46 @@ async def test_an_origin_equal_to_the_right_origin_does_not_fork_late_joiners(
             ClientStructs(888, 0, (Item(String("X"), origin=ID(5, 1), right_origin=ID(5, 1)),))
         )
         await h.attack(sync_update_message(forged), "origin == right origin")
+        await h.check()
+
+
+#: Client 2^53 - 1, clock 0: lib0 "any" content [1] after <4242#7>, then "안녕하세요 "
+#: after <4242#4>: well-formed, admitted, but an Any item inside the editors' Text.
+ANY_IN_TEXT = bytes.fromhex(
+    "0102ffffffffffffff0f0088922107017d018492210410ec9588eb8595ed9598ec84b8ec9a942000"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=GATE_GAP + "non-text content inside the text root")
+@pytest.mark.asyncio
+async def test_non_text_content_in_the_text_does_not_stall_an_editor(tmp_path: Path) -> None:
+    """Text.diff() (what an editor mirrors, editor_app included) does not show an Any
+    item, but yrs counts it. After ANY_IN_TEXT, pycrdt writes honest client 4242's
+    insert of "🇰🇷" with right origin <2^53-1#7>, a clock that does not exist: the gate
+    holds the edit forever and it is never acknowledged. (The fuzzer also found honest
+    edits that panic in pycrdt after such content.)"""
+    async with harness(tmp_path) as h:
+        for at, text in [(2, "😀"), (0, "글😀자"), (1, "👍🏽 ")]:
+            await h.type(1, partial(apply_honest_op, op=HonestOp("insert", at, text=text)))
+        await h.check()
+        await h.attack(sync_update_message(ANY_IN_TEXT), "any content in the text")
+        await h.check()
+        await h.type(1, lambda t: apply_honest_op(t, HonestOp("insert", 8, text="🇰🇷")))
+        await h.check()
+
+
+@pytest.mark.xfail(strict=True, reason=GATE_GAP + "an origin right of its right origin")
+@pytest.mark.asyncio
+async def test_an_origin_right_of_its_right_origin_does_not_fork_late_joiners(
+    tmp_path: Path,
+) -> None:
+    """Honest "abc" by client 5 (one item, clocks 0-2); "X" with origin <5#2> and right
+    origin <5#1>: out of order, which YATA never produces. The live room shows aXbc, its
+    own full update (late joiners, compaction) says abcX. Shrunk from the fuzzer's most
+    frequent failure against d0643b7 (4 events: "\\n", "\\n", "👍🏽 " then "한국어" with
+    origin <5#5> and right origin <5#4>, the two halves of 🏽)."""
+    async with harness(tmp_path) as h:
+        await _typed(h, 0, "abc")
+        forged = bytes.fromhex("0101f80600c405020501015800")
+        await h.attack(sync_update_message(forged), "origin right of right origin")
         await h.check()
