@@ -28,9 +28,9 @@ units as its extra UTF-8 bytes looks like one run of clocks (the off-by-one that
 property test in tests/app/test_presence.py found), which is why every candidate is
 confirmed.
 
-Inside a document observer pycrdt refuses to copy or probe; then the search alone is used
-or the caller is told to retry (:class:`~editor_app.core.errors.PositionUnavailable`). A
-pycrdt panic never escapes.
+Inside a document observer pycrdt refuses to copy or probe: then the encoder tells the
+caller to retry (:class:`~editor_app.core.errors.PositionUnavailable`) rather than guess,
+and the resolver returns the search's unconfirmed guess. A pycrdt panic never escapes.
 
 Cost: O(log n) probes, each O(items) inside yrs, plus an O(document) copy after a change.
 Fine for documents of typical size; pycrdt's upcoming ``offset_kind`` (y-crdt/pycrdt#379)
@@ -222,10 +222,7 @@ class RelativePositions:
         pos16 = min(max(pos16, 0), index.len16)
         if (assoc < 0 and pos16 == 0) or (assoc >= 0 and pos16 >= index.len16):
             return {"type": None, "tname": self.tname, "item": None, "assoc": assoc}
-        try:
-            ident = self._exact_id(pos16, assoc)
-        except PositionUnavailable:
-            ident = self._probed_id(pos16 - 1 if assoc < 0 else pos16)
+        ident = self._exact_id(pos16, assoc)
         # Yjs names the root type even when an item is given (createRelativePosition).
         item = {"client": ident[0], "clock": ident[1]}
         return {"type": None, "tname": self.tname, "item": item, "assoc": assoc}
@@ -269,12 +266,20 @@ class RelativePositions:
         return client, clock + (pos16 - start16)
 
     def _char_id(self, start8: int, end8: int, ch: str) -> _ID:
-        """The id of the first unit of the one character ``ch`` at bytes [start8, end8)."""
-        runs = self._scratch.ids_of(start8, end8)
-        if len(runs) != 1 or runs[0][2] != utf16_len(ch):
-            raise PositionUnavailable(f"{ch!r} at {start8} is not one run of ids: {runs}")
-        client, clock, _ = runs[0]
-        return client, clock
+        """The id of the first unit of the one character ``ch`` at bytes [start8, end8).
+
+        Deleting a range also deletes formatting markers that become redundant, and the
+        delete set merges neighbouring ids, so the character is the one visible id there."""
+        n = utf16_len(ch)
+        found = {
+            (client, clock + k)
+            for client, clock, length in self._scratch.ids_of(start8, end8)
+            for k in range(length - n + 1)
+            if self._is_live((client, clock + k))
+        }
+        if len(found) != 1:
+            raise PositionUnavailable(f"no single id for {ch!r} at {start8}: {found}")
+        return found.pop()
 
     def _is_live(self, ident: _ID) -> bool:
         """Whether ``ident`` is a visible character (not a tombstone or format item)."""
@@ -290,19 +295,6 @@ class RelativePositions:
             return None
         j8 = index.u16_to_u8(index.u8_to_u16(r))  # code point at or before r
         return r if self._probe(j8) == (client, clock - (r - j8)) else None
-
-    def _probed_id(self, pos16: int) -> _ID:
-        """Fallback without the copy: pycrdt's probe, corrected by the run search."""
-        index = self.index
-        i8 = index.u16_to_u8(pos16)
-        start16 = index.u8_to_u16(i8)
-        got = self._probe(i8)
-        if got is None:
-            raise PositionUnavailable(f"pycrdt could not name the character at {pos16}")
-        client, q = got
-        run8 = self._run_start(i8, client, q)
-        clock = q - (i8 - run8) + (start16 - index.u8_to_u16(run8)) + (pos16 - start16)
-        return client, clock
 
     # -------------------------------------------------------------- decode
 

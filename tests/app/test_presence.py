@@ -374,6 +374,16 @@ FOUND_BY_THE_YJS_ORACLE: list[Script] = [
      (False, 0.5386502689825843, 1, "", {"link": "x"}),
      (False, 0.7081938719756768, 1, "中", {"bold": None}),
      (True, 0.18700490492743294, 0, "😀a😀😀a", {"link": "x"})],
+    # The exact fallback's first version: deleting "국" in the private copy also deleted a
+    # formatting marker that became redundant, so its delete set held two ids.
+    [(True, 0.9793133364235742, 2, " ", {"italic": True}),
+     (False, 0.49980365826494066, 0, "\u0301 a\n국", {"italic": True}),
+     (False, 0.24095581845184855, 2, "e", None),
+     (True, 0.7819180314242618, 3, "\u0301a \n", {"italic": True}),
+     (True, 0.15712144158803265, 2, "", {"header": 1}),
+     (True, 0.7741717282682989, 0, "a한ea", {"header": 1}),
+     (False, 0.3785475113316408, 1, " \u0301中b😀", {"link": "x"}),
+     (True, 0.36881913806474453, 1, "", {"header": 1})],
 ]  # fmt: skip
 
 
