@@ -54,9 +54,9 @@ from shared import (  # noqa: E402
     SyncSession,
     origin_matches,
 )
+from sync_server.memory_store import MemoryStore  # noqa: E402
 from sync_server.metrics import Metrics  # noqa: E402
 from sync_server.room import Room  # noqa: E402
-from sync_server.store import MemoryStore  # noqa: E402
 from tests.support.yjs_forge import ID  # noqa: E402
 from tests.support.yjs_fuzz import (  # noqa: E402
     CONTENT,
@@ -197,6 +197,7 @@ class Episode:
         self.poisoned = False
 
     async def open(self) -> None:
+        await self.store.__aenter__()  # closed by close()
         stored = await self.store.load(ROOM)
         try:
             self.room = Room(
@@ -212,6 +213,9 @@ class Episode:
             self.room.join(peer)
         self._reconnect_attacker()
         await self.settle()
+
+    async def close(self) -> None:
+        await self.store.aclose()
 
     def _on_poisoned(self, room: Room) -> None:
         """The backstop fired: an update the gate admitted failed inside yrs."""
@@ -430,6 +434,8 @@ async def run_episode(
         stats.invariant_checks += 1
     except Failure as failure:
         return failure, ep.events, last
+    finally:
+        await ep.close()
     return None, ep.events, last
 
 
@@ -454,6 +460,8 @@ async def replay_events(events: list[Event]) -> Failure | None:
         await ep.late_joiner()
     except Failure as failure:
         return failure
+    finally:
+        await ep.close()
     return None
 
 

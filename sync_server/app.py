@@ -38,6 +38,7 @@ from .auth import Principal
 from .config import ServerConfig
 from .connection import Connection, reset, serve_connection
 from .memory import MemoryTrimmer
+from .memory_store import MemoryStore
 from .metrics import Metrics
 from .outbound import OutboundMonitor
 from .registry import RoomRegistry
@@ -49,7 +50,7 @@ from .sockets import (
     raise_fd_limit,
     widen_listen_queue,
 )
-from .store import DocumentStore, MemoryStore
+from .store import DocumentStore
 
 if TYPE_CHECKING:
     from .cluster import RedisFanout

@@ -1,8 +1,9 @@
-"""Folding a document's stored updates into one snapshot, safely (used by both stores).
+"""Folding a document's stored updates into one snapshot, safely (used by every store).
 
 Compaction applies a document's snapshot and log to a fresh pycrdt Doc and stores the
 Doc's full update instead. The fold must never lose data: see :func:`fold_updates`.
 Runs on a worker thread; pycrdt objects are created and used only there.
+:class:`FoldInput` is what a backend read for a fold, :class:`Fold` what it installs.
 """
 
 from __future__ import annotations
@@ -10,11 +11,35 @@ from __future__ import annotations
 import threading
 from bisect import bisect_right
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pycrdt import Decoder, Doc, get_update
 
 from shared.errors import StorageError, crdt_errors
+
+
+@dataclass(frozen=True, slots=True)
+class FoldInput:
+    """A document's snapshot and log as read in ONE consistent view, for a fold."""
+
+    incarnation: str
+    base_seq: int  # the row's snapshot_seq (the install checks it is unchanged)
+    upto_seq: int  # the highest log seq read: the install deletes exactly seq <= upto_seq
+    count: int  # log entries read
+    updates: list[bytes]  # the snapshot (if any), then the log entries in seq order
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """A snapshot proven lossless, and the exact log range it replaces."""
+
+    name: str
+    incarnation: str
+    base_seq: int
+    upto_seq: int
+    count: int
+    snapshot: bytes
 
 
 def _delete_ranges(update: bytes) -> Iterator[tuple[int, int, int]]:

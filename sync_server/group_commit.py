@@ -1,12 +1,12 @@
-"""Group commit, the part of the durable stores that does not depend on the database.
+"""Group commit: the append queue of a store, independent of the database.
 
-``append`` only queues and returns a future. One writer task (``_write_loop``, started by
-the store) takes *everything* queued since the previous commit, hands it to the store's
-``_write_batch`` as one transaction, then resolves those futures in append order; so
-durability costs one commit per batch, not one per keystroke. Empty updates are not
-written but still resolve in order. Tickets (one per append) let ``flush``, ``load`` and
-friends wait until a given append has settled. SQLiteStore and PostgresStore subclass
-:class:`GroupCommitStore` and supply the database half.
+``append`` only queues and returns a future. One writer task (:meth:`GroupCommit.run`,
+spawned by the store) takes *everything* queued since the previous commit, hands it to the
+backend's write function as ONE transaction, then resolves those futures in append
+order; so durability costs one commit per batch, not one per keystroke, and the number of
+commits adapts to the disk's speed without a timer. Empty updates are not written but
+still resolve in order. Tickets (one per append) let ``flush``, ``load`` and friends wait
+until a given append has settled.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from shared.errors import StorageError
@@ -22,6 +23,10 @@ from shared.messages import EMPTY_UPDATE
 from .store import StoreStats
 
 log = logging.getLogger(__name__)
+
+#: Per document touched by a commit: (log rows, log bytes) after it.
+LogSizes = dict[str, tuple[int, int]]
+WriteBatch = Callable[[list[tuple[str, bytes]]], Awaitable[LogSizes]]
 
 
 @dataclass(slots=True)
@@ -32,42 +37,46 @@ class Pending:
     future: asyncio.Future[None]
 
 
-class GroupCommitStore:
-    """Queue, writer loop and settle bookkeeping shared by the durable stores.
+class GroupCommit:
+    """The queue, the writer loop and the settle bookkeeping of one store.
 
-    Subclasses set ``_state`` (new -> opening -> open -> closing -> closed) and implement
-    :meth:`_write_batch`, :meth:`_describe_error`, :meth:`_maybe_compact`; ``_label`` names
-    the store in messages; ``_commit_errors`` are the exceptions a failed commit raises.
+    Args:
+        label: names the store in messages.
+        write: writes a batch in one transaction; returns each touched document's log size.
+        failures: the exceptions of a failed commit (they fail the batch, not the writer).
+        describe: one line about such an exception (no secrets, no payloads).
+        committed: called after each successful commit with the log sizes.
     """
 
-    _commit_errors: tuple[type[BaseException], ...] = (OSError,)
-
-    def __init__(self, label: str, max_queue_bytes: int) -> None:
-        self.stats = StoreStats()
+    def __init__(
+        self,
+        label: str,
+        write: WriteBatch,
+        *,
+        stats: StoreStats,
+        max_queue_bytes: int,
+        failures: tuple[type[BaseException], ...],
+        describe: Callable[[BaseException], str],
+        committed: Callable[[LogSizes], None],
+    ) -> None:
+        self.stats = stats
         self._label = label
+        self._write = write
+        self._failures = failures
+        self._describe = describe
+        self._committed = committed
         self._max_queue_bytes = max_queue_bytes
-        self._state = "new"  # new -> opening -> open -> closing -> closed
         self._queue: list[Pending] = []
         self._inflight: list[Pending] = []
         self._queued_bytes = 0
         self._tickets = 0  # tickets handed out by append
         self._settled = 0  # every ticket <= this has its future resolved
+        self._closing = False  # no more appends; the writer stops once the queue is empty
+        self._finished = False  # nothing will ever settle again: waiters are released
         self._wakeup = asyncio.Event()
         self._settled_event = asyncio.Event()  # set and replaced on every settle
         self._writable = asyncio.Event()
         self._writable.set()
-
-    # --- the database half ---
-
-    async def _write_batch(self, entries: list[tuple[str, bytes]]) -> dict[str, tuple[int, int]]:
-        """Write ``entries`` in one transaction; per document (log rows, log bytes)."""
-        raise NotImplementedError
-
-    def _describe_error(self, exc: BaseException) -> str:
-        return str(exc)
-
-    def _maybe_compact(self, name: str, log_count: int, log_bytes: int) -> None:
-        """Called after each commit with the document's log size."""
 
     # --- appends ---
 
@@ -77,13 +86,8 @@ class GroupCommitStore:
         return self._queued_bytes
 
     def append(self, name: str, update: bytes) -> asyncio.Future[None]:
-        """Queue ``update``; the future resolves once it is committed (durable).
-
-        Never blocks and never drops: callers that want backpressure await
-        :meth:`wait_writable` before appending more.
-        """
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._state != "open":
+        if self._closing:
             future.set_exception(StorageError(f"{self._label} is not open"))
             return future
         data = bytes(update)
@@ -97,24 +101,21 @@ class GroupCommitStore:
         return future
 
     async def wait_writable(self) -> None:
-        """Return once queued-but-uncommitted bytes are at most ``max_queue_bytes``.
-
-        Backpressure for producers that can slow down (e.g. stop reading a socket); returns
-        at once when the queue is small or the store is closed.
-        """
         await self._writable.wait()
 
     async def flush(self) -> None:
-        """Wait until every append made before this call has resolved (committed or failed).
-
-        Failures are reported on each append's future and in ``stats.errors``, not here.
-        """
         await self._wait_settled(self._tickets)
+
+    async def wait_for(self, name: str) -> None:
+        """Wait until every append for ``name`` made before this call has settled."""
+        last = max((p.ticket for p in self._inflight + self._queue if p.name == name), default=0)
+        await self._wait_settled(last)
 
     # --- the writer ---
 
-    async def _write_loop(self) -> None:
-        while self._queue or self._state == "open":
+    async def run(self) -> None:
+        """The writer task: commit batches until closed and empty."""
+        while self._queue or not self._closing:
             if not self._queue:
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -126,21 +127,34 @@ class GroupCommitStore:
             finally:
                 self._inflight = []
 
+    def close(self) -> None:
+        """Refuse new appends; the writer commits what is queued, then returns."""
+        self._closing = True
+        self._wakeup.set()
+
+    def finish(self) -> None:
+        """After the writer stopped: fail what was never committed, release all waiters."""
+        self._closing = True
+        self._fail(self._inflight + self._queue, "store closed before commit")
+        self._finished = True
+        self._writable.set()
+        self._settled_event.set()
+
     async def _commit(self, batch: list[Pending]) -> None:
         entries = [(p.name, p.update) for p in batch if p.update != EMPTY_UPDATE]
-        sizes: dict[str, tuple[int, int]] = {}
+        sizes: LogSizes = {}
         error: str | None = None
         if entries:
             started = time.perf_counter()
-            job = asyncio.ensure_future(self._write_batch(entries))
+            job = asyncio.ensure_future(self._write(entries))
             try:
                 # Shielded: a cancelled writer must not leave a commit half-reported.
                 sizes = await asyncio.shield(job)
             except asyncio.CancelledError:
                 self._fail(batch + self._queue, "store cancelled before commit was confirmed")
                 raise
-            except self._commit_errors as exc:
-                error = f"commit of {len(entries)} updates failed: {self._describe_error(exc)}"
+            except self._failures as exc:
+                error = f"commit of {len(entries)} updates failed: {self._describe(exc)}"
                 self.stats.errors += 1
                 log.error("%s: %s", self._label, error)
             else:
@@ -157,14 +171,8 @@ class GroupCommitStore:
                 else:
                     p.future.set_exception(StorageError(error))
         self._settle(batch)
-        for name, (count, nbytes) in sizes.items():
-            self._maybe_compact(name, count, nbytes)
-
-    def _close_queue(self) -> None:
-        """After the writer stopped: fail what was never committed, release all waiters."""
-        self._fail(self._inflight + self._queue, "store closed before commit")
-        self._writable.set()
-        self._settled_event.set()
+        if sizes:
+            self._committed(sizes)
 
     # --- settling ---
 
@@ -190,13 +198,5 @@ class GroupCommitStore:
         self._settled_event = asyncio.Event()
 
     async def _wait_settled(self, ticket: int) -> None:
-        while self._settled < ticket and self._state != "closed":
+        while self._settled < ticket and not self._finished:
             await self._settled_event.wait()
-
-    def _last_ticket(self, name: str) -> int:
-        """The newest not-yet-settled append for ``name`` (0 if none)."""
-        return max((p.ticket for p in self._inflight + self._queue if p.name == name), default=0)
-
-    def _check_open(self) -> None:
-        if self._state not in ("open", "closing"):
-            raise StorageError(f"{self._label} is not open")

@@ -198,7 +198,7 @@ class RoomRegistry:
                     "fields": {
                         "room": name,
                         "updates": len(stored.updates),
-                        "created": stored.created,
+                        "exists": stored.exists,
                         "ms": round((time.perf_counter() - started) * 1000, 1),
                     }
                 },

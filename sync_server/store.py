@@ -1,11 +1,15 @@
-"""The document store interface every storage backend implements.
+"""The document store interface the relay uses, and the values that cross it.
 
 The relay keeps each loaded document in memory and uses the store for three things:
 load a document when its room opens, append each update durably (the ACK to the client
-is sent only after the append's future resolves), and delete a document.
+is sent only after the append's future resolves), and delete a document. It also keeps
+the revocations of access links, so that every node refuses a revoked link.
 
-Backends: :class:`MemoryStore` (tests, ``--data-dir :memory:``), SQLite
-(``sync_server.sqlite_store.SQLiteStore``, the embedded default), PostgreSQL later.
+Backends (all built on :class:`sync_server.store_base.StoreBase`, which owns the
+lifecycle, group commit and compaction; ``docs/storage.md``):
+:class:`~sync_server.memory_store.MemoryStore` (tests, ``--data-dir :memory:``),
+:class:`~sync_server.sqlite_store.SQLiteStore` (the embedded default) and
+:class:`~sync_server.postgres_store.PostgresStore` (several nodes).
 
 Contract for ``append``:
 
@@ -15,28 +19,35 @@ Contract for ``append``:
 * the future resolves only after the update is committed (SQLite: WAL + fsync per
   transaction), so an acknowledged update survives ``kill -9``;
 * on failure the future carries a :class:`~shared.errors.StorageError`.
+
+A document is *created by its first append*, never by a load: opening a name (even with a
+viewer token) writes nothing. Until then ``load`` returns a *provisional* incarnation
+(:func:`incarnation_for`) that every node computes alike and the first append stores.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Literal, Protocol, Self, get_args
 
 
 @dataclass(frozen=True, slots=True)
 class StoredDocument:
     """What ``load`` returns: the incarnation id and the updates to apply, in order.
 
-    ``updates`` is typically one compacted snapshot followed by the log tail.
-    ``created`` is True when this load created the document (it did not exist).
+    ``updates`` is typically one compacted snapshot followed by the log tail. ``exists``
+    is False while nothing has been stored under the name yet (never written, or deleted
+    since): then ``updates`` is empty and ``incarnation`` is the provisional one that the
+    first append will store.
     """
 
     incarnation: str
     updates: list[bytes] = field(default_factory=list)
-    created: bool = False
+    exists: bool = True
 
 
 @dataclass(slots=True)
@@ -53,8 +64,52 @@ class StoreStats:
     queue_depth: int = 0
 
 
-def new_incarnation() -> str:
-    return uuid.uuid4().hex
+RevocationKind = Literal["token", "document"]
+REVOCATION_KINDS: tuple[str, ...] = get_args(RevocationKind)
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """One revocation of access links, as stored (ids only grow; read them in id order).
+
+    ``kind == "token"``: ``key`` is a token id, refused from now on. ``kind == "document"``:
+    ``key`` is a document name; every token for it issued before ``not_before`` (unix
+    time) is refused. ``revoked_at`` is when the revocation was stored.
+    """
+
+    id: int
+    kind: RevocationKind
+    key: str
+    not_before: float
+    revoked_at: float
+
+    @classmethod
+    def of_row(cls, row: Sequence[Any]) -> Revocation:
+        """From a database row (id, kind, key, not_before, revoked_at)."""
+        return cls(
+            int(row[0]), revocation_kind(str(row[1])), str(row[2]), float(row[3]), float(row[4])
+        )
+
+
+def revocation_kind(kind: str) -> RevocationKind:
+    """``kind`` checked against :data:`REVOCATION_KINDS` (ValueError otherwise)."""
+    if kind == "token":
+        return "token"
+    if kind == "document":
+        return "document"
+    raise ValueError(f"revocation kind must be one of {REVOCATION_KINDS}, not {kind!r}")
+
+
+def incarnation_for(database_id: str, name: str, generation: int) -> str:
+    """The incarnation a document gets when its first update is stored.
+
+    Deterministic, so that every node sharing a database hands out the same provisional
+    incarnation for a document that does not exist yet. ``generation`` counts the deletes
+    of ``name`` (each delete bumps it), so a re-created document gets a new incarnation;
+    ``database_id`` is random per database, so a lost or replaced store does too.
+    """
+    material = f"{database_id}\0{generation}\0{name}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(material).hexdigest()[:32]
 
 
 class DocumentStore(Protocol):
@@ -71,12 +126,17 @@ class DocumentStore(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
+    async def aclose(self) -> None:
+        """Commit everything queued, then close (idempotent)."""
+        ...
+
     async def load(self, name: str) -> StoredDocument:
-        """Load ``name``, creating it (with a fresh incarnation) if it does not exist."""
+        """Load ``name``; writes nothing (a missing document gets a provisional incarnation)."""
         ...
 
     def append(self, name: str, update: bytes) -> asyncio.Future[None]:
-        """Queue ``update`` for ``name``; the future resolves once it is committed."""
+        """Queue ``update`` for ``name``; the future resolves once it is committed. The first
+        append of a document creates it."""
         ...
 
     async def flush(self) -> None:
@@ -84,7 +144,8 @@ class DocumentStore(Protocol):
         ...
 
     async def delete(self, name: str) -> bool:
-        """Delete the document and its history; True if it existed."""
+        """Delete the document and its history (its next incarnation differs); True if it
+        existed."""
         ...
 
     async def compact(self, name: str) -> None:
@@ -95,50 +156,10 @@ class DocumentStore(Protocol):
         """Names of all stored documents."""
         ...
 
+    async def add_revocation(self, kind: str, key: str, not_before: float) -> Revocation:
+        """Store a revocation; committed when this returns."""
+        ...
 
-class MemoryStore:
-    """A non-durable store for tests and ``--data-dir :memory:``. Same ordering contract."""
-
-    def __init__(self) -> None:
-        self.stats = StoreStats()
-        self._docs: dict[str, tuple[str, list[bytes]]] = {}
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-    async def load(self, name: str) -> StoredDocument:
-        if name in self._docs:
-            incarnation, updates = self._docs[name]
-            return StoredDocument(incarnation, list(updates))
-        incarnation = new_incarnation()
-        self._docs[name] = (incarnation, [])
-        return StoredDocument(incarnation, [], created=True)
-
-    def append(self, name: str, update: bytes) -> asyncio.Future[None]:
-        entry = self._docs.setdefault(name, (new_incarnation(), []))
-        entry[1].append(update)
-        self.stats.updates_written += 1
-        self.stats.bytes_written += len(update)
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        fut.set_result(None)
-        return fut
-
-    async def flush(self) -> None:
-        return None
-
-    async def delete(self, name: str) -> bool:
-        return self._docs.pop(name, None) is not None
-
-    async def compact(self, name: str) -> None:
-        return None
-
-    async def document_names(self) -> list[str]:
-        return sorted(self._docs)
+    async def revocations_since(self, after_id: int) -> list[Revocation]:
+        """Every revocation with an id above ``after_id``, in id order."""
+        ...

@@ -1,4 +1,4 @@
-"""Suite-wide fixtures: a real relay server on port 0 (in-process), per test."""
+"""Suite-wide fixtures: a real relay server on port 0 (in-process), per test; PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from sync_server.app import RelayServer  # noqa: E402
 from sync_server.config import ServerConfig  # noqa: E402
+from tests.support.databases import database_url, postgres  # noqa: E402, F401  (fixtures)
 
 
 @pytest_asyncio.fixture

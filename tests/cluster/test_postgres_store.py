@@ -1,21 +1,19 @@
-"""PostgresStore against a real PostgreSQL: the SQLiteStore contract, plus several nodes
-(store instances) writing and compacting one document at once."""
+"""What only the PostgreSQL store has: nodes migrating one database at once, upgrades of
+databases made by older servers, the CLI's revocation helper, and errors that never show
+the connection string. The contract every store keeps (two nodes writing and compacting
+one document included) is in ``tests/server/test_store_contract.py``."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import random
-import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from pycrdt import Doc, Text
 
 from shared.errors import StorageError
-
-from .conftest import IN_CI
+from tests.support.client import wait_until
+from tests.support.databases import IN_CI
+from tests.support.stores import Editor, check_upgraded_document
 
 try:
     import psycopg
@@ -24,240 +22,155 @@ except ImportError:  # the [cluster] extra is not installed
         raise
     pytest.skip("needs psycopg: pip install -e '.[cluster]'", allow_module_level=True)
 
-from sync_server.postgres_store import PostgresStore  # noqa: E402
+from sync_server.postgres_store import (  # noqa: E402
+    SCHEMA,
+    PostgresStore,
+    add_revocation_sync,
+)
 
 pytestmark = pytest.mark.asyncio
 
-NEVER = 10**12
+#: The schema that servers before version 2 created.
+SCHEMA_V1 = """
+CREATE TABLE coscribe_schema (version INTEGER);
+INSERT INTO coscribe_schema (version) VALUES (1);
+CREATE TABLE coscribe_documents (
+    name TEXT PRIMARY KEY, incarnation TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+    snapshot BYTEA, snapshot_seq BIGINT NOT NULL DEFAULT 0,
+    log_count BIGINT NOT NULL DEFAULT 0, log_bytes BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE coscribe_updates (seq BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, data BYTEA NOT NULL);
+CREATE INDEX coscribe_updates_by_name ON coscribe_updates (name, seq);
+"""
 
 
-class Editor:
-    """A pycrdt document that records every update it produces, like a client would send."""
-
-    def __init__(self, seed: int = 0, client_id: int | None = None) -> None:
-        self.doc: Doc[Any] = Doc(client_id=client_id)
-        self.text = self.doc.get("t", type=Text)
-        self.updates: list[bytes] = []
-        self.doc.observe(lambda event: self.updates.append(event.update))
-        self._rng = random.Random(seed)
-
-    def type(self, s: str) -> bytes:
-        self.text.insert(len(self.text), s)
-        return self.updates[-1]
-
-    def random_edit(self) -> bytes:
-        n = len(self.text)
-        if n > 10 and self._rng.random() < 0.3:
-            start = self._rng.randrange(n - 3)
-            del self.text[start : start + self._rng.randint(1, 3)]
-        else:
-            self.text.insert(self._rng.randint(0, n), self._rng.choice("abcdefgh \n"))
-        return self.updates[-1]
-
-
-def text_of(updates: list[bytes]) -> str:
-    doc: Doc[Any] = Doc()
-    for update in updates:
-        doc.apply_update(update)
-    return str(doc.get("t", type=Text))
-
-
-def log_rows(url: str, name: str) -> int:
+def waits_for_a_lock(url: str, connection: str) -> bool:
+    """Whether the store's ``connection`` (writer, reader, control) waits for a lock."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM coscribe_updates WHERE name = %s", (name,)
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = %s AND wait_event_type = 'Lock'",
+            (f"coscribe-{connection}",),
         ).fetchone()
-    assert row is not None
-    return int(row[0])
+    return row is not None and row[0] == 1
 
 
-async def eventually(predicate: Callable[[], bool], what: str, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.01)
+async def test_nodes_starting_at_once_migrate_one_database_once(database_url: str) -> None:
+    stores = [PostgresStore(database_url) for _ in range(4)]
+    await asyncio.gather(*(s.__aenter__() for s in stores))
+    try:
+        incarnations = {(await s.load("doc")).incarnation for s in stores}
+    finally:
+        await asyncio.gather(*(s.aclose() for s in stores))
+    assert len(incarnations) == 1  # one database id
+    with psycopg.connect(database_url) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM coscribe_schema ORDER BY 1")]
+    assert versions == list(range(1, SCHEMA.version + 1))
 
 
-async def test_round_trip_and_order(database_url: str) -> None:
-    editors = {name: Editor() for name in ("a", "b", "c")}
-    resolved: list[int] = []
-    futures = []
-
-    def record(i: int, _future: asyncio.Future[None]) -> None:
-        resolved.append(i)
-
-    async with PostgresStore(database_url) as store:
-        first = await store.load("a")
-        assert first.created and first.updates == []
-        for i in range(300):
-            name = "abc"[i % 3]
-            update = b"\x00\x00" if i % 7 == 0 else editors[name].type(str(i))
-            fut = store.append(name, update)
-            fut.add_done_callback(functools.partial(record, i))
-            futures.append(fut)
-            if i % 50 == 0:
-                await asyncio.sleep(0)
-        await asyncio.gather(*futures)
-        assert resolved == list(range(300))
-        for name, editor in editors.items():
-            loaded = await store.load(name)
-            assert loaded.updates == editor.updates
-            assert not loaded.created
-        assert (await store.load("a")).incarnation == first.incarnation
-        assert store.stats.updates_written == 300 - len(range(0, 300, 7))
-        assert store.stats.commits < 300  # grouped
-
-
-async def test_group_commit_batches_appends(database_url: str) -> None:
+async def test_a_database_made_by_the_previous_schema_opens_and_keeps_its_documents(
+    database_url: str,
+) -> None:
     editor = Editor()
-    updates = [editor.type("x") for _ in range(1000)]
-    async with PostgresStore(database_url, compact_after_updates=NEVER) as store:
-        futures = [store.append("doc", u) for u in updates]
-        assert store.stats.queue_depth == 1000
-        await asyncio.gather(*futures)
-        assert 1 <= store.stats.commits <= 2, store.stats
-        assert store.stats.queue_depth == 0 and store.stats.errors == 0
-    assert log_rows(database_url, "doc") == 1000
-
-
-async def test_reopen_delete_and_incarnations(database_url: str) -> None:
-    editor = Editor()
-    async with PostgresStore(database_url) as store:
-        incarnation = (await store.load("doc")).incarnation
-        for i in range(20):
-            await store.append("doc", editor.type(str(i)))
-    async with PostgresStore(database_url) as store:
-        again = await store.load("doc")
-        assert again.incarnation == incarnation and again.updates == editor.updates
-        assert await store.document_names() == ["doc"]
-        store.append("doc", Editor().type("doomed"))  # committed before the delete
-        assert await store.delete("doc") is True
-        assert await store.delete("doc") is False
-        assert log_rows(database_url, "doc") == 0
-        fresh = await store.load("doc")
-        assert fresh.created and fresh.updates == [] and fresh.incarnation != incarnation
-
-
-async def test_concurrent_first_loads_on_two_nodes_agree(database_url: str) -> None:
-    async with PostgresStore(database_url) as one, PostgresStore(database_url) as two:
-        results = await asyncio.gather(
-            *(store.load("new") for store in (one, two) for _ in range(10))
+    updates = [editor.type("old "), editor.type("text")]
+    with psycopg.connect(database_url) as conn:
+        conn.execute(SCHEMA_V1)
+        conn.execute(
+            "INSERT INTO coscribe_documents (name, incarnation, created_at, log_count) "
+            "VALUES ('kept', 'an-old-random-incarnation', 1.0, 2)"
         )
-    assert len({r.incarnation for r in results}) == 1
-    assert sum(r.created for r in results) == 1
-
-
-async def test_load_sees_appends_that_are_still_queued(database_url: str) -> None:
-    editor = Editor()
+        for update in updates:
+            conn.execute("INSERT INTO coscribe_updates (name, data) VALUES ('kept', %s)", (update,))
     async with PostgresStore(database_url) as store:
-        for i in range(10):
-            store.append("doc", editor.type(str(i)))
-        assert (await store.load("doc")).updates == editor.updates
+        await check_upgraded_document(store, editor, "an-old-random-incarnation")
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT max(version) FROM coscribe_schema").fetchone()
+    assert row is not None and row[0] == SCHEMA.version
 
 
-async def test_compaction_keeps_the_document_and_shrinks_the_log(database_url: str) -> None:
-    editor = Editor(seed=1)
-    async with PostgresStore(
-        database_url, compact_after_updates=NEVER, compact_after_bytes=NEVER
-    ) as store:
-        await asyncio.gather(*(store.append("doc", editor.random_edit()) for _ in range(600)))
-        before = await store.load("doc")
-        await store.compact("doc")
-        after = await store.load("doc")
-        assert store.stats.compactions == 1 and log_rows(database_url, "doc") == 0
-        assert len(after.updates) == 1
-        assert text_of(after.updates) == text_of(before.updates) == str(editor.text)
-        await store.append("doc", editor.type("tail"))
-    async with PostgresStore(database_url) as store:
-        assert text_of((await store.load("doc")).updates) == str(editor.text)
-
-
-async def test_background_compaction_after_the_threshold(database_url: str) -> None:
-    editor = Editor(seed=2)
-    async with PostgresStore(database_url, compact_after_updates=50) as store:
-        for _ in range(10):
-            await asyncio.gather(*(store.append("doc", editor.random_edit()) for _ in range(30)))
-        await eventually(lambda: store.stats.compactions >= 1, "a background compaction")
-        await store.flush()
-        assert log_rows(database_url, "doc") < 300
-        assert text_of((await store.load("doc")).updates) == str(editor.text)
-
-
-async def test_two_nodes_writing_and_compacting_one_document_lose_nothing(
+async def test_a_first_write_waiting_for_a_delete_gets_the_new_incarnation(
     database_url: str,
 ) -> None:
-    """The y-crdt #632 hole: a fold must never delete a row it did not read, even when
-    another node's transaction drew a lower seq and commits later."""
-    editors = [Editor(seed=10 + i, client_id=1000 + i) for i in range(2)]
-    stores = [PostgresStore(database_url, compact_after_updates=20) for _ in range(2)]
-    async with stores[0], stores[1]:
-        writing = [True, True]
+    """Another node deletes the document while this node's append waits for the row: the
+    row this append re-creates must carry the incarnation of the *next* generation, the
+    one every load after the delete announces, never the deleted one's."""
 
-        async def writer(i: int) -> None:
-            for _ in range(40):
-                for _ in range(20):
-                    stores[i].append("doc", editors[i].random_edit())
-                await asyncio.sleep(0)
-                await stores[i].flush()  # commits interleave with the other node's folds
-            writing[i] = False
-
-        async def compactor(i: int) -> None:
-            while any(writing):
-                await stores[i].compact("doc")
-
-        async with asyncio.TaskGroup() as tg:
-            for i in range(2):
-                tg.create_task(writer(i))
-                tg.create_task(compactor(i))
-        for store in stores:
-            await store.flush()
-        assert sum(s.stats.compactions for s in stores) >= 2
-        loaded = await stores[0].load("doc")
-    expected: Doc[Any] = Doc()
-    for editor in editors:
-        for update in editor.updates:
-            expected.apply_update(update)
-    assert text_of(loaded.updates) == str(expected.get("t", type=Text))
+    editor = Editor()
+    async with PostgresStore(database_url) as store:
+        await store.append("doc", editor.type("old"))
+        old = (await store.load("doc")).incarnation
+        other = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+        async with other:
+            async with other.transaction():  # another node's delete, not committed yet
+                await other.execute(
+                    "SELECT 1 FROM coscribe_documents WHERE name = 'doc' FOR UPDATE"
+                )
+                await other.execute("DELETE FROM coscribe_updates WHERE name = 'doc'")
+                await other.execute("DELETE FROM coscribe_documents WHERE name = 'doc'")
+                await other.execute(
+                    "INSERT INTO coscribe_tombstones (name, generation) VALUES ('doc', 1)"
+                )
+                appending = store.append("doc", editor.type(" new"))
+                await wait_until(functools.partial(waits_for_a_lock, database_url, "writer"), 10)
+            await appending
+        stored = await store.load("doc")
+        assert await store.delete("doc") and await store.delete("doc") is False
+        third = (await store.load("doc")).incarnation
+    assert stored.exists and stored.updates == editor.updates[1:]
+    assert len({old, stored.incarnation, third}) == 3
 
 
-async def test_compaction_never_drops_updates_whose_dependencies_are_missing(
+async def test_a_newer_schema_is_refused(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE TABLE coscribe_schema (version INTEGER)")
+        conn.execute("INSERT INTO coscribe_schema (version) VALUES (99)")
+    with pytest.raises(StorageError, match="schema version 99"):
+        async with PostgresStore(database_url):
+            pass
+
+
+async def test_revocation_ids_become_visible_in_the_order_they_were_drawn(
     database_url: str,
 ) -> None:
-    editor = Editor()
-    created = editor.type("hello world")
-    del editor.text[0:6]
-    deletion = editor.updates[-1]
-    appended = editor.type("!")
-    async with PostgresStore(database_url, compact_after_updates=NEVER) as store:
-        await store.append("doc", deletion)
-        await store.append("doc", appended)
-        await store.compact("doc")
-        assert store.stats.compactions == 0 and log_rows(database_url, "doc") == 2
-        await store.append("doc", created)
-        await store.compact("doc")
-        assert store.stats.compactions == 1 and log_rows(database_url, "doc") == 0
-        assert text_of((await store.load("doc")).updates) == "world!"
+    """A poller reads "ids above the last one I saw": a later id must never commit while an
+    earlier one is still pending, or the poller would skip the earlier one for good."""
+
+    async with PostgresStore(database_url) as store:
+        other = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+        async with other, other.transaction():  # another writer, id drawn, not committed
+            cur = await other.execute(
+                "INSERT INTO coscribe_revocations (kind, key, not_before, revoked_at) "
+                "VALUES ('token', 'first', 0, 0) RETURNING id"
+            )
+            first = await cur.fetchone()
+            adding = asyncio.create_task(store.add_revocation("token", "second", 0.0))
+            await wait_until(functools.partial(waits_for_a_lock, database_url, "control"), 10)
+            assert await store.revocations_since(0) == []
+        second = await adding
+        seen = await store.revocations_since(0)
+    assert first is not None and [r.id for r in seen] == [first[0], second.id]
+    assert first[0] < second.id
 
 
-async def test_shutdown_commits_everything_queued(database_url: str) -> None:
+async def test_the_cli_adds_a_revocation_while_a_node_writes(database_url: str) -> None:
     editor = Editor()
-    store = PostgresStore(database_url)
-    async with store:
-        futures = [store.append("doc", editor.type(str(i))) for i in range(200)]
-    assert all(f.done() and f.exception() is None for f in futures)
-    await store.__aexit__(None, None, None)  # idempotent
-    with pytest.raises(StorageError):
-        await store.append("doc", editor.type("late"))
-    async with PostgresStore(database_url) as reopened:
-        assert (await reopened.load("doc")).updates == editor.updates[:200]
+    async with PostgresStore(database_url) as store:
+        writes = [store.append("doc", editor.type(str(i))) for i in range(200)]
+        added = await asyncio.to_thread(add_revocation_sync, database_url, "token", "t1", 0.0)
+        await asyncio.gather(*writes)
+        assert await store.revocations_since(0) == [added]
+    assert (added.kind, added.key) == ("token", "t1")
 
 
 async def test_unreachable_database_is_a_clear_storage_error() -> None:
     from .services import free_port
 
-    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none?connect_timeout=2"
+    url = f"postgresql://nobody:secret@127.0.0.1:{free_port()}/none?connect_timeout=2"
+    store = PostgresStore(url)
     with pytest.raises(StorageError, match="opening the database failed") as info:
-        async with PostgresStore(url):
+        async with store:
             pass
-    assert "nobody@" not in str(info.value)  # no connection string in the message
+    assert "nobody" not in str(info.value) and "secret" not in repr(store)
+    with pytest.raises(StorageError, match="storing a revocation failed") as info:
+        await asyncio.to_thread(add_revocation_sync, url, "token", "t1", 0.0)
+    assert "secret" not in str(info.value)

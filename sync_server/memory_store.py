@@ -1,0 +1,120 @@
+"""``MemoryStore``: the store contract without a disk (tests, ``--data-dir :memory:``).
+
+It runs through the same :class:`~sync_server.store_base.StoreBase` as the durable stores
+(group commit, first-write creation, incarnations, compaction, revocations), so a test
+against it tests the relay's real store behaviour; only "committed" means "in this
+process's memory". The data lives in a :class:`MemoryDatabase`, which several stores may
+share, like nodes sharing one PostgreSQL database or a server reopening its file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Unpack
+
+from .fold import Fold, FoldInput
+from .group_commit import LogSizes
+from .store import Revocation, RevocationKind
+from .store_base import DocumentRead, StoreBase, StoreOptions
+
+
+@dataclass(slots=True)
+class _Document:
+    incarnation: str
+    created_at: float
+    snapshot: bytes | None = None
+    snapshot_seq: int = 0
+    log: list[tuple[int, bytes]] = field(default_factory=list)  # (seq, update)
+    log_bytes: int = 0
+
+
+class MemoryDatabase:
+    """The tables of the durable backends as Python objects. Every primitive below runs
+    without awaiting, so on one event loop each is one atomic transaction."""
+
+    def __init__(self) -> None:
+        self.database_id = uuid.uuid4().hex
+        self.documents: dict[str, _Document] = {}
+        self.generations: dict[str, int] = {}  # the tombstones: deletes per name
+        self.revocations: list[Revocation] = []
+        self.seq = itertools.count(1)  # log seqs, never reused
+
+    def log_rows(self, name: str) -> int:
+        doc = self.documents.get(name)
+        return 0 if doc is None else len(doc.log)
+
+
+class MemoryStore(StoreBase):
+    """A store whose "database" is a :class:`MemoryDatabase` (a fresh one by default)."""
+
+    def __init__(
+        self,
+        database: MemoryDatabase | None = None,
+        **options: Unpack[StoreOptions],
+    ) -> None:
+        super().__init__("memory store", **options)
+        self.database = database if database is not None else MemoryDatabase()
+
+    async def _open_storage(self, stack: AsyncExitStack) -> str:
+        return self.database.database_id
+
+    async def _read(self, name: str) -> DocumentRead:
+        doc = self.database.documents.get(name)
+        if doc is None:
+            return DocumentRead(None, self.database.generations.get(name, 0))
+        updates = ([] if doc.snapshot is None else [doc.snapshot]) + [u for _, u in doc.log]
+        return DocumentRead(doc.incarnation, 0, updates, len(doc.log), doc.log_bytes)
+
+    async def _append_batch(self, entries: list[tuple[str, bytes]], now: float) -> LogSizes:
+        db = self.database
+        for name, update in entries:
+            doc = db.documents.get(name)
+            if doc is None:
+                incarnation = self._incarnation(name, db.generations.get(name, 0))
+                doc = db.documents[name] = _Document(incarnation, now)
+            doc.log.append((next(db.seq), update))
+            doc.log_bytes += len(update)
+        touched = dict.fromkeys(name for name, _ in entries)
+        return {
+            name: (len(db.documents[name].log), db.documents[name].log_bytes) for name in touched
+        }
+
+    async def _read_for_fold(self, name: str) -> FoldInput | None:
+        doc = self.database.documents.get(name)
+        if doc is None or not doc.log:
+            return None
+        updates = ([] if doc.snapshot is None else [doc.snapshot]) + [u for _, u in doc.log]
+        return FoldInput(doc.incarnation, doc.snapshot_seq, doc.log[-1][0], len(doc.log), updates)
+
+    async def _install(self, fold: Fold) -> bool:
+        doc = self.database.documents.get(fold.name)
+        if doc is None or (doc.incarnation, doc.snapshot_seq) != (fold.incarnation, fold.base_seq):
+            return False
+        kept = [(seq, u) for seq, u in doc.log if seq > fold.upto_seq]
+        if len(doc.log) - len(kept) != fold.count:
+            return False
+        doc.snapshot, doc.snapshot_seq, doc.log = fold.snapshot, fold.upto_seq, kept
+        doc.log_bytes = sum(len(u) for _, u in kept)
+        return True
+
+    async def _delete(self, name: str) -> bool:
+        db = self.database
+        db.generations[name] = db.generations.get(name, 0) + 1
+        return db.documents.pop(name, None) is not None
+
+    async def _names(self) -> list[str]:
+        return sorted(self.database.documents)
+
+    async def _add_revocation(
+        self, kind: RevocationKind, key: str, not_before: float, revoked_at: float
+    ) -> Revocation:
+        revocations = self.database.revocations
+        revocation = Revocation(len(revocations) + 1, kind, key, not_before, revoked_at)
+        revocations.append(revocation)
+        return revocation
+
+    async def _revocations_since(self, after_id: int) -> list[Revocation]:
+        return [r for r in self.database.revocations if r.id > after_id]

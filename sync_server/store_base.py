@@ -1,0 +1,352 @@
+"""``StoreBase``: the one implementation of the store contract; backends add primitives.
+
+Everything that is policy rather than database lives here once, so that the memory,
+SQLite and PostgreSQL stores cannot drift apart:
+
+* **lifecycle**: a :class:`~sync_server.lifecycle.Resource` (idempotent ordered close;
+  background work in its task group). Closing commits everything queued, lets running
+  folds stop, then closes the backend;
+* **group commit** (``group_commit.py``): ``append`` queues, one writer task commits each
+  batch through :meth:`StoreBase._append_batch`;
+* **first-write creation**: ``load`` of a missing document writes nothing and returns a
+  provisional incarnation (``store.incarnation_for`` of the database id, the name and its
+  delete generation); the backend's append stores the same value when it creates the row;
+* **compaction** (``compaction.py`` decides when, ``fold.py`` folds): read from storage,
+  fold on a thread, install only if nothing moved;
+* **errors and stats**: a backend failure becomes :class:`~shared.errors.StorageError`
+  and counts in ``stats.errors``.
+
+A backend implements the abstract primitives below, each one transaction (or one
+consistent read), and names the exceptions that mean "the database failed".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import ClassVar, TypedDict, TypeVar
+
+from shared.errors import StorageError
+from shared.lifecycle import LifeState
+
+from .compaction import CompactionPolicy
+from .fold import Fold, FoldInput, fold_updates
+from .group_commit import GroupCommit, LogSizes
+from .lifecycle import Resource
+from .store import (
+    Revocation,
+    RevocationKind,
+    StoredDocument,
+    StoreStats,
+    incarnation_for,
+    revocation_kind,
+)
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRead:
+    """What one consistent read of a name found.
+
+    ``incarnation`` is None when no document is stored under the name; then
+    ``generation`` (how often the name was deleted) gives its provisional incarnation.
+    """
+
+    incarnation: str | None
+    generation: int = 0
+    updates: list[bytes] = field(default_factory=list)
+    log_count: int = 0
+    log_bytes: int = 0
+
+
+class StoreOptions(TypedDict, total=False):
+    """The tuning every backend's constructor passes on to :class:`StoreBase`."""
+
+    compact_after_updates: int
+    compact_after_bytes: int
+    max_queue_bytes: int
+
+
+class StoreBase(Resource, ABC):
+    """Lifecycle and policy of a document store; subclasses supply the primitives.
+
+    Use as ``async with Store(...) as store:`` from one task (the store's task group
+    belongs to that task).
+
+    Args:
+        label: names the store in logs and errors (never a password).
+        compact_after_updates: fold a document's log once it has more entries than this.
+        compact_after_bytes: ... or once its entries total more bytes than this.
+        max_queue_bytes: queued-but-uncommitted bytes above which :meth:`wait_writable`
+            blocks. ``append`` itself never refuses or drops.
+    """
+
+    #: Exceptions of the backend that mean "storage failed" (become StorageError).
+    failures: ClassVar[tuple[type[BaseException], ...]] = (OSError,)
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        compact_after_updates: int = 1000,
+        compact_after_bytes: int = 1024 * 1024,
+        max_queue_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        if min(compact_after_updates, compact_after_bytes, max_queue_bytes) < 1:
+            raise ValueError("store thresholds must be positive")
+        super().__init__(label)
+        self.stats = StoreStats()
+        self._commits = GroupCommit(
+            label,
+            self._timed_append_batch,
+            stats=self.stats,
+            max_queue_bytes=max_queue_bytes,
+            failures=self.failures,
+            describe=self._describe,
+            committed=self._committed,
+        )
+        self._policy = CompactionPolicy(compact_after_updates, compact_after_bytes)
+        self._stop_folding = threading.Event()
+        self._folder: ThreadPoolExecutor | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._database_id = ""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.life.name} {self.life.state.value}>"
+
+    # ------------------------------------------------------------------ primitives
+
+    @abstractmethod
+    async def _open_storage(self, stack: AsyncExitStack) -> str:
+        """Connect and migrate; push the closing of what was opened onto ``stack``.
+        Returns the database id (random per database, made by the first migration)."""
+
+    @abstractmethod
+    async def _read(self, name: str) -> DocumentRead:
+        """The document's row, snapshot and log tail in one consistent read."""
+
+    @abstractmethod
+    async def _append_batch(self, entries: list[tuple[str, bytes]], now: float) -> LogSizes:
+        """Write ``entries`` (in order) in one transaction. A document without a row gets
+        one with :meth:`_incarnation` of its current generation, decided inside that
+        transaction. Returns each touched document's log size."""
+
+    @abstractmethod
+    async def _read_for_fold(self, name: str) -> FoldInput | None:
+        """Snapshot and log in one consistent view in which no writer of the document is
+        half way (so every later log row has a higher seq); None if nothing to fold."""
+
+    @abstractmethod
+    async def _install(self, fold: Fold) -> bool:
+        """In one transaction: if the row still has ``fold.incarnation`` and
+        ``fold.base_seq``, store the snapshot and delete exactly the ``fold.count`` log
+        rows with seq <= ``fold.upto_seq``; else (or on any surprise) change nothing."""
+
+    @abstractmethod
+    async def _delete(self, name: str) -> bool:
+        """Remove the row and the log, and bump the name's generation, in one transaction.
+        True if a row existed."""
+
+    @abstractmethod
+    async def _names(self) -> list[str]:
+        """Names with a row, sorted."""
+
+    @abstractmethod
+    async def _add_revocation(
+        self, kind: RevocationKind, key: str, not_before: float, revoked_at: float
+    ) -> Revocation:
+        """Insert and commit a revocation; ids must become visible in id order."""
+
+    @abstractmethod
+    async def _revocations_since(self, after_id: int) -> list[Revocation]:
+        """Revocations with id > ``after_id``, by id."""
+
+    def _describe(self, exc: BaseException) -> str:
+        """One line about a backend failure (override to hide connection strings)."""
+        return str(exc)
+
+    def _incarnation(self, name: str, generation: int) -> str:
+        """The incarnation of ``name`` at ``generation`` in this database (thread-safe)."""
+        return incarnation_for(self._database_id, name, generation)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def _open(self, stack: AsyncExitStack) -> None:
+        # Unwound in reverse: the backend closes, then folds stop, then waiters are freed.
+        stack.callback(self._commits.finish)
+        self._folder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coscribe-fold")
+        stack.callback(self._folder.shutdown, wait=True)
+        stack.callback(self._stop_folding.set)
+        self._database_id = await self._guard("opening the database", self._open_storage(stack))
+        self._writer = self.spawn(self._commits.run(), f"{self.life.name} writer")
+
+    async def _close(self) -> None:
+        """Commit everything queued and let running folds stop; the backend closes after."""
+        self._stop_folding.set()
+        self._commits.close()
+        waiting = self._policy.running()
+        if self._writer is not None:
+            waiting.add(self._writer)
+        if waiting:
+            await asyncio.wait(waiting)
+
+    def _require_usable(self) -> None:
+        if self.life.state not in (LifeState.OPEN, LifeState.CLOSING):
+            raise StorageError(f"{self.life.name} is not open")
+
+    async def _guard(self, what: str, work: Awaitable[_T]) -> _T:
+        try:
+            return await work
+        except self.failures as exc:
+            self.stats.errors += 1
+            raise StorageError(f"{what} failed: {self._describe(exc)}") from exc
+
+    # ------------------------------------------------------------------ appends
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes appended but not yet committed (including the commit in progress)."""
+        return self._commits.queued_bytes
+
+    def append(self, name: str, update: bytes) -> asyncio.Future[None]:
+        """Queue ``update``; the future resolves once it is committed (durable).
+
+        Never blocks and never drops: callers that want backpressure await
+        :meth:`wait_writable` before appending more. The first append of a document
+        creates it, with the incarnation ``load`` announced.
+        """
+        if not self.life.is_open:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            future.set_exception(StorageError(f"{self.life.name} is not open"))
+            return future
+        return self._commits.append(name, update)
+
+    async def wait_writable(self) -> None:
+        """Return once queued-but-uncommitted bytes are at most ``max_queue_bytes``.
+
+        Backpressure for producers that can slow down (e.g. stop reading a socket); returns
+        at once when the queue is small or the store is closed.
+        """
+        await self._commits.wait_writable()
+
+    async def flush(self) -> None:
+        """Wait until every append made before this call has resolved (committed or failed).
+
+        Failures are reported on each append's future and in ``stats.errors``, not here.
+        """
+        await self._commits.flush()
+
+    async def _timed_append_batch(self, entries: list[tuple[str, bytes]]) -> LogSizes:
+        return await self._append_batch(entries, time.time())
+
+    def _committed(self, sizes: LogSizes) -> None:
+        for name, (count, nbytes) in sizes.items():
+            self._maybe_compact(name, count, nbytes)
+
+    # ------------------------------------------------------------------ documents
+
+    async def load(self, name: str) -> StoredDocument:
+        """Snapshot + log tail of ``name``. Writes nothing: a missing document comes back
+        with ``exists=False`` and the incarnation its first append will store.
+
+        Waits for this document's queued appends first, so a load sees its own writes.
+        """
+        self._require_usable()
+        await self._commits.wait_for(name)
+        found = await self._guard(f"loading {name!r}", self._read(name))
+        if found.incarnation is None:
+            return StoredDocument(self._incarnation(name, found.generation), [], exists=False)
+        self._maybe_compact(name, found.log_count, found.log_bytes)
+        return StoredDocument(found.incarnation, found.updates)
+
+    async def delete(self, name: str) -> bool:
+        """Delete ``name`` after committing its queued appends; True if it existed. Its
+        next incarnation differs from every earlier one. The relay must stop appending to
+        the room first: an append for a missing name creates the document again."""
+        self._require_usable()
+        await self._commits.wait_for(name)
+        return await self._guard(f"deleting {name!r}", self._delete(name))
+
+    async def document_names(self) -> list[str]:
+        """Names of the stored documents (not of names merely opened), sorted."""
+        self._require_usable()
+        return await self._guard("listing documents", self._names())
+
+    # ------------------------------------------------------------------ revocations
+
+    async def add_revocation(self, kind: str, key: str, not_before: float) -> Revocation:
+        """Store a revocation of access links; it is committed when this returns.
+
+        ``kind`` is ``"token"`` (``key`` a token id) or ``"document"`` (``key`` a
+        document name; tokens for it issued before ``not_before`` are refused).
+        """
+        checked = revocation_kind(kind)
+        self._require_usable()
+        return await self._guard(
+            "storing a revocation", self._add_revocation(checked, key, not_before, time.time())
+        )
+
+    async def revocations_since(self, after_id: int) -> list[Revocation]:
+        """Every revocation with an id above ``after_id``, in id order (poll with the last
+        id seen: ids become visible in order)."""
+        self._require_usable()
+        return await self._guard("reading revocations", self._revocations_since(after_id))
+
+    # ------------------------------------------------------------------ compaction
+
+    async def compact(self, name: str) -> None:
+        """Fold the committed log of ``name`` into its snapshot now (safe at any time).
+
+        Leaves the log untouched (and logs a warning) if the fold could not be proven
+        lossless, e.g. when an update's dependencies are missing from storage.
+        """
+        self._require_usable()
+        await self._commits.wait_for(name)
+        await self._compact(name)
+
+    def _maybe_compact(self, name: str, log_count: int, log_bytes: int) -> None:
+        if self.life.is_open and self._policy.wants(name, log_count, log_bytes):
+            task = self.spawn(self._compact_in_background(name), f"compact {name}")
+            self._policy.started(name, task)
+
+    async def _compact_in_background(self, name: str) -> None:
+        try:
+            await self._compact(name)
+        except StorageError as exc:
+            log.warning("%s: compaction of %r failed: %s", self.life.name, name, exc)
+
+    async def _compact(self, name: str) -> None:
+        stop = self._stop_folding
+        read = await self._guard(f"reading {name!r} to fold", self._read_for_fold(name))
+        if read is None or stop.is_set():
+            return
+        loop = asyncio.get_running_loop()
+        folded = await loop.run_in_executor(self._folder, fold_updates, read.updates, stop)
+        if folded is None or stop.is_set():
+            return
+        snapshot, refusal = folded
+        if refusal is not None:
+            self._policy.refused(name, read.count)
+            log.warning("%s: not compacting %r: %s; keeping its log", self.life.name, name, refusal)
+            return
+        fold = Fold(name, read.incarnation, read.base_seq, read.upto_seq, read.count, snapshot)
+        if await self._guard(f"compacting {name!r}", self._install(fold)):
+            self._policy.installed(name)
+            self.stats.compactions += 1
+            log.info(
+                "%s: compacted %r: %d log entries -> snapshot of %d bytes",
+                self.life.name,
+                name,
+                fold.count,
+                len(snapshot),
+            )
