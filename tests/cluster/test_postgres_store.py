@@ -13,7 +13,11 @@ import pytest
 from shared.errors import StorageError
 from tests.support.client import wait_until
 from tests.support.databases import IN_CI
-from tests.support.stores import Editor, check_upgraded_document
+from tests.support.stores import (
+    Editor,
+    check_revocation_beside_writes,
+    check_upgraded_document,
+)
 
 try:
     import psycopg
@@ -153,12 +157,9 @@ async def test_revocation_ids_become_visible_in_the_order_they_were_drawn(
 
 
 async def test_the_cli_adds_a_revocation_while_a_node_writes(database_url: str) -> None:
-    editor = Editor()
+    add = functools.partial(add_revocation_sync, database_url, "token", "t1", 0.0)
     async with PostgresStore(database_url) as store:
-        writes = [store.append("doc", editor.type(str(i))) for i in range(200)]
-        added = await asyncio.to_thread(add_revocation_sync, database_url, "token", "t1", 0.0)
-        await asyncio.gather(*writes)
-        assert await store.revocations_since(0) == [added]
+        added = await check_revocation_beside_writes(store, add)
     assert (added.kind, added.key) == ("token", "t1")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import sqlite3
@@ -18,7 +19,7 @@ from pycrdt import Doc, Map
 
 from shared.errors import StorageError
 from sync_server.sqlite_store import SCHEMA, SQLiteStore, add_revocation_sync
-from tests.support.stores import Editor, check_upgraded_document
+from tests.support.stores import Editor, check_revocation_beside_writes, check_upgraded_document
 
 pytestmark = pytest.mark.asyncio
 
@@ -91,13 +92,10 @@ async def test_a_database_made_by_the_previous_schema_opens_and_keeps_its_docume
 
 async def test_the_cli_adds_a_revocation_while_the_server_writes(tmp_path: Path) -> None:
     db = tmp_path / "db.sqlite3"
-    editor = Editor()
+    add = functools.partial(add_revocation_sync, db, "document", "doc", 123.0)
     async with SQLiteStore(db) as store:
-        writes = [store.append("doc", editor.type(str(i))) for i in range(200)]
-        added = await asyncio.to_thread(add_revocation_sync, db, "document", "doc", 123.0)
-        await asyncio.gather(*writes)
-        assert await store.revocations_since(0) == [added]
-        assert (added.kind, added.key, added.not_before) == ("document", "doc", 123.0)
+        added = await check_revocation_beside_writes(store, add)
+    assert (added.kind, added.key, added.not_before) == ("document", "doc", 123.0)
     with pytest.raises(ValueError, match="revocation kind"):
         add_revocation_sync(db, "all", "doc", 0.0)
 

@@ -8,6 +8,7 @@ operator would, so a test can check what was really written.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import sqlite3
@@ -20,6 +21,7 @@ from pycrdt import Doc, Text
 
 from sync_server.memory_store import MemoryDatabase, MemoryStore
 from sync_server.sqlite_store import SQLiteStore
+from sync_server.store import Revocation
 from sync_server.store_base import StoreBase, StoreOptions
 
 NEVER = 10**12  # a compaction threshold that is never reached
@@ -68,6 +70,19 @@ async def check_upgraded_document(store: StoreBase, editor: Editor, incarnation:
     assert await store.delete("kept") is True
     assert (await store.load("kept")).incarnation != incarnation
     assert (await store.add_revocation("token", "t", 0.0)).id == 1
+
+
+async def check_revocation_beside_writes(
+    store: StoreBase, add: Callable[[], Revocation]
+) -> Revocation:
+    """``add`` (a CLI helper, run on a thread) stores a revocation while ``store`` commits
+    appends; ``store`` sees it. Returns it."""
+    editor = Editor()
+    writes = [store.append("doc", editor.type(str(i))) for i in range(200)]
+    added = await asyncio.to_thread(add)
+    await asyncio.gather(*writes)
+    assert await store.revocations_since(0) == [added]
+    return added
 
 
 class Backend(ABC):
