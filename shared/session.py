@@ -196,8 +196,9 @@ class SyncSession:
         gate: server: the room's update gate, shared by every session on the document.
             Every update is admitted by it before it touches ``doc`` (see
             ``shared.update_gate``). Without a gate updates are only parsed first.
-        full_state: server: returns ``doc``'s whole state as an update, cached by the
-            caller per document version, to answer the step 1 of a peer that has nothing.
+        full_state: server: returns the step 2 message carrying ``doc``'s whole state,
+            cached by the caller per document version, to answer the step 1 of a peer that
+            has nothing (one encoding and one copy for any number of such peers).
     """
 
     # A relay holds one session per connection: slots keep each one small.
@@ -376,20 +377,21 @@ class SyncSession:
         self._require_open()
         msg = decode_message(data, extensions=self.extensions, limits=self.limits)
         if isinstance(msg, SyncStep1):
-            try:
-                if self.full_state is not None and msg.state_vector == EMPTY_STATE_VECTOR:
-                    update = self.full_state()
-                else:
-                    update = self.doc.get_update(msg.state_vector)
-            except ValueError:
-                raise InvalidUpdate("sync step 1 carries an invalid state vector") from None
             if self.role is Role.CLIENT and self.state is SessionState.CONNECTING:
                 raise ProtocolError("server sent sync step 1 before hello")
-            self._out.append(SyncStep2(update).encode())
+            if self.full_state is not None and msg.state_vector == EMPTY_STATE_VECTOR:
+                reply = self.full_state()  # cached per document version by the caller
+            else:
+                try:
+                    update = self.doc.get_update(msg.state_vector)
+                except ValueError:
+                    raise InvalidUpdate("sync step 1 carries an invalid state vector") from None
+                reply = SyncStep2(update).encode()
+            self._out.append(reply)
             if self.role is Role.CLIENT:
                 self.sent_document_messages += 1
             else:
-                self._events.append(StateRequested(len(update)))
+                self._events.append(StateRequested(len(reply)))
         elif isinstance(msg, SyncStep2 | SyncUpdate):
             self._receive_update(msg.update, step2=isinstance(msg, SyncStep2))
         elif isinstance(msg, AwarenessUpdate):

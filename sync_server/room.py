@@ -58,6 +58,7 @@ from shared.messages import (
     EMPTY_UPDATE,
     AwarenessEntry,
     AwarenessUpdate,
+    SyncStep2,
     SyncUpdate,
 )
 from shared.session import (
@@ -187,11 +188,11 @@ class Room:
         )
 
     def full_state(self) -> bytes:
-        """The whole document as one update, encoded once per version of the document."""
+        """The step 2 message with the whole document, encoded once per document version."""
         cached = self._full_state
         version = self.gate.version
         if cached is None or cached[0] != version:
-            cached = self._full_state = (version, self.doc.get_update())
+            cached = self._full_state = (version, SyncStep2(self.doc.get_update()).encode())
             self._metrics.full_state_encodes += 1
         return cached[1]
 
