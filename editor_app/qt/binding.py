@@ -43,6 +43,12 @@ Text that Qt cannot hold verbatim: a remote ``"\\r"``, U+2029 or U+2028 would be
 block/line break in Qt and shift every later position, so it is shown as U+FFFD (same
 UTF-16 length). The character stays intact in the CRDT unless the user edits over it.
 
+Surrogate pairs: Qt lets a position fall between the two halves of an emoji, and PySide6
+drops an unpaired half when it converts Qt's text to ``str``. Every report is widened to
+whole code points, an unpaired half left in Qt becomes U+FFFD in Qt and in the CRDT (what
+Yjs makes of a split pair), and a pair's halves always share one format, so no update ever
+splits a pair (Yjs and yrs would diverge; the relay refuses such updates with 1007).
+
 Initial load fills the empty widget once from ``Text.diff()`` (the only full set).
 """
 
@@ -67,6 +73,7 @@ from editor_app.qt.formats import Attrs
 from shared.origins import Origin
 
 PARAGRAPH_SEPARATOR = "\u2029"
+REPLACEMENT_CHARACTER = "\ufffd"
 #: Distinct char formats kept by a binding (links make the set open-ended).
 _FORMAT_CACHE_SIZE = 256
 _UNSHOWABLE = str.maketrans({"\r": "\ufffd", "\u2029": "\ufffd", "\u2028": "\ufffd"})
@@ -259,11 +266,12 @@ class QtTextBinding(QObject):
             return
         if removed == added and self._qdoc.findBlock(pos).layout().preeditAreaText():
             return  # an input-method pre-edit being redrawn: nothing is committed yet
+        pos, removed, added = self._whole_code_points(pos, removed, added)
         new_text = self._qt_text(pos, added)
         blocks_changed = "\n" in new_text or old_blocks != self._block_count
         reported = (pos, pos + added)
         if removed and added:
-            old_text = _slice16(index.text, pos, removed)  # O(n); see report: slice16
+            old_text = index.slice16(pos, pos + removed)
             if old_text == new_text:
                 self._send_formats(pos, pos + added)
                 return
@@ -329,15 +337,23 @@ class QtTextBinding(QObject):
 
     def _runs(self, start: int, end: int) -> list[tuple[int, str, Attrs]]:
         """Qt content of ``[start, end)`` as ``(pos16, text, quill_attrs)`` runs: text runs
-        with inline attributes, each separator as ``"\\n"`` with its block's attributes."""
+        with inline attributes, each separator as ``"\\n"`` with its block's attributes.
+
+        The range is widened to whole code points, and a surrogate pair whose halves Qt
+        formats differently (a selection set between them) first gets its first half's
+        format in Qt too, so no run starts or ends inside a pair."""
+        start, end = self._snap(start, down=True), self._snap(end, down=False)
         if 0 < end - start <= 2:  # a keystroke: no walk over the block's fragments
             cursor = QTextCursor(self._qdoc)
             cursor.setPosition(start)
             cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
             piece = cursor.selectedText()
-            if len(piece) == 1 and piece != PARAGRAPH_SEPARATOR:  # one code point
+            one_format = end - start == 1 or not self._format_splits_pair(start + 1)
+            if len(piece) == 1 and piece != PARAGRAPH_SEPARATOR and one_format:  # one code point
                 return [(start, piece, formats.inline_attrs(cursor.charFormat()))]
-        runs: list[tuple[int, str, Attrs]] = []
+        self._join_split_pairs(start, end)
+        raw = self._qt_text(start, end - start).encode("utf-16-le")
+        spans: list[tuple[int, int, Attrs, bool]] = []  # (start, end, attrs, is separator)
         block = self._qdoc.findBlock(start)
         while block.isValid() and block.position() < end:
             it = block.begin()
@@ -346,34 +362,142 @@ class QtTextBinding(QObject):
                 fs = frag.position()
                 s, e = max(fs, start), min(fs + frag.length(), end)
                 if s < e:
-                    piece = _slice16(frag.text(), s - fs, e - s)
                     attrs = formats.inline_attrs(frag.charFormat())
-                    if runs and runs[-1][2] == attrs and runs[-1][1] != "\n":
-                        prev = runs[-1]
-                        runs[-1] = (prev[0], prev[1] + piece, attrs)
+                    if spans and spans[-1][2] == attrs and not spans[-1][3] and spans[-1][1] == s:
+                        spans[-1] = (spans[-1][0], e, attrs, False)
                     else:
-                        runs.append((s, piece, attrs))
+                        spans.append((s, e, attrs, False))
                 it += 1
             sep = block.position() + block.length() - 1
             if start <= sep < end:
-                runs.append((sep, "\n", formats.block_attrs(block)))
+                spans.append((sep, sep + 1, formats.block_attrs(block), True))
             block = block.next()
-        return runs
+        return [
+            (s, "\n" if is_sep else raw[2 * (s - start) : 2 * (e - start)].decode("utf-16-le"), a)
+            for s, e, a, is_sep in spans
+        ]
+
+    # ------------------------------------------------------------------ surrogate pairs
+    #
+    # Qt lets a position fall between the two halves of a surrogate pair (QTextCursor
+    # .setPosition, an input method's replacement range, a backspace over a pair whose
+    # halves carry different formats), and PySide6 silently drops an unpaired half when it
+    # converts Qt's text to ``str``. The CRDT never sees either: every change is widened to
+    # whole code points, an unpaired half left in Qt becomes U+FFFD (what Yjs makes of it),
+    # and a pair's halves always share one format. A Yjs update that splits a pair would
+    # make Yjs and yrs peers diverge (the relay refuses it with 1007).
+
+    def _unit(self, pos: int) -> str:
+        """The UTF-16 unit at ``pos`` (Qt's own, unpaired halves included), or ""."""
+        if not 0 <= pos < self._qdoc.characterCount():
+            return ""
+        return self._qdoc.characterAt(pos)
+
+    def _splits_pair(self, pos: int) -> bool:
+        """Whether ``pos`` falls between a high and a low surrogate."""
+        return _is_high(self._unit(pos - 1)) and _is_low(self._unit(pos))
+
+    def _snap(self, pos: int, *, down: bool) -> int:
+        """``pos`` moved off the middle of a surrogate pair (down: to its start)."""
+        if self._splits_pair(pos):
+            return pos - 1 if down else pos + 1
+        return pos
+
+    def _whole_code_points(self, pos: int, removed: int, added: int) -> tuple[int, int, int]:
+        """A change that starts and ends inside a surrogate pair, widened to the whole pair.
+
+        The text before ``pos`` and after ``pos + added`` is unchanged, so one unit either
+        side says whether the change cut a pair of the old text or of the new one."""
+        if _is_high(self._unit(pos - 1)):
+            pos, removed, added = pos - 1, removed + 1, added + 1
+        if _is_low(self._unit(pos + added)):
+            removed, added = removed + 1, added + 1
+        return pos, removed, added
+
+    def _format_splits_pair(self, pos: int) -> bool:
+        """Whether Qt gives the two halves of the pair around ``pos`` different formats."""
+        if not self._splits_pair(pos):
+            return False
+        cursor = QTextCursor(self._qdoc)
+        cursor.setPosition(pos)
+        before = cursor.charFormat()
+        cursor.setPosition(pos + 1)
+        return bool(cursor.charFormat() != before)
+
+    def _join_split_pairs(self, start: int, end: int) -> None:
+        """Give the second half of every pair in ``[start, end)`` that Qt formats apart
+        from its first half the first half's format (in Qt; the CRDT follows)."""
+        bounds = []
+        block = self._qdoc.findBlock(start)
+        while block.isValid() and block.position() < end:
+            it = block.begin()
+            while not it.atEnd():
+                frag_end = it.fragment().position() + it.fragment().length()
+                if start < frag_end < end and self._splits_pair(frag_end):
+                    bounds.append(frag_end)
+                it += 1
+            block = block.next()
+        if not bounds:
+            return
+        self._applying = True
+        try:
+            cursor = QTextCursor(self._qdoc)
+            for pos in bounds:
+                cursor.setPosition(pos)
+                fmt = cursor.charFormat()  # the format of the char before: the first half
+                cursor.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
+                cursor.setCharFormat(fmt)
+        finally:
+            self._applying = False
+
+    def _replace_unpaired_halves(self, pos: int, length: int) -> None:
+        """Replace every unpaired surrogate in Qt's ``[pos, pos + length)`` by U+FFFD (one
+        unit too, so no position moves), keeping its format."""
+        lone = []
+        i, end = pos, pos + length
+        while i < end:
+            unit = self._unit(i)
+            if _is_high(unit) and _is_low(self._unit(i + 1)):
+                i += 2
+                continue
+            if _is_high(unit) or _is_low(unit):
+                lone.append(i)
+            i += 1
+        if not lone:
+            return
+        self._applying = True
+        try:
+            cursor = QTextCursor(self._qdoc)
+            for i in lone:
+                cursor.setPosition(i + 1)
+                fmt = cursor.charFormat()
+                cursor.setPosition(i, QTextCursor.MoveMode.KeepAnchor)
+                cursor.insertText(REPLACEMENT_CHARACTER, fmt)
+        finally:
+            self._applying = False
 
     def _qt_text(self, pos: int, length: int) -> str:
+        """Qt's text of ``[pos, pos + length)``, separators as ``"\\n"``, exactly: unpaired
+        halves (which PySide6 would drop) are first replaced by U+FFFD in Qt."""
         if length == 0:
             return ""
         cursor = QTextCursor(self._qdoc)
         cursor.setPosition(pos)
         cursor.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)
-        return cursor.selectedText().replace(PARAGRAPH_SEPARATOR, "\n")
+        text = cursor.selectedText()
+        if utf16_len(text) != length or REPLACEMENT_CHARACTER in text:
+            self._replace_unpaired_halves(pos, length)
+            cursor.setPosition(pos)
+            cursor.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)
+            text = cursor.selectedText()
+        return text.replace(PARAGRAPH_SEPARATOR, "\n")
 
     def _resync(self) -> None:
         """Last resort when Qt's report cannot be reconciled with the mirror: diff the
         whole texts (O(n)) and send the difference. Never expected; kept so a Qt quirk
         degrades to a slow keystroke instead of a diverged document."""
         old = self._model.index.text
-        new = self._qdoc.toRawText().replace(PARAGRAPH_SEPARATOR, "\n")
+        new = self._qt_text(0, self._qdoc.characterCount() - 1)
         self._block_count = self._qdoc.blockCount()
         head, tail = _common_affixes(old, new)
         removed = utf16_len(old) - head - tail
@@ -388,12 +512,12 @@ class QtTextBinding(QObject):
             )
 
 
-def _slice16(s: str, start16: int, length16: int) -> str:
-    """``s[start16 : start16 + length16]`` counted in UTF-16 units."""
-    if len(s) == utf16_len(s):
-        return s[start16 : start16 + length16]
-    raw = s.encode("utf-16-le")
-    return raw[2 * start16 : 2 * (start16 + length16)].decode("utf-16-le")
+def _is_high(unit: str) -> bool:
+    return unit != "" and "\ud800" <= unit <= "\udbff"
+
+
+def _is_low(unit: str) -> bool:
+    return unit != "" and "\udc00" <= unit <= "\udfff"
 
 
 def _common_affixes(old: str, new: str) -> tuple[int, int]:

@@ -226,3 +226,70 @@ def test_insert_without_attrs_inherits_and_explicit_none_clears() -> None:
     b.receive(a)
     assert a.text.diff() == [("bold!", {"bold": True}), (" plain", None)]
     assert b.shadow == "bold! plain"
+
+
+SURROGATE_ALPHABET = [
+    "a",
+    "한",
+    "e\u0301",
+    "中",
+    "😀",
+    "👍🏽",
+    "👨\u200d👩\u200d👧",
+    "\n",
+    "\u200d",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(SURROGATE_ALPHABET), max_size=8).map("".join),
+    st.lists(
+        st.tuples(
+            st.floats(0, 1),
+            st.integers(0, 4),
+            st.lists(st.sampled_from(SURROGATE_ALPHABET), max_size=3).map("".join),
+            st.sampled_from([None, {"bold": True}, {"bold": None}]),
+            st.booleans(),
+        ),
+        max_size=10,
+    ),
+)
+def test_no_utf16_range_ever_produces_an_update_that_splits_a_pair(
+    start: str, script: list[tuple[float, int, str, Any, bool]]
+) -> None:
+    """Any UTF-16 range, pair halves included: the change is refused unchanged
+    (SurrogateSplit) or every update it makes passes the relay's gate, and undo/redo too."""
+    from shared.update_gate import DocumentFacts, UpdateGate
+
+    a = Replica()
+    a.edit(0, 0, start)
+    undo = pycrdt.UndoManager(scopes=[a.text], capture_timeout_millis=0)
+    undo.include_origin(Origin.LOCAL_EDIT)
+    shadow: pycrdt.Doc[Any] = pycrdt.Doc()
+    shadow.apply_update(a.doc.get_update())
+    updates: list[bytes] = []
+    sub = a.doc.observe(lambda event: updates.append(event.update))
+    for where, length, inserted, attrs, as_format in script:
+        pos = int(where * a.index.len16)
+        removed = min(length, a.index.len16 - pos)
+        before = str(a.text)
+        try:
+            if as_format:
+                with a.doc.transaction(origin=Origin.LOCAL_EDIT):
+                    apply_local_format(a.text, a.index, pos, removed, attrs or {"bold": True})
+            else:
+                a.edit(pos, removed, inserted, attrs)
+        except SurrogateSplit:
+            assert str(a.text) == before == a.index.text
+        if length == 4:
+            undo.undo()
+        elif length == 3:
+            undo.redo()
+        a.index = TextIndex(mirror_text(a.text))
+    a.doc.unobserve(sub)
+    for update in updates:
+        facts = DocumentFacts.of_document(shadow.get_update(), shadow.get_state())
+        UpdateGate(facts).admit(update)  # raises InvalidUpdate ("surrogate") on a split
+        shadow.apply_update(update)
+    assert str(content(shadow)) == str(a.text)
