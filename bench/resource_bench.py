@@ -52,7 +52,9 @@ def fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def start_server(server_dir: Path, data: Path, extra: list[str]) -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    server_dir: Path, data: Path, extra: list[str]
+) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "sync_server", "--port", "0", "--data-dir", str(data), *extra],
         cwd=server_dir,

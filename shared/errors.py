@@ -49,6 +49,7 @@ class CloseCode(IntEnum):
     FORBIDDEN = 4403  # credentials valid but not for this document
     DOCUMENT_DELETED = 4404  # the document was deleted while the peer was connected
     TOKEN_EXPIRED = 4408  # token expired mid-session: ask the user for a new link
+    TOKEN_REVOKED = 4410  # the link was revoked by its owner: ask for a new one
     SLOW_CONSUMER = 4429  # the peer did not read fast enough; its outbound queue overflowed
     INCARNATION_MISMATCH = 4409  # client refused to merge into a re-created document
 
@@ -63,6 +64,7 @@ _NOT_RETRYABLE = frozenset(
         CloseCode.UNAUTHORIZED,
         CloseCode.FORBIDDEN,
         CloseCode.TOKEN_EXPIRED,
+        CloseCode.TOKEN_REVOKED,
         CloseCode.DOCUMENT_DELETED,
         CloseCode.INCARNATION_MISMATCH,
         CloseCode.PROTOCOL_ERROR,

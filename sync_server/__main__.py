@@ -4,6 +4,7 @@
     coscribe-server serve --database-url postgresql://... --redis-url redis://...  (a node)
     coscribe-server token --doc NAME --role editor|viewer [--expires 7d] [--url URL]
     coscribe-server delete NAME [--data-dir DIR]
+    coscribe-server revoke (--token TOKEN | --token-id ID | --doc NAME) [--data-dir DIR]
 
 Every option also reads an environment variable (shown in --help). Bad input gets a
 one-line error saying what is wrong and how to fix it, and exit status 2.
@@ -19,6 +20,7 @@ import os
 import signal
 import ssl
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from shared.errors import CloseCode, InvalidDocumentName, StorageError
 
 from .admission import ConfigError
 from .app import RelayServer
-from .auth import Role, load_secret, mint_token, parse_duration
+from .auth import Role, load_secret, mint_token, parse_duration, token_id_of
 from .config import ServerConfig
 from .datadir import DataDirLock, DataDirLocked, prepare_data_dir
 from .logs import configure_logging
@@ -89,6 +91,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--expires", default="", help="lifetime like 30m, 12h, 7d, 2w (default: never expires)"
     )
     token.add_argument("--url", help="server URL, e.g. wss://docs.example.com: also print a link")
+    revoke = sub.add_parser(
+        "revoke",
+        help="revoke an access link, or every link of a document (while the server runs)",
+        description="Revoke access links. Sessions opened with them are closed within a "
+        "second (close code 4410) and the links are refused from then on. Other links keep "
+        "working. Works while the server runs, on every node sharing the store.",
+    )
+    _add_common(revoke)
+    revoke.add_argument(
+        "--database-url",
+        default=os.environ.get("COSCRIBE_DATABASE_URL") or None,
+        help="the PostgreSQL store of a cluster, instead of --data-dir [COSCRIBE_DATABASE_URL]",
+    )
+    what = revoke.add_mutually_exclusive_group(required=True)
+    what.add_argument("--token", help="the link's token (everything after ?token=)")
+    what.add_argument("--token-id", help="the link's id (printed by the token command)")
+    what.add_argument("--doc", help="a document: revoke every link to it issued until now")
     delete = sub.add_parser("delete", help="delete a document (the server must be stopped)")
     _add_common(delete)
     delete.add_argument("name", help="document name")
@@ -154,7 +173,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in {"serve", "delete", "token", "-h", "--help", "--version"}:
+    if not args or args[0] not in {
+        "serve", "delete", "token", "revoke", "-h", "--help", "--version"
+    }:  # fmt: skip
         args.insert(0, "serve")
     return build_parser().parse_args(args)
 
@@ -274,6 +295,49 @@ def delete_main(args: argparse.Namespace) -> int:
     return 0 if existed else 1
 
 
+def revoke_main(args: argparse.Namespace) -> int:
+    """Store the revocation where the server(s) read it; they act on it within a second."""
+    from .auth import token_id_of
+    from .revocation import DOCUMENT, TOKEN
+
+    if args.doc is not None:
+        try:
+            kind, key = DOCUMENT, validate_document_name(args.doc)
+        except InvalidDocumentName as exc:
+            return fail(str(exc))
+    elif args.token is not None:
+        token_id = token_id_of(args.token)
+        if token_id is None:
+            return fail(
+                "this token has no id (it is malformed or was minted before links had ids); "
+                "revoke every link of its document with --doc NAME instead"
+            )
+        kind, key = TOKEN, token_id
+    else:
+        kind, key = TOKEN, args.token_id
+    try:
+        if args.database_url:
+            from .postgres_store import add_revocation_sync as add_pg
+
+            add_pg(args.database_url, kind, key, time.time())
+        elif args.data_dir == MEMORY:
+            return fail("an in-memory server keeps no revocations on disk; restart it instead")
+        else:
+            from .sqlite_store import add_revocation_sync as add_sqlite
+
+            data_dir = Path(args.data_dir).expanduser()
+            database = ServerConfig(data_dir=data_dir).database_path
+            assert database is not None
+            if not database.exists():
+                return fail(f"no Coscribe database in {data_dir} (check --data-dir)")
+            add_sqlite(database, kind, key, time.time())
+    except StorageError as exc:
+        return fail(str(exc))
+    what = f"every link to {key} issued until now" if kind == DOCUMENT else f"link {key}"
+    print(f"revoked {what}; open sessions close within a second")
+    return 0
+
+
 def token_main(args: argparse.Namespace) -> int:
     try:
         secret = read_secret(args)
@@ -290,6 +354,8 @@ def token_main(args: argparse.Namespace) -> int:
     except (ValueError, InvalidDocumentName) as exc:
         return fail(str(exc))
     print(token)
+    print(f"link id: {token_id_of(token)} (to revoke it: {PROG} revoke --token-id ...)",
+          file=sys.stderr)  # fmt: skip
     if args.url:
         doc = args.doc.rstrip("*") or "<document>"
         sep = "&" if "?" in args.url else "?"
@@ -321,6 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return delete_main(args)
     if args.command == "token":
         return token_main(args)
+    if args.command == "revoke":
+        return revoke_main(args)
     return serve_main(args)
 
 

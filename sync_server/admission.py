@@ -5,7 +5,8 @@ Checks, in order, each refusal an HTTP status with a reason the editor shows:
 1. document name valid (400);
 2. per-IP concurrent connections and connection rate (429, ``Retry-After``);
 3. browser ``Origin`` in the allow list (403; cross-site WebSocket hijacking);
-4. access token (401 none/invalid/expired, 403 wrong document) unless in open mode.
+4. access token (401 none/invalid/expired, 403 wrong document or revoked) unless in open
+   mode.
 
 Open mode (no secret) admits everyone as an editor; the server refuses to start in open
 mode on a non-loopback address unless ``insecure_open`` is set (see ``check_open_mode``).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import http
 import ipaddress
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -65,9 +67,15 @@ class Refusal:
 
 
 class Admission:
-    def __init__(self, config: ServerConfig, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        metrics: Metrics,
+        revoked: Callable[[Principal, str], bool] = lambda principal, name: False,
+    ) -> None:
         self._config = config
         self._metrics = metrics
+        self._revoked = revoked
         self._open = check_open_mode(config)
         self._rate = PerKeyBuckets(config.connection_rate_per_ip, config.connection_burst_per_ip)
         self._active: Counter[str] = Counter()
@@ -126,6 +134,12 @@ class Admission:
                 else http.HTTPStatus.UNAUTHORIZED
             )
             return Refusal(status, exc.reason, "token")
+        if self._revoked(principal, name):
+            return Refusal(
+                http.HTTPStatus.FORBIDDEN,
+                "this link was revoked; ask the document's owner for a new one",
+                "revoked",
+            )
         return name, principal
 
     def opened(self, ip: str) -> None:

@@ -14,7 +14,6 @@ be a WebSocket upgrade.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import http
 import logging
 import ssl
@@ -22,26 +21,27 @@ import time
 import weakref
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from shared.errors import CloseCode, InvalidState
+from shared.errors import CloseCode, InvalidState, StorageError
 from shared.limits import SUBPROTOCOL
 
 from .admission import Admission, Refusal
 from .auth import Principal
 from .config import ServerConfig
 from .connection import Connection, reset, serve_connection
+from .lifecycle import Resource
 from .memory import MemoryTrimmer
 from .memory_store import MemoryStore
 from .metrics import Metrics
 from .outbound import OutboundMonitor
 from .registry import RoomRegistry
+from .revocation import DOCUMENT, TOKEN, RevocationList
 from .sockets import (
     ACCEPT_BATCH,
     GuardedConnection,
@@ -50,12 +50,15 @@ from .sockets import (
     raise_fd_limit,
     widen_listen_queue,
 )
-from .store import DocumentStore
+from .store import DocumentStore, Revocation
 
 if TYPE_CHECKING:
     from .cluster import RedisFanout
 
 log = logging.getLogger("coscribe.server")
+
+#: Seconds between reads of the revocations other processes stored.
+REVOCATION_POLL = 0.5
 
 
 def open_store(config: ServerConfig) -> DocumentStore:
@@ -71,10 +74,11 @@ def open_store(config: ServerConfig) -> DocumentStore:
     return SQLiteStore(config.database_path)
 
 
-class RelayServer:
+class RelayServer(Resource):
     """The relay server: ``async with RelayServer(config) as s: await s.serve_forever()``."""
 
     def __init__(self, config: ServerConfig, store: DocumentStore | None = None) -> None:
+        super().__init__("relay server")
         self.config = config
         self.metrics = Metrics()
         self._store = store if store is not None else open_store(config)
@@ -95,7 +99,9 @@ class RelayServer:
             idle_seconds=config.room_idle_seconds,
             cluster=self._cluster,
         )
-        self._admission = Admission(config, self.metrics)  # raises ConfigError if unsafe
+        self._revocations = RevocationList()
+        # Raises ConfigError if unsafe.
+        self._admission = Admission(config, self.metrics, revoked=self._revocations.refuses)
         self._admitted: weakref.WeakKeyDictionary[ServerConnection, tuple[str, Principal]] = (
             weakref.WeakKeyDictionary()
         )
@@ -106,54 +112,47 @@ class RelayServer:
         )
         self._live: set[Connection] = set()
         self._refusal_logged_at = -1e9
-        self._guard: SocketGuard | None = None
-        self._sweeper: asyncio.Task[None] | None = None
-        self._stack = AsyncExitStack()
         self._server: Server | None = None
-        self._closed = asyncio.Event()
-        self._closing = False
-        self._ready = False
+        self._close_code = CloseCode.GOING_AWAY
+        self._stopped = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def __aenter__(self) -> Self:
-        try:
-            await self._stack.enter_async_context(self._store)
-            if self._cluster is not None:
-                await self._stack.enter_async_context(self._cluster)
-            await self._stack.enter_async_context(self._registry)
-            c = self.config
-            soft, _ = raise_fd_limit()
-            self._guard = SocketGuard(
-                max_handshakes_per_ip=c.max_handshakes_per_ip,
-                fd_limit=soft,
-                fd_reserve=c.fd_reserve,
-                on_refuse=self._count_refused_socket,
-            )
-            self._server = await serve(
-                self._handle,
-                c.host,
-                c.port,
-                process_request=self._process_request,
-                select_subprotocol=_select_subprotocol,
-                max_size=c.limits.max_message_size,
-                max_queue=c.max_inbound_queue,
-                compression=None,
-                ping_interval=c.ping_interval,
-                ping_timeout=c.ping_timeout,
-                open_timeout=c.open_timeout,
-                close_timeout=c.close_timeout,
-                server_header="coscribe",
-                ssl=self._ssl,
-                create_connection=guarded_connection_class(self._guard),
-                backlog=ACCEPT_BATCH,
-            )
-            widen_listen_queue(self._server.sockets)
-            self._sweeper = asyncio.create_task(self._sweep_outbound(), name="outbound sweeper")
-        except BaseException:
-            await self._stack.aclose()
-            raise
-        self._ready = True
+    async def _open(self, stack: AsyncExitStack) -> None:
+        await stack.enter_async_context(self._store)
+        if self._cluster is not None:
+            await stack.enter_async_context(self._cluster)
+        await stack.enter_async_context(self._registry)
+        self._revocations.add(await self._store.revocations_since(0))
+        c = self.config
+        soft, _ = raise_fd_limit()
+        guard = SocketGuard(
+            max_handshakes_per_ip=c.max_handshakes_per_ip,
+            fd_limit=soft,
+            fd_reserve=c.fd_reserve,
+            on_refuse=self._count_refused_socket,
+        )
+        self._server = await serve(
+            self._handle,
+            c.host,
+            c.port,
+            process_request=self._process_request,
+            select_subprotocol=_select_subprotocol,
+            max_size=c.limits.max_message_size,
+            max_queue=c.max_inbound_queue,
+            compression=None,
+            ping_interval=c.ping_interval,
+            ping_timeout=c.ping_timeout,
+            open_timeout=c.open_timeout,
+            close_timeout=c.close_timeout,
+            server_header="coscribe",
+            ssl=self._ssl,
+            create_connection=guarded_connection_class(guard),
+            backlog=ACCEPT_BATCH,
+        )
+        widen_listen_queue(self._server.sockets)
+        self.spawn(self._sweep_outbound(), "outbound sweeper")
+        self.spawn(self._poll_revocations(), "revocation poller")
         log.info("listening", extra={"fields": {"url": self.url, "data": str(c.data_dir)}})
         if self._admission.open_mode:
             if c.insecure_open:
@@ -164,35 +163,21 @@ class RelayServer:
                 )
             else:
                 log.info("open mode: no secret configured, loopback clients edit everything")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self, code: CloseCode = CloseCode.GOING_AWAY) -> None:
-        """Ordered, idempotent shutdown (see module docstring)."""
-        if self._closing:
-            await self._closed.wait()
-            return
-        self._closing = True
-        self._ready = False
+        """Ordered, idempotent shutdown (see module docstring); peers get ``code``."""
+        if self.life.is_open:
+            self._close_code = code
         try:
-            if self._server is not None:
-                await self._close_connections(self._server, code)
-            await self._stack.aclose()
+            await super().aclose()
         finally:
-            if self._sweeper is not None:
-                self._sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._sweeper
-            self._trimmer.cancel()
-            self._closed.set()
-            log.info("stopped", extra={"fields": {}})
+            self._stopped.set()
+
+    async def _close(self) -> None:
+        if self._server is not None:
+            await self._close_connections(self._server, self._close_code)
+        self._trimmer.cancel()
+        log.info("stopped", extra={"fields": {}})
 
     async def _close_connections(self, server: Server, code: CloseCode) -> None:
         """Stop accepting, close every peer without waiting on slow readers, bounded."""
@@ -211,6 +196,33 @@ class RelayServer:
             for ws in left:
                 reset(ws.transport)
             await server.wait_closed()
+
+    # ------------------------------------------------------------------ revocation
+
+    async def revoke_token(self, token_id: str) -> None:
+        """Revoke one access link (by its token id) on every node; its sessions close."""
+        self._learn(await self._store.add_revocation(TOKEN, token_id, time.time()))
+
+    async def revoke_document(self, name: str) -> None:
+        """Revoke every access link of ``name`` issued until now; their sessions close."""
+        self._learn(await self._store.add_revocation(DOCUMENT, name, time.time()))
+
+    def _learn(self, *records: Revocation) -> None:
+        if not self._revocations.add(records):
+            return
+        for conn in list(self._live):
+            if self._revocations.refuses(conn.principal, conn.name):
+                self.metrics.errors_by_kind["revoked"] += 1
+                conn.kick(CloseCode.TOKEN_REVOKED, "this link was revoked")
+
+    async def _poll_revocations(self) -> None:
+        """Revocations made elsewhere (the CLI, other nodes) take effect within a second."""
+        while True:
+            await asyncio.sleep(REVOCATION_POLL)
+            try:
+                self._learn(*await self._store.revocations_since(self._revocations.cursor))
+            except StorageError as exc:
+                log.warning("cannot read revocations: %s", exc)
 
     async def _sweep_outbound(self) -> None:
         """Once a second: close peers that stopped reading; keep outbound memory bounded."""
@@ -239,7 +251,7 @@ class RelayServer:
 
     async def serve_forever(self) -> None:
         """Wait until ``aclose`` is called (by a signal handler, say)."""
-        await self._closed.wait()
+        await self._stopped.wait()
 
     # ------------------------------------------------------------------ properties
 
@@ -348,7 +360,7 @@ class RelayServer:
         if path == "/healthz":
             return _text(conn, http.HTTPStatus.OK, "ok\n")
         if path == "/readyz":
-            if self._ready:
+            if self.life.is_open:
                 return _text(conn, http.HTTPStatus.OK, "ready\n")
             return _text(conn, http.HTTPStatus.SERVICE_UNAVAILABLE, "not ready\n")
         if path == "/metrics":

@@ -2,10 +2,12 @@
 
 A token is ``v1.<payload>.<signature>``: the payload is base64url JSON
 ``{"doc": "team-notes" | "team-*", "role": "editor" | "viewer", "exp": unix-seconds | null,
-"iat": unix-seconds}``, the signature is HMAC-SHA256 of ``v1.<payload>`` with the server's
-secret. A ``doc`` ending in ``*`` is a prefix: ``team-*`` opens every document whose name
-starts with ``team-``. Tokens are bearer credentials: whoever holds one has its rights
-until it expires, so they are never logged.
+"iat": unix-seconds, "jti": "<token id>"}``, the signature is HMAC-SHA256 of
+``v1.<payload>`` with the server's secret. A ``doc`` ending in ``*`` is a prefix: ``team-*``
+opens every document whose name starts with ``team-``. Tokens are bearer credentials:
+whoever holds one has its rights until it expires or is revoked (``sync_server.revocation``:
+by its id, or every token of a document issued before a time), so they are never logged;
+the id is not a secret and may be.
 
 This module is pure (no I/O): minting and checking take the secret and the clock as
 arguments, so tests and the CLI drive it directly.
@@ -19,6 +21,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,6 +49,10 @@ class Principal:
     role: Role
     doc: str  # a name, or a prefix ending in "*"
     expires_at: float | None = None
+    #: The token's id (``jti``) and issue time (``iat``); None for open mode and for tokens
+    #: minted before ids existed (those can still be revoked per document).
+    token_id: str | None = None
+    issued_at: float | None = None
 
     def allows(self, name: str) -> bool:
         if self.doc.endswith("*"):
@@ -107,7 +114,8 @@ def mint_token(
         "doc": validate_doc_pattern(doc),
         "role": str(role),
         "exp": None if expires_in is None else int(issued + expires_in),
-        "iat": int(issued),
+        "iat": round(issued, 3),  # ms: "revoke all links before now" is exact
+        "jti": _b64(secrets.token_bytes(12)),
     }
     body = _b64(json.dumps(payload, separators=(",", ":")).encode())
     signed = f"{VERSION}.{body}"
@@ -134,12 +142,16 @@ def verify_token(secret: bytes, token: str, *, now: float | None = None) -> Prin
         doc = validate_doc_pattern(str(payload["doc"]))
         exp = payload.get("exp")
         expires_at = None if exp is None else float(exp)
+        iat = payload.get("iat")
+        issued_at = None if iat is None else float(iat)
+        jti = payload.get("jti")
+        token_id = None if jti is None else str(jti)
     except (ValueError, KeyError, TypeError, binascii.Error, InvalidDocumentName):
         raise PermissionDenied("malformed access token", CloseCode.UNAUTHORIZED) from None
     current = time.time() if now is None else now
     if expires_at is not None and current >= expires_at:
         raise PermissionDenied("access token expired; ask for a new link", CloseCode.TOKEN_EXPIRED)
-    return Principal(role, doc, expires_at)
+    return Principal(role, doc, expires_at, token_id, issued_at)
 
 
 def authorize(principal: Principal, name: str) -> None:
@@ -175,3 +187,18 @@ def load_secret(data: bytes, source: str) -> bytes:
             f"{MIN_SECRET_BYTES}); create one with: head -c 32 /dev/urandom | base64 > secret.key"
         )
     return secret
+
+
+def token_id_of(token: str) -> str | None:
+    """The id inside a token, without checking its signature (for revoking a leaked link).
+
+    Returns None if the token is malformed or has no id.
+    """
+    parts = token.strip().split(".")
+    if len(parts) != 3 or not token.isascii():
+        return None
+    try:
+        jti = json.loads(_unb64(parts[1])).get("jti")
+    except (ValueError, AttributeError, binascii.Error):
+        return None
+    return str(jti) if jti is not None else None

@@ -80,6 +80,8 @@ class Connection:
         "_ws",
         "close_code",
         "label",
+        "name",
+        "principal",
         "session",
         "written",
     )
@@ -93,8 +95,12 @@ class Connection:
         metrics: Metrics,
         monitor: OutboundMonitor,
         config: ServerConfig,
+        name: str,
+        principal: Principal,
     ) -> None:
         self._ws = ws
+        self.name = name
+        self.principal = principal
         self._tg = tg
         self._metrics = metrics
         self._monitor = monitor
@@ -233,7 +239,7 @@ async def serve_connection(
     loop = asyncio.get_running_loop()
     metrics.connections_opened += 1
     async with asyncio.TaskGroup() as tg:
-        conn = Connection(ws, tg, metrics, monitor, config)
+        conn = Connection(ws, tg, metrics, monitor, config, name, principal)
         live.add(conn)
         fields = {"peer": conn.label, "room": name, "ext": extensions, "role": str(principal.role)}
         expiry: asyncio.TimerHandle | None = None

@@ -18,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from pycrdt import Doc
 
 from shared.errors import CloseCode, CollabError, InvalidState, LocalError
 from shared.update_gate import DocumentFacts
 
+from .lifecycle import Resource
 from .metrics import Metrics
 from .room import Room, RoomBus
 from .store import DocumentStore
@@ -47,7 +47,7 @@ class ClusterHooks(RoomBus, Protocol):
     def unloaded(self, room: Room) -> None: ...
 
 
-class RoomRegistry:
+class RoomRegistry(Resource):
     def __init__(
         self,
         store: DocumentStore,
@@ -57,6 +57,7 @@ class RoomRegistry:
         idle_seconds: float,
         cluster: ClusterHooks | None = None,
     ) -> None:
+        super().__init__("room registry")
         self._store = store
         self._cluster = cluster
         self._metrics = metrics
@@ -67,29 +68,9 @@ class RoomRegistry:
         self._refs: dict[Room, int] = {}
         self._idle_timers: dict[str, asyncio.TimerHandle] = {}
         self._unloading: dict[str, asyncio.Task[None]] = {}
-        self._tg: asyncio.TaskGroup | None = None
-        self._closed = False
 
-    async def __aenter__(self) -> Self:
-        self._tg = asyncio.TaskGroup()
-        await self._tg.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-        assert self._tg is not None
-        await self._tg.__aexit__(exc_type, exc, tb)
-
-    async def aclose(self) -> None:
-        """Drain every room to the store and unload it. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
+    async def _close(self) -> None:
+        """Drain every room to the store and unload it (loads in flight are cancelled)."""
         for timer in self._idle_timers.values():
             timer.cancel()
         self._idle_timers.clear()
@@ -97,10 +78,15 @@ class RoomRegistry:
             await asyncio.shield(task)
         for room in list(self._rooms.values()):
             await room.drain()
-            room.closed = True
-            if self._cluster is not None:
-                self._cluster.unloaded(room)
+            self._forget(room)
         self._rooms.clear()
+
+    def _forget(self, room: Room) -> None:
+        """``room`` is no longer served: close it and tell the cluster."""
+        self._rooms.pop(room.name, None)
+        room.close()
+        if self._cluster is not None:
+            self._cluster.unloaded(room)
 
     # ------------------------------------------------------------------ queries
 
@@ -117,7 +103,7 @@ class RoomRegistry:
 
     async def acquire(self, name: str) -> Room:
         """Return the room for ``name``, loading it if needed; counts one reference."""
-        if self._closed or self._tg is None:
+        if not self.life.is_open:
             raise InvalidState("registry is closed")
         while True:
             if name in self._unloading:
@@ -132,7 +118,7 @@ class RoomRegistry:
                     raise TooManyRooms(f"server has {self._max_rooms} documents loaded")
                 fut = asyncio.get_running_loop().create_future()
                 self._loading[name] = fut
-                self._tg.create_task(self._load(name, fut), name=f"load {name}")
+                self.spawn(self._load(name, fut), f"load {name}")
             room = await asyncio.shield(fut)
             break
         self._refs[room] = self._refs.get(room, 0) + 1
@@ -149,7 +135,7 @@ class RoomRegistry:
             self._refs[room] = refs
             return
         self._refs.pop(room, None)
-        if self._closed or self._rooms.get(name) is not room:
+        if not self.life.is_open or self._rooms.get(name) is not room:
             return
         loop = asyncio.get_running_loop()
         self._idle_timers[name] = loop.call_later(self._idle_seconds, self._start_unload, name)
@@ -215,18 +201,15 @@ class RoomRegistry:
     def _start_unload(self, name: str) -> None:
         self._idle_timers.pop(name, None)
         room = self._rooms.get(name)
-        if room is None or room.peers or self._closed or self._tg is None:
+        if room is None or room.peers or not self.life.is_open:
             return
-        self._unloading[name] = self._tg.create_task(self._unload(room), name=f"unload {name}")
+        self._unloading[name] = self.run(self._unload(room), f"unload {name}")
 
     async def _unload(self, room: Room) -> None:
         try:
             await room.drain()
             if not room.peers:
-                self._rooms.pop(room.name, None)
-                room.closed = True
-                if self._cluster is not None:
-                    self._cluster.unloaded(room)
+                self._forget(room)
                 self._metrics.rooms_unloaded_total += 1
                 log.info("room unloaded", extra={"fields": {"room": room.name}})
         finally:
@@ -239,21 +222,18 @@ class RoomRegistry:
         from storage.
         """
         name = room.name
-        if self._rooms.get(name) is not room or self._tg is None or name in self._unloading:
+        if self._rooms.get(name) is not room or not self.life.is_open or name in self._unloading:
             return
         room.close_all(CloseCode.SERVICE_RESTART, "document reloaded; reconnect")
         timer = self._idle_timers.pop(name, None)
         if timer is not None:
             timer.cancel()
-        self._unloading[name] = self._tg.create_task(self._drop(room), name=f"evict {name}")
+        self._unloading[name] = self.run(self._drop(room), f"evict {name}")
 
     async def _drop(self, room: Room) -> None:
         try:
             await room.drain()
-            self._rooms.pop(room.name, None)
-            room.closed = True
-            if self._cluster is not None:
-                self._cluster.unloaded(room)
+            self._forget(room)
             self._metrics.rooms_unloaded_total += 1
         finally:
             self._unloading.pop(room.name, None)
@@ -266,8 +246,5 @@ class RoomRegistry:
         if room is not None:
             room.close_all(CloseCode.DOCUMENT_DELETED, "document deleted")
             await room.drain()
-            self._rooms.pop(name, None)
-            room.closed = True
-            if self._cluster is not None:
-                self._cluster.unloaded(room)
+            self._forget(room)
         return await self._store.delete(name)

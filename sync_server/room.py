@@ -167,7 +167,7 @@ class Room:
         self._pending: set[asyncio.Future[None]] = set()
         self._bus = bus
         self._remote_batch: list[bytes] = []  # updates from other nodes, this loop turn
-        self.closed = False
+        self._closed = False
 
     # ------------------------------------------------------------------ sessions
 
@@ -245,6 +245,15 @@ class Room:
         message = AwarenessUpdate.from_entries(tuple(changes)).encode()
         self._write_all(message, exclude=None)
         return message
+
+    @property
+    def closed(self) -> bool:
+        """The registry no longer serves this room (unloaded, deleted or evicted)."""
+        return self._closed
+
+    def close(self) -> None:
+        """Mark the room closed (idempotent); its owner stopped serving it."""
+        self._closed = True
 
     def close_all(self, code: CloseCode, reason: str) -> None:
         """Close every peer's connection (shutdown, deletion)."""

@@ -28,7 +28,7 @@ from shared.update_gate import (
 
 #: Issue 9's reproducer: client 888 clock 0 is "X" in root "t"; clock 1 names item 888:0
 #: (a string) as its parent. yrs integrates the "X", then raises.
-HALF_APPLIED = bytes.fromhex("0102f806000401017401580400f806000179" "00")
+HALF_APPLIED = bytes.fromhex("0102f806000401017401580400f80600017900")
 
 
 def _gate_of(doc: Doc[Any]) -> UpdateGate:
@@ -153,7 +153,7 @@ def _emoji_doc() -> tuple[Doc[Any], UpdateGate]:
 def test_an_insert_between_the_halves_of_an_emoji_is_refused() -> None:
     doc, gate = _emoji_doc()
     # Client 9 inserts "X" with origin 7:1 (high surrogate) and right origin 7:2 (low).
-    split = bytes.fromhex("010109" "00" "c4" "0701" "0702" "0158" "00")
+    split = bytes.fromhex("01010900c407010702015800")
     with pytest.raises(InvalidUpdate, match="surrogate"):
         gate.admit(split)
 
@@ -287,7 +287,7 @@ def test_too_many_held_updates_close_the_connection() -> None:
     server: Doc[Any] = Doc()
     session = SyncSession(server, Role.SERVER, gate=UpdateGate())
     session.start()
-    orphan = bytes.fromhex("010141" "05" "84" "4200" "0178" "00")  # origin 66:0, unknown
+    orphan = bytes.fromhex("01014105844200017800")  # origin 66:0, unknown
     with pytest.raises(MissingDependencies, match="too many"):
         for _ in range(session.limits.max_held_updates + 1):
             session.receive_data(SyncUpdate(orphan).encode())
