@@ -52,8 +52,9 @@ def _hypothesis_profiles() -> None:
     Unset (CI and everyday runs): Hypothesis's defaults, random examples, a new set on every
     run; a failure prints its example and a ``@reproduce_failure`` blob. ``nightly``: the deep
     search, 20,000 examples for each property test that does not fix its own count, no
-    deadline; run it on the property tests it is meant for, e.g.
-    ``COSCRIBE_HYPOTHESIS_PROFILE=nightly pytest tests/app -k "random"`` (docs/editor.md).
+    deadline; run it, with a longer pytest timeout, on the property tests it is meant for:
+    ``COSCRIBE_HYPOTHESIS_PROFILE=nightly pytest tests/app -k random --timeout 3600``
+    (docs/editor.md).
     """
     from hypothesis import HealthCheck, settings
 
