@@ -7,8 +7,8 @@ keeps it *pending* without error and may integrate it much later, when an honest
 fills the gap, and then fail in the middle of that honest update. Either way the relay's
 live document would hold something the durable log and the other peers never saw, and a
 later acknowledged edit could be lost. So the relay never lets yrs discover a problem:
-every update is decoded and checked here first, in pure Python, against what the
-document holds, and is applied only if it
+every update is decoded (``shared.yjs_structs``) and checked here first, in pure Python,
+against what the document holds, and is applied only if it
 
 * decodes completely (Yjs update encoding v1, every length checked against the buffer);
 * uses only content kinds that Yjs writes and yrs reads the same way: no subdocuments, no
@@ -24,55 +24,77 @@ document holds, and is applied only if it
 * never splits a UTF-16 surrogate pair (an origin, right origin, deleted range boundary or
   overlap offset between the two halves of an emoji): Yjs replaces both halves with
   U+FFFD while yrs keeps the character whole, so the peers would diverge;
-* does not name the same item as its origin and its right origin (an item cannot be both
-  left and right of the new one; yrs would place it differently live and on replay).
+* places each item in one container: its origin and right origin belong to the same
+  parent and key (an item cannot be both left of one list and right of another), and an
+  item is never its own left and right neighbour;
+* puts in each container only what it can hold: a map entry holds one value; the roots of
+  a Coscribe document (``shared.schema``) hold what the editors can show (no values in the
+  text, no list items in a map, no strings in an array); nested shared types likewise;
+* when the writer's scope is limited (a commenter), touches only the roots in scope, by
+  inserting or by deleting.
 
-Facts (types, surrogates) are taken only from the part of each struct that is new to the
-document: yrs drops the part it already has, whatever the update claims it holds.
+The checks use :class:`DocumentFacts` (per client the next clock and, in runs, the parent
+and key of every clock; the shared-type items and their kinds; the low surrogates) that the
+gate keeps in step with the document: build them from the document once, then
+:meth:`UpdateGate.admit` each update, apply it, and :meth:`UpdateGate.commit` the
+:class:`Admitted` result. Facts come only from the part of a struct that is new to the
+document: yrs drops the part it already has, whatever the update claims it holds. Updates
+whose only fault is a dependency that has not arrived yet raise
+:class:`MissingDependencies` (a subclass of :class:`~shared.errors.InvalidUpdate`), so a
+caller may hold them and retry.
 
-The checks use a :class:`DocumentFacts` table (per client the next clock, the ids of
-shared-type items, the clocks of low surrogates) that the gate keeps in step with the
-document: build it from the document once, then :meth:`UpdateGate.admit` each update,
-apply it, and :meth:`UpdateGate.commit` the :class:`Admitted` result. Updates whose only
-fault is a dependency that has not arrived yet raise :class:`MissingDependencies` (a
-subclass of :class:`~shared.errors.InvalidUpdate`), so a caller may hold them and retry.
+Not checked (docs/security.md): that an item's origin lies to the left of its right origin
+in the list (that needs the list order), and that the writer owns the client id it writes.
 
-Cost: one pass over the update's bytes in Python (about 10 µs for a keystroke), and one
-pass over the whole document when the facts are built.
+Cost: one pass over the update's bytes in Python (10-20 µs for a keystroke), and one pass
+over the whole document when the facts are built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import pycrdt
 
 from .errors import InvalidUpdate
+from .schema import ROOTS, RootKind
+from .yjs_structs import (
+    ANY,
+    ARRAY_TYPE,
+    BINARY,
+    CLOCK_LIMIT,
+    DELETED,
+    EMBED,
+    FORMAT,
+    GC,
+    ID,
+    MAP_TYPE,
+    SKIP,
+    STRING,
+    TEXT_TYPE,
+    TYPE,
+    XML_TEXT,
+    Struct,
+    decode_state_vector,
+    decode_structs,
+    encode_state_vector,
+)
 
-#: yrs keeps clocks in 32 bits; Yjs would go to 2**53, but no honest client gets near.
-CLOCK_LIMIT = 2**32 - 1
+#: Where an item lives: (root name, or the id of the shared-type item that is its parent;
+#: the map key, or None for a list item).
+Ref = tuple[str | ID, str | None]
 
-#: Nesting limit for lib0 "any" values (objects in arrays in objects...).
-MAX_ANY_DEPTH = 64
-
-# Struct kinds (the low 5 bits of the info byte), as Yjs numbers them.
-_GC, _DELETED, _JSON, _BINARY, _STRING, _EMBED, _FORMAT, _TYPE, _ANY, _DOC = range(10)
-_SKIP = 10
-# Info byte flags.
-_HAS_ORIGIN = 0x80
-_HAS_RIGHT_ORIGIN = 0x40
-_HAS_PARENT_SUB = 0x20
-#: Shared type refs accepted: Array, Map, Text, XmlElement, XmlFragment, XmlText. Not
-#: XmlHook (5): Yjs writes its name, yrs does not read it.
-_TYPE_REFS = frozenset({0, 1, 2, 3, 4, 6})
-_XML_ELEMENT = 3  # carries a tag name
-_XML_HOOK = 5
-#: Largest client id (Yjs numbers are doubles; yrs keeps 53 bits of a larger one).
-CLIENT_LIMIT = 2**53 - 1
-
-ID = tuple[int, int]  # (client, clock)
+#: What each kind of container may not hold as list items.
+_NOT_IN = {
+    RootKind.TEXT: frozenset({ANY, BINARY}),
+    RootKind.MAP: frozenset({ANY, BINARY, STRING, FORMAT, TYPE, EMBED}),
+    RootKind.ARRAY: frozenset({STRING, FORMAT}),
+}
+_KIND_OF_TYPE = {TEXT_TYPE: RootKind.TEXT, XML_TEXT: RootKind.TEXT, MAP_TYPE: RootKind.MAP}
+#: Longest chain of nested types followed to find an item's root.
+_MAX_NESTING = 256
 
 
 class MissingDependencies(InvalidUpdate):
@@ -84,8 +106,31 @@ class MissingDependencies(InvalidUpdate):
     """
 
 
-class _Truncated(Exception):
-    pass
+@dataclass(slots=True)
+class _Runs:
+    """Per client: from which clock on the items have which parent (append-only)."""
+
+    starts: list[int] = field(default_factory=list)
+    refs: list[Ref | None] = field(default_factory=list)
+
+    def at(self, clock: int) -> Ref | None:
+        i = bisect_right(self.starts, clock) - 1
+        return self.refs[i] if i >= 0 else None
+
+    def add(self, start: int, ref: Ref | None) -> None:
+        if self.refs and self.refs[-1] == ref:
+            return
+        if self.starts and self.starts[-1] == start:  # an empty run: replace it
+            self.refs[-1] = ref
+            return
+        self.starts.append(start)
+        self.refs.append(ref)
+
+    def spanning(self, start: int, end: int) -> Iterator[Ref | None]:
+        i = max(0, bisect_right(self.starts, start) - 1)
+        while i < len(self.starts) and self.starts[i] < end:
+            yield self.refs[i]
+            i += 1
 
 
 @dataclass(slots=True)
@@ -94,48 +139,47 @@ class DocumentFacts:
 
     Attributes:
         state: per client, the next clock (what ``Doc.get_state`` says).
-        types: ids of items whose content is a shared type (valid parents).
+        types: the shared-type items (valid parents): their type ref and where they live.
         low_surrogates: per client, clocks that hold the second half of a surrogate pair.
+        parents: per client, where its items live, as runs of clocks.
         pending_structs: structs of the document's encoding beyond its clocks: yrs keeps
             pending structs and includes them in ``get_update()``; a document stored before
             the gate existed may have some (they never integrate).
     """
 
     state: dict[int, int] = field(default_factory=dict)
-    types: set[ID] = field(default_factory=set)
+    types: dict[ID, tuple[int, Ref | None]] = field(default_factory=dict)
     low_surrogates: dict[int, set[int]] = field(default_factory=dict)
+    parents: dict[int, _Runs] = field(default_factory=dict)
     pending_structs: int = 0
 
     @classmethod
     def of_document(cls, full_state: bytes, state_vector: bytes) -> DocumentFacts:
         """The facts of a document from ``doc.get_update()`` and ``doc.get_state()``.
 
-        Trusts the document (it was built from our own storage): the clocks come from its
-        state vector, types and surrogates from one scan of its structs. Costs about
-        0.1 s for a document with a long history (the automerge-paper trace); callers run
-        it off the event loop.
+        Trusts the document (it was built from our own storage): nothing is refused, the
+        clocks come from its state vector. Costs about 0.2 s for a document with a long
+        history (the automerge-paper trace); callers run it off the event loop.
 
         Raises:
             InvalidUpdate: the state does not decode.
         """
-        facts = cls(state=decode_state_vector(state_vector))
-        runs, _ = decode_structs(full_state, yrs_layout=True)
-        for run in runs:
-            have = facts.state.get(run[0].client, 0)
-            for s in run:
-                if s.clock >= have and s.kind != _SKIP:
-                    facts.pending_structs += 1
-                if s.kind == _TYPE:
-                    facts.types.add((s.client, s.clock))
-                elif s.lows:
-                    lows = facts.low_surrogates.setdefault(s.client, set())
-                    lows.update(s.clock + o for o in s.lows)
+        gate = UpdateGate()
+        admitted = gate._simulate(full_state, trusted=True, scope=None)
+        gate.commit(admitted)
+        facts = gate.facts
+        facts.state = decode_state_vector(state_vector)
+        facts.pending_structs = admitted.pending
         return facts
 
     def splits_pair(self, client: int, clock: int) -> bool:
         """True if a boundary just before ``clock`` cuts an emoji in two."""
         lows = self.low_surrogates.get(client)
         return lows is not None and clock in lows
+
+    def ref_at(self, item: ID) -> Ref | None:
+        runs = self.parents.get(item[0])
+        return None if runs is None else runs.at(item[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +195,12 @@ class Admitted:
 
     update: bytes
     state: dict[int, int]
-    types: frozenset[ID]
+    types: dict[ID, tuple[int, Ref | None]]
     low_surrogates: dict[int, frozenset[int]]
+    parents: dict[int, list[tuple[int, Ref | None]]]
     empty: bool
     overlap_state: bytes | None = None
+    pending: int = 0
 
     def gained(self) -> bytes:
         """The update without the clocks the document already had."""
@@ -163,246 +209,156 @@ class Admitted:
         return pycrdt.get_update(self.update, self.overlap_state)
 
 
-@dataclass(slots=True)
-class _Struct:
-    client: int
-    clock: int
-    length: int
-    kind: int
-    origin: ID | None = None
-    right: ID | None = None
-    parent: ID | None = None
-    lows: tuple[int, ...] = ()  # offsets (from clock) of low surrogates in string content
+class _Simulation:
+    """One update integrated on paper, in yrs' dependency order (see UpdateGate.admit)."""
 
+    def __init__(self, facts: DocumentFacts, trusted: bool, scope: frozenset[str] | None):
+        self.facts = facts
+        self.trusted = trusted
+        self.scope = scope
+        self.grown: dict[int, int] = {}
+        self.types: dict[ID, tuple[int, Ref | None]] = {}
+        self.lows: dict[int, set[int]] = {}
+        self.runs: dict[int, list[tuple[int, Ref | None]]] = {}
+        self.overlapped = False
 
-class _Reader:
-    """A bounds-checked lib0 reader over one update (raises _Truncated at the end)."""
+    # ------------------------------------------------------------------ lookups
 
-    __slots__ = ("buf", "end", "pos")
+    def known(self, client: int) -> int:
+        got = self.grown.get(client)
+        return got if got is not None else self.facts.state.get(client, 0)
 
-    def __init__(self, buf: bytes) -> None:
-        self.buf = buf
-        self.pos = 0
-        self.end = len(buf)
+    def splits(self, client: int, clock: int) -> bool:
+        if self.facts.splits_pair(client, clock):
+            return True
+        lows = self.lows.get(client)
+        return lows is not None and clock in lows
 
-    def byte(self) -> int:
-        if self.pos >= self.end:
-            raise _Truncated
-        b = self.buf[self.pos]
-        self.pos += 1
-        return b
+    def ref_at(self, item: ID) -> Ref | None:
+        local = self.runs.get(item[0])
+        if local and item[1] >= local[0][0]:
+            i = bisect_right([start for start, _ in local], item[1]) - 1
+            return local[i][1]
+        return self.facts.ref_at(item)
 
-    def uint(self) -> int:
-        buf, pos, end = self.buf, self.pos, self.end
-        if pos >= end:
-            raise _Truncated
-        b = buf[pos]
-        pos += 1
-        if b < 0x80:
-            self.pos = pos
-            return b
-        value = b & 0x7F
-        shift = 7
-        while True:
-            if pos >= end:
-                raise _Truncated
-            b = buf[pos]
-            pos += 1
-            value |= (b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
-            if shift > 49:
-                raise InvalidUpdate("varint longer than 53 bits")
-        if value > CLIENT_LIMIT:
-            raise InvalidUpdate("varint beyond 2^53")
-        self.pos = pos
-        return value
+    def type_info(self, item: ID) -> tuple[int, Ref | None] | None:
+        found = self.types.get(item)
+        return found if found is not None else self.facts.types.get(item)
 
-    def count(self) -> int:
-        """A count of things that each take at least one byte: bounded by what is left."""
-        n = self.uint()
-        if n > self.end - self.pos:
-            raise InvalidUpdate(f"count {n} exceeds the {self.end - self.pos} bytes left")
-        return n
+    def root_of(self, ref: Ref | None) -> str | None:
+        for _ in range(_MAX_NESTING):
+            if ref is None:
+                return None
+            where = ref[0]
+            if isinstance(where, str):
+                return where
+            info = self.type_info(where)
+            ref = None if info is None else info[1]
+        raise InvalidUpdate("shared types nested too deeply")
 
-    def raw(self) -> bytes:
-        n = self.uint()
-        start = self.pos
-        if n > self.end - start:
-            raise _Truncated
-        self.pos = start + n
-        return self.buf[start : start + n]
+    def container(self, ref: Ref) -> RootKind | None:
+        where = ref[0]
+        if isinstance(where, str):
+            return ROOTS.get(where)
+        info = self.type_info(where)
+        if info is None:
+            return None
+        return _KIND_OF_TYPE.get(info[0], RootKind.ARRAY)
 
-    def skip(self, n: int) -> None:
-        if n > self.end - self.pos:
-            raise _Truncated
-        self.pos += n
+    # ------------------------------------------------------------------ integration
 
-    def string(self) -> str:
-        try:
-            return self.raw().decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidUpdate("string is not valid UTF-8") from None
+    def ready(self, s: Struct) -> bool:
+        """Whether ``s`` can integrate now (raises if it never can)."""
+        have = self.known(s.client)
+        if s.clock > have:
+            return False  # a gap before it
+        for item in (s.origin, s.right, s.parent):
+            if item is not None and item[1] >= self.known(item[0]):
+                return False
+        if self.trusted:
+            return True
+        if s.clock < have and s.lows and (have - s.clock) in s.lows:
+            raise InvalidUpdate("update overlaps the document inside a surrogate pair")
+        if s.origin is not None and self.splits(s.origin[0], s.origin[1] + 1):
+            raise InvalidUpdate("insert between the two halves of a surrogate pair")
+        if s.right is not None and self.splits(s.right[0], s.right[1]):
+            raise InvalidUpdate("insert between the two halves of a surrogate pair")
+        if s.parent is not None and self.type_info(s.parent) is None:
+            raise InvalidUpdate(f"parent {s.parent[0]}:{s.parent[1]} is not a shared type")
+        return True
 
-    def signed(self) -> None:
-        """Skip a lib0 varInt (sign in the first byte)."""
-        b = self.byte()
-        n = 0
-        while b & 0x80:
-            b = self.byte()
-            n += 1
-            if n > 8:
-                raise InvalidUpdate("varint longer than 53 bits")
+    def where(self, s: Struct, have: int) -> Ref | None:
+        """The parent and key yrs gives the new part of ``s``."""
+        if s.kind == GC:
+            return None
+        if s.clock < have:  # yrs keeps the tail, with its own previous clock as origin
+            return self.ref_at((s.client, have - 1))
+        if s.root is not None:
+            return (s.root, s.sub)
+        if s.parent is not None:
+            return (s.parent, s.sub)
+        left = None if s.origin is None else self.ref_at(s.origin)
+        right = None if s.right is None else self.ref_at(s.right)
+        if not self.trusted and left is not None and right is not None and left != right:
+            raise InvalidUpdate("origin and right origin are in different containers")
+        return left if left is not None else right
 
-    def any(self, depth: int = 0) -> None:
-        """Skip one lib0 'any' value."""
-        if depth > MAX_ANY_DEPTH:
-            raise InvalidUpdate("value nested too deeply")
-        tag = self.byte()
-        if tag in (127, 126, 121, 120):  # undefined, null, false, true
+    def check_content(self, s: Struct, ref: Ref | None, length: int) -> None:
+        if ref is None or s.kind in (GC, DELETED):
             return
-        if tag == 125:
-            self.signed()
-        elif tag == 124:
-            self.skip(4)
-        elif tag in (123, 122):
-            self.skip(8)
-        elif tag == 119:
-            self.string()
-        elif tag == 118:
-            for _ in range(self.count()):
-                self.string()
-                self.any(depth + 1)
-        elif tag == 117:
-            for _ in range(self.count()):
-                self.any(depth + 1)
-        elif tag == 116:
-            self.raw()
-        else:
-            raise InvalidUpdate(f"unknown value type {tag}")
+        if self.scope is not None and self.root_of(ref) not in self.scope:
+            raise InvalidUpdate("this link may not change that part of the document")
+        if ref[1] is not None:
+            if length != 1:
+                raise InvalidUpdate("a map entry holds exactly one value")
+            return
+        kind = self.container(ref)
+        if kind is not None and s.kind in _NOT_IN[kind]:
+            raise InvalidUpdate(f"{kind.value} cannot hold content of kind {s.kind}")
 
+    def integrate(self, s: Struct) -> None:
+        end = s.clock + s.length
+        have = self.known(s.client)
+        if s.kind != SKIP and s.clock < have:
+            self.overlapped = True
+        if s.kind == SKIP or end <= have:
+            return  # a hole, or all known: yrs drops it
+        ref = self.where(s, have)
+        if not self.trusted:
+            self.check_content(s, ref, end - max(have, s.clock))
+        self.grown[s.client] = end
+        runs = self.runs.setdefault(s.client, [])
+        start = max(have, s.clock)
+        if not runs or runs[-1][1] != ref:
+            runs.append((start, ref))
+        # Facts only from the new part (yrs keeps what it had).
+        if s.kind == TYPE and s.type_ref is not None and s.clock >= have:
+            self.types[(s.client, s.clock)] = (s.type_ref, ref)
+        elif s.lows:
+            fresh = [s.clock + o for o in s.lows if s.clock + o >= have]
+            if fresh:
+                self.lows.setdefault(s.client, set()).update(fresh)
 
-def _low_surrogate_offsets(text: str) -> tuple[int, tuple[int, ...]]:
-    """(UTF-16 length, offsets of the low surrogates) of ``text``."""
-    n16 = len(text.encode("utf-16-le")) >> 1
-    if n16 == len(text):
-        return n16, ()
-    lows = []
-    at = 0
-    for ch in text:
-        if ord(ch) > 0xFFFF:
-            lows.append(at + 1)
-            at += 2
-        else:
-            at += 1
-    return n16, tuple(lows)
+    def check_deletes(self, deletes: list[tuple[int, int, int]]) -> None:
+        for client, start, length in deletes:
+            if start + length > self.known(client):
+                raise MissingDependencies(f"deletes {client}:{start}+{length}, not all there")
+            if self.trusted:
+                continue
+            if self.splits(client, start) or self.splits(client, start + length):
+                raise InvalidUpdate("deleted range splits a surrogate pair")
+            if self.scope is not None:
+                for ref in self._refs_in(client, start, start + length):
+                    if ref is not None and self.root_of(ref) not in self.scope:
+                        raise InvalidUpdate("this link may not delete that part of the document")
 
-
-def _read_item(r: _Reader, info: int, client: int, clock: int, yrs_layout: bool) -> _Struct:
-    kind = info & 0x1F
-    s = _Struct(client, clock, 0, kind)
-    if info & _HAS_ORIGIN:
-        s.origin = (r.uint(), r.uint())
-    if info & _HAS_RIGHT_ORIGIN:
-        s.right = (r.uint(), r.uint())
-        if s.right == s.origin:
-            raise InvalidUpdate("origin and right origin are the same item")
-    if not info & (_HAS_ORIGIN | _HAS_RIGHT_ORIGIN):
-        if r.uint() == 1:
-            r.raw()  # a root type's name
-        else:
-            s.parent = (r.uint(), r.uint())
-        if info & _HAS_PARENT_SUB:
-            r.raw()
-    if kind == _STRING:
-        s.length, s.lows = _low_surrogate_offsets(r.string())
-    elif kind == _DELETED:
-        s.length = r.uint()
-    elif kind == _JSON:
-        if not yrs_layout:
-            raise InvalidUpdate("legacy JSON content is not accepted (Yjs writes Any content)")
-        s.length = r.count() + 1  # yrs writes (and reads) one string more than the count
-        for _ in range(s.length):
-            r.raw()
-    elif kind == _ANY:
-        s.length = r.count()
-        for _ in range(s.length):
-            r.any()
-    elif kind == _FORMAT:
-        r.raw()
-        r.raw()
-        s.length = 1
-    elif kind in (_EMBED, _BINARY):
-        r.raw()
-        s.length = 1
-    elif kind == _TYPE:
-        ref = r.uint()
-        if ref not in _TYPE_REFS and not (yrs_layout and ref == _XML_HOOK):
-            raise InvalidUpdate(f"shared type {ref} is not accepted")
-        if ref == _XML_ELEMENT:
-            r.raw()
-        s.length = 1
-    elif kind == _DOC:
-        raise InvalidUpdate("subdocuments are not supported")
-    else:
-        raise InvalidUpdate(f"unknown struct kind {kind}")
-    return s
-
-
-def decode_structs(
-    update: bytes, *, yrs_layout: bool = False
-) -> tuple[list[list[_Struct]], list[tuple[int, int, int]]]:
-    """Decode an update into per-client struct runs and delete ranges (client, clock, len).
-
-    ``yrs_layout``: the bytes come from yrs (``doc.get_update()``), which lays JSON items
-    and XmlHook types out its own way; accept those as yrs wrote them.
-
-    Raises:
-        InvalidUpdate: the bytes are not a complete, well-formed Yjs v1 update.
-    """
-    r = _Reader(update)
-    try:
-        runs: list[list[_Struct]] = []
-        seen: set[int] = set()
-        for _ in range(r.count()):
-            n = r.count()
-            client = r.uint()
-            clock = r.uint()
-            if client in seen:
-                raise InvalidUpdate(f"client {client} appears twice")
-            seen.add(client)
-            run: list[_Struct] = []
-            for _ in range(n):
-                info = r.byte()
-                kind = info & 0x1F
-                if kind == _SKIP or kind == _GC:
-                    s = _Struct(client, clock, r.uint(), kind)
-                else:
-                    s = _read_item(r, info, client, clock, yrs_layout)
-                if s.length <= 0:
-                    raise InvalidUpdate("empty struct")
-                clock += s.length
-                if clock > CLOCK_LIMIT:
-                    raise InvalidUpdate("clock beyond 2^32")
-                run.append(s)
-            if run:
-                runs.append(run)
-        deletes: list[tuple[int, int, int]] = []
-        for _ in range(r.count()):
-            client = r.uint()
-            for _ in range(r.count()):
-                start, length = r.uint(), r.uint()
-                if length <= 0:
-                    raise InvalidUpdate("empty deleted range")
-                if start + length > CLOCK_LIMIT:
-                    raise InvalidUpdate("deleted range beyond 2^32")
-                deletes.append((client, start, length))
-    except _Truncated:
-        raise InvalidUpdate("update is truncated") from None
-    if r.pos != r.end:
-        raise InvalidUpdate(f"{r.end - r.pos} trailing bytes after the update")
-    return runs, deletes
+    def _refs_in(self, client: int, start: int, end: int) -> Iterator[Ref | None]:
+        runs = self.facts.parents.get(client)
+        if runs is not None:
+            yield from runs.spanning(start, end)
+        for run_start, ref in self.runs.get(client, ()):
+            if run_start < end:
+                yield ref
 
 
 class UpdateGate:
@@ -418,106 +374,57 @@ class UpdateGate:
         self.facts = facts if facts is not None else DocumentFacts()
         self.version = 0
 
-    @classmethod
-    def for_update(cls, full_state: bytes) -> UpdateGate:
-        """A gate for a document whose whole state is ``full_state`` (``doc.get_update()``).
-
-        Raises:
-            InvalidUpdate: the state does not decode or is incomplete (it would not be a
-                document yrs could have produced without pending structs).
-        """
-        gate = cls()
-        gate.commit(gate.admit(full_state))
-        return gate
-
-    def admit(self, update: bytes) -> Admitted:
+    def admit(self, update: bytes, scope: frozenset[str] | None = None) -> Admitted:
         """Check ``update``; return what it adds to the facts once applied.
+
+        Args:
+            update: a Yjs update (encoding v1).
+            scope: the roots the writer may change (None: all of them).
 
         Raises:
             MissingDependencies: it needs structs or deletions that are not there yet.
-            InvalidUpdate: it can never integrate completely (see module docstring).
+            InvalidUpdate: it can never integrate completely (see module docstring), or it
+                goes outside ``scope``.
         """
-        runs, deletes = decode_structs(update)
-        facts = self.facts
-        state = facts.state
-        # The facts as they grow while the update's structs integrate (copy on write).
-        grown: dict[int, int] = {}
-        new_types: set[ID] = set()
-        new_lows: dict[int, set[int]] = {}
+        return self._simulate(update, trusted=False, scope=scope)
 
-        def known(client: int) -> int:
-            got = grown.get(client)
-            return got if got is not None else state.get(client, 0)
-
-        def splits(client: int, clock: int) -> bool:
-            if facts.splits_pair(client, clock):
-                return True
-            lows = new_lows.get(client)
-            return lows is not None and clock in lows
-
-        def ready(s: _Struct) -> bool:
-            """Whether ``s`` can integrate now (raises if it never can)."""
-            have = known(s.client)
-            if s.clock > have:
-                return False  # a gap before it
-            if s.clock < have and s.lows and (have - s.clock) in s.lows:
-                raise InvalidUpdate("update overlaps the document inside a surrogate pair")
-            for ref in (s.origin, s.right, s.parent):
-                if ref is not None and ref[1] >= known(ref[0]):
-                    return False
-            if s.origin is not None and splits(s.origin[0], s.origin[1] + 1):
-                raise InvalidUpdate("insert between the two halves of a surrogate pair")
-            if s.right is not None and splits(s.right[0], s.right[1]):
-                raise InvalidUpdate("insert between the two halves of a surrogate pair")
-            if s.parent is not None and s.parent not in facts.types and s.parent not in new_types:
-                raise InvalidUpdate(f"parent {s.parent[0]}:{s.parent[1]} is not a shared type")
-            return True
-
-        overlapped = False
+    def _simulate(self, update: bytes, *, trusted: bool, scope: frozenset[str] | None) -> Admitted:
+        runs, deletes = decode_structs(update, yrs_layout=trusted)
+        sim = _Simulation(self.facts, trusted, scope)
         queues = [list(reversed(run)) for run in runs]
+        pending = 0
         while queues:
             progressed = False
             for q in queues:
-                while q and ready(q[-1]):
-                    s = q.pop()
+                while q and sim.ready(q[-1]):
+                    sim.integrate(q.pop())
                     progressed = True
-                    end = s.clock + s.length
-                    have = known(s.client)
-                    if s.kind != _SKIP and s.clock < have:
-                        overlapped = True
-                    if s.kind == _SKIP or end <= have:
-                        continue  # a hole, or all known: yrs drops it
-                    grown[s.client] = end
-                    # Facts only from the new part (yrs keeps what it had).
-                    if s.kind == _TYPE:
-                        new_types.add((s.client, s.clock))
-                    elif s.lows:
-                        fresh = [s.clock + o for o in s.lows if s.clock + o >= have]
-                        if fresh:
-                            new_lows.setdefault(s.client, set()).update(fresh)
             queues = [q for q in queues if q]
             if queues and not progressed:
+                if trusted:
+                    pending = sum(len(q) for q in queues)
+                    break
                 s = queues[0][-1]
                 raise MissingDependencies(
                     f"struct {s.client}:{s.clock} depends on structs the document lacks"
                 )
-        for client, start, length in deletes:
-            if start + length > known(client):
-                raise MissingDependencies(f"deletes {client}:{start}+{length}, not all there")
-            if splits(client, start) or splits(client, start + length):
-                raise InvalidUpdate("deleted range splits a surrogate pair")
+        if not trusted:
+            sim.check_deletes(deletes)
+        state = self.facts.state
         overlap_state = None
-        if overlapped:
-            overlap_state = _encode_state_vector(
+        if sim.overlapped:
+            overlap_state = encode_state_vector(
                 {r[0].client: state.get(r[0].client, 0) for r in runs}
             )
         return Admitted(
             update,
-            grown,
-            frozenset(new_types),
-            {c: frozenset(v) for c, v in new_lows.items()},
+            sim.grown,
+            sim.types,
+            {c: frozenset(v) for c, v in sim.lows.items()},
+            sim.runs,
             not runs and not deletes,
             overlap_state,
+            pending,
         )
 
     def commit(self, admitted: Admitted) -> None:
@@ -529,48 +436,28 @@ class UpdateGate:
             if clock > state.get(client, 0):
                 state[client] = clock
         if admitted.types:
-            facts.types |= admitted.types
+            facts.types.update(admitted.types)
         for client, lows in admitted.low_surrogates.items():
             facts.low_surrogates.setdefault(client, set()).update(lows)
+        for client, runs in admitted.parents.items():
+            target = facts.parents.setdefault(client, _Runs())
+            for start, ref in runs:
+                target.add(start, ref)
 
     def matches_state(self, state: Iterable[tuple[int, int]]) -> bool:
         """True if the facts' clocks equal ``state`` (pairs decoded from a state vector)."""
         return {c: k for c, k in state if k} == {c: k for c, k in self.facts.state.items() if k}
 
 
-def _encode_state_vector(state: dict[int, int]) -> bytes:
-    out = bytearray()
-    for value in (len(state), *(x for item in state.items() for x in item)):
-        while value > 0x7F:
-            out.append(0x80 | (value & 0x7F))
-            value >>= 7
-        out.append(value)
-    return bytes(out)
-
-
-def decode_state_vector(sv: bytes) -> dict[int, int]:
-    """A Yjs state vector as {client: next clock}.
-
-    Raises:
-        InvalidUpdate: the bytes do not decode.
-    """
-    r = _Reader(sv)
-    try:
-        out = {}
-        for _ in range(r.count()):
-            client = r.uint()
-            out[client] = r.uint()
-    except _Truncated:
-        raise InvalidUpdate("state vector is truncated") from None
-    if r.pos != r.end:
-        raise InvalidUpdate("trailing bytes after the state vector")
-    return out
-
-
-def describe(update: bytes) -> dict[str, Any]:
-    """A summary of an update for logs and tests: structs per client and deleted ranges."""
-    runs, deletes = decode_structs(update)
-    return {
-        "structs": {run[0].client: len(run) for run in runs},
-        "deletes": len(deletes),
-    }
+__all__ = [
+    "ARRAY_TYPE",
+    "CLOCK_LIMIT",
+    "ID",
+    "Admitted",
+    "DocumentFacts",
+    "MissingDependencies",
+    "Ref",
+    "UpdateGate",
+    "decode_state_vector",
+    "decode_structs",
+]

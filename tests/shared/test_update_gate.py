@@ -292,3 +292,103 @@ def test_too_many_held_updates_close_the_connection() -> None:
         for _ in range(session.limits.max_held_updates + 1):
             session.receive_data(SyncUpdate(orphan).encode())
     assert server.get_update() == Doc().get_update()
+
+
+# ------------------------------------------------------------------ containers and scopes
+
+
+def _coscribe_doc() -> tuple[Doc[Any], UpdateGate]:
+    """A document with Coscribe's roots: text "abc" by client 5, a title, a comment map."""
+    doc: Doc[Any] = Doc(client_id=5)
+    doc.get("content", type=Text).insert(0, "abc")
+    doc.get("meta", type=Map)["title"] = "Notes"
+    doc.get("comments", type=Map)["t1"] = Map({"body": "first"})
+    return doc, _gate_of(doc)
+
+
+def test_values_inside_the_text_are_refused() -> None:
+    """An Any item placed in the text by its origin (issue 9's fuzzer: pycrdt editors then
+    mirror the text wrong and write edits the server can never integrate)."""
+    doc, gate = _coscribe_doc()
+    # Client 9: one Any item (a number) with origin <5#0>, i.e. inside "abc".
+    any_in_text = bytes.fromhex("01010900880500017d0100")
+    with pytest.raises(InvalidUpdate, match="text cannot hold"):
+        gate.admit(any_in_text)
+    # The same value in a root no Coscribe schema names is the writer's business.
+    free = bytes.fromhex("0101090008010466726565017d0100")
+    gate.admit(free)
+
+
+def test_an_item_between_two_containers_is_refused() -> None:
+    doc, gate = _coscribe_doc()
+    # Origin <5#0> ("a" in the text), right origin: the title entry of client 5.
+    runs = gate.facts.parents[5]
+    title_clock = next(
+        start for start, ref in zip(runs.starts, runs.refs, strict=True)
+        if ref == ("meta", "title")
+    )  # fmt: skip
+    crossed = bytes([1, 1, 9, 0, 0xC4, 5, 0, 5, title_clock, 1]) + b"X" + b"\x00"
+    with pytest.raises(InvalidUpdate, match="different containers"):
+        gate.admit(crossed)
+
+
+def test_a_map_entry_holds_one_value() -> None:
+    doc, gate = _coscribe_doc()
+    # Client 9 sets meta["k"] to an Any item with two values.
+    two = bytes([1, 1, 9, 0, 0x28, 1, 4]) + b"meta" + bytes([1]) + b"k"
+    two += bytes([2, 125, 1, 125, 2, 0])  # Any content: two varInt values; no deletions
+    with pytest.raises(InvalidUpdate, match="one value"):
+        gate.admit(two)
+
+
+def test_a_commenter_may_change_only_the_comments() -> None:
+    doc, gate = _coscribe_doc()
+    scope = frozenset({"comments"})
+    commenter: Doc[Any] = Doc(client_id=77)
+    commenter.apply_update(doc.get_update())
+    before = commenter.get_state()
+    commenter.get("comments", type=Map)["t2"] = Map({"body": "looks good"})
+    comment = commenter.get_update(before)
+    gate.commit(gate.admit(comment, scope))  # a new thread: fine
+    before = commenter.get_state()
+    commenter.get("content", type=Text).insert(1, "x")
+    with pytest.raises(InvalidUpdate, match="may not change"):
+        gate.admit(commenter.get_update(before), scope)
+    # Deleting text is changing it too (a delete set only, no structs).
+    deleter: Doc[Any] = Doc(client_id=78)
+    deleter.apply_update(doc.get_update())
+    recorded = _recorded(deleter)
+    del deleter.get("content", type=Text)[0:1]
+    with pytest.raises(InvalidUpdate, match="may not delete"):
+        gate.admit(recorded[0], scope)
+    gate.admit(recorded[0])  # an editor may
+
+
+@settings(max_examples=40, deadline=None)
+@given(EDITS)
+def test_facts_built_from_a_document_equal_facts_built_update_by_update(
+    edits: list[Any],
+) -> None:
+    """The server builds facts once from storage (of_document) and then keeps them in step
+    (commit); both ways must say the same about where every item lives."""
+    doc: Doc[Any] = Doc(client_id=3)
+    updates = _recorded(doc)
+    text, meta = doc.get("content", type=Text), doc.get("meta", type=Map)
+    for i, (_, where, delete, ins, sync) in enumerate(edits):
+        s = str(text)
+        cp = int(where * len(s))
+        start, end = len(s[:cp].encode()), len(s[: cp + delete].encode())
+        if end > start:
+            del text[start:end]
+        if ins:
+            text.insert(start, ins)
+        if sync:
+            meta[f"k{i % 3}"] = i
+    incremental = UpdateGate()
+    for update in updates:
+        incremental.commit(incremental.admit(update))
+    built = DocumentFacts.of_document(doc.get_update(), doc.get_state())
+    for client, clock in built.state.items():
+        for k in range(clock):
+            assert built.ref_at((client, k)) == incremental.facts.ref_at((client, k)), k
+    assert built.types.keys() == incremental.facts.types.keys()
