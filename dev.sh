@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Coscribe developer entry point. Sets up whatever is missing, then:
 #   ./dev.sh run     start the relay server (embedded SQLite storage) and the editor on it
-#   ./dev.sh test    run the whole test suite (what CI runs)
+#   ./dev.sh test    lint, then run the whole test suite (what CI runs)
+#   ./dev.sh lint    only the fast checks: ruff, ruff format, mypy --strict, import contracts
 #   ./dev.sh setup   only install what is missing
 # Idempotent: a second run skips every install that is already done.
 set -euo pipefail
@@ -76,8 +77,18 @@ cmd_setup() {
   node_setup
 }
 
+cmd_lint() {
+  # Fast checks first, so a style or layering slip fails in seconds, not after the suite.
+  say "lint: ruff, ruff format, mypy --strict, import contracts"
+  "$VENV/bin/ruff" check --quiet .
+  "$VENV/bin/ruff" format --check --quiet .
+  "$VENV/bin/mypy" --no-error-summary shared sync_server editor_app
+  "$VENV/bin/lint-imports" --no-cache >/dev/null
+}
+
 cmd_test() {
   cmd_setup
+  cmd_lint
   say "running the test suite"
   exec "$PY" -m pytest "$@"
 }
@@ -118,5 +129,6 @@ case "${1:-}" in
   run) shift; cmd_run "$@" ;;
   test) shift; cmd_test "$@" ;;
   setup) shift; cmd_setup ;;
-  *) echo "usage: ./dev.sh run | test [pytest args] | setup" >&2; exit 2 ;;
+  lint) shift; python_setup; cmd_lint ;;
+  *) echo "usage: ./dev.sh run | test [pytest args] | lint | setup" >&2; exit 2 ;;
 esac
