@@ -401,6 +401,293 @@ ROLES: dict[str, Callable[[Config], Awaitable[None]]] = {
 }
 
 
+# --- typing in many small rooms (typing_load.py) --------------------------------------
+
+
+async def open_typing(url: str, wire: Any, limit_s: float) -> tuple[fastws.FastClient, int]:
+    """Connect and sync (with Hocuspocus' auth first when framed); (client, step-2 bytes)."""
+    import typing_load as tl
+
+    client = await fastws.connect(url, limit_s)
+    if wire.prefix:
+        await client.send(wire.wrap(bytes([2, 0]) + tl.var_string("")))
+        while True:
+            msg = wire.unwrap(await client.next_message(limit_s))
+            if msg is not None and msg[:2] == bytes([2, 2]):
+                break
+            if msg is not None and msg[:2] == bytes([2, 1]):
+                raise ConnectionError("hocuspocus refused authentication")
+    await client.send(wire.wrap(ywire.STEP1_EMPTY))
+    reply = bytes([4 if wire.prefix else 0]) + ywire.STEP2_EMPTY[1:]
+    while True:
+        msg = wire.unwrap(await client.next_message(limit_s))
+        if msg is None or len(msg) < 2 or msg[0] not in (0, 4):
+            continue
+        if msg[1] == ywire.STEP1:
+            await client.send(wire.wrap(reply))
+        elif msg[1] == ywire.STEP2:
+            size = len(msg)
+            break
+    client.clear()
+    return client, size
+
+
+async def role_type(cfg: Config) -> None:
+    """R rooms x K people: connect, seed, then type on GO; decode after the run."""
+    import random
+
+    import typing_load as tl
+
+    stdin = await stdin_reader()
+    people, rate, duration = int(cfg["people"]), float(cfg["rate"]), float(cfg["duration_s"])
+    seed_no = int(cfg["run_seed"])
+    rooms: list[dict[str, Any]] = cfg["rooms"]  # {"index", "name", "url"}
+    cids: list[int] = []
+    wires: list[tl.Wire] = []
+    room_of: list[int] = []
+    plans: list[list[float]] = []
+    payloads: list[list[bytes]] = []  # per connection, per keystroke: the update
+    frames: list[list[bytes]] = []  # per connection, per keystroke: both frames, ready
+    seeds: list[bytes] = []
+    for ri, room in enumerate(rooms):
+        text = tl.seed_text(room["index"], people)
+        seeds.append(tl.seed_update(text))
+        ends = tl.paragraph_ends(text)
+        wire = tl.Wire.for_server(cfg["framed"], room["name"])
+        for k in range(people):
+            cid = tl.client_id(seed_no, room["index"], k)
+            plan = tl.schedule(random.Random(f"{seed_no}:{room['index']}:{k}"), rate, duration)
+            updates = tl.keystrokes(cid, ends[k], len(plan))
+            state = tl.awareness_state(k, ends[k])
+            cids.append(cid)
+            wires.append(wire)
+            room_of.append(ri)
+            plans.append(plan)
+            payloads.append(updates)
+            frames.append(
+                [
+                    fastws.frame(wire.wrap(tl.sync_update_message(u)))
+                    + fastws.frame(wire.wrap(tl.awareness_message(cid, i + 2, state)))
+                    for i, u in enumerate(updates)
+                ]
+            )
+    conns: list[fastws.FastClient | None] = [None] * len(cids)
+    connect_ms: list[float] = []
+    gate = asyncio.Semaphore(int(cfg.get("parallel", 50)))
+
+    async def join(j: int) -> None:
+        async with gate:
+            started = time.perf_counter()
+            url = rooms[room_of[j]]["url"]
+            conns[j], _ = await open_typing(url, wires[j], cfg["open_timeout"])
+            connect_ms.append((time.perf_counter() - started) * 1000)
+
+    async def open_room(ri: int) -> None:
+        first = ri * people
+        await join(first)
+        client = conns[first]
+        assert client is not None
+        await client.send(wires[first].wrap(tl.sync_update_message(seeds[ri])))
+        await asyncio.sleep(0.05)
+        async with asyncio.TaskGroup() as tg:
+            for j in range(first + 1, first + people):
+                tg.create_task(join(j))
+
+    async with asyncio.TaskGroup() as tg:
+        for ri in range(len(rooms)):
+            tg.create_task(open_room(ri))
+    live = [c for c in conns if c is not None]
+    for j, c in enumerate(live):  # everyone's presence, as a y-quill client on connect
+        state = tl.awareness_state(j % people, 0)
+        await c.send(wires[j].wrap(tl.awareness_message(cids[j], 1, state)))
+    await asyncio.sleep(0.5)
+    for c in live:
+        c.clear()
+    connect_ms.sort()
+    say(f"READY {len(live)}")
+    await wait_command(stdin, "GO", cfg["deadline_s"])
+    events = sorted((t, j, i) for j, plan in enumerate(plans) for i, t in enumerate(plan))
+    sends = [array.array("q", bytes(8 * len(p))) for p in plans]
+    now, mono = time.time_ns, time.monotonic
+    t0 = mono() + 0.05
+    sent = 0
+    transports = [c._transport for c in live]
+    for offset, j, i in events:
+        delay = t0 + offset - mono()
+        if delay > 0.0005:
+            await asyncio.sleep(delay)
+        transport = transports[j]
+        if transport is None or transport.is_closing():
+            continue
+        sends[j][i] = now()
+        transport.write(frames[j][i])
+        sent += 1
+    say("DONE")
+    send_end = mono()
+    timed_out = False
+    while True:  # receive until nothing arrived for idle_s
+        await asyncio.sleep(0.1)
+        last = max((c.times[-1] for c in live if c.times), default=0) / 1e9
+        if time.time() - last > cfg["idle_s"] and mono() - send_end > cfg["idle_s"]:
+            break
+        if mono() - send_end > cfg["deadline_s"]:
+            timed_out = True
+            break
+    for c in live:
+        c.record = False
+    cpu_run = time.process_time()
+    say("STOPPED")
+    # -- decode, after the run --
+    latencies = array.array("q")
+    delivered = duplicates = 0
+    converged = rooms_checked = 0
+    messages = sum(len(c.messages) for c in live)
+    for ri in range(len(rooms)):
+        idx = list(range(ri * people, ri * people + people))
+        send_times = {cids[j]: sends[j] for j in idx}
+        got, n, dup = tl.attribute(
+            [cids[j] for j in idx],
+            send_times,
+            [(live[j].times, live[j].messages) for j in idx],
+            [wires[j] for j in idx],
+        )
+        latencies.extend(got)
+        delivered += n
+        duplicates += dup
+        if cfg.get("check", True):
+            rooms_checked += 1
+            converged += int(
+                _room_converged(
+                    seeds[ri],
+                    [payloads[j] for j in idx],
+                    [live[j] for j in idx],
+                    [wires[j] for j in idx],
+                )
+            )
+    expected = sum(len(p) for p in plans) * (people - 1)
+    lat_path = Path(cfg["out"]).with_suffix(".lat")
+    lat_path.write_bytes(latencies.tobytes())
+    first_send = min((s[0] for s in sends if len(s)), default=0)
+    write_result(
+        cfg,
+        {
+            "conns": len(live),
+            "sent": sent,
+            "expected": expected,
+            "delivered": delivered,
+            "duplicates": duplicates,
+            "messages": messages,
+            "rooms_checked": rooms_checked,
+            "converged": converged,
+            "first_send_ns": first_send,
+            "latency_file": str(lat_path),
+            "connect_ms": connect_ms,
+            "timed_out": timed_out,
+            "cpu_run_s": round(cpu_run, 2),
+        },
+    )
+    async with asyncio.timeout(30):
+        await asyncio.gather(*(c.close() for c in live))
+
+
+def _room_converged(
+    seed: bytes, typed: list[list[bytes]], clients: list[fastws.FastClient], wires: list[Any]
+) -> bool:
+    """Every person's document (seed + own keystrokes + what it received) has the text of
+    the reference (seed + every keystroke sent in the room)."""
+    import typing_load as tl
+
+    def text_of(updates: list[bytes]) -> str:
+        doc = Doc()
+        t = doc.get(tl.TEXT_NAME, type=Text)
+        for u in updates:
+            doc.apply_update(u)
+        return str(t)
+
+    received: list[list[bytes]] = []
+    for c, w in zip(clients, wires, strict=True):
+        mine = []
+        for raw in c.messages:
+            msg = w.unwrap(raw)
+            upd = tl.update_of(msg) if msg is not None else None
+            if upd is not None:
+                mine.append(upd)
+        received.append(mine)
+    reference = text_of([seed, *(u for ups in typed for u in ups)])
+    for k in range(len(clients)):
+        if text_of([seed, *typed[k], *received[k]]) != reference:
+            return False
+    return True
+
+
+async def role_keep(cfg: Config) -> None:
+    """One connection per room holding a seeded document (Node drops empty rooms)."""
+    import typing_load as tl
+
+    stdin = await stdin_reader()
+    seed = await asyncio.to_thread(Path(cfg["seed"]).read_bytes)
+    conns = []
+    for room in cfg["rooms"]:
+        wire = tl.Wire.for_server(cfg["framed"], room["name"])
+        client, _ = await open_typing(room["url"], wire, cfg["open_timeout"])
+        client.record = False
+        await client.send(wire.wrap(tl.sync_update_message(seed)))
+        conns.append(client)
+    await asyncio.sleep(1.0)
+    say(f"READY {len(conns)}")
+    await wait_command(stdin, "CLOSE", cfg["deadline_s"])
+    async with asyncio.timeout(30):
+        await asyncio.gather(*(c.close() for c in conns))
+    write_result(cfg, {"rooms": len(conns)})
+
+
+async def role_join(cfg: Config) -> None:
+    """The join storm: each client dials at its offset, syncs, and stays until CLOSE."""
+    import typing_load as tl
+
+    stdin = await stdin_reader()
+    say("READY 0")
+    await wait_command(stdin, "GO", cfg["deadline_s"])
+    t0 = time.monotonic()
+    samples: list[float] = []
+    sizes: list[int] = []
+    errors: list[str] = []
+    conns: list[fastws.FastClient] = []
+
+    async def one(room: dict[str, Any], offset: float) -> None:
+        delay = t0 + offset - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        wire = tl.Wire.for_server(cfg["framed"], room["name"])
+        started = time.perf_counter()
+        try:
+            client, size = await open_typing(room["url"], wire, cfg["open_timeout"])
+        except (OSError, TimeoutError) as exc:
+            errors.append(type(exc).__name__)
+            return
+        samples.append(time.perf_counter() - started)
+        sizes.append(size)
+        client.record = False
+        conns.append(client)
+
+    async with asyncio.TaskGroup() as tg:
+        for room, offset in zip(cfg["rooms"], cfg["offsets"], strict=True):
+            tg.create_task(one(room, offset))
+    wall = time.monotonic() - t0
+    cpu = time.process_time()
+    say("DONE")
+    await wait_command(stdin, "CLOSE", cfg["deadline_s"])
+    async with asyncio.timeout(30):
+        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+    write_result(
+        cfg,
+        {"samples_s": samples, "sizes": sizes, "errors": errors, "wall_s": wall, "cpu_run_s": cpu},
+    )
+
+
+ROLES.update({"type": role_type, "keep": role_keep, "join": role_join})
+
+
 def main() -> None:
     role, raw = sys.argv[1], sys.argv[2]
     cfg = json.loads(Path(raw).read_text()) if raw.endswith(".json") else json.loads(raw)

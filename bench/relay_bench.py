@@ -30,13 +30,16 @@ from pathlib import Path
 
 import scenarios
 import servers
+import typing_load
 import ywire
 from report import render_markdown
 from scenarios import Metrics, Workloads
 
 DEFAULT_TRACE = servers.REPO_DIR.parent / "shared" / "traces" / "automerge-paper.json.gz"
 RESULTS_DIR = servers.BENCH_DIR / "results"
-ALL_SCENARIOS = ("fanout", "rate", "trace", "cold", "memory")
+ALL_SCENARIOS = ("fanout", "rate", "trace", "cold", "memory", "typing", "ramp", "join")
+#: Scenarios every server runs; the others only run on ``servers.PLAIN_SERVERS``.
+TYPING_SCENARIOS = {"typing", "ramp", "join"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,15 @@ class Plan:
     cold_reps: int
     idle_conns: int
     idle_rooms: int
+    #: (rooms, people) of the typing cases, keystrokes/s per person, seconds per case.
+    typing_shapes: tuple[tuple[int, int], ...] = ((50, 5), (100, 5))
+    typing_rate: float = 5.0
+    typing_s: float = 20.0
+    #: Room counts of the sustainable-rate ramp (5 people each), seconds per step.
+    ramp_rooms: tuple[int, ...] = (50, 100, 150, 200, 250, 300, 350, 400, 500)
+    ramp_s: float = 10.0
+    #: Join storm: clients, rooms, seconds over which they dial, document bytes.
+    join: tuple[int, int, float, int] = (1000, 100, 1.0, 50_000)
 
 
 FULL = Plan(
@@ -72,6 +84,11 @@ QUICK = Plan(
     cold_reps=3,
     idle_conns=200,
     idle_rooms=20,
+    typing_shapes=((10, 5),),
+    typing_s=5.0,
+    ramp_rooms=(10, 20),
+    ramp_s=4.0,
+    join=(100, 10, 1.0, 50_000),
 )
 
 
@@ -100,7 +117,47 @@ def build_workloads(plan: Plan, trace: Path | None, work_dir: Path, wanted: set[
         paths[3].write_bytes(load.final_state)  # type: ignore[union-attr]
         took = time.monotonic() - started
         print(f"# trace {trace.name}: {edits} edits, doc {len(load.full_update)} B ({took:.1f} s)")
-    return Workloads(work_dir, typing, *paths, trace_edits=edits)
+    join_seed = None
+    if "join" in wanted:
+        join_seed = work_dir / "join-seed.bin"
+        join_seed.write_bytes(join_document(plan.join[3]))
+    if wanted & {"typing", "ramp"}:
+        typing_load.check_forgery()
+    return Workloads(work_dir, typing, *paths, trace_edits=edits, join_seed=join_seed)
+
+
+def join_document(target_bytes: int) -> bytes:
+    """A document with an editing history (inserts of words and phrases at random places
+    and some deletions, by three clients) whose Yjs encoding is about ``target_bytes``."""
+    import random
+
+    from pycrdt import Doc, Text
+
+    rng = random.Random(50)
+    words = "the of and to in is that for it as with was on be by this are or an at".split()
+    docs = [Doc(client_id=1000 + i) for i in range(3)]
+    texts = [d.get(typing_load.TEXT_NAME, type=Text) for d in docs]
+    length = 0
+    while len(docs[0].get_update()) < target_bytes:
+        for _ in range(50):
+            i = rng.randrange(3)
+            doc, text = docs[i], texts[i]
+            length = len(str(text))
+            if length > 200 and rng.random() < 0.1:
+                at = rng.randrange(length - 20)
+                del text[at : at + rng.randrange(1, 20)]
+            else:
+                phrase = " ".join(rng.choice(words) for _ in range(rng.randrange(1, 30))) + " "
+                text.insert(rng.randrange(length + 1) if length else 0, phrase)
+            update = doc.get_update()
+            for other in docs:
+                if other is not doc:
+                    other.apply_update(update)
+    return docs[0].get_update()
+
+
+async def _never() -> Metrics:
+    raise AssertionError("the ramp is run by run_all itself")
 
 
 def median_metrics(runs: list[Metrics]) -> Metrics:
@@ -124,6 +181,13 @@ async def run_all(args: argparse.Namespace) -> dict[str, dict[str, Metrics]]:
         plan = dataclasses.replace(
             plan, fanout_readers=tuple(int(n) for n in args.readers.split(","))
         )
+    if args.typing:
+        shapes = tuple((int(r), int(k)) for r, k in (c.split("x") for c in args.typing.split(",")))
+        plan = dataclasses.replace(plan, typing_shapes=shapes)
+    if args.ramp:
+        plan = dataclasses.replace(plan, ramp_rooms=tuple(int(n) for n in args.ramp.split(",")))
+    if args.typing_seconds:
+        plan = dataclasses.replace(plan, typing_s=args.typing_seconds, ramp_s=args.typing_seconds)
     wanted = set(args.scenarios.split(","))
     names = ["url"] if args.url else args.servers.split(",")
     for name in list(names):
@@ -183,12 +247,63 @@ async def run_all(args: argparse.Namespace) -> dict[str, dict[str, Metrics]]:
             )
         )
 
+    typing_labels: set[str] = set()
+    if "typing" in wanted:
+        for rooms, people in plan.typing_shapes:
+
+            def type_job(
+                s: servers.Running, tag: str, r: int = rooms, k: int = people
+            ) -> Awaitable[Metrics]:
+                return scenarios.typing(
+                    s, loads, r, k, plan.typing_rate, plan.typing_s, args.typing_procs, tag
+                )
+
+            label = f"typing {rooms}x{people}"
+            typing_labels.add(label)
+            jobs.append((label, type_job))
+    if "join" in wanted:
+        clients, join_rooms, spread, _ = plan.join
+        typing_labels.add("join storm")
+        jobs.append(
+            (
+                "join storm",
+                lambda s, tag: scenarios.join_storm(
+                    s, loads, clients, join_rooms, spread, args.typing_procs, tag
+                ),
+            )
+        )
+
     results: dict[str, dict[str, Metrics]] = {}
+    if "ramp" in wanted:
+        jobs.append(("sustainable rate", lambda s, tag: _never()))
     for label, job in jobs:
         results[label] = {}
         for name in names:
             if name == "raw" and label == "cold sync":
                 continue  # a relay without a document has nothing to send a new client
+            typing_job = label in typing_labels or label == "sustainable rate"
+            if typing_job and name == "raw":
+                continue  # no document: nothing to type into
+            if not typing_job and name not in servers.PLAIN_SERVERS:
+                continue  # Hocuspocus frames differ: only the typing scenarios speak them
+            if label == "sustainable rate":
+                tag = f"ramp-{name}"
+                await asyncio.to_thread(servers.wait_quiet, args.quiet_wait)
+                try:
+                    results[label][name] = await scenarios.typing_ramp(
+                        lambda name=name: server_for(name),  # type: ignore[misc]
+                        loads,
+                        plan.ramp_rooms,
+                        5,
+                        plan.typing_rate,
+                        plan.ramp_s,
+                        args.typing_procs,
+                        tag,
+                    )
+                except Exception as exc:
+                    results[label][name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+                print(f"# {label:22} {name:7} {json.dumps(results[label][name])}", flush=True)
+                continue
             runs: list[Metrics] = []
             for rep in range(args.repeat):
                 tag = f"{label.replace(' ', '_').replace('/', '')}-{name}-{rep}"
@@ -214,13 +329,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", help="benchmark an already-running server (ws://host:port)")
     p.add_argument("--pid", type=int, help="with --url: the server's pid, for CPU and memory")
-    p.add_argument("--servers", default="ours,node,pycrdt,raw", help="comma-separated")
+    p.add_argument("--servers", default="ours,node,hocuspocus,pycrdt,raw", help="comma-separated")
     p.add_argument("--scenarios", default=",".join(ALL_SCENARIOS), help="comma-separated")
     p.add_argument("--trace", help=f"editing trace (default {DEFAULT_TRACE} if present)")
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     p.add_argument("--repeat", type=int, default=1, help="runs per case; medians reported")
     p.add_argument("--readers", help="fan-out reader counts, e.g. 100,500 (default per plan)")
     p.add_argument("--reader-procs", type=int, default=2, help="reader processes for N >= 2")
+    p.add_argument(
+        "--typing-procs", type=int, default=2, help="load-generator processes for typing/join"
+    )
+    p.add_argument("--typing", help="typing cases as ROOMSxPEOPLE,... (default per plan)")
+    p.add_argument("--ramp", help="room counts of the sustainable-rate ramp, e.g. 100,200")
+    p.add_argument("--typing-seconds", type=float, help="seconds per typing case")
     p.add_argument(
         "--quiet-wait", type=float, default=15.0, help="max s to wait for an idle machine"
     )

@@ -9,7 +9,7 @@ from typing import Any
 from scenarios import Metrics
 from servers import LABELS
 
-COLUMNS = ("ours", "node", "pycrdt", "raw", "url")
+COLUMNS = ("ours", "node", "hocuspocus", "pycrdt", "raw", "url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,44 @@ MEMORY = (
 )
 
 
+TYPING = (
+    Row("keys_per_s", "keystrokes/s", True),
+    Row("server_cpu_s", "server CPU s", False),
+    Row("cpu_pct", "server CPU % of a core", False),
+    Row("cpu_us_per_key", "server CPU us per keystroke", False, "<= 0.7x node"),
+    Row("p50_ms", "keystroke -> others p50 ms", False, "<= 1.0x node"),
+    Row("p99_ms", "keystroke -> others p99 ms", False, "<= 1.0x node"),
+    Row("max_ms", "max ms", False),
+    Row("deliveries_per_s", "deliveries/s", True),
+    Row("lost", "lost keystrokes", False, "0"),
+    Row("converged", "rooms converged", True, "all"),
+    Row("connect_p99_ms", "connect+sync p99 ms", False),
+)
+RAMP = (
+    Row("max_keys_per_s", "keystrokes/s with p99 < 50 ms", True, ">= 1.5x node"),
+    Row("max_rooms", "rooms (x5 people) then", True),
+    Row("p99_at_max_ms", "p99 ms then", False),
+    Row("cpu_pct_at_max", "server CPU % then", False),
+    Row("first_fail_keys_per_s", "first failing step keys/s", True),
+    Row("first_fail_p99_ms", "its p99 ms", False),
+)
+JOIN = (
+    Row("p50_ms", "connect+sync p50 ms", False),
+    Row("p99_ms", "connect+sync p99 ms", False, "<= 1.0x node"),
+    Row("max_ms", "max ms", False),
+    Row("complete", "clients with the whole document", True),
+    Row("errors", "failed connections", False, "0"),
+    Row("server_cpu_s", "server CPU s", False),
+)
+
+
 def rows_for(scenario: str) -> tuple[Row, ...]:
+    if scenario.startswith("typing"):
+        return TYPING
+    if scenario == "sustainable rate":
+        return RAMP
+    if scenario == "join storm":
+        return JOIN
     if scenario.startswith("fanout") and scenario.endswith("fast"):
         return FANOUT_FAST
     if scenario.startswith("fanout"):

@@ -35,6 +35,8 @@ class Workloads:
     trace_end_text: Path | None
     trace_final_state: Path | None
     trace_edits: int
+    #: The join storm's document (a Yjs update of about 50 KB), if that scenario runs.
+    join_seed: Path | None = None
 
 
 def room(kind: str) -> str:
@@ -278,3 +280,206 @@ async def idle_memory(
             returned_pct=round(100 * (with_conns - after) / grown) if grown > 0 else None,
         )
     return metrics
+
+
+# --------------------------------------------------------------------------- typing
+
+
+def room_list(server: servers.Running, rooms: int, kind: str) -> list[dict[str, object]]:
+    tag = secrets.token_hex(3)
+    names = [f"bench-{kind}-{tag}-{i}" for i in range(rooms)]
+    return [{"index": i, "name": n, "url": f"{server.url}/{n}"} for i, n in enumerate(names)]
+
+
+async def typing(
+    server: servers.Running,
+    loads: Workloads,
+    rooms: int,
+    people: int,
+    rate: float,
+    duration_s: float,
+    procs: int,
+    tag: str,
+    *,
+    check: bool = True,
+    run_seed: int = 1,
+) -> Metrics:
+    """R rooms x K people typing (typing_load.py); latency to every other person."""
+    framed = server.name in servers.FRAMED_SERVERS
+    all_rooms = room_list(server, rooms, "typing")
+    procs = max(1, min(procs, rooms))
+    common = {
+        "people": people,
+        "rate": rate,
+        "duration_s": duration_s,
+        "run_seed": run_seed,
+        "framed": framed,
+        "open_timeout": 60.0,
+        "deadline_s": 120.0 + duration_s,
+        "idle_s": 1.5,
+        "check": check,
+    }
+    workers = [
+        Worker("type", dict(common, rooms=all_rooms[i::procs]), loads.work_dir, f"{tag}-typer{i}")
+        for i in range(procs)
+    ]
+    async with workers_running(workers):
+        opened = 0
+        for worker in workers:
+            opened += int(await worker.expect("READY", 300))
+        cpu = CpuMeter(server.pid)
+        started = time.time_ns()
+        for worker in workers:
+            worker.send("GO")
+        for worker in workers:
+            await worker.expect("DONE", duration_s + 120)
+        for worker in workers:
+            await worker.expect("STOPPED", 300)
+        server_cpu = cpu.seconds()
+        wall = (time.time_ns() - started) / 1e9
+        results = [await worker.result(900) for worker in workers]
+    latencies = array.array("q")
+    for result in results:
+        latencies.frombytes(await asyncio.to_thread(Path(result["latency_file"]).read_bytes))
+    ordered = array.array("q", sorted(latencies))
+    sent = sum(int(r["sent"]) for r in results)
+    delivered = sum(int(r["delivered"]) for r in results)
+    connect = sorted(ms for r in results for ms in r["connect_ms"])
+    client_cpu = round(sum(float(r["cpu_run_s"]) for r in results), 2)
+    checked = sum(int(r["rooms_checked"]) for r in results)
+    converged = sum(int(r["converged"]) for r in results)
+    return {
+        "rooms": rooms,
+        "people": people,
+        "connections": opened,
+        "keystrokes": sent,
+        "keys_per_s": round(sent / duration_s),
+        "deliveries_per_s": round(delivered / duration_s),
+        "p50_ms": round(percentile(ordered, 0.50) / 1e6, 2),
+        "p99_ms": round(percentile(ordered, 0.99) / 1e6, 2),
+        "max_ms": round(percentile(ordered, 1.0) / 1e6, 2),
+        "lost": sum(int(r["expected"]) for r in results) - delivered,
+        "duplicates": sum(int(r["duplicates"]) for r in results),
+        "converged": (f"{converged}/{checked}" if checked else "-"),
+        "server_cpu_s": server_cpu,
+        "cpu_pct": round(100 * server_cpu / wall, 1) if server_cpu is not None else None,
+        "cpu_us_per_key": round(1e6 * server_cpu / sent, 1) if server_cpu and sent else None,
+        "connect_p99_ms": round(connect[min(len(connect) - 1, round(0.99 * (len(connect) - 1)))], 1)
+        if connect
+        else None,
+        "client_cpu_s": client_cpu,
+        "foreign_cpu_s": cpu.foreign(server_cpu, client_cpu),
+        "wall_s": round(wall, 2),
+        "timed_out": int(any(r["timed_out"] for r in results)),
+    }
+
+
+def typing_ok(m: Metrics, p99_limit_ms: float = 50.0) -> bool:
+    p99 = m.get("p99_ms")
+    return (
+        isinstance(p99, int | float)
+        and p99 < p99_limit_ms
+        and m.get("lost") == 0
+        and not m.get("timed_out")
+    )
+
+
+async def typing_ramp(
+    start: ServerFactory,
+    loads: Workloads,
+    steps: tuple[int, ...],
+    people: int,
+    rate: float,
+    duration_s: float,
+    procs: int,
+    tag: str,
+) -> Metrics:
+    """More and more rooms (a fresh server each step) until p99 >= 50 ms or a loss."""
+    best: Metrics | None = None
+    failed: Metrics | None = None
+    trail = []
+    for rooms in steps:
+        async with start() as server:
+            m = await typing(
+                server, loads, rooms, people, rate, duration_s, procs, f"{tag}-{rooms}", check=False
+            )
+        trail.append(f"{m['keys_per_s']}:{m['p99_ms']}")
+        print(f"#   ramp {tag} rooms={rooms} {m}", flush=True)
+        if typing_ok(m):
+            best = m
+        else:
+            failed = m
+            break
+    return {
+        "max_keys_per_s": best["keys_per_s"] if best else 0,
+        "max_rooms": best["rooms"] if best else 0,
+        "p99_at_max_ms": best["p99_ms"] if best else None,
+        "cpu_pct_at_max": best["cpu_pct"] if best else None,
+        "first_fail_keys_per_s": failed["keys_per_s"] if failed else None,
+        "first_fail_p99_ms": failed["p99_ms"] if failed else None,
+        "steps": " ".join(trail),
+    }
+
+
+async def join_storm(
+    server: servers.Running,
+    loads: Workloads,
+    clients: int,
+    rooms: int,
+    spread_s: float,
+    procs: int,
+    tag: str,
+) -> Metrics:
+    """``clients`` dial ``rooms`` rooms holding a seeded document within ``spread_s``."""
+    assert loads.join_seed is not None
+    framed = server.name in servers.FRAMED_SERVERS
+    all_rooms = room_list(server, rooms, "join")
+    common = {"framed": framed, "open_timeout": 60.0, "deadline_s": 300.0}
+    keeper = Worker(
+        "keep",
+        dict(common, rooms=all_rooms, seed=str(loads.join_seed)),
+        loads.work_dir,
+        f"{tag}-keep",
+    )
+    targets = [all_rooms[i % rooms] for i in range(clients)]
+    offsets = [spread_s * i / clients for i in range(clients)]
+    joiners = [
+        Worker(
+            "join",
+            dict(common, rooms=targets[i::procs], offsets=offsets[i::procs]),
+            loads.work_dir,
+            f"{tag}-join{i}",
+        )
+        for i in range(procs)
+    ]
+    async with workers_running([keeper, *joiners]):
+        await keeper.expect("READY", 300)
+        for worker in joiners:
+            await worker.expect("READY", 60)
+        cpu = CpuMeter(server.pid)
+        for worker in joiners:
+            worker.send("GO")
+        for worker in joiners:
+            await worker.expect("DONE", 300)
+        server_cpu = cpu.seconds()
+        for worker in joiners:
+            worker.send("CLOSE")
+        results = [await worker.result(120) for worker in joiners]
+        keeper.send("CLOSE")
+        await keeper.result(60)
+    samples = sorted(s * 1000 for r in results for s in r["samples_s"])
+    sizes = [n for r in results for n in r["sizes"]]
+    seed_size = loads.join_seed.stat().st_size
+    ordered = array.array("q", (round(s * 1000) for s in samples))  # microseconds
+    return {
+        "clients": clients,
+        "synced": len(samples),
+        "complete": sum(1 for n in sizes if n >= seed_size),
+        "errors": sum(len(r["errors"]) for r in results),
+        "p50_ms": round(percentile(ordered, 0.5) / 1000, 1),
+        "p99_ms": round(percentile(ordered, 0.99) / 1000, 1),
+        "max_ms": round(percentile(ordered, 1.0) / 1000, 1),
+        "wall_s": round(max(float(r["wall_s"]) for r in results), 2),
+        "doc_kb": round(seed_size / 1024, 1),
+        "server_cpu_s": server_cpu,
+    }

@@ -25,11 +25,14 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 NODE_DIR = BENCH_DIR / "peers" / "node"
 NODE_SERVER = NODE_DIR / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
+HOCUSPOCUS_SERVER = NODE_DIR / "hocuspocus_server.mjs"
+HOCUSPOCUS_MODULE = NODE_DIR / "node_modules" / "@hocuspocus" / "server"
 
-SERVER_NAMES = ("ours", "node", "pycrdt", "raw")
+SERVER_NAMES = ("ours", "node", "hocuspocus", "pycrdt", "raw")
 LABELS = {
     "ours": "ours",
     "node": "@y/websocket-server",
+    "hocuspocus": "Hocuspocus",
     "pycrdt": "pycrdt-websocket",
     "raw": "raw relay",
     "url": "--url",
@@ -40,7 +43,11 @@ LABELS = {
 OURS_BENCH_ARGS = "--connection-rate 0 --max-connections-per-ip 0 --message-rate 0"
 
 #: Servers that hold a CRDT document and therefore answer sync step 1.
-CRDT_SERVERS = {"ours", "node", "pycrdt", "url"}
+CRDT_SERVERS = {"ours", "node", "hocuspocus", "pycrdt", "url"}
+#: Servers whose frames carry the document name first, after an auth message (Hocuspocus).
+FRAMED_SERVERS = {"hocuspocus"}
+#: Servers the original scenarios (fanout, rate, trace, cold, memory) can drive.
+PLAIN_SERVERS = {"ours", "node", "pycrdt", "raw", "url"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,8 @@ def availability(name: str) -> str | None:
     """None if ``name`` can be started here, else why not."""
     if name == "node" and not NODE_SERVER.exists():
         return f"run `npm install` in {NODE_DIR}"
+    if name == "hocuspocus" and not HOCUSPOCUS_MODULE.exists():
+        return f"run `npm install` in {NODE_DIR}"
     if name == "ours" and not (REPO_DIR / "sync_server" / "app.py").exists():
         return "sync_server/app.py does not exist yet"
     return None
@@ -77,6 +86,8 @@ def _command(name: str, data_dir: Path, ours_args: str) -> tuple[list[str], dict
         port = free_port()
         env.update(HOST="127.0.0.1", PORT=str(port))
         return ["node", str(NODE_SERVER)], env, rf"running at .* on port ({port})"
+    if name == "hocuspocus":
+        return ["node", str(HOCUSPOCUS_SERVER)], env, r"listening on (ws://\S+)"
     if name == "pycrdt":
         cmd = [sys.executable, str(BENCH_DIR / "peers" / "pycrdt_server.py"), "--port", "0"]
         return cmd, env, r"listening on (ws://\S+)"
