@@ -11,6 +11,10 @@ from dataclasses import dataclass
 #: The WebSocket subprotocol that turns on Coscribe's extensions (see docs/protocol.md).
 SUBPROTOCOL = "coscribe.v1"
 
+#: One session per server: documents multiplexed over one reliable link, carried by a
+#: WebSocket or by HTTP long polls (``shared.reliable``, ``shared.mux``, docs/protocol.md).
+SUBPROTOCOL_V2 = "coscribe.v2"
+
 #: Largest value a varUint may carry. Yjs encodes in JavaScript numbers, so anything
 #: above 2**53 cannot come from a well-behaved peer.
 MAX_VAR_UINT = 2**53 - 1
