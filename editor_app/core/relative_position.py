@@ -269,14 +269,16 @@ class RelativePositions:
         """The id of the first unit of the one character ``ch`` at bytes [start8, end8).
 
         Deleting a range also deletes formatting markers that become redundant, and the
-        delete set merges neighbouring ids, so the character is the one visible id there."""
+        delete set merges neighbouring ids, so the character is the visible id there; of a
+        pair, both halves look visible, and the character starts at the first."""
         n = utf16_len(ch)
-        found = {
+        live = {
             (client, clock + k)
             for client, clock, length in self._scratch.ids_of(start8, end8)
             for k in range(length - n + 1)
             if self._is_live((client, clock + k))
         }
+        found = {(client, clock) for client, clock in live if (client, clock - 1) not in live}
         if len(found) != 1:
             raise PositionUnavailable(f"no single id for {ch!r} at {start8}: {found}")
         return found.pop()

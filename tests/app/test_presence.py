@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from editor_app.core.errors import PositionUnavailable
 from editor_app.core.offsets import TextIndex
 from editor_app.core.presence import (
     PALETTE,
@@ -384,6 +385,18 @@ FOUND_BY_THE_YJS_ORACLE: list[Script] = [
      (True, 0.7741717282682989, 0, "a한ea", {"header": 1}),
      (False, 0.3785475113316408, 1, " \u0301中b😀", {"link": "x"}),
      (True, 0.36881913806474453, 1, "", {"header": 1})],
+    # Its second: the delete set merged an emoji with the formatting marker after it, so
+    # both halves of "👍" looked like the start of a visible id (the nightly run found it).
+    [(False, 0.24761058083996168, 1, "\u0301🏽🏽각👍🏽", {"bold": None}),
+     (False, 0.8050814659437812, 3, "👍", {"header": 1}),
+     (False, 0.9643604569755426, 3, "", {"bold": True}),
+     (False, 0.732086514563964, 0, "éb", {"italic": True}),
+     (False, 0.05421622428256889, 2, "\u200d", {"bold": None}),
+     (False, 0.4353846236091138, 3, "👨", {"header": 1}),
+     (False, 0.9436906041730652, 3, "👩", {"header": 1}),
+     (False, 0.9872361453621267, 1, "👍", {"bold": True}),
+     (False, 0.9798862304971544, 3, "", {"bold": True}),
+     (False, 0.12012035138719235, 3, "", {"header": 1})],
 ]  # fmt: skip
 
 
@@ -477,8 +490,11 @@ def test_random_documents_match_a_real_yjs() -> None:
         for replica in (a, b):
             pos = replica.positions()
             for p in boundaries16(yjs["str"]):
-                assert pos.encode(p) == yjs["rel"][p], (p, where)
-                assert pos.encode(p, -1) == yjs["before"][p], (p, where)
-                assert pos.decode(yjs["rel"][p]) == p, (p, where)
-                assert pos.decode(yjs["before"][p]) == p, (p, where)
+                try:
+                    assert pos.encode(p) == yjs["rel"][p]
+                    assert pos.encode(p, -1) == yjs["before"][p]
+                    assert pos.decode(yjs["rel"][p]) == p
+                    assert pos.decode(yjs["before"][p]) == p
+                except (AssertionError, PositionUnavailable) as exc:
+                    raise AssertionError(f"position {p}, {where}: {exc!r}") from exc
             pos.close()
