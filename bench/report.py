@@ -9,7 +9,7 @@ from typing import Any
 from scenarios import Metrics
 from servers import LABELS
 
-COLUMNS = ("ours", "node", "hocuspocus", "pycrdt", "raw", "url")
+COLUMNS = ("ours", "before", "node", "hocuspocus", "pycrdt", "raw", "url")
 
 
 @dataclass(frozen=True, slots=True)

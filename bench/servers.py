@@ -28,9 +28,13 @@ NODE_SERVER = NODE_DIR / "node_modules" / "@y" / "websocket-server" / "src" / "s
 HOCUSPOCUS_SERVER = NODE_DIR / "hocuspocus_server.mjs"
 HOCUSPOCUS_MODULE = NODE_DIR / "node_modules" / "@hocuspocus" / "server"
 
-SERVER_NAMES = ("ours", "node", "hocuspocus", "pycrdt", "raw")
+SERVER_NAMES = ("ours", "before", "node", "hocuspocus", "pycrdt", "raw")
+#: A checkout of an earlier Coscribe (``git worktree add /tmp/before <commit>``) run as the
+#: "before" column, for before/after figures in one run.
+BEFORE_REPO = os.environ.get("COSCRIBE_BENCH_BEFORE")
 LABELS = {
     "ours": "ours",
+    "before": "ours before",
     "node": "@y/websocket-server",
     "hocuspocus": "Hocuspocus",
     "pycrdt": "pycrdt-websocket",
@@ -40,14 +44,16 @@ LABELS = {
 #: Our server's abuse limits (per-IP connection rate and count, per-connection message
 #: rate) exist to stop one misbehaving client; every bench client comes from 127.0.0.1
 #: and the writer floods by design, so they are switched off. The peers have none.
-OURS_BENCH_ARGS = "--connection-rate 0 --max-connections-per-ip 0 --message-rate 0"
+OURS_BENCH_ARGS = (
+    "--connection-rate 0 --max-connections-per-ip 0 --max-handshakes-per-ip 0 --message-rate 0"
+)
 
 #: Servers that hold a CRDT document and therefore answer sync step 1.
-CRDT_SERVERS = {"ours", "node", "hocuspocus", "pycrdt", "url"}
+CRDT_SERVERS = {"ours", "before", "node", "hocuspocus", "pycrdt", "url"}
 #: Servers whose frames carry the document name first, after an auth message (Hocuspocus).
 FRAMED_SERVERS = {"hocuspocus"}
 #: Servers the original scenarios (fanout, rate, trace, cold, memory) can drive.
-PLAIN_SERVERS = {"ours", "node", "pycrdt", "raw", "url"}
+PLAIN_SERVERS = {"ours", "before", "node", "pycrdt", "raw", "url"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,8 @@ def availability(name: str) -> str | None:
     """None if ``name`` can be started here, else why not."""
     if name == "node" and not NODE_SERVER.exists():
         return f"run `npm install` in {NODE_DIR}"
+    if name == "before" and not (BEFORE_REPO and Path(BEFORE_REPO, "sync_server").is_dir()):
+        return "set COSCRIBE_BENCH_BEFORE to a checkout (git worktree) of the earlier commit"
     if name == "hocuspocus" and not HOCUSPOCUS_MODULE.exists():
         return f"run `npm install` in {NODE_DIR}"
     if name == "ours" and not (REPO_DIR / "sync_server" / "app.py").exists():
@@ -78,9 +86,12 @@ def availability(name: str) -> str | None:
 
 def _command(name: str, data_dir: Path, ours_args: str) -> tuple[list[str], dict[str, str], str]:
     env = dict(os.environ)
-    if name == "ours":
+    if name in ("ours", "before"):
         cmd = [sys.executable, "-m", "sync_server", "--host", "127.0.0.1", "--port", "0"]
         cmd += ["--data-dir", str(data_dir), *shlex.split(ours_args)]
+        if name == "before":
+            assert BEFORE_REPO is not None
+            env["PYTHONPATH"] = BEFORE_REPO
         return cmd, env, r"listening on (ws://\S+)"
     if name == "node":
         port = free_port()
@@ -106,9 +117,8 @@ def started(
         cmd, env, pattern = _command(name, Path(data_dir), ours_args)
         log_path = log_dir / f"{name}-{time.time_ns()}.log"
         with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_DIR
-            )
+            cwd = BEFORE_REPO if name == "before" and BEFORE_REPO else REPO_DIR
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
             try:
                 url = _wait_ready(proc, log_path, pattern, ready_timeout)
                 if name == "node":

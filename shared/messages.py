@@ -20,7 +20,7 @@ here and documented in docs/protocol.md:
 
 * pycrdt's ``Decoder`` does no bounds checking (a truncated varint raises IndexError, a
   length prefix beyond the buffer silently yields a short slice), so :class:`_Reader`
-  wraps it and turns every such case into :class:`DecodeError`.
+  reads the bytes itself and turns every such case into :class:`DecodeError`.
 * pycrdt's ``Encoder.write_var_string`` writes the length in characters, not bytes, so
   non-ASCII strings (a Korean reason, say) would be mis-framed; :func:`_var_string`
   writes the UTF-8 byte length as y-protocols does.
@@ -34,11 +34,8 @@ from enum import IntEnum
 from typing import Any
 
 from pycrdt import (
-    Decoder,
     YMessageType,
     YSyncMessageType,
-    create_awareness_message,
-    create_update_message,
     write_var_uint,
 )
 from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
@@ -91,7 +88,8 @@ class SyncUpdate:
     update: bytes
 
     def encode(self) -> bytes:
-        return create_update_message(self.update)
+        # = pycrdt's create_update_message, without its Python Encoder (a hot path).
+        return b"\x00\x02" + _var_uint(len(self.update)) + self.update
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +117,8 @@ class AwarenessUpdate:
     entries: tuple[AwarenessEntry, ...]
 
     def encode(self) -> bytes:
-        return create_awareness_message(self.payload)
+        # = pycrdt's create_awareness_message, without its Python Encoder (a hot path).
+        return b"\x01" + _var_uint(len(self.payload)) + self.payload
 
     @classmethod
     def from_entries(cls, entries: tuple[AwarenessEntry, ...]) -> AwarenessUpdate:
@@ -194,39 +193,69 @@ Message = (
 )
 
 
+def _var_uint(n: int) -> bytes:
+    """lib0 varUint (what pycrdt's ``write_var_uint`` writes)."""
+    if n < 0x80:
+        return bytes((n,))
+    out = bytearray()
+    while n > 0x7F:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
 def _var_string(text: str) -> bytes:
     data = text.encode("utf-8")
     return write_var_uint(len(data)) + data
 
 
 class _Reader:
-    """pycrdt's Decoder with the bounds checks it lacks (see module docstring)."""
+    """A bounds-checked lib0 reader over one message (see module docstring).
+
+    Reads the bytes directly (pycrdt's ``Decoder`` is Python too, without the checks):
+    every varint is bounded by 8 bytes and 2^53, every length by the bytes left.
+    """
+
+    __slots__ = ("_buf", "_end", "_pos")
 
     def __init__(self, data: bytes) -> None:
-        self._decoder = Decoder(data)
+        self._buf = data
+        self._pos = 0
+        self._end = len(data)
 
     def var_uint(self) -> int:
-        d = self._decoder
-        start = d.i0
-        try:
-            value = d.read_var_uint()
-        except (IndexError, RuntimeError):
-            raise DecodeError("truncated varint") from None
-        if d.i0 - start > 8 or value > MAX_VAR_UINT:
+        buf, pos, end = self._buf, self._pos, self._end
+        if pos >= end:
+            raise DecodeError("truncated varint")
+        b = buf[pos]
+        if b < 0x80:
+            self._pos = pos + 1
+            return b
+        start, value, shift = pos, 0, 0
+        while True:
+            if pos >= end:
+                raise DecodeError("truncated varint")
+            b = buf[pos]
+            pos += 1
+            value |= (b & 0x7F) << shift
+            if b < 0x80:
+                break
+            shift += 7
+            if pos - start >= 8:
+                raise DecodeError("varint out of range")
+        if value > MAX_VAR_UINT:
             raise DecodeError("varint out of range")
+        self._pos = pos
         return value
 
     def var_bytes(self) -> bytes:
         length = self.var_uint()
-        if length > self._decoder.length:
-            raise DecodeError(
-                f"length prefix {length} exceeds the {self._decoder.length} bytes left"
-            )
-        d = self._decoder
-        data = d.stream[d.i0 : d.i0 + length]
-        d.i0 += length
-        d.length -= length
-        return bytes(data)
+        pos = self._pos
+        if length > self._end - pos:
+            raise DecodeError(f"length prefix {length} exceeds the {self._end - pos} bytes left")
+        self._pos = pos + length
+        return bytes(self._buf[pos : pos + length])
 
     def var_string(self) -> str:
         try:
@@ -236,11 +265,33 @@ class _Reader:
 
     @property
     def remaining(self) -> int:
-        return self._decoder.length
+        return self._end - self._pos
 
     def end(self) -> None:
-        if self._decoder.length != 0:
-            raise DecodeError(f"{self._decoder.length} unexpected trailing bytes")
+        if self._pos != self._end:
+            raise DecodeError(f"{self._end - self._pos} unexpected trailing bytes")
+
+
+#: Awareness states recently found valid (JSON objects), so that a client republishing the
+#: same state (a cursor's relative position does not move while its owner types) is not
+#: parsed again. Bounded: cleared when full.
+_VALID_STATES: dict[str, None] = {}
+_VALID_STATES_MAX = 4096
+
+
+def _check_state_json(state_json: str) -> None:
+    if state_json in _VALID_STATES:
+        return
+    try:
+        value = json.loads(state_json)
+    except (ValueError, RecursionError):
+        # RecursionError: deeply nested JSON ("[" * 20000) fits under the size limit.
+        raise DecodeError("awareness state is not valid JSON") from None
+    if value is not None and not isinstance(value, dict):
+        raise DecodeError("awareness state must be a JSON object or null")
+    if len(_VALID_STATES) >= _VALID_STATES_MAX:
+        _VALID_STATES.clear()
+    _VALID_STATES[state_json] = None
 
 
 def parse_awareness_payload(
@@ -255,19 +306,16 @@ def parse_awareness_payload(
     for _ in range(count):
         client_id = r.var_uint()
         clock = r.var_uint()
-        state_json = r.var_string()
-        state_size = len(state_json.encode("utf-8"))
-        if state_size > limits.max_awareness_state_size:
+        raw = r.var_bytes()
+        try:
+            state_json = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecodeError("string is not valid UTF-8") from None
+        if len(raw) > limits.max_awareness_state_size:
             limit = limits.max_awareness_state_size
-            raise AwarenessRejected(f"awareness state of {state_size} bytes exceeds {limit}")
+            raise AwarenessRejected(f"awareness state of {len(raw)} bytes exceeds {limit}")
         if state_json:
-            try:
-                value = json.loads(state_json)
-            except (ValueError, RecursionError):
-                # RecursionError: deeply nested JSON ("[" * 20000) fits under the size limit.
-                raise DecodeError("awareness state is not valid JSON") from None
-            if value is not None and not isinstance(value, dict):
-                raise DecodeError("awareness state must be a JSON object or null")
+            _check_state_json(state_json)
         entries.append(AwarenessEntry(client_id, clock, state_json))
     r.end()
     return AwarenessUpdate(payload, tuple(entries))

@@ -5,15 +5,18 @@ what follows is either one message of that document's coscribe.v1 conversation (
 awareness, HELLO, ACK...: ``shared.messages``, driven by a ``SyncSession`` per document)
 or one of two channel messages::
 
-    payload        ::= varString(document) • channelMessage
+    payload        ::= varString(channel) • channelMessage
+    channel        ::= document | document "#" digit{1,6}    -- the same document twice
     channelMessage ::= message                                   -- coscribe.v1, docs/protocol.md §2
                      | varUint(110) • varString(token)           -- OPEN_DOCUMENT   client -> server
                      | varUint(111) • varUint(code) • varString(reason)
                                                                  -- CLOSE_DOCUMENT  either way
 
 A client opens a document with OPEN_DOCUMENT carrying that document's access token (each
-document is admitted on its own, as if it had its own connection; an empty token means
-"the token the session was opened with"). The server answers with the document's HELLO
+document is admitted on its own, as if it had its own connection; an empty token is no
+token, enough only on a server in open mode). The channel is the document's name, or the
+name with ``#n`` when the client has the same document open twice on one session (with two
+different links, say). The server answers with the document's HELLO
 (then step 1 and presence, exactly as on a coscribe.v1 WebSocket) or refuses with
 CLOSE_DOCUMENT and a close code (4401, 4403, 4410, 1013...). Either side ends a document
 with CLOSE_DOCUMENT; each document's channel is closed by exactly one CLOSE_DOCUMENT from
@@ -40,7 +43,7 @@ CLOSE_DOCUMENT = 111
 
 @dataclass(frozen=True, slots=True)
 class OpenDocument:
-    """Client -> server: open this payload's document with ``token`` ("" = the session's)."""
+    """Client -> server: open this payload's document with ``token`` ("" = none)."""
 
     token: str = ""
 
@@ -71,20 +74,28 @@ def encode_payload(name: str, message: bytes) -> bytes:
     return _var_string(name) + message
 
 
+def document_of(channel: str) -> str:
+    """The document a channel key names (``notes#2`` -> ``notes``)."""
+    return channel.partition("#")[0]
+
+
 def decode_payload(
     payload: bytes, *, max_name_length: int = DEFAULT_LIMITS.max_document_name_length
 ) -> tuple[str, bytes]:
-    """Split a payload into (document name, message).
+    """Split a payload into (channel, message); :func:`document_of` gives the document.
 
     Raises:
-        DecodeError: truncated, an invalid document name, or no message after it.
+        DecodeError: truncated, an invalid channel (document name), or no message.
     """
     r = _Reader(payload)
     name = r.var_string()
+    document, sep, number = name.partition("#")
     try:
-        validate_document_name(name, max_length=max_name_length)
+        validate_document_name(document, max_length=max_name_length)
     except InvalidDocumentName as exc:
         raise DecodeError(f"payload for an invalid document name: {exc}") from None
+    if sep and not (number.isascii() and number.isdigit() and len(number) <= 6):
+        raise DecodeError("a channel is a document name, optionally with #<number>")
     message = payload[len(payload) - r.remaining :]
     if not message:
         raise DecodeError("payload without a message")

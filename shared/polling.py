@@ -187,6 +187,12 @@ class PollingServer:
         """Time passed: answer a held poll whose hold time is over (the heartbeat)."""
         self._service()
 
+    def nudge(self) -> None:
+        """Answer a held poll now, empty: a live client polls again at once (a probe)."""
+        if self._held:
+            self._answer(self._held, self.link.ack_frame().encode())
+            self._held = 0
+
     def attach_stream(self) -> None:
         """A WebSocket carries the session from now on; a held poll is told UPGRADED.
 

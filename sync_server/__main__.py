@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import signal
 import ssl
@@ -34,6 +35,7 @@ from .app import RelayServer
 from .auth import Role, load_secret, mint_token, parse_duration, token_id_of
 from .config import ServerConfig
 from .datadir import DataDirLock, DataDirLocked, prepare_data_dir
+from .eventloop import loop_factory
 from .logs import configure_logging
 from .options import add_options, config_values
 
@@ -243,7 +245,12 @@ def serve_main(args: argparse.Namespace) -> int:
     config = ServerConfig(data_dir=data_dir, secret=secret, **values)
     configure_logging(config.log_level, config.log_format)
     try:
-        return asyncio.run(run_server(config))
+        loop_name, factory = loop_factory(config.event_loop)
+        with asyncio.Runner(loop_factory=factory) as runner:
+            logging.getLogger("coscribe.server").info(
+                "event loop", extra={"fields": {"loop": loop_name}}
+            )
+            return runner.run(run_server(config))
     except (DataDirLocked, ConfigError) as exc:
         return fail(str(exc))
     except ssl.SSLError as exc:

@@ -8,7 +8,10 @@ store -> flush and close the store. A peer that stopped reading cannot hold it u
 
 The same port answers plain HTTP: ``GET /healthz`` (liveness), ``GET /readyz`` (ready to
 serve) and ``GET /metrics`` (Prometheus text). Any other path is a document name and must
-be a WebSocket upgrade.
+be a WebSocket upgrade, except the root: ``/`` with the ``coscribe.v2`` subprotocol is a
+session carrying many documents (``sync_server.mux``), and ``/?transport=polling`` is the
+same session over HTTP long polls (``sync_server.polling``), for networks that block
+WebSockets.
 """
 
 from __future__ import annotations
@@ -22,31 +25,33 @@ import weakref
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from shared.errors import CloseCode, InvalidState, StorageError
-from shared.limits import SUBPROTOCOL
+from shared.limits import SUBPROTOCOL, SUBPROTOCOL_V2
+from shared.polling import PollTiming
 
-from .admission import Admission, Refusal
-from .auth import Principal
+from .admission import Admission, Refusal, SessionGrant, credential_of
+from .auth import Principal, token_from_request
 from .config import ServerConfig
 from .connection import Connection, reset, serve_connection
 from .lifecycle import Resource
 from .memory import MemoryTrimmer
 from .memory_store import MemoryStore
 from .metrics import Metrics
+from .mux import MuxSession, SessionHub
 from .outbound import OutboundMonitor
+from .polling import PollingFront, front_connection_class
 from .registry import RoomRegistry
-from .revocation import DOCUMENT, TOKEN, RevocationList
+from .revocation import DOCUMENT, TOKEN, LivePeer, RevocationList
 from .sockets import (
     ACCEPT_BATCH,
     GuardedConnection,
     SocketGuard,
-    guarded_connection_class,
     raise_fd_limit,
     widen_listen_queue,
 )
@@ -66,12 +71,12 @@ def open_store(config: ServerConfig) -> DocumentStore:
     if config.database_url is not None:
         from .postgres_store import PostgresStore
 
-        return PostgresStore(config.database_url)
+        return PostgresStore(config.database_url, commit_interval=config.commit_interval)
     if config.database_path is None:
         return MemoryStore()
     from .sqlite_store import SQLiteStore
 
-    return SQLiteStore(config.database_path)
+    return SQLiteStore(config.database_path, commit_interval=config.commit_interval)
 
 
 class RelayServer(Resource):
@@ -102,15 +107,25 @@ class RelayServer(Resource):
         self._revocations = RevocationList()
         # Raises ConfigError if unsafe.
         self._admission = Admission(config, self.metrics, revoked=self._revocations.refuses)
-        self._admitted: weakref.WeakKeyDictionary[ServerConnection, tuple[str, Principal]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._admitted: weakref.WeakKeyDictionary[
+            ServerConnection, tuple[str, Principal] | SessionGrant | MuxSession
+        ] = weakref.WeakKeyDictionary()
         self._ssl = _ssl_context(config)
         self._trimmer = MemoryTrimmer(on_trim=self._count_trim)
         self._outbound = OutboundMonitor(
             stall_timeout=config.stall_timeout, max_total=config.max_total_outbound_bytes
         )
-        self._live: set[Connection] = set()
+        self._live: set[Connection] = set()  # coscribe.v1 and plain WebSockets
+        self._hub = SessionHub(
+            config=config,
+            registry=self._registry,
+            metrics=self.metrics,
+            monitor=self._outbound,
+            admission=self._admission,
+            timing=PollTiming(hold=config.poll_hold, timeout=config.session_timeout),
+            node_id=config.node_id,
+        )
+        self._front = PollingFront(self._hub)
         self._refusal_logged_at = -1e9
         self._server: Server | None = None
         self._close_code = CloseCode.GOING_AWAY
@@ -123,6 +138,7 @@ class RelayServer(Resource):
         if self._cluster is not None:
             await stack.enter_async_context(self._cluster)
         await stack.enter_async_context(self._registry)
+        await stack.enter_async_context(self._hub)
         self._revocations.add(await self._store.revocations_since(0))
         c = self.config
         soft, _ = raise_fd_limit()
@@ -137,7 +153,7 @@ class RelayServer(Resource):
             c.host,
             c.port,
             process_request=self._process_request,
-            select_subprotocol=_select_subprotocol,
+            select_subprotocol=self._select_subprotocol,
             max_size=c.limits.max_message_size,
             max_queue=c.max_inbound_queue,
             compression=None,
@@ -147,7 +163,7 @@ class RelayServer(Resource):
             close_timeout=c.close_timeout,
             server_header="coscribe",
             ssl=self._ssl,
-            create_connection=guarded_connection_class(guard),
+            create_connection=front_connection_class(guard, self._front),
             backlog=ACCEPT_BATCH,
         )
         widen_listen_queue(self._server.sockets)
@@ -182,7 +198,8 @@ class RelayServer(Resource):
     async def _close_connections(self, server: Server, code: CloseCode) -> None:
         """Stop accepting, close every peer without waiting on slow readers, bounded."""
         server.close(close_connections=False)
-        for conn in list(self._live):
+        self._hub.close_all(code, "server shutdown")
+        for conn in self._documents():
             conn.kick(code, "server shutdown")
         try:
             async with asyncio.timeout(self.config.shutdown_timeout):
@@ -196,6 +213,7 @@ class RelayServer(Resource):
             for ws in left:
                 reset(ws.transport)
             await server.wait_closed()
+        self._front.close_all()
 
     # ------------------------------------------------------------------ revocation
 
@@ -210,7 +228,7 @@ class RelayServer(Resource):
     def _learn(self, *records: Revocation) -> None:
         if not self._revocations.add(records):
             return
-        for conn in list(self._live):
+        for conn in self._documents():
             if self._revocations.refuses(conn.principal, conn.name):
                 self.metrics.errors_by_kind["revoked"] += 1
                 conn.kick(CloseCode.TOKEN_REVOKED, "this link was revoked")
@@ -277,8 +295,17 @@ class RelayServer(Resource):
 
     @property
     def connection_count(self) -> int:
-        """WebSocket connections being served now."""
-        return len(self._live)
+        """Documents being served now (a coscribe.v1 WebSocket or a document in a session)."""
+        return len(self._live) + len(self._hub.live)
+
+    def _documents(self) -> list[LivePeer]:
+        """Every document served now: coscribe.v1 WebSockets and documents in sessions."""
+        return [*self._live, *self._hub.live]
+
+    @property
+    def sessions(self) -> SessionHub:
+        """The coscribe.v2 sessions (one per client connection, WebSocket or polling)."""
+        return self._hub
 
     @property
     def registry(self) -> RoomRegistry:
@@ -299,6 +326,9 @@ class RelayServer(Resource):
         admitted = self._admitted.pop(ws, None)
         if admitted is None:  # cannot happen: process_request admitted it
             await ws.close(CloseCode.INTERNAL_ERROR, "not admitted")
+            return
+        if isinstance(admitted, SessionGrant | MuxSession):
+            await self._serve_session(ws, admitted)
             return
         name, principal = admitted
         # Everything needed from the handshake is in ``admitted``. websockets keeps the
@@ -329,31 +359,92 @@ class RelayServer(Resource):
             remaining = len(self._server.connections) - 1 if self._server is not None else 0
             self._trimmer.connection_closed(remaining)
 
+    async def _serve_session(
+        self, ws: ServerConnection, admitted: SessionGrant | MuxSession
+    ) -> None:
+        """A coscribe.v2 WebSocket: a new session, or one it resumes (or takes over)."""
+        if isinstance(ws, GuardedConnection):
+            ws.mark_upgraded()
+        if ws.request is not None:
+            ws.request.headers.clear()
+        if ws.response is not None:
+            ws.response.headers.clear()
+        session = admitted
+        if isinstance(admitted, SessionGrant):
+            try:
+                session = self._hub.create(admitted, _client_ip(ws))
+            except InvalidState:
+                await ws.close(CloseCode.GOING_AWAY, "server shutdown")
+                return
+        assert isinstance(session, MuxSession)
+        await session.serve_websocket(ws)
+
+    def _admit_session(
+        self, conn: ServerConnection, request: Request
+    ) -> SessionGrant | MuxSession | Response:
+        query = urlsplit(request.path).query
+        sid = next((v for k, v in parse_qsl(query) if k == "sid"), None)
+        headers = request.headers
+        if sid is None:
+            decision = self._admission.admit_session(
+                headers.get("Authorization"), headers.get("Origin"), query, _client_ip(conn)
+            )
+            if isinstance(decision, Refusal):
+                return self._refuse(conn, decision)
+            return decision
+        refusal = self._admission.check_origin(headers.get("Origin"))
+        if refusal is not None:
+            return self._refuse(conn, refusal)
+        found = self._hub.find(
+            sid, credential_of(token_from_request(headers.get("Authorization"), query))
+        )
+        if not isinstance(found, MuxSession):
+            return _text(conn, http.HTTPStatus.NOT_FOUND, "unknown session; open a new one\n")
+        return found
+
+    def _refuse(self, conn: ServerConnection, decision: Refusal) -> Response:
+        self.metrics.connections_rejected += 1
+        self.metrics.errors_by_kind[f"refused_{decision.metric}"] += 1
+        log.info(
+            "handshake refused",
+            extra={
+                "fields": {
+                    "status": int(decision.status),
+                    "why": decision.metric,
+                    "peer": _client_ip(conn),
+                }
+            },
+        )
+        resp = _text(conn, decision.status, decision.reason + "\n")
+        resp.headers["X-Coscribe-Refusal"] = decision.metric
+        if decision.status is http.HTTPStatus.TOO_MANY_REQUESTS:
+            resp.headers["Retry-After"] = "5"
+        return resp
+
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         # A WebSocket upgrade is always a document; plain GETs are the HTTP endpoints. So
         # "healthz", "readyz" and "metrics" stay valid document names.
         if "websocket" not in request.headers.get("Upgrade", "").lower():
             return self._http_endpoint(conn, request)
+        if urlsplit(request.path).path == "/" and SUBPROTOCOL_V2 in _offered(request):
+            session = self._admit_session(conn, request)
+            if isinstance(session, Response):
+                return session
+            self._admitted[conn] = session
+            return None
         decision = self._admission.admit(request, _client_ip(conn))
         if isinstance(decision, Refusal):
-            self.metrics.connections_rejected += 1
-            self.metrics.errors_by_kind[f"refused_{decision.metric}"] += 1
-            log.info(
-                "handshake refused",
-                extra={
-                    "fields": {
-                        "status": int(decision.status),
-                        "why": decision.metric,
-                        "peer": _client_ip(conn),
-                    }
-                },
-            )
-            resp = _text(conn, decision.status, decision.reason + "\n")
-            if decision.status is http.HTTPStatus.TOO_MANY_REQUESTS:
-                resp.headers["Retry-After"] = "5"
-            return resp
+            return self._refuse(conn, decision)
         self._admitted[conn] = decision
         return None
+
+    def _select_subprotocol(
+        self, conn: ServerConnection, offered: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        if isinstance(self._admitted.get(conn), SessionGrant | MuxSession):
+            return Subprotocol(SUBPROTOCOL_V2)
+        # Stock y-websocket clients offer no subprotocol and get plain y-websocket.
+        return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
 
     def _http_endpoint(self, conn: ServerConnection, request: Request) -> Response:
         path = request.path.split("?", 1)[0]
@@ -370,6 +461,7 @@ class RelayServer(Resource):
                 store=self._store.stats,
                 outbound_bytes=self._outbound.total,
             )
+            body += self._hub.render_metrics()
             if self._cluster is not None:
                 body += self._cluster.render_metrics()
             resp = _text(conn, http.HTTPStatus.OK, body)
@@ -400,16 +492,18 @@ def _ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
     return ctx
 
 
-def _select_subprotocol(
-    conn: ServerConnection, offered: Sequence[Subprotocol]
-) -> Subprotocol | None:
-    # Stock y-websocket clients offer no subprotocol and get plain y-websocket.
-    return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
+def _offered(request: Request) -> list[str]:
+    return [
+        p.strip()
+        for value in request.headers.get_all("Sec-WebSocket-Protocol")
+        for p in value.split(",")
+    ]
 
 
 def _text(conn: ServerConnection, status: http.HTTPStatus, body: str) -> Response:
     resp = conn.respond(status, body)
+    # Every answer says it comes from Coscribe: a client tells our refusals from a proxy's.
+    resp.headers["X-Coscribe"] = "2"
     if status is http.HTTPStatus.UPGRADE_REQUIRED:
-        resp.headers = Headers(resp.headers)
         resp.headers["Upgrade"] = "websocket"
     return resp

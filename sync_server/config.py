@@ -157,6 +157,26 @@ class ServerConfig:
             help="seconds to wait for a keepalive pong",
         ),
     )
+    poll_hold: float = field(
+        default=20.0,
+        metadata=option(
+            flag="--poll-hold",
+            env="COSCRIBE_POLL_HOLD",
+            parse=positive_float,
+            help="seconds a long poll (HTTP fallback) is held without data before it is "
+            "answered empty; keep it below proxies' idle timeouts (nginx: 60 s)",
+        ),
+    )
+    session_timeout: float = field(
+        default=25.0,
+        metadata=option(
+            flag="--session-timeout",
+            env="COSCRIBE_SESSION_TIMEOUT",
+            parse=positive_float,
+            help="seconds a coscribe.v2 session lives without a poll or a WebSocket; a "
+            "client may resume it within this time without losing a message",
+        ),
+    )
     #: Seconds for the opening handshake.
     open_timeout: float = 10.0
     shutdown_timeout: float = field(
@@ -259,6 +279,26 @@ class ServerConfig:
         ),
     )
     message_burst: int = 2000
+    commit_interval: float = field(
+        default=0.01,
+        metadata=option(
+            flag="--commit-interval",
+            env="COSCRIBE_COMMIT_INTERVAL",
+            parse=rate,
+            help="least seconds between two group commits of the store; under load, "
+            "updates gather for up to this long (acknowledgements wait for their commit; "
+            "relaying never does), 0 = commit as soon as the previous commit ended",
+        ),
+    )
+    event_loop: str = field(
+        default="auto",
+        metadata=option(
+            flag="--event-loop",
+            env="COSCRIBE_EVENT_LOOP",
+            choices=("auto", "uvloop", "asyncio"),
+            help="event loop: uvloop (faster; auto = when installed) or asyncio's own",
+        ),
+    )
     log_format: str = field(
         default="text",
         metadata=option(

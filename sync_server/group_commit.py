@@ -4,7 +4,11 @@
 spawned by the store) takes *everything* queued since the previous commit, hands it to the
 backend's write function as ONE transaction, then resolves those futures in append
 order; so durability costs one commit per batch, not one per keystroke, and the number of
-commits adapts to the disk's speed without a timer. Empty updates are not written but
+commits adapts to the disk's speed. With ``interval`` > 0, a commit starts at most once
+per ``interval`` seconds: the first append after a quiet spell commits at once, but under
+steady load appends gather for up to ``interval`` (many rooms with a keystroke each make
+one commit, not one each). The relay never waits for this; an acknowledgement waits for
+its commit, so at most ``interval`` longer. Empty updates are not written but
 still resolve in order. Tickets (one per append) let ``flush``, ``load`` and friends wait
 until a given append has settled.
 """
@@ -46,6 +50,7 @@ class GroupCommit:
         failures: the exceptions of a failed commit (they fail the batch, not the writer).
         describe: one line about such an exception (no secrets, no payloads).
         committed: called after each successful commit with the log sizes.
+        interval: least seconds between the starts of two commits (0: none).
     """
 
     def __init__(
@@ -58,6 +63,7 @@ class GroupCommit:
         failures: tuple[type[BaseException], ...],
         describe: Callable[[BaseException], str],
         committed: Callable[[LogSizes], None],
+        interval: float = 0.0,
     ) -> None:
         self.stats = stats
         self._label = label
@@ -66,6 +72,8 @@ class GroupCommit:
         self._describe = describe
         self._committed = committed
         self._max_queue_bytes = max_queue_bytes
+        self._interval = interval
+        self._last_start = -1e9  # loop time when the last commit started
         self._queue: list[Pending] = []
         self._inflight: list[Pending] = []
         self._queued_bytes = 0
@@ -120,6 +128,12 @@ class GroupCommit:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            if self._interval and not self._closing:
+                loop = asyncio.get_running_loop()
+                wait = self._last_start + self._interval - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)  # let appends gather (see module docstring)
+                self._last_start = loop.time()
             batch, self._queue = self._queue, []
             self._inflight = batch
             try:

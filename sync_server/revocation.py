@@ -18,12 +18,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from shared.errors import CloseCode
 
 from .auth import Principal
 from .store import Revocation
 
 TOKEN = "token"
 DOCUMENT = "document"
+
+
+class LivePeer(Protocol):
+    """A document's connection as revocation and shutdown see it (a coscribe.v1 WebSocket,
+    or a document opened in a coscribe.v2 session)."""
+
+    principal: Principal
+    name: str
+
+    def kick(self, code: CloseCode, reason: str) -> None: ...
 
 
 @dataclass(slots=True)

@@ -30,6 +30,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from websockets.asyncio.server import ServerConnection
+from websockets.frames import DATA_OPCODES, Frame, Opcode
+from websockets.protocol import Event
 
 log = logging.getLogger("coscribe.server")
 
@@ -137,8 +139,18 @@ class SocketGuard:
             del self._handshaking[ip]
 
 
+#: Receives each complete data message: (payload, whether it came in text frames).
+Deliver = Callable[[bytes, bool], None]
+
+
 class GuardedConnection(ServerConnection):
-    """A websockets server connection that asks the :class:`SocketGuard` first."""
+    """A websockets server connection that asks the :class:`SocketGuard` first.
+
+    It can also hand each complete message to a callback (:meth:`deliver_directly`) as
+    soon as its last frame is parsed, instead of queueing it for ``recv()``: no task
+    switch, future or queue per message. websockets still parses and checks every frame
+    (masking, sizes, control frames, closing handshake).
+    """
 
     #: Set by the server (class attribute of a per-server subclass).
     guard: SocketGuard
@@ -146,6 +158,39 @@ class GuardedConnection(ServerConnection):
     _accepted = False
     upgraded = False
     peer_ip = "?"
+    _deliver: Deliver | None = None
+    _fragments: list[bytes] | None = None
+    _fragments_text = False
+
+    def deliver_directly(self, deliver: Deliver) -> bool:
+        """From now on, pass every complete message to ``deliver``; False if messages are
+        still queued for ``recv()`` (read them first, then call again)."""
+        frames = getattr(self.recv_messages, "frames", None)
+        if frames is None or len(frames):
+            return False
+        self._deliver = deliver
+        return True
+
+    def process_event(self, event: Event) -> None:
+        deliver = self._deliver
+        if deliver is None or not isinstance(event, Frame) or event.opcode not in DATA_OPCODES:
+            super().process_event(event)
+            return
+        data = bytes(event.data)
+        if event.opcode is Opcode.CONT:
+            if self._fragments is None:  # websockets' parser refuses this already
+                return
+            self._fragments.append(data)
+            if not event.fin:
+                return
+            data, text = b"".join(self._fragments), self._fragments_text
+            self._fragments = None
+        else:
+            text = event.opcode is Opcode.TEXT
+            if not event.fin:
+                self._fragments, self._fragments_text = [data], text
+                return
+        deliver(data, text)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)

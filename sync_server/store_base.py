@@ -75,6 +75,7 @@ class StoreOptions(TypedDict, total=False):
     compact_after_updates: int
     compact_after_bytes: int
     max_queue_bytes: int
+    commit_interval: float
 
 
 class StoreBase(Resource, ABC):
@@ -89,6 +90,8 @@ class StoreBase(Resource, ABC):
         compact_after_bytes: ... or once its entries total more bytes than this.
         max_queue_bytes: queued-but-uncommitted bytes above which :meth:`wait_writable`
             blocks. ``append`` itself never refuses or drops.
+        commit_interval: least seconds between the starts of two group commits (0: a
+            commit starts as soon as the previous one ended; see ``group_commit.py``).
     """
 
     #: Exceptions of the backend that mean "storage failed" (become StorageError).
@@ -101,9 +104,12 @@ class StoreBase(Resource, ABC):
         compact_after_updates: int = 1000,
         compact_after_bytes: int = 1024 * 1024,
         max_queue_bytes: int = 64 * 1024 * 1024,
+        commit_interval: float = 0.0,
     ) -> None:
         if min(compact_after_updates, compact_after_bytes, max_queue_bytes) < 1:
             raise ValueError("store thresholds must be positive")
+        if commit_interval < 0:
+            raise ValueError("commit_interval must not be negative")
         super().__init__(label)
         self.stats = StoreStats()
         self._commits = GroupCommit(
@@ -114,6 +120,7 @@ class StoreBase(Resource, ABC):
             failures=self.failures,
             describe=self._describe,
             committed=self._committed,
+            interval=commit_interval,
         )
         self._policy = CompactionPolicy(compact_after_updates, compact_after_bytes)
         self._stop_folding = threading.Event()

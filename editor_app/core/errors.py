@@ -6,6 +6,14 @@ Everything the editor raises on purpose derives from :class:`shared.errors.Colla
 ``OSError``, ``AssertionError``), so code that caught those goes on working::
 
     CollabError (shared.errors)
+    ├── NetworkError (also OSError)            the way to the server failed
+    │   ├── Unreachable                        no answer: refused, DNS, timeout, reset, 5xx
+    │   ├── Blocked                            something in between refuses what we need
+    │   │   └── WebSocketBlocked               ... the WebSocket upgrade (polling may work)
+    │   ├── ProxyAuthRequired                  the proxy wants (other) credentials (407)
+    │   ├── ServerRefused                      the Coscribe server said no (401/403/429...)
+    │   ├── UnknownSession                     the server no longer has our session (404)
+    │   └── NotCoscribeV2                      the server does not speak coscribe.v2
     ├── LinkError (also ValueError)            not a document link; the message is for the user
     ├── UnsupportedFileType (also ValueError)  an export/import format the editor does not handle
     ├── InvalidColor (also ValueError)         a cursor color that is not ``#rrggbb``
@@ -26,6 +34,14 @@ from shared.errors import CollabError, LocalError
 
 __all__ = [
     "BindingDesync",
+    "Blocked",
+    "NetworkError",
+    "NotCoscribeV2",
+    "ProxyAuthRequired",
+    "ServerRefused",
+    "UnknownSession",
+    "Unreachable",
+    "WebSocketBlocked",
     "ExportError",
     "InvalidColor",
     "LinkError",
@@ -73,3 +89,63 @@ class UnreadableEncoding(LocalError, ValueError):
 
 class BindingDesync(LocalError, AssertionError):
     """Qt and the text mirror disagree about the document length: a bug, never user error."""
+
+
+class NetworkError(CollabError, OSError):
+    """The way to the server failed; ``str()`` says how, in words for the details view."""
+
+
+class Unreachable(NetworkError):
+    """No usable answer: connection refused or reset, name not found, timeout, or a 502/503
+    from something in front of the server. Retried with backoff ("Can't reach the server")."""
+
+
+class Blocked(NetworkError):
+    """A proxy or firewall refuses the connection (a CONNECT refused for wss://, a proxy's
+    403). Retried with backoff, but a person has to know."""
+
+
+class WebSocketBlocked(Blocked):
+    """The WebSocket upgrade was refused, answered with something else, or never answered
+    (no 101 within the open timeout): HTTP long polling may still get through. ``status``
+    is the HTTP status that came back instead of 101, if any."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class ProxyAuthRequired(NetworkError):
+    """The proxy answered 407: it needs a user name and password, or refused the ones given.
+    Not retried until the settings change ("The proxy needs a password")."""
+
+    def __init__(self, message: str, *, had_credentials: bool) -> None:
+        super().__init__(message)
+        self.had_credentials = had_credentials
+
+
+class ServerRefused(NetworkError):
+    """The Coscribe server itself refused (its answer carries ``X-Coscribe-Refusal``).
+
+    ``status`` is the HTTP status, ``why`` the server's refusal kind (``token``,
+    ``revoked``, ``origin``, ``ip_rate``...), ``str()`` its reason for a person.
+    """
+
+    def __init__(self, message: str, *, status: int, why: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.why = why
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in (408, 429, 503)
+
+
+class UnknownSession(NetworkError):
+    """The server does not know (or no longer has) the session: open a new one."""
+
+
+class NotCoscribeV2(NetworkError):
+    """The server does not speak coscribe.v2 (a stock y-websocket server, an older Coscribe):
+    use one WebSocket per document."""

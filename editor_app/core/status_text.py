@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 
 # Exact texts the user sees (the user guide quotes them; tests assert them).
 TEXT_CONNECTING = "Connecting…"
-TEXT_OFFLINE = "Offline — changes saved on this computer"
+TEXT_OFFLINE = "Can't reach the server — changes saved on this computer"
+TEXT_BLOCKED = "A proxy or firewall blocks the connection — changes saved on this computer"
+TEXT_PROXY_AUTH = "The proxy needs a password — set it in File › Preferences › Network"
+TEXT_REVOKED = "Access denied — this link was revoked; ask for a new link"
+#: Shown next to the status while the connection uses HTTP long polling.
+TEXT_COMPATIBILITY = "A proxy or firewall blocks live connections — using compatibility mode"
 TEXT_SAVING = "Saving…"
 TEXT_SAVED = "All changes saved"
 TEXT_SYNCED = "Connected — this server does not confirm saves"
@@ -24,14 +29,19 @@ TEXT_CLOSED = "Closed"
 
 def status_text(status: ClientStatus) -> tuple[str, str]:
     """Map a sync-client status to ``(text, kind)``; ``kind`` is the lower-case status name
-    (``connecting``, ``offline``, ``saving``, ``saved``, ``synced``, ``denied``, ``conflict``,
-    ``closed``), which the badge uses for its color."""
+    (``connecting``, ``offline``, ``saving``, ``saved``, ``synced``, ``denied``,
+    ``proxy_auth``, ``conflict``, ``closed``), which the badge uses for its color.
+
+    Only the server's own refusals are "Access denied": a 426 or a 502 from something in
+    between is OFFLINE with ``problem`` "blocked" or "unreachable" (see ``SyncClient``)."""
     kind = status.status.name.lower()
     detail = status.detail.strip()
     if kind == "connecting":
         return TEXT_CONNECTING, kind
     if kind == "offline":
-        return TEXT_OFFLINE, kind
+        return (TEXT_BLOCKED if status.problem == "blocked" else TEXT_OFFLINE), kind
+    if kind == "proxy_auth":
+        return TEXT_PROXY_AUTH, kind
     if kind == "saving":
         return TEXT_SAVING, kind
     if kind == "saved":
@@ -41,6 +51,8 @@ def status_text(status: ClientStatus) -> tuple[str, str]:
     if kind == "denied":
         if "expired" in detail.lower():
             return "Access link expired — ask for a new link, then use File › Open link…", kind
+        if "revoked" in detail.lower():
+            return TEXT_REVOKED, kind
         return (f"Access denied — {detail}" if detail else "Access denied"), kind
     if kind == "conflict":
         text = "Conflict — the server's copy of this document was re-created"

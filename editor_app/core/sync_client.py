@@ -1,8 +1,14 @@
-"""The editor's connection to the relay: one persistent WebSocket per open document.
+"""The editor's sync of one document: over the server's shared connection, or its own
+WebSocket.
 
 A thin asyncio pump around :class:`shared.SyncSession` (which owns the protocol):
-``ws.recv`` -> ``session.receive_data`` -> events; ``session.data_to_send`` -> ``ws.send``.
-What this module adds is everything about the *connection*:
+``link.recv`` -> ``session.receive_data`` -> events; ``session.data_to_send`` ->
+``link.send``. The link is a document's channel on the editor's one connection to its
+server (``connection=``, a :class:`~editor_app.core.server_connection.ServerConnection`:
+WebSocket or HTTP long polling, through proxies, shared by every document there), or, for
+a server that does not speak coscribe.v2 (and in tests), a WebSocket of its own opened
+through the configured proxy. What this module adds is everything about the *document's*
+connection:
 
 * its own reconnect loop (not websockets' built-in one, so that refusals, conflicts and
   the status shown to the user are decided here) with :class:`Backoff` full jitter, reset
@@ -15,9 +21,12 @@ What this module adds is everything about the *connection*:
 * a :class:`ClientStatus` that never lies: SAVED only when the server (coscribe.v1)
   acknowledged every document message this connection sent; a plain y-websocket server
   cannot confirm saves, so the client says SYNCED rather than "saved";
-* refusals (HTTP 4xx at the handshake, the y-websocket auth message, a close code that
-  :attr:`shared.CloseCode.retryable` rejects) end in DENIED and an incarnation mismatch in
-  CONFLICT, both without a retry loop until :meth:`SyncClient.reconnect_now`.
+* refusals (the server's HTTP 401/403 at the handshake, the y-websocket auth message, a
+  close code that :attr:`shared.CloseCode.retryable` rejects) end in DENIED, a proxy's 407
+  in PROXY_AUTH and an incarnation mismatch in CONFLICT, without a retry loop until
+  :meth:`SyncClient.reconnect_now`. Anything else that goes wrong on the way (a 426 or 502
+  from a proxy, a refused connection) is OFFLINE with a ``problem`` saying which
+  ("unreachable", "blocked"), and retried.
 """
 
 from __future__ import annotations
@@ -31,13 +40,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 import pycrdt
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-from websockets.typing import Subprotocol
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from shared import SUBPROTOCOL, CloseCode, Origin, ProtocolError, Role, SyncSession
+from shared.docnames import document_name_from_path
 from shared.messages import EMPTY_UPDATE, AwarenessEntry, AwarenessUpdate
 from shared.origins import origin_matches
 from shared.session import (
@@ -50,6 +60,22 @@ from shared.session import (
 from shared.states import SessionState
 
 from .backoff import Backoff
+from .errors import (
+    NetworkError,
+    ProxyAuthRequired,
+    ServerRefused,
+    Unreachable,
+    WebSocketBlocked,
+)
+from .net import open_websocket
+from .proxy import ProxyMode, ProxyResolver, make_resolver
+from .server_connection import (
+    ChannelClosed,
+    ConnectionInfo,
+    ConnectionLost,
+    Problem,
+    ServerConnection,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +92,7 @@ class Status(Enum):
     SAVED = "saved"  # the server durably stored every local change
     SYNCED = "synced"  # connected to a server that cannot confirm saves (no coscribe.v1)
     DENIED = "denied"  # refused (auth, permission, protocol); detail says why; no retry
+    PROXY_AUTH = "proxy_auth"  # the proxy wants a user name and password; no retry
     CONFLICT = "conflict"  # the server's document is another incarnation; app decides
     CLOSED = "closed"
 
@@ -76,6 +103,73 @@ class ClientStatus:
     detail: str = ""
     retry_in: float | None = None
     read_only: bool = False
+    #: OFFLINE: "unreachable" (no answer) or "blocked" (a proxy or firewall refuses).
+    problem: str = ""
+
+
+class _LinkClosed(Exception):
+    """The document's link ended; ``code`` is the close code received (None: none)."""
+
+    def __init__(self, code: int | None, reason: str = "") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class _WebSocketLink:
+    """A document's own WebSocket, as the link ``SyncClient`` pumps."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.extensions = ws.subprotocol == SUBPROTOCOL
+
+    async def recv(self) -> bytes:
+        try:
+            message = await self.ws.recv()
+        except ConnectionClosed:
+            rcvd = self.ws.protocol.close_rcvd
+            raise _LinkClosed(
+                None if rcvd is None else rcvd.code, "" if rcvd is None else rcvd.reason
+            ) from None
+        return message.encode() if isinstance(message, str) else message
+
+    async def send(self, message: bytes) -> None:
+        try:
+            await self.ws.send(message)
+        except ConnectionClosed:
+            raise _LinkClosed(None) from None
+
+    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+        await self.ws.close(code, reason)
+
+
+class _ChannelLink:
+    """A document's channel on the server's shared connection."""
+
+    extensions = True
+
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+        self.lost = False
+
+    async def recv(self) -> bytes:
+        try:
+            message: bytes = await self.channel.recv()
+        except ChannelClosed as exc:
+            raise _LinkClosed(exc.code, exc.reason) from None
+        except ConnectionLost:
+            self.lost = True
+            raise _LinkClosed(None) from None
+        return message
+
+    async def send(self, message: bytes) -> None:
+        await self.channel.send(message)
+
+    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+        await self.channel.close(code, reason)
+
+
+_Link = _WebSocketLink | _ChannelLink
 
 
 @dataclass(frozen=True)
@@ -104,6 +198,11 @@ class SyncClient:
         fallback_urls: the same document on other relay nodes (cluster mode). After a
             failed or dropped connection the client moves to the next URL at once; only
             after a whole round of URLs failed does it back off.
+        connection: the editor's shared connection to the document's server; without
+            one (or when that server does not speak coscribe.v2) the document opens its
+            own WebSocket.
+        proxy: which proxy leads to the server for its own WebSocket (default: the
+            standard environment variables).
     """
 
     def __init__(
@@ -119,6 +218,8 @@ class SyncClient:
         ssl: ssl_module.SSLContext | None = None,
         healthy_after: float = 10.0,
         fallback_urls: Sequence[str] = (),
+        connection: ServerConnection | None = None,
+        proxy: ProxyResolver | None = None,
     ) -> None:
         self.urls = [url, *fallback_urls]
         self._url_index = 0
@@ -137,7 +238,12 @@ class SyncClient:
         self.connections = 0
         self._listeners: list[Callable[[ClientStatus], None]] = []
         self._session: SyncSession | None = None
-        self._ws: ClientConnection | None = None
+        self._link: _Link | None = None
+        self._connection = connection
+        self._proxy = proxy if proxy is not None else make_resolver(ProxyMode.AUTO)
+        self._problem = ""
+        self._last_error = ""
+        self._retry_now = False
         self._outbox = asyncio.Event()
         self._wake = asyncio.Event()
         self._closing = False
@@ -166,10 +272,18 @@ class SyncClient:
         self._running = True
         doc_sub = self.doc.observe(self._on_doc_event)
         aw_sub = self.awareness.observe(self._on_awareness)
+        unsubscribe: Callable[[], None] | None = None
+        if self._connection is not None:
+            self._connection.register(self, self.token)
+            unsubscribe = self._connection.add_listener(self._on_connection_change)
         try:
             async with asyncio.TaskGroup() as tg:
                 self._loop_task = tg.create_task(self._loop())
         finally:
+            if self._connection is not None:
+                self._connection.unregister(self)
+            if unsubscribe is not None:
+                unsubscribe()
             self.doc.unobserve(doc_sub)
             self.awareness.unobserve(aw_sub)
             self._set_status(ClientStatus(Status.CLOSED))
@@ -180,11 +294,11 @@ class SyncClient:
         if not self._closing:
             self._closing = True
             self._wake.set()
-            session, ws = self._session, self._ws
-            if session is not None and ws is not None and not session.closed:
-                with contextlib.suppress(ConnectionClosed):
-                    await ws.send(AwarenessUpdate(self._removal_payload(), ()).encode())
-                    await ws.close(CloseCode.NORMAL, "editor closed")
+            session, link = self._session, self._link
+            if session is not None and link is not None and not session.closed:
+                with contextlib.suppress(_LinkClosed, ConnectionClosed):
+                    await link.send(AwarenessUpdate(self._removal_payload(), ()).encode())
+                    await link.close(CloseCode.NORMAL, "editor closed")
             if self._loop_task is not None:
                 self._loop_task.cancel()
         if self._running:
@@ -195,6 +309,8 @@ class SyncClient:
     def reconnect_now(self) -> None:
         """Skip the rest of the current wait (the user pressed "retry")."""
         self.backoff.reset()
+        if self._connection is not None:
+            self._connection.reconnect_now()
         self._wake.set()
 
     # ------------------------------------------------------------------ reconnect loop
@@ -204,7 +320,18 @@ class SyncClient:
         failed_in_round = 0
         while not self._closing:
             self._wake.clear()
-            if not ever_connected or self.status.status in (Status.DENIED, Status.CONFLICT):
+            conn = self._connection
+            if conn is not None and not conn.legacy and not conn.up:
+                # The shared connection is not up: say why, and wait for it (it retries).
+                version = conn.version
+                self._show_connection(conn.info, ever_connected)
+                await conn.wait_changed(version)
+                continue
+            if not ever_connected or self.status.status in (
+                Status.DENIED,
+                Status.CONFLICT,
+                Status.PROXY_AUTH,
+            ):
                 self._set_status(ClientStatus(Status.CONNECTING))
             stop, synced_for = await self._attempt()
             ever_connected = ever_connected or self.connections > 0
@@ -217,6 +344,9 @@ class SyncClient:
                 self._set_status(ClientStatus(stop.status, stop.detail))
                 await self._wake.wait()
                 continue
+            if self._retry_now or (conn is not None and not conn.legacy and not conn.up):
+                self._retry_now = False
+                continue  # the connection dropped: it reconnects, the document follows
             if len(self.urls) > 1:
                 self._url_index = (self._url_index + 1) % len(self.urls)
                 failed_in_round += 1
@@ -224,43 +354,95 @@ class SyncClient:
                     continue  # fail over to the next node at once
                 failed_in_round = 0
             delay = self.backoff.next_delay()
-            self._set_status(ClientStatus(Status.OFFLINE, retry_in=delay))
+            self._set_status(
+                ClientStatus(
+                    Status.OFFLINE, self._last_error, retry_in=delay, problem=self._problem
+                )
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
+    def _show_connection(self, info: ConnectionInfo, ever_connected: bool) -> None:
+        """The document's status while its server connection is down."""
+        if info.problem is Problem.PROXY_AUTH:
+            self._set_status(ClientStatus(Status.PROXY_AUTH, info.last_error))
+        elif info.problem is Problem.DENIED:
+            self._set_status(ClientStatus(Status.DENIED, info.last_error))
+        elif info.problem is None and not ever_connected:
+            self._set_status(ClientStatus(Status.CONNECTING))
+        else:
+            problem = "blocked" if info.problem is Problem.BLOCKED else "unreachable"
+            status = ClientStatus(
+                Status.OFFLINE, info.last_error, retry_in=info.retry_in, problem=problem
+            )
+            self._set_status(status)
+
     async def _attempt(self) -> tuple[_Stop | None, float | None]:
         """One connection, start to end: (why not to retry or None, seconds it was synced)."""
+        conn = self._connection
+        if conn is not None and not conn.legacy:
+            try:
+                channel = await conn.open_channel(self._document_name(), self.token)
+            except ConnectionLost:
+                self._retry_now = True
+                return None, None
+            self.connections += 1
+            link = _ChannelLink(channel)
+            result = await self._serve(link)
+            self._retry_now = link.lost  # the session ended, not the document: follow it
+            return result
+        return await self._attempt_websocket()
+
+    def _document_name(self) -> str:
+        return document_name_from_path(urlsplit(self.url).path)
+
+    async def _attempt_websocket(self) -> tuple[_Stop | None, float | None]:
+        """The document's own WebSocket (a server without coscribe.v2, or no connection)."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        kwargs: dict[str, Any] = {} if self.ssl is None else {"ssl": self.ssl}
+        proxy = self._connection.proxy_resolver if self._connection is not None else self._proxy
         try:
-            async with connect(
+            ws = await open_websocket(
                 self.url,
-                subprotocols=[Subprotocol(SUBPROTOCOL)],
-                additional_headers=headers,
+                proxy=proxy(self.url),
+                ssl=self.ssl,
+                subprotocols=[SUBPROTOCOL],
+                headers=headers,
                 max_size=MAX_MESSAGE_SIZE,
                 ping_interval=self.heartbeat,
                 ping_timeout=self.heartbeat * 4 / 3,
                 open_timeout=10.0,
                 close_timeout=self.heartbeat / 3,  # part of the dead-network bound
-                **kwargs,
-            ) as ws:
-                self.connections += 1
-                return await self._serve(ws)
-        except InvalidStatus as exc:
-            code = exc.response.status_code
-            if 400 <= code < 500 and code not in _RETRYABLE_HTTP:
-                body = (exc.response.body or b"").decode("utf-8", "replace").strip()[:200]
-                detail = f"HTTP {code}: {body}" if body else f"HTTP {code}"
+            )
+        except ProxyAuthRequired as exc:
+            return _Stop(Status.PROXY_AUTH, str(exc)), None
+        except ServerRefused as exc:
+            if exc.retryable:
+                self._failed("unreachable", exc)
+                return None, None
+            return _Stop(Status.DENIED, f"HTTP {exc.status}: {exc}"), None
+        except WebSocketBlocked as exc:
+            if exc.status in (401, 403):  # a server without X-Coscribe: its own refusal
+                detail = f"HTTP {exc.status}: {exc.body}" if exc.body else f"HTTP {exc.status}"
                 return _Stop(Status.DENIED, detail), None
-            log.info("handshake refused with HTTP %s; retrying", code)
-        except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
-            log.info("connection to %s failed: %r", self.url, exc)
-        return None, None
+            self._failed("unreachable" if exc.status in (408, 429) else "blocked", exc)
+            return None, None
+        except (Unreachable, NetworkError) as exc:
+            self._failed("blocked" if not isinstance(exc, Unreachable) else "unreachable", exc)
+            return None, None
+        self._problem = ""
+        async with ws:
+            self.connections += 1
+            return await self._serve(_WebSocketLink(ws))
+
+    def _failed(self, problem: str, exc: BaseException) -> None:
+        log.info("connection to %s failed: %s", self.url, exc)
+        self._problem = problem
+        self._last_error = str(exc)
 
     # ------------------------------------------------------------------ one connection
 
-    async def _serve(self, ws: ClientConnection) -> tuple[_Stop | None, float | None]:
-        extensions = ws.subprotocol == SUBPROTOCOL
+    async def _serve(self, link: _Link) -> tuple[_Stop | None, float | None]:
+        extensions = link.extensions
         session = SyncSession(
             self.doc,
             Role.CLIENT,
@@ -270,34 +452,34 @@ class SyncClient:
             origin=Origin.REMOTE,
         )
         session.start()
-        self._session, self._ws = session, ws
+        self._session, self._link = session, link
         self._synced_at = None
         self._read_only = False
         self._outbox.set()
         try:
             async with asyncio.TaskGroup() as tg:
-                writer = tg.create_task(self._writer(ws, session))
+                writer = tg.create_task(self._writer(link, session))
                 renewer = tg.create_task(self._renew_awareness())
-                stop = await self._reader(ws, session)
+                stop = await self._reader(link, session)
                 writer.cancel()
                 renewer.cancel()
         finally:
             session.close()
-            self._session = self._ws = None
+            self._session = self._link = None
             self._forget_remote_presence()
         synced_for = None if self._synced_at is None else time.monotonic() - self._synced_at
         return stop, synced_for
 
-    async def _reader(self, ws: ClientConnection, session: SyncSession) -> _Stop | None:
+    async def _reader(self, link: _Link, session: SyncSession) -> _Stop | None:
         try:
-            async for message in ws:
-                if isinstance(message, str):
-                    message = message.encode()  # decode_message rejects it with a reason
+            while True:
+                message = await link.recv()
                 try:
                     session.receive_data(message)
                 except ProtocolError as exc:
                     log.warning("protocol error from %s: %s", self.url, exc)
-                    await ws.close(exc.close_code, str(exc)[:100])
+                    with contextlib.suppress(_LinkClosed):
+                        await link.close(exc.close_code, str(exc)[:100])
                     if exc.close_code.retryable:
                         return None
                     return _Stop(Status.DENIED, f"protocol error: {exc}")
@@ -305,12 +487,14 @@ class SyncClient:
                 self._outbox.set()
                 if stop is not None:
                     code = CloseCode.INCARNATION_MISMATCH
-                    await ws.close(code if stop.status is Status.CONFLICT else CloseCode.NORMAL)
+                    with contextlib.suppress(_LinkClosed):
+                        await link.close(
+                            code if stop.status is Status.CONFLICT else CloseCode.NORMAL
+                        )
                     return stop
                 self._update_connected_status(session)
-        except ConnectionClosed:
-            pass
-        return self._stop_from_close(ws)
+        except _LinkClosed as exc:
+            return self._stop_from_close(exc.code, exc.reason)
 
     def _dispatch(self, session: SyncSession) -> _Stop | None:
         for event in session.events_received():
@@ -331,25 +515,24 @@ class SyncClient:
                 pass  # reflected by session.all_acknowledged
         return None
 
-    def _stop_from_close(self, ws: ClientConnection) -> _Stop | None:
-        rcvd = ws.protocol.close_rcvd
-        if rcvd is None:
+    def _stop_from_close(self, received: int | None, reason: str) -> _Stop | None:
+        if received is None:
             return None
         try:
-            code = CloseCode(rcvd.code)
+            code = CloseCode(received)
         except ValueError:
             return None  # a code we do not know: treat as transient
         if code.retryable:
             return None
-        return _Stop(Status.DENIED, rcvd.reason or code.name.replace("_", " ").lower())
+        return _Stop(Status.DENIED, reason or code.name.replace("_", " ").lower())
 
-    async def _writer(self, ws: ClientConnection, session: SyncSession) -> None:
-        with contextlib.suppress(ConnectionClosed):
+    async def _writer(self, link: _Link, session: SyncSession) -> None:
+        with contextlib.suppress(_LinkClosed):
             while True:
                 await self._outbox.wait()
                 self._outbox.clear()
                 for message in session.data_to_send():
-                    await ws.send(message)
+                    await link.send(message)
                 self._update_connected_status(session)
 
     async def _renew_awareness(self) -> None:
@@ -414,9 +597,23 @@ class SyncClient:
         if others:
             self.awareness.remove_awareness_states(others, "disconnect")
 
+    def _on_connection_change(self, info: ConnectionInfo) -> None:
+        """The shared connection went down (the document waits to resume) or came back."""
+        session = self._session
+        if session is None or session.closed or self._closing:
+            return
+        if not info.up:
+            self._show_connection(info, ever_connected=True)
+        else:
+            self._update_connected_status(session)
+
     def _update_connected_status(self, session: SyncSession) -> None:
         if session.closed or self._closing:
             return
+        conn = self._connection
+        if conn is not None and not conn.legacy and not conn.up:
+            return  # the connection's status says it (OFFLINE) until it resumes
+        self._problem = self._last_error = ""
         ro = self._read_only
         if session.state is not SessionState.SYNCED:
             if self.status.status is not Status.OFFLINE:

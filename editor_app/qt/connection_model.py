@@ -1,23 +1,36 @@
-"""The connection to one document, as the UI sees it: its link and its status text.
+"""The connection to one document, as the UI sees it: its link, status text and details.
 
 :class:`ConnectionModel` is a thin QObject adapter over the Qt-free ``SyncClient`` status
 listener: it re-emits :func:`~editor_app.core.status_text.status_text` (the one vocabulary
 of status texts) as signals, and holds no network code and no widgets. Links are parsed by
-:mod:`editor_app.core.links`.
+:mod:`editor_app.core.links`. With the server's shared
+:class:`~editor_app.core.server_connection.ServerConnection` it also gives the network
+note ("A proxy or firewall blocks live connections — using compatibility mode"), the
+"Connection details" rows and the "Test connection" action.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from editor_app.core.links import DocumentLink
-from editor_app.core.status_text import status_text
+from editor_app.core.server_connection import ConnectionInfo, ServerConnection, Transport
+from editor_app.core.status_text import TEXT_COMPATIBILITY, status_text
 
 if TYPE_CHECKING:
+    from editor_app.core.diagnose import CheckResult
     from editor_app.core.sync_client import ClientStatus, SyncClient
+
+TRANSPORT_NAMES = {
+    Transport.WEBSOCKET: "WebSocket (live connection)",
+    Transport.POLLING: "HTTP long polling (compatibility mode)",
+    Transport.LEGACY: "one WebSocket per document (this server does not share connections)",
+    Transport.NONE: "not connected",
+}
 
 
 class ConnectionModel(QObject):
@@ -26,11 +39,28 @@ class ConnectionModel(QObject):
     statusChanged = Signal(str, str)  # text, kind
     readOnlyChanged = Signal(bool)
     conflictDetected = Signal(str)  # detail; emitted once per conflict episode
+    noteChanged = Signal(str)  # the network note ("" when there is nothing to say)
+    detailsChanged = Signal()
 
-    def __init__(self, client: SyncClient, link: DocumentLink, parent: QObject | None = None):
+    def __init__(
+        self,
+        client: SyncClient,
+        link: DocumentLink,
+        parent: QObject | None = None,
+        *,
+        connection: ServerConnection | None = None,
+        tester: Callable[[], Awaitable[CheckResult]] | None = None,
+    ):
         super().__init__(parent)
         self.client = client
         self.link = link
+        self.connection = connection
+        self._tester = tester
+        self._note = ""
+        self._conn_unsubscribe: Callable[[], None] | None = None
+        if connection is not None:
+            self._conn_unsubscribe = connection.add_listener(self._on_connection)
+            self._note = _note_of(connection.info)
         self._text, self._kind = status_text(client.status)
         self._read_only = bool(client.status.read_only)
         self._retry_in: float | None = client.status.retry_in
@@ -47,6 +77,42 @@ class ConnectionModel(QObject):
     @property
     def read_only(self) -> bool:
         return self._read_only
+
+    @property
+    def note(self) -> str:
+        """What the network is doing that a person should know (or "")."""
+        return self._note
+
+    def details(self) -> list[tuple[str, str]]:
+        """The rows of "Connection details": server, transport, proxy, round trip, last
+        error, since when."""
+        conn = self.connection
+        if conn is None:
+            return [
+                ("Server", self.link.server),
+                ("Transport", "WebSocket for this document"),
+                ("Status", self._text),
+            ]
+        info = conn.details()
+        rtt = "—" if info.rtt is None else f"{info.rtt * 1000:.0f} ms"
+        state = "connected" if info.up else "not connected"
+        return [
+            ("Server", info.server),
+            ("Transport", TRANSPORT_NAMES[info.transport]),
+            ("Proxy", info.proxy),
+            ("Round trip", rtt),
+            ("Last error", info.last_error or "—"),
+            ("Since", f"{state} since {time.strftime('%H:%M:%S', time.localtime(info.since))}"),
+            ("Status", self._text),
+        ]
+
+    async def check_connection(self) -> CheckResult:
+        """Try every way to the server once ("Test connection")."""
+        if self._tester is None:
+            from editor_app.core.diagnose import CheckResult
+
+            return CheckResult(False, "Nothing to test: no server connection")
+        return await self._tester()
 
     @property
     def retry_in(self) -> float | None:
@@ -67,6 +133,16 @@ class ConnectionModel(QObject):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._conn_unsubscribe is not None:
+            self._conn_unsubscribe()
+            self._conn_unsubscribe = None
+
+    def _on_connection(self, info: ConnectionInfo) -> None:
+        note = _note_of(info)
+        if note != self._note:
+            self._note = note
+            self.noteChanged.emit(note)
+        self.detailsChanged.emit()
 
     def _on_status(self, status: ClientStatus) -> None:
         text, kind = status_text(status)
@@ -80,3 +156,9 @@ class ConnectionModel(QObject):
             self.readOnlyChanged.emit(self._read_only)
         if kind == "conflict" and not was_conflict:
             self.conflictDetected.emit(status.detail)
+
+
+def _note_of(info: ConnectionInfo) -> str:
+    if info.up and info.transport is Transport.POLLING:
+        return TEXT_COMPATIBILITY
+    return ""

@@ -1,4 +1,4 @@
-"""User preferences (display name, color, default server), remembered between runs.
+"""User preferences (display name, color, default server, proxy), remembered between runs.
 
 Stored with QSettings in INI format at a path INSIDE the data dir, never in the platform's
 default location: ``--data-dir``/``COSCRIBE_DATA_DIR`` must move *all* local state, so that
@@ -7,6 +7,7 @@ tests and a second instance on one machine never read or overwrite the user's re
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import re
 import secrets
@@ -16,6 +17,7 @@ from PySide6.QtCore import QSettings
 
 from editor_app.core.errors import InvalidColor
 from editor_app.core.links import DEFAULT_SERVER
+from editor_app.core.proxy import Proxy, ProxyMode, ProxyResolver, make_resolver
 
 SETTINGS_FILE = "settings.ini"
 
@@ -85,3 +87,42 @@ class Settings:
     def default_server(self, url: str) -> None:
         self._qs.setValue("server/default", url.strip().rstrip("/") or DEFAULT_SERVER)
         self._qs.sync()
+
+    # -- network -------------------------------------------------------------------------
+    @property
+    def proxy_mode(self) -> ProxyMode:
+        """AUTO (environment, then the platform), MANUAL (below) or NONE."""
+        try:
+            return ProxyMode(str(self._qs.value("network/proxy_mode", ProxyMode.AUTO.value)))
+        except ValueError:
+            return ProxyMode.AUTO
+
+    @property
+    def manual_proxy(self) -> Proxy | None:
+        """The proxy typed in Preferences (None if no host)."""
+        host = str(self._qs.value("network/proxy_host", "")).strip()
+        if not host:
+            return None
+        try:
+            port = int(str(self._qs.value("network/proxy_port", "8080")))
+        except ValueError:
+            port = 8080
+        user = str(self._qs.value("network/proxy_user", "")) or None
+        password = str(self._qs.value("network/proxy_password", "")) or None
+        return Proxy(host, port, user, password, "Preferences")
+
+    def set_proxy(self, mode: ProxyMode, manual: Proxy | None) -> None:
+        """Store the proxy choice. The password is kept in the settings file, which only
+        the user can read (mode 0600)."""
+        self._qs.setValue("network/proxy_mode", mode.value)
+        self._qs.setValue("network/proxy_host", manual.host if manual else "")
+        self._qs.setValue("network/proxy_port", str(manual.port) if manual else "")
+        self._qs.setValue("network/proxy_user", (manual.username or "") if manual else "")
+        self._qs.setValue("network/proxy_password", (manual.password or "") if manual else "")
+        self._qs.sync()
+        with contextlib.suppress(OSError):
+            self.path.chmod(0o600)
+
+    def proxy_resolver(self, system: ProxyResolver | None = None) -> ProxyResolver:
+        """The resolver for the stored choice; ``system`` is the platform's (Qt's)."""
+        return make_resolver(self.proxy_mode, manual=self.manual_proxy, system=system)

@@ -1,8 +1,11 @@
 """Composition root: builds and connects the parts of each open document; holds no logic.
 
 For every document window: pycrdt ``Doc`` + ``Awareness`` -> ``LocalDocument`` (load the
-offline copy, then persist every later change) -> ``SyncClient`` (one persistent WebSocket)
--> ``PresenceTracker`` -> ``DocumentModel`` -> ``EditorWidget`` -> ``MainWindow``.
+offline copy, then persist every later change) -> ``SyncClient`` (a channel on the
+server's one shared connection, from the app's ``ConnectionManager``) ->
+``PresenceTracker`` -> ``DocumentModel`` -> ``EditorWidget`` -> ``MainWindow``. The
+connections use the proxy chosen in Preferences (the platform's settings come from Qt:
+``editor_app.qt.system_proxy``).
 
 Tasks started from Qt signals are retained by a :class:`TaskSpawner` (qasync's
 ``@asyncSlot`` fails on zero-argument signals such as ``clicked``, qasync#177). Closing a
@@ -28,15 +31,19 @@ import pycrdt
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from editor_app.core.diagnose import CheckResult, check_connection
 from editor_app.core.links import DocumentLink, new_document_name, parse_document_link
 from editor_app.core.local_store import LocalDocument, LocalStore
 from editor_app.core.paths import resolve_data_dir
 from editor_app.core.presence import PresenceTracker
+from editor_app.core.proxy import ProxyResolver
+from editor_app.core.server_connection import ConnectionManager, ServerConnection
 from editor_app.core.sync_client import SyncClient
 from editor_app.qt.connection_model import ConnectionModel
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.icons import app_icon
 from editor_app.qt.settings import Settings
+from editor_app.qt.system_proxy import system_proxy
 from editor_app.ui.dialogs import ConflictChoice, ask_conflict_choice
 from editor_app.ui.editor_widget import EditorWidget
 from editor_app.ui.main_window import MainWindow
@@ -89,6 +96,7 @@ class OpenDocument:
     editor: EditorWidget
     connection: ConnectionModel
     window: MainWindow
+    server_connection: ServerConnection | None = None
     run_task: asyncio.Task[None] | None = None
     closing: bool = field(default=False)
     resolving: bool = field(default=False)  # the conflict question is on screen
@@ -113,6 +121,9 @@ class CoscribeApp(QObject):
         self._name_override = name
         self._server_override = server
         self.spawner = TaskSpawner()
+        #: One connection per server, shared by that server's documents.
+        self.connections = ConnectionManager(proxy=self.proxy_resolver())
+        self.spawner.spawn(self.connections.run())
         self.documents: dict[str, OpenDocument] = {}
         self.start_window: StartWindow | None = None
         self._done = asyncio.get_running_loop().create_future()
@@ -130,6 +141,10 @@ class CoscribeApp(QObject):
     @property
     def server(self) -> str:
         return self._server_override or self.settings.default_server
+
+    def proxy_resolver(self) -> ProxyResolver:
+        """The proxy choice from Preferences, with the platform's settings from Qt."""
+        return self.settings.proxy_resolver(system=system_proxy)
 
     # -- windows ------------------------------------------------------------------------------
     def show_start(self) -> StartWindow:
@@ -170,8 +185,14 @@ class CoscribeApp(QObject):
         local = self.store.open_document(link.url)
         local.load_into(doc)
         local.attach(doc)
+        server_connection = self.connections.acquire(link.server)
         client = SyncClient(
-            link.document_url, doc, awareness, incarnation=local.incarnation, token=link.token
+            link.document_url,
+            doc,
+            awareness,
+            incarnation=local.incarnation,
+            token=link.token,
+            connection=server_connection,
         )
         client.on_incarnation = local.set_incarnation
         model = DocumentModel(doc)
@@ -179,12 +200,18 @@ class CoscribeApp(QObject):
         presence.set_user(self.display_name, self.settings.color)
         model.set_presence(presence)
         editor = EditorWidget(model)
-        connection = ConnectionModel(client, link)
+        connection = ConnectionModel(
+            client,
+            link,
+            connection=server_connection,
+            tester=lambda: self._test_connection(link),
+        )
         window = MainWindow(model, editor, connection, presence)
         window.set_you(self.display_name, self.settings.color)
         opened = OpenDocument(
             link, doc, awareness, local, client, presence, model, editor, connection, window
         )
+        opened.server_connection = server_connection
         self.documents[link.url] = opened
         window.newDocumentRequested.connect(self.new_document)
         window.openLinkRequested.connect(self.open_link)
@@ -214,6 +241,8 @@ class CoscribeApp(QObject):
         await opened.client.close()
         if opened.run_task is not None:
             await asyncio.gather(opened.run_task, return_exceptions=True)
+        if opened.server_connection is not None:
+            await self.connections.release(opened.server_connection)
         opened.editor.close_binding()
         opened.model.close()
         opened.presence.close()
@@ -240,7 +269,11 @@ class CoscribeApp(QObject):
         dialog.accepted.connect(self._apply_preferences)
         dialog.open()
 
+    async def _test_connection(self, link: DocumentLink) -> CheckResult:
+        return await check_connection(link.server, proxy=self.connections.proxy, token=link.token)
+
     def _apply_preferences(self) -> None:
+        self.connections.set_proxy(self.proxy_resolver())
         self._name_override = None  # the user just chose a name; it wins over --name
         for opened in self.documents.values():
             opened.presence.set_user(self.display_name, self.settings.color)
@@ -301,6 +334,7 @@ class CoscribeApp(QObject):
             window, self.start_window = self.start_window, None
             window.close()
             window.deleteLater()
+        await self.connections.aclose()
         await self.spawner.aclose()
         self.store.close()
         # Delete closed windows now, while the QApplication exists: left to Python's

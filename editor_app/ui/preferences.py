@@ -1,4 +1,6 @@
-"""Preferences: display name, cursor color, default server for new documents.
+"""Preferences: display name, cursor color, default server for new documents, and the
+network: which proxy to use (automatic = the environment, then the system's settings;
+manual host, port, user and password; or none).
 
 Values are written to :class:`~editor_app.qt.settings.Settings` (a file in the data dir) when
 the user presses OK; the application then re-announces the new name and color to everyone.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QColorDialog,
     QDialog,
     QDialogButtonBox,
@@ -16,12 +19,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QRadioButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from editor_app.core.links import LinkError, parse_document_link
 from editor_app.core.presence import PALETTE
+from editor_app.core.proxy import Proxy, ProxyMode
 from editor_app.qt.settings import Settings
 
 
@@ -64,6 +70,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Your name", self.name_edit)
         form.addRow("Your color", swatches)
         form.addRow("Server for new documents", self.server_edit)
+        self._build_network(form)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -75,6 +82,63 @@ class PreferencesDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.set_color(self._color)
+
+    def _build_network(self, form: QFormLayout) -> None:
+        settings = self.settings
+        self.proxy_modes = QButtonGroup(self)
+        row = QHBoxLayout()
+        self.proxy_buttons: dict[ProxyMode, QRadioButton] = {}
+        for mode, text in (
+            (ProxyMode.AUTO, "Automatic"),
+            (ProxyMode.MANUAL, "Manual"),
+            (ProxyMode.NONE, "No proxy"),
+        ):
+            button = QRadioButton(text)
+            button.setObjectName(f"proxy{mode.name.title()}")
+            self.proxy_modes.addButton(button)
+            self.proxy_buttons[mode] = button
+            row.addWidget(button)
+        row.addStretch(1)
+        self.proxy_buttons[settings.proxy_mode].setChecked(True)
+        manual = settings.manual_proxy
+        self.proxy_host = QLineEdit(manual.host if manual else "")
+        self.proxy_host.setObjectName("proxyHost")
+        self.proxy_host.setPlaceholderText("proxy.example.com")
+        self.proxy_port = QSpinBox()
+        self.proxy_port.setObjectName("proxyPort")
+        self.proxy_port.setRange(1, 65535)
+        self.proxy_port.setValue(manual.port if manual else 8080)
+        self.proxy_user = QLineEdit((manual.username or "") if manual else "")
+        self.proxy_user.setObjectName("proxyUser")
+        self.proxy_password = QLineEdit((manual.password or "") if manual else "")
+        self.proxy_password.setObjectName("proxyPassword")
+        self.proxy_password.setEchoMode(QLineEdit.EchoMode.Password)
+        hint = QLabel(
+            "Automatic uses HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY, else the "
+            "system's proxy settings."
+        )
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #5f6368")
+        form.addRow("Proxy", row)
+        form.addRow("", hint)
+        form.addRow("Proxy host", self.proxy_host)
+        form.addRow("Proxy port", self.proxy_port)
+        form.addRow("Proxy user", self.proxy_user)
+        form.addRow("Proxy password", self.proxy_password)
+        self.proxy_modes.buttonToggled.connect(lambda *_: self._update_proxy_fields())
+        self._update_proxy_fields()
+
+    @property
+    def proxy_mode(self) -> ProxyMode:
+        for mode, button in self.proxy_buttons.items():
+            if button.isChecked():
+                return mode
+        return ProxyMode.AUTO
+
+    def _update_proxy_fields(self) -> None:
+        manual = self.proxy_mode is ProxyMode.MANUAL
+        for widget in (self.proxy_host, self.proxy_port, self.proxy_user, self.proxy_password):
+            widget.setEnabled(manual)
 
     @property
     def color(self) -> str:
@@ -102,6 +166,23 @@ class PreferencesDialog(QDialog):
         if not self.name_edit.text().strip():
             self.error.setText("Please enter a name")
             return
+        mode = self.proxy_mode
+        host = self.proxy_host.text().strip()
+        if mode is ProxyMode.MANUAL and not host:
+            self.error.setText("Enter the proxy's host name, or choose Automatic")
+            return
+        manual = (
+            Proxy(
+                host,
+                self.proxy_port.value(),
+                self.proxy_user.text().strip() or None,
+                self.proxy_password.text() or None,
+                "Preferences",
+            )
+            if host
+            else None
+        )
+        self.settings.set_proxy(mode, manual)
         self.settings.display_name = self.name_edit.text()
         self.settings.color = self._color
         self.settings.default_server = server

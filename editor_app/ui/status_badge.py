@@ -1,4 +1,5 @@
-"""The connection status in the status bar: a colored dot, the honest text, and "Retry".
+"""The connection status in the status bar: a colored dot, the honest text, "Retry", the
+network note (compatibility mode) and "Details…" (the Connection details dialog).
 
 It renders :class:`~editor_app.qt.connection_model.ConnectionModel` and nothing else, so the
 words come from one place (the model) and the badge only decides colors.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from editor_app.qt.connection_model import ConnectionModel
+from editor_app.ui.connection_details import ConnectionDetailsDialog
 
 KIND_COLORS = {
     "connecting": "#f9ab00",
@@ -17,6 +19,7 @@ KIND_COLORS = {
     "saved": "#188038",
     "synced": "#188038",
     "denied": "#d93025",
+    "proxy_auth": "#d93025",
     "conflict": "#d93025",
     "closed": "#9aa0a6",
 }
@@ -38,6 +41,14 @@ class StatusBadge(QWidget):
         self.resolve_button.setObjectName("resolveButton")
         self.resolve_button.setFlat(True)
         self.resolve_button.setStyleSheet("color: #1a73e8")
+        self.note = QLabel("")
+        self.note.setObjectName("networkNote")
+        self.note.setStyleSheet("color: #b06000")
+        self.details_button = QPushButton("Details…")
+        self.details_button.setObjectName("detailsButton")
+        self.details_button.setFlat(True)
+        self.details_button.setStyleSheet("color: #1a73e8")
+        self.details_dialog: ConnectionDetailsDialog | None = None
         self.view_only = QLabel("· View only")
         self.view_only.setObjectName("viewOnly")
         self.view_only.setStyleSheet("color: #5f6368")
@@ -48,6 +59,11 @@ class StatusBadge(QWidget):
         layout.addWidget(self.retry_button)
         layout.addWidget(self.resolve_button)
         layout.addWidget(self.view_only)
+        layout.addWidget(self.note)
+        layout.addWidget(self.details_button)
+        self.details_button.clicked.connect(lambda *_: self.show_details())
+        connection.noteChanged.connect(self.show_note)
+        self.show_note(connection.note)
         self.retry_button.clicked.connect(lambda *_: connection.retry_now())
         self.resolve_button.clicked.connect(lambda *_: connection.request_resolution())
         connection.statusChanged.connect(self.show_status)
@@ -59,6 +75,24 @@ class StatusBadge(QWidget):
     @property
     def text(self) -> str:
         return self.label.text()
+
+    def show_note(self, note: str) -> None:
+        self.note.setText(f"· {note}" if note else "")
+        self.note.setVisible(bool(note))
+
+    def show_details(self) -> ConnectionDetailsDialog:
+        """Open (or raise) the Connection details dialog."""
+        if self.details_dialog is None:
+            self.details_dialog = ConnectionDetailsDialog(self.connection, self.window())
+            self.details_dialog.finished.connect(self._details_closed)
+        self.details_dialog.show()
+        self.details_dialog.raise_()
+        return self.details_dialog
+
+    def _details_closed(self, _result: int) -> None:
+        dialog, self.details_dialog = self.details_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
 
     def show_status(self, text: str, kind: str) -> None:
         self.label.setText(text)

@@ -28,7 +28,7 @@ RECONNECT_DEADLINE = 40.0
 POLL = 0.01
 
 SAVED = "All changes saved"
-OFFLINE = "Offline — changes saved on this computer"
+OFFLINE = "Can't reach the server — changes saved on this computer"
 
 
 async def wait_until(

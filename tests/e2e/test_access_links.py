@@ -53,7 +53,9 @@ async def test_editor_viewer_and_refused_links(tmp_path: Path) -> None:
             await wait_until(lambda: status(stranger).startswith("Access denied"), "refusal shown")
             assert "roadmap" in status(stranger)
             attempts = stranger.client.connections
-            assert attempts == 0  # refused at the handshake, and not retried in a loop
+            # Refused when the document was opened on the server's shared connection (or at
+            # its own handshake), and not retried in a loop.
+            assert attempts <= 1
 
         async with TestClient(f"{base}?token={mint_token(SECRET, 'roadmap', Role.VIEWER)}") as c:
             await wait_until(lambda: c.synced, "reader synced")

@@ -1,0 +1,275 @@
+"""The editor's one connection per server: WebSocket, fallback to long polling, the switch
+back, faults on the way, proxies from the environment, and what the user is told.
+
+Real relay on port 0, real sockets; the misbehaving networks are ``HttpFront`` (a reverse
+proxy that drops or swallows the Upgrade, or answers everything with one status) and
+``FaultProxy`` (cuts connections mid-response). "Nothing lost or repeated" is checked the
+strong way: the document stays on ONE session and ONE channel (no resync could repair a
+loss), and reaches "All changes saved", which needs the server to acknowledge exactly as
+many document messages as the client sent (one more on the server and the client's
+session raises a protocol error, one less and the ACK never comes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pycrdt
+import pytest
+
+from editor_app.core.backoff import Backoff
+from editor_app.core.diagnose import check_connection
+from editor_app.core.proxy import (
+    Proxy,
+    ProxyMode,
+    bypasses,
+    make_resolver,
+    parse_proxy_url,
+    proxy_from_environment,
+)
+from editor_app.core.schema import content
+from editor_app.core.server_connection import ServerConnection, Transport
+from editor_app.core.status_text import (
+    TEXT_BLOCKED,
+    TEXT_OFFLINE,
+    TEXT_PROXY_AUTH,
+    TEXT_REVOKED,
+    status_text,
+)
+from editor_app.core.sync_client import ClientStatus, Status, SyncClient
+from shared import Origin
+from sync_server.app import RelayServer
+from sync_server.config import ServerConfig
+from tests.faults.http_front import HttpFront
+from tests.faults.proxy import FaultProxy
+from tests.support.client import TestClient, wait_until
+
+
+@asynccontextmanager
+async def relay(**options: Any) -> AsyncIterator[RelayServer]:
+    async with RelayServer(ServerConfig(host="127.0.0.1", port=0, **options)) as server:
+        yield server
+
+
+class Editor:
+    def __init__(self, conn: ServerConnection | None, url: str, **kwargs: Any) -> None:
+        self.doc: pycrdt.Doc[Any] = pycrdt.Doc()
+        self.text = content(self.doc)
+        kwargs.setdefault("backoff", Backoff(base=0.05, cap=0.2))
+        self.client = SyncClient(url, self.doc, pycrdt.Awareness(self.doc), connection=conn,
+                                 **kwargs)  # fmt: skip
+        self.typed = ""
+
+    @property
+    def status(self) -> Status:
+        return self.client.status.status
+
+    @property
+    def text_shown(self) -> str:
+        return status_text(self.client.status)[0]
+
+    def type(self, s: str) -> None:
+        self.typed += s
+        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
+            self.text.insert(len(str(self.text).encode()), s)
+
+
+def connection(url: str, **kwargs: Any) -> ServerConnection:
+    kwargs.setdefault("backoff", Backoff(base=0.05, cap=0.2))
+    return ServerConnection(url, **kwargs)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("mode", ["strip", "hang"])
+async def test_a_blocked_websocket_falls_back_to_polling_at_once(mode: str) -> None:
+    async with relay() as server, HttpFront(server.port, mode) as front:
+        async with asyncio.TaskGroup() as tg:
+            conn = connection(front.url, ws_open_timeout=0.5, probe_delays=())
+            ed = Editor(conn, f"{front.url}/notes")
+            started = time.monotonic()
+            tg.create_task(conn.run())
+            tg.create_task(ed.client.run())
+            ed.type("through the fallback")
+            await wait_until(lambda: ed.status is Status.SAVED, what="saved over polling")
+            elapsed = time.monotonic() - started
+            assert conn.info.transport is Transport.POLLING and conn.info.websocket_blocked
+            assert elapsed < 3.0, elapsed  # 426 at once; no answer: the 0.5 s open timeout
+            room = server.registry.get("notes")
+            assert room is not None and str(content(room.doc)) == "through the fallback"
+            # Stock and coscribe.v1 clients directly on the relay are not affected.
+            async with TestClient(f"{server.url}/notes", extensions=False) as stock:
+                await wait_until(lambda: str(stock.text) == "through the fallback")
+                await stock.insert(0, ">")
+            await wait_until(lambda: str(ed.text).startswith(">"), what="stock edit arrives")
+            await ed.client.close()
+            await conn.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("polling", [True, False], ids=["polls", "websockets"])
+async def test_connections_cut_mid_message_lose_and_repeat_nothing(polling: bool) -> None:
+    async with relay(poll_hold=0.3) as server, FaultProxy("127.0.0.1", server.port) as proxy:
+        async with asyncio.TaskGroup() as tg:
+            conn = connection(proxy.url, start_with_polling=polling, probe_delays=())
+            ed = Editor(conn, f"{proxy.url}/cuts")
+            tg.create_task(conn.run())
+            tg.create_task(ed.client.run())
+            await wait_until(lambda: ed.status is Status.SAVED, what="first sync")
+            async with TestClient(f"{server.url}/cuts") as other:
+                for i in range(40):
+                    ed.type(f"a{i};")
+                    await other.insert(0, f"b{i};")
+                    if i % 4 == 0:
+                        for c in proxy.connections:
+                            c.cut_after(3 + i)  # a few bytes more, then RST mid-response
+                    await asyncio.sleep(0.01)
+                await wait_until(lambda: ed.status is Status.SAVED, what="all acknowledged")
+                await wait_until(lambda: str(ed.text) == str(other.text), what="converged")
+                for i in range(40):
+                    assert str(ed.text).count(f"a{i};") == 1 and str(ed.text).count(f"b{i};") == 1
+            assert conn.sessions_opened == 1 and ed.client.connections == 1  # never resynced
+            assert len(proxy.accepted) > 4  # the cuts did cost connections (polls repeated)
+            await ed.client.close()
+            await conn.close()
+
+
+@pytest.mark.asyncio
+async def test_switch_from_polling_to_websocket_in_the_middle_of_typing() -> None:
+    # 30 ms each way on every connection: polls and POSTs are in flight when it switches.
+    async with relay(poll_hold=0.5) as server, FaultProxy("127.0.0.1", server.port) as proxy:
+        proxy.default_faults.latency = 0.03
+        async with asyncio.TaskGroup() as tg:
+            conn = connection(proxy.url, start_with_polling=True, probe_delays=(0.4,))
+            ed = Editor(conn, f"{proxy.url}/switch")
+            tg.create_task(conn.run())
+            tg.create_task(ed.client.run())
+            await wait_until(lambda: ed.status is Status.SAVED, what="synced over polling")
+            assert conn.info.transport is Transport.POLLING
+            async with TestClient(f"{server.url}/switch") as other:
+                i = 0
+                while conn.info.transport is not Transport.WEBSOCKET or i < 80:
+                    ed.type(f"<{i}>")
+                    if i % 2 == 0:
+                        await other.insert(0, f"({i})")
+                    i += 1
+                    await asyncio.sleep(0.005)
+                    assert i < 2000, "never switched"
+                await wait_until(lambda: ed.status is Status.SAVED, what="saved after the switch")
+                await wait_until(lambda: str(other.text) == str(ed.text), what="converged")
+                shown = str(ed.text)
+                for n in range(i):
+                    assert shown.count(f"<{n}>") == 1
+            assert conn.info.transport is Transport.WEBSOCKET
+            assert conn.sessions_opened == 1 and ed.client.connections == 1
+            await ed.client.close()
+            await conn.close()
+
+
+@pytest.mark.asyncio
+async def test_what_the_user_is_told_for_each_failure() -> None:
+    # Nobody listening: "Can't reach the server".
+    async with relay() as gone:
+        dead_url = gone.url
+    async with asyncio.TaskGroup() as tg:
+        conn = connection(dead_url)
+        ed = Editor(conn, f"{dead_url}/nowhere")
+        tg.create_task(conn.run())
+        tg.create_task(ed.client.run())
+        await wait_until(lambda: ed.status is Status.OFFLINE, what="offline")
+        assert ed.text_shown == TEXT_OFFLINE and "Can't reach the server" in TEXT_OFFLINE
+        await ed.client.close()
+        await conn.close()
+    async with relay() as server:
+        # A 502 or a 426 from something in between is never "Access denied".
+        for mode, expected in (("status:502", TEXT_OFFLINE), ("status:426", TEXT_BLOCKED)):
+            async with HttpFront(server.port, mode) as front, asyncio.TaskGroup() as tg:
+                conn = connection(front.url)
+                ed = Editor(conn, f"{front.url}/doc")
+                tg.create_task(conn.run())
+                tg.create_task(ed.client.run())
+                await wait_until(
+                    lambda e=ed, x=expected: e.text_shown == x, what=f"{mode}: {expected}"
+                )
+                assert ed.status is Status.OFFLINE
+                assert front.requests >= 1
+                await ed.client.close()
+                await conn.close()
+    texts = {
+        "proxy": ClientStatus(Status.PROXY_AUTH, "the proxy asks for a user name and password"),
+        "revoked": ClientStatus(Status.DENIED, "this link was revoked; ask the owner"),
+        "expired": ClientStatus(Status.DENIED, "access token expired"),
+    }
+    assert status_text(texts["proxy"]) == (TEXT_PROXY_AUTH, "proxy_auth")
+    assert status_text(texts["revoked"])[0] == TEXT_REVOKED
+    assert status_text(texts["expired"])[0].startswith("Access link expired")
+
+
+@pytest.mark.asyncio
+async def test_connection_test_says_which_way_works() -> None:
+    async with relay() as server:
+        url = server.url
+        direct = await check_connection(url, proxy=make_resolver(ProxyMode.NONE))
+        assert direct.ok and direct.transport == "WebSocket"
+        async with HttpFront(server.port, "strip") as front:
+            fallback = await check_connection(front.url, proxy=make_resolver(ProxyMode.NONE))
+            assert fallback.ok and fallback.transport == "compatibility mode"
+            assert fallback.summary.startswith("A proxy or firewall blocks live connections")
+        await wait_until(lambda: not server.sessions.sessions, what="test sessions closed")
+    gone = await check_connection(url, proxy=make_resolver(ProxyMode.NONE))
+    assert not gone.ok and gone.summary.startswith("Can't reach the server")
+
+
+def test_proxy_from_the_environment() -> None:
+    env = {
+        "HTTPS_PROXY": "http://user:p%40ss@secure.proxy:3129",
+        "http_proxy": "corp.proxy:8080",
+        "HTTP_PROXY": "ignored.proxy:1",
+        "NO_PROXY": "localhost,.internal.example,10.0.0.0/8,example.org:8443",
+    }
+    secure = proxy_from_environment("wss://docs.example.com/x", env)
+    assert secure == Proxy("secure.proxy", 3129, "user", "p@ss", "HTTPS_PROXY")
+    assert secure.authorization() == "Basic dXNlcjpwQHNz"
+    plain = proxy_from_environment("ws://docs.example.com:1234/x", env)
+    assert plain is not None and (plain.host, plain.port, plain.source) == (
+        "corp.proxy",
+        8080,
+        "http_proxy",  # lower case wins, as in curl and urllib
+    )
+    for direct_url in (
+        "ws://localhost:1234/x",
+        "ws://a.internal.example/x",
+        "ws://10.2.3.4:1234/x",
+        "wss://example.org:8443/x",
+    ):
+        assert proxy_from_environment(direct_url, env) is None, direct_url
+    assert proxy_from_environment("wss://example.org/x", env) is not None  # other port
+    assert proxy_from_environment("ws://h/x", {"ALL_PROXY": "http://all:3128"}) == Proxy(
+        "all", 3128, None, None, "ALL_PROXY"
+    )
+    assert proxy_from_environment("ws://h/x", {"ALL_PROXY": "socks5://s:1080"}) is None
+    assert bypasses("*", "anything", 1) and not bypasses("", "anything", 1)
+    assert parse_proxy_url("") is None
+
+
+def test_proxy_modes() -> None:
+    manual = Proxy("manual.proxy", 3128, "me", "secret", "Preferences")
+    system_calls: list[str] = []
+
+    def system(url: str) -> Proxy | None:
+        system_calls.append(url)
+        return Proxy("system.proxy", 8080, source="system settings")
+
+    env = {"HTTP_PROXY": "http://env.proxy:3128"}
+    assert make_resolver(ProxyMode.NONE)("ws://h/x") is None
+    assert make_resolver(ProxyMode.MANUAL, manual=manual, environ=env)("ws://h/x") == manual
+    auto = make_resolver(ProxyMode.AUTO, system=system, environ=env)
+    assert auto("ws://h/x") == Proxy("env.proxy", 3128, None, None, "HTTP_PROXY")
+    assert system_calls == []  # the environment decided
+    auto_system = make_resolver(ProxyMode.AUTO, system=system, environ={})
+    found = auto_system("wss://h/x")
+    assert found is not None and found.host == "system.proxy" and system_calls == ["wss://h/x"]
+    assert found.describe() == "system.proxy:8080 (system settings)"

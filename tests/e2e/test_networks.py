@@ -1,0 +1,185 @@
+"""The editor through real networks that break WebSockets: real nginx without the Upgrade
+headers, a real forward proxy (tinyproxy) that allows CONNECT, refuses it, or wants a
+password; a stock Yjs client (Node, y-websocket) connected directly to the relay.
+
+* ``test_the_editor_says_what_the_network_does``: the editor in this process (offscreen):
+  compatibility mode behind nginx (the note, Connection details, Test connection), and
+  "The proxy needs a password" until the password is set in Preferences.
+* ``test_real_editor_syncs_through_each_network`` (Xvfb, marker ``gui``): the real
+  ``python -m editor_app`` typed into with xdotool, through each network in turn, while a
+  stock Yjs client on the relay sees the typing and writes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pycrdt
+import pytest
+
+from editor_app.core.local_store import LocalStore
+from editor_app.core.proxy import Proxy, ProxyMode
+from editor_app.core.schema import content
+from editor_app.core.status_text import TEXT_COMPATIBILITY, TEXT_PROXY_AUTH
+from editor_app.ui.app import OpenDocument
+from tests.e2e.harness import SAVED, editor_app, relay, type_text, wait_until
+from tests.e2e.network_processes import nginx_without_upgrade, require_network_tools, tinyproxy
+
+
+def status(opened: OpenDocument) -> str:
+    return opened.window.status_badge.text
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(120)
+async def test_the_editor_says_what_the_network_does(tmp_path: Path) -> None:
+    require_network_tools()
+    async with relay(tmp_path / "server") as server, editor_app(tmp_path / "me", "Ann") as app:
+        app.settings.set_proxy(ProxyMode.NONE, None)  # whatever this machine's environment says
+        app.connections.set_proxy(app.proxy_resolver())
+        with nginx_without_upgrade(server.port, tmp_path / "nginx") as behind_nginx:
+            opened = app.open_document(f"{behind_nginx}/behind-nginx")
+            await wait_until(lambda: status(opened) == SAVED, lambda: status(opened))
+            badge = opened.window.status_badge
+            assert badge.note.text() == f"· {TEXT_COMPATIBILITY}"
+            type_text(opened.editor, "typed behind nginx")
+            await wait_until(lambda: status(opened) == SAVED, "typing saved over polling")
+            room = server.server.registry.get("behind-nginx") if server.server else None
+            assert room is not None and str(content(room.doc)) == "typed behind nginx"
+
+            details = badge.show_details()
+            assert details.values["Transport"].text() == "HTTP long polling (compatibility mode)"
+            assert "426" in details.values["Last error"].text()
+            details.test_button.click()
+            await wait_until(
+                lambda: details.verdict.text().startswith("A proxy or firewall blocks live"),
+                lambda: details.verdict.text(),
+            )
+            assert "compatibility mode works" in details.verdict.text()
+            details.close()
+            await app.close_document(opened)
+
+        user, password = "ann", "s3cret"
+        with tinyproxy(
+            tmp_path / "proxy", connect_ports=(server.port,), basic_auth=(user, password)
+        ) as proxy_port:
+            app.settings.set_proxy(ProxyMode.MANUAL, Proxy("127.0.0.1", proxy_port))
+            app.connections.set_proxy(app.proxy_resolver())
+            opened = app.open_document(f"{server.url}/via-proxy")
+            await wait_until(lambda: status(opened) == TEXT_PROXY_AUTH, lambda: status(opened))
+            assert opened.window.status_badge.dot.styleSheet().endswith("#d93025")
+            app.settings.set_proxy(ProxyMode.MANUAL, Proxy("127.0.0.1", proxy_port, user, password))
+            app._apply_preferences()  # what pressing OK in Preferences does
+            await wait_until(lambda: status(opened) == SAVED, lambda: status(opened))
+            assert opened.window.status_badge.note.text() == ""  # a WebSocket through CONNECT
+            assert dict(opened.connection.details())["Proxy"].startswith("ann@127.0.0.1")
+
+
+# ------------------------------------------------------------------------- Xvfb
+
+
+def local_copy(data_dir: Path, url: str) -> str:
+    """The text of the editor's offline copy of ``url`` (what the editor has)."""
+    store = LocalStore(data_dir / "documents.sqlite3")
+    try:
+        copy: pycrdt.Doc[object] = pycrdt.Doc()
+        store.open_document(url).load_into(copy)
+        return str(content(copy))
+    finally:
+        store.close()
+
+
+@contextmanager
+def network(kind: str, relay_url: str, workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """(the URL the editor opens, its proxy environment) for one kind of network."""
+    port = int(relay_url.rsplit(":", 1)[1])
+    # Empty values hide whatever proxy this machine's environment names.
+    none = {
+        name: ""
+        for base in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+        for name in (base, base.lower())
+    }
+
+    def via(proxy: str) -> dict[str, str]:
+        return {**none, "HTTP_PROXY": proxy, "http_proxy": proxy}
+
+    if kind == "nginx drops Upgrade":
+        with nginx_without_upgrade(port, workdir) as url:
+            yield url, none
+    elif kind == "proxy CONNECT":
+        with tinyproxy(workdir, connect_ports=(port,)) as p:
+            yield relay_url, via(f"http://127.0.0.1:{p}")
+    elif kind == "proxy refuses CONNECT":
+        with tinyproxy(workdir, connect_ports=(443,)) as p:
+            yield relay_url, via(f"http://127.0.0.1:{p}")
+    elif kind == "proxy with Basic auth":
+        with tinyproxy(workdir, basic_auth=("ann", "pa55-word")) as p:
+            yield relay_url, via(f"http://ann:pa55-word@127.0.0.1:{p}")
+    else:
+        raise AssertionError(kind)
+
+
+NETWORKS = (
+    "nginx drops Upgrade",
+    "proxy CONNECT",
+    "proxy refuses CONNECT",
+    "proxy with Basic auth",
+)
+
+
+@pytest.mark.gui
+@pytest.mark.asyncio
+@pytest.mark.timeout(300)
+async def test_real_editor_syncs_through_each_network(tmp_path: Path) -> None:
+    from tests.e2e.processes import (
+        relay_server,
+        start_editor,
+        stop,
+        wait_for_window,
+        window_geometry,
+        xdo,
+        xvfb,
+    )
+    from tests.e2e.test_xvfb import require_x_tools
+    from tests.interop.node_client import NodeClient, ensure_node_packages
+
+    require_x_tools()
+    require_network_tools()
+    node = ensure_node_packages()
+    with xvfb("1000x760x24") as display, relay_server(tmp_path / "server") as relay_url:
+        for n, kind in enumerate(NETWORKS):
+            room = f"net-{n}"
+            work = tmp_path / f"net-{n}"
+            with network(kind, relay_url, work / "middlebox") as (url, proxy_env):
+                stock = await NodeClient.start(node, relay_url, room, work / "node.log")
+                data = work / "editor"
+                log = work / "editor.log"
+                app = start_editor(
+                    [f"{url}/{room}", "--data-dir", str(data), "--name", f"N{n}"],
+                    display,
+                    log,
+                    extra_env=proxy_env,
+                )
+                try:
+                    await stock.wait_synced()
+                    window = await asyncio.to_thread(wait_for_window, display, "Coscribe", app, log)
+                    x, y, w, h = await asyncio.to_thread(window_geometry, display, window)
+                    page = (str(x + w // 2), str(y + h // 2))
+                    await asyncio.to_thread(xdo, display, "mousemove", *page, "click", "1")
+                    typed = f"typed over {kind}"
+                    await asyncio.to_thread(xdo, display, "type", "--delay", "10", typed)
+                    await stock.wait_text(typed, within=20)
+                    await stock.insert(len(typed), " + stock Yjs")
+                    await wait_until(
+                        lambda d=data, u=f"{url}/{room}": local_copy(d, u).endswith("stock Yjs"),
+                        f"{kind}: the stock client's text in the editor",
+                        within=20,
+                    )
+                    await asyncio.to_thread(xdo, display, "key", "ctrl+q")
+                    assert await asyncio.to_thread(app.wait, 20) == 0, log.read_text()
+                finally:
+                    stop(app)
+                    await stock.aclose()

@@ -1,0 +1,120 @@
+"""A misbehaving reverse proxy in front of the relay, for the transport-fallback tests.
+
+``async with HttpFront(port, mode) as front`` listens on 127.0.0.1 (``front.url``) and
+forwards each connection to the relay, except that it plays one of the things real
+networks do to WebSockets:
+
+* ``"strip"``: removes ``Upgrade`` and ``Connection`` from a WebSocket request, as nginx
+  does without the two ``proxy_set_header`` lines (the relay then sees a plain GET and
+  answers 426); everything else passes;
+* ``"hang"``: swallows WebSocket requests and never answers (a proxy that buffers them);
+* ``"status:<code>"``: answers every request with that status and no Coscribe header (a
+  gateway error page, or a filter that refuses everything).
+
+Real nginx and a real forward proxy are in tests/e2e/test_networks.py; this one is for
+fast in-process tests. Every task belongs to the front's TaskGroup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import TracebackType
+from typing import Self
+
+HEAD_LIMIT = 64 * 1024
+
+
+class HttpFront:
+    def __init__(self, target_port: int, mode: str) -> None:
+        self.target_port = target_port
+        self.mode = mode
+        self.websocket_requests = 0
+        self.requests = 0
+        self._server: asyncio.Server | None = None
+        self._tg = asyncio.TaskGroup()
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def __aenter__(self) -> Self:
+        await self._tg.__aenter__()
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        await self._tg.__aexit__(exc_type, exc, tb)
+        await self._server.wait_closed()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        self._tg.create_task(self._serve(reader, writer))
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                return
+            self.requests += 1
+            websocket = b"upgrade: websocket" in head.lower()
+            self.websocket_requests += websocket
+            if self.mode.startswith("status:"):
+                code = self.mode.split(":", 1)[1]
+                body = f"{code} from the front\n".encode()
+                writer.write(
+                    f"HTTP/1.1 {code} Front\r\nContent-Length: {len(body)}\r\n"
+                    "Content-Type: text/plain\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+                return
+            if websocket and self.mode == "hang":
+                await reader.read()  # until the client gives up
+                return
+            if websocket and self.mode == "strip":
+                lines = head.split(b"\r\n")
+                kept = [
+                    line
+                    for line in lines
+                    if not line.lower().startswith((b"upgrade:", b"connection:"))
+                ]
+                head = b"\r\n".join(kept[:-2] + [b"Connection: close", b"", b""])
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+            self._writers.add(up_writer)
+            up_writer.write(head)
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(_pipe(reader, up_writer))
+                tg.create_task(_pipe(up_reader, writer))
+        finally:
+            self._writers.discard(writer)
+            writer.transport.abort()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            writer.transport.abort()
