@@ -94,10 +94,19 @@ cmd_test() {
   exec "$PY" -m pytest "$@"
 }
 
+stop_server() {
+  if [ -n "${SERVER_PID:-}" ]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+}
+
 cmd_run() {
   apt_install "${APT_RUNTIME[@]}"
   python_setup
-  local port="${COSCRIBE_PORT:-1234}" server_pid=""
+  local port="${COSCRIBE_PORT:-1234}"
+  # Global, not local: the EXIT trap runs after this function has returned.
+  SERVER_PID=""
   if "$PY" - "$port" <<'PYCHECK'
 import socket, sys
 s = socket.socket(); s.settimeout(0.5)
@@ -108,18 +117,18 @@ PYCHECK
   else
     say "starting coscribe-server on ws://127.0.0.1:$port (embedded SQLite storage)"
     "$VENV/bin/coscribe-server" --port "$port" &
-    server_pid=$!
-    trap '[ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true' EXIT
+    SERVER_PID=$!
+    trap stop_server EXIT
     for _ in $(seq 1 100); do
       curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-      kill -0 "$server_pid" 2>/dev/null || die "the server did not start (see its error above)"
+      kill -0 "$SERVER_PID" 2>/dev/null || die "the server did not start (see its error above)"
       sleep 0.1
     done
   fi
   if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
     say "no display found: the editor needs a desktop session (or set QT_QPA_PLATFORM)"
     say "the server keeps running; press Ctrl+C to stop it"
-    wait "$server_pid"
+    wait "$SERVER_PID"
     return
   fi
   say "starting the editor"
