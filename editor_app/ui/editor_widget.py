@@ -134,6 +134,10 @@ class EditorWidget(QPlainTextEdit):
         self._set_blocks({"list": None if every else kind})
 
     def _toggle_inline(self, key: str) -> None:
+        if self.isReadOnly():
+            self._last_format = None  # views that flipped a check state get the truth back
+            self._emit_format()
+            return
         cursor = self.textCursor()
         if cursor.hasSelection():
             on = not self._all_have(cursor, key)

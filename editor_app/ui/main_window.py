@@ -39,6 +39,23 @@ from editor_app.ui.status_badge import StatusBadge
 HEADING_CHOICES = (("Normal text", None), ("Heading 1", 1), ("Heading 2", 2), ("Heading 3", 3))
 UNTITLED = "Untitled document"
 STANDARD = QKeySequence.StandardKey
+#: Actions that change the document: disabled (keys included) for a viewer.
+EDITING_ACTIONS = (
+    "undo",
+    "redo",
+    "bold",
+    "italic",
+    "underline",
+    "strike",
+    "link",
+    "bullet",
+    "ordered",
+    "normal",
+    "heading1",
+    "heading2",
+    "heading3",
+    "replace",
+)
 
 
 class MainWindow(QMainWindow):
@@ -340,6 +357,12 @@ class MainWindow(QMainWindow):
         self.model.read_only = read_only
         self.title_edit.setReadOnly(read_only)
         self.toolbar.setEnabled(not read_only)
+        # The shortcuts too: a disabled toolbar does not disable its actions' keys.
+        for name in EDITING_ACTIONS:
+            action = self.actions_by_name.get(name)
+            if action is not None:
+                action.setEnabled(not read_only)
+        self.show_format(self.editor.current_format())
 
     def _show_title(self, title: str) -> None:
         if self.title_edit.text() != title:
