@@ -23,6 +23,7 @@ import http
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 import h11
@@ -175,8 +176,10 @@ class PollingHttp(asyncio.Protocol):
     # ------------------------------------------------------------------ asyncio
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # Not ``isinstance(transport, asyncio.Transport)``: uvloop's TCPTransport (the
+        # server's loop where uvloop is installed) has the same methods but does not
+        # derive from asyncio's classes; asserting it failed every polling request there.
+        self._transport = cast(asyncio.Transport, transport)
         self._front.connections.add(self)
 
     def data_received(self, data: bytes) -> None:

@@ -15,6 +15,8 @@ import ssl as ssl_module
 import time
 from dataclasses import dataclass, field
 
+from websockets.exceptions import ConnectionClosed
+
 from shared.errors import CloseCode, DecodeError
 from shared.limits import SUBPROTOCOL_V2
 from shared.polling import PollQuery, SessionEnded, parse_open_answer
@@ -75,7 +77,7 @@ async def check_connection(
             if isinstance(frame, SessionParams):
                 await ws.send(CloseFrame(int(CloseCode.NORMAL), "connection test").encode())
         finally:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(ConnectionClosed, TimeoutError, OSError):
                 await ws.close()
         steps.append(f"WebSocket{via}: works ({rtt * 1000:.0f} ms)")
         return CheckResult(

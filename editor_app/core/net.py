@@ -424,7 +424,7 @@ class HttpConnection:
         writer, self._writer, self._reader, self._h11 = self._writer, None, None, None
         if writer is not None:
             writer.close()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(OSError):  # a reset while closing: closed anyway
                 await writer.wait_closed()
 
 

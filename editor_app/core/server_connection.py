@@ -360,8 +360,12 @@ class ServerConnection:
         self._changed.set()
         ws = self._ws
         if ws is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(CloseCode.NORMAL, "editor closed"), 1.0)
+            # The CLOSE frame ends the session on the server; closing the WebSocket alone
+            # would leave it waiting (``PollTiming.timeout``) for the carrier to come back.
+            with contextlib.suppress(ConnectionClosed, TimeoutError, OSError):
+                async with asyncio.timeout(1.0):
+                    await ws.send(CloseFrame(int(CloseCode.NORMAL), "editor closed").encode())
+                    await ws.close(CloseCode.NORMAL, "editor closed")
         elif self._sid is not None and self.info.transport is Transport.POLLING:
             await self._post_close()
         if self._task is not None:
@@ -566,7 +570,7 @@ class ServerConnection:
         finally:
             self._ws = None
             if not self._closing:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(ConnectionClosed, TimeoutError, OSError):
                     await asyncio.wait_for(ws.close(), 1.0)
         self._raise(result)
 

@@ -170,6 +170,27 @@ async def test_switch_from_polling_to_websocket_in_the_middle_of_typing() -> Non
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("polling", [True, False], ids=["polling", "websocket"])
+async def test_closing_ends_the_session_on_the_server(polling: bool) -> None:
+    # Without the CLOSE frame a WebSocket session outlived the editor on the server,
+    # waiting for its carrier to come back (found by the Xvfb network test).
+    async with relay() as server:
+        async with asyncio.TaskGroup() as tg:
+            conn = connection(server.url, start_with_polling=polling, probe_delays=())
+            ed = Editor(conn, f"{server.url}/bye")
+            tg.create_task(conn.run())
+            tg.create_task(ed.client.run())
+            await wait_until(lambda: ed.status is Status.SAVED, what="synced")
+            expected = Transport.POLLING if polling else Transport.WEBSOCKET
+            assert conn.info.transport is expected
+            assert len(server.sessions.sessions) == 1
+            await ed.client.close()
+            await conn.close()
+        await wait_until(lambda: not server.sessions.sessions, what="the session ended")
+        assert server.metrics.closes_by_code[1000] == 1
+
+
+@pytest.mark.asyncio
 async def test_what_the_user_is_told_for_each_failure() -> None:
     # Nobody listening: "Can't reach the server".
     async with relay() as gone:

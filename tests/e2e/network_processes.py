@@ -96,7 +96,9 @@ pid {workdir / "nginx.pid"};
 error_log {workdir / "error.log"} info;
 events {{ worker_connections 256; }}
 http {{
-    access_log off;
+    # Every request the editor made through nginx (the tests read it as evidence).
+    log_format plain '$request $status';
+    access_log {workdir / "access.log"} plain;
     {temp}
     server {{
         listen 127.0.0.1:{port};

@@ -126,8 +126,65 @@ NETWORKS = (
     "nginx drops Upgrade",
     "proxy CONNECT",
     "proxy refuses CONNECT",
-    "proxy with Basic auth",
+    "proxy with Basic auth",  # CONNECT to port 443 only: polls in absolute form, with a password
 )
+
+#: How the editor's one connection must get through each network.
+EXPECTED_TRANSPORT = {
+    "nginx drops Upgrade": "polling",
+    "proxy CONNECT": "websocket",
+    "proxy refuses CONNECT": "polling",
+    "proxy with Basic auth": "polling",
+}
+
+
+def relay_metrics(relay_url: str) -> dict[str, float]:
+    """The relay's /metrics (Prometheus text) as {sample name with labels: value}."""
+    import urllib.request
+
+    url = relay_url.replace("ws://", "http://", 1) + "/metrics"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    with opener.open(url, timeout=10) as answer:
+        text: str = answer.read().decode()
+    samples: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def middlebox_requests(workdir: Path) -> str:
+    """The request lines the middlebox logged (nginx's access log, tinyproxy's log)."""
+    return "\n".join(
+        path.read_text(errors="replace")
+        for path in (workdir / "access.log", workdir / "tinyproxy.log")
+        if path.exists()
+    )
+
+
+def assert_went_through(kind: str, relay_url: str, workdir: Path, before: dict[str, float]) -> None:
+    """The editor's session (coscribe.v2, one per server) went through the middlebox with
+    the transport ``kind`` leaves open: the relay counts it, the middlebox logged it."""
+    now = relay_metrics(relay_url)
+    transport = EXPECTED_TRANSPORT[kind]
+    other = "websocket" if transport == "polling" else "polling"
+    assert now["coscribe_sessions_opened_total"] > before["coscribe_sessions_opened_total"], now
+    assert now[f'coscribe_sessions{{transport="{transport}"}}'] == 1, (kind, now)
+    assert now[f'coscribe_sessions{{transport="{other}"}}'] == 0, (kind, now)
+    assert now["coscribe_sessions_documents"] == 1, (kind, now)
+    port = relay_url.rsplit(":", 1)[1]
+    seen = middlebox_requests(workdir)
+    if transport == "polling":
+        assert now["coscribe_sessions_polls_total"] > before["coscribe_sessions_polls_total"]
+        assert "POST " in seen and "/?transport=polling&sid=" in seen, seen[-2000:]
+    if kind == "nginx drops Upgrade":
+        assert "GET / HTTP/1.1 426" in seen, seen[-2000:]  # the upgrade nginx broke
+    elif kind == "proxy CONNECT":
+        assert f"CONNECT 127.0.0.1:{port}" in seen, seen[-2000:]
+    else:
+        assert f"Refused CONNECT method on port {port}" in seen, seen[-2000:]
+        assert f"POST http://127.0.0.1:{port}/?transport=polling&sid=" in seen, seen[-2000:]
 
 
 @pytest.mark.gui
@@ -154,6 +211,7 @@ async def test_real_editor_syncs_through_each_network(tmp_path: Path) -> None:
             room = f"net-{n}"
             work = tmp_path / f"net-{n}"
             with network(kind, relay_url, work / "middlebox") as (url, proxy_env):
+                before = await asyncio.to_thread(relay_metrics, relay_url)
                 stock = await NodeClient.start(node, relay_url, room, work / "node.log")
                 data = work / "editor"
                 log = work / "editor.log"
@@ -177,6 +235,9 @@ async def test_real_editor_syncs_through_each_network(tmp_path: Path) -> None:
                         lambda d=data, u=f"{url}/{room}": local_copy(d, u).endswith("stock Yjs"),
                         f"{kind}: the stock client's text in the editor",
                         within=20,
+                    )
+                    await asyncio.to_thread(
+                        assert_went_through, kind, relay_url, work / "middlebox", before
                     )
                     await asyncio.to_thread(xdo, display, "key", "ctrl+q")
                     assert await asyncio.to_thread(app.wait, 20) == 0, log.read_text()

@@ -286,3 +286,28 @@ def test_channel_messages_from_the_server_decode() -> None:
     payload = name_prefix("x#2") + CloseDocument(4403, "no").encode()
     key, message = decode_payload(payload)
     assert key == "x#2" and decode_control(message) == CloseDocument(4403, "no")
+
+
+def test_polling_on_uvloop() -> None:
+    # The server runs on uvloop where it is installed (``python -m sync_server``); its
+    # transports are not ``asyncio.Transport`` instances, and the polling front once
+    # asserted they were: every poll was answered with a closed connection there.
+    import uvloop
+
+    async def scenario() -> None:
+        async with relay(poll_hold=0.2) as server:
+            conn = ServerConnection(server.url, start_with_polling=True, probe_delays=())
+            ed = Editor(conn, f"{server.url}/on-uvloop")
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(conn.run())
+                tg.create_task(ed.client.run())
+                ed.type("polled on uvloop")
+                await wait_until(lambda: ed.status is Status.SAVED, what="saved over polling")
+                assert conn.info.transport is Transport.POLLING
+                room = server.registry.get("on-uvloop")
+                assert room is not None and str(content(room.doc)) == "polled on uvloop"
+                await ed.client.close()
+                await conn.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(scenario())
