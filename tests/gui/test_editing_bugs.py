@@ -1,0 +1,57 @@
+"""Editing behaviour a word-processor user expects (issue 13, bugs 4, 7, 8).
+
+Real pycrdt documents and real EditorWidgets (offscreen); keys are real Qt key events.
+"""
+
+from __future__ import annotations
+
+import pycrdt
+from pytestqt.qtbot import QtBot
+
+from editor_app.qt.formats import crdt_delta
+from tests.gui.test_binding import assert_mirrors, make_editor, qt_text, type_text
+
+
+def test_enter_enter_leaves_a_list_without_a_stray_empty_line(qtbot: QtBot) -> None:
+    """Bug 4: Enter on an empty last list item leaves the list; what is typed next is the
+    last line of the document (no empty paragraph after it)."""
+    editor = make_editor(qtbot)
+    type_text(editor, "one")
+    editor.toggle_list("bullet")
+    type_text(editor, "\ntwo\n\nafter")
+    assert qt_text(editor) == "one\ntwo\nafter"
+    assert crdt_delta(editor.model.text.diff()) == [
+        ("one", {}),
+        ("\n", {"list": "bullet"}),
+        ("two", {}),
+        ("\n", {"list": "bullet"}),
+        ("after", {}),
+    ]
+    assert_mirrors(editor)
+
+
+def test_enter_after_a_last_heading_goes_to_the_blank_last_line(qtbot: QtBot) -> None:
+    editor = make_editor(qtbot)
+    type_text(editor, "Title")
+    editor.set_heading(1)
+    type_text(editor, "\nbody")
+    assert qt_text(editor) == "Title\nbody"
+    assert crdt_delta(editor.model.text.diff()) == [
+        ("Title", {}),
+        ("\n", {"header": 1}),
+        ("body", {}),
+    ]
+    assert_mirrors(editor)
+
+
+def test_enter_in_a_list_in_the_middle_still_leaves_the_list(qtbot: QtBot) -> None:
+    doc = pycrdt.Doc()
+    doc.get("content", type=pycrdt.Text).insert(0, "item\nnext\n", {})
+    doc.get("content", type=pycrdt.Text).format(4, 5, {"list": "ordered"})
+    editor = make_editor(qtbot, doc)
+    cursor = editor.textCursor()
+    cursor.setPosition(4)
+    editor.setTextCursor(cursor)
+    type_text(editor, "\n\nx")
+    assert qt_text(editor) == "item\nx\nnext\n"
+    assert_mirrors(editor)
