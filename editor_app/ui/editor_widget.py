@@ -363,7 +363,23 @@ class EditorWidget(QPlainTextEdit):
         cursor = self.textCursor()
         block = cursor.block()
         at_end = cursor.position() == block.position() + block.length() - 1
-        if formats.heading_level(block) is not None and at_end and not cursor.hasSelection():
+        # The empty plain line the editor keeps last (it has no "\n" for block attributes)
+        # is where the next plain line goes: never a second, stray empty line before it.
+        nxt = block.next()
+        blank_last = (
+            nxt.isValid()
+            and nxt == self.document().lastBlock()
+            and nxt.length() == 1
+            and not formats.block_attrs(nxt)
+            and not cursor.hasSelection()
+        )
+        if blank_last and block.length() == 1 and formats.text_list(block) is not None:
+            # Enter on an empty last list item leaves the list onto the blank last line.
+            formats.set_block_attrs(self.document(), block, {"list": None})
+            cursor.deleteChar()
+        elif blank_last and at_end and formats.heading_level(block) is not None:
+            cursor.movePosition(QTextCursor.MoveOperation.NextBlock)
+        elif formats.heading_level(block) is not None and at_end and not cursor.hasSelection():
             cursor.insertBlock(QTextBlockFormat(), formats.char_format({}, None, self._base_size()))
         elif shift:
             cursor.insertBlock()

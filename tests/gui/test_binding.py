@@ -298,7 +298,7 @@ def test_heading_on_the_last_line_gets_a_line_break_to_carry_it(qtbot: QtBot) ->
     assert editor.textCursor().position() == 5  # the caret did not jump to the new line
     type_text(editor, "\n")  # Enter at the end of a heading: the next line is plain
     type_text(editor, "body")
-    assert str(editor.model.text) == "Title\nbody\n"
+    assert str(editor.model.text) == "Title\nbody"  # no stray empty line (issue 13, bug 4)
     assert_mirrors(editor)
 
 
