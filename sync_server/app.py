@@ -49,11 +49,10 @@ from .polling import PollingFront, front_connection_class
 from .registry import RoomRegistry
 from .revocation import DOCUMENT, TOKEN, LivePeer, RevocationList
 from .sockets import (
-    ACCEPT_BATCH,
     GuardedConnection,
+    Listener,
     SocketGuard,
     raise_fd_limit,
-    widen_listen_queue,
 )
 from .store import DocumentStore, Revocation
 
@@ -148,7 +147,15 @@ class RelayServer(Resource):
             fd_reserve=c.fd_reserve,
             on_refuse=self._count_refused_socket,
         )
-        self._server = await serve(
+        listener = Listener(
+            guard=guard,
+            host=c.host,
+            port=c.port,
+            spawn=self.spawn,
+            ssl_context=self._ssl,
+            ssl_handshake_timeout=c.open_timeout if self._ssl is not None else None,
+        )
+        ws_server = serve(
             self._handle,
             c.host,
             c.port,
@@ -164,9 +171,8 @@ class RelayServer(Resource):
             server_header="coscribe",
             ssl=self._ssl,
             create_connection=front_connection_class(guard, self._front),
-            backlog=ACCEPT_BATCH,
         )
-        widen_listen_queue(self._server.sockets)
+        self._server = await listener.install(ws_server)  # it accepts (sync_server/sockets.py)
         self.spawn(self._sweep_outbound(), "outbound sweeper")
         self.spawn(self._poll_revocations(), "revocation poller")
         log.info("listening", extra={"fields": {"url": self.url, "data": str(c.data_dir)}})

@@ -3,19 +3,22 @@
 websockets reads the HTTP request only after accepting the TCP connection, and holds the
 socket for up to ``open_timeout`` while it waits. A client that opens a thousand sockets
 and never sends a request would otherwise use every file descriptor the process has and
-lock honest clients out ("Too many open files"). So :class:`GuardedConnection` asks the
-server's :class:`SocketGuard` on ``connection_made``, before anything is read:
+lock honest clients out ("Too many open files"). So the server accepts its sockets itself
+(:class:`Listener`) and asks its :class:`SocketGuard` about each one as it comes out of
+``accept()``, before the event loop or websockets sees it:
 
 * at most ``max_handshakes_per_ip`` sockets per address may be in the opening handshake
   (no WebSocket yet, or a plain HTTP request in progress); over that, the socket is reset;
 * the process keeps ``fd_reserve`` descriptors free (for the store, logs and the listening
   socket): past that, new sockets get ``503 Service Unavailable`` and are closed.
 
-asyncio accepts up to ``backlog`` sockets per loop turn before any of them reaches
-``connection_made``, so the server listens with a small accept batch
-(:data:`ACCEPT_BATCH`) and then widens the kernel's queue of pending connections
-(:func:`widen_listen_queue`): bursts the guard cannot see stay far below the reserve, and
-a restart storm still queues in the kernel instead of being dropped.
+Why not the event loop's own ``create_server``: asyncio accepts up to ``backlog`` sockets
+per loop turn before any reaches ``connection_made``, and uvloop (libuv) accepts *every*
+pending socket in one go, so a flood of pending connections ran the process out of
+descriptors before the guard had counted one. :class:`Listener` accepts at most
+:data:`ACCEPT_BATCH` sockets per loop turn and counts each at once, on either loop; the
+kernel queues up to :data:`LISTEN_QUEUE` pending connections meanwhile, so a restart storm
+waits instead of being dropped.
 
 :func:`raise_fd_limit` lifts the soft ``RLIMIT_NOFILE`` to the hard limit at start-up.
 """
@@ -23,13 +26,18 @@ a restart storm still queues in the kernel instead of being dropped.
 from __future__ import annotations
 
 import asyncio
+import errno
+import inspect
 import logging
 import resource
 import socket
+import ssl
+import struct
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
-from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import Server, ServerConnection
 from websockets.frames import DATA_OPCODES, Frame, Opcode
 from websockets.protocol import Event
 
@@ -45,20 +53,12 @@ _BUSY = (
 )
 
 
-#: Sockets asyncio accepts per loop turn (its ``backlog`` argument).
+#: Sockets the :class:`Listener` accepts per loop turn (and per listening socket).
 ACCEPT_BATCH = 32
+#: Seconds the :class:`Listener` stops accepting after the process ran out of descriptors.
+ACCEPT_PAUSE = 0.1
 #: Pending connections the kernel queues for the listening socket.
 LISTEN_QUEUE = 1024
-
-
-def widen_listen_queue(sockets: Iterable[socket.socket]) -> None:
-    """Listen again with :data:`LISTEN_QUEUE` (asyncio used the accept batch for both)."""
-    for ts in sockets:
-        raw = socket.socket(fileno=ts.fileno())
-        try:
-            raw.listen(LISTEN_QUEUE)
-        finally:
-            raw.detach()  # the server still owns the descriptor
 
 
 def raise_fd_limit() -> tuple[int, int]:
@@ -83,6 +83,7 @@ class SocketGuard:
     """Counts open sockets per address and in all; decides on each new one."""
 
     __slots__ = (
+        "_handed",
         "_handshaking",
         "_on_refuse",
         "fd_limit",
@@ -104,6 +105,7 @@ class SocketGuard:
         self.fd_reserve = fd_reserve
         self._on_refuse = on_refuse
         self._handshaking: Counter[str] = Counter()
+        self._handed: dict[int, str] = {}  # descriptor -> address: counted, not yet adopted
         self.open = 0
 
     def accept(self, ip: str) -> str | None:
@@ -118,6 +120,18 @@ class SocketGuard:
         self.open += 1
         self._handshaking[ip] += 1
         return None
+
+    def refuse(self, why: str) -> None:
+        """Count a refusal decided elsewhere (the process ran out of descriptors)."""
+        self._on_refuse(why)
+
+    def hand_over(self, fd: int, ip: str) -> None:
+        """A socket accepted (and counted) by the :class:`Listener` goes to the loop."""
+        self._handed[fd] = ip
+
+    def adopt(self, fd: int) -> str | None:
+        """The address of a handed-over socket, now owned by its connection; else None."""
+        return self._handed.pop(fd, None)
 
     def upgraded(self, ip: str) -> None:
         """The socket's WebSocket handshake completed: it no longer counts as opening."""
@@ -194,18 +208,25 @@ class GuardedConnection(ServerConnection):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        ip = self.guard.adopt(sock.fileno()) if sock is not None else None
+        if ip is not None:  # accepted and counted by the Listener
+            self.peer_ip = ip
+            self._accepted = True
+            return
         peername = transport.get_extra_info("peername")
         self.peer_ip = str(peername[0]) if peername else "?"
         why = self.guard.accept(self.peer_ip)
         if why is None:
             self._accepted = True
             return
-        assert isinstance(transport, asyncio.Transport)
+        # Not isinstance(transport, asyncio.Transport): uvloop's transports do not derive
+        # from asyncio's classes.
         if why == "busy":
-            transport.write(_BUSY)
-            transport.close()
+            cast(asyncio.Transport, transport).write(_BUSY)
+            cast(asyncio.Transport, transport).close()
         else:
-            transport.abort()
+            cast(asyncio.Transport, transport).abort()
 
     def mark_upgraded(self) -> None:
         if self._accepted and not self.upgraded:
@@ -222,3 +243,218 @@ class GuardedConnection(ServerConnection):
 def guarded_connection_class(guard: SocketGuard) -> type[GuardedConnection]:
     """A GuardedConnection subclass bound to ``guard`` (websockets takes a class)."""
     return type("CoscribeConnection", (GuardedConnection,), {"guard": guard})
+
+
+Spawn = Callable[[Coroutine[Any, Any, None], str], object]
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with a TCP reset (no FIN, nothing kept for the peer)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    sock.close()
+
+
+def _answer_busy(sock: socket.socket) -> None:
+    """Answer 503 on a fresh socket (the reply fits its empty send buffer) and close it."""
+    try:
+        sock.setblocking(False)
+        sock.send(_BUSY)
+    except OSError:
+        pass
+    sock.close()
+
+
+def _protocol_factory(ws: Server) -> Callable[[], ServerConnection]:
+    """websockets' own protocol factory (the one ``serve`` gives the event loop)."""
+    factory = inspect.getclosurevars(ws.create_server).nonlocals.get("protocol_factory")
+    if not callable(factory):  # pragma: no cover - only if websockets changes its serve()
+        raise RuntimeError("websockets.asyncio.server.serve no longer has a protocol_factory")
+    return cast(Callable[[], ServerConnection], factory)
+
+
+class Listener:
+    """The server's listening sockets, accepted by the server itself (see module docstring).
+
+    :meth:`install` takes the place of the event loop's server in a websockets ``serve``
+    object (not yet awaited): awaiting that object then binds, listens and starts accepting
+    here, and websockets' ``close``/``wait_closed``/``is_serving`` reach this object.
+    Each accepted socket is counted by the guard before it is handed to the loop
+    (``connect_accepted_socket``, in a task started with ``spawn``).
+    """
+
+    def __init__(
+        self,
+        *,
+        guard: SocketGuard,
+        host: str | None,
+        port: int,
+        spawn: Spawn,
+        ssl_context: ssl.SSLContext | None = None,
+        ssl_handshake_timeout: float | None = None,
+        sockets: list[socket.socket] | None = None,
+    ) -> None:
+        self.guard = guard
+        self._host = host
+        self._port = port
+        self._spawn = spawn
+        self._ssl = ssl_context
+        self._ssl_timeout = ssl_handshake_timeout
+        self._sockets: list[socket.socket] = list(sockets or [])
+        self._factory: Callable[[], ServerConnection] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._serving = False
+        self._resume: list[asyncio.TimerHandle] = []
+        self._closed = asyncio.Event()
+
+    def install(self, ws: Server) -> Server:
+        """Make ``ws`` (from ``serve(...)``, not awaited) listen through this object."""
+        self._factory = _protocol_factory(ws)
+
+        async def create_server() -> asyncio.Server:
+            self._start()
+            return cast(asyncio.Server, self)
+
+        ws.create_server = create_server
+        return ws
+
+    # ------------------------------------------------------------ accepting
+
+    def _bind(self) -> list[socket.socket]:
+        host = self._host or None
+        infos = socket.getaddrinfo(
+            host, self._port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+        seen: set[tuple[Any, ...]] = set()
+        made: list[socket.socket] = []
+        try:
+            for family, kind, proto, _, address in infos:
+                if (family, address) in seen:
+                    continue
+                seen.add((family, address))
+                sock = socket.socket(family, kind, proto)
+                made.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(address)
+        except BaseException:
+            for sock in made:
+                sock.close()
+            raise
+        return made
+
+    def _start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if not self._sockets:
+            self._sockets = self._bind()
+        for sock in self._sockets:
+            sock.setblocking(False)
+            sock.listen(LISTEN_QUEUE)
+            self._loop.add_reader(sock.fileno(), self._accept, sock)
+        self._serving = True
+
+    def _accept(self, listening: socket.socket) -> None:
+        """Accept up to ACCEPT_BATCH sockets (one loop turn), each counted at once."""
+        guard = self.guard
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, address = listening.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except ConnectionAbortedError:
+                continue
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    guard.refuse("busy")  # only if something else used the reserve
+                    self._pause(listening)
+                    return
+                log.warning("accept failed: %s", exc)
+                return
+            ip = str(address[0]) if isinstance(address, tuple) else "?"
+            why = guard.accept(ip)
+            if why == "busy":
+                _answer_busy(sock)
+            elif why is not None:
+                _reset(sock)
+            else:
+                fd = sock.fileno()
+                guard.hand_over(fd, ip)
+                try:
+                    self._spawn(self._connect(sock, fd, ip), "accept")
+                except Exception:  # the server is closing: this socket is not served
+                    self._release(fd, ip)
+                    sock.close()
+
+    def _pause(self, listening: socket.socket) -> None:
+        assert self._loop is not None
+        self._loop.remove_reader(listening.fileno())
+
+        def resume() -> None:
+            if self._serving:
+                assert self._loop is not None
+                self._loop.add_reader(listening.fileno(), self._accept, listening)
+
+        self._resume.append(self._loop.call_later(ACCEPT_PAUSE, resume))
+
+    def _release(self, fd: int, ip: str) -> None:
+        if self.guard.adopt(fd) is not None:  # no connection took it: uncount it
+            self.guard.closed(ip, upgraded=False)
+
+    async def _connect(self, sock: socket.socket, fd: int, ip: str) -> None:
+        assert self._loop is not None and self._factory is not None
+        try:
+            if self._ssl is not None:
+                await self._loop.connect_accepted_socket(
+                    self._factory,
+                    sock,
+                    ssl=self._ssl,
+                    ssl_handshake_timeout=self._ssl_timeout,
+                )
+            else:
+                await self._loop.connect_accepted_socket(self._factory, sock)
+        except BaseException as exc:
+            # A failed TLS handshake, or the server closing. The loop's transport owned the
+            # socket (and closed it); only the guard's count is ours to undo.
+            self._release(fd, ip)
+            if not isinstance(exc, Exception):
+                raise
+            log.debug("accepted socket not served: %s", exc)
+
+    # ---------------------------------------------- what websockets asks of its server
+
+    @property
+    def sockets(self) -> tuple[socket.socket, ...]:
+        return tuple(self._sockets)
+
+    def is_serving(self) -> bool:
+        return self._serving
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        assert self._loop is not None
+        return self._loop
+
+    async def start_serving(self) -> None:
+        pass
+
+    def close(self) -> None:
+        """Stop accepting and close the listening sockets (open connections stay)."""
+        if not self._serving:
+            return
+        self._serving = False
+        for handle in self._resume:
+            handle.cancel()
+        self._resume.clear()
+        assert self._loop is not None
+        for sock in self._sockets:
+            self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self._closed.set()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    async def serve_forever(self) -> None:
+        await self._closed.wait()
