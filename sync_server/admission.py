@@ -232,7 +232,9 @@ class Admission:
                 if exc.close_code == CloseCode.FORBIDDEN
                 else http.HTTPStatus.UNAUTHORIZED
             )
-            return Refusal(status, exc.reason, "token", exc.close_code)
+            # "expired" apart: the client says "Access link expired" from it.
+            why = "expired" if exc.close_code == CloseCode.TOKEN_EXPIRED else "token"
+            return Refusal(status, exc.reason, why, exc.close_code)
 
     def opened(self, ip: str) -> None:
         self._active[ip] += 1

@@ -115,6 +115,8 @@ class ConnectionInfo:
     since: float = field(default_factory=time.time)  # the state (up or problem) since then
     retry_in: float | None = None
     websocket_blocked: bool = False
+    #: DENIED: the server's refusal kind (``X-Coscribe-Refusal``: revoked, expired, token...).
+    refusal: str = ""
 
 
 class ConnectionLost(NetworkError):
@@ -403,7 +405,13 @@ class ServerConnection:
                     self._refused_tokens.add(self._token_used)
                     if self._session_token() not in self._refused_tokens:
                         continue  # another document's token may open the session
-                    self._set(up=False, problem=Problem.DENIED, last_error=str(exc), retry_in=None)
+                    self._set(
+                        up=False,
+                        problem=Problem.DENIED,
+                        last_error=str(exc),
+                        retry_in=None,
+                        refusal=exc.why,
+                    )
                     await self._wake.wait()
                     continue
                 self._note(exc)

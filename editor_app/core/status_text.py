@@ -18,7 +18,8 @@ TEXT_CONNECTING = "Connecting…"
 TEXT_OFFLINE = "Can't reach the server — changes saved on this computer"
 TEXT_BLOCKED = "A proxy or firewall blocks the connection — changes saved on this computer"
 TEXT_PROXY_AUTH = "The proxy needs a password — set it in File › Preferences › Network"
-TEXT_REVOKED = "Access denied — this link was revoked; ask for a new link"
+TEXT_REVOKED = "This link was revoked — ask the document's owner for a new link"
+TEXT_EXPIRED = "Access link expired — ask for a new link, then use File › Open link…"
 #: Shown next to the status while the connection uses HTTP long polling.
 TEXT_COMPATIBILITY = "A proxy or firewall blocks live connections — using compatibility mode"
 TEXT_SAVING = "Saving…"
@@ -33,7 +34,10 @@ def status_text(status: ClientStatus) -> tuple[str, str]:
     ``proxy_auth``, ``conflict``, ``closed``), which the badge uses for its color.
 
     Only the server's own refusals are "Access denied": a 426 or a 502 from something in
-    between is OFFLINE with ``problem`` "blocked" or "unreachable" (see ``SyncClient``)."""
+    between is OFFLINE with ``problem`` "blocked" or "unreachable" (see ``SyncClient``).
+    DENIED with ``problem`` "revoked" (close code 4410, or a 403 the server marks
+    ``revoked``) is "This link was revoked"; "expired" (4408, or the server's ``expired``)
+    is "Access link expired"."""
     kind = status.status.name.lower()
     detail = status.detail.strip()
     if kind == "connecting":
@@ -49,10 +53,13 @@ def status_text(status: ClientStatus) -> tuple[str, str]:
     if kind == "synced":  # a plain y-websocket server: in sync, but no durable-save acks
         return TEXT_SYNCED, kind
     if kind == "denied":
-        if "expired" in detail.lower():
-            return "Access link expired — ask for a new link, then use File › Open link…", kind
-        if "revoked" in detail.lower():
+        # ``problem`` is set from the close code (4410, 4408) or the server's refusal kind
+        # (``X-Coscribe-Refusal: revoked`` with its 403); the detail words are the fallback
+        # for servers that send neither.
+        if status.problem == "revoked" or (not status.problem and "revoked" in detail.lower()):
             return TEXT_REVOKED, kind
+        if status.problem == "expired" or (not status.problem and "expired" in detail.lower()):
+            return TEXT_EXPIRED, kind
         return (f"Access denied — {detail}" if detail else "Access denied"), kind
     if kind == "conflict":
         text = "Conflict — the server's copy of this document was re-created"

@@ -178,6 +178,13 @@ class _Stop:
 
     status: Status
     detail: str
+    problem: str = ""  # DENIED: "revoked", "expired" or "" (see status_text)
+
+
+#: Close codes whose DENIED status has its own words (status_text).
+_CLOSE_PROBLEMS = {CloseCode.TOKEN_REVOKED: "revoked", CloseCode.TOKEN_EXPIRED: "expired"}
+#: The server's refusal kinds (``X-Coscribe-Refusal``) that have their own words.
+_REFUSAL_PROBLEMS = {"revoked": "revoked", "expired": "expired"}
 
 
 class SyncClient:
@@ -341,7 +348,7 @@ class SyncClient:
                 self.backoff.reset()
                 failed_in_round = 0
             if stop is not None:
-                self._set_status(ClientStatus(stop.status, stop.detail))
+                self._set_status(ClientStatus(stop.status, stop.detail, problem=stop.problem))
                 await self._wake.wait()
                 continue
             if self._retry_now or (conn is not None and not conn.legacy and not conn.up):
@@ -367,7 +374,8 @@ class SyncClient:
         if info.problem is Problem.PROXY_AUTH:
             self._set_status(ClientStatus(Status.PROXY_AUTH, info.last_error))
         elif info.problem is Problem.DENIED:
-            self._set_status(ClientStatus(Status.DENIED, info.last_error))
+            problem = _REFUSAL_PROBLEMS.get(info.refusal, "")
+            self._set_status(ClientStatus(Status.DENIED, info.last_error, problem=problem))
         elif info.problem is None and not ever_connected:
             self._set_status(ClientStatus(Status.CONNECTING))
         else:
@@ -419,7 +427,8 @@ class SyncClient:
             if exc.retryable:
                 self._failed("unreachable", exc)
                 return None, None
-            return _Stop(Status.DENIED, f"HTTP {exc.status}: {exc}"), None
+            problem = _REFUSAL_PROBLEMS.get(exc.why, "")
+            return _Stop(Status.DENIED, f"HTTP {exc.status}: {exc}", problem), None
         except WebSocketBlocked as exc:
             if exc.status in (401, 403):  # a server without X-Coscribe: its own refusal
                 detail = f"HTTP {exc.status}: {exc.body}" if exc.body else f"HTTP {exc.status}"
@@ -524,7 +533,8 @@ class SyncClient:
             return None  # a code we do not know: treat as transient
         if code.retryable:
             return None
-        return _Stop(Status.DENIED, reason or code.name.replace("_", " ").lower())
+        detail = reason or code.name.replace("_", " ").lower()
+        return _Stop(Status.DENIED, detail, _CLOSE_PROBLEMS.get(code, ""))
 
     async def _writer(self, link: _Link, session: SyncSession) -> None:
         with contextlib.suppress(_LinkClosed):

@@ -35,6 +35,7 @@ from editor_app.core.schema import content
 from editor_app.core.server_connection import ServerConnection, Transport
 from editor_app.core.status_text import (
     TEXT_BLOCKED,
+    TEXT_EXPIRED,
     TEXT_OFFLINE,
     TEXT_PROXY_AUTH,
     TEXT_REVOKED,
@@ -43,6 +44,7 @@ from editor_app.core.status_text import (
 from editor_app.core.sync_client import ClientStatus, Status, SyncClient
 from shared import Origin
 from sync_server.app import RelayServer
+from sync_server.auth import Role, mint_token, token_id_of
 from sync_server.config import ServerConfig
 from tests.faults.http_front import HttpFront
 from tests.faults.proxy import FaultProxy
@@ -227,6 +229,63 @@ async def test_what_the_user_is_told_for_each_failure() -> None:
     assert status_text(texts["proxy"]) == (TEXT_PROXY_AUTH, "proxy_auth")
     assert status_text(texts["revoked"])[0] == TEXT_REVOKED
     assert status_text(texts["expired"])[0].startswith("Access link expired")
+
+
+SECRET = b"server-connection-secret-0123456789"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("shared", [True, False], ids=["coscribe.v2", "own-websocket"])
+async def test_a_revoked_link_says_this_link_was_revoked(shared: bool) -> None:
+    """Live (the server closes the document with 4410) and at the next handshake (403,
+    ``X-Coscribe-Refusal: revoked``), on the shared connection and on a document's own
+    WebSocket: the person reads "This link was revoked", never a bare "Access denied"."""
+    token = mint_token(SECRET, "kept", Role.EDITOR)
+    async with relay(secret=SECRET) as server, asyncio.TaskGroup() as tg:
+        conns: list[ServerConnection] = []
+
+        def editor() -> Editor:
+            conn = connection(server.url, probe_delays=()) if shared else None
+            if conn is not None:
+                conns.append(conn)
+                tg.create_task(conn.run())
+            ed = Editor(conn, f"{server.url}/kept", token=token)
+            tg.create_task(ed.client.run())
+            return ed
+
+        live = editor()
+        await wait_until(lambda: live.status is Status.SAVED, what="synced")
+        await server.revoke_token(token_id_of(token) or "")
+        await wait_until(lambda: live.status is Status.DENIED, what="closed with 4410")
+        assert live.text_shown == TEXT_REVOKED, live.client.status
+        assert live.client.status.problem == "revoked"
+        later = editor()  # the same link, opened again: refused at the handshake
+        await wait_until(lambda: later.status is Status.DENIED, what="handshake refused")
+        assert later.text_shown == TEXT_REVOKED, later.client.status
+        if shared:
+            assert conns[-1].info.refusal == "revoked", conns[-1].info
+        else:
+            assert later.client.status.detail.startswith("HTTP 403"), later.client.status
+        for ed in (live, later):
+            await ed.client.close()
+        for conn in conns:
+            await conn.close()
+
+
+def test_status_words_for_refusals() -> None:
+    revoked = ClientStatus(Status.DENIED, "HTTP 403: no longer valid", problem="revoked")
+    assert status_text(revoked) == (TEXT_REVOKED, "denied")
+    assert TEXT_REVOKED.startswith("This link was revoked")
+    expired = ClientStatus(Status.DENIED, "token too old", problem="expired")
+    assert status_text(expired) == (TEXT_EXPIRED, "denied")
+    # Another refusal whose words happen to mention revocation is still told as it is.
+    other = ClientStatus(Status.DENIED, "not for this document", problem="")
+    assert status_text(other)[0] == "Access denied — not for this document"
+    # A 426 or a 502 from something in between is never "Access denied".
+    blocked = ClientStatus(Status.OFFLINE, "HTTP 426", problem="blocked")
+    assert status_text(blocked)[0] == TEXT_BLOCKED
+    gateway = ClientStatus(Status.OFFLINE, "HTTP 502 from a proxy", problem="unreachable")
+    assert status_text(gateway)[0] == TEXT_OFFLINE
 
 
 @pytest.mark.asyncio
