@@ -27,7 +27,7 @@ from typing import Any
 import pycrdt
 
 from .errors import SurrogateSplit
-from .offsets import EMBED_CHAR, TextIndex, utf8_len
+from .offsets import EMBED_CHAR, TextIndex, utf8_len, utf16_len
 
 #: What a locally inserted U+FFFC is stored as (an embed Quill renders as nothing).
 LOCAL_EMBED: dict[str, Any] = {"object": True}
@@ -186,3 +186,20 @@ def text_runs(text: pycrdt.Text) -> list[tuple[str, Attrs | None]]:
 def mirror_text(text: pycrdt.Text) -> str:
     """The string a :class:`TextIndex` for ``text`` starts from (embeds as U+FFFC)."""
     return "".join(run for run, _ in text_runs(text))
+
+
+def transform_position(pos: int, ops: list[Op]) -> int:
+    """Where a caret at UTF-16 ``pos`` belongs after another person's ``ops``.
+
+    The caret sticks to the character BEFORE it, as in Google Docs: text inserted exactly
+    at the caret goes after it, so my caret stays with my own text (Qt would push it past
+    the other person's insert). Deletes around the caret pull it to the deletion point.
+    """
+    for op in ops:
+        if not isinstance(op, EditOp):
+            continue
+        if op.delete and pos > op.pos:
+            pos = op.pos if pos < op.pos + op.delete else pos - op.delete
+        if op.insert and pos > op.pos:
+            pos += utf16_len(op.insert)
+    return pos

@@ -77,6 +77,7 @@ class DocumentModel(QObject):
         self._index = index if index is not None else TextIndex(mirror_text(self._text))
         self._ops_listeners: list[OpsListener] = []
         self._read_only = False
+        self._undoing = False
         self._title = self._read_title()
         self._word_count = self._index.word_count()
         self._can_undo = False
@@ -193,14 +194,28 @@ class DocumentModel(QObject):
 
     def undo(self) -> bool:
         """Undo this user's last edit group; collaborators' edits are untouched."""
-        done = not self._read_only and self._undo.undo()
+        self._undoing = True
+        try:
+            done = not self._read_only and self._undo.undo()
+        finally:
+            self._undoing = False
         self._refresh_undo_state()
         return done
 
     def redo(self) -> bool:
-        done = not self._read_only and self._undo.redo()
+        self._undoing = True
+        try:
+            done = not self._read_only and self._undo.redo()
+        finally:
+            self._undoing = False
         self._refresh_undo_state()
         return done
+
+    @property
+    def undoing(self) -> bool:
+        """True while this user's own undo/redo is being applied (its ops are not a
+        collaborator's)."""
+        return self._undoing
 
     def can_undo(self) -> bool:
         return self._undo.can_undo()

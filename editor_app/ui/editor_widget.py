@@ -37,6 +37,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
+from editor_app.core.text_ops import Op, transform_position
 from editor_app.qt import formats
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.document_model import DocumentModel
@@ -65,7 +66,12 @@ class EditorWidget(QPlainTextEdit):
         self.setUndoRedoEnabled(False)
         # Room on the left for list markers (the plain-text layout has no block indent).
         self.document().setDocumentMargin(LIST_GUTTER)
+        # Around the binding's own listener: my caret before a collaborator's change, and
+        # where it belongs after it (see _keep_caret).
+        self._caret_before: tuple[int, int] | None = None
+        model.add_ops_listener(self._remember_caret)
         self._binding = QtTextBinding(self.document(), model)
+        model.add_ops_listener(self._keep_caret)
         self._last_format: Attrs | None = None
         self.setReadOnly(model.read_only)
         model.readOnlyChanged.connect(self.setReadOnly)
@@ -388,6 +394,26 @@ class EditorWidget(QPlainTextEdit):
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
         return True
+
+    # ------------------------------------------------------------------ caret
+
+    def _remember_caret(self, _ops: list[Op]) -> None:
+        cursor = self.textCursor()
+        self._caret_before = (cursor.anchor(), cursor.position())
+
+    def _keep_caret(self, ops: list[Op]) -> None:
+        """Qt pushes a cursor past text inserted exactly at it; a collaborator typing at my
+        caret must not drag it into their text (Google Docs keeps it with mine)."""
+        before, self._caret_before = self._caret_before, None
+        if before is None or self._model.undoing:
+            return
+        anchor, position = (transform_position(p, ops) for p in before)
+        cursor = self.textCursor()
+        if (cursor.anchor(), cursor.position()) == (anchor, position):
+            return
+        cursor.setPosition(anchor)
+        cursor.setPosition(position, QTextCursor.MoveMode.KeepAnchor)
+        self.setTextCursor(cursor)
 
     # ------------------------------------------------------------------ presence
 

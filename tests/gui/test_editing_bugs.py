@@ -6,10 +6,11 @@ Real pycrdt documents and real EditorWidgets (offscreen); keys are real Qt key e
 from __future__ import annotations
 
 import pycrdt
+from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
 from editor_app.qt.formats import crdt_delta
-from tests.gui.test_binding import assert_mirrors, make_editor, qt_text, type_text
+from tests.gui.test_binding import assert_mirrors, make_editor, qt_text, remote_edit, type_text
 
 
 def test_enter_enter_leaves_a_list_without_a_stray_empty_line(qtbot: QtBot) -> None:
@@ -55,3 +56,28 @@ def test_enter_in_a_list_in_the_middle_still_leaves_the_list(qtbot: QtBot) -> No
     type_text(editor, "\n\nx")
     assert qt_text(editor) == "item\nx\nnext\n"
     assert_mirrors(editor)
+
+
+def test_a_collaborator_typing_at_my_caret_does_not_drag_it(qtbot: QtBot) -> None:
+    """Bug 7: both carets at the end; their new line arrives first; my next key lands in my
+    own line, not at the end of theirs."""
+    editor = make_editor(qtbot)
+    type_text(editor, "mine")
+    remote_edit(editor.model.doc, lambda t: t.insert(len(t), "\ntheirs"))
+    assert editor.textCursor().position() == 4
+    type_text(editor, " too")
+    assert qt_text(editor) == "mine too\ntheirs"
+    remote_edit(editor.model.doc, lambda t: t.insert(0, "😀 "))
+    assert editor.textCursor().position() == 11  # inserts before it still push it
+    assert_mirrors(editor)
+
+
+def test_a_collaborator_typing_inside_my_selection_edges(qtbot: QtBot) -> None:
+    editor = make_editor(qtbot)
+    type_text(editor, "abcdef")
+    cursor = editor.textCursor()
+    cursor.setPosition(2)
+    cursor.setPosition(4, QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+    remote_edit(editor.model.doc, lambda t: t.insert(4, "XY"))
+    assert editor.textCursor().selectedText() == "cd"
