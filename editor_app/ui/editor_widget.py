@@ -35,7 +35,7 @@ from PySide6.QtGui import (
     QTextCursor,
     QTextDocument,
 )
-from PySide6.QtWidgets import QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QApplication, QPlainTextEdit, QWidget
 
 from editor_app.core.text_ops import Op, transform_position
 from editor_app.qt import formats
@@ -256,6 +256,15 @@ class EditorWidget(QPlainTextEdit):
         if attrs != self._last_format:
             self._last_format = attrs
             self.formatChanged.emit(attrs)
+
+    def paste_plain(self) -> None:
+        """Paste the clipboard's text only, in the format at the caret (Ctrl+Shift+V)."""
+        if self.isReadOnly():
+            return
+        text = QApplication.clipboard().text()
+        if text:
+            self.textCursor().insertText(text.replace("\r\n", "\n").replace("\r", "\n"))
+            self.ensureCursorVisible()
 
     # ------------------------------------------------------------------ find / replace
 

@@ -55,6 +55,9 @@ EDITING_ACTIONS = (
     "heading2",
     "heading3",
     "replace",
+    "cut",
+    "paste",
+    "pastePlain",
 )
 
 
@@ -140,6 +143,8 @@ class MainWindow(QMainWindow):
         row.addWidget(self.share_button)
         self._header = header
         self.title_edit.textEdited.connect(self.model.set_title)
+        # Enter in the title goes on to the page, as in Google Docs.
+        self.title_edit.returnPressed.connect(self._title_done)
 
     def _build_toolbar(self) -> None:
         e = self.editor
@@ -164,20 +169,22 @@ class MainWindow(QMainWindow):
         )
         bar.addWidget(self.heading_combo)
         bar.addSeparator()
-        for name, text, slot, key in (
-            ("bold", "B", e.toggle_bold, STANDARD.Bold),
-            ("italic", "I", e.toggle_italic, STANDARD.Italic),
-            ("underline", "U", e.toggle_underline, STANDARD.Underline),
-            ("strike", "S", e.toggle_strike, "Alt+Shift+5"),
+        for name, text, icon_text, slot, key in (
+            ("bold", "&Bold", "B", e.toggle_bold, STANDARD.Bold),
+            ("italic", "&Italic", "I", e.toggle_italic, STANDARD.Italic),
+            ("underline", "&Underline", "U", e.toggle_underline, STANDARD.Underline),
+            ("strike", "&Strikethrough", "S", e.toggle_strike, "Alt+Shift+5"),
         ):
+            # Words in the menu, the letter on the toolbar button.
             action = self._action(name, text, slot, key, checkable=True)
+            action.setIconText(icon_text)
             font = QFont()
             font.setBold(name == "bold")
             font.setItalic(name == "italic")
             font.setUnderline(name == "underline")
             font.setStrikeOut(name == "strike")
             action.setFont(font)
-            action.setToolTip(f"{name.title()} ({action.shortcut().toString()})")
+            action.setToolTip(f"{text.replace('&', '')} ({action.shortcut().toString()})")
             bar.addAction(action)
         bar.addAction(self._action("link", "Link", self.edit_link, "Ctrl+K"))
         bar.addSeparator()
@@ -225,6 +232,16 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addAction(self.actions_by_name["undo"])
         edit_menu.addAction(self.actions_by_name["redo"])
+        edit_menu.addSeparator()
+        e = self.editor
+        edit_menu.addAction(a("cut", "Cu&t", e.cut, STANDARD.Cut))
+        edit_menu.addAction(a("copy", "&Copy", e.copy, STANDARD.Copy))
+        edit_menu.addAction(a("paste", "&Paste", e.paste, STANDARD.Paste))
+        edit_menu.addAction(
+            a("pastePlain", "Paste without formatting", e.paste_plain, "Ctrl+Shift+V")
+        )
+        edit_menu.addSeparator()
+        edit_menu.addAction(a("selectAll", "Select &all", e.selectAll, STANDARD.SelectAll))
         edit_menu.addSeparator()
         edit_menu.addAction(a("find", "Find…", lambda: self.show_find(replace=False), "Ctrl+F"))
         edit_menu.addAction(
@@ -363,6 +380,12 @@ class MainWindow(QMainWindow):
             if action is not None:
                 action.setEnabled(not read_only)
         self.show_format(self.editor.current_format())
+
+    def _title_done(self) -> None:
+        self.editor.setFocus()
+        cursor = self.editor.textCursor()
+        cursor.movePosition(cursor.MoveOperation.Start)
+        self.editor.setTextCursor(cursor)
 
     def _show_title(self, title: str) -> None:
         if self.title_edit.text() != title:
