@@ -168,3 +168,96 @@ def tinyproxy(
         yield port
     finally:
         stop(proc)  # type: ignore[arg-type]
+
+
+def balancer_config(nodes: dict[str, str], listen: str, *, sticky: bool = True) -> str:
+    """The nginx ``http`` block docs/deploy.md shows for several nodes (both transports).
+
+    ``nodes``: node id (``--node-id``) -> ``host:port``. New sessions (WebSocket or the
+    first poll) go to any node, round robin; every later request of a session (polls, a
+    WebSocket resuming it) carries ``sid=<node id>.<random>`` and goes to the node that
+    holds it. ``sticky=False`` leaves that map out (plain round robin): the misconfiguration.
+    """
+    upstreams = "\n".join(
+        f"    upstream coscribe_{node.replace('-', '_')} {{ server {address}; }}"
+        for node, address in nodes.items()
+    )
+    every = "\n".join(f"        server {address};" for address in nodes.values())
+    routes = "\n".join(
+        f'        "~^{node}\\." coscribe_{node.replace("-", "_")};' for node in nodes
+    )
+    route_map = (
+        f"""    map $arg_sid $coscribe_upstream {{
+{routes}
+        default coscribe_any;
+    }}"""
+        if sticky
+        else "    map $arg_sid $coscribe_upstream { default coscribe_any; }"
+    )
+    return f"""
+{route_map}
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        ""      close;
+    }}
+    upstream coscribe_any {{
+{every}
+    }}
+{upstreams}
+    server {{
+        listen {listen};
+        location / {{
+            proxy_pass http://$coscribe_upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_buffering off;
+            proxy_read_timeout 300s;
+            client_max_body_size 64m;
+        }}
+    }}
+"""
+
+
+@contextlib.contextmanager
+def nginx_balancer(nodes: dict[str, int], workdir: Path, *, sticky: bool = True) -> Iterator[str]:
+    """nginx balancing relay nodes (node id -> port) on loopback; yields its ws:// URL."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    temp = " ".join(
+        f"{kind}_temp_path {workdir / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    http_block = balancer_config(
+        {node: f"127.0.0.1:{p}" for node, p in nodes.items()},
+        f"127.0.0.1:{port}",
+        sticky=sticky,
+    )
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        f"""
+daemon off;
+master_process off;
+worker_processes 1;
+pid {workdir / "nginx.pid"};
+error_log {workdir / "error.log"} info;
+events {{ worker_connections 256; }}
+http {{
+    log_format routed '$request $status $upstream_addr';
+    access_log {workdir / "access.log"} routed;
+    {temp}
+{http_block}
+}}
+"""
+    )
+    log = workdir / "stderr.log"
+    nginx = shutil.which("nginx") or _sbin("nginx") or "nginx"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [nginx, "-c", str(conf), "-p", str(workdir)], stdout=subprocess.DEVNULL, stderr=err
+        )
+    try:
+        _wait_listening(port, proc, "nginx", log)
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        stop(proc)  # type: ignore[arg-type]

@@ -5,6 +5,10 @@ password; a stock Yjs client (Node, y-websocket) connected directly to the relay
 * ``test_the_editor_says_what_the_network_does``: the editor in this process (offscreen):
   compatibility mode behind nginx (the note, Connection details, Test connection), and
   "The proxy needs a password" until the password is set in Preferences.
+* ``test_polling_sessions_behind_a_load_balancer``: two relay nodes behind real nginx
+  configured as docs/deploy.md says (a session's requests routed by the node id in its
+  ``sid``): polling sessions stay on their node and WebSocket probes resume them there;
+  with plain round robin instead, sessions are lost on every other request.
 * ``test_real_editor_syncs_through_each_network`` (Xvfb, marker ``gui``): the real
   ``python -m editor_app`` typed into with xdotool, through each network in turn, while a
   stock Yjs client on the relay sees the typing and writes back.
@@ -14,19 +18,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pycrdt
 import pytest
 
+from editor_app.core.backoff import Backoff
 from editor_app.core.local_store import LocalStore
 from editor_app.core.proxy import Proxy, ProxyMode
 from editor_app.core.schema import content
+from editor_app.core.server_connection import ServerConnection, Transport
 from editor_app.core.status_text import TEXT_COMPATIBILITY, TEXT_PROXY_AUTH
+from editor_app.core.sync_client import Status, SyncClient
 from editor_app.ui.app import OpenDocument
+from shared import Origin
+from sync_server.app import RelayServer
+from sync_server.config import ServerConfig
 from tests.e2e.harness import SAVED, editor_app, relay, type_text, wait_until
-from tests.e2e.network_processes import nginx_without_upgrade, require_network_tools, tinyproxy
+from tests.e2e.network_processes import (
+    nginx_balancer,
+    nginx_without_upgrade,
+    require_network_tools,
+    tinyproxy,
+)
 
 
 def status(opened: OpenDocument) -> str:
@@ -76,6 +92,85 @@ async def test_the_editor_says_what_the_network_does(tmp_path: Path) -> None:
             await wait_until(lambda: status(opened) == SAVED, lambda: status(opened))
             assert opened.window.status_badge.note.text() == ""  # a WebSocket through CONNECT
             assert dict(opened.connection.details())["Proxy"].startswith("ann@127.0.0.1")
+
+
+class _Typist:
+    """A headless document on a shared connection (the editor's own classes, no Qt)."""
+
+    def __init__(self, conn: ServerConnection, url: str) -> None:
+        self.doc: pycrdt.Doc[Any] = pycrdt.Doc()
+        self.text = content(self.doc)
+        self.client = SyncClient(url, self.doc, pycrdt.Awareness(self.doc), connection=conn)
+
+    def type(self, s: str) -> None:
+        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
+            self.text.insert(len(str(self.text).encode()), s)
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("sticky", [True, False], ids=["routed-by-sid", "round-robin"])
+async def test_polling_sessions_behind_a_load_balancer(tmp_path: Path, sticky: bool) -> None:
+    require_network_tools()
+    async with AsyncExitStack() as stack:
+        nodes = {
+            node: await stack.enter_async_context(
+                RelayServer(ServerConfig(host="127.0.0.1", port=0, node_id=node, poll_hold=0.3))
+            )
+            for node in ("node-a", "node-b")
+        }
+        ports = {node: server.port for node, server in nodes.items()}
+        with nginx_balancer(ports, tmp_path / "lb", sticky=sticky) as url:
+            async with asyncio.TaskGroup() as tg:
+                conns: list[ServerConnection] = []
+                typists: list[_Typist] = []
+                for i in range(4):
+                    # Two keep polling; two probe for a WebSocket (a resume, by sid).
+                    conn = ServerConnection(
+                        url,
+                        start_with_polling=True,
+                        probe_delays=(0.5,) if i >= 2 else (),
+                        backoff=Backoff(base=0.05, cap=0.2),
+                    )
+                    conns.append(conn)
+                    typists.append(_Typist(conn, f"{url}/lb-{i}"))
+                    tg.create_task(conn.run())
+                    tg.create_task(typists[-1].client.run())
+                if not sticky:
+                    # Round robin sends the next poll of a session to the other node, which
+                    # does not know it: the session is lost again and again.
+                    await wait_until(
+                        lambda: any(c.sessions_opened >= 3 for c in conns),
+                        lambda: f"sessions lost: {[c.sessions_opened for c in conns]}",
+                    )
+                else:
+                    for n in range(30):
+                        for t in typists:
+                            t.type(f"<{n}>")
+                        await asyncio.sleep(0.01)
+                    await wait_until(
+                        lambda: (
+                            all(t.client.status.status is Status.SAVED for t in typists)
+                            and all(c.info.transport is Transport.WEBSOCKET for c in conns[2:])
+                        ),
+                        lambda: f"{[t.client.status for t in typists]} {conns[2].info}",
+                    )
+                    expected = "".join(f"<{n}>" for n in range(30))
+                    holders = set()
+                    for i, (conn, typist) in enumerate(zip(conns, typists, strict=True)):
+                        assert conn.sessions_opened == 1, (i, conn.sessions_opened)
+                        assert str(typist.text) == expected
+                        sid = conn._sid or ""
+                        node = sid.split(".", 1)[0]
+                        holders.add(node)
+                        room = nodes[node].registry.get(f"lb-{i}")
+                        assert room is not None and str(content(room.doc)) == expected
+                        assert sid in nodes[node].sessions.sessions
+                    assert holders == {"node-a", "node-b"}  # the opens were balanced
+                for t in typists:
+                    await t.client.close()
+                for conn in conns:
+                    await conn.close()
 
 
 # ------------------------------------------------------------------------- Xvfb
