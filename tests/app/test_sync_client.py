@@ -9,7 +9,7 @@ import asyncio
 import http
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,25 +30,7 @@ from editor_app.core.text_ops import EditOp, apply_local_change, delta_to_ops
 from shared import SUBPROTOCOL, CloseCode, Origin, Role, SyncSession
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
-
-DEADLINE = 10.0
-POLL = 0.005
-
-
-async def wait_until(predicate: Callable[[], bool], what: str, limit: float = DEADLINE) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {limit} s waiting for {what}")
-        await asyncio.sleep(POLL)
-
-
-async def stays(predicate: Callable[[], bool], what: str, period: float) -> None:
-    """Assert that ``predicate`` holds for all of ``period`` (a bounded negative check)."""
-    deadline = time.monotonic() + period
-    while time.monotonic() < deadline:
-        assert predicate(), what
-        await asyncio.sleep(POLL)
+from tests.support.waiting import stays, wait_until
 
 
 def fast_backoff() -> Backoff:
@@ -152,7 +134,7 @@ async def test_offline_edits_merge_after_server_restart(tmp_path: Path) -> None:
         b.type(5, "B한")
         assert a.status is Status.OFFLINE  # an edit offline does not pretend to save
         async with relay(tmp_path, port=port):
-            await wait_until(lambda: a.status is b.status is Status.SAVED, "saved again", 15)
+            await wait_until(lambda: a.status is b.status is Status.SAVED, "saved again", within=15)
             await wait_until(lambda: str(a.text) == str(b.text), "converged")
             merged = str(a.text)
             assert sorted(merged) == sorted("A😀 base\nB한"), merged  # nothing lost or doubled
@@ -201,7 +183,7 @@ async def test_http_403_is_denied_without_retries() -> None:
             await wait_until(lambda: ed.status is Status.DENIED, "denied")
             assert "403" in ed.client.status.detail
             assert calls[0].headers["Authorization"] == "Bearer s3cret"
-            await stays(lambda: len(calls) == 1, "no retry after a refusal", 0.3)
+            await stays(lambda: len(calls) == 1, "no retry after a refusal", within=0.3)
             ed.client.reconnect_now()  # the user asks: one more attempt
             await wait_until(lambda: len(calls) == 2, "a second attempt")
             await ed.client.close()
@@ -233,7 +215,7 @@ async def test_incarnation_conflict_is_not_merged(tmp_path: Path) -> None:
         await wait_until(lambda: fresh.status is Status.SAVED, "fresh client saved")
         assert str(fresh.text) == ""  # the stale offline edit was not merged
         assert adopted and adopted[0] != old
-        await stays(lambda: again.status is Status.CONFLICT, "conflict is not retried", 0.2)
+        await stays(lambda: again.status is Status.CONFLICT, "conflict is not retried", within=0.2)
         await again.client.close()
         await fresh.client.close()
 
@@ -315,7 +297,7 @@ async def test_non_retryable_close_code_is_denied() -> None:
         ed.start(tg)
         await wait_until(lambda: ed.status is Status.DENIED, "denied")
         assert ed.client.status.detail == "closing with 4403"
-        await stays(lambda: len(seen) == 1, "no retry after 4403", 0.3)
+        await stays(lambda: len(seen) == 1, "no retry after 4403", within=0.3)
         await ed.client.close()
 
 

@@ -12,7 +12,8 @@ from editor_app.core.backoff import Backoff
 from editor_app.core.sync_client import Status, SyncClient
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio
 
@@ -37,11 +38,11 @@ async def test_unreachable_first_node_fails_over_without_backing_off() -> None:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(client.run())
             try:
-                await wait_until(lambda: client.status.status is Status.SAVED, 5, "saved")
+                await wait_until(lambda: client.status.status is Status.SAVED, "saved", within=5)
                 assert client.url == f"{live.url}/fo"
                 with doc.transaction():
                     doc.get("content", type=pycrdt.Text).insert(0, "via the second node")
                 async with TestClient(f"{live.url}/fo") as reader:
-                    await wait_until(lambda: str(reader) == "via the second node", what="seen")
+                    await wait_until(lambda: str(reader) == "via the second node", "seen")
             finally:
                 await client.close()

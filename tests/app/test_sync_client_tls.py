@@ -13,7 +13,8 @@ from editor_app.core.backoff import Backoff
 from editor_app.core.sync_client import Status, SyncClient
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 
 @pytest.mark.asyncio
@@ -44,9 +45,9 @@ async def test_wss_link_syncs_with_a_trusted_certificate_and_refuses_an_unknown_
             try:
                 with trusted_doc.transaction():
                     trusted_doc.get("content", type=pycrdt.Text).insert(0, "over TLS")
-                await wait_until(lambda: trusted.status.status is Status.SAVED, what="saved")
+                await wait_until(lambda: trusted.status.status is Status.SAVED, "saved")
                 await wait_until(
-                    lambda: doubtful.status.status is Status.OFFLINE, what="refused offline"
+                    lambda: doubtful.status.status is Status.OFFLINE, "refused offline"
                 )
                 assert doubtful.connections == 0  # the TLS handshake never completed
                 assert str(doubtful_doc.get("content", type=pycrdt.Text)) == ""
@@ -55,4 +56,4 @@ async def test_wss_link_syncs_with_a_trusted_certificate_and_refuses_an_unknown_
                 await doubtful.close()
         reader = TestClient(url, ssl=ssl.create_default_context(cafile=str(cert)))
         async with reader:
-            await wait_until(lambda: str(reader) == "over TLS", what="stored")
+            await wait_until(lambda: str(reader) == "over TLS", "stored")

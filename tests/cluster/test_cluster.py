@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 from .services import Node, RedisServer
 
@@ -74,28 +75,30 @@ async def test_clients_on_different_nodes_converge_with_presence(
         TestClient(f"{a.url}/converge", user={"name": "ann"}) as ann,
         TestClient(f"{b.url}/converge", user={"name": "bob"}) as bob,
     ):
-        await wait_until(lambda: ann.synced and bob.synced, T, "both clients synced")
+        await wait_until(lambda: ann.synced and bob.synced, "both clients synced", within=T)
         await ann.set_presence({"user": {"name": "ann"}, "cursor": 1})
         await bob.set_presence({"user": {"name": "bob"}, "cursor": 2})
         await asyncio.gather(type_tokens(ann, range(0, 60)), type_tokens(bob, range(100, 160)))
         want = set(range(0, 60)) | set(range(100, 160))
         await wait_until(
-            lambda: tokens(str(ann)) == want and str(ann) == str(bob), T, "convergence"
+            lambda: tokens(str(ann)) == want and str(ann) == str(bob), "convergence", within=T
         )
-        await wait_until(lambda: ann.saved and bob.saved, T, "every edit acknowledged")
+        await wait_until(lambda: ann.saved and bob.saved, "every edit acknowledged", within=T)
         await wait_until(
             lambda: (
                 presence_ids(ann) == {bob.doc.client_id}
                 and presence_ids(bob) == {ann.doc.client_id}
             ),
-            T,
             "presence across nodes",
+            within=T,
         )
         async with TestClient(f"{b.url}/converge", user={"name": "cy"}) as cy:
             await cy.set_presence({"user": {"name": "cy"}})
-            await wait_until(lambda: cy.doc.client_id in presence_ids(ann), T, "cy on node a")
+            await wait_until(
+                lambda: cy.doc.client_id in presence_ids(ann), "cy on node a", within=T
+            )
         # cy left node b: node a's client must see cy's presence go.
-        await wait_until(lambda: cy.doc.client_id not in presence_ids(ann), T, "cy removed")
+        await wait_until(lambda: cy.doc.client_id not in presence_ids(ann), "cy removed", within=T)
         assert bob.doc.client_id in presence_ids(ann)
 
 
@@ -109,16 +112,16 @@ async def test_kill_9_node_clients_fail_over_and_no_acknowledged_edit_is_lost(
         TestClient(f"{b.url}/failover", user={"name": "bob"}) as bob,
     ):
         await ghost.set_presence({"user": {"name": "ghost"}})
-        await wait_until(lambda: writer.synced and bob.synced, T, "synced")
-        await wait_until(lambda: ghost.doc.client_id in presence_ids(bob), T, "ghost seen")
+        await wait_until(lambda: writer.synced and bob.synced, "synced", within=T)
+        await wait_until(lambda: ghost.doc.client_id in presence_ids(bob), "ghost seen", within=T)
         carried = await type_tokens(writer, range(0, 150))
-        await wait_until(lambda: len(acknowledged(writer, carried)) >= 100, T, "some acks")
+        await wait_until(lambda: len(acknowledged(writer, carried)) >= 100, "some acks", within=T)
         more = await type_tokens(writer, range(150, 200))  # in flight when the node dies
         carried.update(more)
         a.kill()
         acked = acknowledged(writer, carried)
         assert len(acked) >= 100
-        await wait_until(lambda: writer.closed, T, "the writer noticed its node died")
+        await wait_until(lambda: writer.closed, "the writer noticed its node died", within=T)
 
         # The writer fails over to node b with its document (and unsent edits) in hand.
         async with TestClient(
@@ -126,20 +129,22 @@ async def test_kill_9_node_clients_fail_over_and_no_acknowledged_edit_is_lost(
             doc=writer.doc,
             incarnation=writer.session.incarnation if writer.session else None,
         ) as again:
-            await wait_until(lambda: again.synced, T, "failover sync")
+            await wait_until(lambda: again.synced, "failover sync", within=T)
             carried.update(await type_tokens(again, range(200, 220)))
-            await wait_until(lambda: again.saved, T, "resent edits acknowledged")
+            await wait_until(lambda: again.saved, "resent edits acknowledged", within=T)
             want = set(range(0, 220))
-            await wait_until(lambda: tokens(str(bob)) == want, T, "bob has every edit")
+            await wait_until(lambda: tokens(str(bob)) == want, "bob has every edit", within=T)
             # The dead node's clients' presence is removed by the surviving node.
             await wait_until(
-                lambda: ghost.doc.client_id not in presence_ids(bob), T, "ghost presence gone"
+                lambda: ghost.doc.client_id not in presence_ids(bob),
+                "ghost presence gone",
+                within=T,
             )
 
         # A node joining late serves the whole document from the shared store.
         c = start_node()
         async with TestClient(f"{c.url}/failover") as late:
-            await wait_until(lambda: late.synced, T, "late joiner synced")
+            await wait_until(lambda: late.synced, "late joiner synced", within=T)
             assert acked <= tokens(str(late)), "an acknowledged edit was lost"
             assert tokens(str(late)) == set(range(0, 220))
 
@@ -149,16 +154,18 @@ async def test_late_node_serves_current_document_and_joins_the_fan_out(
 ) -> None:
     a = start_node()
     async with TestClient(f"{a.url}/late") as ann:
-        await wait_until(lambda: ann.synced, T, "synced")
+        await wait_until(lambda: ann.synced, "synced", within=T)
         await type_tokens(ann, range(0, 40))  # not waiting for acks: may still be queued
         c = start_node()
         async with TestClient(f"{c.url}/late") as cy:
-            await wait_until(lambda: tokens(str(cy)) == set(range(40)), T, "current document")
+            await wait_until(
+                lambda: tokens(str(cy)) == set(range(40)), "current document", within=T
+            )
             await type_tokens(ann, range(40, 60))
             await type_tokens(cy, range(100, 110))
             want = set(range(60)) | set(range(100, 110))
             await wait_until(
-                lambda: tokens(str(ann)) == want and str(cy) == str(ann), T, "live fan-out"
+                lambda: tokens(str(ann)) == want and str(cy) == str(ann), "live fan-out", within=T
             )
 
 
@@ -170,17 +177,19 @@ async def test_redis_restart_mid_edit_loses_nothing(start_node: Callable[..., No
             TestClient(f"{a.url}/restart") as ann,
             TestClient(f"{b.url}/restart") as bob,
         ):
-            await wait_until(lambda: ann.synced and bob.synced, T, "synced")
+            await wait_until(lambda: ann.synced and bob.synced, "synced", within=T)
             await asyncio.gather(type_tokens(ann, range(0, 30)), type_tokens(bob, range(100, 130)))
             redis.kill()
             # Edits while Redis is down: each node relays locally and stores them.
             await asyncio.gather(type_tokens(ann, range(30, 60)), type_tokens(bob, range(130, 160)))
-            await wait_until(lambda: ann.saved and bob.saved, T, "stored while Redis is down")
+            await wait_until(
+                lambda: ann.saved and bob.saved, "stored while Redis is down", within=T
+            )
             redis.start()
             await asyncio.gather(type_tokens(ann, range(60, 70)), type_tokens(bob, range(160, 170)))
             want = set(range(70)) | set(range(100, 170))
             await wait_until(
-                lambda: tokens(str(ann)) == want and str(ann) == str(bob), T, "convergence"
+                lambda: tokens(str(ann)) == want and str(ann) == str(bob), "convergence", within=T
             )
     finally:
         redis.stop()
@@ -200,7 +209,7 @@ async def test_garbage_on_a_document_channel_is_counted_and_ignored(
         TestClient(f"{a.url}/junk") as ann,
         TestClient(f"{b.url}/junk") as bob,
     ):
-        await wait_until(lambda: ann.synced and bob.synced, T, "synced")
+        await wait_until(lambda: ann.synced and bob.synced, "synced", within=T)
         stranger = b"\x01" * 16
         async with Redis.from_url(redis_server.url) as redis:
             for junk in (
@@ -212,7 +221,9 @@ async def test_garbage_on_a_document_channel_is_counted_and_ignored(
         await type_tokens(ann, range(0, 10))
         await type_tokens(bob, range(100, 110))
         want = set(range(10)) | set(range(100, 110))
-        await wait_until(lambda: tokens(str(ann)) == want == tokens(str(bob)), T, "still relays")
+        await wait_until(
+            lambda: tokens(str(ann)) == want == tokens(str(bob)), "still relays", within=T
+        )
 
     def bad_messages(node: Node) -> float:
         http_url = node.url.replace("ws://", "http://") + "/metrics"

@@ -11,13 +11,13 @@ import functools
 import pytest
 
 from shared.errors import StorageError
-from tests.support.client import wait_until
 from tests.support.databases import IN_CI
 from tests.support.stores import (
     Editor,
     check_revocation_beside_writes,
     check_upgraded_document,
 )
+from tests.support.waiting import wait_until
 
 try:
     import psycopg
@@ -115,7 +115,11 @@ async def test_a_first_write_waiting_for_a_delete_gets_the_new_incarnation(
                     "INSERT INTO coscribe_tombstones (name, generation) VALUES ('doc', 1)"
                 )
                 appending = store.append("doc", editor.type(" new"))
-                await wait_until(functools.partial(waits_for_a_lock, database_url, "writer"), 10)
+                await wait_until(
+                    functools.partial(waits_for_a_lock, database_url, "writer"),
+                    "the condition",
+                    within=10,
+                )
             await appending
         stored = await store.load("doc")
         assert await store.delete("doc") and await store.delete("doc") is False
@@ -148,7 +152,11 @@ async def test_revocation_ids_become_visible_in_the_order_they_were_drawn(
             )
             first = await cur.fetchone()
             adding = asyncio.create_task(store.add_revocation("token", "second", 0.0))
-            await wait_until(functools.partial(waits_for_a_lock, database_url, "control"), 10)
+            await wait_until(
+                functools.partial(waits_for_a_lock, database_url, "control"),
+                "the condition",
+                within=10,
+            )
             assert await store.revocations_since(0) == []
         second = await adding
         seen = await store.revocations_since(0)

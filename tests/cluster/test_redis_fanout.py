@@ -15,7 +15,7 @@ import pytest
 
 from sync_server.cluster import RedisFanout
 from sync_server.cluster_wire import RemoteNode
-from tests.support.client import wait_until
+from tests.support.waiting import wait_until
 
 from .memory_bus import FakeRoom, SharedStore
 from .services import RedisServer
@@ -51,19 +51,19 @@ async def test_updates_and_presence_cross_and_a_bye_removes_the_presence_at_once
     redis_server: RedisServer, store: SharedStore
 ) -> None:
     async with fanout(redis_server.url, store) as fa, fanout(redis_server.url, store) as fb:
-        await wait_until(lambda: fa.connected and fb.connected, T, "both linked")
+        await wait_until(lambda: fa.connected and fb.connected, "both linked", within=T)
         ra = await join(fa, "doc", store)
         rb = await join(fb, "doc", store)
         type_into(fa, ra, "hello")
         fa.publish_awareness("doc", ra.set_presence(7, '{"name":"ann"}'))
-        await wait_until(lambda: str(rb) == "hello" and 7 in rb.presence, T, "relayed")
+        await wait_until(lambda: str(rb) == "hello" and 7 in rb.presence, "relayed", within=T)
         owner = rb.owners()[7]
         assert isinstance(owner, RemoteNode) and owner.node_id == fa.node
         metrics = fb.render_metrics()
         for row in ("connected 1", "nodes 1", "received_total", "skipped_total"):
             assert f"coscribe_cluster_{row}" in metrics
         await fa.aclose()
-        await wait_until(lambda: 7 not in rb.presence, 3.0, "presence gone after BYE")
+        await wait_until(lambda: 7 not in rb.presence, "presence gone after BYE", within=3.0)
         assert fb.stats.nodes_expired == 1
 
 
@@ -71,18 +71,18 @@ async def test_a_node_alone_skips_publishing_until_another_node_loads_the_room(
     redis_server: RedisServer, store: SharedStore
 ) -> None:
     async with fanout(redis_server.url, store) as fa, fanout(redis_server.url, store) as fb:
-        await wait_until(lambda: fa.connected and fb.connected, T, "both linked")
+        await wait_until(lambda: fa.connected and fb.connected, "both linked", within=T)
         ra = await join(fa, "solo", store)
-        await wait_until(lambda: fa.protocol.is_alone("solo"), T, "a knows it is alone")
+        await wait_until(lambda: fa.protocol.is_alone("solo"), "a knows it is alone", within=T)
         published = fa.stats.published
         store.queue_commits = True  # only a sync answer can bring this to b
         type_into(fa, ra, "unshared")
         assert fa.stats.skipped == 1
         rb = await join(fb, "solo", store)
-        await wait_until(lambda: str(rb) == "unshared", T, "b got it from a's sync answer")
+        await wait_until(lambda: str(rb) == "unshared", "b got it from a's sync answer", within=T)
         assert not fa.protocol.is_alone("solo")
         type_into(fa, ra, "!")
-        await wait_until(lambda: str(rb) == "unshared!", T, "published again")
+        await wait_until(lambda: str(rb) == "unshared!", "published again", within=T)
         assert fa.stats.published > published
 
 
@@ -91,14 +91,16 @@ async def test_a_redis_restart_relinks_and_resyncs_every_room(store: SharedStore
     try:
         async with fanout(redis.url, store, heartbeat=0.1) as fa:
             ra = await join(fa, "doc", store)
-            await wait_until(lambda: fa.connected, T, "linked")
+            await wait_until(lambda: fa.connected, "linked", within=T)
             merges = ra.merges
             redis.kill()
-            await wait_until(lambda: not fa.connected, T, "link lost")
+            await wait_until(lambda: not fa.connected, "link lost", within=T)
             type_into(fa, ra, "while redis was down")  # fails or is queued: no exception
             redis.start()
-            await wait_until(lambda: fa.connected and fa.stats.reconnects >= 2, T, "relinked")
-            await wait_until(lambda: ra.merges > merges, T, "room resynced from the store")
+            await wait_until(
+                lambda: fa.connected and fa.stats.reconnects >= 2, "relinked", within=T
+            )
+            await wait_until(lambda: ra.merges > merges, "room resynced from the store", within=T)
             assert fa.stats.resyncs >= 1
     finally:
         redis.stop()

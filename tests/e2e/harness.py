@@ -7,9 +7,7 @@ with its own data dir, and typing goes through Qt key events into the EditorWidg
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,30 +18,14 @@ from PySide6.QtWidgets import QApplication, QWidget
 from editor_app.ui.app import CoscribeApp
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
+from tests.support.waiting import DEADLINE as DEADLINE
+from tests.support.waiting import wait_until as wait_until
 
-#: Deadline for anything crossing loopback; a pass takes milliseconds.
-DEADLINE = 10.0
 #: Reconnection after a server restart waits for the client's jittered backoff.
 RECONNECT_DEADLINE = 40.0
-POLL = 0.01
 
 SAVED = "All changes saved"
 OFFLINE = "Can't reach the server — changes saved on this computer"
-
-
-async def wait_until(
-    predicate: Callable[[], bool], what: str | Callable[[], str], *, within: float = DEADLINE
-) -> None:
-    """Return once ``predicate()`` is true; AssertionError naming ``what`` after ``within`` s.
-
-    Never a qtbot wait: inside an async test that would nest a Qt loop (stack-notes §2).
-    """
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            detail = what() if callable(what) else what
-            raise AssertionError(f"timed out after {within} s waiting for {detail}")
-        await asyncio.sleep(POLL)
 
 
 def qapp() -> QApplication:

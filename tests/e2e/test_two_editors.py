@@ -142,7 +142,7 @@ async def test_two_editors_and_a_yjs_client_edit_format_and_see_each_other(
             while not await js_sees_editors():
                 assert asyncio.get_running_loop().time() < deadline, await js.awareness_states()
                 await asyncio.sleep(0.02)
-            await js.set_awareness({"user": {"name": "Nora", "color": "#9334e6"}})
+            await js.set_presence({"user": {"name": "Nora", "color": "#9334e6"}})
             for who in (alice, bob):
                 await wait_until(
                     lambda w=who: "Nora" in w.window.people.names(), "Nora in the people list"

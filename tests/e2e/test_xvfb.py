@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pycrdt
@@ -38,6 +37,7 @@ from tests.e2e.processes import (
     xdo,
     xvfb,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.gui]
 
@@ -58,14 +58,6 @@ def require_x_tools() -> None:
     if in_ci():
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
-
-
-async def wait_until(predicate: Callable[[], bool], what: Callable[[], str], within: float) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within} s waiting for {what()}")
-        await asyncio.sleep(0.02)
 
 
 def color_pixels(image: Path, color: str) -> int:
@@ -137,7 +129,7 @@ async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_pat
                     await wait_until(
                         lambda: meta(doc).get("title") == "Project kickoff",
                         lambda: f"the title on the server, have {meta(doc).get('title')!r}",
-                        DEADLINE,
+                        within=DEADLINE,
                     )
                     # Body: click into the page, then type with formatting shortcuts.
                     await xdo_async(
@@ -180,7 +172,7 @@ async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_pat
                                 await wait_until(
                                     lambda t=typed_so_far: t in str(text),
                                     lambda t=typed_so_far: f"{t!r} typed, have {str(text)!r}",
-                                    DEADLINE,
+                                    within=DEADLINE,
                                 )
                         elif step[0] == "type":
                             await xdo_async(display, "type", "--delay", "15", step[1])
@@ -190,7 +182,7 @@ async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_pat
                     await wait_until(
                         lambda: all(t in str(text) for t in typed) and "Release notes" in str(text),
                         lambda: f"the typed text on the server, have {str(text)!r}",
-                        DEADLINE,
+                        within=DEADLINE,
                     )
                     diff = text.diff()
                     assert any(chunk == "Friday" and (a or {}).get("bold") for chunk, a in diff), (

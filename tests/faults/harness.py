@@ -32,7 +32,8 @@ from editor_app.core.sync_client import ClientStatus, Status, SyncClient
 from shared import Origin
 from tests.faults.proxy import FaultProxy
 from tests.server.processes import ServerProcess
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 TOKEN = re.compile(r"<c\d+:\d+>")
 
@@ -124,7 +125,7 @@ class RestartableServer:
 async def read_document(url: str) -> str:
     """The server's document as a fresh client sees it after a full sync."""
     async with TestClient(url) as reader:
-        await wait_until(lambda: reader.synced, 15, "fresh reader synced")
+        await wait_until(lambda: reader.synced, "fresh reader synced", within=15)
         return str(reader)
 
 
@@ -350,7 +351,9 @@ async def run_chaos(cfg: ChaosConfig, data_dir: Path) -> ChaosReport:
                     return len(texts) == 1 and all(ed.status is Status.SAVED for ed in editors)
 
                 try:
-                    await wait_until(healed, cfg.heal_deadline, "every replica saved and equal")
+                    await wait_until(
+                        healed, "every replica saved and equal", within=cfg.heal_deadline
+                    )
                 except AssertionError:
                     states = [(ed.n, ed.status, len(str(ed.text))) for ed in editors]
                     raise AssertionError(f"not healed: {states}") from None

@@ -19,7 +19,8 @@ from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
 from tests.faults.harness import RestartableServer, rss_kib
 from tests.faults.proxy import FaultProxy
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,10 +32,10 @@ DOCUMENTS = 10
 
 async def cycle(url: str, n: int) -> None:
     async with TestClient(f"{url}/mem-{n % DOCUMENTS}") as c:
-        await wait_until(lambda: c.synced, 10, "synced")
+        await wait_until(lambda: c.synced, "synced", within=10)
         await c.set_presence({"user": {"name": f"cycle {n}"}, "cursor": n})
         await c.append(f"{n % 10}")
-        await wait_until(lambda: c.saved, 10, "saved")
+        await wait_until(lambda: c.saved, "saved", within=10)
 
 
 async def cycles(url: str, start: int, count: int) -> None:
@@ -63,7 +64,7 @@ async def test_rss_returns_to_baseline_after_a_thousand_connect_cycles(tmp_path:
         bound = baseline * 1.10
         settle = time.monotonic()
         # Rooms unload and the store compacts in the background: allow them to settle.
-        await wait_until(lambda: rss_kib(server.pid) <= bound, 10, "RSS back within 10 %")
+        await wait_until(lambda: rss_kib(server.pid) <= bound, "RSS back within 10 %", within=10)
         after = rss_kib(server.pid)
         print(
             f"\nserver RSS: baseline {baseline / 1024:.1f} MiB after {WARMUP} warm-up cycles; "
@@ -82,11 +83,13 @@ async def _dead_presence_removed(config: ServerConfig, *, stall: bool, limit: fl
             TestClient(f"{srv.url}/ghost") as observer,
             TestClient(f"{proxy.url}/ghost") as doomed,
         ):
-            await wait_until(lambda: observer.synced and doomed.synced, 5, "synced")
+            await wait_until(lambda: observer.synced and doomed.synced, "synced", within=5)
             await doomed.set_presence({"user": {"name": "doomed"}})
             dead_id = doomed.doc.client_id
             await wait_until(
-                lambda: dead_id in observer.awareness.states, 5, "presence seen by the observer"
+                lambda: dead_id in observer.awareness.states,
+                "presence seen by the observer",
+                within=5,
             )
             (conn,) = proxy.connections
             died = time.monotonic()
@@ -96,7 +99,7 @@ async def _dead_presence_removed(config: ServerConfig, *, stall: bool, limit: fl
                 else:
                     conn.drop(rst=True)
                 await wait_until(
-                    lambda: dead_id not in observer.awareness.states, limit, "ghost removed"
+                    lambda: dead_id not in observer.awareness.states, "ghost removed", within=limit
                 )
                 return time.monotonic() - died
             finally:

@@ -10,7 +10,8 @@ import pytest
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
 from tests.faults.proxy import FaultProxy
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio
 
@@ -24,7 +25,7 @@ async def test_client_reconnecting_before_its_old_connection_died_keeps_its_pres
             old = TestClient(f"{proxy.url}/laptop", doc=old_doc)
             async with old:
                 await old.set_presence({"user": {"name": "Jiwoo", "color": "#00897b"}})
-                await wait_until(lambda: 4242 in observer.awareness.states, what="seen")
+                await wait_until(lambda: 4242 in observer.awareness.states, "seen")
                 (link,) = proxy.connections
                 link.stall()  # Wi-Fi switched: the old TCP connection just goes silent
                 # The laptop reconnects with the same Yjs client id and the same state.
@@ -39,19 +40,17 @@ async def test_client_reconnecting_before_its_old_connection_died_keeps_its_pres
                     # The stalled connection is probed, closed, and the id passes over.
                     await wait_until(
                         lambda: srv.metrics.errors_by_kind["probe_timeout"] == 1,
-                        timeout=6,
-                        what="old connection probed and dropped",
+                        "old connection probed and dropped",
+                        within=6,
                     )
                     room = srv.registry.get("laptop")
                     assert room is not None
                     await wait_until(
                         lambda: room.presence_client_ids() == [4242] and len(room.peers) == 2,
-                        what="presence handed to the new connection",
+                        "presence handed to the new connection",
                     )
                     assert 4242 in observer.awareness.states
                     assert time.monotonic() - started < 5
                 # Leaving now removes it for real.
-                await wait_until(
-                    lambda: 4242 not in observer.awareness.states, what="removed on leave"
-                )
+                await wait_until(lambda: 4242 not in observer.awareness.states, "removed on leave")
                 link.drop()

@@ -13,7 +13,8 @@ import pytest_asyncio
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
 from tests.faults.proxy import FaultProxy
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio
 
@@ -48,14 +49,14 @@ async def test_forwards_both_ways_and_passes_fin_on(echo_port: int) -> None:
         writer.write_eof()  # half-close: the echo server sees EOF and closes its side
         assert await asyncio.wait_for(reader.read(), DEADLINE) == b""
         writer.close()
-        await wait_until(lambda: not proxy.connections, DEADLINE, "connection gone")
+        await wait_until(lambda: not proxy.connections, "connection gone", within=DEADLINE)
         assert len(proxy.accepted) == 1 and proxy.refused == 0
 
 
 async def test_latency_and_throttle_slow_traffic_down(echo_port: int) -> None:
     async with FaultProxy("127.0.0.1", echo_port) as proxy:
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-        await wait_until(lambda: len(proxy.connections) == 1, DEADLINE, "accepted")
+        await wait_until(lambda: len(proxy.connections) == 1, "accepted", within=DEADLINE)
         conn = proxy.connections[0]
         conn.faults.latency = 0.1
         started = time.monotonic()
@@ -74,7 +75,7 @@ async def test_latency_and_throttle_slow_traffic_down(echo_port: int) -> None:
 async def test_stall_holds_bytes_without_closing_and_resume_delivers(echo_port: int) -> None:
     async with FaultProxy("127.0.0.1", echo_port) as proxy:
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-        await wait_until(lambda: len(proxy.connections) == 1, DEADLINE, "accepted")
+        await wait_until(lambda: len(proxy.connections) == 1, "accepted", within=DEADLINE)
         conn = proxy.connections[0]
         conn.stall()
         writer.write(b"held")
@@ -90,7 +91,7 @@ async def test_stall_holds_bytes_without_closing_and_resume_delivers(echo_port: 
 async def test_cut_after_n_bytes_resets_mid_stream(echo_port: int) -> None:
     async with FaultProxy("127.0.0.1", echo_port) as proxy:
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-        await wait_until(lambda: len(proxy.connections) == 1, DEADLINE, "accepted")
+        await wait_until(lambda: len(proxy.connections) == 1, "accepted", within=DEADLINE)
         conn = proxy.connections[0]
         conn.cut_after(10)  # 6 up + 4 down
         writer.write(b"abcdef")
@@ -99,7 +100,7 @@ async def test_cut_after_n_bytes_resets_mid_stream(echo_port: int) -> None:
             received = await read_exactly(reader, 6)
         assert received == b""
         assert conn.bytes_up == 6 and conn.bytes_down == 4
-        await wait_until(lambda: not proxy.connections, DEADLINE, "connection gone")
+        await wait_until(lambda: not proxy.connections, "connection gone", within=DEADLINE)
         writer.close()
 
 
@@ -107,7 +108,7 @@ async def test_cut_after_n_bytes_resets_mid_stream(echo_port: int) -> None:
 async def test_drop_resets_or_closes_both_sides(echo_port: int, rst: bool) -> None:
     async with FaultProxy("127.0.0.1", echo_port) as proxy:
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-        await wait_until(lambda: len(proxy.connections) == 1, DEADLINE, "accepted")
+        await wait_until(lambda: len(proxy.connections) == 1, "accepted", within=DEADLINE)
         proxy.connections[0].drop(rst=rst)
         if rst:
             with pytest.raises(ConnectionResetError):
@@ -115,7 +116,7 @@ async def test_drop_resets_or_closes_both_sides(echo_port: int, rst: bool) -> No
         else:
             assert await asyncio.wait_for(reader.read(1), DEADLINE) == b""
         writer.close()
-        await wait_until(lambda: not proxy.connections, DEADLINE, "connection gone")
+        await wait_until(lambda: not proxy.connections, "connection gone", within=DEADLINE)
 
 
 async def test_refusing_and_a_dead_target_reset_new_connections(echo_port: int) -> None:
@@ -142,7 +143,7 @@ async def test_shutdown_with_live_connections_ends_every_task(echo_port: int) ->
     before = len(asyncio.all_tasks())
     async with FaultProxy("127.0.0.1", echo_port) as proxy:
         streams = [await asyncio.open_connection("127.0.0.1", proxy.port) for _ in range(5)]
-        await wait_until(lambda: len(proxy.connections) == 5, DEADLINE, "accepted")
+        await wait_until(lambda: len(proxy.connections) == 5, "accepted", within=DEADLINE)
         proxy.connections[0].stall()
         proxy.connections[1].faults.latency = 10.0
         streams[1][1].write(b"in flight")
@@ -159,12 +160,12 @@ async def test_relay_notices_reset_at_once_and_stall_by_keepalive() -> None:
     config = ServerConfig(port=0, ping_interval=0.2, ping_timeout=0.2, close_timeout=0.2)
     async with RelayServer(config) as srv, FaultProxy("127.0.0.1", srv.port) as proxy:
         async with TestClient(proxy.url + "/p") as a, TestClient(proxy.url + "/p") as b:
-            await wait_until(lambda: a.synced and b.synced, DEADLINE, "synced")
+            await wait_until(lambda: a.synced and b.synced, "synced", within=DEADLINE)
             room = srv.registry.get("p")
             assert room is not None and len(room.peers) == 2
             first, second = proxy.connections
             first.drop()
-            await wait_until(lambda: len(room.peers) == 1, 1.0, "reset noticed")
+            await wait_until(lambda: len(room.peers) == 1, "reset noticed", within=1.0)
             second.stall()
-            await wait_until(lambda: not room.peers, 2.0, "stall noticed by keepalive")
+            await wait_until(lambda: not room.peers, "stall noticed by keepalive", within=2.0)
             second.drop()  # the client's side is still stalled; do not wait out its close

@@ -25,7 +25,7 @@ from editor_app.core.sync_client import ClientStatus, Status, SyncClient
 from shared import Origin
 from tests.faults.harness import RestartableServer
 from tests.faults.proxy import FaultProxy
-from tests.support.client import wait_until
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio
 
@@ -78,15 +78,15 @@ async def test_two_hundred_clients_spread_their_reconnects_and_all_resync(tmp_pa
             for ed in editors:
                 tg.create_task(ed.client.run())
             await wait_until(
-                lambda: all(ed.saved_at for ed in editors), 60, "all 200 connected and saved"
+                lambda: all(ed.saved_at for ed in editors), "all 200 connected and saved", within=60
             )
             for ed in editors:
                 with ed.doc.transaction(origin=Origin.LOCAL_EDIT):
                     ed.text.insert(0, f"[{ed.n}]")
             await wait_until(
                 lambda: all(ed.client.status.status is Status.SAVED for ed in editors),
-                60,
                 "every edit saved",
+                within=60,
             )
             connections_before = [ed.client.connections for ed in editors]
             attempts_before = len(proxy.accepted)
@@ -102,15 +102,15 @@ async def test_two_hundred_clients_spread_their_reconnects_and_all_resync(tmp_pa
                     for ed, before in zip(editors, connections_before, strict=True)
                 )
 
-            await wait_until(resynced, 90, "all 200 resynced")
+            await wait_until(resynced, "all 200 resynced", within=90)
             # Resynced for real: an edit made now reaches every editor of its document.
             for d in range(DOCUMENTS):
                 with editors[d].doc.transaction(origin=Origin.LOCAL_EDIT):
                     editors[d].text.insert(0, f"<after {d}>")
             await wait_until(
                 lambda: all(f"<after {ed.n % DOCUMENTS}>" in str(ed.text) for ed in editors),
-                30,
                 "post-restart edits everywhere",
+                within=30,
             )
             for d in range(DOCUMENTS):
                 peers = [str(ed.text) for ed in editors if ed.n % DOCUMENTS == d]

@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .waiting import DEADLINE
+from tests.support.waiting import DEADLINE
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 CLIENT_SCRIPT = NODE_DIR / "client.mjs"
@@ -206,7 +206,7 @@ class NodeClient:
         """Wait (event-driven, in Node) until the document text equals ``expected``."""
         await self.call("wait_text", within=within + 1, text=expected, ms=int(within * 1000))
 
-    async def set_awareness(self, state: dict[str, Any] | None) -> int:
+    async def set_presence(self, state: dict[str, Any] | None) -> int:
         """Set the local awareness state; returns the awareness client id."""
         return int(await self.call("set_awareness", state=state))
 

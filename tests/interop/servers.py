@@ -23,7 +23,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .waiting import DEADLINE
+from tests.support.waiting import DEADLINE
 
 _URL_RE = re.compile(rb"listening on (ws://127\.0\.0\.1:\d+)")
 

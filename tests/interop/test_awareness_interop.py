@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 
+from tests.support.client import py_client
+from tests.support.waiting import DEADLINE, wait_until, wait_until_async
+
 from .conftest import SpawnNode
 from .node_client import NodeClient
-from .py_client import py_client
 from .servers import Relay
-from .waiting import DEADLINE, wait_until, wait_until_async
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio]
 
@@ -54,11 +55,11 @@ async def test_python_presence_reaches_node(
     async with relay.serve() as url, py_client(url, room) as py:
         await py.wait_synced()
         js = await node_clients(url, room)
-        await py.set_awareness(MINJUN)
+        await py.set_presence(MINJUN)
         await node_sees(js, py.awareness.client_id, MINJUN)
         # A changed state replaces the old one.
         moved = {**MINJUN, "cursor": {"anchor": 1, "head": 1}}
-        await py.set_awareness(moved)
+        await py.set_presence(moved)
         await node_sees(js, py.awareness.client_id, moved)
 
 
@@ -68,7 +69,7 @@ async def test_node_presence_reaches_python(
     async with relay.serve() as url, py_client(url, room) as py:
         await py.wait_synced()
         js = await node_clients(url, room)
-        js_id = await js.set_awareness(ADA)
+        js_id = await js.set_presence(ADA)
         assert js_id == await js.client_id()
         await wait_until(
             lambda: py.awareness_states().get(js_id) == ADA,
@@ -82,14 +83,14 @@ async def test_late_joiners_get_existing_presence(
     """A client that connects after the others set their state still sees them."""
     async with relay.serve() as url:
         first_js = await node_clients(url, room)
-        js_id = await first_js.set_awareness(ADA)
+        js_id = await first_js.set_presence(ADA)
         async with py_client(url, room) as py:
             await py.wait_synced()
             await wait_until(
                 lambda: py.awareness_states().get(js_id) == ADA,
                 f"late python client sees node presence (have {py.awareness_states()})",
             )
-            await py.set_awareness(MINJUN)
+            await py.set_presence(MINJUN)
             late_js = await node_clients(url, room)
             await node_sees(late_js, py.awareness.client_id, MINJUN)
             await node_sees(late_js, js_id, ADA)
@@ -103,7 +104,7 @@ async def test_node_presence_disappears_when_node_leaves(
     async with relay.serve() as url, py_client(url, room) as py:
         await py.wait_synced()
         js = await node_clients(url, room)
-        js_id = await js.set_awareness(ADA)
+        js_id = await js.set_presence(ADA)
         await wait_until(lambda: js_id in py.awareness_states(), "python sees node presence")
         left = time.monotonic()
         if how == "killed":
@@ -125,7 +126,7 @@ async def test_python_presence_disappears_when_python_leaves(
         js = await node_clients(url, room)
         async with py_client(url, room) as py:
             await py.wait_synced()
-            await py.set_awareness(MINJUN)
+            await py.set_presence(MINJUN)
             py_id = py.awareness.client_id
             await node_sees(js, py_id, MINJUN)
             left = time.monotonic()
@@ -148,7 +149,7 @@ async def test_presence_removal_survives_echoes_from_other_stock_clients(
         await py.wait_synced()
         leaving = await node_clients(url, room)
         staying = await node_clients(url, room)
-        leaving_id = await leaving.set_awareness(ADA)
+        leaving_id = await leaving.set_presence(ADA)
         await node_sees(staying, leaving_id, ADA)  # staying has applied (and echoed) it
         await wait_until(lambda: leaving_id in py.awareness_states(), "python sees ADA")
         await leaving.kill()

@@ -14,11 +14,12 @@ from collections import Counter
 
 import pytest
 
+from tests.support.client import TestClient, py_client, utf16_len
+from tests.support.waiting import wait_until_async
+
 from .conftest import SpawnNode
 from .node_client import NodeClient
-from .py_client import PyClient, py_client, utf16_len
 from .servers import Relay
-from .waiting import wait_until_async
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio]
 
@@ -48,7 +49,7 @@ async def node_edits(js: NodeClient, words: list[str], deletions: int, rng: rand
             await js.delete_cp(rng.randrange(size), 1)
 
 
-async def py_edits(py: PyClient, words: list[str], deletions: int, rng: random.Random) -> None:
+async def py_edits(py: TestClient, words: list[str], deletions: int, rng: random.Random) -> None:
     """Like :func:`node_edits`, in code points (the client converts to UTF-8 bytes)."""
     ops = ["insert"] * len(words) + ["delete"] * deletions
     rng.shuffle(ops)
@@ -61,7 +62,7 @@ async def py_edits(py: PyClient, words: list[str], deletions: int, rng: random.R
         await asyncio.sleep(0)  # let the pump apply what arrived meanwhile
 
 
-async def all_equal(py: PyClient, *nodes: NodeClient) -> str:
+async def all_equal(py: TestClient, *nodes: NodeClient) -> str:
     """Wait until every client holds the same text; return it."""
     last: list[str] = []
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.client import py_client
+from tests.support.waiting import wait_until_async
+
 from .conftest import SpawnNode
-from .py_client import py_client
 from .servers import ServerProcess
-from .waiting import wait_until_async
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio]
 

@@ -15,12 +15,12 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from shared.messages import EMPTY_UPDATE, Hello, SyncStep1, SyncStep2
 from shared.session import Acknowledged, HelloReceived
+from tests.support.client import py_client
+from tests.support.waiting import wait_until, wait_until_async
 
 from .conftest import SpawnNode
 from .node_client import NodeClient
-from .py_client import py_client
 from .servers import Relay
-from .waiting import wait_until, wait_until_async
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio]
 
@@ -45,8 +45,8 @@ async def test_extension_client_and_stock_client_share_a_document(
             await py.insert(2, ", 김민준")
             await js.wait_text("안녕, 김민준 from node 😀")
             await py.format(0, 2, {"bold": True})
-            await py.set_awareness({"user": {"name": "김민준", "color": "#00897b"}})
-            js_id = await js.set_awareness({"user": {"name": "node", "color": "#5e35b1"}})
+            await py.set_presence({"user": {"name": "김민준", "color": "#00897b"}})
+            js_id = await js.set_presence({"user": {"name": "node", "color": "#5e35b1"}})
             await wait_until(lambda: js_id in py.awareness_states(), "python sees node presence")
             await wait_until(
                 lambda: py.session.all_acknowledged,

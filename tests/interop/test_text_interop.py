@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.client import py_client, utf16_len
+from tests.support.waiting import wait_until, wait_until_async
+
 from .conftest import SpawnNode
-from .py_client import py_client, utf16_len
 from .servers import Relay
-from .waiting import wait_until, wait_until_async
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio]
 

@@ -19,7 +19,8 @@ from sync_server.app import RelayServer
 from sync_server.auth import Role, authorize, mint_token, parse_duration, verify_token
 from sync_server.config import ServerConfig
 from tests.server.processes import run_cli
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 SECRET = b"test-secret-0123456789abcdef"
 
@@ -94,7 +95,7 @@ async def test_editor_by_header_and_by_query_parameter() -> None:
             TestClient(f"{url}?token={token}") as b,
         ):
             await a.append("edited by a")
-            await wait_until(lambda: str(b) == "edited by a" and a.saved, what="synced")
+            await wait_until(lambda: str(b) == "edited by a" and a.saved, "synced")
 
 
 @pytest.mark.asyncio
@@ -105,19 +106,17 @@ async def test_viewer_reads_and_shows_presence_but_cannot_change_anything() -> N
         viewer = f"{url}?token={mint_token(SECRET, 'report*', Role.VIEWER)}"
         async with TestClient(editor) as e:
             await e.append("final numbers")
-            await wait_until(lambda: e.saved, what="saved")
+            await wait_until(lambda: e.saved, "saved")
             async with TestClient(viewer, user={"name": "Viewer", "color": "#123456"}) as v:
-                await wait_until(lambda: str(v) == "final numbers", what="viewer reads")
+                await wait_until(lambda: str(v) == "final numbers", "viewer reads")
                 assert v.session is not None and v.session.server_role == "viewer"
                 await wait_until(
-                    lambda: v.doc.client_id in e.awareness.states, what="viewer presence shown"
+                    lambda: v.doc.client_id in e.awareness.states, "viewer presence shown"
                 )
                 await v.insert(0, "VANDALISM ")
-                await wait_until(
-                    lambda: srv.metrics.updates_rejected >= 1, what="viewer update dropped"
-                )
+                await wait_until(lambda: srv.metrics.updates_rejected >= 1, "viewer update dropped")
                 await e.append("!")
-                await wait_until(lambda: str(v).endswith("!"), what="viewer still receives")
+                await wait_until(lambda: str(v).endswith("!"), "viewer still receives")
             room = srv.registry.get("report")
             assert room is not None
             assert str(room.doc.get("content", type=type(e.text))) == "final numbers!"
@@ -129,8 +128,8 @@ async def test_token_expiring_mid_session_closes_with_documented_code() -> None:
     async with RelayServer(secured()) as srv:
         token = mint_token(SECRET, "brief", Role.EDITOR, expires_in=1)
         async with TestClient(f"{srv.url}/brief?token={token}") as c:
-            await wait_until(lambda: c.synced, what="synced")
-            await wait_until(lambda: c.closed, timeout=5, what="closed at expiry")
+            await wait_until(lambda: c.synced, "synced")
+            await wait_until(lambda: c.closed, "closed at expiry", within=5)
             assert c.close_code == CloseCode.TOKEN_EXPIRED
             assert not CloseCode(c.close_code).retryable
 
@@ -151,9 +150,9 @@ async def test_browser_origins_must_be_allowed() -> None:
         status, body = await refused(url, origin="https://evil.example.net")
         assert status == 403 and "evil.example.net" in body
         async with TestClient(url, origin="https://docs.example.com") as ok:
-            await wait_until(lambda: ok.synced, what="allowed origin")
+            await wait_until(lambda: ok.synced, "allowed origin")
         async with TestClient(url) as no_origin:  # native clients send no Origin
-            await wait_until(lambda: no_origin.synced, what="no origin")
+            await wait_until(lambda: no_origin.synced, "no origin")
 
 
 @pytest.mark.asyncio
@@ -166,7 +165,7 @@ async def test_tls_with_a_certificate_made_at_test_time(
         trusting = ssl.create_default_context(cafile=str(cert))
         async with TestClient(srv.url + "/secure", ssl=trusting) as c:
             await c.append("over TLS")
-            await wait_until(lambda: c.saved, what="saved over TLS")
+            await wait_until(lambda: c.saved, "saved over TLS")
         with pytest.raises(ssl.SSLCertVerificationError):
             async with connect(srv.url + "/secure", ssl=ssl.create_default_context()):
                 pass
@@ -183,14 +182,14 @@ async def test_concurrent_connections_per_ip_are_capped() -> None:
         for c in clients:
             await c.__aenter__()
         try:
-            await wait_until(lambda: all(c.synced for c in clients), what="3 synced")
+            await wait_until(lambda: all(c.synced for c in clients), "3 synced")
             status, body = await refused(url)
             assert status == 429 and "too many connections" in body
         finally:
             for c in clients:
                 await c.__aexit__(None, None, None)
         async with TestClient(url) as again:  # the slots are free again
-            await wait_until(lambda: again.synced, what="slot freed")
+            await wait_until(lambda: again.synced, "slot freed")
 
 
 @pytest.mark.asyncio
@@ -211,7 +210,7 @@ async def test_message_flood_closes_only_the_offender() -> None:
     async with RelayServer(ServerConfig(port=0, message_rate=10, message_burst=20)) as srv:
         url = srv.url + "/flood"
         async with TestClient(url) as calm, TestClient(url) as flooder:
-            await wait_until(lambda: calm.synced and flooder.synced, what="synced")
+            await wait_until(lambda: calm.synced and flooder.synced, "synced")
             for i in range(100):
                 if flooder.closed:
                     break
@@ -219,11 +218,11 @@ async def test_message_flood_closes_only_the_offender() -> None:
                     await flooder.append(str(i % 10))
                 except Exception:
                     break
-            await wait_until(lambda: flooder.closed, what="flooder closed")
+            await wait_until(lambda: flooder.closed, "flooder closed")
             assert flooder.close_code == CloseCode.POLICY_VIOLATION
             assert srv.metrics.errors_by_kind["message_rate"] == 1
             await calm.append("still here")
-            await wait_until(lambda: calm.saved and not calm.closed, what="calm unaffected")
+            await wait_until(lambda: calm.saved and not calm.closed, "calm unaffected")
 
 
 @pytest.mark.asyncio

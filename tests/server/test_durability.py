@@ -10,7 +10,8 @@ import pytest
 
 from shared.session import Acknowledged
 from tests.server.processes import ServerProcess
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio
 
@@ -27,7 +28,7 @@ async def test_acknowledged_edits_survive_kill_9(tmp_path: Path) -> None:
     try:
         for c in clients:
             await c.__aenter__()
-        await wait_until(lambda: all(c.synced for c in clients), what="synced")
+        await wait_until(lambda: all(c.synced for c in clients), "synced")
 
         async def writer(n: int, c: TestClient) -> None:
             for i in range(10_000):
@@ -47,7 +48,7 @@ async def test_acknowledged_edits_survive_kill_9(tmp_path: Path) -> None:
             for n, c in enumerate(clients):
                 tg.create_task(writer(n, c))
             # Let real edits and acks flow, then kill the server without warning.
-            await wait_until(lambda: sum(acked.values()) > 300, timeout=30, what="acks flowing")
+            await wait_until(lambda: sum(acked.values()) > 300, "acks flowing", within=30)
             server.kill()
         for n, c in enumerate(clients):
             acked[n] = max([e.count for e in c.events if isinstance(e, Acknowledged)], default=0)
@@ -62,7 +63,7 @@ async def test_acknowledged_edits_survive_kill_9(tmp_path: Path) -> None:
     restarted = ServerProcess("--port", "0", "--data-dir", str(data)).start()
     try:
         async with TestClient(restarted.url + "/durable") as reader:
-            await wait_until(lambda: reader.synced, what="reader synced")
+            await wait_until(lambda: reader.synced, "reader synced")
             text = str(reader)
         missing = [t for t in must_survive if t not in text]
         assert not missing, f"{len(missing)} acknowledged edits lost, e.g. {missing[:5]}"
@@ -78,7 +79,7 @@ async def test_sigterm_flushes_everything(tmp_path: Path) -> None:
     server = ServerProcess("--port", "0", "--data-dir", str(data)).start()
     try:
         async with TestClient(server.url + "/flushed", extensions=False) as c:
-            await wait_until(lambda: c.synced, what="synced")
+            await wait_until(lambda: c.synced, "synced")
             for i in range(200):
                 await c.append(f"[{i}]")
         assert server.terminate() == 0
@@ -87,7 +88,7 @@ async def test_sigterm_flushes_everything(tmp_path: Path) -> None:
     restarted = ServerProcess("--port", "0", "--data-dir", str(data)).start()
     try:
         async with TestClient(restarted.url + "/flushed") as reader:
-            await wait_until(lambda: reader.synced, what="synced")
+            await wait_until(lambda: reader.synced, "synced")
             assert str(reader) == "".join(f"[{i}]" for i in range(200))
     finally:
         restarted.terminate()

@@ -12,7 +12,8 @@ import pytest
 from sync_server.app import RelayServer
 from sync_server.auth import Role, mint_token
 from sync_server.config import ServerConfig
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 SECRET = b"test-secret-0123456789abcdef"
 
@@ -34,16 +35,16 @@ async def test_a_viewer_opening_a_name_writes_nothing_and_the_first_edit_creates
         db = srv.store.path  # type: ignore[attr-defined]  # an SQLiteStore here
         url = f"{srv.url}/report"
         async with TestClient(f"{url}?token={viewer}") as v:
-            await wait_until(lambda: v.synced, what="viewer synced")
+            await wait_until(lambda: v.synced, "viewer synced")
             assert v.session is not None and v.session.incarnation is not None
             provisional = v.session.incarnation
         assert await srv.store.document_names() == []
         assert rows(db, "documents") == rows(db, "updates") == 0
         async with TestClient(f"{url}?token={editor}") as e:
-            await wait_until(lambda: e.synced, what="editor synced")
+            await wait_until(lambda: e.synced, "editor synced")
             assert e.session is not None and e.session.incarnation == provisional
             await e.append("first words")
-            await wait_until(lambda: e.saved, what="first edit acknowledged")
+            await wait_until(lambda: e.saved, "first edit acknowledged")
         assert await srv.store.document_names() == ["report"]
         assert (await srv.store.load("report")).incarnation == provisional
     assert rows(db, "documents") == 1

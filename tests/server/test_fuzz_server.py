@@ -43,7 +43,8 @@ from shared.messages import (
 )
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 HONEST = 4242  # the honest client's Yjs client id (also its awareness id)
 ROOM = "target"
@@ -170,7 +171,7 @@ async def attack(frames: list[Frame], extensions: bool) -> None:
         url = f"{srv.url}/{ROOM}"
         honest_doc: pycrdt.Doc[Any] = pycrdt.Doc(client_id=HONEST)
         async with TestClient(url, doc=honest_doc, user={"name": "honest"}) as honest:
-            await wait_until(lambda: honest.synced, DEADLINE, "honest synced")
+            await wait_until(lambda: honest.synced, "honest synced", within=DEADLINE)
             room = srv.registry.get(ROOM)
             assert room is not None
             kwargs: dict[str, Any] = {"max_size": None}
@@ -180,10 +181,10 @@ async def attack(frames: list[Frame], extensions: bool) -> None:
                 attacker = Attacker(ws)
                 tg.create_task(attacker.read())
                 # The presence snapshot sent on join: later awareness messages are replies.
-                await wait_until(lambda: attacker.awareness_after(0), DEADLINE, "joined")
+                await wait_until(lambda: attacker.awareness_after(0), "joined", within=DEADLINE)
                 for i, frame in enumerate(frames):
                     await honest.append(f"<h{i}>")
-                    await wait_until(lambda: honest.saved, DEADLINE, "honest edit saved")
+                    await wait_until(lambda: honest.saved, "honest edit saved", within=DEADLINE)
                     text_before = str(room.doc.get("content", type=pycrdt.Text))
                     sv_before = state_vector(room.doc)
                     mark = len(attacker.received)
@@ -194,8 +195,8 @@ async def attack(frames: list[Frame], extensions: bool) -> None:
                         pass
                     await wait_until(
                         lambda: attacker.closed or attacker.awareness_after(mark),  # noqa: B023
-                        DEADLINE,
                         "frame processed",
+                        within=DEADLINE,
                     )
                     if attacker.closed:
                         assert attacker.close_code in FITTING, f"closed with {attacker.close_code}"
@@ -206,13 +207,15 @@ async def attack(frames: list[Frame], extensions: bool) -> None:
             await honest.append("<end>")
             room_text: Callable[[], str] = lambda: str(room.doc.get("content", type=pycrdt.Text))  # noqa: E731
             await wait_until(
-                lambda: honest.saved and str(honest) == room_text(), DEADLINE, "converged"
+                lambda: honest.saved and str(honest) == room_text(), "converged", within=DEADLINE
             )
             assert state_vector(room.doc) == state_vector(honest.doc)
             assert not honest.closed, f"honest client disconnected ({honest.close_code})"
         assert srv.metrics.errors_by_kind["internal"] == 0
         async with TestClient(url) as late:  # the server still serves
-            await wait_until(lambda: late.synced and str(late) == room_text(), DEADLINE, "late")
+            await wait_until(
+                lambda: late.synced and str(late) == room_text(), "late", within=DEADLINE
+            )
 
 
 @settings(
@@ -278,7 +281,7 @@ async def test_awareness_for_another_clients_id_does_not_affect_others() -> None
                 state = observer.awareness.states.get(HONEST)
                 return None if state is None else state["user"]["name"]
 
-            await wait_until(lambda: honest_name() == "honest", DEADLINE, "presence seen")
+            await wait_until(lambda: honest_name() == "honest", "presence seen", within=DEADLINE)
             clock = int(honest.awareness.meta[HONEST]["clock"])
             async with connect(url) as ws:
                 await ws.send(awareness(HONEST, clock + 1, {"user": {"name": "mallory"}}))
@@ -290,5 +293,7 @@ async def test_awareness_for_another_clients_id_does_not_affect_others() -> None
             assert not honest.closed
             # After the attacker left, the honest presence is still shown, unaltered.
             await honest.append("sync point")
-            await wait_until(lambda: str(observer) == "sync point", DEADLINE, "observer synced")
+            await wait_until(
+                lambda: str(observer) == "sync point", "observer synced", within=DEADLINE
+            )
             assert honest_name() == "honest"

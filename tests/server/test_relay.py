@@ -17,7 +17,8 @@ from shared.messages import Ack, AwarenessUpdate, Hello, decode_message
 from shared.session import Acknowledged, HelloReceived, IncarnationMismatched
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,14 +37,12 @@ async def async_http_get(server: RelayServer, path: str) -> tuple[int, str]:
 async def test_two_clients_sync_both_ways_without_echo(memory_server: RelayServer) -> None:
     url = memory_server.url + "/notes"
     async with TestClient(url) as a, TestClient(url) as b:
-        await wait_until(lambda: a.synced and b.synced, what="both synced")
+        await wait_until(lambda: a.synced and b.synced, "both synced")
         await a.append("hello 안녕하세요 😀 e\u0301")
-        await wait_until(lambda: str(b) == "hello 안녕하세요 😀 e\u0301", what="b sees a")
+        await wait_until(lambda: str(b) == "hello 안녕하세요 😀 e\u0301", "b sees a")
         await b.insert(0, "[b] ")
-        await wait_until(
-            lambda: str(a) == str(b) == "[b] hello 안녕하세요 😀 e\u0301", what="a sees b"
-        )
-        await wait_until(lambda: a.saved and b.saved, what="acks")
+        await wait_until(lambda: str(a) == str(b) == "[b] hello 안녕하세요 😀 e\u0301", "a sees b")
+        await wait_until(lambda: a.saved and b.saved, "acks")
         # Never echoed: a received exactly one update message (b's), b exactly one (a's).
         updates_a = [m for m in a.raw_received if m[:2] == b"\x00\x02"]
         updates_b = [m for m in b.raw_received if m[:2] == b"\x00\x02"]
@@ -55,22 +54,22 @@ async def test_late_joiner_gets_document_and_ack_counts(memory_server: RelayServ
     async with TestClient(url) as a:
         for i in range(20):
             await a.append(f"line {i}\n")
-        await wait_until(lambda: a.saved, what="all acked")
+        await wait_until(lambda: a.saved, "all acked")
         acks = [e for e in a.events if isinstance(e, Acknowledged)]
         assert acks and acks[-1].count == a.session.sent_document_messages  # type: ignore[union-attr]
         async with TestClient(url) as late:
-            await wait_until(lambda: late.synced, what="late joiner synced")
+            await wait_until(lambda: late.synced, "late joiner synced")
             assert str(late) == str(a)
 
 
 async def test_stock_client_never_sees_extension_messages(memory_server: RelayServer) -> None:
     url = memory_server.url + "/mixed"
     async with TestClient(url, extensions=False) as stock, TestClient(url) as ext:
-        await wait_until(lambda: stock.synced and ext.synced, what="synced")
+        await wait_until(lambda: stock.synced and ext.synced, "synced")
         await ext.append("from ext")
         await stock.append("from stock ")
-        await wait_until(lambda: str(stock) == str(ext) and len(str(stock)) == 19, what="converge")
-        await wait_until(lambda: ext.saved, what="ext acked")
+        await wait_until(lambda: str(stock) == str(ext) and len(str(stock)) == 19, "converge")
+        await wait_until(lambda: ext.saved, "ext acked")
         for raw in stock.raw_received:
             msg = decode_message(raw, extensions=True)
             assert not isinstance(msg, Hello | Ack), msg
@@ -83,20 +82,20 @@ async def test_awareness_relayed_and_removed_when_peer_disconnects(
 ) -> None:
     url = memory_server.url + "/presence"
     async with TestClient(url) as watcher:
-        await wait_until(lambda: watcher.synced, what="watcher synced")
+        await wait_until(lambda: watcher.synced, "watcher synced")
         other = TestClient(url, user={"name": "김민준", "color": "#e91e63"})
         async with other:
-            await wait_until(lambda: other.doc.client_id in watcher.awareness.states, what="seen")
+            await wait_until(lambda: other.doc.client_id in watcher.awareness.states, "seen")
             state = watcher.awareness.states[other.doc.client_id]
             assert state["user"]["name"] == "김민준"
             # A late joiner gets the current presence in its opening messages.
             async with TestClient(url) as late:
                 await wait_until(
-                    lambda: other.doc.client_id in late.awareness.states, what="late sees presence"
+                    lambda: other.doc.client_id in late.awareness.states, "late sees presence"
                 )
         # `other` closed: its state must vanish at once (no ghost cursor).
         await wait_until(
-            lambda: other.doc.client_id not in watcher.awareness.states, timeout=2, what="removed"
+            lambda: other.doc.client_id not in watcher.awareness.states, "removed", within=2
         )
         room = memory_server.registry.get("presence")
         assert room is not None and room.presence_client_ids() == []
@@ -106,7 +105,7 @@ async def test_malformed_message_closes_only_that_connection(memory_server: Rela
     url = memory_server.url + "/robust"
     async with TestClient(url) as good:
         await good.append("precious")
-        await wait_until(lambda: good.saved, what="saved")
+        await wait_until(lambda: good.saved, "saved")
         before = memory_server.registry.get("robust").doc.get_update()  # type: ignore[union-attr]
         cases = [
             (b"\x00\x02\x05\x01\x02", CloseCode.PROTOCOL_ERROR),  # length beyond buffer
@@ -130,16 +129,16 @@ async def test_malformed_message_closes_only_that_connection(memory_server: Rela
             assert bad.close_code == CloseCode.PROTOCOL_ERROR
         assert memory_server.registry.get("robust").doc.get_update() == before  # type: ignore[union-attr]
         await good.append(" still works")
-        await wait_until(lambda: good.saved, what="good peer unaffected")
+        await wait_until(lambda: good.saved, "good peer unaffected")
         assert not good.closed
 
 
 async def test_oversized_message_closes_with_1009() -> None:
     config = ServerConfig(port=0, limits=ServerConfig().limits.__class__(max_message_size=4096))
     async with RelayServer(config) as srv, TestClient(srv.url + "/big") as c:
-        await wait_until(lambda: c.synced, what="synced")
+        await wait_until(lambda: c.synced, "synced")
         await c.append("x" * 10_000)
-        await wait_until(lambda: c.closed, what="closed")
+        await wait_until(lambda: c.closed, "closed")
         assert c.close_code == CloseCode.MESSAGE_TOO_BIG
 
 
@@ -148,9 +147,9 @@ async def test_multi_megabyte_document_syncs(memory_server: RelayServer) -> None
     big = "가나다라마바사 emoji 😀 " * 200_000  # ~6 MB of UTF-8
     async with TestClient(url) as a:
         await a.append(big)
-        await wait_until(lambda: a.saved, timeout=30, what="big update acked")
+        await wait_until(lambda: a.saved, "big update acked", within=30)
         async with TestClient(url) as b:
-            await wait_until(lambda: b.synced, timeout=30, what="full sync of a big doc")
+            await wait_until(lambda: b.synced, "full sync of a big doc", within=30)
             assert str(b) == big
 
 
@@ -175,7 +174,7 @@ async def test_health_ready_metrics(memory_server: RelayServer) -> None:
     assert (await async_http_get(memory_server, "/readyz"))[0] == 200
     async with TestClient(memory_server.url + "/m") as c:
         await c.append("x")
-        await wait_until(lambda: c.saved, what="saved")
+        await wait_until(lambda: c.saved, "saved")
         status, body = await async_http_get(memory_server, "/metrics")
     assert status == 200
     metrics = {
@@ -196,10 +195,10 @@ async def test_concurrent_first_joins_load_room_once(memory_server: RelayServer)
         for c in clients:
             tg.create_task(c.__aenter__())
     try:
-        await wait_until(lambda: all(c.synced for c in clients), what="all synced")
+        await wait_until(lambda: all(c.synced for c in clients), "all synced")
         assert memory_server.metrics.rooms_loaded_total == 1
         await clients[0].append("one")
-        await wait_until(lambda: all(str(c) == "one" for c in clients), what="fan-out")
+        await wait_until(lambda: all(str(c) == "one" for c in clients), "fan-out")
     finally:
         for c in clients:
             await c.__aexit__(None, None, None)
@@ -215,7 +214,7 @@ async def test_slow_consumer_is_dropped_and_room_unaffected() -> None:
         sock.connect(("127.0.0.1", srv.port))
         slow = TestClient(url, read=False, max_queue=1, sock=sock, close_timeout=0.2)
         async with slow, TestClient(url) as fast, TestClient(url) as writer:
-            await wait_until(lambda: fast.synced and writer.synced, what="synced")
+            await wait_until(lambda: fast.synced and writer.synced, "synced")
             chunk = "z" * 50_000
             blobs = writer.doc.get("blobs", type=Map)
             for i in range(400):  # Map sets: cheap for pycrdt, unlike appends to a long Text
@@ -224,13 +223,11 @@ async def test_slow_consumer_is_dropped_and_room_unaffected() -> None:
                 await writer.flush()
                 if srv.metrics.slow_consumers:
                     break
-            await wait_until(lambda: srv.metrics.slow_consumers >= 1, what="slow peer dropped")
+            await wait_until(lambda: srv.metrics.slow_consumers >= 1, "slow peer dropped")
             await wait_until(
-                lambda: fast.doc.get_state() == writer.doc.get_state(),
-                timeout=30,
-                what="fast converges",
+                lambda: fast.doc.get_state() == writer.doc.get_state(), "fast converges", within=30
             )
-            await wait_until(lambda: writer.saved, timeout=30, what="writer saved")
+            await wait_until(lambda: writer.saved, "writer saved", within=30)
             assert srv.metrics.closes_by_code[CloseCode.SLOW_CONSUMER] == 1
             assert not fast.closed and not writer.closed
 
@@ -241,10 +238,10 @@ async def test_room_unloads_when_idle_and_reloads(tmp_path) -> None:  # type: ig
         url = srv.url + "/idle"
         async with TestClient(url) as c:
             await c.append("persisted in memory store")
-            await wait_until(lambda: c.saved, what="saved")
-        await wait_until(lambda: srv.registry.get("idle") is None, what="unloaded")
+            await wait_until(lambda: c.saved, "saved")
+        await wait_until(lambda: srv.registry.get("idle") is None, "unloaded")
         async with TestClient(url) as c2:
-            await wait_until(lambda: c2.synced, what="reloaded")
+            await wait_until(lambda: c2.synced, "reloaded")
             assert str(c2) == "persisted in memory store"
         assert srv.metrics.rooms_loaded_total == 2
 
@@ -255,21 +252,21 @@ async def test_deleted_document_gets_new_incarnation_and_client_refuses_to_merge
     url = memory_server.url + "/reborn"
     async with TestClient(url) as a:
         await a.append("old life")
-        await wait_until(lambda: a.saved, what="saved")
+        await wait_until(lambda: a.saved, "saved")
         old_incarnation = a.session.incarnation  # type: ignore[union-attr]
         offline_doc = Doc()
         offline_doc.apply_update(a.doc.get_update())
         assert await memory_server.delete_document("reborn")
-        await wait_until(lambda: a.closed, what="closed on delete")
+        await wait_until(lambda: a.closed, "closed on delete")
         assert a.close_code == CloseCode.DOCUMENT_DELETED
     async with TestClient(url) as fresh:
         await fresh.append("new life")
-        await wait_until(lambda: fresh.saved, what="saved")
+        await wait_until(lambda: fresh.saved, "saved")
         # A client whose local copy came from the old incarnation must not merge.
         async with TestClient(url, doc=offline_doc, incarnation=old_incarnation) as stale:
             await wait_until(
                 lambda: any(isinstance(e, IncarnationMismatched) for e in stale.events),
-                what="mismatch reported",
+                "mismatch reported",
             )
             assert str(stale) == "old life"
         assert str(memory_server.registry.get("reborn").doc.get("content", type=Text)) == "new life"  # type: ignore[union-attr]
@@ -279,10 +276,10 @@ async def test_shutdown_closes_peers_and_is_idempotent() -> None:
     srv = RelayServer(ServerConfig(port=0))
     await srv.__aenter__()
     async with TestClient(srv.url + "/bye") as c:
-        await wait_until(lambda: c.synced, what="synced")
+        await wait_until(lambda: c.synced, "synced")
         await srv.aclose(CloseCode.SERVICE_RESTART)
         await srv.aclose()
-        await wait_until(lambda: c.closed, what="closed")
+        await wait_until(lambda: c.closed, "closed")
         assert c.close_code == CloseCode.SERVICE_RESTART
 
 
@@ -291,7 +288,7 @@ async def test_awareness_over_size_limit_closes_with_policy_violation(
 ) -> None:
     url = memory_server.url + "/aw"
     async with TestClient(url) as c:
-        await wait_until(lambda: c.synced, what="synced")
+        await wait_until(lambda: c.synced, "synced")
         payload = AwarenessUpdate.from_entries(()).payload  # valid empty update
         big_state = json.dumps({"user": {"name": "x" * 100_000}})
         from shared.messages import AwarenessEntry
@@ -299,7 +296,7 @@ async def test_awareness_over_size_limit_closes_with_policy_violation(
         payload = AwarenessUpdate.from_entries((AwarenessEntry(1, 1, big_state),)).payload
         assert c.ws is not None
         await c.ws.send(AwarenessUpdate(payload, ()).encode())
-        await wait_until(lambda: c.closed, what="closed")
+        await wait_until(lambda: c.closed, "closed")
         assert c.close_code == CloseCode.POLICY_VIOLATION
 
 
@@ -307,7 +304,7 @@ async def test_endpoint_names_are_still_valid_documents(memory_server: RelayServ
     for name in ["healthz", "metrics"]:
         async with TestClient(f"{memory_server.url}/{name}") as c:
             await c.append(name)
-            await wait_until(lambda c=c: c.saved, what=f"document {name} saved")
+            await wait_until(lambda c=c: c.saved, f"document {name} saved")
     assert await async_http_get(memory_server, "/healthz") == (200, "ok\n")
     status, body = await async_http_get(memory_server, "/some-doc")
     assert status == 426 and "WebSocket" in body

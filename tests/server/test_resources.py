@@ -32,7 +32,8 @@ from shared.limits import ProtocolLimits
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
 from tests.server.processes import ServerProcess
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 #: SYNC step 1 with an empty state vector: "send me the whole document".
 FULL_SYNC_REQUEST = bytes([0, 0, 1, 0])
@@ -96,9 +97,9 @@ async def server_with_document(size: int, **config: object) -> AsyncIterator[Rel
     """A server whose document ``big`` holds ``size`` characters."""
     async with RelayServer(ServerConfig(port=0, **config)) as srv:  # type: ignore[arg-type]
         async with TestClient(srv.url + "/big", max_size=None) as writer:
-            await wait_until(lambda: writer.synced, what="writer synced")
+            await wait_until(lambda: writer.synced, "writer synced")
             await writer.append("x" * size)
-            await wait_until(lambda: writer.saved, what="document saved")
+            await wait_until(lambda: writer.saved, "document saved")
         yield srv
 
 
@@ -118,17 +119,17 @@ async def test_stalled_readers_are_closed_on_a_timer_and_free_their_memory() -> 
         with closing_all(
             [await loop.run_in_executor(None, stalled_reader, srv.port, "/big") for _ in range(10)]
         ) as readers:
-            await wait_until(lambda: srv.outbound_bytes > 10_000_000, what="bytes pile up")
+            await wait_until(lambda: srv.outbound_bytes > 10_000_000, "bytes pile up")
             started = time.monotonic()
             await wait_until(
-                lambda: all(is_closed_by_server(s) for s in readers), what="stalled peers closed"
+                lambda: all(is_closed_by_server(s) for s in readers), "stalled peers closed"
             )
             assert time.monotonic() - started < 5
-            await wait_until(lambda: srv.outbound_bytes == 0, what="outbound memory freed")
+            await wait_until(lambda: srv.outbound_bytes == 0, "outbound memory freed")
             assert srv.metrics.closes_by_code[CloseCode.SLOW_CONSUMER] >= 10
             # The document is still served to someone who reads.
             async with TestClient(srv.url + "/big", max_size=None) as reader:
-                await wait_until(lambda: len(str(reader)) == 4_000_000, what="honest sync")
+                await wait_until(lambda: len(str(reader)) == 4_000_000, "honest sync")
 
 
 @pytest.mark.asyncio
@@ -147,9 +148,9 @@ async def test_all_peers_together_stay_under_the_outbound_limit() -> None:
                     + srv.metrics.closes_by_code[CloseCode.TRY_AGAIN_LATER]
                     >= 4
                 ),
-                what="peers over the total closed or refused",
+                "peers over the total closed or refused",
             )
-            await wait_until(lambda: 0 < srv.outbound_bytes <= limit, what="total under limit")
+            await wait_until(lambda: 0 < srv.outbound_bytes <= limit, "total under limit")
 
 
 @pytest.mark.asyncio
@@ -167,7 +168,7 @@ async def test_repeated_full_sync_requests_are_limited_and_encoded_once() -> Non
             assert closed.value.rcvd.code == CloseCode.POLICY_VIOLATION
         assert srv.metrics.full_state_encodes - encodes <= 1  # same version every time
         async with TestClient(srv.url + "/big", max_size=None) as other:  # others unaffected
-            await wait_until(lambda: len(str(other)) == 200_000, what="other peer synced")
+            await wait_until(lambda: len(str(other)) == 200_000, "other peer synced")
 
 
 @pytest.mark.asyncio
@@ -183,12 +184,12 @@ async def test_half_open_handshakes_are_capped_per_address_before_any_request() 
                 socks.append(s)
             await wait_until(
                 lambda: sum(is_closed_by_server(s) for s in socks) >= 35,
-                what="sockets over the per-address cap reset",
+                "sockets over the per-address cap reset",
             )
             assert srv.metrics.errors_by_kind["refused_socket_handshakes"] >= 35
             # Another address is not affected while the 5 half-open ones wait.
             async with TestClient(srv.url + "/doc") as honest:
-                await wait_until(lambda: honest.synced, what="honest client synced")
+                await wait_until(lambda: honest.synced, "honest client synced")
 
 
 def test_the_server_answers_503_before_it_runs_out_of_descriptors(tmp_path: Path) -> None:
@@ -241,7 +242,7 @@ async def test_graceful_shutdown_is_bounded_with_stalled_peers() -> None:
     loop = asyncio.get_running_loop()
     readers = [await loop.run_in_executor(None, stalled_reader, srv.port, "/big") for _ in range(5)]
     with closing_all(readers):
-        await wait_until(lambda: srv.outbound_bytes > 2_000_000, what="bytes pile up")
+        await wait_until(lambda: srv.outbound_bytes > 2_000_000, "bytes pile up")
         started = time.monotonic()
         await srv_cm.__aexit__(None, None, None)
         assert time.monotonic() - started < 4
@@ -282,8 +283,7 @@ async def test_closes_for_cause_are_warnings_with_their_code(
                 async for _ in ws:
                     pass
         await wait_until(
-            lambda: any("message_too_big" in r.getMessage() for r in caplog.records),
-            what="1009 logged",
+            lambda: any("message_too_big" in r.getMessage() for r in caplog.records), "1009 logged"
         )
     record = next(r for r in caplog.records if "message_too_big" in r.getMessage())
     assert record.levelno == logging.WARNING
@@ -294,10 +294,10 @@ async def test_closes_for_cause_are_warnings_with_their_code(
 async def test_acknowledgements_are_counted() -> None:
     async with RelayServer(ServerConfig(port=0)) as srv:
         async with TestClient(srv.url + "/acks") as c:
-            await wait_until(lambda: c.synced, what="synced")
+            await wait_until(lambda: c.synced, "synced")
             for i in range(3):
                 await c.append(str(i))
-                await wait_until(lambda: c.saved, what="saved")
+                await wait_until(lambda: c.saved, "saved")
         acks = srv.metrics.acks_sent
         assert acks >= 3
         rendered = srv.metrics.render(active_connections=0, rooms=0, store=srv.store.stats)

@@ -23,7 +23,8 @@ from sync_server.auth import Role, mint_token, token_id_of
 from sync_server.config import ServerConfig
 from sync_server.memory_store import MemoryDatabase, MemoryStore
 from tests.server.processes import ServerProcess, run_cli
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 SECRET = b"revocation-tests-secret-0123456789"
 WITHIN = 1.0  # the promise: revoked sessions close within a second
@@ -53,19 +54,19 @@ async def test_revoking_one_link_closes_its_sessions_and_nobody_else() -> None:
             TestClient(f"{url}?token={revoked}") as a,
             TestClient(f"{url}?token={kept}") as b,
         ):
-            await wait_until(lambda: a.synced and b.synced, what="both synced")
+            await wait_until(lambda: a.synced and b.synced, "both synced")
             token_id = token_id_of(revoked)
             assert token_id is not None
             started = time.monotonic()
             await srv.revoke_token(token_id)
-            await wait_until(lambda: a.closed, WITHIN, "revoked session closed")
+            await wait_until(lambda: a.closed, "revoked session closed", within=WITHIN)
             assert time.monotonic() - started < WITHIN
             assert a.close_code == CloseCode.TOKEN_REVOKED
             assert not b.closed
         status, body = await refused_status(f"{url}?token={revoked}")
         assert status == 403 and "revoked" in body
         async with TestClient(f"{url}?token={kept}") as again:
-            await wait_until(lambda: again.synced, what="the other link still works")
+            await wait_until(lambda: again.synced, "the other link still works")
 
 
 @pytest.mark.asyncio
@@ -76,14 +77,14 @@ async def test_revoking_a_documents_links_spares_new_links_and_other_documents()
             TestClient(f"{srv.url}/team-a?token={old}") as a,
             TestClient(f"{srv.url}/team-b?token={old}") as b,
         ):
-            await wait_until(lambda: a.synced and b.synced, what="synced")
+            await wait_until(lambda: a.synced and b.synced, "synced")
             await srv.revoke_document("team-a")
-            await wait_until(lambda: a.closed, WITHIN, "team-a session closed")
+            await wait_until(lambda: a.closed, "team-a session closed", within=WITHIN)
             assert a.close_code == CloseCode.TOKEN_REVOKED
             assert not b.closed, "the prefix link still opens the other documents"
         fresh = mint_token(SECRET, "team-a", Role.EDITOR)
         async with TestClient(f"{srv.url}/team-a?token={fresh}") as c:
-            await wait_until(lambda: c.synced, what="a link minted after the revocation works")
+            await wait_until(lambda: c.synced, "a link minted after the revocation works")
 
 
 @pytest.mark.asyncio
@@ -97,12 +98,12 @@ async def test_a_revocation_on_one_node_closes_sessions_on_another() -> None:
     ):
         token = mint_token(SECRET, "doc", Role.EDITOR)
         async with TestClient(f"{two.url}/doc?token={token}") as c:
-            await wait_until(lambda: c.synced, what="synced on node two")
+            await wait_until(lambda: c.synced, "synced on node two")
             token_id = token_id_of(token)
             assert token_id is not None
             started = time.monotonic()
             await one.revoke_token(token_id)
-            await wait_until(lambda: c.closed, WITHIN + 0.5, "closed on node two")
+            await wait_until(lambda: c.closed, "closed on node two", within=WITHIN + 0.5)
             assert c.close_code == CloseCode.TOKEN_REVOKED
             assert time.monotonic() - started < WITHIN
 
@@ -120,14 +121,14 @@ def test_the_cli_revokes_while_the_server_runs(tmp_path: Path) -> None:
 
         async def scenario() -> float:
             async with TestClient(f"{server.url}/notes?token={token}") as c:
-                await wait_until(lambda: c.synced, what="synced")
+                await wait_until(lambda: c.synced, "synced")
                 started = time.monotonic()
                 result = await asyncio.to_thread(
                     run_cli, "revoke", "--data-dir", str(data), "--token", token
                 )
                 assert result.returncode == 0, result.stderr
                 assert "revoked link" in result.stdout
-                await wait_until(lambda: c.closed, 5, "closed after the CLI revoked it")
+                await wait_until(lambda: c.closed, "closed after the CLI revoked it", within=5)
                 assert c.close_code == CloseCode.TOKEN_REVOKED
                 return time.monotonic() - started
 

@@ -18,7 +18,6 @@ import pytest
 from pycrdt import Doc, Text
 
 from shared.errors import InvalidState, StorageError
-from tests.support.client import wait_until
 from tests.support.databases import new_database
 from tests.support.stores import (
     NEVER,
@@ -30,6 +29,7 @@ from tests.support.stores import (
     SQLiteBackend,
     text_of,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio
 
@@ -246,7 +246,7 @@ async def test_background_compaction_after_the_threshold(backend: Backend) -> No
     async with backend.open(compact_after_updates=50) as store:
         for _ in range(10):
             await asyncio.gather(*(store.append("doc", editor.random_edit()) for _ in range(30)))
-        await wait_until(lambda: store.stats.compactions >= 1, 10, "a background compaction")
+        await wait_until(lambda: store.stats.compactions >= 1, "a background compaction", within=10)
         await store.flush()
         assert backend.log_rows("doc") < 300
         assert text_of((await store.load("doc")).updates) == str(editor.text)

@@ -41,7 +41,8 @@ from shared.messages import QueryAwareness
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
 from sync_server.room import Room
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 from tests.support.yjs_forge import (
     ID,
     JSON,
@@ -99,7 +100,7 @@ class Attacker:
         self.closed = False
         tg.create_task(self._read(self.ws))
         # The presence snapshot sent on join: later awareness messages are probe replies.
-        await wait_until(lambda: self._awareness_after(0), DEADLINE, "attacker joined")
+        await wait_until(lambda: self._awareness_after(0), "attacker joined", within=DEADLINE)
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
@@ -129,7 +130,7 @@ class Attacker:
         except ConnectionClosed:
             pass
         await wait_until(
-            lambda: self.closed or self._awareness_after(mark), DEADLINE, "message processed"
+            lambda: self.closed or self._awareness_after(mark), "message processed", within=DEADLINE
         )
         return self.close_code if self.closed else None
 
@@ -172,7 +173,9 @@ class Harness:
                 self.url, doc=pycrdt.Doc(client_id=cid), user={"name": f"honest{i}"}
             )
             self.honest.append(await self._stack.enter_async_context(client))
-        await wait_until(lambda: all(c.synced for c in self.honest), DEADLINE, "honest synced")
+        await wait_until(
+            lambda: all(c.synced for c in self.honest), "honest synced", within=DEADLINE
+        )
         self.attacker = Attacker(self.url)
         await self.attacker.connect(self._tg)
         return self
@@ -196,7 +199,9 @@ class Harness:
         client.edit(edit)
         await client.flush()
         self.history.append(f"{client.doc.client_id}: {what}")
-        await wait_until(lambda: client.saved or client.closed, DEADLINE, "honest edit saved")
+        await wait_until(
+            lambda: client.saved or client.closed, "honest edit saved", within=DEADLINE
+        )
         self.assert_honest_connected()
 
     async def type(self, index: int, edit: Callable[[pycrdt.Text], object]) -> None:
@@ -205,7 +210,9 @@ class Harness:
         client.edit(edit)
         await client.flush()
         self.history.append(f"{client.doc.client_id}: a scripted edit")
-        await wait_until(lambda: client.saved or client.closed, DEADLINE, "honest edit saved")
+        await wait_until(
+            lambda: client.saved or client.closed, "honest edit saved", within=DEADLINE
+        )
 
     async def attack(self, message: bytes, label: str = "") -> int | None:
         """Send one attacker message; the close code if refused (then reconnect)."""
@@ -247,7 +254,7 @@ class Harness:
             ) or any(c.closed for c in self.honest)
 
         try:
-            await wait_until(converged, DEADLINE, "honest editors converged")
+            await wait_until(converged, "honest editors converged", within=DEADLINE)
         except AssertionError:
             why = [f"{c.doc.client_id}: {peer_divergence(room.doc, c.doc)}" for c in self.honest]
             raise AssertionError(
@@ -262,7 +269,7 @@ class Harness:
         await self.server.aclose()
         await self.start_server()
         async with TestClient(self.url) as reader:
-            await wait_until(lambda: reader.synced, DEADLINE, "reader synced after restart")
+            await wait_until(lambda: reader.synced, "reader synced after restart", within=DEADLINE)
             for cid, (honest_update, saved) in expected.items():
                 if saved:
                     assert acknowledged_present(reader.doc, honest_update, cid), (
@@ -361,16 +368,18 @@ async def test_an_edit_after_the_issue_example_is_never_acknowledged_then_lost(
         doc: pycrdt.Doc[Any] = pycrdt.Doc(client_id=31337)
         doc.apply_update(update(ClientStructs(888, 0, (Item(String("X"), parent="t"),))))
         async with TestClient(h.url, doc=doc) as typist:
-            await wait_until(lambda: typist.synced or typist.closed, DEADLINE, "typist synced")
+            await wait_until(
+                lambda: typist.synced or typist.closed, "typist synced", within=DEADLINE
+            )
             typist.edit(lambda _: doc.get("t", type=pycrdt.Text).insert(1, "after X"))
             await typist.flush()
-            await wait_until(lambda: typist.saved or typist.closed, DEADLINE, "typist done")
+            await wait_until(lambda: typist.saved or typist.closed, "typist done", within=DEADLINE)
             acked = typist.saved
             typed = doc.get_update()
         await h.restart_and_check_acknowledged()
         if acked:
             async with TestClient(h.url) as reader:
-                await wait_until(lambda: reader.synced, DEADLINE, "reader synced")
+                await wait_until(lambda: reader.synced, "reader synced", within=DEADLINE)
                 assert acknowledged_present(reader.doc, typed, 31337), (
                     "the typist's edit was acknowledged, then lost in the restart"
                 )
@@ -524,7 +533,9 @@ async def test_an_edit_racing_a_forged_struct_on_its_clock_is_not_lost(tmp_path:
         forged = update(ClientStructs(5, 0, (Item(String("EVIL"), parent=CONTENT),)))
         await h.attack(sync_update_message(forged), "forged clocks of client 5")
         await honest.flush()
-        await wait_until(lambda: honest.saved or honest.closed, DEADLINE, "honest edit saved")
+        await wait_until(
+            lambda: honest.saved or honest.closed, "honest edit saved", within=DEADLINE
+        )
         await h.check()
 
 

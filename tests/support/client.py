@@ -17,10 +17,33 @@ from pycrdt import Awareness, Doc, Text, TransactionEvent
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from shared import SUBPROTOCOL, CloseCode, Origin, Role, SyncSession, origin_matches
+from shared import (
+    DEFAULT_LIMITS,
+    SUBPROTOCOL,
+    CloseCode,
+    Origin,
+    Role,
+    SyncSession,
+    document_url,
+    origin_matches,
+)
 from shared.session import Event
+from tests.support import waiting
+from tests.support.waiting import DEADLINE
 
 TIMEOUT = 10.0
+#: Name of the shared Y.Text every kind of client edits (the Node ``client.mjs`` too).
+TEXT_NAME = "content"
+
+
+def cp_to_utf8(s: str, cp: int) -> int:
+    """Code-point index in ``s`` -> pycrdt's UTF-8 byte offset."""
+    return len(s[:cp].encode("utf-8"))
+
+
+def utf16_len(s: str) -> int:
+    """Length in UTF-16 code units: Yjs' index unit."""
+    return len(s.encode("utf-16-le")) // 2
 
 
 async def wait_until(
@@ -54,7 +77,7 @@ class TestClient:
     ) -> None:
         self.url = url
         self.doc: Doc[Any] = doc if doc is not None else Doc()
-        self.text = self.doc.get("content", type=Text)
+        self.text = self.doc.get(TEXT_NAME, type=Text)
         self.awareness = Awareness(self.doc)
         if user is not None:
             self.awareness.set_local_state({"user": user})
@@ -137,15 +160,34 @@ class TestClient:
             self.close_code = self.ws.close_code
             self.close_reason = self.ws.close_reason or ""
 
-    # -------------------------------------------------------------- helpers
+    # -------------------------------------------------------------- edits
 
-    def edit(self, fn: Callable[[Text], None]) -> None:
+    def edit(self, fn: Callable[[Text], object]) -> None:
         """Apply a local edit (origin LOCAL_EDIT); the update is queued for sending."""
         with self.doc.transaction(origin=Origin.LOCAL_EDIT):
             fn(self.text)
 
-    async def insert(self, index: int, s: str) -> None:
-        self.edit(lambda t: t.insert(index, s))
+    def _span(self, index: int, length: int) -> tuple[int, int]:
+        """Code-point ``index``/``length`` -> pycrdt's UTF-8 byte offsets (stack-notes §3)."""
+        current = self.value
+        return cp_to_utf8(current, index), cp_to_utf8(current, index + length)
+
+    async def insert(self, index: int, s: str, attrs: dict[str, Any] | None = None) -> None:
+        """Insert ``s`` at code-point ``index`` (with ``attrs``) and send the update."""
+        at, _ = self._span(index, 0)
+        self.edit(lambda t: t.insert(at, s, attrs))
+        await self.flush()
+
+    async def delete(self, index: int, length: int) -> None:
+        """Delete ``length`` code points at code-point ``index`` and send the update."""
+        start, stop = self._span(index, length)
+        self.edit(lambda t: t.__delitem__(slice(start, stop)))
+        await self.flush()
+
+    async def format(self, index: int, length: int, attrs: dict[str, Any]) -> None:
+        """Apply attributes to ``length`` code points at ``index`` and send the update."""
+        start, stop = self._span(index, length)
+        self.edit(lambda t: t.format(start, stop, attrs))
         await self.flush()
 
     async def append(self, s: str) -> None:
@@ -153,10 +195,33 @@ class TestClient:
         await self.flush()
 
     async def set_presence(self, state: dict[str, Any] | None) -> None:
+        """Publish our presence (None = 'I left')."""
         assert self.session is not None
         self.awareness.set_local_state(state)
         self.session.send_awareness(self.awareness.encode_awareness_update([self.doc.client_id]))
         await self.flush()
+
+    # -------------------------------------------------------------- state
+
+    @property
+    def value(self) -> str:
+        return str(self.text)
+
+    def diff(self) -> list[tuple[Any, dict[str, Any] | None]]:
+        return self.text.diff()
+
+    def awareness_states(self) -> dict[int, dict[str, Any]]:
+        return dict(self.awareness.states)
+
+    async def wait_synced(self, within: float = DEADLINE) -> None:
+        await waiting.wait_until(lambda: self.synced, "the python client to sync", within=within)
+
+    async def wait_text(self, expected: str, within: float = DEADLINE) -> None:
+        await waiting.wait_until(
+            lambda: self.value == expected,
+            lambda: f"python text == {expected!r} (have {self.value!r})",
+            within=within,
+        )
 
     @property
     def synced(self) -> bool:
@@ -172,3 +237,15 @@ class TestClient:
 
     def __str__(self) -> str:
         return str(self.text)
+
+
+def py_client(server_url: str, room: str, *, coscribe_v1: bool = False) -> TestClient:
+    """A plain y-websocket peer on ``room`` of ``server_url`` (``async with``), as the
+    interop tests want it: no presence until a test sets one, the protocol's message limit,
+    and, with ``coscribe_v1``, the subprotocol offered (extensions iff the server picks it)."""
+    return TestClient(
+        document_url(server_url, room),
+        extensions=coscribe_v1,
+        max_size=DEFAULT_LIMITS.max_message_size,
+        open_timeout=DEADLINE,
+    )
