@@ -38,6 +38,8 @@ from .datadir import DataDirLock, DataDirLocked, prepare_data_dir
 from .eventloop import loop_factory
 from .logs import configure_logging
 from .options import add_options, config_values
+from .sockets import WORKER_ENV
+from .workers import Dispatcher
 
 PROG = "coscribe-server"
 MEMORY = ":memory:"
@@ -189,7 +191,8 @@ def fail(message: str) -> int:
 
 async def run_server(config: ServerConfig) -> int:
     lock: DataDirLock | None = None
-    if config.data_dir is not None:
+    # A worker (--workers) shares the data directory its dispatcher holds locked.
+    if config.data_dir is not None and not os.environ.get(WORKER_ENV):
         lock = DataDirLock(config.data_dir)
         lock.acquire()
     try:
@@ -206,7 +209,8 @@ async def run_server(config: ServerConfig) -> int:
                 # Windows' event loops have no signal handlers; Ctrl+C still ends the process.
                 with contextlib.suppress(NotImplementedError):
                     loop.add_signal_handler(sig, stop, sig.name)
-            print(f"{PROG} listening on {server.url}", flush=True)
+            if not os.environ.get(WORKER_ENV):  # a worker: its dispatcher says it
+                print(f"{PROG} listening on {server.url}", flush=True)
             await server.serve_forever()
             for task in stopping:
                 await task
@@ -214,6 +218,19 @@ async def run_server(config: ServerConfig) -> int:
         if lock is not None:
             lock.release()
     return 0
+
+
+async def run_dispatcher(config: ServerConfig, argv: Sequence[str]) -> int:
+    """``--workers N``: hand each document's connections to one of N processes."""
+    lock: DataDirLock | None = None
+    if config.data_dir is not None:
+        lock = DataDirLock(config.data_dir)
+        lock.acquire()
+    try:
+        return await Dispatcher(config, argv).run()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def serve_main(args: argparse.Namespace) -> int:
@@ -244,12 +261,17 @@ def serve_main(args: argparse.Namespace) -> int:
         values["connection_burst_per_ip"] = max(1, int(values["connection_rate_per_ip"] * 5))
     config = ServerConfig(data_dir=data_dir, secret=secret, **values)
     configure_logging(config.log_level, config.log_format)
+    dispatch = config.workers > 1 and not os.environ.get(WORKER_ENV)
+    if dispatch and config.tls_cert is not None:
+        return fail("--workers needs the path of each request: terminate TLS in a reverse proxy")
     try:
         loop_name, factory = loop_factory(config.event_loop)
         with asyncio.Runner(loop_factory=factory) as runner:
             logging.getLogger("coscribe.server").info(
                 "event loop", extra={"fields": {"loop": loop_name}}
             )
+            if dispatch:
+                return runner.run(run_dispatcher(config, args.argv))
             return runner.run(run_server(config))
     except (DataDirLocked, ConfigError) as exc:
         return fail(str(exc))
@@ -388,6 +410,7 @@ def _reexec_with_system_allocator() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for --workers' processes
     if argv is None and args.command in (None, "serve"):
         _reexec_with_system_allocator()
     if args.command == "delete":

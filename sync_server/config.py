@@ -290,6 +290,16 @@ class ServerConfig:
             "relaying never does), 0 = commit as soon as the previous commit ended",
         ),
     )
+    workers: int = field(
+        default=1,
+        metadata=option(
+            flag="--workers",
+            env="COSCRIBE_WORKERS",
+            parse=positive_int,
+            help="server processes on this host (one per core); each document is served by "
+            "exactly one of them (docs/deploy.md, 'Every core')",
+        ),
+    )
     event_loop: str = field(
         default="auto",
         metadata=option(

@@ -29,7 +29,9 @@ import asyncio
 import errno
 import inspect
 import logging
+import os
 import resource
+import signal
 import socket
 import ssl
 import struct
@@ -43,7 +45,7 @@ from websockets.protocol import Event
 
 log = logging.getLogger("coscribe.server")
 
-_BUSY = (
+BUSY_RESPONSE = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n"
     b"Retry-After: 5\r\n"
@@ -105,7 +107,8 @@ class SocketGuard:
         self.fd_reserve = fd_reserve
         self._on_refuse = on_refuse
         self._handshaking: Counter[str] = Counter()
-        self._handed: dict[int, str] = {}  # descriptor -> address: counted, not yet adopted
+        # descriptor -> (address, bytes already read): counted, not yet adopted
+        self._handed: dict[int, tuple[str, bytes]] = {}
         self.open = 0
 
     def accept(self, ip: str) -> str | None:
@@ -125,12 +128,13 @@ class SocketGuard:
         """Count a refusal decided elsewhere (the process ran out of descriptors)."""
         self._on_refuse(why)
 
-    def hand_over(self, fd: int, ip: str) -> None:
-        """A socket accepted (and counted) by the :class:`Listener` goes to the loop."""
-        self._handed[fd] = ip
+    def hand_over(self, fd: int, ip: str, head: bytes = b"") -> None:
+        """A socket accepted (and counted) by the :class:`Listener` goes to the loop;
+        ``head``: what a dispatcher already read from it (see sync_server/workers.py)."""
+        self._handed[fd] = (ip, head)
 
-    def adopt(self, fd: int) -> str | None:
-        """The address of a handed-over socket, now owned by its connection; else None."""
+    def adopt(self, fd: int) -> tuple[str, bytes] | None:
+        """(address, bytes read) of a handed-over socket, now owned by its connection."""
         return self._handed.pop(fd, None)
 
     def upgraded(self, ip: str) -> None:
@@ -209,10 +213,12 @@ class GuardedConnection(ServerConnection):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         sock = transport.get_extra_info("socket")
-        ip = self.guard.adopt(sock.fileno()) if sock is not None else None
-        if ip is not None:  # accepted and counted by the Listener
-            self.peer_ip = ip
+        handed = self.guard.adopt(sock.fileno()) if sock is not None else None
+        if handed is not None:  # accepted and counted by the Listener
+            self.peer_ip, head = handed
             self._accepted = True
+            if head:  # the request's first bytes, read by the dispatcher: they come first
+                self.data_received(head)
             return
         peername = transport.get_extra_info("peername")
         self.peer_ip = str(peername[0]) if peername else "?"
@@ -223,7 +229,7 @@ class GuardedConnection(ServerConnection):
         # Not isinstance(transport, asyncio.Transport): uvloop's transports do not derive
         # from asyncio's classes.
         if why == "busy":
-            cast(asyncio.Transport, transport).write(_BUSY)
+            cast(asyncio.Transport, transport).write(BUSY_RESPONSE)
             cast(asyncio.Transport, transport).close()
         else:
             cast(asyncio.Transport, transport).abort()
@@ -245,10 +251,52 @@ def guarded_connection_class(guard: SocketGuard) -> type[GuardedConnection]:
     return type("CoscribeConnection", (GuardedConnection,), {"guard": guard})
 
 
+def bind_listening(host: str | None, port: int) -> list[socket.socket]:
+    """Bound (not yet listening) TCP sockets for ``host`` (all addresses if empty)."""
+    infos = socket.getaddrinfo(
+        host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+    )
+    seen: set[tuple[Any, ...]] = set()
+    made: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in infos:
+            if (family, address) in seen:
+                continue
+            seen.add((family, address))
+            sock = socket.socket(family, kind, proto)
+            made.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except BaseException:
+        for sock in made:
+            sock.close()
+        raise
+    return made
+
+
+#: Environment variable naming a worker's inherited descriptors: "<channel>,<listening>".
+WORKER_ENV = "COSCRIBE_WORKER_FDS"
+#: What a worker sends on its channel once it accepts sockets.
+READY = b"ready"
+#: Most bytes a dispatcher reads (and forwards) before it knows where a request goes.
+MAX_HEAD = 8192
+
+
+def worker_channel() -> tuple[socket.socket, socket.socket] | None:
+    """(channel to the dispatcher, the dispatcher's listening socket) in a worker process."""
+    value = os.environ.get(WORKER_ENV)
+    if not value:
+        return None
+    channel_fd, listening_fd = (int(x) for x in value.split(","))
+    return socket.socket(fileno=channel_fd), socket.socket(fileno=listening_fd)
+
+
 Spawn = Callable[[Coroutine[Any, Any, None], str], object]
 
 
-def _reset(sock: socket.socket) -> None:
+def reset(sock: socket.socket) -> None:
     """Close with a TCP reset (no FIN, nothing kept for the peer)."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -257,11 +305,11 @@ def _reset(sock: socket.socket) -> None:
     sock.close()
 
 
-def _answer_busy(sock: socket.socket) -> None:
+def answer_busy(sock: socket.socket) -> None:
     """Answer 503 on a fresh socket (the reply fits its empty send buffer) and close it."""
     try:
         sock.setblocking(False)
-        sock.send(_BUSY)
+        sock.send(BUSY_RESPONSE)
     except OSError:
         pass
     sock.close()
@@ -295,8 +343,15 @@ class Listener:
         ssl_context: ssl.SSLContext | None = None,
         ssl_handshake_timeout: float | None = None,
         sockets: list[socket.socket] | None = None,
+        channel: socket.socket | None = None,
     ) -> None:
+        if channel is None and sockets is None:
+            inherited = worker_channel()
+            if inherited is not None:
+                channel, listening = inherited
+                sockets = [listening]
         self.guard = guard
+        self._channel = channel
         self._host = host
         self._port = port
         self._spawn = spawn
@@ -322,39 +377,39 @@ class Listener:
 
     # ------------------------------------------------------------ accepting
 
-    def _bind(self) -> list[socket.socket]:
-        host = self._host or None
-        infos = socket.getaddrinfo(
-            host, self._port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
-        )
-        seen: set[tuple[Any, ...]] = set()
-        made: list[socket.socket] = []
-        try:
-            for family, kind, proto, _, address in infos:
-                if (family, address) in seen:
-                    continue
-                seen.add((family, address))
-                sock = socket.socket(family, kind, proto)
-                made.append(sock)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.bind(address)
-        except BaseException:
-            for sock in made:
-                sock.close()
-            raise
-        return made
-
     def _start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._serving = True
+        if self._channel is not None:  # a worker: sockets come from the dispatcher
+            self._channel.setblocking(False)
+            self._loop.add_reader(self._channel.fileno(), self._receive, self._channel)
+            self._channel.send(READY)
+            return
         if not self._sockets:
-            self._sockets = self._bind()
+            self._sockets = bind_listening(self._host, self._port)
         for sock in self._sockets:
             sock.setblocking(False)
             sock.listen(LISTEN_QUEUE)
             self._loop.add_reader(sock.fileno(), self._accept, sock)
-        self._serving = True
+
+    def _receive(self, channel: socket.socket) -> None:
+        """Sockets handed over by the dispatcher (with the bytes it read), a batch a turn."""
+        for _ in range(ACCEPT_BATCH):
+            try:
+                head, fds, _, _ = socket.recv_fds(channel, MAX_HEAD, 4)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                head, fds = b"", []
+                log.warning("dispatcher channel failed: %s", exc)
+            if not head and not fds:  # the dispatcher is gone: shut down like on SIGTERM
+                assert self._loop is not None
+                self._loop.remove_reader(channel.fileno())
+                log.warning("the dispatcher closed its channel; stopping")
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            for fd in fds:
+                self._admit(socket.socket(fileno=fd), head)
 
     def _accept(self, listening: socket.socket) -> None:
         """Accept up to ACCEPT_BATCH sockets (one loop turn), each counted at once."""
@@ -373,20 +428,30 @@ class Listener:
                     return
                 log.warning("accept failed: %s", exc)
                 return
-            ip = str(address[0]) if isinstance(address, tuple) else "?"
-            why = guard.accept(ip)
-            if why == "busy":
-                _answer_busy(sock)
-            elif why is not None:
-                _reset(sock)
-            else:
-                fd = sock.fileno()
-                guard.hand_over(fd, ip)
-                try:
-                    self._spawn(self._connect(sock, fd, ip), "accept")
-                except Exception:  # the server is closing: this socket is not served
-                    self._release(fd, ip)
-                    sock.close()
+            self._admit(sock, b"", address)
+
+    def _admit(self, sock: socket.socket, head: bytes, address: Any = None) -> None:
+        """Ask the guard about a new socket; hand it to the loop, or refuse it."""
+        if address is None:
+            try:
+                address = sock.getpeername()
+            except OSError:  # already gone
+                sock.close()
+                return
+        ip = str(address[0]) if isinstance(address, tuple) else "?"
+        why = self.guard.accept(ip)
+        if why == "busy":
+            answer_busy(sock)
+        elif why is not None:
+            reset(sock)
+        else:
+            fd = sock.fileno()
+            self.guard.hand_over(fd, ip, head)
+            try:
+                self._spawn(self._connect(sock, fd, ip), "accept")
+            except Exception:  # the server is closing: this socket is not served
+                self._release(fd, ip)
+                sock.close()
 
     def _pause(self, listening: socket.socket) -> None:
         assert self._loop is not None
@@ -448,8 +513,14 @@ class Listener:
             handle.cancel()
         self._resume.clear()
         assert self._loop is not None
+        if self._channel is not None:
+            if self._channel.fileno() >= 0:
+                self._loop.remove_reader(self._channel.fileno())
+            self._channel.close()
+        else:
+            for sock in self._sockets:
+                self._loop.remove_reader(sock.fileno())
         for sock in self._sockets:
-            self._loop.remove_reader(sock.fileno())
             sock.close()
         self._closed.set()
 
