@@ -27,6 +27,9 @@ from PySide6.QtGui import (
 )
 
 from editor_app.core.errors import ExportError, UnsupportedFileType
+from editor_app.core.markdown import to_markdown
+from editor_app.qt import formats
+from editor_app.qt.formats import block_attrs, document_delta
 
 FORMATS: dict[str, str] = {
     "txt": "Plain text (.txt)",
@@ -71,7 +74,10 @@ def export_document(doc: QTextDocument, path: Path, fmt: str, title: str = "") -
         if fmt == "txt":
             path.write_text(_plain_text(source), encoding="utf-8")
         elif fmt == "md":
-            path.write_text(source.toMarkdown(), encoding="utf-8")
+            # Our writer: Qt's mis-nests italic + underline (``*_x*_``).
+            runs = document_delta(source)
+            runs.append(("\n", block_attrs(source.lastBlock())))  # its line formats too
+            path.write_text(to_markdown(runs), encoding="utf-8")
         elif fmt == "html":
             # Qt writes the title into <title> verbatim (unescaped), so escape it here.
             source.setMetaInformation(
@@ -131,11 +137,38 @@ def parse_import(path: Path) -> QTextDocument:
     doc = QTextDocument()
     if suffix in (".md", ".markdown"):
         doc.setMarkdown(text)
+        _unbold_headings(doc)
     elif suffix in (".html", ".htm"):
+        # Links are not underlined by themselves (Quill: ``underline`` is its own format).
+        doc.setDefaultStyleSheet("a { text-decoration: none; }")
         doc.setHtml(text)
     else:
         doc.setPlainText(text.rstrip("\n"))
     return doc
+
+
+def _unbold_headings(doc: QTextDocument) -> None:
+    """Qt's Markdown reader draws headings bold (weight 700, which means ``bold`` to
+    Coscribe); a heading's own look is the heading level. (Bold text inside a Markdown
+    heading therefore imports as plain heading text.)"""
+    block = doc.firstBlock()
+    while block.isValid():
+        if block.blockFormat().headingLevel():
+            it = block.begin()
+            pieces = []
+            while not it.atEnd():
+                frag = it.fragment()
+                fmt = frag.charFormat()
+                if fmt.fontWeight() >= formats.BOLD_WEIGHT:
+                    fmt.setFontWeight(formats.HEADING_WEIGHT)
+                    pieces.append((frag.position(), frag.length(), fmt))
+                it += 1
+            for start, length, fmt in pieces:
+                cursor = QTextCursor(doc)
+                cursor.setPosition(start)
+                cursor.setPosition(start + length, QTextCursor.MoveMode.KeepAnchor)
+                cursor.setCharFormat(fmt)
+        block = block.next()
 
 
 def import_into_editor(path: Path, editor: HasDocument) -> None:

@@ -73,7 +73,7 @@ def test_text_formats_keep_hangul_and_emoji(doc: QTextDocument, tmp_path: Path, 
 
 def test_markdown_keeps_structure(doc: QTextDocument, tmp_path: Path) -> None:
     content = export.export_document(doc, tmp_path / "n.md", "md").read_text(encoding="utf-8")
-    assert "# Meeting notes" in content
+    assert "# **Meeting notes**" in content  # this sample's heading is bold (weight 700)
     assert "**bold words**" in content
     assert "[a link](https://example.org/)" in content
     assert "- first item" in content or "* first item" in content
