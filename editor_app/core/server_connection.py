@@ -258,6 +258,9 @@ class ServerConnection:
         self._legacy = False
         self._task: asyncio.Task[None] | None = None
         self._rtt: float | None = None
+        #: When the server last answered on the session (monotonic): after
+        #: ``PollTiming.timeout`` without an answer the server has expired it.
+        self._heard_at = 0.0
 
     # ------------------------------------------------------------------ public API
 
@@ -434,6 +437,11 @@ class ServerConnection:
         self._set(up=False, problem=problem, last_error=str(exc) or type(exc).__name__)
 
     async def _connect_and_serve(self) -> None:
+        if self._sid is not None and time.monotonic() - self._heard_at > self._timing.timeout:
+            # The server expired the session by now. Resuming it could only fail, and
+            # behind a load balancer that routes by session id (docs/deploy.md §4) a dead
+            # node's 502 would never say so: open a new one.
+            self._new_session_needed()
         if not self._ws_blocked:
             try:
                 ws, params = await self._open_ws(resume=self._sid is not None)
@@ -499,6 +507,7 @@ class ServerConnection:
             self._link = ReliableLink()
             self.sessions_opened += 1
         self._timing = PollTiming(hold=params.hold, timeout=params.timeout)
+        self._heard_at = time.monotonic()
 
     def _new_session_needed(self) -> None:
         self._sid = None
@@ -599,6 +608,7 @@ class ServerConnection:
                     return
                 if not isinstance(frame, DataFrame):
                     raise ProtocolError("unexpected frame on the WebSocket")
+                self._heard_at = time.monotonic()
                 self._dispatch(self._link.receive(frame))
                 if self._link.ack_due and ack_timer is None:
                     ack_timer = loop.call_later(ACK_DELAY, ack)
@@ -711,6 +721,7 @@ class ServerConnection:
                 )
                 if response.status != 200:
                     raise status_error(response)
+                self._heard_at = time.monotonic()
                 self._dispatch(client.on_get_answer(response.body))
             except Unreachable as exc:
                 failures += 1
@@ -759,7 +770,8 @@ class ServerConnection:
                     finish(_Outcome(exc))
                     return
                 failures = 0
-                self._rtt = time.monotonic() - started
+                self._heard_at = time.monotonic()
+                self._rtt = self._heard_at - started
                 if self._link.acked == acked:
                     break  # nothing acknowledged: wait for more to send, do not spin
 

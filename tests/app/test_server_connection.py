@@ -46,6 +46,7 @@ from shared import Origin
 from sync_server.app import RelayServer
 from sync_server.auth import Role, mint_token, token_id_of
 from sync_server.config import ServerConfig
+from sync_server.memory_store import MemoryDatabase, MemoryStore
 from tests.faults.http_front import HttpFront
 from tests.faults.proxy import FaultProxy
 from tests.support.client import TestClient, wait_until
@@ -190,6 +191,38 @@ async def test_closing_ends_the_session_on_the_server(polling: bool) -> None:
             await conn.close()
         await wait_until(lambda: not server.sessions.sessions, what="the session ended")
         assert server.metrics.closes_by_code[1000] == 1
+
+
+@pytest.mark.asyncio
+async def test_a_session_whose_node_is_gone_is_replaced_after_its_timeout() -> None:
+    # Behind a balancer that routes by session id, the requests of a session whose node
+    # died get 502 forever, never "unknown session": after the session's timeout (the
+    # server would have expired it anyway) the editor opens a new one elsewhere.
+    database = MemoryDatabase()  # the nodes share their storage, as a cluster's do
+
+    def node(name: str) -> RelayServer:
+        config = ServerConfig(
+            host="127.0.0.1", port=0, node_id=name, poll_hold=0.2, session_timeout=1.0
+        )
+        return RelayServer(config, store=MemoryStore(database))
+
+    async with node("a") as first, node("b") as second:
+        async with HttpFront(first.port, "strip") as front, asyncio.TaskGroup() as tg:
+            conn = connection(front.url, start_with_polling=True, probe_delays=())
+            ed = Editor(conn, f"{front.url}/moved")
+            tg.create_task(conn.run())
+            tg.create_task(ed.client.run())
+            ed.type("before")
+            await wait_until(lambda: ed.status is Status.SAVED, what="saved on the first node")
+            front.mode, front.target_port = "gone:a", second.port
+            front.cut_all()
+            ed.type(" after")
+            await wait_until(lambda: ed.status is Status.SAVED, 10.0, "saved on the second")
+            room = second.registry.get("moved")
+            assert room is not None and str(content(room.doc)) == "before after"
+            assert conn.sessions_opened == 2 and conn.info.transport is Transport.POLLING
+            await ed.client.close()
+            await conn.close()
 
 
 @pytest.mark.asyncio

@@ -9,7 +9,12 @@ networks do to WebSockets:
   answers 426); everything else passes;
 * ``"hang"``: swallows WebSocket requests and never answers (a proxy that buffers them);
 * ``"status:<code>"``: answers every request with that status and no Coscribe header (a
-  gateway error page, or a filter that refuses everything).
+  gateway error page, or a filter that refuses everything);
+* ``"gone:<node id>"``: answers 502 to every request of a session of that node (``sid=``
+  starting with ``<node id>.``) and forwards the rest: a load balancer routing by session
+  id (docs/deploy.md §4) when that node is gone.
+
+``mode`` and ``target_port`` may be changed at any time; they apply to new requests.
 
 Real nginx and a real forward proxy are in tests/e2e/test_networks.py; this one is for
 fast in-process tests. Every task belongs to the front's TaskGroup.
@@ -63,6 +68,11 @@ class HttpFront:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
+    def cut_all(self) -> None:
+        """Reset every connection now (the node behind the front died)."""
+        for writer in list(self._writers):
+            writer.transport.abort()
+
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
         self._tg.create_task(self._serve(reader, writer))
@@ -76,8 +86,13 @@ class HttpFront:
             self.requests += 1
             websocket = b"upgrade: websocket" in head.lower()
             self.websocket_requests += websocket
-            if self.mode.startswith("status:"):
-                code = self.mode.split(":", 1)[1]
+            request_line = head.split(b"\r\n", 1)[0]
+            gone = self.mode.startswith("gone:")
+            refuse = self.mode.startswith("status:") or (
+                gone and f"sid={self.mode[5:]}.".encode() in request_line
+            )
+            if refuse:
+                code = "502" if gone else self.mode.split(":", 1)[1]
                 body = f"{code} from the front\n".encode()
                 writer.write(
                     f"HTTP/1.1 {code} Front\r\nContent-Length: {len(body)}\r\n"
