@@ -50,6 +50,23 @@ def default_color(seed: int) -> str:
     return PALETTE[seed % len(PALETTE)]
 
 
+def distinct_color(
+    preferred: str, my_id: int, others: dict[int, str], palette: list[str] | None = None
+) -> str:
+    """The colour to show for me: ``preferred`` unless someone already here with a smaller
+    client id shows it (the earlier of two keeps a colour, deterministically, so two
+    people never swap back and forth); then the first palette colour nobody here uses.
+    ``others``: client id -> colour of everyone else in the document."""
+    wanted = preferred.lower()
+    if not any(cid < my_id and color.lower() == wanted for cid, color in others.items()):
+        return preferred
+    taken = {color.lower() for color in others.values()} | {wanted}
+    for color in palette or PALETTE:
+        if color.lower() not in taken:
+            return color
+    return preferred
+
+
 def fallback_name(client_id: int) -> str:
     """The name shown for a collaborator whose state carries none."""
     return f"Anonymous {client_id % 10000:04d}"
@@ -79,6 +96,7 @@ class PresenceTracker:
         self._listeners: list[Callable[[], None]] = []
         self._pending: tuple[int | None, int | None] | None = None
         self._cursor: tuple[int | None, int | None] | None = None
+        self._user: tuple[str, str] | None = None
         self._sub: str | None = awareness.observe(self._on_awareness)
 
     @property
@@ -86,7 +104,32 @@ class PresenceTracker:
         return self.awareness.client_id
 
     def set_user(self, name: str, color: str) -> None:
-        """Publish our display name and colour."""
+        """Publish our display name and preferred colour (shown unless someone else here
+        already shows it, see :func:`distinct_color`)."""
+        self._user = (name, color)
+        self._publish_user()
+
+    @property
+    def own_color(self) -> str:
+        """The colour others see for me now (my preferred one unless it was taken)."""
+        state = self.awareness.get_local_state() or {}
+        user = state.get("user")
+        color = user.get("color") if isinstance(user, dict) else None
+        return color if isinstance(color, str) else (self._user[1] if self._user else "")
+
+    def _publish_user(self) -> None:
+        if self._user is None:
+            return
+        name, preferred = self._user
+        others: dict[int, str] = {}
+        for cid, state in self.awareness.states.items():
+            if cid == self.client_id or not isinstance(state, dict):
+                continue
+            user = state.get("user")
+            color = user.get("color") if isinstance(user, dict) else None
+            if isinstance(color, str) and _HEX_COLOR.match(color):
+                others[cid] = color
+        color = distinct_color(preferred, self.client_id, others)
         self._set_field("user", {"name": name, "color": color})
 
     def set_local_cursor(self, anchor16: int | None, head16: int | None) -> None:
@@ -167,5 +210,6 @@ class PresenceTracker:
             return
         ids = [*changes.get("added", ()), *changes.get("updated", ()), *changes.get("removed", ())]
         if any(cid != self.client_id for cid in ids):
+            self._publish_user()  # someone may have come with my colour, or left
             for cb in list(self._listeners):
                 cb()

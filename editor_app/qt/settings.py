@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import os
 import re
 import secrets
 from pathlib import Path
@@ -43,6 +44,19 @@ def _default_name() -> str:
     return user.capitalize() if user and user != "root" else "Anonymous"
 
 
+def os_account_name() -> str:
+    """The OS account's full name (GECOS), else its login name capitalised, else ""."""
+    try:
+        import pwd
+
+        entry = pwd.getpwuid(os.getuid())
+        full = entry.pw_gecos.split(",")[0].strip()
+        login = entry.pw_name
+    except (ImportError, KeyError, OSError, AttributeError):  # Windows, no passwd entry
+        full, login = "", os.environ.get("USERNAME", "")
+    return full or login.capitalize()
+
+
 class Settings:
     """Typed access to the preferences file. Values are written through immediately."""
 
@@ -59,6 +73,11 @@ class Settings:
     def display_name(self, name: str) -> None:
         self._qs.setValue("user/name", name.strip() or _default_name())
         self._qs.sync()
+
+    @property
+    def has_display_name(self) -> bool:
+        """Whether the user ever chose a name (the first start asks for one)."""
+        return bool(self._qs.value("user/name", ""))
 
     @property
     def color(self) -> str:

@@ -42,11 +42,12 @@ from editor_app.core.sync_client import SyncClient
 from editor_app.qt.connection_model import ConnectionModel
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.icons import app_icon
-from editor_app.qt.settings import Settings
+from editor_app.qt.settings import Settings, os_account_name
 from editor_app.qt.system_proxy import system_proxy
 from editor_app.ui.dialogs import ConflictChoice, ask_conflict_choice
 from editor_app.ui.editor_widget import EditorWidget
 from editor_app.ui.main_window import MainWindow
+from editor_app.ui.name_dialog import NameDialog
 from editor_app.ui.preferences import PreferencesDialog
 from editor_app.ui.start_window import StartWindow
 
@@ -264,6 +265,21 @@ class CoscribeApp(QObject):
             opened.model.set_title(title)
         return opened
 
+    def ask_name_if_needed(self) -> NameDialog | None:
+        """First start: ask once for the name others will see (the OS account's name is
+        the default). Not asked when ``--name`` was given or a name was ever chosen."""
+        if self._name_override or self.settings.has_display_name:
+            return None
+        dialog = NameDialog(os_account_name(), parent=self.qapp.activeWindow())
+
+        def chosen(name: str) -> None:
+            self.settings.display_name = name
+            self._apply_preferences()
+
+        dialog.nameChosen.connect(chosen)
+        dialog.open()
+        return dialog
+
     def show_preferences(self) -> None:
         dialog = PreferencesDialog(self.settings, parent=self.qapp.activeWindow())
         dialog.accepted.connect(self._apply_preferences)
@@ -375,6 +391,7 @@ async def run_app(
             app.show_start()
         else:
             app.open_document(url)
+        app.ask_name_if_needed()
         await app.wait_until_done()
     finally:
         sys.excepthook = previous_hook

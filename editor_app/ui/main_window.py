@@ -317,7 +317,9 @@ class MainWindow(QMainWindow):
         self.refresh_people()
 
     def refresh_people(self) -> None:
-        self.people.set_people(self._you, self.presence.collaborators())
+        # My colour as others see it (another person here may have had it first).
+        you = Person(self._you.name, self.presence.own_color or self._you.color, is_you=True)
+        self.people.set_people(you, self.presence.collaborators())
 
     def show_find(self, *, replace: bool) -> FindReplaceDialog:
         self.find_dialog.show_for(replace=replace)

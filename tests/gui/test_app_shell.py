@@ -383,6 +383,7 @@ async def test_conflict_discard_my_offline_changes(tmp_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_preferences_rename_reaches_collaborators(tmp_path: Path) -> None:
+    Settings(tmp_path / "b").color = "#188038"  # not Alice's new colour (it would be taken)
     async with (
         relay(tmp_path / "server") as server,
         editor_app(tmp_path / "a", "Alice") as alice_app,
