@@ -13,13 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import InvalidUpdate
+from .lib0 import MAX_VAR_UINT, Lib0Reader
 
 #: yrs keeps clocks in 32 bits; Yjs would go to 2**53, but no honest client gets near.
 CLOCK_LIMIT = 2**32 - 1
 #: Largest client id (Yjs numbers are doubles; yrs keeps 53 bits of a larger one).
-CLIENT_LIMIT = 2**53 - 1
-#: Nesting limit for lib0 "any" values (objects in arrays in objects...).
-MAX_ANY_DEPTH = 64
+CLIENT_LIMIT = MAX_VAR_UINT
 
 # Struct kinds (the low 5 bits of the info byte), as Yjs numbers them.
 GC, DELETED, JSON, BINARY, STRING, EMBED, FORMAT, TYPE, ANY, DOC = range(10)
@@ -34,10 +33,6 @@ ARRAY_TYPE, MAP_TYPE, TEXT_TYPE, XML_ELEMENT, XML_FRAGMENT, XML_HOOK, XML_TEXT =
 TYPE_REFS = frozenset({ARRAY_TYPE, MAP_TYPE, TEXT_TYPE, XML_ELEMENT, XML_FRAGMENT, XML_TEXT})
 
 ID = tuple[int, int]  # (client, clock)
-
-
-class _Truncated(Exception):
-    pass
 
 
 @dataclass(slots=True)
@@ -59,114 +54,6 @@ class Struct:
     lows: tuple[int, ...] = ()  # offsets (from clock) of low surrogates in string content
 
 
-class _Reader:
-    """A bounds-checked lib0 reader over one update (raises _Truncated at the end)."""
-
-    __slots__ = ("buf", "end", "pos")
-
-    def __init__(self, buf: bytes) -> None:
-        self.buf = buf
-        self.pos = 0
-        self.end = len(buf)
-
-    def byte(self) -> int:
-        if self.pos >= self.end:
-            raise _Truncated
-        b = self.buf[self.pos]
-        self.pos += 1
-        return b
-
-    def uint(self) -> int:
-        buf, pos, end = self.buf, self.pos, self.end
-        if pos >= end:
-            raise _Truncated
-        b = buf[pos]
-        pos += 1
-        if b < 0x80:
-            self.pos = pos
-            return b
-        value = b & 0x7F
-        shift = 7
-        while True:
-            if pos >= end:
-                raise _Truncated
-            b = buf[pos]
-            pos += 1
-            value |= (b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
-            if shift > 49:
-                raise InvalidUpdate("varint longer than 53 bits")
-        if value > CLIENT_LIMIT:
-            raise InvalidUpdate("varint beyond 2^53")
-        self.pos = pos
-        return value
-
-    def count(self) -> int:
-        """A count of things that each take at least one byte: bounded by what is left."""
-        n = self.uint()
-        if n > self.end - self.pos:
-            raise InvalidUpdate(f"count {n} exceeds the {self.end - self.pos} bytes left")
-        return n
-
-    def raw(self) -> bytes:
-        n = self.uint()
-        start = self.pos
-        if n > self.end - start:
-            raise _Truncated
-        self.pos = start + n
-        return self.buf[start : start + n]
-
-    def skip(self, n: int) -> None:
-        if n > self.end - self.pos:
-            raise _Truncated
-        self.pos += n
-
-    def string(self) -> str:
-        try:
-            return self.raw().decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidUpdate("string is not valid UTF-8") from None
-
-    def signed(self) -> None:
-        """Skip a lib0 varInt (sign in the first byte)."""
-        b = self.byte()
-        n = 0
-        while b & 0x80:
-            b = self.byte()
-            n += 1
-            if n > 8:
-                raise InvalidUpdate("varint longer than 53 bits")
-
-    def any(self, depth: int = 0) -> None:
-        """Skip one lib0 'any' value."""
-        if depth > MAX_ANY_DEPTH:
-            raise InvalidUpdate("value nested too deeply")
-        tag = self.byte()
-        if tag in (127, 126, 121, 120):  # undefined, null, false, true
-            return
-        if tag == 125:
-            self.signed()
-        elif tag == 124:
-            self.skip(4)
-        elif tag in (123, 122):
-            self.skip(8)
-        elif tag == 119:
-            self.string()
-        elif tag == 118:
-            for _ in range(self.count()):
-                self.string()
-                self.any(depth + 1)
-        elif tag == 117:
-            for _ in range(self.count()):
-                self.any(depth + 1)
-        elif tag == 116:
-            self.raw()
-        else:
-            raise InvalidUpdate(f"unknown value type {tag}")
-
-
 def _low_surrogate_offsets(text: str) -> tuple[int, tuple[int, ...]]:
     """(UTF-16 length, offsets of the low surrogates) of ``text``."""
     n16 = len(text.encode("utf-16-le")) >> 1
@@ -183,49 +70,49 @@ def _low_surrogate_offsets(text: str) -> tuple[int, tuple[int, ...]]:
     return n16, tuple(lows)
 
 
-def _read_item(r: _Reader, info: int, client: int, clock: int, yrs_layout: bool) -> Struct:
+def _read_item(r: Lib0Reader, info: int, client: int, clock: int, yrs_layout: bool) -> Struct:
     kind = info & 0x1F
     s = Struct(client, clock, 0, kind)
     if info & _HAS_ORIGIN:
-        s.origin = (r.uint(), r.uint())
+        s.origin = (r.var_uint(), r.var_uint())
     if info & _HAS_RIGHT_ORIGIN:
-        s.right = (r.uint(), r.uint())
+        s.right = (r.var_uint(), r.var_uint())
         if s.right == s.origin:
             raise InvalidUpdate("origin and right origin are the same item")
     if not info & (_HAS_ORIGIN | _HAS_RIGHT_ORIGIN):
-        if r.uint() == 1:
-            s.root = r.string()
+        if r.var_uint() == 1:
+            s.root = r.var_string()
         else:
-            s.parent = (r.uint(), r.uint())
+            s.parent = (r.var_uint(), r.var_uint())
         if info & _HAS_PARENT_SUB:
-            s.sub = r.string()
+            s.sub = r.var_string()
     if kind == STRING:
-        s.length, s.lows = _low_surrogate_offsets(r.string())
+        s.length, s.lows = _low_surrogate_offsets(r.var_string())
     elif kind == DELETED:
-        s.length = r.uint()
+        s.length = r.var_uint()
     elif kind == JSON:
         if not yrs_layout:
             raise InvalidUpdate("legacy JSON content is not accepted (Yjs writes Any content)")
         s.length = r.count() + 1  # yrs writes (and reads) one string more than the count
         for _ in range(s.length):
-            r.raw()
+            r.var_bytes()
     elif kind == ANY:
         s.length = r.count()
         for _ in range(s.length):
-            r.any()
+            r.skip_any()
     elif kind == FORMAT:
-        r.raw()
-        r.raw()
+        r.var_bytes()
+        r.var_bytes()
         s.length = 1
     elif kind in (EMBED, BINARY):
-        r.raw()
+        r.var_bytes()
         s.length = 1
     elif kind == TYPE:
-        ref = r.uint()
+        ref = r.var_uint()
         if ref not in TYPE_REFS and not (yrs_layout and ref == XML_HOOK):
             raise InvalidUpdate(f"shared type {ref} is not accepted")
         if ref == XML_ELEMENT:
-            r.raw()
+            r.var_bytes()
         s.type_ref = ref
         s.length = 1
     elif kind == DOC:
@@ -246,47 +133,43 @@ def decode_structs(
     Raises:
         InvalidUpdate: the bytes are not a complete, well-formed Yjs v1 update.
     """
-    r = _Reader(update)
-    try:
-        runs: list[list[Struct]] = []
-        seen: set[int] = set()
+    r = Lib0Reader(update, InvalidUpdate)
+    runs: list[list[Struct]] = []
+    seen: set[int] = set()
+    for _ in range(r.count()):
+        n = r.count()
+        client = r.var_uint()
+        clock = r.var_uint()
+        if client in seen:
+            raise InvalidUpdate(f"client {client} appears twice")
+        seen.add(client)
+        run: list[Struct] = []
+        for _ in range(n):
+            info = r.byte()
+            kind = info & 0x1F
+            if kind == SKIP or kind == GC:
+                s = Struct(client, clock, r.var_uint(), kind)
+            else:
+                s = _read_item(r, info, client, clock, yrs_layout)
+            if s.length <= 0:
+                raise InvalidUpdate("empty struct")
+            clock += s.length
+            if clock > CLOCK_LIMIT:
+                raise InvalidUpdate("clock beyond 2^32")
+            run.append(s)
+        if run:
+            runs.append(run)
+    deletes: list[tuple[int, int, int]] = []
+    for _ in range(r.count()):
+        client = r.var_uint()
         for _ in range(r.count()):
-            n = r.count()
-            client = r.uint()
-            clock = r.uint()
-            if client in seen:
-                raise InvalidUpdate(f"client {client} appears twice")
-            seen.add(client)
-            run: list[Struct] = []
-            for _ in range(n):
-                info = r.byte()
-                kind = info & 0x1F
-                if kind == SKIP or kind == GC:
-                    s = Struct(client, clock, r.uint(), kind)
-                else:
-                    s = _read_item(r, info, client, clock, yrs_layout)
-                if s.length <= 0:
-                    raise InvalidUpdate("empty struct")
-                clock += s.length
-                if clock > CLOCK_LIMIT:
-                    raise InvalidUpdate("clock beyond 2^32")
-                run.append(s)
-            if run:
-                runs.append(run)
-        deletes: list[tuple[int, int, int]] = []
-        for _ in range(r.count()):
-            client = r.uint()
-            for _ in range(r.count()):
-                start, length = r.uint(), r.uint()
-                if length <= 0:
-                    raise InvalidUpdate("empty deleted range")
-                if start + length > CLOCK_LIMIT:
-                    raise InvalidUpdate("deleted range beyond 2^32")
-                deletes.append((client, start, length))
-    except _Truncated:
-        raise InvalidUpdate("update is truncated") from None
-    if r.pos != r.end:
-        raise InvalidUpdate(f"{r.end - r.pos} trailing bytes after the update")
+            start, length = r.var_uint(), r.var_uint()
+            if length <= 0:
+                raise InvalidUpdate("empty deleted range")
+            if start + length > CLOCK_LIMIT:
+                raise InvalidUpdate("deleted range beyond 2^32")
+            deletes.append((client, start, length))
+    r.end()
     return runs, deletes
 
 
@@ -306,14 +189,10 @@ def decode_state_vector(sv: bytes) -> dict[int, int]:
     Raises:
         InvalidUpdate: the bytes do not decode.
     """
-    r = _Reader(sv)
-    try:
-        out = {}
-        for _ in range(r.count()):
-            client = r.uint()
-            out[client] = r.uint()
-    except _Truncated:
-        raise InvalidUpdate("state vector is truncated") from None
-    if r.pos != r.end:
-        raise InvalidUpdate("trailing bytes after the state vector")
+    r = Lib0Reader(sv, InvalidUpdate)
+    out = {}
+    for _ in range(r.count()):
+        client = r.var_uint()
+        out[client] = r.var_uint()
+    r.end()
     return out
