@@ -58,8 +58,9 @@ from sync_server.memory_store import MemoryStore  # noqa: E402
 from sync_server.metrics import Metrics  # noqa: E402
 from sync_server.room import Room  # noqa: E402
 from tests.support.yjs_forge import ID  # noqa: E402
-from tests.support.yjs_fuzz import (  # noqa: E402
+from tests.support.yjs_fuzz import (
     CONTENT,
+    REFUSAL_CODES,  # noqa: E402
     Attack,
     DocModel,
     HonestOp,
@@ -73,14 +74,6 @@ from tests.support.yjs_fuzz import (  # noqa: E402
 ROOM = "fuzz"
 #: The honest editors' client ids (5 is the client the issue's poison examples wait for).
 HONEST_IDS = (5, 4242)
-#: Close codes a refused message may get (sync_server/connection.py maps ProtocolErrors).
-FITTING = {
-    CloseCode.PROTOCOL_ERROR,
-    CloseCode.UNSUPPORTED_DATA,
-    CloseCode.INVALID_PAYLOAD,
-    CloseCode.POLICY_VIOLATION,
-    CloseCode.MESSAGE_TOO_BIG,
-}
 
 # An event of an episode, enough to replay it: ("attack", message) or ("honest", i, HonestOp).
 Event = tuple[Any, ...]
@@ -317,7 +310,7 @@ class Episode:
             )
         if reason is not None:
             code = self.attacker.kicked[0] if self.attacker.kicked else None
-            if code not in FITTING:
+            if code not in REFUSAL_CODES:
                 raise Failure("refused with an undocumented close code", f"{code} {reason}")
             if _guard("reading the room document after a refusal", doc.get_update) != before:
                 raise Failure("refused message changed the room document", reason)

@@ -19,13 +19,32 @@ an "any" value is a tag byte and its payload.
 
 from __future__ import annotations
 
-__all__ = ["MAX_ANY_DEPTH", "MAX_VAR_UINT", "Lib0Reader"]
+__all__ = ["MAX_ANY_DEPTH", "MAX_VAR_UINT", "Lib0Reader", "encode_var_uint"]
 
 #: The largest number a Yjs peer can hold (``Number.MAX_SAFE_INTEGER``).
 MAX_VAR_UINT = 2**53 - 1
 _MAX_VAR_UINT_BYTES = 8  # 8 x 7 = 56 bits >= 53
 #: Nesting of lib0 "any" values (arrays, objects) a reader follows before refusing.
 MAX_ANY_DEPTH = 64
+
+
+def encode_var_uint(n: int) -> bytes:
+    """lib0 ``writeVarUint`` (what pycrdt's ``write_var_uint`` writes), without the range
+    check a reader makes: tests forge numbers no honest peer writes.
+
+    Raises:
+        ValueError: ``n`` is negative.
+    """
+    if n < 0x80:
+        if n < 0:
+            raise ValueError(f"var_uint of a negative number: {n}")
+        return bytes((n,))
+    out = bytearray()
+    while n > 0x7F:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    out.append(n)
+    return bytes(out)
 
 
 class Lib0Reader:

@@ -10,15 +10,7 @@ from hypothesis import strategies as st
 from editor_app.core.errors import UnreadableEncoding
 from editor_app.core.lib0 import MAX_VAR_UINT, Lib0Reader, read_state_vector
 from editor_app.core.relative_position import _origins
-
-
-def var_uint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+from shared.lib0 import encode_var_uint as var_uint
 
 
 @given(st.lists(st.integers(0, MAX_VAR_UINT), max_size=20))

@@ -57,6 +57,7 @@ from tests.support.yjs_forge import (
 )
 from tests.support.yjs_fuzz import (
     CONTENT,
+    REFUSAL_CODES,
     DocModel,
     HonestOp,
     UpdateFuzzer,
@@ -68,13 +69,6 @@ from tests.support.yjs_fuzz import (
 
 ROOM = "fuzzed"
 HONEST_IDS = (5, 4242)  # 5 is the client the poison tests below wait for
-FITTING = {
-    CloseCode.PROTOCOL_ERROR,
-    CloseCode.UNSUPPORTED_DATA,
-    CloseCode.INVALID_PAYLOAD,
-    CloseCode.POLICY_VIOLATION,
-    CloseCode.MESSAGE_TOO_BIG,
-}
 DEADLINE = 10.0
 #: Attacker messages per seed in CI; raise for a longer local run.
 MESSAGES = int(os.environ.get("COSCRIBE_UPDATE_FUZZ_MESSAGES", "120"))
@@ -220,7 +214,7 @@ class Harness:
         code = await self.attacker.send(message)
         if code is not None:
             why = " (the room was poisoned and reloaded: every peer closed)" if code == 1012 else ""
-            assert code in FITTING, f"attacker closed with {code}{why}\n{self.story()}"
+            assert code in REFUSAL_CODES, f"attacker closed with {code}{why}\n{self.story()}"
             self.history.append(f"  -> refused, closed with {code}")
             self.attacker.reconnects += 1
             await self.attacker.connect(self._tg)

@@ -56,6 +56,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from shared.lib0 import encode_var_uint as var_uint
+
 # --------------------------------------------------------------------------- constants
 
 INFO_ORIGIN = 0x80
@@ -90,18 +92,6 @@ CLOCK_LIMIT = 2**32  # yrs keeps clocks in u32
 
 
 # --------------------------------------------------------------------------- lib0 primitives
-
-
-def var_uint(n: int) -> bytes:
-    """lib0 ``writeVarUint``: 7 bits per byte, little-endian, high bit = continue."""
-    if n < 0:
-        raise ValueError(f"var_uint of a negative number: {n}")
-    out = bytearray()
-    while n > 0x7F:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def var_int(n: int) -> bytes:

@@ -27,6 +27,8 @@ from typing import Any
 
 from pycrdt import Doc, Map, Text
 
+from shared.errors import CloseCode
+
 from .yjs_forge import (
     CLOCK_LIMIT,
     GC,
@@ -217,6 +219,17 @@ class Attack:
 
 #: Attacker client ids: the issue's 888, a few more, and ids near the 2^53 limit.
 ATTACKER_CLIENTS = (888, 889, 4_000_000_007)
+#: The close codes a refused message may get (sync_server/connection.py maps each
+#: ProtocolError to one): anything else after an attack is a finding.
+REFUSAL_CODES = frozenset(
+    {
+        CloseCode.PROTOCOL_ERROR,
+        CloseCode.UNSUPPORTED_DATA,
+        CloseCode.INVALID_PAYLOAD,
+        CloseCode.POLICY_VIOLATION,
+        CloseCode.MESSAGE_TOO_BIG,
+    }
+)
 
 
 class UpdateFuzzer:
