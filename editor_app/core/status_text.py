@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 TEXT_CONNECTING = "Connecting…"
 TEXT_OFFLINE = "Can't reach the server — changes saved on this computer"
 TEXT_BLOCKED = "A proxy or firewall blocks the connection — changes saved on this computer"
-TEXT_PROXY_AUTH = "The proxy needs a password — set it in File › Preferences › Network"
+TEXT_PROXY_AUTH = "The proxy needs a password — enter it in File › Preferences… (Proxy)"
 TEXT_REVOKED = "This link was revoked — ask the document's owner for a new link"
 TEXT_EXPIRED = "Access link expired — ask for a new link, then use File › Open link…"
 #: Shown next to the status while the connection uses HTTP long polling.
