@@ -23,12 +23,15 @@ membership, formats) is the same, so the binding and the Quill mapping are uncha
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QFontMetricsF,
     QKeyEvent,
     QKeySequence,
+    QMouseEvent,
     QPainter,
     QPaintEvent,
     QTextBlockFormat,
@@ -37,17 +40,27 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QWidget
 
+from editor_app.core.flags import FlagClock
+from editor_app.core.presence import Collaborator
 from editor_app.core.text_ops import Op, transform_position
 from editor_app.qt import formats
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import Attrs
-from editor_app.ui.remote_cursors import paint_collaborators, paint_list_markers
+from editor_app.ui.remote_cursors import (
+    Flag,
+    caret_rect,
+    label_font,
+    paint_collaborators,
+    paint_list_markers,
+)
 
 _UNDO_KEYS = (QKeySequence.StandardKey.Undo,)
 #: Document margin in pixels: the left part holds list bullets and numbers.
 LIST_GUTTER = 28.0
 _REDO_KEYS = (QKeySequence.StandardKey.Redo,)
+#: Seconds between repaints of a fading name flag.
+FADE_FRAME = 0.04
 
 
 class EditorWidget(QPlainTextEdit):
@@ -75,7 +88,23 @@ class EditorWidget(QPlainTextEdit):
         self._last_format: Attrs | None = None
         self.setReadOnly(model.read_only)
         model.readOnlyChanged.connect(self.setReadOnly)
-        model.remotePresenceChanged.connect(self.viewport().update)
+        # Collaborators' name flags (Google Docs style): shown while that person is active
+        # or hovered, then faded out; repainted wherever they were and are, so none is
+        # left behind when a partial repaint (a keystroke) moves a caret.
+        self._flag_clock = FlagClock()
+        self._flags: list[Flag] = []
+        self._hovered: int | None = None
+        self._remote_edits: list[tuple[int, int]] = []
+        self._flag_timer = QTimer(self)
+        self._flag_timer.setSingleShot(True)
+        self._flag_timer.timeout.connect(self._flags_tick)
+        self._flag_refresh = QTimer(self)
+        self._flag_refresh.setSingleShot(True)
+        self._flag_refresh.setInterval(0)
+        self._flag_refresh.timeout.connect(self._refresh_flags)
+        self.viewport().setMouseTracking(True)
+        model.remotePresenceChanged.connect(self._presence_changed)
+        self.document().contentsChange.connect(self._text_changed)
         self.cursorPositionChanged.connect(self._cursor_moved)
         self.selectionChanged.connect(self._cursor_moved)
         # No full-viewport repaint per change: Qt repaints the changed block (the whole
@@ -446,15 +475,129 @@ class EditorWidget(QPlainTextEdit):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
-        presence = self._model.presence
-        people = presence.collaborators() if presence is not None else []
+        people = self._people()
         painter = QPainter(self.viewport())
         try:
             paint_list_markers(painter, self, LIST_GUTTER)
             if people:
-                paint_collaborators(painter, self, people)
+                now = time.monotonic()
+                clock, hovered = self._flag_clock, self._hovered
+                self._flags = paint_collaborators(
+                    painter,
+                    self,
+                    people,
+                    lambda cid: clock.opacity(cid, now, hovered=cid == hovered),
+                )
+            else:
+                self._flags = []
         finally:
             painter.end()
+
+    # ------------------------------------------------------------------ name flags
+
+    @property
+    def flag_clock(self) -> FlagClock:
+        """When collaborators' flags show and fade (replace it to change the timings)."""
+        return self._flag_clock
+
+    @flag_clock.setter
+    def flag_clock(self, clock: FlagClock) -> None:
+        self._flag_clock = clock
+        self._presence_changed()
+
+    def visible_flags(self) -> list[Flag]:
+        """The name flags drawn by the last paint (viewport coordinates)."""
+        return [flag for flag in self._flags if flag.opacity > 0]
+
+    def _people(self) -> list[Collaborator]:
+        presence = self._model.presence
+        return presence.collaborators() if presence is not None else []
+
+    def _presence_changed(self) -> None:
+        now = time.monotonic()
+        people = self._people()
+        for person in people:
+            self._flag_clock.observe(person.client_id, person.anchor, person.head, now)
+        self._flag_clock.forget_except({p.client_id for p in people})
+        self.viewport().update()
+        self._schedule_flags()
+
+    def _text_changed(self, pos: int, _removed: int, added: int) -> None:
+        if not self._flags and not self._flag_timer.isActive():
+            presence = self._model.presence
+            if presence is None or len(presence.awareness.states) <= 1:
+                return  # alone: nothing to keep in place
+        if self._binding.applying_remote:
+            self._remote_edits.append((pos, pos + added))
+        if not self._flag_refresh.isActive():
+            self._flag_refresh.start()
+
+    def _refresh_flags(self) -> None:
+        """After an edit (laid out by now): a collaborator whose caret is where a remote
+        edit happened is typing (show the flag); repaint the flags where they were and
+        around every caret, since Qt repainted only the edited lines."""
+        now = time.monotonic()
+        edits, self._remote_edits = self._remote_edits, []
+        people = [p for p in self._people() if p.head is not None]
+        for person in people:
+            head = person.head if person.head is not None else -1
+            if any(start <= head <= end for start, end in edits):
+                self._flag_clock.touch(person.client_id, now)
+        viewport = self.viewport()
+        for flag in self._flags:
+            viewport.update(flag.rect.toAlignedRect().adjusted(-1, -1, 1, 1))
+        if people:
+            height = QFontMetricsF(label_font(self)).height() + 4
+            band = height * (len(people) + 1)
+            for person in people:
+                caret = caret_rect(self, person.head or 0)
+                viewport.update(
+                    QRectF(
+                        caret.left() - 4,
+                        caret.top() - band,
+                        400.0,
+                        caret.height() + 2 * band,
+                    ).toAlignedRect()
+                )
+        self._schedule_flags()
+
+    def _flags_tick(self) -> None:
+        for flag in self._flags:
+            self.viewport().update(flag.rect.toAlignedRect().adjusted(-1, -1, 1, 1))
+        self._schedule_flags()
+
+    def _schedule_flags(self) -> None:
+        now = time.monotonic()
+        if self._flag_clock.fading(now):
+            wait: float | None = FADE_FRAME
+        else:
+            wait = self._flag_clock.next_change(now)
+        if wait is None:
+            return
+        self._flag_timer.start(max(1, int(wait * 1000) + 1))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        super().mouseMoveEvent(event)
+        hovered = None
+        if self._model.presence is not None and len(self._model.presence.awareness.states) > 1:
+            point = QPointF(event.position())
+            for flag in self._flags:
+                if flag.rect.contains(point):
+                    hovered = flag.client_id
+            if hovered is None:
+                for person in self._people():
+                    if person.head is None:
+                        continue
+                    near = caret_rect(self, person.head).adjusted(-4, -4, 4, 4)
+                    if near.contains(point):
+                        hovered = person.client_id
+                        break
+        if hovered != self._hovered:
+            if hovered is None and self._hovered is not None:
+                self._flag_clock.touch(self._hovered, time.monotonic())  # fade from now
+            self._hovered = hovered
+            self.viewport().update()
+            self._schedule_flags()
 
     def close_binding(self) -> None:
         """Detach from the model (the window calls this when the document closes)."""

@@ -12,13 +12,15 @@ a bullet or the item number in the left margin of every visible list item.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QTextBlock, QTextCursor, QTextLine
 from PySide6.QtWidgets import QPlainTextEdit
 
+from editor_app.core.flags import stack
 from editor_app.qt.formats import list_kind
 
 if TYPE_CHECKING:
@@ -29,14 +31,41 @@ SELECTION_ALPHA = 70
 LABEL_PADDING = 3.0
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A collaborator's name flag as last painted (viewport coordinates)."""
+
+    client_id: int
+    name: str
+    rect: QRectF
+    opacity: float
+
+
+def label_font(edit: QPlainTextEdit) -> QFont:
+    font = QFont(edit.font())
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.8))
+    return font
+
+
+def caret_rect(edit: QPlainTextEdit, pos: int) -> QRectF:
+    doc_len = edit.document().characterCount() - 1
+    return QRectF(edit.cursorRect(_cursor_at(edit, min(max(pos, 0), doc_len))))
+
+
 def paint_collaborators(
-    painter: QPainter, edit: QPlainTextEdit, collaborators: Iterable[Collaborator]
-) -> None:
-    """Draw every collaborator's selection, caret and name label onto ``edit``'s viewport."""
+    painter: QPainter,
+    edit: QPlainTextEdit,
+    collaborators: Iterable[Collaborator],
+    opacity: Callable[[int], float],
+) -> list[Flag]:
+    """Draw every collaborator's selection and caret, and the name flags whose
+    ``opacity(client_id)`` is above zero, stacked so that none covers another.
+    Returns the flags drawn (where they are, for hover tests and repaints)."""
     doc_len = edit.document().characterCount() - 1
     visible = _visible_range(edit)
-    label_font = QFont(edit.font())
-    label_font.setPointSizeF(max(6.0, label_font.pointSizeF() * 0.75))
+    font = label_font(edit)
+    metrics = QFontMetricsF(font)
+    wanted: list[tuple[Collaborator, QColor, float, QRectF]] = []
     for person in collaborators:
         if person.head is None:
             continue
@@ -50,20 +79,36 @@ def paint_collaborators(
             lo, hi = max(lo, visible[0]), min(hi, visible[1])
             for rect in _selection_rects(edit, lo, hi):
                 painter.fillRect(rect, fill)
-        caret = QRectF(edit.cursorRect(_cursor_at(edit, head)))
+        caret = caret_rect(edit, head)
         painter.fillRect(QRectF(caret.left(), caret.top(), CARET_WIDTH, caret.height()), color)
-        _paint_label(painter, label_font, caret.topLeft(), person.name, color)
-
-
-def _paint_label(painter: QPainter, font: QFont, at: QPointF, name: str, color: QColor) -> None:
-    metrics = QFontMetricsF(font)
-    width = metrics.horizontalAdvance(name) + 2 * LABEL_PADDING
-    height = metrics.height() + LABEL_PADDING
-    rect = QRectF(at.x(), max(0.0, at.y() - height), width, height)
-    painter.fillRect(rect, color)
+        # A small square on top of the caret marks it even while the flag is hidden.
+        painter.fillRect(QRectF(caret.left() - 2, caret.top() - 2, 6, 4), color)
+        alpha = opacity(person.client_id)
+        if alpha > 0:
+            wanted.append((person, color, alpha, caret))
+    wanted.sort(key=lambda w: (w[3].top(), w[3].left(), w[0].client_id))
+    boxes = stack(
+        [
+            (
+                caret.left(),
+                caret.top() - 2,
+                metrics.horizontalAdvance(person.name) + 2 * LABEL_PADDING,
+                metrics.height() + LABEL_PADDING,
+            )
+            for person, _, _, caret in wanted
+        ]
+    )
+    flags: list[Flag] = []
     painter.setFont(font)
-    painter.setPen(QColor("white") if color.lightness() < 160 else QColor("black"))
-    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
+    for (person, color, alpha, _), box in zip(wanted, boxes, strict=True):
+        rect = QRectF(box.x, box.y, box.width, box.height)
+        painter.setOpacity(alpha)
+        painter.fillRect(rect, color)
+        painter.setPen(QColor("white") if color.lightness() < 160 else QColor("black"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, person.name)
+        flags.append(Flag(person.client_id, person.name, rect, alpha))
+    painter.setOpacity(1.0)
+    return flags
 
 
 def _cursor_at(edit: QPlainTextEdit, pos: int) -> QTextCursor:

@@ -1,0 +1,140 @@
+"""Collaborators' name flags behave like Google Docs' (issue 13, bug 2): shown while the
+person types or moves, or on hover, faded out after that, stacked when carets meet, and
+repainted where they were when a keystroke moves them (no stale flag left on the text)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pycrdt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtGui import QMouseEvent, QPaintEvent, QRegion
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from editor_app.core.flags import FlagClock
+from editor_app.core.offsets import TextIndex
+from editor_app.core.presence import PresenceTracker
+from editor_app.core.schema import content
+from editor_app.qt.document_model import DocumentModel
+from editor_app.ui.editor_widget import EditorWidget
+from tests.gui.test_binding import remote_edit
+
+TEXT = "first line of text\nsecond line here\nthird"
+
+
+class Peer:
+    def __init__(self, source: pycrdt.Doc, name: str, color: str) -> None:
+        self.doc = pycrdt.Doc()
+        self.doc.apply_update(source.get_update())
+        self.awareness = pycrdt.Awareness(self.doc)
+        self.tracker = PresenceTracker(
+            self.awareness, content(self.doc), TextIndex(str(content(self.doc)))
+        )
+        self.tracker.set_user(name, color)
+
+    def at(self, pos: int, editor: EditorWidget, qtbot: QtBot) -> None:
+        self.tracker.set_local_cursor(pos, pos)
+        ours = editor.model.presence
+        assert ours is not None
+        with qtbot.waitSignal(editor.model.remotePresenceChanged):
+            ours.awareness.apply_awareness_update(
+                self.awareness.encode_awareness_update([self.awareness.client_id]), "remote"
+            )
+
+
+def make(qtbot: QtBot) -> EditorWidget:
+    doc = pycrdt.Doc()
+    content(doc).insert(0, TEXT, {})
+    model = DocumentModel(doc)
+    ours = PresenceTracker(pycrdt.Awareness(doc), model.text, model.index)
+    ours.set_user("Me", "#000000")
+    model.set_presence(ours)
+    editor = EditorWidget(model)
+    editor.resize(600, 300)
+    qtbot.addWidget(editor)
+    editor.show()
+    qtbot.waitExposed(editor)
+    return editor
+
+
+def flags_after_paint(editor: EditorWidget, qtbot: QtBot) -> list[tuple[str, float]]:
+    editor.viewport().grab()  # paints now (repaint() may wait for the backing store)
+    return [(f.name, f.opacity) for f in editor.visible_flags()]
+
+
+def test_a_flag_shows_when_the_person_moves_and_fades_out(qtbot: QtBot) -> None:
+    editor = make(qtbot)
+    editor.flag_clock = FlagClock(show_seconds=0.3, fade_seconds=0.2)
+    ada = Peer(editor.model.doc, "Ada", "#ee6352")
+    ada.at(25, editor, qtbot)
+    assert flags_after_paint(editor, qtbot) == [("Ada", 1.0)]
+    qtbot.waitUntil(lambda: not flags_after_paint(editor, qtbot), timeout=3000)
+    ada.at(3, editor, qtbot)  # moved: shown again
+    assert [name for name, _ in flags_after_paint(editor, qtbot)] == ["Ada"]
+
+
+def test_hovering_a_caret_shows_its_flag(qtbot: QtBot) -> None:
+    editor = make(qtbot)
+    editor.flag_clock = FlagClock(show_seconds=0.0, fade_seconds=0.0)
+    ada = Peer(editor.model.doc, "Ada", "#ee6352")
+    ada.at(25, editor, qtbot)
+    assert flags_after_paint(editor, qtbot) == []
+    cursor = editor.textCursor()
+    cursor.setPosition(25)
+    point = editor.cursorRect(cursor).center()
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(point),
+        QPointF(editor.viewport().mapToGlobal(point)),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(editor.viewport(), move)
+    assert flags_after_paint(editor, qtbot) == [("Ada", 1.0)]
+
+
+def test_flags_at_one_spot_stack_cleanly(qtbot: QtBot) -> None:
+    editor = make(qtbot)
+    peers = [Peer(editor.model.doc, n, c) for n, c in (("Ada", "#ee6352"), ("Bo", "#30bced"))]
+    peers.append(Peer(editor.model.doc, "Chandrasekhar", "#8acb88"))
+    for peer in peers:
+        peer.at(25, editor, qtbot)
+    editor.viewport().grab()
+    flags = editor.visible_flags()
+    assert sorted(f.name for f in flags) == ["Ada", "Bo", "Chandrasekhar"]
+    for a, b in itertools.combinations(flags, 2):
+        assert not a.rect.intersects(b.rect), (a, b)
+
+
+class PaintRegions(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.region = QRegion()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if isinstance(event, QPaintEvent):
+            self.region = self.region.united(event.region())
+        return False
+
+
+def test_a_keystroke_that_moves_a_flag_repaints_where_it_was(qtbot: QtBot) -> None:
+    """The collaborator types at their caret: no awareness change (their relative position
+    is the same), Qt repaints only the edited line, and the flag above it moves."""
+    editor = make(qtbot)
+    ada = Peer(editor.model.doc, "Ada", "#ee6352")
+    ada.at(25, editor, qtbot)  # in "second line"; the flag is drawn over the first line
+    editor.viewport().grab()
+    (before,) = editor.visible_flags()
+    regions = PaintRegions()
+    editor.viewport().installEventFilter(regions)
+    remote_edit(editor.model.doc, lambda t: t.insert(19, "typing more words "))
+    qtbot.waitUntil(
+        lambda: regions.region.contains(before.rect.toAlignedRect().center()), timeout=2000
+    )
+    old = QRegion(before.rect.toAlignedRect())
+    assert regions.region.intersected(old) == old  # the whole old flag was repainted
+    (after,) = editor.visible_flags()
+    assert after.rect.left() > before.rect.left()  # it moved with the caret
+    assert QRegion(after.rect.toAlignedRect()).subtracted(regions.region).isEmpty()
