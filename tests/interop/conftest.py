@@ -15,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+
+from tests.support.client import TestClient, py_client
 
 from .node_client import (
     NODE_DIR,
@@ -102,6 +105,24 @@ async def node_clients(node_executable: str, tmp_path: Path) -> AsyncIterator[Sp
         await client.aclose()
     noisy = {i: c.stderr_text() for i, c in enumerate(clients) if c.stderr_text()}
     assert not noisy, f"node clients wrote to stderr: {noisy}"
+
+
+@dataclass(frozen=True, slots=True)
+class Peers:
+    """A synced Python client and a stock Yjs (Node) client on one room of ``url``."""
+
+    url: str
+    py: TestClient
+    js: NodeClient
+
+
+@pytest_asyncio.fixture
+async def peers(relay: Relay, room: str, node_clients: SpawnNode) -> AsyncIterator[Peers]:
+    """The most common start of an interop test: the relay under test serving, a Python
+    peer synced first, then a Node peer synced on the same room."""
+    async with relay.serve() as url, py_client(url, room) as py:
+        await py.wait_synced()
+        yield Peers(url, py, await node_clients(url, room))
 
 
 @pytest_asyncio.fixture(autouse=True)

@@ -22,7 +22,7 @@ import pytest
 from tests.support.client import py_client
 from tests.support.waiting import DEADLINE, wait_until, wait_until_async
 
-from .conftest import SpawnNode
+from .conftest import Peers, SpawnNode
 from .node_client import NodeClient
 from .servers import Relay
 
@@ -49,32 +49,24 @@ async def node_sees(
     await wait_until_async(check, f"node awareness[{client_id}] == {state}", within=within)
 
 
-async def test_python_presence_reaches_node(
-    relay: Relay, room: str, node_clients: SpawnNode
-) -> None:
-    async with relay.serve() as url, py_client(url, room) as py:
-        await py.wait_synced()
-        js = await node_clients(url, room)
-        await py.set_presence(MINJUN)
-        await node_sees(js, py.awareness.client_id, MINJUN)
-        # A changed state replaces the old one.
-        moved = {**MINJUN, "cursor": {"anchor": 1, "head": 1}}
-        await py.set_presence(moved)
-        await node_sees(js, py.awareness.client_id, moved)
+async def test_python_presence_reaches_node(peers: Peers) -> None:
+    py, js = peers.py, peers.js
+    await py.set_presence(MINJUN)
+    await node_sees(js, py.awareness.client_id, MINJUN)
+    # A changed state replaces the old one.
+    moved = {**MINJUN, "cursor": {"anchor": 1, "head": 1}}
+    await py.set_presence(moved)
+    await node_sees(js, py.awareness.client_id, moved)
 
 
-async def test_node_presence_reaches_python(
-    relay: Relay, room: str, node_clients: SpawnNode
-) -> None:
-    async with relay.serve() as url, py_client(url, room) as py:
-        await py.wait_synced()
-        js = await node_clients(url, room)
-        js_id = await js.set_presence(ADA)
-        assert js_id == await js.client_id()
-        await wait_until(
-            lambda: py.awareness_states().get(js_id) == ADA,
-            f"python awareness[{js_id}] == {ADA} (have {py.awareness_states()})",
-        )
+async def test_node_presence_reaches_python(peers: Peers) -> None:
+    py, js = peers.py, peers.js
+    js_id = await js.set_presence(ADA)
+    assert js_id == await js.client_id()
+    await wait_until(
+        lambda: py.awareness_states().get(js_id) == ADA,
+        f"python awareness[{js_id}] == {ADA} (have {py.awareness_states()})",
+    )
 
 
 async def test_late_joiners_get_existing_presence(
@@ -97,26 +89,22 @@ async def test_late_joiners_get_existing_presence(
 
 
 @pytest.mark.parametrize("how", ["killed", "disconnect"])
-async def test_node_presence_disappears_when_node_leaves(
-    relay: Relay, room: str, node_clients: SpawnNode, how: str
-) -> None:
+async def test_node_presence_disappears_when_node_leaves(peers: Peers, how: str) -> None:
     """``killed``: SIGKILL, the socket just drops. ``disconnect``: provider.disconnect()."""
-    async with relay.serve() as url, py_client(url, room) as py:
-        await py.wait_synced()
-        js = await node_clients(url, room)
-        js_id = await js.set_presence(ADA)
-        await wait_until(lambda: js_id in py.awareness_states(), "python sees node presence")
-        left = time.monotonic()
-        if how == "killed":
-            await js.kill()
-        else:
-            await js.disconnect()
-        await wait_until(
-            lambda: js_id not in py.awareness_states(),
-            f"node presence removed after the node client {how}",
-            within=PROMPT_REMOVAL,
-        )
-        print(f"node presence removed {1000 * (time.monotonic() - left):.0f} ms after {how}")
+    py, js = peers.py, peers.js
+    js_id = await js.set_presence(ADA)
+    await wait_until(lambda: js_id in py.awareness_states(), "python sees node presence")
+    left = time.monotonic()
+    if how == "killed":
+        await js.kill()
+    else:
+        await js.disconnect()
+    await wait_until(
+        lambda: js_id not in py.awareness_states(),
+        f"node presence removed after the node client {how}",
+        within=PROMPT_REMOVAL,
+    )
+    print(f"node presence removed {1000 * (time.monotonic() - left):.0f} ms after {how}")
 
 
 async def test_python_presence_disappears_when_python_leaves(

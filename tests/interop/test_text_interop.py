@@ -12,7 +12,7 @@ import pytest
 from tests.support.client import py_client, utf16_len
 from tests.support.waiting import wait_until, wait_until_async
 
-from .conftest import SpawnNode
+from .conftest import Peers, SpawnNode
 from .servers import Relay
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio]
@@ -28,123 +28,103 @@ SAMPLES = [HANGUL, EMOJI, COMBINING, JAMO, CJK, "mixed: 안녕 😀 e\u0301 \u11
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
-async def test_text_from_node_reaches_python(
-    relay: Relay, room: str, node_clients: SpawnNode, sample: str
-) -> None:
-    async with relay.serve() as url, py_client(url, room) as py:
-        await py.wait_synced()
-        js = await node_clients(url, room)
-        await js.insert(0, sample)
-        await py.wait_text(sample)
-        assert await js.length() == utf16_len(sample)
+async def test_text_from_node_reaches_python(peers: Peers, sample: str) -> None:
+    py, js = peers.py, peers.js
+    await js.insert(0, sample)
+    await py.wait_text(sample)
+    assert await js.length() == utf16_len(sample)
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
-async def test_text_from_python_reaches_node(
-    relay: Relay, room: str, node_clients: SpawnNode, sample: str
-) -> None:
-    async with relay.serve() as url, py_client(url, room) as py:
-        await py.wait_synced()
-        js = await node_clients(url, room)
-        await py.insert(0, sample)
-        await js.wait_text(sample)
-        assert len(py.text) == len(sample.encode("utf-8"))  # pycrdt counts bytes
+async def test_text_from_python_reaches_node(peers: Peers, sample: str) -> None:
+    py, js = peers.py, peers.js
+    await py.insert(0, sample)
+    await js.wait_text(sample)
+    assert len(py.text) == len(sample.encode("utf-8"))  # pycrdt counts bytes
 
 
-async def test_inserts_in_the_middle_of_multibyte_text_from_both_sides(
-    relay: Relay, room: str, node_clients: SpawnNode
-) -> None:
+async def test_inserts_in_the_middle_of_multibyte_text_from_both_sides(peers: Peers) -> None:
     """Each side inserts between non-ASCII characters, counting in its own unit."""
     base = f"{HANGUL}|{EMOJI}|{COMBINING}{JAMO}|{CJK}"
-    async with relay.serve() as url, py_client(url, room) as py:
-        await py.wait_synced()
-        js = await node_clients(url, room)
-        await js.insert(0, base)
-        await py.wait_text(base)
+    py, js = peers.py, peers.js
+    await js.insert(0, base)
+    await py.wait_text(base)
 
-        # Node: right after "😀" (UTF-16 index = code units before it + 2).
-        after_smiley = base.index("😀") + 1
-        await js.insert(utf16_len(base[:after_smiley]), "[js😺]")
-        expected = base[:after_smiley] + "[js😺]" + base[after_smiley:]
-        await py.wait_text(expected)
+    # Node: right after "😀" (UTF-16 index = code units before it + 2).
+    after_smiley = base.index("😀") + 1
+    await js.insert(utf16_len(base[:after_smiley]), "[js😺]")
+    expected = base[:after_smiley] + "[js😺]" + base[after_smiley:]
+    await py.wait_text(expected)
 
-        # Python: right after "안녕" (code point 2 -> UTF-8 byte 6).
-        await py.insert(2, "[py가]")
-        expected = expected[:2] + "[py가]" + expected[2:]
-        await js.wait_text(expected)
+    # Python: right after "안녕" (code point 2 -> UTF-8 byte 6).
+    await py.insert(2, "[py가]")
+    expected = expected[:2] + "[py가]" + expected[2:]
+    await js.wait_text(expected)
 
-        # Python: between the jamo pair; Node: after the combining mark.
-        jamo_mid = expected.index(JAMO) + 1
-        await py.insert(jamo_mid, "·")
-        expected = expected[:jamo_mid] + "·" + expected[jamo_mid:]
-        await js.wait_text(expected)
-        after_accent = expected.index(COMBINING) + 2
-        await js.insert(utf16_len(expected[:after_accent]), "«»")
-        expected = expected[:after_accent] + "«»" + expected[after_accent:]
-        await py.wait_text(expected)
+    # Python: between the jamo pair; Node: after the combining mark.
+    jamo_mid = expected.index(JAMO) + 1
+    await py.insert(jamo_mid, "·")
+    expected = expected[:jamo_mid] + "·" + expected[jamo_mid:]
+    await js.wait_text(expected)
+    after_accent = expected.index(COMBINING) + 2
+    await js.insert(utf16_len(expected[:after_accent]), "«»")
+    expected = expected[:after_accent] + "«»" + expected[after_accent:]
+    await py.wait_text(expected)
 
-        # Deletions across multibyte characters from both sides.
-        smiley_at = expected.index("😀")
-        await js.delete(utf16_len(expected[:smiley_at]), utf16_len("😀"))
-        expected = expected[:smiley_at] + expected[smiley_at + 1 :]
-        await py.wait_text(expected)
-        cjk_at = expected.index(CJK)
-        await py.delete(cjk_at, 2)
-        expected = expected[:cjk_at] + expected[cjk_at + 2 :]
-        await js.wait_text(expected)
+    # Deletions across multibyte characters from both sides.
+    smiley_at = expected.index("😀")
+    await js.delete(utf16_len(expected[:smiley_at]), utf16_len("😀"))
+    expected = expected[:smiley_at] + expected[smiley_at + 1 :]
+    await py.wait_text(expected)
+    cjk_at = expected.index(CJK)
+    await py.delete(cjk_at, 2)
+    expected = expected[:cjk_at] + expected[cjk_at + 2 :]
+    await js.wait_text(expected)
 
-        assert py.value == await js.text() == expected
+    assert py.value == await js.text() == expected
 
 
-async def test_bold_from_node_shows_in_pycrdt_diff(
-    relay: Relay, room: str, node_clients: SpawnNode
-) -> None:
+async def test_bold_from_node_shows_in_pycrdt_diff(peers: Peers) -> None:
     text = f"{HANGUL} {EMOJI} plain"
-    async with relay.serve() as url, py_client(url, room) as py:
-        await py.wait_synced()
-        js = await node_clients(url, room)
-        await js.insert(0, text)
-        # Quill-style attributes over "하세요 😀" (UTF-16 range from Node's point of view).
-        start = 2
-        stop = text.index("👍")
-        await js.format(utf16_len(text[:start]), utf16_len(text[start:stop]), {"bold": True})
-        await js.format(0, 1, {"color": "#ff0000"})
-        expected = [
-            ("안", {"color": "#ff0000"}),
-            ("녕", None),
-            (text[start:stop], {"bold": True}),
-            (text[stop:], None),
-        ]
-        await wait_until(lambda: py.diff() == expected, f"python diff {expected} ({py.diff()})")
+    py, js = peers.py, peers.js
+    await js.insert(0, text)
+    # Quill-style attributes over "하세요 😀" (UTF-16 range from Node's point of view).
+    start = 2
+    stop = text.index("👍")
+    await js.format(utf16_len(text[:start]), utf16_len(text[start:stop]), {"bold": True})
+    await js.format(0, 1, {"color": "#ff0000"})
+    expected = [
+        ("안", {"color": "#ff0000"}),
+        ("녕", None),
+        (text[start:stop], {"bold": True}),
+        (text[stop:], None),
+    ]
+    await wait_until(lambda: py.diff() == expected, f"python diff {expected} ({py.diff()})")
 
 
-async def test_bold_from_python_shows_in_node_delta(
-    relay: Relay, room: str, node_clients: SpawnNode
-) -> None:
+async def test_bold_from_python_shows_in_node_delta(peers: Peers) -> None:
     text = f"{CJK}{EMOJI}{HANGUL}"
-    async with relay.serve() as url, py_client(url, room) as py:
-        await py.wait_synced()
-        js = await node_clients(url, room)
-        await py.insert(0, text)
-        await js.wait_text(text)
-        emoji_at = text.index(EMOJI)
-        await py.format(emoji_at, len(EMOJI), {"bold": True, "italic": True})
-        await py.insert(len(text), "!", {"link": "https://example.org/"})
-        expected = [
-            {"insert": CJK},
-            {"insert": EMOJI, "attributes": {"bold": True, "italic": True}},
-            {"insert": HANGUL},
-            {"insert": "!", "attributes": {"link": "https://example.org/"}},
-        ]
+    py, js = peers.py, peers.js
+    await py.insert(0, text)
+    await js.wait_text(text)
+    emoji_at = text.index(EMOJI)
+    await py.format(emoji_at, len(EMOJI), {"bold": True, "italic": True})
+    await py.insert(len(text), "!", {"link": "https://example.org/"})
+    expected = [
+        {"insert": CJK},
+        {"insert": EMOJI, "attributes": {"bold": True, "italic": True}},
+        {"insert": HANGUL},
+        {"insert": "!", "attributes": {"link": "https://example.org/"}},
+    ]
 
-        async def node_delta_matches() -> bool:
-            return await js.delta() == expected
+    async def node_delta_matches() -> bool:
+        return await js.delta() == expected
 
-        await wait_until_async(node_delta_matches, f"node delta == {expected}")
-        # And unformatting (attribute null) travels too.
-        await py.format(emoji_at, len(EMOJI), {"italic": None})
-        expected[1] = {"insert": EMOJI, "attributes": {"bold": True}}
-        await wait_until_async(node_delta_matches, f"node delta == {expected}")
+    await wait_until_async(node_delta_matches, f"node delta == {expected}")
+    # And unformatting (attribute null) travels too.
+    await py.format(emoji_at, len(EMOJI), {"italic": None})
+    expected[1] = {"insert": EMOJI, "attributes": {"bold": True}}
+    await wait_until_async(node_delta_matches, f"node delta == {expected}")
 
 
 async def test_a_yjs_insert_inside_a_surrogate_pair_is_refused_not_forked(
