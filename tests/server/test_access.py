@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
 
 from shared import CloseCode
 from shared.errors import PermissionDenied
@@ -19,7 +18,7 @@ from sync_server.app import RelayServer
 from sync_server.auth import Role, authorize, mint_token, parse_duration, verify_token
 from sync_server.config import ServerConfig
 from tests.server.processes import run_cli
-from tests.support.client import TestClient
+from tests.support.client import TestClient, refused
 from tests.support.waiting import wait_until
 
 SECRET = b"test-secret-0123456789abcdef"
@@ -58,14 +57,6 @@ def test_token_round_trip_prefix_and_expiry() -> None:
 
 def secured(**overrides: object) -> ServerConfig:
     return ServerConfig(port=0, secret=SECRET, **overrides)  # type: ignore[arg-type]
-
-
-async def refused(url: str, **kwargs: object) -> tuple[int, str]:
-    with pytest.raises(InvalidStatus) as info:
-        async with connect(url, **kwargs):  # type: ignore[arg-type]
-            pass
-    response = info.value.response
-    return response.status_code, response.body.decode() if response.body else ""
 
 
 @pytest.mark.asyncio

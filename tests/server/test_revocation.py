@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
 
 from shared.errors import CloseCode
 from sync_server.app import RelayServer
@@ -23,7 +21,7 @@ from sync_server.auth import Role, mint_token, token_id_of
 from sync_server.config import ServerConfig
 from sync_server.memory_store import MemoryDatabase, MemoryStore
 from tests.server.processes import ServerProcess, run_cli
-from tests.support.client import TestClient
+from tests.support.client import TestClient, refused
 from tests.support.waiting import wait_until
 
 SECRET = b"revocation-tests-secret-0123456789"
@@ -32,14 +30,6 @@ WITHIN = 1.0  # the promise: revoked sessions close within a second
 
 def secured(**overrides: object) -> ServerConfig:
     return ServerConfig(port=0, secret=SECRET, **overrides)  # type: ignore[arg-type]
-
-
-async def refused_status(url: str) -> tuple[int, str]:
-    with pytest.raises(InvalidStatus) as info:
-        async with connect(url):
-            pass
-    response = info.value.response
-    return response.status_code, response.body.decode() if response.body else ""
 
 
 @pytest.mark.asyncio
@@ -63,7 +53,7 @@ async def test_revoking_one_link_closes_its_sessions_and_nobody_else() -> None:
             assert time.monotonic() - started < WITHIN
             assert a.close_code == CloseCode.TOKEN_REVOKED
             assert not b.closed
-        status, body = await refused_status(f"{url}?token={revoked}")
+        status, body = await refused(f"{url}?token={revoked}")
         assert status == 403 and "revoked" in body
         async with TestClient(f"{url}?token={kept}") as again:
             await wait_until(lambda: again.synced, "the other link still works")

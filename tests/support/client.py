@@ -15,7 +15,7 @@ from typing import Any, Self
 
 from pycrdt import Awareness, Doc, Text, TransactionEvent
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from shared import (
     DEFAULT_LIMITS,
@@ -249,3 +249,15 @@ def py_client(server_url: str, room: str, *, coscribe_v1: bool = False) -> TestC
         max_size=DEFAULT_LIMITS.max_message_size,
         open_timeout=DEADLINE,
     )
+
+
+async def refused(url: str, **kwargs: Any) -> tuple[int, str]:
+    """Open a WebSocket to ``url`` that the server must refuse at the handshake: its HTTP
+    status and body (fails the test if the connection opens)."""
+    try:
+        async with connect(url, **kwargs):
+            pass
+    except InvalidStatus as refusal:
+        response = refusal.response
+        return response.status_code, response.body.decode() if response.body else ""
+    raise AssertionError(f"the handshake to {url} was accepted")
