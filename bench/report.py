@@ -9,7 +9,18 @@ from typing import Any
 from scenarios import Metrics
 from servers import LABELS
 
-COLUMNS = ("ours", "before", "node", "hocuspocus", "pycrdt", "raw", "url")
+COLUMNS = (
+    "ours",
+    "ours-asyncio",
+    "ours-ci0",
+    "ours-w2",
+    "before",
+    "node",
+    "hocuspocus",
+    "pycrdt",
+    "raw",
+    "url",
+)
 
 
 @dataclass(frozen=True, slots=True)

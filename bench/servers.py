@@ -28,12 +28,21 @@ NODE_SERVER = NODE_DIR / "node_modules" / "@y" / "websocket-server" / "src" / "s
 HOCUSPOCUS_SERVER = NODE_DIR / "hocuspocus_server.mjs"
 HOCUSPOCUS_MODULE = NODE_DIR / "node_modules" / "@hocuspocus" / "server"
 
-SERVER_NAMES = ("ours", "before", "node", "hocuspocus", "pycrdt", "raw")
+#: Variants of our server, each with extra arguments: what one change buys, in one run.
+VARIANTS = {
+    "ours-asyncio": "--event-loop asyncio",  # without uvloop
+    "ours-ci0": "--commit-interval 0",  # a group commit as soon as the previous one ended
+    "ours-w2": "--workers 2",  # two worker processes behind the dispatcher
+}
+SERVER_NAMES = ("ours", *VARIANTS, "before", "node", "hocuspocus", "pycrdt", "raw")
 #: A checkout of an earlier Coscribe (``git worktree add /tmp/before <commit>``) run as the
 #: "before" column, for before/after figures in one run.
 BEFORE_REPO = os.environ.get("COSCRIBE_BENCH_BEFORE")
 LABELS = {
     "ours": "ours",
+    "ours-asyncio": "ours, asyncio loop",
+    "ours-ci0": "ours, commit interval 0",
+    "ours-w2": "ours, 2 workers",
     "before": "ours before",
     "node": "@y/websocket-server",
     "hocuspocus": "Hocuspocus",
@@ -49,11 +58,11 @@ OURS_BENCH_ARGS = (
 )
 
 #: Servers that hold a CRDT document and therefore answer sync step 1.
-CRDT_SERVERS = {"ours", "before", "node", "hocuspocus", "pycrdt", "url"}
+CRDT_SERVERS = {"ours", *VARIANTS, "before", "node", "hocuspocus", "pycrdt", "url"}
 #: Servers whose frames carry the document name first, after an auth message (Hocuspocus).
 FRAMED_SERVERS = {"hocuspocus"}
 #: Servers the original scenarios (fanout, rate, trace, cold, memory) can drive.
-PLAIN_SERVERS = {"ours", "before", "node", "pycrdt", "raw", "url"}
+PLAIN_SERVERS = {"ours", *VARIANTS, "before", "node", "pycrdt", "raw", "url"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +88,17 @@ def availability(name: str) -> str | None:
         return "set COSCRIBE_BENCH_BEFORE to a checkout (git worktree) of the earlier commit"
     if name == "hocuspocus" and not HOCUSPOCUS_MODULE.exists():
         return f"run `npm install` in {NODE_DIR}"
-    if name == "ours" and not (REPO_DIR / "sync_server" / "app.py").exists():
+    if name.startswith("ours") and not (REPO_DIR / "sync_server" / "app.py").exists():
         return "sync_server/app.py does not exist yet"
     return None
 
 
 def _command(name: str, data_dir: Path, ours_args: str) -> tuple[list[str], dict[str, str], str]:
     env = dict(os.environ)
-    if name in ("ours", "before"):
+    if name in ("ours", "before", *VARIANTS):
         cmd = [sys.executable, "-m", "sync_server", "--host", "127.0.0.1", "--port", "0"]
         cmd += ["--data-dir", str(data_dir), *shlex.split(ours_args)]
+        cmd += shlex.split(VARIANTS.get(name, ""))
         if name == "before":
             assert BEFORE_REPO is not None
             env["PYTHONPATH"] = BEFORE_REPO
@@ -147,18 +157,44 @@ def _wait_ready(proc: subprocess.Popen[bytes], log: Path, pattern: str, timeout:
     raise RuntimeError(f"server did not become ready ({' '.join(proc.args)}):\n{tail}")  # type: ignore[arg-type]
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a server with --workers is several processes)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
 def rss_bytes(pid: int) -> int:
-    """Resident set size of ``pid`` (VmRSS), in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    """Resident set size of ``pid`` and its descendants (VmRSS), in bytes."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            lines = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(x.split()[1]) * 1024 for x in lines if x.startswith("VmRSS:"))
+    if not total:
+        raise RuntimeError(f"no VmRSS for pid {pid}")
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of ``pid`` and its descendants so far."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_seconds() -> float:
