@@ -41,6 +41,13 @@ TEXT_NAME = "content"
 # --------------------------------------------------------------------------- text offsets
 
 
+def doc_with_text(s: str) -> Doc[Any]:
+    """A fresh document whose shared text (``TEXT_NAME``) holds ``s``."""
+    doc: Doc[Any] = Doc()
+    doc.get(TEXT_NAME, type=Text).insert(0, s)
+    return doc
+
+
 def byte_offset(s: str, code_points: int) -> int:
     """pycrdt Text positions are UTF-8 byte offsets: convert a code point index."""
     return len(s[:code_points].encode("utf-8"))

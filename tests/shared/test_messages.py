@@ -46,12 +46,7 @@ from shared.messages import (
     decode_message,
     parse_awareness_payload,
 )
-
-
-def _doc_with_text(s: str) -> Doc[Any]:
-    doc: Doc[Any] = Doc()
-    doc.get("content", type=Text).insert(0, s)
-    return doc
+from tests.shared.helpers import doc_with_text
 
 
 def _var_string(s: str) -> bytes:
@@ -67,10 +62,10 @@ def _awareness_payload(*entries: tuple[int, int, str]) -> bytes:
 
 ROUND_TRIP: list[Message] = [
     SyncStep1(b""),
-    SyncStep1(_doc_with_text("abc").get_state()),
+    SyncStep1(doc_with_text("abc").get_state()),
     SyncStep2(EMPTY_UPDATE),
-    SyncStep2(_doc_with_text("한국어 😀").get_update()),
-    SyncUpdate(_doc_with_text("x" * 300).get_update()),  # length prefix > 127: 2-byte varint
+    SyncStep2(doc_with_text("한국어 😀").get_update()),
+    SyncUpdate(doc_with_text("x" * 300).get_update()),  # length prefix > 127: 2-byte varint
     AwarenessUpdate.from_entries(()),
     AwarenessUpdate.from_entries(
         (
@@ -120,15 +115,15 @@ def test_awareness_entry_state() -> None:
 
 
 def test_step1_matches_create_sync_message() -> None:
-    doc = _doc_with_text("hello é 😀")
+    doc = doc_with_text("hello é 😀")
     assert SyncStep1(doc.get_state()).encode() == create_sync_message(doc)
     assert decode_message(create_sync_message(doc)) == SyncStep1(doc.get_state())
 
 
 def test_step2_matches_handle_sync_message() -> None:
     """pycrdt's reply to a step 1 decodes as our step 2 and applies to the asker."""
-    a = _doc_with_text("from a")
-    b = _doc_with_text("from b")
+    a = doc_with_text("from a")
+    b = doc_with_text("from b")
     step1 = create_sync_message(a)
     reply = handle_sync_message(step1[1:], b)
     assert reply is not None
@@ -139,7 +134,7 @@ def test_step2_matches_handle_sync_message() -> None:
 
 
 def test_our_messages_are_handled_by_pycrdt() -> None:
-    a = _doc_with_text("abc")
+    a = doc_with_text("abc")
     b: Doc[Any] = Doc()
     reply = handle_sync_message(SyncStep1(b.get_state()).encode()[1:], a)
     assert reply is not None
@@ -164,7 +159,7 @@ def test_update_matches_create_update_message() -> None:
 
 
 def test_awareness_matches_pycrdt() -> None:
-    doc = _doc_with_text("")
+    doc = doc_with_text("")
     awareness = Awareness(doc)
     awareness.set_local_state({"user": {"name": "김민지", "color": "#30bced"}, "cursor": None})
     payload = awareness.encode_awareness_update([awareness.client_id])

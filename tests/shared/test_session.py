@@ -48,16 +48,11 @@ from shared.states import Role, SessionState
 from tests.shared.helpers import (
     TEXT_NAME,
     SessionPair,
+    doc_with_text,
     message_types,
     state_of,
     transaction_origin,
 )
-
-
-def _server_doc(s: str) -> Doc[Any]:
-    doc: Doc[Any] = Doc()
-    doc.get(TEXT_NAME, type=Text).insert(0, s)
-    return doc
 
 
 def _event_types(events: list[Any]) -> list[str]:
@@ -68,7 +63,7 @@ def _event_types(events: list[Any]) -> list[str]:
 
 
 def test_stock_handshake_exchanges_state_both_ways() -> None:
-    pair = SessionPair(start=False, server_doc=_server_doc("server "))
+    pair = SessionPair(start=False, server_doc=doc_with_text("server "))
     pair.peer.insert(0, "client")  # offline edit before connecting
     pair.server.start()
     pair.client.start()
@@ -78,7 +73,7 @@ def test_stock_handshake_exchanges_state_both_ways() -> None:
 
 
 def test_stock_mode_converges_and_never_sees_extension_bytes() -> None:
-    pair = SessionPair(server_doc=_server_doc("server "))
+    pair = SessionPair(server_doc=doc_with_text("server "))
     pair.peer.insert(0, "client ")
     pair.run()
     assert str(pair.peer) == str(pair.server_text)
@@ -93,7 +88,7 @@ def test_stock_mode_converges_and_never_sees_extension_bytes() -> None:
 
 
 def test_stock_mode_wire_contains_only_y_websocket_types() -> None:
-    pair = SessionPair(start=False, server_doc=_server_doc("abc"))
+    pair = SessionPair(start=False, server_doc=doc_with_text("abc"))
     pair.server.start()
     pair.client.start()
     sent_down: list[bytes] = []
@@ -117,7 +112,7 @@ def test_extension_handshake_hello_first_and_client_waits() -> None:
     pair = SessionPair(
         extensions=True,
         start=False,
-        server_doc=_server_doc("srv"),
+        server_doc=doc_with_text("srv"),
         client_kwargs={"awareness": awareness},
     )
     pair.server.start()
@@ -144,7 +139,7 @@ def test_extension_handshake_hello_first_and_client_waits() -> None:
 
 
 def test_extension_pair_converges_and_acks() -> None:
-    pair = SessionPair(extensions=True, server_doc=_server_doc("srv"))
+    pair = SessionPair(extensions=True, server_doc=doc_with_text("srv"))
     pair.peer.insert(0, "cli")
     pair.run()
     assert str(pair.peer) == str(pair.server_text)
@@ -209,7 +204,7 @@ def test_server_numbers_document_messages() -> None:
 
 
 def test_invalid_update_is_rejected_and_doc_unchanged() -> None:
-    pair = SessionPair(server_doc=_server_doc("keep"))
+    pair = SessionPair(server_doc=doc_with_text("keep"))
     pair.run()
     before = pair.server_doc.get_update()
     with pytest.raises(InvalidUpdate) as info:
@@ -291,7 +286,7 @@ def test_incarnation_mismatch_exchanges_no_state() -> None:
         client_incarnation="old",
         server_incarnation="new",
         start=False,
-        server_doc=_server_doc("re-created document"),
+        server_doc=doc_with_text("re-created document"),
     )
     pair.peer.insert(0, "offline edit for the old document")
     server_before = pair.server_doc.get_update()
@@ -323,7 +318,7 @@ def test_closed_client_refuses_further_data() -> None:
 
 
 def test_read_only_peer_updates_are_dropped() -> None:
-    pair = SessionPair(extensions=True, writable=False, server_doc=_server_doc("read me"))
+    pair = SessionPair(extensions=True, writable=False, server_doc=doc_with_text("read me"))
     pair.peer.insert(0, "sneaky ")
     before = pair.server_doc.get_update()
     pair.run()
@@ -497,7 +492,7 @@ def test_server_session_starts_syncing() -> None:
 
 def test_server_session_talks_to_pycrdt_helpers_as_a_stock_client() -> None:
     """pycrdt's own y-websocket helpers stand in for a stock client: no extension bytes."""
-    server_doc = _server_doc("server text ")
+    server_doc = doc_with_text("server text ")
     server = SyncSession(server_doc, Role.SERVER)
     server.start()
     stock: Doc[Any] = Doc()
