@@ -7,7 +7,7 @@ docs/protocol.md §10): documents are :class:`Channel` s multiplexed over it
 message being lost or repeated. How it gets through, Engine.IO-like:
 
 1. a WebSocket to ``<server>/`` with the ``coscribe.v2`` subprotocol (through the
-   proxy's CONNECT when one is configured), given :attr:`ws_open_timeout` (3 s);
+   proxy's CONNECT when one is configured), given :attr:`ws_open_timeout` (2.5 s);
 2. if the upgrade is refused (426/400/403 from something in between, any non-101, a
    close before the handshake, no answer in time, a proxy refusing CONNECT): HTTP long
    polling at once (``GET``/``POST /?transport=polling``; through a proxy as plain HTTP
@@ -83,6 +83,11 @@ MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 ACK_DELAY = 0.1
 #: Background WebSocket probes while polling: seconds before each (the last repeats).
 PROBE_DELAYS = (1.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+#: Seconds a WebSocket upgrade may take before the editor polls instead. Below 3 s so
+#: that even an upgrade that is never answered (a proxy that buffers it) syncs in < 3 s
+#: (bench/fallback_bench.py); a slow network that needed longer only polls for a moment:
+#: the first background probe (1 s later) moves the session to its WebSocket.
+WS_OPEN_TIMEOUT = 2.5
 #: Immediate retries of a failed poll before the carrier counts as lost.
 POLL_RETRIES = 2
 
@@ -222,7 +227,7 @@ class ServerConnection:
         ssl: ssl_module.SSLContext | None = None,
         backoff: Backoff | None = None,
         heartbeat: float = 15.0,
-        ws_open_timeout: float = 3.0,
+        ws_open_timeout: float = WS_OPEN_TIMEOUT,
         probe_delays: Sequence[float] = PROBE_DELAYS,
         start_with_polling: bool = False,
     ) -> None:
