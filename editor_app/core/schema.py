@@ -1,9 +1,11 @@
 """The shared document schema (docs/schema.md has the long version).
 
 * ``content``: a root ``Y.Text`` holding the text with Quill-compatible attributes:
-  inline ``bold``/``italic``/``underline``/``strike`` (True) and ``link`` (URL) on runs;
-  block ``header`` (1-3) and ``list`` ("bullet"/"ordered") on the ``"\\n"`` that ends the
-  line (Quill's convention, so a web Quill/Yjs editor shows the same formatting).
+  Quill 2's formats, stored exactly as Quill and y-quill store them: inline ``bold``,
+  ``italic``, ``underline``, ``strike``, ``code`` (True), ``link`` (URL), ``font``,
+  ``size``, ``color``, ``background``, ``script`` on runs; block ``header`` (1-6),
+  ``list``, ``align``, ``indent`` (1-8), ``blockquote``, ``code-block`` on the ``"\\n"``
+  that ends the line (Quill's convention, so a web Quill/Yjs editor shows the same).
 * ``meta``: a root ``Y.Map`` with ``title`` (str).
 
 Accessing roots through these helpers keeps the names in one place.
@@ -19,10 +21,30 @@ CONTENT = "content"
 META = "meta"
 TITLE = "title"
 
-BLOCK_ATTRS = frozenset({"header", "list"})
-INLINE_ATTRS = frozenset({"bold", "italic", "underline", "strike", "link"})
-HEADER_LEVELS = frozenset({1, 2, 3})
-LIST_KINDS = frozenset({"bullet", "ordered"})
+BLOCK_ATTRS = frozenset({"header", "list", "align", "indent", "blockquote", "code-block"})
+INLINE_ATTRS = frozenset(
+    {
+        "bold",
+        "italic",
+        "underline",
+        "strike",
+        "link",
+        "font",
+        "size",
+        "color",
+        "background",
+        "script",
+        "code",
+    }
+)
+HEADER_LEVELS = frozenset({1, 2, 3, 4, 5, 6})
+LIST_KINDS = frozenset({"bullet", "ordered", "checked", "unchecked"})
+#: Quill 2's default whitelists (a web Quill shows exactly these).
+FONTS = ("serif", "monospace")  # absent = the default sans-serif
+SIZES = ("small", "large", "huge")  # absent = normal
+ALIGNS = ("center", "right", "justify")  # absent = left
+SCRIPTS = ("super", "sub")
+MAX_INDENT = 8
 
 
 def content(doc: pycrdt.Doc[Any]) -> pycrdt.Text:

@@ -184,7 +184,7 @@ class QtTextBinding(QObject):
     def _insert(self, cursor: QTextCursor, pos: int, text: str, attrs: Attrs | None) -> None:
         cursor.setPosition(pos)
         if "\n" not in text:  # the common case: text inside one line
-            fmt = self._char_format(attrs, formats.heading_level(cursor.block()))
+            fmt = self._char_format(attrs, formats.style_level(cursor.block()))
             cursor.insertText(text.translate(_UNSHOWABLE), fmt)
             return
         inline = {k: v for k, v in (attrs or {}).items() if k in INLINE_ATTRS}
@@ -193,7 +193,7 @@ class QtTextBinding(QObject):
         lines = text.split("\n")
         for i, line in enumerate(lines):
             if line:
-                level = formats.heading_level(cursor.block())
+                level = formats.style_level(cursor.block())
                 fmt = formats.char_format(inline, level, size)
                 cursor.insertText(line.translate(_UNSHOWABLE), fmt)
             if i < len(lines) - 1:
@@ -203,7 +203,7 @@ class QtTextBinding(QObject):
                 cursor.insertBlock()
                 formats.set_block_attrs(self._qdoc, self._qdoc.findBlock(at), block_only)
                 after = cursor.block()
-                after_level = formats.heading_level(after)
+                after_level = formats.style_level(after)
                 if after_level is not None:  # restyle moved text into the copied heading
                     start = after.position()
                     formats.restyle_range(
@@ -235,7 +235,7 @@ class QtTextBinding(QObject):
             sep = start + block.length() - 1
             if inline:
                 formats.restyle_range(
-                    self._qdoc, max(pos, start), min(end, sep), inline, formats.heading_level(block)
+                    self._qdoc, max(pos, start), min(end, sep), inline, formats.style_level(block)
                 )
             nxt = block.next()
             if block_part and pos <= sep < end and block != self._qdoc.lastBlock():
@@ -245,7 +245,7 @@ class QtTextBinding(QObject):
     def _enforce_plain_last_block(self, cursor: QTextCursor) -> None:
         last = self._qdoc.lastBlock()
         if formats.block_attrs(last):
-            formats.set_block_attrs(self._qdoc, last, {"header": None, "list": None})
+            formats.set_block_attrs(self._qdoc, last, formats.with_nulls({}, BLOCK_ATTRS))
 
     # ------------------------------------------------------------------ Qt -> CRDT
 

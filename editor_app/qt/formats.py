@@ -46,10 +46,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
     QTextBlock,
+    QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
@@ -59,16 +61,50 @@ from PySide6.QtGui import (
 )
 
 from editor_app.core.offsets import EMBED_CHAR
-from editor_app.core.schema import BLOCK_ATTRS, INLINE_ATTRS
+from editor_app.core.schema import BLOCK_ATTRS, INLINE_ATTRS, MAX_INDENT
 
 Attrs = dict[str, Any]
 
 NORMAL_WEIGHT = 400
 HEADING_WEIGHT = 600  # DemiBold: visibly bold, but below the 700 that means ``bold``
 BOLD_WEIGHT = 700
-#: Font size of each heading level relative to the document's default font.
-HEADING_SCALE: dict[int, float] = {1: 2.0, 2: 1.5, 3: 1.25}
+#: Font size of each heading level relative to the body (Google Docs: 20/16/14/12/11/11 pt
+#: over an 11 pt body).
+HEADING_SCALE: dict[int, float] = {1: 1.82, 2: 1.45, 3: 1.27, 4: 1.09, 5: 1.0, 6: 1.0}
+#: Not a heading: the char styling of a ``code-block`` line (monospace).
+CODE_BLOCK = 100
+#: Quill's ``size`` classes (ql-size-small/large/huge) relative to the body.
+SIZE_SCALE: dict[str, float] = {"small": 0.75, "large": 1.5, "huge": 2.5}
+FONT_FAMILIES: dict[str, list[str]] = {
+    "serif": ["Noto Serif", "DejaVu Serif", "Liberation Serif", "Times New Roman", "serif"],
+    "monospace": ["Noto Sans Mono", "DejaVu Sans Mono", "Liberation Mono", "Consolas", "monospace"],
+}
+CODE_BACKGROUND = QColor("#f1f3f4")
 LINK_COLOR = QColor("#1a73e8")
+_ALIGN = {
+    "center": Qt.AlignmentFlag.AlignHCenter,
+    "right": Qt.AlignmentFlag.AlignRight,
+    "justify": Qt.AlignmentFlag.AlignJustify,
+}
+
+# Quill values are kept verbatim in user properties of the Qt formats (one property
+# decides each attribute, so reading a format back gives exactly what was written); the
+# visible styling is derived from them.
+_USER = int(QTextFormat.Property.UserProperty.value)
+INLINE_PROPS: dict[str, int] = {
+    "font": _USER + 1,
+    "size": _USER + 2,
+    "color": _USER + 3,
+    "background": _USER + 4,
+    "script": _USER + 5,
+    "code": _USER + 6,
+}
+BLOCK_PROPS: dict[str, int] = {
+    "align": _USER + 11,
+    "indent": _USER + 12,
+    "blockquote": _USER + 13,
+    "code-block": _USER + 14,
+}
 
 _ORDERED_STYLES = frozenset(
     {
@@ -82,7 +118,12 @@ _ORDERED_STYLES = frozenset(
 _LIST_STYLE = {
     "bullet": QTextListFormat.Style.ListDisc,
     "ordered": QTextListFormat.Style.ListDecimal,
+    "checked": QTextListFormat.Style.ListSquare,
+    "unchecked": QTextListFormat.Style.ListSquare,
 }
+#: Checklist items share one Qt list (ListSquare); each item's block marker says whether
+#: it is checked.
+_CHECK_STYLES = frozenset({QTextListFormat.Style.ListSquare})
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -101,6 +142,11 @@ def inline_attrs(fmt: QTextCharFormat) -> Attrs:
         attrs["strike"] = True
     if fmt.isAnchor() and fmt.anchorHref():
         attrs["link"] = fmt.anchorHref()
+    for key, prop in INLINE_PROPS.items():
+        if fmt.hasProperty(prop):
+            value = fmt.property(prop)
+            if value not in (None, "", False):
+                attrs[key] = value
     return attrs
 
 
@@ -110,15 +156,35 @@ def text_list(block: QTextBlock) -> QTextList | None:
 
 
 def list_kind(lst: QTextList | None) -> str | None:
-    """``"ordered"``/``"bullet"`` for a Qt list, None for no list."""
+    """``"ordered"``/``"bullet"``/``"check"`` (a checklist) for a Qt list, None for none."""
     if lst is None:
         return None
-    return "ordered" if lst.format().style() in _ORDERED_STYLES else "bullet"
+    style = lst.format().style()
+    if style in _ORDERED_STYLES:
+        return "ordered"
+    return "check" if style in _CHECK_STYLES else "bullet"
+
+
+def block_list_kind(block: QTextBlock) -> str | None:
+    """The Quill ``list`` value of ``block``: bullet, ordered, checked, unchecked or None."""
+    kind = list_kind(block.textList())
+    if kind == "check":
+        checked = block.blockFormat().marker() == QTextBlockFormat.MarkerType.Checked
+        return "checked" if checked else "unchecked"
+    return kind
 
 
 def heading_level(block: QTextBlock) -> int | None:
     level = block.blockFormat().headingLevel()
     return level if level in HEADING_SCALE else None
+
+
+def style_level(block: QTextBlock) -> int | None:
+    """What styles a block's characters: its heading level, :data:`CODE_BLOCK`, or None."""
+    level = heading_level(block)
+    if level is None and block.blockFormat().hasProperty(BLOCK_PROPS["code-block"]):
+        return CODE_BLOCK
+    return level
 
 
 def block_attrs(block: QTextBlock) -> Attrs:
@@ -127,9 +193,15 @@ def block_attrs(block: QTextBlock) -> Attrs:
     level = heading_level(block)
     if level is not None:
         attrs["header"] = level
-    kind = list_kind(text_list(block))
+    kind = block_list_kind(block)
     if kind is not None:
         attrs["list"] = kind
+    bfmt = block.blockFormat()
+    for key, prop in BLOCK_PROPS.items():
+        if bfmt.hasProperty(prop):
+            value = bfmt.property(prop)
+            if value not in (None, "", False, 0):
+                attrs[key] = value
     return attrs
 
 
@@ -150,7 +222,7 @@ def normalize(attrs: Attrs | None) -> Attrs:
     for key, value in (attrs or {}).items():
         if value is None:
             continue
-        out[key] = int(value) if key == "header" else value
+        out[key] = int(value) if key in ("header", "indent") else value
     return out
 
 
@@ -172,16 +244,14 @@ def merge_inline(
 ) -> QTextCharFormat:
     """A copy of ``fmt`` with the inline keys present in ``attrs`` set (None = remove).
 
-    Keys absent from ``attrs`` keep their current state; the heading styling is re-derived
-    from ``level`` either way, so this also restyles text that moved into another block.
+    Keys absent from ``attrs`` keep their current state; the visible styling (size,
+    family, colours, script) is re-derived from the Quill values and the block's ``level``
+    (:func:`style_level`) either way, so this also restyles text that moved into another
+    block.
     """
     out = QTextCharFormat(fmt)
     bold = attrs["bold"] is not None if "bold" in attrs else fmt.fontWeight() >= BOLD_WEIGHT
     out.setFontWeight(BOLD_WEIGHT if bold else base_weight(level))
-    if level is None:
-        out.clearProperty(QTextFormat.Property.FontPointSize)
-    else:
-        out.setFontPointSize(base_point_size * HEADING_SCALE[level])
     if "italic" in attrs:
         out.setFontItalic(attrs["italic"] is not None)
     if "underline" in attrs:
@@ -193,12 +263,80 @@ def merge_inline(
         if url:
             out.setAnchor(True)
             out.setAnchorHref(str(url))
-            out.setForeground(LINK_COLOR)
         else:
             out.setAnchor(False)
             out.clearProperty(QTextFormat.Property.AnchorHref)
-            out.clearForeground()
+    for key, prop in INLINE_PROPS.items():
+        if key not in attrs:
+            continue
+        value = attrs[key]
+        if value in (None, "", False):
+            out.clearProperty(prop)
+        else:
+            out.setProperty(prop, value)
+    _derive_looks(out, level, base_point_size)
     return out
+
+
+def _prop(fmt: QTextFormat, key: str) -> Any:
+    prop = INLINE_PROPS[key]
+    return fmt.property(prop) if fmt.hasProperty(prop) else None
+
+
+def parse_color(value: Any) -> QColor | None:
+    """A CSS colour as Quill stores it (``#rrggbb``, ``#rgb``, a name, ``rgb(r, g, b)``)."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.startswith("rgb"):
+        inside = text[text.find("(") + 1 : text.rfind(")")]
+        try:
+            parts = [int(float(p)) for p in inside.split(",")[:3]]
+        except ValueError:
+            return None
+        return QColor(*parts) if len(parts) == 3 else None
+    color = QColor(text)
+    return color if color.isValid() else None
+
+
+def _derive_looks(out: QTextCharFormat, level: int | None, base: float) -> None:
+    """Visible styling from the Quill values kept in ``out`` and the block's level."""
+    size = _prop(out, "size")
+    if size in SIZE_SCALE:
+        out.setFontPointSize(base * SIZE_SCALE[size])
+    elif level in HEADING_SCALE:
+        out.setFontPointSize(base * HEADING_SCALE[level])
+    else:
+        out.clearProperty(QTextFormat.Property.FontPointSize)
+    code = bool(_prop(out, "code"))
+    font = _prop(out, "font")
+    if code or level == CODE_BLOCK or font == "monospace":
+        out.setFontFamilies(FONT_FAMILIES["monospace"])
+    elif font in FONT_FAMILIES:
+        out.setFontFamilies(FONT_FAMILIES[font])
+    else:
+        out.clearProperty(QTextFormat.Property.FontFamilies)
+    color = parse_color(_prop(out, "color"))
+    if color is not None:
+        out.setForeground(color)
+    elif out.isAnchor() and out.anchorHref():
+        out.setForeground(LINK_COLOR)
+    else:
+        out.clearForeground()
+    background = parse_color(_prop(out, "background"))
+    if background is not None:
+        out.setBackground(background)
+    elif code:
+        out.setBackground(CODE_BACKGROUND)
+    else:
+        out.clearBackground()
+    script = _prop(out, "script")
+    if script == "super":
+        out.setVerticalAlignment(QTextCharFormat.VerticalAlignment.AlignSuperScript)
+    elif script == "sub":
+        out.setVerticalAlignment(QTextCharFormat.VerticalAlignment.AlignSubScript)
+    else:
+        out.clearProperty(QTextFormat.Property.TextVerticalAlignment)
 
 
 def base_point_size(qdoc: QTextDocument) -> float:
@@ -236,10 +374,48 @@ def restyle_range(
 
 def set_block_attrs(qdoc: QTextDocument, block: QTextBlock, attrs: Attrs) -> None:
     """Apply block ``attrs`` (keys present only; None = remove) to ``block``."""
+    props = {k: v for k, v in attrs.items() if k in BLOCK_PROPS}
+    if props:
+        _set_block_props(qdoc, block, props)
+        block = qdoc.findBlock(block.position())
     if "header" in attrs:
         _set_heading(qdoc, block, attrs["header"])
     if "list" in attrs:
         _set_list(qdoc, block, attrs["list"])
+
+
+def _set_block_props(qdoc: QTextDocument, block: QTextBlock, props: Attrs) -> None:
+    before = style_level(block)
+    bfmt = block.blockFormat()
+    changed = False
+    for key, value in props.items():
+        prop = BLOCK_PROPS[key]
+        if key == "indent" and value is not None:
+            try:
+                value = max(0, min(MAX_INDENT, int(value)))
+            except (TypeError, ValueError):
+                value = None
+        current = bfmt.property(prop) if bfmt.hasProperty(prop) else None
+        if value in (None, "", False, 0):
+            if current is not None:
+                bfmt.clearProperty(prop)
+                changed = True
+        elif current != value:
+            bfmt.setProperty(prop, value)
+            changed = True
+    if not changed:
+        return
+    align = bfmt.property(BLOCK_PROPS["align"]) if bfmt.hasProperty(BLOCK_PROPS["align"]) else None
+    bfmt.setAlignment(_ALIGN.get(str(align), Qt.AlignmentFlag.AlignLeft))
+    cursor = QTextCursor(block)
+    cursor.setBlockFormat(bfmt)
+    block = cursor.block()
+    after = style_level(block)
+    if after != before:  # code-block on/off: restyle the line's characters
+        start = block.position()
+        restyle_range(qdoc, start, start + block.length() - 1, {}, after)
+        size = base_point_size(qdoc)
+        cursor.setBlockCharFormat(merge_inline(block.charFormat(), {}, after, size))
 
 
 def _set_heading(qdoc: QTextDocument, block: QTextBlock, header: Any) -> None:
@@ -252,25 +428,36 @@ def _set_heading(qdoc: QTextDocument, block: QTextBlock, header: Any) -> None:
     cursor.setBlockFormat(bfmt)
     block = cursor.block()
     start = block.position()
-    restyle_range(qdoc, start, start + block.length() - 1, {}, level)
+    styling = style_level(block)
+    restyle_range(qdoc, start, start + block.length() - 1, {}, styling)
     size = base_point_size(qdoc)
-    cursor.setBlockCharFormat(merge_inline(block.charFormat(), {}, level, size))
+    cursor.setBlockCharFormat(merge_inline(block.charFormat(), {}, styling, size))
+
+
+def _group(kind: str | None) -> str | None:
+    """Kinds that share one Qt list: checked and unchecked items are one checklist."""
+    return "check" if kind in ("checked", "unchecked") else kind
 
 
 def _set_list(qdoc: QTextDocument, block: QTextBlock, kind: Any) -> None:
     kind = kind if kind in _LIST_STYLE else None
+    if block_list_kind(block) == kind:
+        return
     current = text_list(block)
-    if list_kind(current) == kind:
-        return
-    if current is not None:
+    if current is not None and list_kind(current) != _group(kind):
         _leave_list(block, current)
-    if kind is None:
+        block = qdoc.findBlock(block.position())
+        current = None
+    _set_marker(block, kind)
+    block = qdoc.findBlock(block.position())
+    if kind is None or current is not None:
         return
+    group = _group(kind)
     prev, nxt = block.previous(), block.next()
     target = None
-    if prev.isValid() and list_kind(text_list(prev)) == kind:
+    if prev.isValid() and list_kind(text_list(prev)) == group:
         target = text_list(prev)
-    elif nxt.isValid() and list_kind(text_list(nxt)) == kind:
+    elif nxt.isValid() and list_kind(text_list(nxt)) == group:
         target = text_list(nxt)
     if target is None:
         fmt = QTextListFormat()
@@ -279,13 +466,25 @@ def _set_list(qdoc: QTextDocument, block: QTextBlock, kind: Any) -> None:
     else:
         target.add(block)
     # Join a following run of the same kind so numbering runs on (Quill: one list).
+    block = qdoc.findBlock(block.position())
     nxt = block.next()
     other = text_list(nxt) if nxt.isValid() else None
-    if other is not None and other is not target and list_kind(other) == kind:
+    if other is not None and other is not target and list_kind(other) == group:
         for i in reversed(range(other.count())):
             member = other.item(i)
             other.remove(member)
             target.add(member)
+
+
+def _set_marker(block: QTextBlock, kind: str | None) -> None:
+    marker = {
+        "checked": QTextBlockFormat.MarkerType.Checked,
+        "unchecked": QTextBlockFormat.MarkerType.Unchecked,
+    }.get(kind or "", QTextBlockFormat.MarkerType.NoMarker)
+    if block.blockFormat().marker() != marker:
+        bfmt = block.blockFormat()
+        bfmt.setMarker(marker)
+        QTextCursor(block).setBlockFormat(bfmt)
 
 
 def _leave_list(block: QTextBlock, lst: QTextList) -> None:

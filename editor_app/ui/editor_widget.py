@@ -179,7 +179,7 @@ class EditorWidget(QPlainTextEdit):
             self._set_inline(cursor, {key: True if on else None})
         else:
             attrs = self.current_format()
-            level = formats.heading_level(cursor.block())
+            level = formats.style_level(cursor.block())
             fmt = formats.merge_inline(
                 self.currentCharFormat(),
                 {key: None if attrs.get(key) else True},
@@ -218,7 +218,7 @@ class EditorWidget(QPlainTextEdit):
                 max(start, bstart),
                 min(end, bstart + block.length() - 1),
                 attrs,
-                formats.heading_level(block),
+                formats.style_level(block),
             )
             block = block.next()
         edit.endEditBlock()
