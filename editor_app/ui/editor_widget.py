@@ -42,6 +42,7 @@ from PySide6.QtWidgets import QApplication, QPlainTextEdit, QWidget
 
 from editor_app.core.flags import FlagClock
 from editor_app.core.presence import Collaborator
+from editor_app.core.schema import INLINE_ATTRS, MAX_INDENT
 from editor_app.core.text_ops import Op, transform_position
 from editor_app.qt import formats
 from editor_app.qt.binding import QtTextBinding
@@ -154,19 +155,112 @@ class EditorWidget(QPlainTextEdit):
         self._set_inline(cursor, {"link": url or None})
 
     def set_heading(self, level: int | None) -> None:
-        """Make the selected lines headings of ``level`` (1-3), or normal text (None)."""
+        """Make the selected lines headings of ``level`` (1-6), or normal text (None)."""
         if level is not None and level not in formats.HEADING_SCALE:
-            raise ValueError(f"heading level must be 1-3 or None, not {level}")
-        self._set_blocks({"header": level})
+            raise ValueError(f"heading level must be 1-6 or None, not {level}")
+        self._set_blocks({"header": level, "code-block": None} if level else {"header": None})
 
     def toggle_list(self, kind: str) -> None:
-        """Turn the selected lines into a ``"bullet"``/``"ordered"`` list, or back to
-        paragraphs if they all are one already."""
-        if kind not in ("bullet", "ordered"):
-            raise ValueError(f"list kind must be 'bullet' or 'ordered', not {kind!r}")
+        """Turn the selected lines into a list of ``kind`` (``"bullet"``, ``"ordered"``, or
+        ``"unchecked"`` for a checklist), or back to paragraphs if they all are one already."""
+        if kind not in ("bullet", "ordered", "unchecked", "checked"):
+            raise ValueError(f"not a list kind: {kind!r}")
+        group = {"checked": "unchecked"}.get(kind, kind)
         blocks = self._selected_blocks()
-        every = all(formats.list_kind(formats.text_list(b)) == kind for b in blocks)
+        kinds = [formats.block_list_kind(b) for b in blocks]
+        every = all({"checked": "unchecked"}.get(k or "", k) == group for k in kinds)
         self._set_blocks({"list": None if every else kind})
+
+    def toggle_checked(self, block_number: int) -> None:
+        """Tick or untick the checklist item on line ``block_number`` (a click on its box)."""
+        block = self.document().findBlockByNumber(block_number)
+        kind = formats.block_list_kind(block)
+        if self.isReadOnly() or kind not in ("checked", "unchecked"):
+            return
+        edit = QTextCursor(self.document())
+        edit.beginEditBlock()
+        new = "unchecked" if kind == "checked" else "checked"
+        formats.set_block_attrs(self.document(), block, {"list": new})
+        edit.endEditBlock()
+        self._emit_format()
+
+    def set_align(self, align: str | None) -> None:
+        """Align the selected lines: ``"center"``, ``"right"``, ``"justify"`` or left (None)."""
+        if align not in (None, "center", "right", "justify"):
+            raise ValueError(f"not an alignment: {align!r}")
+        self._set_blocks({"align": align})
+
+    def change_indent(self, step: int) -> None:
+        """Indent the selected lines one level more (+1) or less (-1), 0-8 as in Quill."""
+        if self.isReadOnly():
+            return
+        doc = self.document()
+        edit = QTextCursor(doc)
+        edit.beginEditBlock()
+        for block in self._selected_blocks():
+            level = int(formats.block_attrs(block).get("indent", 0)) + step
+            level = max(0, min(MAX_INDENT, level))
+            if doc.lastBlock() == block and level:
+                self._append_empty_line()
+                block = doc.findBlock(block.position())
+            formats.set_block_attrs(doc, block, {"indent": level or None})
+        edit.endEditBlock()
+        self._emit_format()
+
+    def toggle_block(self, key: str) -> None:
+        """Toggle ``"blockquote"`` or ``"code-block"`` on the selected lines."""
+        if key not in ("blockquote", "code-block"):
+            raise ValueError(f"not a block toggle: {key!r}")
+        every = all(formats.block_attrs(b).get(key) for b in self._selected_blocks())
+        attrs: Attrs = {key: None if every else True}
+        if not every and key == "code-block":
+            attrs["header"] = None
+        self._set_blocks(attrs)
+
+    def toggle_code(self) -> None:
+        self._toggle_inline("code")
+
+    def toggle_script(self, script: str) -> None:
+        """Superscript (``"super"``) or subscript (``"sub"``) on/off (Ctrl+. / Ctrl+,)."""
+        if script not in ("super", "sub"):
+            raise ValueError(f"not a script: {script!r}")
+        on = self.current_format().get("script") != script
+        cursor = self.textCursor()
+        if cursor.hasSelection():
+            on = not self._all_have(cursor, "script", script)
+        self.set_inline("script", script if on else None)
+
+    def set_inline(self, key: str, value: object) -> None:
+        """Set inline attribute ``key`` (font, size, color, background, ...) to ``value``
+        (None removes it) on the selection, or for what is typed next."""
+        if self.isReadOnly():
+            return
+        cursor = self.textCursor()
+        if cursor.hasSelection():
+            self._set_inline(cursor, {key: value})
+            return
+        fmt = formats.merge_inline(
+            self.currentCharFormat(),
+            {key: value},
+            formats.style_level(cursor.block()),
+            formats.base_point_size(self.document()),
+        )
+        self.setCurrentCharFormat(fmt)
+        self._emit_format()
+
+    def clear_formatting(self) -> None:
+        """Remove every inline format from the selection (Ctrl+\\), as Google Docs does."""
+        cleared = dict.fromkeys(INLINE_ATTRS)
+        cursor = self.textCursor()
+        if self.isReadOnly():
+            return
+        if cursor.hasSelection():
+            self._set_inline(cursor, cleared)
+        else:
+            self.setCurrentCharFormat(
+                formats.char_format({}, formats.style_level(cursor.block()), self._base_size())
+            )
+            self._emit_format()
 
     def _toggle_inline(self, key: str) -> None:
         if self.isReadOnly():
@@ -189,7 +283,7 @@ class EditorWidget(QPlainTextEdit):
             self.setCurrentCharFormat(fmt)
         self._emit_format()
 
-    def _all_have(self, cursor: QTextCursor, key: str) -> bool:
+    def _all_have(self, cursor: QTextCursor, key: str, value: object = None) -> bool:
         start, end = cursor.selectionStart(), cursor.selectionEnd()
         block = self.document().findBlock(start)
         while block.isValid() and block.position() < end:
@@ -197,8 +291,10 @@ class EditorWidget(QPlainTextEdit):
             while not it.atEnd():
                 frag = it.fragment()
                 fs, fe = frag.position(), frag.position() + frag.length()
-                if fs < end and fe > start and key not in formats.inline_attrs(frag.charFormat()):
-                    return False
+                if fs < end and fe > start:
+                    have = formats.inline_attrs(frag.charFormat()).get(key)
+                    if not have or (value is not None and have != value):
+                        return False
                 it += 1
             block = block.next()
         return True

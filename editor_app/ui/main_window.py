@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QFont, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QPushButton,
     QToolBar,
     QVBoxLayout,
@@ -34,9 +35,40 @@ from editor_app.ui.about import about_box
 from editor_app.ui.dialogs import LinkDialog, OpenLinkDialog
 from editor_app.ui.find_replace import FindReplaceDialog
 from editor_app.ui.people_list import PeopleList, Person
+from editor_app.ui.shortcuts import ShortcutsDialog
 from editor_app.ui.status_badge import StatusBadge
 
-HEADING_CHOICES = (("Normal text", None), ("Heading 1", 1), ("Heading 2", 2), ("Heading 3", 3))
+HEADING_CHOICES = (("Normal text", None),) + tuple((f"Heading {n}", n) for n in range(1, 7))
+FONT_CHOICES = (("Sans", None), ("Serif", "serif"), ("Monospace", "monospace"))
+SIZE_CHOICES = (("Small", "small"), ("Normal", None), ("Large", "large"), ("Huge", "huge"))
+#: Quill's default colour palette (a subset), as CSS hex strings Quill itself writes.
+TEXT_COLORS = (
+    ("Black", "#000000"),
+    ("Dark grey", "#444444"),
+    ("Red", "#e60000"),
+    ("Orange", "#ff9900"),
+    ("Green", "#008a00"),
+    ("Blue", "#0066cc"),
+    ("Purple", "#9933ff"),
+)
+HIGHLIGHTS = (
+    ("Yellow", "#ffff00"),
+    ("Light green", "#cce8cc"),
+    ("Light blue", "#cce0f5"),
+    ("Pink", "#facccc"),
+    ("Light purple", "#ebd6ff"),
+)
+ALIGN_CHOICES = (
+    ("alignLeft", "Align &left", "⯇", None, "Ctrl+Shift+L"),
+    ("alignCenter", "Align &center", "≡", "center", "Ctrl+Shift+E"),
+    ("alignRight", "Align &right", "⯈", "right", "Ctrl+Shift+R"),
+    ("alignJustify", "&Justify", "☰", "justify", "Ctrl+Shift+J"),
+)
+LIST_CHOICES = (
+    ("ordered", "&Numbered list", "1.", "ordered", "Ctrl+Shift+7"),
+    ("bullet", "&Bulleted list", "•", "bullet", "Ctrl+Shift+8"),
+    ("checklist", "&Checklist", "☑", "unchecked", "Ctrl+Shift+9"),
+)
 UNTITLED = "Untitled document"
 STANDARD = QKeySequence.StandardKey
 #: Actions that change the document: disabled (keys included) for a viewer.
@@ -54,6 +86,24 @@ EDITING_ACTIONS = (
     "heading1",
     "heading2",
     "heading3",
+    "heading4",
+    "heading5",
+    "heading6",
+    "code",
+    "superscript",
+    "subscript",
+    "clear",
+    "textColor",
+    "highlight",
+    "alignLeft",
+    "alignCenter",
+    "alignRight",
+    "alignJustify",
+    "checklist",
+    "indent",
+    "outdent",
+    "blockquote",
+    "codeBlock",
     "replace",
     "cut",
     "paste",
@@ -187,29 +237,93 @@ class MainWindow(QMainWindow):
             action.setToolTip(f"{text.replace('&', '')} ({action.shortcut().toString()})")
             bar.addAction(action)
         bar.addAction(self._action("link", "Link", self.edit_link, "Ctrl+K"))
+        a = self._action
+        # Formats without a toolbar button of their own are in the Format menu (words).
+        a("code", "&Code", e.toggle_code, "Ctrl+Shift+K", checkable=True)
+        a("superscript", "Su&perscript", lambda: e.toggle_script("super"), "Ctrl+.")
+        a("subscript", "Subscrip&t", lambda: e.toggle_script("sub"), "Ctrl+,")
+        a("clear", "C&lear formatting", e.clear_formatting, "Ctrl+\\")
+        self.actions_by_name["superscript"].setCheckable(True)
+        self.actions_by_name["subscript"].setCheckable(True)
+        self.font_combo = QComboBox()
+        self.font_combo.setObjectName("fontCombo")
+        self.font_combo.setToolTip("Font")
+        for label, value in FONT_CHOICES:
+            self.font_combo.addItem(label, value)
+        self.font_combo.activated.connect(
+            lambda i: e.set_inline("font", self.font_combo.itemData(i))
+        )
+        self.size_combo = QComboBox()
+        self.size_combo.setObjectName("sizeCombo")
+        self.size_combo.setToolTip("Text size")
+        for label, value in SIZE_CHOICES:
+            self.size_combo.addItem(label, value)
+        self.size_combo.activated.connect(
+            lambda i: e.set_inline("size", self.size_combo.itemData(i))
+        )
+        bar.insertWidget(self.actions_by_name["bold"], self.font_combo)
+        bar.insertWidget(self.actions_by_name["bold"], self.size_combo)
+        bar.insertSeparator(self.actions_by_name["bold"])
+        self.color_menu = self._swatch_menu("Text color", "color", TEXT_COLORS)
+        self.highlight_menu = self._swatch_menu("Highlight color", "background", HIGHLIGHTS)
+        color = a("textColor", "Text color", lambda: None)
+        color.setIconText("A")
+        color.setMenu(self.color_menu)
+        highlight = a("highlight", "Highlight color", lambda: None)
+        highlight.setIconText("🖍")
+        highlight.setMenu(self.highlight_menu)
+        bar.addAction(color)
+        bar.addAction(highlight)
         bar.addSeparator()
-        bar.addAction(
-            self._action(
-                "bullet", "• List", lambda: e.toggle_list("bullet"), "Ctrl+Shift+8", checkable=True
-            )
+        for name, text, icon, value, key in ALIGN_CHOICES:
+            act = a(name, text, _bind(e.set_align, value), key, checkable=True)
+            act.setIconText(icon)
+            act.setToolTip(f"{text.replace('&', '')} ({key})")
+            bar.addAction(act)
+        bar.addSeparator()
+        for name, text, icon, kind, key in LIST_CHOICES:
+            act = a(name, text, _bind(e.toggle_list, kind), key, checkable=True)
+            act.setIconText(icon)
+            act.setToolTip(f"{text.replace('&', '')} ({key})")
+            bar.addAction(act)
+        outdent = a("outdent", "&Decrease indent", lambda: e.change_indent(-1), "Ctrl+[")
+        indent = a("indent", "&Increase indent", lambda: e.change_indent(1), "Ctrl+]")
+        outdent.setIconText("⇤")
+        indent.setIconText("⇥")
+        bar.addAction(outdent)
+        bar.addAction(indent)
+        bar.addSeparator()
+        quote = a("blockquote", "&Quote", lambda: e.toggle_block("blockquote"), checkable=True)
+        quote.setIconText("❝")
+        codeblock = a(
+            "codeBlock", "Code &block", lambda: e.toggle_block("code-block"), checkable=True
         )
-        bar.addAction(
-            self._action(
-                "ordered",
-                "1. List",
-                lambda: e.toggle_list("ordered"),
-                "Ctrl+Shift+7",
-                checkable=True,
-            )
-        )
-        for level in (1, 2, 3):
-            self._action(
+        codeblock.setIconText("{ }")
+        bar.addAction(quote)
+        bar.addAction(codeblock)
+        clear = self.actions_by_name["clear"]
+        clear.setIconText("T̸")
+        bar.addAction(clear)
+        for level in range(1, 7):
+            a(
                 f"heading{level}",
                 f"Heading {level}",
                 _bind(e.set_heading, level),
                 f"Ctrl+Alt+{level}",
             )
-        self._action("normal", "Normal text", lambda: e.set_heading(None), "Ctrl+Alt+0")
+        a("normal", "Normal text", lambda: e.set_heading(None), "Ctrl+Alt+0")
+
+    def _swatch_menu(self, title: str, key: str, colors: tuple[tuple[str, str], ...]) -> QMenu:
+        menu = QMenu(title, self)
+        none = menu.addAction("None" if key == "background" else "Automatic")
+        none.triggered.connect(lambda *_: self.editor.set_inline(key, None))
+        for name, value in colors:
+            pixmap = QPixmap(14, 14)
+            pixmap.fill(QColor(value))
+            act = menu.addAction(QIcon(pixmap), name)
+            act.setObjectName(f"{key}:{value}")
+            act.triggered.connect(_bind_arg(self.editor.set_inline, key, value))
+        return menu
 
     def _build_menus(self) -> None:
         a = self._action
@@ -249,16 +363,41 @@ class MainWindow(QMainWindow):
         )
 
         format_menu = bar.addMenu("F&ormat")
-        for name in ("bold", "italic", "underline", "strike"):
+        text_menu = format_menu.addMenu("&Text")
+        for name in ("bold", "italic", "underline", "strike", "superscript", "subscript", "code"):
+            text_menu.addAction(self.actions_by_name[name])
+        styles = format_menu.addMenu("&Paragraph styles")
+        for name in ("normal", *(f"heading{n}" for n in range(1, 7))):
+            styles.addAction(self.actions_by_name[name])
+        align_menu = format_menu.addMenu("&Align && indent")
+        for name, *_ in ALIGN_CHOICES:
+            align_menu.addAction(self.actions_by_name[name])
+        align_menu.addSeparator()
+        align_menu.addAction(self.actions_by_name["indent"])
+        align_menu.addAction(self.actions_by_name["outdent"])
+        lists = format_menu.addMenu("&Bullets && numbering")
+        for name, *_ in LIST_CHOICES:
+            lists.addAction(self.actions_by_name[name])
+        font_menu = format_menu.addMenu("&Font")
+        for label, value in FONT_CHOICES:
+            font_menu.addAction(
+                a(f"font:{label}", label, _bind_arg(self.editor.set_inline, "font", value))
+            )
+        size_menu = format_menu.addMenu("&Size")
+        for label, value in SIZE_CHOICES:
+            size_menu.addAction(
+                a(f"size:{label}", label, _bind_arg(self.editor.set_inline, "size", value))
+            )
+        format_menu.addMenu(self.color_menu)
+        format_menu.addMenu(self.highlight_menu)
+        format_menu.addSeparator()
+        for name in ("blockquote", "codeBlock", "link"):
             format_menu.addAction(self.actions_by_name[name])
         format_menu.addSeparator()
-        for name in ("normal", "heading1", "heading2", "heading3"):
-            format_menu.addAction(self.actions_by_name[name])
-        format_menu.addSeparator()
-        for name in ("bullet", "ordered", "link"):
-            format_menu.addAction(self.actions_by_name[name])
+        format_menu.addAction(self.actions_by_name["clear"])
 
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(a("shortcuts", "Keyboard shortcuts", self.show_shortcuts, "Ctrl+/"))
         help_menu.addAction(a("about", "About Coscribe", lambda: about_box(self).open()))
 
     def _build_page(self) -> None:
@@ -364,13 +503,30 @@ class MainWindow(QMainWindow):
         return written
 
     def show_format(self, attrs: dict[str, Any]) -> None:
-        for name in ("bold", "italic", "underline", "strike"):
+        for name in ("bold", "italic", "underline", "strike", "code"):
             self.actions_by_name[name].setChecked(bool(attrs.get(name)))
-        self.actions_by_name["bullet"].setChecked(attrs.get("list") == "bullet")
-        self.actions_by_name["ordered"].setChecked(attrs.get("list") == "ordered")
+        self.actions_by_name["superscript"].setChecked(attrs.get("script") == "super")
+        self.actions_by_name["subscript"].setChecked(attrs.get("script") == "sub")
+        kind = attrs.get("list")
+        self.actions_by_name["bullet"].setChecked(kind == "bullet")
+        self.actions_by_name["ordered"].setChecked(kind == "ordered")
+        self.actions_by_name["checklist"].setChecked(kind in ("checked", "unchecked"))
+        for name, _, _, value, _ in ALIGN_CHOICES:
+            self.actions_by_name[name].setChecked(attrs.get("align") == value)
+        self.actions_by_name["blockquote"].setChecked(bool(attrs.get("blockquote")))
+        self.actions_by_name["codeBlock"].setChecked(bool(attrs.get("code-block")))
         level = attrs.get("header")
         index = self.heading_combo.findData(int(level) if level else None)
         self.heading_combo.setCurrentIndex(max(index, 0))
+        self.font_combo.setCurrentIndex(max(self.font_combo.findData(attrs.get("font")), 0))
+        size = self.size_combo.findData(attrs.get("size"))
+        self.size_combo.setCurrentIndex(size if size >= 0 else 1)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help ▸ Keyboard shortcuts (Ctrl+/): every action with a key, by menu."""
+        dialog = ShortcutsDialog(self.menuBar(), self)
+        dialog.open()
+        return dialog
 
     def set_read_only(self, read_only: bool) -> None:
         self.model.read_only = read_only
@@ -406,6 +562,13 @@ class MainWindow(QMainWindow):
 def _bind(function: Callable[[Any], object], value: Any) -> Callable[[], object]:
     """``function`` with ``value`` bound now (a loop variable in a lambda is bound late)."""
     return lambda: function(value)
+
+
+def _bind_arg(
+    function: Callable[[Any, Any], object], key: Any, value: Any
+) -> Callable[..., object]:
+    """``function(key, value)`` as a slot (values bound now, signal arguments ignored)."""
+    return lambda *_: function(key, value)
 
 
 def _word_count(text: str) -> int:

@@ -15,11 +15,23 @@ from tests.e2e.harness import editor_app, relay, type_text, wait_until
 
 
 def menu_texts(window: MainWindow, title: str) -> list[str]:
+    """Every action text in the menu ``title`` and its submenus."""
+
+    def walk(menu: QMenu) -> list[str]:
+        out = []
+        for a in menu.actions():
+            sub = a.menu()
+            if isinstance(sub, QMenu):
+                out += walk(sub)
+            elif not a.isSeparator():
+                out.append(a.text().replace("&", ""))
+        return out
+
     for action in window.menuBar().actions():
         if action.text().replace("&", "") == title:
             menu = action.menu()
             assert isinstance(menu, QMenu)
-            return [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
+            return walk(menu)
     raise AssertionError(f"no {title} menu")
 
 
