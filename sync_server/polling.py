@@ -89,8 +89,17 @@ class PollingFront:
         self.connections: set[PollingHttp] = set()
 
     async def handle(
-        self, method: str, target: str, headers: dict[str, str], body: bytes, ip: str
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: bytes,
+        ip: str,
+        admitted: Callable[[], None] = lambda: None,
     ) -> Reply:
+        """Answer one polling request. ``admitted()`` is called as soon as the request is
+        known to belong to a live session (before a poll is held): from then on its
+        connection is a client's, not a handshake in progress."""
         hub = self.hub
         admission = hub.admission
         split = urlsplit(target)
@@ -124,6 +133,7 @@ class PollingFront:
             return _text(http.HTTPStatus.NOT_FOUND, "unknown session; open a new one\n")
         if isinstance(found, CloseFrame):
             return _frame(found.encode())
+        admitted()
         try:
             if method == "GET":
                 return _frame(await found.poll_get(query.ack))
@@ -246,17 +256,25 @@ class PollingHttp(asyncio.Protocol):
                 headers,
                 body,
                 self._ip,
+                self._mark_open,
             )
         except Exception:
             log.exception("polling request failed")
             reply = _text(http.HTTPStatus.INTERNAL_SERVER_ERROR, "internal error\n")
         finally:
             self._task = None
-        if reply.status < 400 and not self._counted_as_open:
-            self._counted_as_open = True  # a real client: no longer "in the handshake"
-            self._upgraded()
+        if reply.status < 400:
+            self._mark_open()
         self._send(reply)
         self._pump()  # a request that arrived meanwhile
+
+    def _mark_open(self) -> None:
+        """A real client's connection: no longer counted as "in the handshake" by the
+        socket guard (whose per-address cap would otherwise count every held poll of a
+        fresh connection, and reset the address's new connections past 32 of them)."""
+        if not self._counted_as_open:
+            self._counted_as_open = True
+            self._upgraded()
 
     def _send(self, reply: Reply, *, force_close: bool = False) -> None:
         transport = self._transport

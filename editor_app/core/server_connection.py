@@ -748,6 +748,10 @@ class ServerConnection:
         sid = self._sid
         assert sid is not None
         failures = 0
+        # A new carrier: what the last one left unacknowledged goes at once, not with the
+        # next local message (an idle editor might send none: a document whose opening was
+        # lost with a carrier would never open).
+        self._outbox.set()
         while True:
             await self._outbox.wait()
             self._outbox.clear()

@@ -226,6 +226,25 @@ async def test_a_session_whose_node_is_gone_is_replaced_after_its_timeout() -> N
 
 
 @pytest.mark.asyncio
+async def test_what_a_lost_carrier_left_unsent_goes_on_the_next_one() -> None:
+    # The POSTs that open the document are reset until the carrier counts as lost; nobody
+    # types afterwards. The opening must still reach the server on the next carrier (it
+    # once waited for the next local message, forever for an idle editor: found by the
+    # fallback bench with 200 idle editors).
+    async with relay(poll_hold=0.3) as server:
+        async with HttpFront(server.port, "strip") as front, asyncio.TaskGroup() as tg:
+            front.mode = "reset-posts:3"  # POLL_RETRIES + 1: the carrier is lost
+            conn = connection(front.url, start_with_polling=True, probe_delays=())
+            ed = Editor(conn, f"{front.url}/idle")
+            tg.create_task(conn.run())
+            tg.create_task(ed.client.run())
+            await wait_until(lambda: ed.status is Status.SAVED, what="the document opened")
+            assert front.posts_reset == 3 and conn.carriers >= 2 and conn.sessions_opened == 1
+            await ed.client.close()
+            await conn.close()
+
+
+@pytest.mark.asyncio
 async def test_what_the_user_is_told_for_each_failure() -> None:
     # Nobody listening: "Can't reach the server".
     async with relay() as gone:

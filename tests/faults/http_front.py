@@ -14,6 +14,9 @@ networks do to WebSockets:
   starting with ``<node id>.``) and forwards the rest: a load balancer routing by session
   id (docs/deploy.md §4) when that node is gone.
 
+* ``"reset-posts:<n>"``: resets the connection of the next ``n`` POST requests without
+  an answer (a proxy dropping uploads), forwards everything else.
+
 ``mode`` and ``target_port`` may be changed at any time; they apply to new requests.
 
 Real nginx and a real forward proxy are in tests/e2e/test_networks.py; this one is for
@@ -36,6 +39,7 @@ class HttpFront:
         self.mode = mode
         self.websocket_requests = 0
         self.requests = 0
+        self.posts_reset = 0
         self._server: asyncio.Server | None = None
         self._tg = asyncio.TaskGroup()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -87,6 +91,12 @@ class HttpFront:
             websocket = b"upgrade: websocket" in head.lower()
             self.websocket_requests += websocket
             request_line = head.split(b"\r\n", 1)[0]
+            if self.mode.startswith("reset-posts:") and request_line.startswith(b"POST "):
+                left = int(self.mode.split(":", 1)[1])
+                if left > 0:
+                    self.mode = f"reset-posts:{left - 1}"
+                    self.posts_reset += 1
+                    return  # ``finally`` aborts the connection: a reset, no answer
             gone = self.mode.startswith("gone:")
             refuse = self.mode.startswith("status:") or (
                 gone and f"sid={self.mode[5:]}.".encode() in request_line

@@ -311,3 +311,37 @@ def test_polling_on_uvloop() -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(scenario())
+
+
+@pytest.mark.asyncio
+async def test_held_polls_do_not_count_as_unfinished_handshakes() -> None:
+    # The socket guard resets an address's new connections while it has
+    # max_handshakes_per_ip sockets "in the handshake". A fresh connection whose first
+    # request is a held poll of a live session is a client's, not a handshake: it once
+    # counted as one until its poll was answered (20 s), so 32 idle polling editors
+    # behind one address locked the others out (found by the fallback bench).
+    async with relay(poll_hold=5.0, max_handshakes_per_ip=2) as server:
+        opened = []
+        for _ in range(3):
+            async with http_to(server) as http:
+                opened.append(open_frame(await poll(http)))
+        connections = [HttpConnection(Endpoint.parse(server.url), proxy=None) for _ in range(3)]
+        try:
+            async with asyncio.TaskGroup() as tg:
+                held = []
+                for n, (http, params) in enumerate(zip(connections, opened, strict=True)):
+                    held.append(tg.create_task(poll(http, sid=params.sid)))
+                    await wait_until(
+                        lambda n=n: (
+                            sum(len(s._polls) for s in server.sessions.sessions.values()) == n + 1
+                        ),
+                        what=f"poll {n + 1} held",
+                    )
+                async with http_to(server) as another:  # a fourth connection gets through
+                    open_frame(await poll(another))
+                server.sessions.close_all(CloseCode.GOING_AWAY, "test over")
+            for task in held:
+                assert task.result().status == 200
+        finally:
+            for http in connections:
+                await http.close()
