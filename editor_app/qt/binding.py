@@ -189,19 +189,23 @@ class QtTextBinding(QObject):
             return
         inline = {k: v for k, v in (attrs or {}).items() if k in INLINE_ATTRS}
         block_only = formats.with_nulls(formats.normalize(attrs), BLOCK_ATTRS)
-        size = formats.base_point_size(self._qdoc)
         lines = text.split("\n")
+        plain_line = not any(block_only.values())
         for i, line in enumerate(lines):
             if line:
                 level = formats.style_level(cursor.block())
-                fmt = formats.char_format(inline, level, size)
+                fmt = self._char_format(inline, level)
                 cursor.insertText(line.translate(_UNSHOWABLE), fmt)
             if i < len(lines) - 1:
                 # The new "\n" ends the line the cursor is in; the text after it keeps the
                 # line's old "\n" and so its old attributes (insertBlock copies them).
                 at = cursor.position()
                 cursor.insertBlock()
-                formats.set_block_attrs(self._qdoc, self._qdoc.findBlock(at), block_only)
+                ended = self._qdoc.findBlock(at)
+                if plain_line and not ended.blockFormat().properties():
+                    pass  # a plain line ending a plain line (a load): nothing to set
+                else:
+                    formats.set_block_attrs(self._qdoc, ended, block_only)
                 after = cursor.block()
                 after_level = formats.style_level(after)
                 if after_level is not None:  # restyle moved text into the copied heading

@@ -230,7 +230,7 @@ def normalize(attrs: Attrs | None) -> Attrs:
 
 
 def base_weight(level: int | None) -> int:
-    return NORMAL_WEIGHT if level is None else HEADING_WEIGHT
+    return HEADING_WEIGHT if level in HEADING_SCALE else NORMAL_WEIGHT
 
 
 def char_format(attrs: Attrs | None, level: int | None, base_point_size: float) -> QTextCharFormat:
@@ -407,6 +407,10 @@ def _set_block_props(qdoc: QTextDocument, block: QTextBlock, props: Attrs) -> No
         return
     align = bfmt.property(BLOCK_PROPS["align"]) if bfmt.hasProperty(BLOCK_PROPS["align"]) else None
     bfmt.setAlignment(_ALIGN.get(str(align), Qt.AlignmentFlag.AlignLeft))
+    if bfmt.hasProperty(BLOCK_PROPS["code-block"]):
+        bfmt.setBackground(CODE_BACKGROUND)  # QPlainTextEdit paints block backgrounds
+    else:
+        bfmt.clearBackground()
     cursor = QTextCursor(block)
     cursor.setBlockFormat(bfmt)
     block = cursor.block()

@@ -48,9 +48,11 @@ from editor_app.qt import formats
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import Attrs
+from editor_app.ui.page_layout import PageLayout
 from editor_app.ui.remote_cursors import (
     Flag,
     caret_rect,
+    checkbox_rect,
     label_font,
     paint_collaborators,
     paint_list_markers,
@@ -77,6 +79,10 @@ class EditorWidget(QPlainTextEdit):
     def __init__(self, model: DocumentModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model = model
+        document = QTextDocument(self)
+        self.page_layout = PageLayout(document)
+        document.setDocumentLayout(self.page_layout)
+        self.setDocument(document)
         self.setUndoRedoEnabled(False)
         # Room on the left for list markers (the plain-text layout has no block indent).
         self.document().setDocumentMargin(LIST_GUTTER)
@@ -570,6 +576,10 @@ class EditorWidget(QPlainTextEdit):
         presence.set_local_cursor(cursor.anchor(), cursor.position())
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        first = self.firstVisibleBlock()
+        top = self.blockBoundingGeometry(first).translated(self.contentOffset()).top()
+        if self.page_layout.ensure_visible(first, top, float(self.viewport().height())):
+            self.viewport().update()  # heights changed below what Qt is about to paint
         super().paintEvent(event)
         people = self._people()
         painter = QPainter(self.viewport())
@@ -671,6 +681,19 @@ class EditorWidget(QPlainTextEdit):
         if wait is None:
             return
         self._flag_timer.start(max(1, int(wait * 1000) + 1))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        # A click on a checklist item's box ticks it (the caret stays where it was).
+        if event.button() == Qt.MouseButton.LeftButton:
+            point = QPointF(event.position())
+            block = self.cursorForPosition(event.position().toPoint()).block()
+            for candidate in (block, block.previous(), block.next()):
+                box = checkbox_rect(self, candidate) if candidate.isValid() else None
+                if box is not None and box.adjusted(-3, -3, 3, 3).contains(point):
+                    self.toggle_checked(candidate.blockNumber())
+                    event.accept()
+                    return
+        super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)

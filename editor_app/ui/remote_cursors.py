@@ -16,12 +16,21 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QTextBlock, QTextCursor, QTextLine
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPen,
+    QTextBlock,
+    QTextCursor,
+    QTextLine,
+)
 from PySide6.QtWidgets import QPlainTextEdit
 
 from editor_app.core.flags import stack
-from editor_app.qt.formats import list_kind
+from editor_app.qt.formats import block_attrs, list_kind
 
 if TYPE_CHECKING:
     from editor_app.core.presence import Collaborator
@@ -117,28 +126,88 @@ def _cursor_at(edit: QPlainTextEdit, pos: int) -> QTextCursor:
     return cursor
 
 
-def paint_list_markers(painter: QPainter, edit: QPlainTextEdit, gutter: float) -> None:
-    """Draw "•" or "N." right-aligned in the left margin of every visible list item.
+QUOTE_BAR = QColor("#c4c7c5")
+CHECK_COLOR = QColor("#1a73e8")
 
-    Only list items are measured; other visible blocks cost one ``textList()`` call each.
+
+def checkbox_rect(edit: QPlainTextEdit, block: QTextBlock) -> QRectF | None:
+    """Where the box of a checklist item is drawn (viewport coordinates), or None."""
+    if list_kind(block.textList()) != "check" or not block.layout().lineCount():
+        return None
+    top = edit.blockBoundingGeometry(block).translated(edit.contentOffset()).top()
+    line = block.layout().lineAt(0)
+    size = min(line.height() * 0.75, 16.0)
+    right = line.x() - 6.0
+    return QRectF(right - size, top + line.y() + (line.height() - size) / 2, size, size)
+
+
+def paint_list_markers(painter: QPainter, edit: QPlainTextEdit, gutter: float) -> None:
+    """Draw block decorations over the visible blocks: bullets, numbers and check boxes
+    right-aligned before the first line of list items, a bar left of quotes (code blocks
+    have a block background, which Qt paints).
+
+    Only decorated blocks are measured; other visible blocks cost a few format reads each.
     """
     block = edit.firstVisibleBlock()
     last = edit.cursorForPosition(edit.viewport().rect().bottomLeft()).block().blockNumber()
     offset = edit.contentOffset()
-    painter.setPen(edit.palette().text().color())
+    text_color = edit.palette().text().color()
+    painter.setPen(text_color)
     while block.isValid() and block.blockNumber() <= last:
+        if not block.isVisible() or not block.layout().lineCount():
+            block = block.next()
+            continue
         text_list = block.textList()
-        if text_list is not None and block.isVisible() and block.layout().lineCount():
-            top = edit.blockBoundingGeometry(block).translated(offset).top()
-            ordered = list_kind(text_list) == "ordered"
-            marker = f"{text_list.itemNumber(block) + 1}." if ordered else "\u2022"
+        attrs = block_attrs(block) if block.blockFormat().properties() else {}
+        if attrs.get("blockquote"):
+            geometry = edit.blockBoundingGeometry(block).translated(offset)
+            layout = block.layout()
+            top = geometry.top() + layout.lineAt(0).y()
+            left = layout.lineAt(0).x()
+            if attrs.get("blockquote"):
+                painter.fillRect(QRectF(left - 12.0, top, 4.0, geometry.bottom() - top), QUOTE_BAR)
+        if text_list is not None:
+            kind = list_kind(text_list)
             line = block.layout().lineAt(0)
-            painter.setFont(block.charFormat().font())
-            box = QRectF(0.0, top + line.y(), gutter - 6.0, line.height())
-            painter.drawText(
-                box, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, marker
-            )
+            top = edit.blockBoundingGeometry(block).translated(offset).top()
+            if kind == "check":
+                box = checkbox_rect(edit, block)
+                if box is not None:
+                    _paint_checkbox(painter, box, attrs.get("list") == "checked", text_color)
+                    painter.setPen(text_color)
+            else:
+                ordered = kind == "ordered"
+                marker = f"{text_list.itemNumber(block) + 1}." if ordered else "\u2022"
+                painter.setFont(block.charFormat().font())
+                box = QRectF(0.0, top + line.y(), max(gutter, line.x()) - 6.0, line.height())
+                painter.drawText(
+                    box, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, marker
+                )
         block = block.next()
+
+
+def _paint_checkbox(painter: QPainter, box: QRectF, checked: bool, color: QColor) -> None:
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if checked:
+        painter.setPen(QPen(CHECK_COLOR, 1.5))
+        painter.setBrush(CHECK_COLOR)
+        painter.drawRoundedRect(box, 2, 2)
+        pen = QPen(QColor("white"), 2.0)
+        painter.setPen(pen)
+        w, h = box.width(), box.height()
+        painter.drawPolyline(
+            [
+                QPointF(box.left() + w * 0.22, box.top() + h * 0.52),
+                QPointF(box.left() + w * 0.42, box.top() + h * 0.72),
+                QPointF(box.left() + w * 0.78, box.top() + h * 0.3),
+            ]
+        )
+    else:
+        painter.setPen(QPen(color, 1.5))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(box, 2, 2)
+    painter.restore()
 
 
 def _visible_range(edit: QPlainTextEdit) -> tuple[int, int]:
