@@ -1,8 +1,9 @@
-"""The application icon as a ``QIcon`` (the files are in :mod:`editor_app.resources`)."""
+"""Icons: the application's (files in :mod:`editor_app.resources`) and drawn toolbar icons."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 
 from editor_app.resources import icon_files
 
@@ -16,3 +17,29 @@ def app_icon() -> QIcon:
     for path in icon_files():
         icon.addFile(str(path))
     return icon
+
+
+def align_icon(align: str | None, color: str = "#444746", size: int = 18) -> QIcon:
+    """Four lines aligned like a paragraph with ``align`` (None = left), drawn (no font
+    needed: arrow glyphs are missing from many fonts)."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(pixmap)
+    try:
+        pen = QPen(QColor(color), 2.0)
+        painter.setPen(pen)
+        full, short = size - 4.0, (size - 4.0) * 0.6
+        for i, width in enumerate((full, short, full, short)):
+            if align == "justify":
+                width = full
+            y = 3.5 + i * (size - 7) / 3
+            if align == "center":
+                x = (size - width) / 2
+            elif align == "right":
+                x = size - 2 - width
+            else:
+                x = 2.0
+            painter.drawLine(QPointF(x, y), QPointF(x + width, y))
+    finally:
+        painter.end()
+    return QIcon(pixmap)

@@ -28,6 +28,8 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QFont,
+    QFontDatabase,
     QFontMetricsF,
     QKeyEvent,
     QKeySequence,
@@ -62,8 +64,23 @@ _UNDO_KEYS = (QKeySequence.StandardKey.Undo,)
 #: Document margin in pixels: the left part holds list bullets and numbers.
 LIST_GUTTER = 28.0
 _REDO_KEYS = (QKeySequence.StandardKey.Redo,)
+BODY_POINT_SIZE = 11.0
+BODY_FAMILIES = ("Arial", "Liberation Sans", "Noto Sans", "Open Sans", "DejaVu Sans")
 #: Seconds between repaints of a fading name flag.
 FADE_FRAME = 0.04
+
+
+def body_font(point_size: float = BODY_POINT_SIZE) -> QFont:
+    """The body text font: the first clean sans family installed, at ``point_size``."""
+    installed = set(QFontDatabase.families())
+    font = QFont()
+    for family in BODY_FAMILIES:
+        if family in installed:
+            font.setFamily(family)
+            break
+    font.setStyleHint(QFont.StyleHint.SansSerif)
+    font.setPointSizeF(point_size)
+    return font
 
 
 class EditorWidget(QPlainTextEdit):
@@ -83,6 +100,9 @@ class EditorWidget(QPlainTextEdit):
         self.page_layout = PageLayout(document)
         document.setDocumentLayout(self.page_layout)
         self.setDocument(document)
+        # A page that reads like a document: 11 pt of a clean sans font (Google Docs: Arial).
+        self.setFont(body_font())
+        self.page_layout.set_base_font_height(QFontMetricsF(self.font()).height())
         self.setUndoRedoEnabled(False)
         # Room on the left for list markers (the plain-text layout has no block indent).
         self.document().setDocumentMargin(LIST_GUTTER)

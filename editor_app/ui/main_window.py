@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from editor_app.qt import export
 from editor_app.qt.connection_model import ConnectionModel
+from editor_app.qt.icons import align_icon
 from editor_app.ui.about import about_box
 from editor_app.ui.dialogs import LinkDialog, OpenLinkDialog
 from editor_app.ui.find_replace import FindReplaceDialog
@@ -278,6 +279,7 @@ class MainWindow(QMainWindow):
         for name, text, icon, value, key in ALIGN_CHOICES:
             act = a(name, text, _bind(e.set_align, value), key, checkable=True)
             act.setIconText(icon)
+            act.setIcon(align_icon(value))
             act.setToolTip(f"{text.replace('&', '')} ({key})")
             bar.addAction(act)
         bar.addSeparator()
