@@ -141,6 +141,35 @@ async def test_connections_cut_mid_message_lose_and_repeat_nothing(polling: bool
 
 
 @pytest.mark.asyncio
+async def test_poll_answers_cut_half_way_lose_and_repeat_nothing() -> None:
+    # Every cut is in the middle of a poll answer's body (the frame half delivered, then a
+    # reset), while both sides type: the server resends what the next poll's ack says is
+    # missing, and nothing arrives twice.
+    async with relay(poll_hold=0.3) as server:
+        async with HttpFront(server.port, "strip") as front, asyncio.TaskGroup() as tg:
+            conn = connection(front.url, start_with_polling=True, probe_delays=())
+            ed = Editor(conn, f"{front.url}/halves")
+            tg.create_task(conn.run())
+            tg.create_task(ed.client.run())
+            await wait_until(lambda: ed.status is Status.SAVED, what="first sync")
+            front.mode = "cut-polls:12"
+            front.cut_all()  # the open keep-alive connections: from now on one per poll
+            async with TestClient(f"{server.url}/halves") as other:
+                for i in range(40):
+                    ed.type(f"a{i};")
+                    await other.insert(0, f"b{i};")
+                    await asyncio.sleep(0.02)
+                await wait_until(lambda: front.responses_cut == 12, what="twelve answers cut")
+                await wait_until(lambda: ed.status is Status.SAVED, what="all acknowledged")
+                await wait_until(lambda: str(ed.text) == str(other.text), what="converged")
+                for i in range(40):
+                    assert str(ed.text).count(f"a{i};") == 1 and str(ed.text).count(f"b{i};") == 1
+            assert conn.sessions_opened == 1 and ed.client.connections == 1  # never resynced
+            await ed.client.close()
+            await conn.close()
+
+
+@pytest.mark.asyncio
 async def test_switch_from_polling_to_websocket_in_the_middle_of_typing() -> None:
     # 30 ms each way on every connection: polls and POSTs are in flight when it switches.
     async with relay(poll_hold=0.5) as server, FaultProxy("127.0.0.1", server.port) as proxy:

@@ -14,6 +14,9 @@ networks do to WebSockets:
   starting with ``<node id>.``) and forwards the rest: a load balancer routing by session
   id (docs/deploy.md §4) when that node is gone.
 
+* ``"cut-polls:<n>"``: serves each polling GET on a connection of its own (answers carry
+  ``Connection: close``) and cuts the next ``n`` poll answers that carry data in the
+  middle of their body, then resets: a proxy or a network dropping responses half-way;
 * ``"reset-posts:<n>"``: resets the connection of the next ``n`` POST requests without
   an answer (a proxy dropping uploads), forwards everything else.
 
@@ -40,6 +43,7 @@ class HttpFront:
         self.websocket_requests = 0
         self.requests = 0
         self.posts_reset = 0
+        self.responses_cut = 0
         self._server: asyncio.Server | None = None
         self._tg = asyncio.TaskGroup()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -91,6 +95,9 @@ class HttpFront:
             websocket = b"upgrade: websocket" in head.lower()
             self.websocket_requests += websocket
             request_line = head.split(b"\r\n", 1)[0]
+            if self.mode.startswith("cut-polls:") and request_line.startswith(b"GET /?transport"):
+                await self._one_poll(head, request_line, writer)
+                return
             if self.mode.startswith("reset-posts:") and request_line.startswith(b"POST "):
                 left = int(self.mode.split(":", 1)[1])
                 if left > 0:
@@ -131,6 +138,35 @@ class HttpFront:
         finally:
             self._writers.discard(writer)
             writer.transport.abort()
+
+    async def _one_poll(
+        self, head: bytes, request_line: bytes, writer: asyncio.StreamWriter
+    ) -> None:
+        """One polling GET and its answer, cut half-way if the mode says so."""
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers.add(up_writer)
+        try:
+            up_writer.write(head)
+            answer_head = await up_reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in answer_head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            body = await up_reader.readexactly(length)
+            left = int(self.mode.split(":", 1)[1])
+            if left > 0 and b"sid=" in request_line and length > 8:
+                self.mode = f"cut-polls:{left - 1}"
+                self.responses_cut += 1
+                writer.write(answer_head + body[: length // 2])
+                await writer.drain()
+                return  # the caller's ``finally`` resets the connection mid-body
+            writer.write(answer_head[:-2] + b"Connection: close\r\n\r\n" + body)
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        finally:
+            self._writers.discard(up_writer)
+            up_writer.transport.abort()
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
