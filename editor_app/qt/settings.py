@@ -142,6 +142,22 @@ class Settings:
         with contextlib.suppress(OSError):
             self.path.chmod(0o600)
 
+    def websocket_blocked(self, server: str) -> bool:
+        """Whether the WebSocket to ``server`` was blocked last time (NetworkMemory)."""
+        return server in self._blocked_servers()
+
+    def set_websocket_blocked(self, server: str, blocked: bool) -> None:
+        servers = self._blocked_servers()
+        if (server in servers) == blocked:
+            return
+        servers = servers | {server} if blocked else servers - {server}
+        self._qs.setValue("network/websocket_blocked", "\n".join(sorted(servers)))
+        self._qs.sync()
+
+    def _blocked_servers(self) -> set[str]:
+        value = str(self._qs.value("network/websocket_blocked", "") or "")
+        return {line for line in value.split("\n") if line}
+
     def proxy_resolver(self, system: ProxyResolver | None = None) -> ProxyResolver:
         """The resolver for the stored choice; ``system`` is the platform's (Qt's)."""
         return make_resolver(self.proxy_mode, manual=self.manual_proxy, system=system)

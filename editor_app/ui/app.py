@@ -123,7 +123,7 @@ class CoscribeApp(QObject):
         self._server_override = server
         self.spawner = TaskSpawner()
         #: One connection per server, shared by that server's documents.
-        self.connections = ConnectionManager(proxy=self.proxy_resolver())
+        self.connections = ConnectionManager(proxy=self.proxy_resolver(), memory=self.settings)
         self.spawner.spawn(self.connections.run())
         self.documents: dict[str, OpenDocument] = {}
         self.start_window: StartWindow | None = None

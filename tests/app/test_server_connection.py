@@ -32,7 +32,7 @@ from editor_app.core.proxy import (
     proxy_from_environment,
 )
 from editor_app.core.schema import content
-from editor_app.core.server_connection import ServerConnection, Transport
+from editor_app.core.server_connection import ConnectionManager, ServerConnection, Transport
 from editor_app.core.status_text import (
     TEXT_BLOCKED,
     TEXT_EXPIRED,
@@ -271,6 +271,60 @@ async def test_what_a_lost_carrier_left_unsent_goes_on_the_next_one() -> None:
             assert front.posts_reset == 3 and conn.carriers >= 2 and conn.sessions_opened == 1
             await ed.client.close()
             await conn.close()
+
+
+class Memory:
+    """The editor's settings as ``NetworkMemory`` sees them (the real one is QSettings)."""
+
+    def __init__(self) -> None:
+        self.blocked: set[str] = set()
+
+    def websocket_blocked(self, server: str) -> bool:
+        return server in self.blocked
+
+    def set_websocket_blocked(self, server: str, blocked: bool) -> None:
+        if blocked:
+            self.blocked.add(server)
+        else:
+            self.blocked.discard(server)
+
+
+@pytest.mark.asyncio
+async def test_a_blocked_websocket_is_remembered_for_the_next_start() -> None:
+    memory = Memory()
+    async with relay() as server, HttpFront(server.port, "hang") as front:
+        for start in ("first", "next"):
+            manager = ConnectionManager(
+                memory=memory, ws_open_timeout=1.0, probe_delays=(), backoff=Backoff(0.05, 0.2)
+            )
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(manager.run())
+                conn = manager.acquire(front.url)
+                ed = Editor(conn, f"{front.url}/remembered")
+                tg.create_task(ed.client.run())
+                started, upgrades = time.monotonic(), front.websocket_requests
+                await wait_until(lambda e=ed: e.status is Status.SAVED, what=f"{start}: synced")
+                elapsed = time.monotonic() - started
+                if start == "first":  # waited for the upgrade that never came
+                    assert elapsed >= 1.0 and front.websocket_requests == upgrades + 1
+                    assert memory.blocked == {front.url}
+                else:  # straight to polling
+                    assert elapsed < 1.0 and front.websocket_requests == upgrades
+                await ed.client.close()
+                await manager.release(conn)
+                await manager.aclose()
+        # A WebSocket that works again is remembered too.
+        manager = ConnectionManager(memory=memory, probe_delays=(0.1,))
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(manager.run())
+            memory.blocked.add(server.url)
+            conn = manager.acquire(server.url)  # starts with polling, probes at once
+            ed = Editor(conn, f"{server.url}/remembered")
+            tg.create_task(ed.client.run())
+            await wait_until(lambda: conn.info.transport is Transport.WEBSOCKET, what="probe")
+            assert server.url not in memory.blocked
+            await ed.client.close()
+            await manager.aclose()
 
 
 @pytest.mark.asyncio

@@ -75,6 +75,9 @@ async def test_the_editor_says_what_the_network_does(tmp_path: Path) -> None:
                 lambda: details.verdict.text(),
             )
             assert "compatibility mode works" in details.verdict.text()
+            # Remembered in the settings file: the next start polls at once.
+            assert app.settings.websocket_blocked(behind_nginx)
+            assert not app.settings.websocket_blocked(server.url)
             details.close()
             await app.close_document(opened)
 
