@@ -17,6 +17,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import (
+    QFontMetricsF,
     QPageLayout,
     QPageSize,
     QPdfWriter,
@@ -85,7 +86,7 @@ def export_document(doc: QTextDocument, path: Path, fmt: str, title: str = "") -
             )
             path.write_text(source.toHtml(), encoding="utf-8")
         elif fmt == "pdf":
-            _write_pdf(source, path, title)
+            _write_pdf(print_ready(source), path, title)
         else:
             writer = QTextDocumentWriter(str(path), b"odf")
             if not writer.write(source):
@@ -102,6 +103,43 @@ def _plain_text(doc: QTextDocument) -> str:
     newlines and non-breaking spaces stay as they are."""
     text = doc.toPlainText()
     return text if text.endswith("\n") else text + "\n"
+
+
+#: Paragraph geometry for print and PDF, matching the page view (editor_app.ui.page_layout).
+PRINT_LINE_HEIGHT = 115  # percent
+PRINT_INDENT_EM = 2.2
+PRINT_PARAGRAPH_EM = 0.3
+PRINT_HEADING_EM = {1: 1.35, 2: 1.2, 3: 1.05, 4: 0.9, 5: 0.8, 6: 0.8}
+
+
+def print_ready(doc: QTextDocument) -> QTextDocument:
+    """A copy of ``doc`` whose block formats carry the page view's geometry (line
+    spacing, paragraph and heading space, indents, quote padding) in Qt's own properties,
+    so Qt's paginating rich-text layout prints and exports what the page shows."""
+    copy = doc.clone()
+    em = QFontMetricsF(copy.defaultFont()).height()
+    cursor = QTextCursor(copy)
+    block = copy.firstBlock()
+    first = True
+    while block.isValid():
+        attrs = formats.block_attrs(block)
+        bfmt = block.blockFormat()
+        bfmt.setLineHeight(PRINT_LINE_HEIGHT, 1)  # QTextBlockFormat.ProportionalHeight
+        level = attrs.get("header")
+        in_list = block.textList() is not None and block.previous().textList() is not None
+        space = 0.0 if first or in_list else em * PRINT_PARAGRAPH_EM
+        if level:
+            space = em * PRINT_HEADING_EM.get(int(level), 1.0)
+        bfmt.setTopMargin(space)
+        left = em * PRINT_INDENT_EM * int(attrs.get("indent", 0) or 0)
+        if attrs.get("blockquote"):
+            left += em
+        bfmt.setLeftMargin(left)
+        cursor.setPosition(block.position())
+        cursor.setBlockFormat(bfmt)
+        first = False
+        block = block.next()
+    return copy
 
 
 def _write_pdf(doc: QTextDocument, path: Path, title: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QFont, QIcon, QKeySequence, QPixmap
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -38,6 +39,7 @@ from editor_app.ui.find_replace import FindReplaceDialog
 from editor_app.ui.people_list import PeopleList, Person
 from editor_app.ui.shortcuts import ShortcutsDialog
 from editor_app.ui.status_badge import StatusBadge
+from editor_app.ui.word_count import WordCountDialog
 
 HEADING_CHOICES = (("Normal text", None),) + tuple((f"Heading {n}", n) for n in range(1, 7))
 FONT_CHOICES = (("Sans", None), ("Serif", "serif"), ("Monospace", "monospace"))
@@ -339,6 +341,9 @@ class MainWindow(QMainWindow):
         export_menu = file_menu.addMenu("Export as")
         for fmt, label in export.FORMATS.items():
             export_menu.addAction(a(f"export_{fmt}", label, _bind(self.choose_export, fmt)))
+        file_menu.addAction(a("exportPdf", "Download as PDF…", _bind(self.choose_export, "pdf")))
+        file_menu.addAction(a("printPreview", "Print preview…", self.print_preview, STANDARD.Print))
+        file_menu.addAction(a("print", "Print…", self.print_document))
         file_menu.addSeparator()
         file_menu.addAction(a("preferences", "Preferences…", self.preferencesRequested.emit))
         file_menu.addSeparator()
@@ -397,6 +402,9 @@ class MainWindow(QMainWindow):
             format_menu.addAction(self.actions_by_name[name])
         format_menu.addSeparator()
         format_menu.addAction(self.actions_by_name["clear"])
+
+        tools_menu = bar.addMenu("&Tools")
+        tools_menu.addAction(a("wordCount", "Word count", self.show_word_count, "Ctrl+Shift+X"))
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(a("shortcuts", "Keyboard shortcuts", self.show_shortcuts, "Ctrl+/"))
@@ -523,6 +531,34 @@ class MainWindow(QMainWindow):
         self.font_combo.setCurrentIndex(max(self.font_combo.findData(attrs.get("font")), 0))
         size = self.size_combo.findData(attrs.get("size"))
         self.size_combo.setCurrentIndex(size if size >= 0 else 1)
+
+    def print_preview(self) -> QPrintPreviewDialog:
+        """File ▸ Print preview (Ctrl+P): the pages as they will print, with a Print button."""
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setDocName(self.model.title() or UNTITLED)
+        dialog = QPrintPreviewDialog(printer, self)
+        dialog.setObjectName("printPreview")
+        ready = export.print_ready(self.editor.document())
+        dialog.paintRequested.connect(lambda p: ready.print_(p))
+        dialog.resize(900, 760)
+        dialog.open()
+        return dialog
+
+    def print_document(self) -> QPrintDialog:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setDocName(self.model.title() or UNTITLED)
+        dialog = QPrintDialog(printer, self)
+        ready = export.print_ready(self.editor.document())
+        dialog.accepted.connect(lambda: ready.print_(printer))
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
+
+    def show_word_count(self) -> WordCountDialog:
+        """Tools ▸ Word count (Ctrl+Shift+C in Google Docs; here Ctrl+Shift+X)."""
+        dialog = WordCountDialog(self.editor.toPlainText(), self.editor.textCursor(), self)
+        dialog.open()
+        return dialog
 
     def show_shortcuts(self) -> ShortcutsDialog:
         """Help ▸ Keyboard shortcuts (Ctrl+/): every action with a key, by menu."""
