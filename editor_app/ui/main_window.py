@@ -12,8 +12,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QFont, QIcon, QKeySequence, QPixmap
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QFont,
+    QGuiApplication,
+    QIcon,
+    QKeySequence,
+    QPixmap,
+)
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import (
     QApplication,
@@ -414,12 +423,13 @@ class MainWindow(QMainWindow):
         """The editor as a page on a grey desk, like a word processor."""
         desk = QWidget()
         desk.setObjectName("desk")
-        desk.setStyleSheet("#desk { background: #f1f3f4; }")
+        self._desk = desk
         desk_layout = QHBoxLayout(desk)
         desk_layout.setContentsMargins(0, 12, 0, 0)
         self.editor.setObjectName("page")
-        self.editor.setStyleSheet(
-            "#page { background: white; border: 1px solid #dadce0; padding: 28px 40px; }"
+        self.apply_color_scheme()
+        QGuiApplication.styleHints().colorSchemeChanged.connect(
+            lambda *_: self.apply_color_scheme()
         )
         self.editor.setMaximumWidth(820)
         self.editor.setMinimumWidth(360)
@@ -434,6 +444,39 @@ class MainWindow(QMainWindow):
         column.addWidget(self.toolbar)
         column.addWidget(desk, 1)
         self.setCentralWidget(central)
+
+    @property
+    def dark(self) -> bool:
+        """Whether the system (or Qt's style hints) asks for a dark colour scheme."""
+        scheme = QGuiApplication.styleHints().colorScheme()
+        if scheme == Qt.ColorScheme.Unknown:
+            return self.palette().window().color().lightness() < 128
+        return scheme == Qt.ColorScheme.Dark
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() in (
+            QEvent.Type.ApplicationPaletteChange,
+            QEvent.Type.PaletteChange,
+            QEvent.Type.ThemeChange,
+        ):
+            self.apply_color_scheme()
+
+    def apply_color_scheme(self) -> None:
+        """Desk and page colours for a light or dark system theme."""
+        if getattr(self, "_applied_dark", None) == self.dark:
+            return
+        self._applied_dark = self.dark
+        desk, page, text, border = (
+            ("#1f1f1f", "#2d2e30", "#e8eaed", "#3c4043")
+            if self.dark
+            else ("#f1f3f4", "#ffffff", "#1f1f1f", "#dadce0")
+        )
+        self._desk.setStyleSheet(f"#desk {{ background: {desk}; }}")
+        self.editor.setStyleSheet(
+            f"#page {{ background: {page}; color: {text}; border: 1px solid {border}; "
+            "padding: 28px 40px; }"
+        )
 
     def _build_status_bar(self) -> None:
         self.status_badge = StatusBadge(self.connection)
