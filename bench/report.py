@@ -14,6 +14,7 @@ COLUMNS = (
     "ours-asyncio",
     "ours-ci0",
     "ours-w2",
+    "ours-mem",
     "before",
     "node",
     "hocuspocus",

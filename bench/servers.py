@@ -33,6 +33,7 @@ VARIANTS = {
     "ours-asyncio": "--event-loop asyncio",  # without uvloop
     "ours-ci0": "--commit-interval 0",  # a group commit as soon as the previous one ended
     "ours-w2": "--workers 2",  # two worker processes behind the dispatcher
+    "ours-mem": "--data-dir :memory:",  # no durable store (like the peers): its price
 }
 SERVER_NAMES = ("ours", *VARIANTS, "before", "node", "hocuspocus", "pycrdt", "raw")
 #: A checkout of an earlier Coscribe (``git worktree add /tmp/before <commit>``) run as the
@@ -43,6 +44,7 @@ LABELS = {
     "ours-asyncio": "ours, asyncio loop",
     "ours-ci0": "ours, commit interval 0",
     "ours-w2": "ours, 2 workers",
+    "ours-mem": "ours, in memory",
     "before": "ours before",
     "node": "@y/websocket-server",
     "hocuspocus": "Hocuspocus",
