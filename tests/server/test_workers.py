@@ -7,12 +7,16 @@ the document name; the tests find which process holds each client's TCP connecti
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import InvalidStatus
 
 from sync_server.workers import route, worker_argv, worker_of
 from tests.server.processes import ServerProcess
@@ -160,3 +164,49 @@ def test_multi_document_sessions_are_refused_in_words_the_editor_understands(
     finally:
         assert server.terminate() == 0
         server.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_worker_that_dies_is_started_again_and_serves_its_documents(
+    tmp_path: Path,
+) -> None:
+    server = ServerProcess("--port", "0", "--data-dir", str(tmp_path), "--workers", "2").start()
+    try:
+        assert server.proc is not None
+        workers = children(server.proc.pid)
+        name = "notes-0"
+        victim = workers[worker_of(name, 2)]
+        async with TestClient(f"{server.url}/{name}") as writer:
+            await writer.wait_synced()
+            await writer.append("kept")
+            await _until(lambda: writer.saved, "saved")
+            os.kill(victim, signal.SIGKILL)
+            await _until(lambda: writer.closed, "the dead worker's client sees the close")
+        await _until(
+            lambda: (
+                len(children(server.proc.pid)) == 2  # type: ignore[union-attr]
+                and victim not in children(server.proc.pid)
+            ),  # type: ignore[union-attr]
+            "a new worker",
+            within=20,
+        )
+        deadline = time.monotonic() + 20
+        while True:  # the new worker says ready a moment after it starts
+            try:
+                async with TestClient(f"{server.url}/{name}") as again:
+                    await again.wait_text("kept")
+                    break
+            except (OSError, InvalidStatus):
+                assert time.monotonic() < deadline, "the restarted worker never served"
+                await asyncio.sleep(0.05)
+    finally:
+        code = server.terminate()
+        server.stop()
+    assert code == 0
+
+
+async def _until(condition: object, what: str, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
