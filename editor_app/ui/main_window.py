@@ -45,6 +45,7 @@ from editor_app.qt.icons import align_icon
 from editor_app.ui.about import about_box
 from editor_app.ui.dialogs import LinkDialog, OpenLinkDialog
 from editor_app.ui.find_replace import FindReplaceDialog
+from editor_app.ui.outline import OutlinePanel
 from editor_app.ui.people_list import PeopleList, Person
 from editor_app.ui.shortcuts import ShortcutsDialog
 from editor_app.ui.status_badge import StatusBadge
@@ -150,6 +151,9 @@ class MainWindow(QMainWindow):
         self.find_dialog = FindReplaceDialog(editor, self)
         self.resize(1000, 760)
 
+        self.outline = OutlinePanel(editor, self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.outline)
+        self.outline.hide()
         self._build_header()
         self._build_toolbar()
         self._build_menus()
@@ -411,6 +415,15 @@ class MainWindow(QMainWindow):
             format_menu.addAction(self.actions_by_name[name])
         format_menu.addSeparator()
         format_menu.addAction(self.actions_by_name["clear"])
+
+        view_menu = bar.addMenu("&View")
+        outline = self.outline.toggleViewAction()
+        outline.setText("Show &outline")
+        outline.setShortcut(QKeySequence("Ctrl+Alt+H"))
+        outline.setObjectName("showOutline")
+        self.actions_by_name["showOutline"] = outline
+        self.addAction(outline)
+        view_menu.addAction(outline)
 
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addAction(a("wordCount", "Word count", self.show_word_count, "Ctrl+Shift+X"))
