@@ -49,7 +49,8 @@ from sync_server.config import ServerConfig
 from sync_server.memory_store import MemoryDatabase, MemoryStore
 from tests.faults.http_front import HttpFront
 from tests.faults.proxy import FaultProxy
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 
 @asynccontextmanager
@@ -97,7 +98,7 @@ async def test_a_blocked_websocket_falls_back_to_polling_at_once(mode: str) -> N
             tg.create_task(conn.run())
             tg.create_task(ed.client.run())
             ed.type("through the fallback")
-            await wait_until(lambda: ed.status is Status.SAVED, what="saved over polling")
+            await wait_until(lambda: ed.status is Status.SAVED, "saved over polling")
             elapsed = time.monotonic() - started
             assert conn.info.transport is Transport.POLLING and conn.info.websocket_blocked
             assert elapsed < 3.0, elapsed  # 426 at once; no answer: the 0.5 s open timeout
@@ -105,9 +106,9 @@ async def test_a_blocked_websocket_falls_back_to_polling_at_once(mode: str) -> N
             assert room is not None and str(content(room.doc)) == "through the fallback"
             # Stock and coscribe.v1 clients directly on the relay are not affected.
             async with TestClient(f"{server.url}/notes", extensions=False) as stock:
-                await wait_until(lambda: str(stock.text) == "through the fallback")
+                await wait_until(lambda: str(stock.text) == "through the fallback", "the condition")
                 await stock.insert(0, ">")
-            await wait_until(lambda: str(ed.text).startswith(">"), what="stock edit arrives")
+            await wait_until(lambda: str(ed.text).startswith(">"), "stock edit arrives")
             await ed.client.close()
             await conn.close()
 
@@ -121,7 +122,7 @@ async def test_connections_cut_mid_message_lose_and_repeat_nothing(polling: bool
             ed = Editor(conn, f"{proxy.url}/cuts")
             tg.create_task(conn.run())
             tg.create_task(ed.client.run())
-            await wait_until(lambda: ed.status is Status.SAVED, what="first sync")
+            await wait_until(lambda: ed.status is Status.SAVED, "first sync")
             async with TestClient(f"{server.url}/cuts") as other:
                 for i in range(40):
                     ed.type(f"a{i};")
@@ -130,8 +131,8 @@ async def test_connections_cut_mid_message_lose_and_repeat_nothing(polling: bool
                         for c in proxy.connections:
                             c.cut_after(3 + i)  # a few bytes more, then RST mid-response
                     await asyncio.sleep(0.01)
-                await wait_until(lambda: ed.status is Status.SAVED, what="all acknowledged")
-                await wait_until(lambda: str(ed.text) == str(other.text), what="converged")
+                await wait_until(lambda: ed.status is Status.SAVED, "all acknowledged")
+                await wait_until(lambda: str(ed.text) == str(other.text), "converged")
                 for i in range(40):
                     assert str(ed.text).count(f"a{i};") == 1 and str(ed.text).count(f"b{i};") == 1
             assert conn.sessions_opened == 1 and ed.client.connections == 1  # never resynced
@@ -151,7 +152,7 @@ async def test_poll_answers_cut_half_way_lose_and_repeat_nothing() -> None:
             ed = Editor(conn, f"{front.url}/halves")
             tg.create_task(conn.run())
             tg.create_task(ed.client.run())
-            await wait_until(lambda: ed.status is Status.SAVED, what="first sync")
+            await wait_until(lambda: ed.status is Status.SAVED, "first sync")
             front.mode = "cut-polls:12"
             front.cut_all()  # the open keep-alive connections: from now on one per poll
             async with TestClient(f"{server.url}/halves") as other:
@@ -159,9 +160,9 @@ async def test_poll_answers_cut_half_way_lose_and_repeat_nothing() -> None:
                     ed.type(f"a{i};")
                     await other.insert(0, f"b{i};")
                     await asyncio.sleep(0.02)
-                await wait_until(lambda: front.responses_cut == 12, what="twelve answers cut")
-                await wait_until(lambda: ed.status is Status.SAVED, what="all acknowledged")
-                await wait_until(lambda: str(ed.text) == str(other.text), what="converged")
+                await wait_until(lambda: front.responses_cut == 12, "twelve answers cut")
+                await wait_until(lambda: ed.status is Status.SAVED, "all acknowledged")
+                await wait_until(lambda: str(ed.text) == str(other.text), "converged")
                 for i in range(40):
                     assert str(ed.text).count(f"a{i};") == 1 and str(ed.text).count(f"b{i};") == 1
             assert conn.sessions_opened == 1 and ed.client.connections == 1  # never resynced
@@ -179,7 +180,7 @@ async def test_switch_from_polling_to_websocket_in_the_middle_of_typing() -> Non
             ed = Editor(conn, f"{proxy.url}/switch")
             tg.create_task(conn.run())
             tg.create_task(ed.client.run())
-            await wait_until(lambda: ed.status is Status.SAVED, what="synced over polling")
+            await wait_until(lambda: ed.status is Status.SAVED, "synced over polling")
             assert conn.info.transport is Transport.POLLING
             async with TestClient(f"{server.url}/switch") as other:
                 i = 0
@@ -190,8 +191,8 @@ async def test_switch_from_polling_to_websocket_in_the_middle_of_typing() -> Non
                     i += 1
                     await asyncio.sleep(0.005)
                     assert i < 2000, "never switched"
-                await wait_until(lambda: ed.status is Status.SAVED, what="saved after the switch")
-                await wait_until(lambda: str(other.text) == str(ed.text), what="converged")
+                await wait_until(lambda: ed.status is Status.SAVED, "saved after the switch")
+                await wait_until(lambda: str(other.text) == str(ed.text), "converged")
                 shown = str(ed.text)
                 for n in range(i):
                     assert shown.count(f"<{n}>") == 1
@@ -212,13 +213,13 @@ async def test_closing_ends_the_session_on_the_server(polling: bool) -> None:
             ed = Editor(conn, f"{server.url}/bye")
             tg.create_task(conn.run())
             tg.create_task(ed.client.run())
-            await wait_until(lambda: ed.status is Status.SAVED, what="synced")
+            await wait_until(lambda: ed.status is Status.SAVED, "synced")
             expected = Transport.POLLING if polling else Transport.WEBSOCKET
             assert conn.info.transport is expected
             assert len(server.sessions.sessions) == 1
             await ed.client.close()
             await conn.close()
-        await wait_until(lambda: not server.sessions.sessions, what="the session ended")
+        await wait_until(lambda: not server.sessions.sessions, "the session ended")
         assert server.metrics.closes_by_code[1000] == 1
 
 
@@ -242,11 +243,11 @@ async def test_a_session_whose_node_is_gone_is_replaced_after_its_timeout() -> N
             tg.create_task(conn.run())
             tg.create_task(ed.client.run())
             ed.type("before")
-            await wait_until(lambda: ed.status is Status.SAVED, what="saved on the first node")
+            await wait_until(lambda: ed.status is Status.SAVED, "saved on the first node")
             front.mode, front.target_port = "gone:a", second.port
             front.cut_all()
             ed.type(" after")
-            await wait_until(lambda: ed.status is Status.SAVED, 10.0, "saved on the second")
+            await wait_until(lambda: ed.status is Status.SAVED, "saved on the second", within=10.0)
             room = second.registry.get("moved")
             assert room is not None and str(content(room.doc)) == "before after"
             assert conn.sessions_opened == 2 and conn.info.transport is Transport.POLLING
@@ -267,7 +268,7 @@ async def test_what_a_lost_carrier_left_unsent_goes_on_the_next_one() -> None:
             ed = Editor(conn, f"{front.url}/idle")
             tg.create_task(conn.run())
             tg.create_task(ed.client.run())
-            await wait_until(lambda: ed.status is Status.SAVED, what="the document opened")
+            await wait_until(lambda: ed.status is Status.SAVED, "the document opened")
             assert front.posts_reset == 3 and conn.carriers >= 2 and conn.sessions_opened == 1
             await ed.client.close()
             await conn.close()
@@ -303,7 +304,7 @@ async def test_a_blocked_websocket_is_remembered_for_the_next_start() -> None:
                 ed = Editor(conn, f"{front.url}/remembered")
                 tg.create_task(ed.client.run())
                 started, upgrades = time.monotonic(), front.websocket_requests
-                await wait_until(lambda e=ed: e.status is Status.SAVED, what=f"{start}: synced")
+                await wait_until(lambda e=ed: e.status is Status.SAVED, f"{start}: synced")
                 elapsed = time.monotonic() - started
                 if start == "first":  # waited for the upgrade that never came
                     assert elapsed >= 1.0 and front.websocket_requests == upgrades + 1
@@ -321,7 +322,7 @@ async def test_a_blocked_websocket_is_remembered_for_the_next_start() -> None:
             conn = manager.acquire(server.url)  # starts with polling, probes at once
             ed = Editor(conn, f"{server.url}/remembered")
             tg.create_task(ed.client.run())
-            await wait_until(lambda: conn.info.transport is Transport.WEBSOCKET, what="probe")
+            await wait_until(lambda: conn.info.transport is Transport.WEBSOCKET, "probe")
             assert server.url not in memory.blocked
             await ed.client.close()
             await manager.aclose()
@@ -337,7 +338,7 @@ async def test_what_the_user_is_told_for_each_failure() -> None:
         ed = Editor(conn, f"{dead_url}/nowhere")
         tg.create_task(conn.run())
         tg.create_task(ed.client.run())
-        await wait_until(lambda: ed.status is Status.OFFLINE, what="offline")
+        await wait_until(lambda: ed.status is Status.OFFLINE, "offline")
         assert ed.text_shown == TEXT_OFFLINE and "Can't reach the server" in TEXT_OFFLINE
         await ed.client.close()
         await conn.close()
@@ -349,9 +350,7 @@ async def test_what_the_user_is_told_for_each_failure() -> None:
                 ed = Editor(conn, f"{front.url}/doc")
                 tg.create_task(conn.run())
                 tg.create_task(ed.client.run())
-                await wait_until(
-                    lambda e=ed, x=expected: e.text_shown == x, what=f"{mode}: {expected}"
-                )
+                await wait_until(lambda e=ed, x=expected: e.text_shown == x, f"{mode}: {expected}")
                 assert ed.status is Status.OFFLINE
                 assert front.requests >= 1
                 await ed.client.close()
@@ -389,13 +388,13 @@ async def test_a_revoked_link_says_this_link_was_revoked(shared: bool) -> None:
             return ed
 
         live = editor()
-        await wait_until(lambda: live.status is Status.SAVED, what="synced")
+        await wait_until(lambda: live.status is Status.SAVED, "synced")
         await server.revoke_token(token_id_of(token) or "")
-        await wait_until(lambda: live.status is Status.DENIED, what="closed with 4410")
+        await wait_until(lambda: live.status is Status.DENIED, "closed with 4410")
         assert live.text_shown == TEXT_REVOKED, live.client.status
         assert live.client.status.problem == "revoked"
         later = editor()  # the same link, opened again: refused at the handshake
-        await wait_until(lambda: later.status is Status.DENIED, what="handshake refused")
+        await wait_until(lambda: later.status is Status.DENIED, "handshake refused")
         assert later.text_shown == TEXT_REVOKED, later.client.status
         if shared:
             assert conns[-1].info.refusal == "revoked", conns[-1].info
@@ -433,7 +432,7 @@ async def test_connection_test_says_which_way_works() -> None:
             fallback = await check_connection(front.url, proxy=make_resolver(ProxyMode.NONE))
             assert fallback.ok and fallback.transport == "compatibility mode"
             assert fallback.summary.startswith("A proxy or firewall blocks live connections")
-        await wait_until(lambda: not server.sessions.sessions, what="test sessions closed")
+        await wait_until(lambda: not server.sessions.sessions, "test sessions closed")
     gone = await check_connection(url, proxy=make_resolver(ProxyMode.NONE))
     assert not gone.ok and gone.summary.startswith("Can't reach the server")
 

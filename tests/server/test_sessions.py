@@ -30,7 +30,8 @@ from shared.reliable import CloseFrame, DataFrame, SessionParams, decode_frame
 from sync_server.app import RelayServer
 from sync_server.auth import Role, mint_token, token_id_of
 from sync_server.config import ServerConfig
-from tests.support.client import TestClient, wait_until
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 SECRET = b"sessions-secret-0123456789"
 
@@ -153,9 +154,9 @@ async def test_documents_share_one_polling_session_each_with_its_own_token() -> 
             tg.create_task(ed.client.run())
         await wait_until(
             lambda: (alpha.status, beta.status, gamma.status) == (Status.SAVED,) * 3,
-            what="three documents saved",
+            "three documents saved",
         )
-        await wait_until(lambda: stranger.status is Status.DENIED, what="delta refused")
+        await wait_until(lambda: stranger.status is Status.DENIED, "delta refused")
         assert "delta" in stranger.client.status.detail
         assert conn.info.transport is Transport.POLLING
         assert len(server.sessions.sessions) == 1 and server.connection_count == 3
@@ -163,13 +164,13 @@ async def test_documents_share_one_polling_session_each_with_its_own_token() -> 
         # Revocation closes one document of a polling session, within a second.
         started = time.monotonic()
         await server.revoke_token(token_id_of(tokens["beta"]) or "")
-        await wait_until(lambda: beta.status is Status.DENIED, 1.0, "beta revoked")
+        await wait_until(lambda: beta.status is Status.DENIED, "beta revoked", within=1.0)
         assert "revoked" in beta.client.status.detail
         assert time.monotonic() - started < 1.0
         alpha.type("still here")
-        await wait_until(lambda: alpha.status is Status.SAVED, what="alpha unaffected")
+        await wait_until(lambda: alpha.status is Status.SAVED, "alpha unaffected")
         # Expiry of gamma's link closes gamma only (4408).
-        await wait_until(lambda: gamma.status is Status.DENIED, 4.0, "gamma expired")
+        await wait_until(lambda: gamma.status is Status.DENIED, "gamma expired", within=4.0)
         assert "expired" in gamma.client.status.detail
         assert alpha.status is Status.SAVED and len(server.sessions.sessions) == 1
         assert conn.sessions_opened == 1
@@ -184,7 +185,9 @@ async def test_a_session_nobody_polls_expires_and_frees_its_address() -> None:
         async with http_to(server) as http:
             params = open_frame(await poll(http))
             assert (await poll(http)).status == 429
-            await wait_until(lambda: not server.sessions.sessions, 3.0, "the session expired")
+            await wait_until(
+                lambda: not server.sessions.sessions, "the session expired", within=3.0
+            )
             late = await poll(http, sid=params.sid)
             assert after_reason(late) == "session expired"
             open_frame(await poll(http))  # the address may open a session again
@@ -209,7 +212,7 @@ async def test_a_polling_client_that_stops_reading_is_closed_as_slow() -> None:
                     await writer.insert(0, "x" * 1000)
                     await wait_until(
                         lambda b=before: session.closed or session.link.unacked_bytes > b,
-                        what="the update relayed to the session",
+                        "the update relayed to the session",
                     )
                     if session.closed:
                         break
@@ -231,7 +234,8 @@ async def test_shutdown_answers_held_polls_with_its_close_code() -> None:
             params = open_frame(await poll(http))
             held = asyncio.ensure_future(poll(http, sid=params.sid))
             await wait_until(
-                lambda: any(s.polling.holding for s in server.sessions.sessions.values())
+                lambda: any(s.polling.holding for s in server.sessions.sessions.values()),
+                "the condition",
             )
             await server.aclose(CloseCode.SERVICE_RESTART)
             answer = await asyncio.wait_for(held, 5)
@@ -247,17 +251,17 @@ async def test_ten_documents_one_websocket_and_close_document_round_trip() -> No
         editors = [Editor(conn, f"{server.url}/doc-{i}") for i in range(10)]
         for ed in editors:
             tg.create_task(ed.client.run())
-        await wait_until(lambda: all(e.status is Status.SAVED for e in editors), what="saved")
+        await wait_until(lambda: all(e.status is Status.SAVED for e in editors), "saved")
         assert conn.info.transport is Transport.WEBSOCKET
         metrics = server.sessions.render_metrics()
         assert 'coscribe_sessions{transport="websocket"} 1' in metrics
         assert server.connection_count == 10 and len(server.registry) == 10
         await editors[0].client.close()
-        await wait_until(lambda: server.connection_count == 9, what="doc-0 left")
+        await wait_until(lambda: server.connection_count == 9, "doc-0 left")
         # The same document again on the same session (the server confirmed the close).
         again = Editor(conn, f"{server.url}/doc-0")
         tg.create_task(again.client.run())
-        await wait_until(lambda: again.status is Status.SAVED, what="doc-0 reopened")
+        await wait_until(lambda: again.status is Status.SAVED, "doc-0 reopened")
         assert conn.sessions_opened == 1
         for ed in [*editors[1:], again]:
             await ed.client.close()
@@ -276,7 +280,7 @@ async def test_polling_over_tls(tmp_path: Path, self_signed_certificate: tuple[P
         ed = Editor(conn, f"{server.url}/secret-notes")
         tg.create_task(ed.client.run())
         ed.type("über TLS")
-        await wait_until(lambda: ed.status is Status.SAVED, what="saved over polling + TLS")
+        await wait_until(lambda: ed.status is Status.SAVED, "saved over polling + TLS")
         assert conn.info.transport is Transport.POLLING and server.url.startswith("wss://")
         await ed.client.close()
         await conn.close()
@@ -302,7 +306,7 @@ def test_polling_on_uvloop() -> None:
                 tg.create_task(conn.run())
                 tg.create_task(ed.client.run())
                 ed.type("polled on uvloop")
-                await wait_until(lambda: ed.status is Status.SAVED, what="saved over polling")
+                await wait_until(lambda: ed.status is Status.SAVED, "saved over polling")
                 assert conn.info.transport is Transport.POLLING
                 room = server.registry.get("on-uvloop")
                 assert room is not None and str(content(room.doc)) == "polled on uvloop"
@@ -335,7 +339,7 @@ async def test_held_polls_do_not_count_as_unfinished_handshakes() -> None:
                         lambda n=n: (
                             sum(len(s._polls) for s in server.sessions.sessions.values()) == n + 1
                         ),
-                        what=f"poll {n + 1} held",
+                        f"poll {n + 1} held",
                     )
                 async with http_to(server) as another:  # a fourth connection gets through
                     open_frame(await poll(another))

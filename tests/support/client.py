@@ -8,7 +8,6 @@ condition with a deadline instead of sleeping.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
@@ -31,7 +30,6 @@ from shared.session import Event
 from tests.support import waiting
 from tests.support.waiting import DEADLINE
 
-TIMEOUT = 10.0
 #: Name of the shared Y.Text every kind of client edits (the Node ``client.mjs`` too).
 TEXT_NAME = "content"
 
@@ -44,19 +42,6 @@ def cp_to_utf8(s: str, cp: int) -> int:
 def utf16_len(s: str) -> int:
     """Length in UTF-16 code units: Yjs' index unit."""
     return len(s.encode("utf-16-le")) // 2
-
-
-async def wait_until(
-    predicate: Callable[[], bool],
-    timeout: float = TIMEOUT,  # noqa: ASYNC109 - a polling deadline, not a cancel scope
-    what: str = "",
-) -> None:
-    """Poll ``predicate`` until true; fail the test with ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        await asyncio.sleep(0.005)
 
 
 class TestClient:
