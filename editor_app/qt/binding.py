@@ -54,6 +54,9 @@ Initial load fills the empty widget once from ``Text.diff()`` (the only full set
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QTextBlock, QTextCharFormat, QTextCursor, QTextDocument
 
@@ -110,6 +113,16 @@ class QtTextBinding(QObject):
     def applying_remote(self) -> bool:
         """True while CRDT changes are being written into the QTextDocument."""
         return self._applying
+
+    @contextmanager
+    def presentation_only(self) -> Iterator[None]:
+        """Qt-only restyling (zoom): format changes made inside are not sent; the Quill
+        attributes they derive from are unchanged."""
+        self._applying = True
+        try:
+            yield
+        finally:
+            self._applying = False
 
     # ------------------------------------------------------------------ initial load
 

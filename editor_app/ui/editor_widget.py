@@ -24,6 +24,7 @@ membership, formats) is the same, so the binding and the Quill mapping are uncha
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
@@ -39,6 +40,7 @@ from PySide6.QtGui import (
     QTextBlockFormat,
     QTextCursor,
     QTextDocument,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QWidget
 
@@ -65,6 +67,7 @@ _UNDO_KEYS = (QKeySequence.StandardKey.Undo,)
 LIST_GUTTER = 28.0
 _REDO_KEYS = (QKeySequence.StandardKey.Redo,)
 BODY_POINT_SIZE = 11.0
+ZOOM_MIN, ZOOM_MAX, ZOOM_STEP = 50, 200, 10
 BODY_FAMILIES = ("Arial", "Liberation Sans", "Noto Sans", "Open Sans", "DejaVu Sans")
 #: Seconds between repaints of a fading name flag.
 FADE_FRAME = 0.04
@@ -83,6 +86,13 @@ def body_font(point_size: float = BODY_POINT_SIZE) -> QFont:
     return font
 
 
+def _fragments(block: Any) -> Iterator[Any]:
+    it = block.begin()
+    while not it.atEnd():
+        yield it
+        it += 1
+
+
 class EditorWidget(QPlainTextEdit):
     """A QPlainTextEdit bound to ``model`` that paints collaborators' cursors.
 
@@ -92,6 +102,7 @@ class EditorWidget(QPlainTextEdit):
     """
 
     formatChanged = Signal(dict)
+    zoomChanged = Signal(int)
 
     def __init__(self, model: DocumentModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,6 +114,7 @@ class EditorWidget(QPlainTextEdit):
         # A page that reads like a document: 11 pt of a clean sans font (Google Docs: Arial).
         self.setFont(body_font())
         self.page_layout.set_base_font_height(QFontMetricsF(self.font()).height())
+        self._zoom = 100
         self.setUndoRedoEnabled(False)
         # Room on the left for list markers (the plain-text layout has no block indent).
         self.document().setDocumentMargin(LIST_GUTTER)
@@ -416,6 +428,52 @@ class EditorWidget(QPlainTextEdit):
         if text:
             self.textCursor().insertText(text.replace("\r\n", "\n").replace("\r", "\n"))
             self.ensureCursorVisible()
+
+    # ------------------------------------------------------------------ zoom
+
+    @property
+    def zoom(self) -> int:
+        """The page zoom in percent (100 = 11 pt body text)."""
+        return self._zoom
+
+    def set_zoom(self, percent: int) -> None:
+        """Zoom the page to ``percent`` (50-200): the body font and every size derived
+        from it (headings, Quill sizes) scale; nothing is sent to collaborators."""
+        percent = max(ZOOM_MIN, min(ZOOM_MAX, int(percent)))
+        if percent == self._zoom:
+            return
+        self._zoom = percent
+        font = body_font(BODY_POINT_SIZE * percent / 100)
+        doc = self.document()
+        with self._binding.presentation_only():
+            self.setFont(font)
+            doc.setDefaultFont(font)
+            self.page_layout.set_base_font_height(QFontMetricsF(font).height())
+            base = formats.base_point_size(doc)
+            block = doc.firstBlock()
+            while block.isValid():
+                level = formats.style_level(block)
+                sized = level is not None or any(
+                    it.fragment().charFormat().hasProperty(formats.INLINE_PROPS["size"])
+                    for it in _fragments(block)
+                )
+                if sized:
+                    start = block.position()
+                    formats.restyle_range(doc, start, start + block.length() - 1, {}, level)
+                    cursor = QTextCursor(block)
+                    cursor.setBlockCharFormat(
+                        formats.merge_inline(block.charFormat(), {}, level, base)
+                    )
+                block = block.next()
+        self.zoomChanged.emit(percent)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            step = ZOOM_STEP if event.angleDelta().y() > 0 else -ZOOM_STEP
+            self.set_zoom(self._zoom + step)
+            event.accept()
+            return
+        super().wheelEvent(event)
 
     # ------------------------------------------------------------------ find / replace
 

@@ -52,6 +52,7 @@ from editor_app.ui.status_badge import StatusBadge
 from editor_app.ui.word_count import WordCountDialog
 
 HEADING_CHOICES = (("Normal text", None),) + tuple((f"Heading {n}", n) for n in range(1, 7))
+ZOOM_LEVELS = (50, 75, 90, 100, 125, 150, 175, 200)
 FONT_CHOICES = (("Sans", None), ("Serif", "serif"), ("Monospace", "monospace"))
 SIZE_CHOICES = (("Small", "small"), ("Normal", None), ("Large", "large"), ("Huge", "huge"))
 #: Quill's default colour palette (a subset), as CSS hex strings Quill itself writes.
@@ -225,6 +226,16 @@ class MainWindow(QMainWindow):
         redo.setEnabled(False)
         bar.addAction(undo)
         bar.addAction(redo)
+        bar.addSeparator()
+        self.zoom_combo = QComboBox()
+        self.zoom_combo.setObjectName("zoomCombo")
+        self.zoom_combo.setToolTip("Zoom (Ctrl+wheel, Ctrl+= / Ctrl+-)")
+        for percent in ZOOM_LEVELS:
+            self.zoom_combo.addItem(f"{percent}%", percent)
+        self.zoom_combo.setCurrentIndex(ZOOM_LEVELS.index(100))
+        self.zoom_combo.activated.connect(lambda i: e.set_zoom(int(self.zoom_combo.itemData(i))))
+        e.zoomChanged.connect(self._show_zoom)
+        bar.addWidget(self.zoom_combo)
         bar.addSeparator()
         self.heading_combo = QComboBox()
         self.heading_combo.setObjectName("headingCombo")
@@ -424,6 +435,12 @@ class MainWindow(QMainWindow):
         self.actions_by_name["showOutline"] = outline
         self.addAction(outline)
         view_menu.addAction(outline)
+        view_menu.addSeparator()
+        zoom_in = a("zoomIn", "Zoom &in", lambda: self.step_zoom(1), "Ctrl+=")
+        zoom_in.setShortcuts([QKeySequence("Ctrl+="), QKeySequence("Ctrl++")])
+        view_menu.addAction(zoom_in)
+        view_menu.addAction(a("zoomOut", "Zoom &out", lambda: self.step_zoom(-1), "Ctrl+-"))
+        view_menu.addAction(a("zoomReset", "&Actual size", lambda: self.editor.set_zoom(100)))
 
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addAction(a("wordCount", "Word count", self.show_word_count, "Ctrl+Shift+X"))
@@ -615,6 +632,20 @@ class MainWindow(QMainWindow):
         dialog = WordCountDialog(self.editor.toPlainText(), self.editor.textCursor(), self)
         dialog.open()
         return dialog
+
+    def step_zoom(self, direction: int) -> None:
+        """The next zoom level up (+1) or down (-1) from the current one."""
+        current = self.editor.zoom
+        levels = [z for z in ZOOM_LEVELS if (z > current if direction > 0 else z < current)]
+        if levels:
+            self.editor.set_zoom(levels[0] if direction > 0 else levels[-1])
+
+    def _show_zoom(self, percent: int) -> None:
+        index = self.zoom_combo.findData(percent)
+        if index < 0:
+            self.zoom_combo.addItem(f"{percent}%", percent)
+            index = self.zoom_combo.count() - 1
+        self.zoom_combo.setCurrentIndex(index)
 
     def show_shortcuts(self) -> ShortcutsDialog:
         """Help ▸ Keyboard shortcuts (Ctrl+/): every action with a key, by menu."""
