@@ -19,7 +19,7 @@ an "any" value is a tag byte and its payload.
 
 from __future__ import annotations
 
-__all__ = ["MAX_ANY_DEPTH", "MAX_VAR_UINT", "Lib0Reader", "encode_var_uint"]
+__all__ = ["MAX_ANY_DEPTH", "MAX_VAR_UINT", "Lib0Reader", "encode_var_string", "encode_var_uint"]
 
 #: The largest number a Yjs peer can hold (``Number.MAX_SAFE_INTEGER``).
 MAX_VAR_UINT = 2**53 - 1
@@ -45,6 +45,13 @@ def encode_var_uint(n: int) -> bytes:
         n >>= 7
     out.append(n)
     return bytes(out)
+
+
+def encode_var_string(text: str) -> bytes:
+    """lib0 ``writeVarString``: the UTF-8 byte length, then the bytes (pycrdt's
+    ``Encoder.write_var_string`` writes the length in characters: wrong beyond ASCII)."""
+    data = text.encode("utf-8")
+    return encode_var_uint(len(data)) + data
 
 
 class Lib0Reader:

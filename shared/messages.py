@@ -19,11 +19,12 @@ Encoding uses pycrdt's helpers (``create_sync_step1_message`` & co.). Two gaps a
 here and documented in docs/protocol.md:
 
 * pycrdt's ``Decoder`` does no bounds checking (a truncated varint raises IndexError, a
-  length prefix beyond the buffer silently yields a short slice), so :class:`_Reader`
-  reads the bytes itself and turns every such case into :class:`DecodeError`.
+  length prefix beyond the buffer silently yields a short slice), so the bounds-checked
+  :class:`shared.lib0.Lib0Reader` reads the bytes itself and turns every such case into
+  :class:`DecodeError`.
 * pycrdt's ``Encoder.write_var_string`` writes the length in characters, not bytes, so
-  non-ASCII strings (a Korean reason, say) would be mis-framed; :func:`_var_string`
-  writes the UTF-8 byte length as y-protocols does.
+  non-ASCII strings (a Korean reason, say) would be mis-framed;
+  :func:`shared.lib0.encode_var_string` writes the UTF-8 byte length as y-protocols does.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ from typing import Any
 from pycrdt import (
     YMessageType,
     YSyncMessageType,
-    write_var_uint,
 )
 from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
 
 from .errors import AwarenessRejected, DecodeError, UnknownMessageType
-from .limits import DEFAULT_LIMITS, MAX_VAR_UINT, ProtocolLimits
+from .lib0 import Lib0Reader, encode_var_string, encode_var_uint
+from .limits import DEFAULT_LIMITS, ProtocolLimits
 
 
 class MessageType(IntEnum):
@@ -89,7 +90,7 @@ class SyncUpdate:
 
     def encode(self) -> bytes:
         # = pycrdt's create_update_message, without its Python Encoder (a hot path).
-        return b"\x00\x02" + _var_uint(len(self.update)) + self.update
+        return b"\x00\x02" + encode_var_uint(len(self.update)) + self.update
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +119,16 @@ class AwarenessUpdate:
 
     def encode(self) -> bytes:
         # = pycrdt's create_awareness_message, without its Python Encoder (a hot path).
-        return b"\x01" + _var_uint(len(self.payload)) + self.payload
+        return b"\x01" + encode_var_uint(len(self.payload)) + self.payload
 
     @classmethod
     def from_entries(cls, entries: tuple[AwarenessEntry, ...]) -> AwarenessUpdate:
-        parts = [write_var_uint(len(entries))]
+        parts = [encode_var_uint(len(entries))]
         for e in entries:
             parts += [
-                write_var_uint(e.client_id),
-                write_var_uint(e.clock),
-                _var_string(e.state_json),
+                encode_var_uint(e.client_id),
+                encode_var_uint(e.clock),
+                encode_var_string(e.state_json),
             ]
         return cls(b"".join(parts), entries)
 
@@ -139,7 +140,7 @@ class AuthPermissionDenied:
     reason: str
 
     def encode(self) -> bytes:
-        return bytes([MessageType.AUTH, 0]) + _var_string(self.reason)
+        return bytes([MessageType.AUTH, 0]) + encode_var_string(self.reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,7 @@ class Hello:
             {"incarnation": self.incarnation, "role": self.role, "server": self.server},
             separators=(",", ":"),
         )
-        return bytes([MessageType.HELLO]) + _var_string(body)
+        return bytes([MessageType.HELLO]) + encode_var_string(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,7 @@ class Ack:
     count: int
 
     def encode(self) -> bytes:
-        return bytes([MessageType.ACK]) + write_var_uint(self.count)
+        return bytes([MessageType.ACK]) + encode_var_uint(self.count)
 
 
 Message = (
@@ -191,85 +192,6 @@ Message = (
     | Hello
     | Ack
 )
-
-
-def _var_uint(n: int) -> bytes:
-    """lib0 varUint (what pycrdt's ``write_var_uint`` writes)."""
-    if n < 0x80:
-        return bytes((n,))
-    out = bytearray()
-    while n > 0x7F:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _var_string(text: str) -> bytes:
-    data = text.encode("utf-8")
-    return write_var_uint(len(data)) + data
-
-
-class _Reader:
-    """A bounds-checked lib0 reader over one message (see module docstring).
-
-    Reads the bytes directly (pycrdt's ``Decoder`` is Python too, without the checks):
-    every varint is bounded by 8 bytes and 2^53, every length by the bytes left.
-    """
-
-    __slots__ = ("_buf", "_end", "_pos")
-
-    def __init__(self, data: bytes) -> None:
-        self._buf = data
-        self._pos = 0
-        self._end = len(data)
-
-    def var_uint(self) -> int:
-        buf, pos, end = self._buf, self._pos, self._end
-        if pos >= end:
-            raise DecodeError("truncated varint")
-        b = buf[pos]
-        if b < 0x80:
-            self._pos = pos + 1
-            return b
-        start, value, shift = pos, 0, 0
-        while True:
-            if pos >= end:
-                raise DecodeError("truncated varint")
-            b = buf[pos]
-            pos += 1
-            value |= (b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
-            if pos - start >= 8:
-                raise DecodeError("varint out of range")
-        if value > MAX_VAR_UINT:
-            raise DecodeError("varint out of range")
-        self._pos = pos
-        return value
-
-    def var_bytes(self) -> bytes:
-        length = self.var_uint()
-        pos = self._pos
-        if length > self._end - pos:
-            raise DecodeError(f"length prefix {length} exceeds the {self._end - pos} bytes left")
-        self._pos = pos + length
-        return bytes(self._buf[pos : pos + length])
-
-    def var_string(self) -> str:
-        try:
-            return self.var_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            raise DecodeError("string is not valid UTF-8") from None
-
-    @property
-    def remaining(self) -> int:
-        return self._end - self._pos
-
-    def end(self) -> None:
-        if self._pos != self._end:
-            raise DecodeError(f"{self._end - self._pos} unexpected trailing bytes")
 
 
 #: Awareness states recently found valid (JSON objects), so that a client republishing the
@@ -298,7 +220,7 @@ def parse_awareness_payload(
     payload: bytes, limits: ProtocolLimits = DEFAULT_LIMITS
 ) -> AwarenessUpdate:
     """Parse and validate an awareness update payload (the bytes inside the message)."""
-    r = _Reader(payload)
+    r = Lib0Reader(payload, DecodeError)
     count = r.var_uint()
     if count > limits.max_awareness_entries:
         raise AwarenessRejected(f"awareness update with {count} entries")
@@ -338,7 +260,7 @@ def decode_message(
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise DecodeError("text frames are not part of the protocol; send binary messages")
-    r = _Reader(bytes(data))
+    r = Lib0Reader(bytes(data), DecodeError)
     kind = r.var_uint()
     msg: Message
     if kind == MessageType.SYNC:

@@ -34,8 +34,8 @@ from pycrdt import write_var_uint
 
 from .docnames import validate_document_name
 from .errors import DecodeError, InvalidDocumentName
+from .lib0 import Lib0Reader, encode_var_string
 from .limits import DEFAULT_LIMITS
-from .messages import _Reader, _var_string
 
 OPEN_DOCUMENT = 110
 CLOSE_DOCUMENT = 111
@@ -48,7 +48,7 @@ class OpenDocument:
     token: str = ""
 
     def encode(self) -> bytes:
-        return bytes([OPEN_DOCUMENT]) + _var_string(self.token)
+        return bytes([OPEN_DOCUMENT]) + encode_var_string(self.token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ class CloseDocument:
     reason: str = ""
 
     def encode(self) -> bytes:
-        return bytes([CLOSE_DOCUMENT]) + write_var_uint(self.code) + _var_string(self.reason)
+        return bytes([CLOSE_DOCUMENT]) + write_var_uint(self.code) + encode_var_string(self.reason)
 
 
 Control = OpenDocument | CloseDocument
@@ -67,11 +67,11 @@ Control = OpenDocument | CloseDocument
 
 def name_prefix(name: str) -> bytes:
     """The bytes every payload of document ``name`` starts with (cache it per document)."""
-    return _var_string(name)
+    return encode_var_string(name)
 
 
 def encode_payload(name: str, message: bytes) -> bytes:
-    return _var_string(name) + message
+    return encode_var_string(name) + message
 
 
 def document_of(channel: str) -> str:
@@ -87,7 +87,7 @@ def decode_payload(
     Raises:
         DecodeError: truncated, an invalid channel (document name), or no message.
     """
-    r = _Reader(payload)
+    r = Lib0Reader(payload, DecodeError)
     name = r.var_string()
     document, sep, number = name.partition("#")
     try:
@@ -110,7 +110,7 @@ def decode_control(message: bytes) -> Control | None:
     """
     if not message or message[0] not in (OPEN_DOCUMENT, CLOSE_DOCUMENT):
         return None
-    r = _Reader(message)
+    r = Lib0Reader(message, DecodeError)
     kind = r.var_uint()
     control: Control
     if kind == OPEN_DOCUMENT:

@@ -35,7 +35,7 @@ from enum import IntEnum
 from pycrdt import write_var_uint
 
 from .errors import DecodeError, ProtocolError
-from .messages import _Reader, _var_string
+from .lib0 import Lib0Reader, encode_var_string
 
 #: Largest frame a sender builds from its queue (one payload may be bigger: it is sent
 #: alone). Keeps one poll response from carrying a whole backlog at once.
@@ -78,7 +78,7 @@ class CloseFrame:
     reason: str = ""
 
     def encode(self) -> bytes:
-        return b"\x01" + write_var_uint(self.code) + _var_string(self.reason)
+        return b"\x01" + write_var_uint(self.code) + encode_var_string(self.reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +109,7 @@ class SessionParams:
             },
             separators=(",", ":"),
         )
-        return b"\x02" + _var_string(body)
+        return b"\x02" + encode_var_string(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,7 @@ def decode_frame(data: bytes, *, max_payloads: int = 1 << 20) -> Frame:
     Raises:
         DecodeError: truncated, trailing bytes, unknown kind, malformed session JSON.
     """
-    r = _Reader(bytes(data))
+    r = Lib0Reader(bytes(data), DecodeError)
     kind = r.var_uint()
     frame: Frame
     if kind == FrameKind.DATA:

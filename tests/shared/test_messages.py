@@ -29,6 +29,7 @@ from shared.errors import (
     ProtocolError,
     UnknownMessageType,
 )
+from shared.lib0 import encode_var_string
 from shared.limits import MAX_VAR_UINT, ProtocolLimits
 from shared.messages import (
     EMPTY_UPDATE,
@@ -47,11 +48,6 @@ from shared.messages import (
     parse_awareness_payload,
 )
 from tests.shared.helpers import doc_with_text
-
-
-def _var_string(s: str) -> bytes:
-    data = s.encode()
-    return write_var_uint(len(data)) + data
 
 
 def _awareness_payload(*entries: tuple[int, int, str]) -> bytes:
@@ -191,12 +187,12 @@ def test_auth_message_uses_utf8_byte_length() -> None:
 
 def test_hello_and_ack_wire_format() -> None:
     body = '{"incarnation":"abc","role":"viewer","server":"coscribe"}'
-    assert Hello("abc", "viewer").encode() == b"\x64" + _var_string(body)
+    assert Hello("abc", "viewer").encode() == b"\x64" + encode_var_string(body)
     assert Ack(300).encode() == b"\x65\xac\x02"
 
 
 def test_hello_defaults_for_missing_optional_fields() -> None:
-    message = b"\x64" + _var_string('{"incarnation":"x"}')
+    message = b"\x64" + encode_var_string('{"incarnation":"x"}')
     assert decode_message(message, extensions=True) == Hello("x", "editor", "")
 
 
@@ -304,7 +300,7 @@ def test_malformed_raises_documented_error(
 )
 def test_malformed_hello(body: str) -> None:
     with pytest.raises(DecodeError):
-        decode_message(b"\x64" + _var_string(body), extensions=True)
+        decode_message(b"\x64" + encode_var_string(body), extensions=True)
 
 
 def test_non_utf8_hello() -> None:
@@ -330,7 +326,7 @@ def test_deeply_nested_awareness_json_is_a_decode_error() -> None:
 
 def test_deeply_nested_hello_json_is_a_decode_error() -> None:
     with pytest.raises(DecodeError):
-        decode_message(b"\x64" + _var_string("[" * 20_000), extensions=True)
+        decode_message(b"\x64" + encode_var_string("[" * 20_000), extensions=True)
 
 
 def test_parse_awareness_payload_direct() -> None:
