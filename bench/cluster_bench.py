@@ -39,7 +39,7 @@ from websockets.exceptions import ConnectionClosed
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared import Origin, Role, SyncSession, origin_matches  # noqa: E402
+from shared import Origin, Side, SyncSession, origin_matches  # noqa: E402
 from tests.cluster.services import Node, PostgresServer, RedisServer  # noqa: E402
 
 
@@ -55,7 +55,7 @@ class BenchClient:
         self.url, self.node, self.key, self.samples = url, node, key, samples
         self.doc: Doc[Any] = Doc()
         self.map = self.doc.get("m", type=Map)
-        self.session = SyncSession(self.doc, Role.CLIENT)
+        self.session = SyncSession(self.doc, Side.CLIENT)
         self.ws: ClientConnection | None = None
         self.measuring = False
         self.doc.observe(self._on_change)

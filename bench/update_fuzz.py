@@ -50,7 +50,7 @@ from shared import (  # noqa: E402
     CloseCode,
     Origin,
     ProtocolError,
-    Role,
+    Side,
     SyncSession,
     origin_matches,
 )
@@ -105,7 +105,7 @@ class BenchPeer:
         if client_id is not None:
             self.doc = Doc(client_id=client_id)
             self.text = self.doc.get(CONTENT, type=Text)
-            self.client = SyncSession(self.doc, Role.CLIENT, extensions=True)
+            self.client = SyncSession(self.doc, Side.CLIENT, extensions=True)
             self.doc.observe(self._on_change)
             self.client.start()
 
@@ -139,7 +139,7 @@ def _server_session(room: Room, peer: object) -> SyncSession:
         )
         return session
     return SyncSession(
-        room.doc, Role.SERVER, extensions=True, incarnation=room.incarnation, origin=peer
+        room.doc, Side.SERVER, extensions=True, incarnation=room.incarnation, origin=peer
     )
 
 

@@ -43,7 +43,7 @@ with atheris.instrument_imports():
         decode_message,
     )
     from shared.session import SyncSession
-    from shared.states import Role
+    from shared.states import Side
 
 
 def fuzz_decode(data: bytes) -> None:
@@ -67,7 +67,7 @@ def fuzz_session(data: bytes) -> None:
     doc.get("content", type=pycrdt.Text).insert(0, "seed")
     session = SyncSession(
         doc,
-        Role.SERVER,
+        Side.SERVER,
         extensions=bool(flags & 1),
         incarnation="fuzz",
         writable=writable,

@@ -3,6 +3,7 @@
 Pure Python over pycrdt: nothing here imports asyncio, websockets or Qt.
 """
 
+from .access import Role
 from .docnames import document_name_from_path, document_url, validate_document_name
 from .errors import (
     AwarenessRejected,
@@ -22,7 +23,7 @@ from .errors import (
 from .limits import DEFAULT_LIMITS, SUBPROTOCOL, ProtocolLimits
 from .origins import Origin, origin_matches
 from .session import SyncSession
-from .states import Role, SessionState
+from .states import SessionState, Side
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -42,6 +43,7 @@ __all__ = [
     "ProtocolLimits",
     "Role",
     "SessionState",
+    "Side",
     "StorageError",
     "SyncSession",
     "UnknownMessageType",

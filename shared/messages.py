@@ -40,6 +40,7 @@ from pycrdt import (
 )
 from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
 
+from .access import Role
 from .errors import AwarenessRejected, DecodeError, UnknownMessageType
 from .lib0 import Lib0Reader, encode_var_string, encode_var_uint
 from .limits import DEFAULT_LIMITS, ProtocolLimits
@@ -157,11 +158,12 @@ class Hello:
 
     ``incarnation`` identifies this life of the document: it changes when the document
     is deleted and re-created, so a client can refuse to merge stale offline state.
-    ``role`` is ``"editor"`` or ``"viewer"``; a viewer's updates are dropped.
+    ``role`` is what the token allows (a viewer's updates are dropped); a role this
+    version does not know decodes as VIEWER (:meth:`shared.access.Role.from_wire`).
     """
 
     incarnation: str
-    role: str = "editor"
+    role: Role = Role.EDITOR
     server: str = "coscribe"
 
     def encode(self) -> bytes:
@@ -288,7 +290,7 @@ def decode_message(
             fields = json.loads(r.var_string())
             msg = Hello(
                 str(fields["incarnation"]),
-                str(fields.get("role", "editor")),
+                Role.from_wire(fields.get("role", "editor")),
                 str(fields.get("server", "")),
             )
         except (ValueError, KeyError, TypeError, RecursionError):

@@ -34,6 +34,7 @@ from typing import Any
 import pycrdt
 from pycrdt import Awareness, Doc
 
+from .access import Role
 from .errors import (
     DocumentPoisoned,
     InvalidState,
@@ -56,7 +57,7 @@ from .messages import (
     decode_message,
 )
 from .origins import Origin
-from .states import Role, SessionState, check_transition
+from .states import SessionState, Side, check_transition
 from .update_gate import Admitted, MissingDependencies, UpdateGate
 
 #: A state vector that names no client: the asker wants the whole document.
@@ -70,7 +71,7 @@ class HelloReceived:
     """Client: the server's HELLO, incarnation accepted."""
 
     incarnation: str
-    role: str
+    role: Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +185,7 @@ class SyncSession:
 
     Args:
         doc: the document this connection syncs. A server passes the room's document.
-        role: ``Role.CLIENT`` or ``Role.SERVER``.
+        side: ``Side.CLIENT`` or ``Side.SERVER``.
         extensions: the coscribe.v1 subprotocol was negotiated.
         incarnation: server: the document's incarnation id (sent in HELLO, required with
             extensions); client: the incarnation the local copy came from, or None if it
@@ -218,7 +219,7 @@ class SyncSession:
         "incarnation",
         "limits",
         "origin",
-        "role",
+        "side",
         "sent_document_messages",
         "server_role",
         "state",
@@ -228,7 +229,7 @@ class SyncSession:
     def __init__(
         self,
         doc: Doc[Any],
-        role: Role,
+        side: Side,
         *,
         extensions: bool = False,
         incarnation: str | None = None,
@@ -239,10 +240,10 @@ class SyncSession:
         gate: UpdateGate | None = None,
         full_state: Callable[[], bytes] | None = None,
     ) -> None:
-        if role is Role.SERVER and extensions and incarnation is None:
+        if side is Side.SERVER and extensions and incarnation is None:
             raise InvalidState("a server session with extensions needs the document incarnation")
         self.doc = doc
-        self.role = role
+        self.side = side
         self.extensions = extensions
         self.incarnation = incarnation
         self.writable = writable
@@ -254,7 +255,7 @@ class SyncSession:
         #: Server: (message index, update) held until what they build on arrives.
         self.held: list[tuple[int, bytes]] = []
         self.state = SessionState.CONNECTING
-        self.server_role: str | None = None
+        self.server_role: Role | None = None
         self._started = False
         self._out: list[bytes] = []
         self._events: list[Event] = []
@@ -271,10 +272,10 @@ class SyncSession:
         if self._started:
             raise InvalidState("session already started")
         self._started = True
-        if self.role is Role.SERVER:
+        if self.side is Side.SERVER:
             if self.extensions:
                 assert self.incarnation is not None
-                role = "editor" if self.writable else "viewer"
+                role = Role.EDITOR if self.writable else Role.VIEWER
                 self._out.append(Hello(self.incarnation, role).encode())
             self._set_state(SessionState.SYNCING)
             self._out.append(SyncStep1(self.doc.get_state()).encode())
@@ -312,16 +313,16 @@ class SyncSession:
         it is part of the doc and goes out in the step 2 reply to the server's step 1.
         """
         self._require_open()
-        if self.role is Role.CLIENT and self.state is SessionState.CONNECTING:
+        if self.side is Side.CLIENT and self.state is SessionState.CONNECTING:
             return
         self._out.append(SyncUpdate(update).encode())
-        if self.role is Role.CLIENT:
+        if self.side is Side.CLIENT:
             self.sent_document_messages += 1
 
     def send_awareness(self, payload: bytes) -> None:
         """Queue an awareness update (the payload from ``Awareness.encode_awareness_update``)."""
         self._require_open()
-        if self.role is Role.CLIENT and self.state is SessionState.CONNECTING:
+        if self.side is Side.CLIENT and self.state is SessionState.CONNECTING:
             return
         self._out.append(AwarenessUpdate(payload, ()).encode())
 
@@ -336,7 +337,7 @@ class SyncSession:
         Never acknowledges past a held update: it is not in the document yet. Returns
         whether an ACK was queued.
         """
-        if self.role is not Role.SERVER:
+        if self.side is not Side.SERVER:
             raise InvalidState("only a server acknowledges")
         if count > self._received_doc_messages:
             raise InvalidState(
@@ -377,7 +378,7 @@ class SyncSession:
         self._require_open()
         msg = decode_message(data, extensions=self.extensions, limits=self.limits)
         if isinstance(msg, SyncStep1):
-            if self.role is Role.CLIENT and self.state is SessionState.CONNECTING:
+            if self.side is Side.CLIENT and self.state is SessionState.CONNECTING:
                 raise ProtocolError("server sent sync step 1 before hello")
             if self.full_state is not None and msg.state_vector == EMPTY_STATE_VECTOR:
                 reply = self.full_state()  # cached per document version by the caller
@@ -388,7 +389,7 @@ class SyncSession:
                     raise InvalidUpdate("sync step 1 carries an invalid state vector") from None
                 reply = SyncStep2(update).encode()
             self._out.append(reply)
-            if self.role is Role.CLIENT:
+            if self.side is Side.CLIENT:
                 self.sent_document_messages += 1
             else:
                 self._events.append(StateRequested(len(reply)))
@@ -399,19 +400,19 @@ class SyncSession:
                 self.awareness.apply_awareness_update(msg.payload, self.origin)
             self._events.append(AwarenessReceived(msg))
         elif isinstance(msg, QueryAwareness):
-            if self.role is Role.SERVER:
+            if self.side is Side.SERVER:
                 self._events.append(AwarenessQueried())
             elif self.awareness is not None and self.awareness.get_local_state() is not None:
                 payload = self.awareness.encode_awareness_update([self.awareness.client_id])
                 self._out.append(AwarenessUpdate(payload, ()).encode())
         elif isinstance(msg, AuthPermissionDenied):
-            if self.role is Role.SERVER:
+            if self.side is Side.SERVER:
                 raise UnknownMessageType("clients may not send auth messages")
             self._events.append(PermissionDeniedReceived(msg.reason))
         elif isinstance(msg, Hello):
             self._receive_hello(msg)
         elif isinstance(msg, Ack):
-            if self.role is Role.SERVER:
+            if self.side is Side.SERVER:
                 raise UnknownMessageType("clients may not send ack messages")
             if msg.count > self.sent_document_messages:
                 raise ProtocolError(
@@ -424,9 +425,9 @@ class SyncSession:
     # ------------------------------------------------------------------ internals
 
     def _receive_update(self, update: bytes, *, step2: bool) -> None:
-        if self.role is Role.CLIENT and self.state is SessionState.CONNECTING:
+        if self.side is Side.CLIENT and self.state is SessionState.CONNECTING:
             raise ProtocolError("server sent document state before hello")
-        if self.role is Role.SERVER:
+        if self.side is Side.SERVER:
             self._received_doc_messages += 1
             index = self._received_doc_messages
             if not self.writable:
@@ -450,7 +451,7 @@ class SyncSession:
         self._events.append(RemoteUpdate(update, index))
         if gate is not None and self.held:
             self._retry_held(gate)
-        if step2 and self.role is Role.CLIENT and self.state is SessionState.SYNCING:
+        if step2 and self.side is Side.CLIENT and self.state is SessionState.SYNCING:
             self._set_state(SessionState.SYNCED)
             self._events.append(Synced())
 
@@ -508,7 +509,7 @@ class SyncSession:
             self.doc.apply_update(update)
 
     def _receive_hello(self, hello: Hello) -> None:
-        if self.role is Role.SERVER:
+        if self.side is Side.SERVER:
             raise UnknownMessageType("clients may not send hello messages")
         if self.state is not SessionState.CONNECTING:
             raise ProtocolError("duplicate hello")

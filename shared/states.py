@@ -18,7 +18,10 @@ from enum import Enum
 from .errors import InvalidState
 
 
-class Role(Enum):
+class Side(Enum):
+    """Which end of a sync session this is (not what the person may do: that is
+    :class:`shared.access.Role`)."""
+
     CLIENT = "client"
     SERVER = "server"
 

@@ -24,22 +24,13 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 
+from shared.access import Role as Role
 from shared.docnames import validate_document_name
 from shared.errors import CloseCode, InvalidDocumentName, PermissionDenied
 
 VERSION = "v1"
 MIN_SECRET_BYTES = 16
-
-
-class Role(StrEnum):
-    EDITOR = "editor"
-    VIEWER = "viewer"
-
-    @property
-    def writable(self) -> bool:
-        return self is Role.EDITOR
 
 
 @dataclass(frozen=True, slots=True)

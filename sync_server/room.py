@@ -71,7 +71,7 @@ from shared.session import (
     UpdateHeld,
     UpdateRejected,
 )
-from shared.states import Role
+from shared.states import Side
 from shared.update_gate import DocumentFacts, MissingDependencies, UpdateGate
 
 from .metrics import Metrics
@@ -182,7 +182,7 @@ class Room:
         """A server-role session for a new peer of this room (not started)."""
         return SyncSession(
             self.doc,
-            Role.SERVER,
+            Side.SERVER,
             extensions=extensions,
             incarnation=self.incarnation,
             writable=writable,

@@ -46,7 +46,7 @@ import pycrdt
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from shared import SUBPROTOCOL, CloseCode, Origin, ProtocolError, Role, SyncSession
+from shared import SUBPROTOCOL, CloseCode, Origin, ProtocolError, Side, SyncSession
 from shared.docnames import document_name_from_path
 from shared.messages import EMPTY_UPDATE, AwarenessEntry, AwarenessUpdate
 from shared.origins import origin_matches
@@ -454,7 +454,7 @@ class SyncClient:
         extensions = link.extensions
         session = SyncSession(
             self.doc,
-            Role.CLIENT,
+            Side.CLIENT,
             extensions=extensions,
             incarnation=self.incarnation,
             awareness=self.awareness,
@@ -508,7 +508,7 @@ class SyncClient:
     def _dispatch(self, session: SyncSession) -> _Stop | None:
         for event in session.events_received():
             if isinstance(event, HelloReceived):
-                self._read_only = event.role == "viewer"
+                self._read_only = not event.role.writable
                 if event.incarnation != self.incarnation:
                     self.incarnation = event.incarnation
                     if self.on_incarnation is not None:

@@ -27,7 +27,7 @@ from editor_app.core.offsets import TextIndex
 from editor_app.core.schema import content
 from editor_app.core.sync_client import ClientStatus, Status, SyncClient
 from editor_app.core.text_ops import EditOp, apply_local_change, delta_to_ops
-from shared import SUBPROTOCOL, CloseCode, Origin, Role, SyncSession
+from shared import SUBPROTOCOL, CloseCode, Origin, Side, SyncSession
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
 from tests.support.waiting import stays, wait_until
@@ -225,7 +225,7 @@ async def plain_y_websocket_server(doc: pycrdt.Doc[Any]) -> AsyncIterator[str]:
     """A stock y-websocket peer (no coscribe.v1, no HELLO, no ACK) over the real session."""
 
     async def handler(ws: ServerConnection) -> None:
-        session = SyncSession(doc, Role.SERVER)
+        session = SyncSession(doc, Side.SERVER)
         session.start()
         for m in session.data_to_send():
             await ws.send(m)

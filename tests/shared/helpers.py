@@ -33,7 +33,7 @@ from shared.session import (
     RemoteUpdate,
     SyncSession,
 )
-from shared.states import Role, SessionState
+from shared.states import SessionState, Side
 
 TEXT_NAME = "content"
 
@@ -229,14 +229,14 @@ class SessionPair:
         self.auto_ack = auto_ack
         client = SyncSession(
             self.peer.doc,
-            Role.CLIENT,
+            Side.CLIENT,
             extensions=extensions,
             incarnation=client_incarnation,
             **(client_kwargs or {}),
         )
         server = SyncSession(
             self.server_doc,
-            Role.SERVER,
+            Side.SERVER,
             extensions=extensions,
             incarnation=server_incarnation if extensions else None,
             writable=writable,
@@ -313,11 +313,11 @@ class FakeRelay:
             self.disconnect(i)
         peer = self.clients[i]
         client = SyncSession(
-            peer.doc, Role.CLIENT, extensions=self.extensions, incarnation=peer.incarnation
+            peer.doc, Side.CLIENT, extensions=self.extensions, incarnation=peer.incarnation
         )
         server = SyncSession(
             self.doc,
-            Role.SERVER,
+            Side.SERVER,
             extensions=self.extensions,
             incarnation=self.incarnation if self.extensions else None,
         )

@@ -30,7 +30,7 @@ from shared.messages import (
     decode_message,
 )
 from shared.session import HeldUpdateRefused, RemoteUpdate, SyncSession, UpdateHeld
-from shared.states import Role
+from shared.states import Side
 from shared.update_gate import UpdateGate
 from tests.shared.helpers import TEXT_NAME
 
@@ -135,7 +135,7 @@ def _server_session(extensions: bool, writable: bool) -> tuple[Doc[Any], SyncSes
     doc: Doc[Any] = Doc()
     doc.get(TEXT_NAME, type=Text).insert(0, "existing 텍스트 😀")
     session = SyncSession(
-        doc, Role.SERVER, extensions=extensions, incarnation="inc", writable=writable
+        doc, Side.SERVER, extensions=extensions, incarnation="inc", writable=writable
     )
     session.start()
     session.data_to_send()
@@ -192,7 +192,7 @@ def test_client_session_raises_only_protocol_errors(
     """The client also applies awareness, through pycrdt's (unchecked) decoder."""
     doc: Doc[Any] = Doc()
     doc.get(TEXT_NAME, type=Text).insert(0, "local 😀")
-    session = SyncSession(doc, Role.CLIENT, extensions=extensions, awareness=Awareness(doc))
+    session = SyncSession(doc, Side.CLIENT, extensions=extensions, awareness=Awareness(doc))
     session.start()
     if extensions and greeted:  # get past HELLO so that document messages are accepted
         session.receive_data(Hello("inc").encode())
@@ -231,7 +231,7 @@ def test_delete_set_splitting_a_surrogate_pair_does_not_escape(clock: int, lengt
     doc: Doc[Any] = Doc(client_id=7)
     doc.get(TEXT_NAME, type=Text).insert(0, "a😀b")
     delete_set = b"\x00\x01\x07\x01" + write_var_uint(clock) + write_var_uint(length)
-    session = SyncSession(doc, Role.SERVER)
+    session = SyncSession(doc, Side.SERVER)
     session.start()
     _feed(session, doc, [SyncUpdate(delete_set).encode()])
 
@@ -259,7 +259,7 @@ def _doc_of_client_5() -> tuple[Doc[Any], bytes]:
 
 def test_update_with_a_non_type_parent_is_an_invalid_update() -> None:
     doc, before = _doc_of_client_5()
-    session = SyncSession(doc, Role.SERVER)
+    session = SyncSession(doc, Side.SERVER)
     session.start()
     with pytest.raises(InvalidUpdate):
         session.receive_data(SyncUpdate(NON_TYPE_PARENT).encode())
@@ -274,8 +274,8 @@ def test_pending_poison_does_not_break_an_honest_peer() -> None:
     held update is refused for good."""
     doc: Doc[Any] = Doc(client_id=9)
     gate = UpdateGate()
-    attacker = SyncSession(doc, Role.SERVER, gate=gate)
-    honest = SyncSession(doc, Role.SERVER, gate=gate)
+    attacker = SyncSession(doc, Side.SERVER, gate=gate)
+    honest = SyncSession(doc, Side.SERVER, gate=gate)
     attacker.start()
     honest.start()
     attacker.receive_data(SyncUpdate(NON_TYPE_PARENT).encode())

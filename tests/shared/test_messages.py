@@ -22,6 +22,7 @@ from pycrdt import (
     write_var_uint,
 )
 
+from shared.access import Role
 from shared.errors import (
     AwarenessRejected,
     CloseCode,
@@ -354,3 +355,13 @@ def test_awareness_size_limit_counts_utf8_bytes() -> None:
     assert len(state) <= 64 < len(state.encode())
     with pytest.raises(AwarenessRejected):
         parse_awareness_payload(_awareness_payload((1, 1, state)), LIMITS)
+
+
+def test_a_role_this_version_does_not_know_is_taken_as_viewer() -> None:
+    """A newer server may announce a role this client has never heard of: it gets the
+    least rights (no edits sent as if accepted), and the connection still works."""
+    body = '{"incarnation":"abc","role":"commenter-v9","server":"coscribe"}'
+    hello = decode_message(b"\x64" + encode_var_string(body), extensions=True)
+    assert isinstance(hello, Hello) and hello.role is Role.VIEWER and not hello.role.writable
+    known = decode_message(Hello("abc", Role.EDITOR).encode(), extensions=True)
+    assert isinstance(known, Hello) and known.role is Role.EDITOR

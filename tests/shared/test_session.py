@@ -44,7 +44,7 @@ from shared.session import (
     SyncSession,
     UpdateRejected,
 )
-from shared.states import Role, SessionState
+from shared.states import SessionState, Side
 from tests.shared.helpers import (
     TEXT_NAME,
     SessionPair,
@@ -441,8 +441,8 @@ def test_client_rejects_duplicate_hello() -> None:
 def test_illegal_calls_raise_invalid_state() -> None:
     doc: Doc[Any] = Doc()
     with pytest.raises(InvalidState):
-        SyncSession(doc, Role.SERVER, extensions=True)  # no incarnation
-    session = SyncSession(doc, Role.SERVER)
+        SyncSession(doc, Side.SERVER, extensions=True)  # no incarnation
+    session = SyncSession(doc, Side.SERVER)
     with pytest.raises(InvalidState):
         session.receive_data(SyncStep1(b"\x00").encode())  # not started
     with pytest.raises(InvalidState):
@@ -484,7 +484,7 @@ def test_state_transitions_of_a_client() -> None:
 
 
 def test_server_session_starts_syncing() -> None:
-    session = SyncSession(Doc(), Role.SERVER)
+    session = SyncSession(Doc(), Side.SERVER)
     assert session.state is SessionState.CONNECTING
     session.start()
     assert state_of(session) is SessionState.SYNCING
@@ -493,7 +493,7 @@ def test_server_session_starts_syncing() -> None:
 def test_server_session_talks_to_pycrdt_helpers_as_a_stock_client() -> None:
     """pycrdt's own y-websocket helpers stand in for a stock client: no extension bytes."""
     server_doc = doc_with_text("server text ")
-    server = SyncSession(server_doc, Role.SERVER)
+    server = SyncSession(server_doc, Side.SERVER)
     server.start()
     stock: Doc[Any] = Doc()
     stock.get(TEXT_NAME, type=Text).insert(0, "stock text")

@@ -17,7 +17,7 @@ from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText, merg
 from shared.errors import InvalidUpdate
 from shared.messages import EMPTY_UPDATE, SyncStep2, SyncUpdate
 from shared.session import Acknowledged, RemoteUpdate, SyncSession, UpdateHeld
-from shared.states import Role
+from shared.states import Side
 from shared.update_gate import (
     CLOCK_LIMIT,
     DocumentFacts,
@@ -261,7 +261,7 @@ def test_a_session_holds_an_early_update_and_acknowledges_only_below_it() -> Non
     edits = _recorded(client)
     text.insert(8, "typed")
     server: Doc[Any] = Doc()
-    session = SyncSession(server, Role.SERVER, gate=UpdateGate(), extensions=True, incarnation="i")
+    session = SyncSession(server, Side.SERVER, gate=UpdateGate(), extensions=True, incarnation="i")
     session.start()
     session.data_to_send()
     session.receive_data(SyncUpdate(edits[0]).encode())  # message 1: held
@@ -285,7 +285,7 @@ def test_a_session_holds_an_early_update_and_acknowledges_only_below_it() -> Non
 
 def test_too_many_held_updates_close_the_connection() -> None:
     server: Doc[Any] = Doc()
-    session = SyncSession(server, Role.SERVER, gate=UpdateGate())
+    session = SyncSession(server, Side.SERVER, gate=UpdateGate())
     session.start()
     orphan = bytes.fromhex("01014105844200017800")  # origin 66:0, unknown
     with pytest.raises(MissingDependencies, match="too many"):

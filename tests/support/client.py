@@ -21,7 +21,7 @@ from shared import (
     SUBPROTOCOL,
     CloseCode,
     Origin,
-    Role,
+    Side,
     SyncSession,
     document_url,
     origin_matches,
@@ -89,7 +89,7 @@ class TestClient:
         self.ws = await connect(self.url, **kwargs)
         self.session = SyncSession(
             self.doc,
-            Role.CLIENT,
+            Side.CLIENT,
             extensions=self.ws.subprotocol == SUBPROTOCOL,
             incarnation=self._incarnation,
             awareness=self.awareness,
