@@ -15,18 +15,9 @@ from pathlib import Path
 
 from editor_app.core.links import DEFAULT_SERVER, LinkError, parse_document_link
 from editor_app.core.paths import ENV_VAR as DATA_DIR_ENV
+from shared.version import package_version
 
 QT_MODULES = frozenset({"PySide6", "shiboken6", "qasync"})
-
-
-def package_version() -> str:
-    """The installed coscribe version (package metadata), or "unknown" outside an install."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("coscribe")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,7 @@ import platformdirs
 
 from shared.docnames import validate_document_name
 from shared.errors import CloseCode, InvalidDocumentName, StorageError
+from shared.version import package_version
 
 from .admission import ConfigError
 from .app import RelayServer
@@ -47,16 +48,6 @@ MEMORY = ":memory:"
 
 def default_data_dir() -> str:
     return str(platformdirs.user_data_path("coscribe-server", appauthor=False))
-
-
-def package_version() -> str:
-    """The installed coscribe version (package metadata), or "unknown" outside an install."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("coscribe")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
