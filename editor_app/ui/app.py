@@ -31,13 +31,14 @@ import pycrdt
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from editor_app.core.connection_manager import ConnectionManager
 from editor_app.core.diagnose import CheckResult, check_connection
 from editor_app.core.links import DocumentLink, new_document_name, parse_document_link
 from editor_app.core.local_store import LocalDocument, LocalStore
 from editor_app.core.paths import resolve_data_dir
 from editor_app.core.presence import PresenceTracker
 from editor_app.core.proxy import ProxyResolver
-from editor_app.core.server_connection import ConnectionManager, ServerConnection
+from editor_app.core.server_connection import ServerConnection
 from editor_app.core.sync_client import SyncClient
 from editor_app.qt.connection_model import ConnectionModel
 from editor_app.qt.document_model import DocumentModel

@@ -22,6 +22,7 @@ import pycrdt
 import pytest
 
 from editor_app.core.backoff import Backoff
+from editor_app.core.connection_manager import ConnectionManager
 from editor_app.core.diagnose import check_connection
 from editor_app.core.proxy import (
     Proxy,
@@ -32,7 +33,7 @@ from editor_app.core.proxy import (
     proxy_from_environment,
 )
 from editor_app.core.schema import content
-from editor_app.core.server_connection import ConnectionManager, ServerConnection, Transport
+from editor_app.core.server_connection import ServerConnection, Transport
 from editor_app.core.status_text import (
     TEXT_BLOCKED,
     TEXT_EXPIRED,
