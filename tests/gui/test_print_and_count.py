@@ -18,7 +18,8 @@ async def test_print_preview_pdf_and_word_count(tmp_path: Path) -> None:
     async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
         opened = app.open_document(f"{server.url}/printing")
         window, editor = opened.window, opened.editor
-        type_text(editor, "Title\n" + "Some words here. " * 400 + "\n한글 끝")
+        type_text(editor, "Title\n")
+        editor.insertPlainText("Some words here. " * 400 + "\n한글 끝")  # a paste
         editor.selectAll()
         editor.set_heading(None)
         cursor = editor.textCursor()

@@ -74,5 +74,5 @@ async def test_a_fresh_viewer_reads_as_up_to_date(tmp_path: Path) -> None:
                 and not viewer.window.status_badge.text.startswith("Saving")
             ),
             lambda: f"viewer status {viewer.window.status_badge.text!r}",
-            within=5.0,
+            within=3.0,
         )
