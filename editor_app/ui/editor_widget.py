@@ -103,6 +103,7 @@ class EditorWidget(QPlainTextEdit):
 
     formatChanged = Signal(dict)
     zoomChanged = Signal(int)
+    paintFormatChanged = Signal(bool)
 
     def __init__(self, model: DocumentModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,6 +116,7 @@ class EditorWidget(QPlainTextEdit):
         self.setFont(body_font())
         self.page_layout.set_base_font_height(QFontMetricsF(self.font()).height())
         self._zoom = 100
+        self._paint_format: dict[str, Attrs] | None = None
         self.setUndoRedoEnabled(False)
         # Room on the left for list markers (the plain-text layout has no block indent).
         self.document().setDocumentMargin(LIST_GUTTER)
@@ -285,6 +287,42 @@ class EditorWidget(QPlainTextEdit):
         )
         self.setCurrentCharFormat(fmt)
         self._emit_format()
+
+    def start_paint_format(self) -> None:
+        """Paint format (Google Docs' roller): remember the formats at the caret; the next
+        selection made with the mouse gets them (:meth:`apply_paint_format`)."""
+        attrs = self.current_format()
+        self._paint_format = {
+            "inline": {k: attrs.get(k) for k in INLINE_ATTRS},
+            "block": {k: attrs.get(k) for k in ("header", "align")},
+        }
+        self.paintFormatChanged.emit(True)
+
+    def cancel_paint_format(self) -> None:
+        if self._paint_format is not None:
+            self._paint_format = None
+            self.paintFormatChanged.emit(False)
+
+    @property
+    def painting_format(self) -> bool:
+        return self._paint_format is not None
+
+    def apply_paint_format(self) -> bool:
+        """Give the selection the remembered formats (once); False if there is nothing to
+        paint or no selection."""
+        painted = self._paint_format
+        cursor = self.textCursor()
+        if painted is None or not cursor.hasSelection() or self.isReadOnly():
+            return False
+        self._set_inline(cursor, dict(painted["inline"]))
+        self._set_blocks(dict(painted["block"]))
+        self.cancel_paint_format()
+        return True
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        if self._paint_format is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.apply_paint_format()
 
     def clear_formatting(self) -> None:
         """Remove every inline format from the selection (Ctrl+\\), as Google Docs does."""

@@ -118,6 +118,7 @@ EDITING_ACTIONS = (
     "outdent",
     "blockquote",
     "codeBlock",
+    "paintFormat",
     "replace",
     "cut",
     "paste",
@@ -329,6 +330,11 @@ class MainWindow(QMainWindow):
         codeblock.setIconText("{ }")
         bar.addAction(quote)
         bar.addAction(codeblock)
+        paint = a("paintFormat", "&Paint format", self._toggle_paint_format, checkable=True)
+        paint.setIconText("Paint")
+        paint.setToolTip("Paint format: click, then select the text to format like this")
+        e.paintFormatChanged.connect(paint.setChecked)
+        bar.addAction(paint)
         clear = self.actions_by_name["clear"]
         clear.setIconText("T̸")
         bar.addAction(clear)
@@ -425,6 +431,7 @@ class MainWindow(QMainWindow):
         for name in ("blockquote", "codeBlock", "link"):
             format_menu.addAction(self.actions_by_name[name])
         format_menu.addSeparator()
+        format_menu.addAction(self.actions_by_name["paintFormat"])
         format_menu.addAction(self.actions_by_name["clear"])
 
         view_menu = bar.addMenu("&View")
@@ -632,6 +639,12 @@ class MainWindow(QMainWindow):
         dialog = WordCountDialog(self.editor.toPlainText(), self.editor.textCursor(), self)
         dialog.open()
         return dialog
+
+    def _toggle_paint_format(self) -> None:
+        if self.editor.painting_format:
+            self.editor.cancel_paint_format()
+        else:
+            self.editor.start_paint_format()
 
     def step_zoom(self, direction: int) -> None:
         """The next zoom level up (+1) or down (-1) from the current one."""

@@ -1,0 +1,47 @@
+"""Paint format: the formats at the caret go onto the next selection (issue 13, part B)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QTextCursor
+from PySide6.QtTest import QTest
+
+from editor_app.qt.formats import crdt_delta
+from tests.e2e.harness import editor_app, relay, type_text
+
+
+@pytest.mark.asyncio
+async def test_paint_format_copies_formats_to_the_next_selection(tmp_path: Path) -> None:
+    async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
+        opened = app.open_document(f"{server.url}/paint")
+        window, editor = opened.window, opened.editor
+        type_text(editor, "source target")
+        cursor = editor.textCursor()
+        cursor.setPosition(0)
+        cursor.setPosition(6, QTextCursor.MoveMode.KeepAnchor)
+        editor.setTextCursor(cursor)
+        editor.toggle_bold()
+        editor.set_inline("color", "#e60000")
+        cursor.setPosition(3)
+        editor.setTextCursor(cursor)
+        window.actions_by_name["paintFormat"].trigger()
+        assert window.actions_by_name["paintFormat"].isChecked()
+        cursor.setPosition(7)
+        cursor.setPosition(13, QTextCursor.MoveMode.KeepAnchor)
+        editor.setTextCursor(cursor)
+        QTest.mouseRelease(
+            editor.viewport(),
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            QPoint(5, 5),
+        )
+        assert not window.actions_by_name["paintFormat"].isChecked()
+        runs = crdt_delta(opened.model.text.diff())
+        assert runs == [
+            ("source", {"bold": True, "color": "#e60000"}),
+            (" ", {}),
+            ("target", {"bold": True, "color": "#e60000"}),
+        ]
