@@ -79,7 +79,8 @@ FONT_FAMILIES: dict[str, list[str]] = {
     "serif": ["Noto Serif", "DejaVu Serif", "Liberation Serif", "Times New Roman", "serif"],
     "monospace": ["Noto Sans Mono", "DejaVu Sans Mono", "Liberation Mono", "Consolas", "monospace"],
 }
-CODE_BACKGROUND = QColor("#f1f3f4")
+#: Translucent grey: readable on the light and on the dark page.
+CODE_BACKGROUND = QColor(127, 127, 127, 36)
 LINK_COLOR = QColor("#1a73e8")
 _ALIGN = {
     "center": Qt.AlignmentFlag.AlignHCenter,
@@ -317,6 +318,9 @@ def _derive_looks(out: QTextCharFormat, level: int | None, base: float) -> None:
     else:
         out.clearProperty(QTextFormat.Property.FontFamilies)
     color = parse_color(_prop(out, "color"))
+    highlight = parse_color(_prop(out, "background"))
+    if color is None and highlight is not None and highlight.lightness() > 128:
+        color = QColor("#202124")  # readable on a light highlight on a dark page too
     if color is not None:
         out.setForeground(color)
     elif out.isAnchor() and out.anchorHref():

@@ -19,7 +19,7 @@ def app_icon() -> QIcon:
     return icon
 
 
-def align_icon(align: str | None, color: str = "#444746", size: int = 18) -> QIcon:
+def align_icon(align: str | None, color: str = "#80868b", size: int = 18) -> QIcon:
     """Four lines aligned like a paragraph with ``align`` (None = left), drawn (no font
     needed: arrow glyphs are missing from many fonts)."""
     pixmap = QPixmap(size, size)
