@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -152,35 +153,77 @@ def _generation(conn: sqlite3.Connection, name: str) -> int:
     return 0 if row is None else int(row[0])
 
 
+#: Bound values per statement of a commit (SQLite allows 32,766 since 3.32).
+_MAX_VALUES = 30_000
+
+
+def _chunks(items: list[_T], size: int) -> Iterator[list[_T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 def _commit_batch(
     conn: sqlite3.Connection,
     entries: list[tuple[str, bytes]],
     now: float,
     incarnation: Callable[[str, int], str],
 ) -> LogSizes:
-    """Write ``entries`` in one transaction, creating the rows of new documents."""
+    """Write ``entries`` in one transaction, creating the rows of new documents.
+
+    A few statements per batch, however many documents and updates it holds (one read of
+    the documents' sizes, one UPDATE of them, one multi-row INSERT of the updates): the
+    writer thread takes and releases the GIL around every statement, and it shares that
+    GIL with the event loop, so a commit costs the loop a few handovers, not two per
+    document and one per update.
+    """
     added: dict[str, list[int]] = {}
     for name, data in entries:
         counts = added.setdefault(name, [0, 0])
         counts[0] += 1
         counts[1] += len(data)
+    names = list(added)
+    found: dict[str, tuple[int, int]] = {}
     sizes: LogSizes = {}
     with _transaction(conn, "IMMEDIATE"):
-        for name, (count, nbytes) in added.items():
-            row = conn.execute(
-                "UPDATE documents SET log_count = log_count + ?, log_bytes = log_bytes + ? "
-                "WHERE name = ? RETURNING log_count, log_bytes",
-                (count, nbytes, name),
+        for part in _chunks(names, _MAX_VALUES):
+            marks = ",".join("?" * len(part))
+            (rows,) = conn.execute(
+                "SELECT json_group_array(json_array(name, log_count, log_bytes)) "
+                f"FROM documents WHERE name IN ({marks})",
+                part,
             ).fetchone()
-            if row is None:  # the first write: writers are serialised, so no race here
-                conn.execute(
-                    "INSERT INTO documents (name, incarnation, created_at, log_count, log_bytes) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (name, incarnation(name, _generation(conn, name)), now, count, nbytes),
-                )
-                row = (count, nbytes)
-            sizes[name] = (int(row[0]), int(row[1]))
-        conn.executemany("INSERT INTO updates (name, data) VALUES (?, ?)", entries)
+            found.update((n, (int(c), int(b))) for n, c, b in json.loads(rows))
+        known = [n for n in names if n in found]
+        for part in _chunks(known, _MAX_VALUES // 3):
+            values = ",".join("(?,?,?)" for _ in part)
+            params: list[object] = []
+            for n in part:
+                params += (n, added[n][0], added[n][1])
+            conn.execute(
+                "UPDATE documents SET log_count = log_count + v.column2, "
+                "log_bytes = log_bytes + v.column3 "
+                f"FROM (VALUES {values}) AS v WHERE documents.name = v.column1",
+                params,
+            )
+        for name in names:
+            count, nbytes = added[name]
+            if name in found:
+                before = found[name]
+                sizes[name] = (before[0] + count, before[1] + nbytes)
+                continue
+            # The first write: writers are serialised, so no race here (and it is rare).
+            conn.execute(
+                "INSERT INTO documents (name, incarnation, created_at, log_count, log_bytes) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (name, incarnation(name, _generation(conn, name)), now, count, nbytes),
+            )
+            sizes[name] = (count, nbytes)
+        for chunk in _chunks(entries, _MAX_VALUES // 2):
+            rows_sql = ",".join("(?,?)" for _ in chunk)
+            conn.execute(
+                f"INSERT INTO updates (name, data) VALUES {rows_sql}",
+                [value for entry in chunk for value in entry],
+            )
     return sizes
 
 
