@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QFont,
     QFontDatabase,
@@ -57,7 +57,7 @@ from editor_app.ui.remote_cursors import (
     Flag,
     caret_rect,
     checkbox_rect,
-    label_font,
+    flag_rects,
     paint_collaborators,
     paint_list_markers,
 )
@@ -125,6 +125,9 @@ class EditorWidget(QPlainTextEdit):
         self._caret_before: tuple[int, int] | None = None
         model.add_ops_listener(self._remember_caret)
         self._binding = QtTextBinding(self.document(), model)
+        # After the initial load (which would relayout every block): an edited block gets
+        # the page layout right away, painted in the same paint as Qt's update.
+        self.page_layout.updateBlock.connect(self.page_layout.relayout_edited)
         model.add_ops_listener(self._keep_caret)
         self._last_format: Attrs | None = None
         self.setReadOnly(model.read_only)
@@ -756,8 +759,8 @@ class EditorWidget(QPlainTextEdit):
 
     def _refresh_flags(self) -> None:
         """After an edit (laid out by now): a collaborator whose caret is where a remote
-        edit happened is typing (show the flag); repaint the flags where they were and
-        around every caret, since Qt repainted only the edited lines."""
+        edit happened is typing (show the flag); repaint flags that moved where they were
+        and where they are, since Qt repainted only the edited lines."""
         now = time.monotonic()
         edits, self._remote_edits = self._remote_edits, []
         people = [p for p in self._people() if p.head is not None]
@@ -765,22 +768,17 @@ class EditorWidget(QPlainTextEdit):
             head = person.head if person.head is not None else -1
             if any(start <= head <= end for start, end in edits):
                 self._flag_clock.touch(person.client_id, now)
-        viewport = self.viewport()
-        for flag in self._flags:
-            viewport.update(flag.rect.toAlignedRect().adjusted(-1, -1, 1, 1))
-        if people:
-            height = QFontMetricsF(label_font(self)).height() + 4
-            band = height * (len(people) + 1)
-            for person in people:
-                caret = caret_rect(self, person.head or 0)
-                viewport.update(
-                    QRectF(
-                        caret.left() - 4,
-                        caret.top() - band,
-                        400.0,
-                        caret.height() + 2 * band,
-                    ).toAlignedRect()
-                )
+        # Repaint only flags that moved, appeared or went: Qt repainted the edited lines
+        # (carets included) itself, and an unneeded repaint delays the next keystroke.
+        clock, hovered = self._flag_clock, self._hovered
+        drawn = [(f.client_id, f.rect) for f in self._flags if f.opacity > 0]
+        wanted = flag_rects(
+            self, people, lambda cid: clock.opacity(cid, now, hovered=cid == hovered)
+        )
+        if wanted != drawn:
+            viewport = self.viewport()
+            for _, rect in (*drawn, *wanted):
+                viewport.update(rect.toAlignedRect().adjusted(-1, -1, 1, 1))
         self._schedule_flags()
 
     def _flags_tick(self) -> None:

@@ -58,7 +58,7 @@ class PageLayout(QPlainTextDocumentLayout):
 
     def ensure(self, block: QTextBlock) -> bool:
         """Give ``block`` the page layout if Qt laid it out since (cheap when it has it).
-        Returns True when the block was laid out again."""
+        Returns True when that changed the block's height (what follows moved)."""
         layout = block.layout()
         if layout is None:
             return False
@@ -71,7 +71,22 @@ class PageLayout(QPlainTextDocumentLayout):
             return False
         self._width = first.width()
         self._relayout(block, layout)
-        return True
+        height = round(self.blockBoundingRect(block).height())
+        changed = block.userState() != height
+        block.setUserState(height)  # the page height it had (userState is unused else)
+        return changed
+
+    def relayout_edited(self, block: QTextBlock) -> None:
+        """Qt just laid out ``block`` again (an edit; its ``updateBlock`` signal): lay it
+        out as the page does at once and ask for its repaint with the page geometry, so
+        the edit is painted in the same paint as Qt's own update (no second paint)."""
+        layout = block.layout()
+        if layout is None or layout.lineCount() == 0 or layout.lineAt(0).y() % 1.0 == MARK:
+            return
+        if self.ensure(block):  # taller or shorter: what follows moved too
+            self.update.emit()  # the whole view
+        else:
+            self.updateBlock.emit(block)  # the view repaints it where it now is
 
     def ensure_visible(self, first: QTextBlock, top: float, bottom: float) -> bool:
         """:meth:`ensure` every block from ``first`` (whose top is at ``top``) down to

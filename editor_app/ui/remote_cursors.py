@@ -29,7 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit
 
-from editor_app.core.flags import stack
+from editor_app.core.flags import Box, stack
 from editor_app.qt.formats import block_attrs, list_kind
 
 if TYPE_CHECKING:
@@ -48,6 +48,43 @@ class Flag:
     name: str
     rect: QRectF
     opacity: float
+
+
+def _place_flags(
+    metrics: QFontMetricsF, wanted: list[tuple[Collaborator, QColor, float, QRectF]]
+) -> list[tuple[tuple[Collaborator, QColor, float, QRectF], Box]]:
+    """Where each wanted flag goes (stacked, top to bottom, left to right)."""
+    wanted = sorted(wanted, key=lambda w: (w[3].top(), w[3].left(), w[0].client_id))
+    boxes = stack(
+        [
+            (
+                caret.left(),
+                caret.top() - 2,
+                metrics.horizontalAdvance(person.name) + 2 * LABEL_PADDING,
+                metrics.height() + LABEL_PADDING,
+            )
+            for person, _, _, caret in wanted
+        ]
+    )
+    return list(zip(wanted, boxes, strict=True))
+
+
+def flag_rects(
+    edit: QPlainTextEdit, collaborators: Iterable[Collaborator], opacity: Callable[[int], float]
+) -> list[tuple[int, QRectF]]:
+    """Where :func:`paint_collaborators` would draw the name flags now (no painting)."""
+    doc_len = edit.document().characterCount() - 1
+    metrics = QFontMetricsF(label_font(edit))
+    wanted = []
+    for person in collaborators:
+        if person.head is None or opacity(person.client_id) <= 0:
+            continue
+        caret = caret_rect(edit, min(max(person.head, 0), doc_len))
+        wanted.append((person, QColor(), 1.0, caret))
+    return [
+        (w[0].client_id, QRectF(b.x, b.y, b.width, b.height))
+        for w, b in _place_flags(metrics, wanted)
+    ]
 
 
 def label_font(edit: QPlainTextEdit) -> QFont:
@@ -95,21 +132,10 @@ def paint_collaborators(
         alpha = opacity(person.client_id)
         if alpha > 0:
             wanted.append((person, color, alpha, caret))
-    wanted.sort(key=lambda w: (w[3].top(), w[3].left(), w[0].client_id))
-    boxes = stack(
-        [
-            (
-                caret.left(),
-                caret.top() - 2,
-                metrics.horizontalAdvance(person.name) + 2 * LABEL_PADDING,
-                metrics.height() + LABEL_PADDING,
-            )
-            for person, _, _, caret in wanted
-        ]
-    )
+    boxes = _place_flags(metrics, [(p, c, a, caret) for p, c, a, caret in wanted])
     flags: list[Flag] = []
     painter.setFont(font)
-    for (person, color, alpha, _), box in zip(wanted, boxes, strict=True):
+    for (person, color, alpha, _), box in boxes:
         rect = QRectF(box.x, box.y, box.width, box.height)
         painter.setOpacity(alpha)
         painter.fillRect(rect, color)
