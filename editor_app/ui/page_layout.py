@@ -80,6 +80,8 @@ class PageLayout(QPlainTextDocumentLayout):
         """Qt just laid out ``block`` again (an edit; its ``updateBlock`` signal): lay it
         out as the page does at once and ask for its repaint with the page geometry, so
         the edit is painted in the same paint as Qt's own update (no second paint)."""
+        if block.userState() < 0:
+            return  # never shown with the page layout: the paint that shows it lays it out
         layout = block.layout()
         if layout is None or layout.lineCount() == 0 or layout.lineAt(0).y() % 1.0 == MARK:
             return
