@@ -30,7 +30,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QPlainTextEdit
 
 from editor_app.core.flags import Box, stack
-from editor_app.qt.formats import block_attrs, list_kind
+from editor_app.qt.formats import BLOCK_PROPS, block_attrs, list_kind
 
 if TYPE_CHECKING:
     from editor_app.core.presence import Collaborator
@@ -184,7 +184,11 @@ def paint_list_markers(painter: QPainter, edit: QPlainTextEdit, gutter: float) -
             block = block.next()
             continue
         text_list = block.textList()
-        attrs = block_attrs(block) if block.blockFormat().properties() else {}
+        quote = block.blockFormat().hasProperty(BLOCK_PROPS["blockquote"])
+        if text_list is None and not quote:
+            block = block.next()
+            continue  # most blocks: two cheap reads
+        attrs = block_attrs(block)
         if attrs.get("blockquote"):
             geometry = edit.blockBoundingGeometry(block).translated(offset)
             layout = block.layout()
