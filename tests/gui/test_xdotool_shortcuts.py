@@ -116,9 +116,21 @@ async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(client.run())
                 try:
-                    await asyncio.to_thread(
-                        xdo, display, "mousemove", str(x + width // 2), str(y + 300), "click", "1"
-                    )
+                    # Click into the page until a probe key reaches the server (the first
+                    # click may come before the window takes the focus), then erase it.
+                    for _attempt in range(5):
+                        await asyncio.to_thread(
+                            xdo, display, "mousemove", str(x + width // 2), str(y + 300)
+                        )
+                        await asyncio.to_thread(xdo, display, "click", "1")
+                        await asyncio.to_thread(xdo, display, "type", "q")
+                        try:
+                            await wait_until(lambda: "q" in str(text), lambda: "probe", 5.0)
+                            break
+                        except AssertionError:
+                            continue
+                    await asyncio.to_thread(xdo, display, "key", "BackSpace")
+                    await wait_until(lambda: str(text) == "", lambda: "probe erased")
                     keys: list[str] = []
                     for word, presses, _ in INLINE:
                         # The typing format follows the text before the caret (bold goes
@@ -131,7 +143,13 @@ async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
                             keys.append("ctrl+bracketleft")
                     for key in keys:
                         if key.startswith("type:"):
-                            await asyncio.to_thread(xdo, display, "type", "--delay", "12", key[5:])
+                            word = key[5:]
+                            await asyncio.to_thread(xdo, display, "type", "--delay", "12", word)
+                            # Each word on the server before its shortcuts (a loaded machine).
+                            await wait_until(
+                                lambda w=word: w in str(text),
+                                lambda w=word: f"{w!r} on the server, have {str(text)[-60:]!r}",
+                            )
                         else:
                             await asyncio.to_thread(xdo, display, "key", key)
                     # The last Return made an unchecked item; leave the list, then Unicode.
