@@ -116,6 +116,7 @@ class EditorWidget(QPlainTextEdit):
         self.setFont(body_font())
         self.page_layout.set_base_font_height(QFontMetricsF(self.font()).height())
         self._zoom = 100
+        self._reveal_caret = False
         self._paint_format: dict[str, Attrs] | None = None
         self.setUndoRedoEnabled(False)
         # Room on the left for list markers (the plain-text layout has no block indent).
@@ -683,6 +684,7 @@ class EditorWidget(QPlainTextEdit):
         # remote edit's shift of the caret only with the coalesced report.
         if not self._binding.applying_remote:
             self._emit_format()
+            self._reveal_caret = True
         if not self._presence_timer.isActive():
             self._presence_timer.start()
 
@@ -717,6 +719,23 @@ class EditorWidget(QPlainTextEdit):
                 self._flags = []
         finally:
             painter.end()
+        if self._reveal_caret:
+            self._reveal_caret = False
+            self._scroll_caret_into_view()
+
+    def _scroll_caret_into_view(self) -> None:
+        """Qt scrolls by lines measured with its own (shorter) layout: after the user moved
+        the caret, finish the job with the page layout's geometry."""
+        bar = self.verticalScrollBar()
+        height = self.viewport().height()
+        for _ in range(64):  # a few lines at most; bounded whatever happens
+            rect = self.cursorRect()
+            if rect.bottom() > height and bar.value() < bar.maximum():
+                bar.setValue(bar.value() + 1)
+            elif rect.top() < 0 and bar.value() > bar.minimum():
+                bar.setValue(bar.value() - 1)
+            else:
+                break
 
     # ------------------------------------------------------------------ name flags
 

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from editor_app.qt.formats import crdt_delta
 from editor_app.ui.editor_widget import EditorWidget
 from editor_app.ui.remote_cursors import checkbox_rect
-from tests.gui.test_binding import make_editor, remote_edit
+from tests.gui.test_binding import make_editor, remote_edit, type_text
 
 LINES = ["plain", "centered", "right", "indented", "quoted", "todo", "Heading", "after"]
 
@@ -100,3 +100,21 @@ def test_clicking_a_checkbox_ticks_it(qtbot: QtBot) -> None:
     )
     lines = [a for t, a in crdt_delta(editor.model.text.diff()) if t == "\n"]
     assert lines[5] == {"list": "unchecked"}
+
+
+def test_typing_at_the_bottom_keeps_the_caret_in_view(qtbot: QtBot) -> None:
+    """Qt scrolls by its own line heights; the page's lines are taller (spacing), so the
+    editor finishes the scroll: the caret is wholly inside the view after each line."""
+    editor = make_editor(qtbot)
+    editor.resize(500, 300)
+    editor.show()
+    qtbot.waitExposed(editor)
+    for i in range(30):
+        type_text(editor, f"line {i}\n")
+
+        def caret_inside() -> bool:
+            editor.viewport().grab()  # a paint, as the event loop would do
+            rect = editor.cursorRect()
+            return rect.top() >= 0 and rect.bottom() <= editor.viewport().height()
+
+        qtbot.waitUntil(caret_inside, timeout=2000)
