@@ -728,6 +728,11 @@ class EditorWidget(QPlainTextEdit):
         the caret, finish the job with the page layout's geometry."""
         bar = self.verticalScrollBar()
         height = self.viewport().height()
+        if self.cursorRect().bottom() > height and bar.value() >= bar.maximum():
+            # Qt measured the scroll range from the end of the document with its own
+            # layout: give the last screenful the page layout and let Qt measure again.
+            self.page_layout.ensure_bottom(float(height))
+            self.page_layout.documentSizeChanged.emit(self.page_layout.documentSize())
         for _ in range(64):  # a few lines at most; bounded whatever happens
             rect = self.cursorRect()
             if rect.bottom() > height and bar.value() < bar.maximum():

@@ -90,6 +90,17 @@ class PageLayout(QPlainTextDocumentLayout):
         else:
             self.updateBlock.emit(block)  # the view repaints it where it now is
 
+    def ensure_bottom(self, height: float) -> None:
+        """:meth:`ensure` the blocks at the end of the document that fill ``height``
+        (what Qt measures the scroll range from)."""
+        block = self.document().lastBlock()
+        filled = 0.0
+        while block.isValid() and filled <= height:
+            if block.isVisible():
+                self.ensure(block)
+                filled += self.blockBoundingRect(block).height()
+            block = block.previous()
+
     def ensure_visible(self, first: QTextBlock, top: float, bottom: float) -> bool:
         """:meth:`ensure` every block from ``first`` (whose top is at ``top``) down to
         ``bottom`` (viewport coordinates): what is about to be painted. Returns whether any
