@@ -23,6 +23,7 @@ for ``timeout`` s is expired by the server.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
@@ -225,9 +226,17 @@ class PollingServer:
         return self._held != 0
 
     def deadline(self) -> float:
-        """When :meth:`tick` (or the expiry check) must run next."""
+        """When :meth:`tick` (or the expiry check) must run next; ``math.inf`` while a
+        stream carries the session and no poll is held (nothing can fall due: the stream's
+        own keepalive notices a dead peer, and :meth:`detach_stream` starts the clock).
+
+        After :meth:`tick`, the deadline is in the future unless the session
+        :attr:`expired`, so an adapter that sleeps until it never spins.
+        """
         if self._held:
             return self._held_at + self.timing.hold
+        if self.streaming:
+            return math.inf
         return self._last_seen + self.timing.timeout
 
     @property

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import math
 import secrets
 import time
 from collections import OrderedDict
@@ -267,10 +268,14 @@ class MuxSession:
                 self._tg = tg
                 while not self.closed:
                     delay = self.polling.deadline() - loop.time()
-                    if delay > 0:
+                    if delay == math.inf:  # a WebSocket carries the session: no timer
+                        await self._wake.wait()
+                    elif delay > 0:
                         with contextlib.suppress(TimeoutError):
                             async with asyncio.timeout(delay):
                                 await self._wake.wait()
+                    else:
+                        await asyncio.sleep(0)  # never hold the loop, whatever the clock says
                     self._wake.clear()
                     self.polling.tick()
                     self._answer_polls()
@@ -584,6 +589,7 @@ class MuxSession:
     def _drop_websocket(self) -> None:
         ws, self.ws = self.ws, None
         self.polling.detach_stream()
+        self._wake.set()  # the session's expiry clock runs again
         if ws is not None and ws.protocol.state is State.OPEN:
             with contextlib.suppress(Exception):
                 ws.protocol.send_close(int(CloseCode.NORMAL), "session moved")

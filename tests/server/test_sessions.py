@@ -269,6 +269,31 @@ async def test_ten_documents_one_websocket_and_close_document_round_trip() -> No
 
 
 @pytest.mark.asyncio
+async def test_a_websocket_session_outlives_its_timeout_and_the_server_stays_live() -> None:
+    """Found by hand: 25 s (``--session-timeout``) after an editor's session moved onto a
+    WebSocket, the session's timer loop spun without yielding and the whole server stopped
+    answering (100 % CPU). With a short timeout: well past it, an edit still goes through
+    and the server answers HTTP."""
+    async with relay(session_timeout=0.2) as server, asyncio.TaskGroup() as tg:
+        conn = ServerConnection(server.url)
+        tg.create_task(conn.run())
+        ed = Editor(conn, f"{server.url}/long-lived")
+        tg.create_task(ed.client.run())
+        await wait_until(lambda: ed.status is Status.SAVED, "saved")
+        assert conn.info.transport is Transport.WEBSOCKET
+        for i in range(4):  # four timeouts pass while the WebSocket carries the session
+            await asyncio.sleep(0.2)  # the time under test, not a wait for something
+            ed.type(f"[{i}]")
+            await wait_until(lambda: ed.status is Status.SAVED, f"edit {i} saved")
+        async with http_to(server) as http:
+            response = await http.request("GET", "/healthz")
+            assert response.status == 200
+        assert conn.sessions_opened == 1
+        await ed.client.close()
+        await conn.close()
+
+
+@pytest.mark.asyncio
 async def test_polling_over_tls(tmp_path: Path, self_signed_certificate: tuple[Path, Path]) -> None:
     import ssl
 

@@ -205,6 +205,26 @@ def test_session_expires_without_polls_but_not_while_one_is_held_or_streaming() 
     assert server.expired
 
 
+def test_after_a_tick_the_deadline_is_never_in_the_past_unless_expired() -> None:
+    """The adapter sleeps until ``deadline()``: a deadline that stays in the past after
+    ``tick()`` makes it spin and hold the server's event loop (it did, 25 s after an
+    editor's session moved onto a WebSocket)."""
+    clock = Clock()
+    server = PollingServer(ReliableLink(), TIMING, clock)
+    server.attach_stream()
+    for step in (1.0, TIMING.timeout, 1000.0):
+        clock.now += step
+        server.tick()
+        assert server.deadline() > clock.now and not server.expired
+    server.detach_stream()
+    assert server.deadline() == clock.now + TIMING.timeout
+    poll = server.get(0)
+    clock.now += TIMING.hold
+    server.tick()  # the heartbeat answers the held poll
+    assert [p for p, _ in server.answers()] == [poll]
+    assert server.deadline() > clock.now or server.expired
+
+
 def test_upgraded_and_closed_sessions_answer_polls_at_once() -> None:
     clock = Clock()
     server = PollingServer(ReliableLink(), TIMING, clock)
