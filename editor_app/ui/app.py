@@ -271,7 +271,11 @@ class CoscribeApp(QObject):
         the default). Not asked when ``--name`` was given or a name was ever chosen."""
         if self._name_override or self.settings.has_display_name:
             return None
-        dialog = NameDialog(os_account_name(), parent=self.qapp.activeWindow())
+        # Parented to one of this app's own windows (never to whatever window is active).
+        windows = [opened.window for opened in self.documents.values()]
+        parent = windows[0] if windows else self.start_window
+        dialog = NameDialog(os_account_name(), parent=parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
         def chosen(name: str) -> None:
             self.settings.display_name = name

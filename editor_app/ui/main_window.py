@@ -23,7 +23,7 @@ from PySide6.QtGui import (
     QKeySequence,
     QPixmap,
 )
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrintPreviewDialog
+from PySide6.QtPrintSupport import QPrintDialog, QPrintPreviewDialog
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -465,9 +465,8 @@ class MainWindow(QMainWindow):
         desk_layout.setContentsMargins(0, 12, 0, 0)
         self.editor.setObjectName("page")
         self.apply_color_scheme()
-        QGuiApplication.styleHints().colorSchemeChanged.connect(
-            lambda *_: self.apply_color_scheme()
-        )
+        # A bound method: the connection to the application-wide hints ends with the window.
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._color_scheme_changed)
         self.editor.setMaximumWidth(820)
         self.editor.setMinimumWidth(360)
         desk_layout.addStretch(1)
@@ -489,6 +488,9 @@ class MainWindow(QMainWindow):
         if scheme == Qt.ColorScheme.Unknown:
             return self.palette().window().color().lightness() < 128
         return scheme == Qt.ColorScheme.Dark
+
+    def _color_scheme_changed(self, *_: object) -> None:
+        self.apply_color_scheme()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
         super().changeEvent(event)
@@ -614,10 +616,11 @@ class MainWindow(QMainWindow):
 
     def print_preview(self) -> QPrintPreviewDialog:
         """File ▸ Print preview (Ctrl+P): the pages as they will print, with a Print button."""
-        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printer.setDocName(self.model.title() or UNTITLED)
-        dialog = QPrintPreviewDialog(printer, self)
+        # The dialog's own printer: one passed in would be freed by Python when this
+        # method returns while the dialog still uses it (a crash in a later timer).
+        dialog = QPrintPreviewDialog(self)
         dialog.setObjectName("printPreview")
+        dialog.printer().setDocName(self.model.title() or UNTITLED)
         ready = export.print_ready(self.editor.document())
         dialog.paintRequested.connect(lambda p: ready.print_(p))
         dialog.resize(900, 760)
@@ -625,11 +628,10 @@ class MainWindow(QMainWindow):
         return dialog
 
     def print_document(self) -> QPrintDialog:
-        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printer.setDocName(self.model.title() or UNTITLED)
-        dialog = QPrintDialog(printer, self)
+        dialog = QPrintDialog(self)  # its own printer (see print_preview)
+        dialog.printer().setDocName(self.model.title() or UNTITLED)
         ready = export.print_ready(self.editor.document())
-        dialog.accepted.connect(lambda: ready.print_(printer))
+        dialog.accepted.connect(lambda: ready.print_(dialog.printer()))
         dialog.setModal(True)
         dialog.show()
         return dialog

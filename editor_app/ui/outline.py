@@ -29,7 +29,9 @@ class OutlinePanel(QDockWidget):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         editor.document().contentsChange.connect(self._changed)
-        self.visibilityChanged.connect(lambda shown: self.refresh() if shown else None)
+        # Bound methods, not lambdas: Qt drops the connection when the panel is deleted
+        # (a lambda would run on a half-destroyed panel as its window is deleted).
+        self.visibilityChanged.connect(self._on_visibility)
 
     def headings(self) -> list[tuple[int, str]]:
         """(level, text) of every heading, in order."""
@@ -58,6 +60,10 @@ class OutlinePanel(QDockWidget):
             empty.setFlags(Qt.ItemFlag.NoItemFlags)
             empty.setData(Qt.ItemDataRole.UserRole + 1, 0)
             self.list.addItem(empty)
+
+    def _on_visibility(self, shown: bool) -> None:
+        if shown:
+            self.refresh()
 
     def _changed(self, *_: object) -> None:
         if self.isVisible() and not self._timer.isActive():

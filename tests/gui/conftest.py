@@ -52,3 +52,19 @@ def qloop_running(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     loop.close()
     asyncio.events._set_running_loop(None)
     asyncio.set_event_loop(None)
+
+
+@pytest.fixture(autouse=True)
+def _settle_qt_after_each_test() -> Iterator[None]:
+    """After each GUI test, deliver what it left queued (deferred deletes, zero timers),
+    so a test's leftovers act inside that test and not in whichever test runs next."""
+    yield
+    app = QApplication.instance()
+    if app is not None:
+        import gc
+
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        gc.collect()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        app.processEvents()

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
 
 from tests.e2e.harness import editor_app, relay, type_text, wait_until
 
@@ -19,22 +18,19 @@ def page_lightness(window: object) -> int:
 
 @pytest.mark.asyncio
 async def test_dark_scheme_darkens_the_page_and_back(tmp_path: Path) -> None:
-    qapp = QApplication.instance()
-    assert isinstance(qapp, QApplication)
-    light = QPalette(qapp.palette())
     async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
         opened = app.open_document(f"{server.url}/dark")
         type_text(opened.editor, "Night owl")
         await wait_until(lambda: page_lightness(opened.window) > 200, "a light page")
-        # A dark system theme reaches Qt as a dark application palette (the offscreen
-        # platform has no colour scheme to switch, so the palette is what changes here).
+        # A dark system theme reaches Qt as a dark palette (the offscreen platform has no
+        # colour scheme to switch). The window's own palette stands in for the
+        # application's here, so no global state outlives the test.
+        light = QPalette(opened.window.palette())
         dark = QPalette(light)
         dark.setColor(QPalette.ColorRole.Window, QColor("#202124"))
         dark.setColor(QPalette.ColorRole.WindowText, QColor("#e8eaed"))
-        try:
-            qapp.setPalette(dark)
-            await wait_until(lambda: page_lightness(opened.window) < 80, "a dark page")
-            assert opened.window.dark
-        finally:
-            qapp.setPalette(light)
+        opened.window.setPalette(dark)
+        await wait_until(lambda: page_lightness(opened.window) < 80, "a dark page")
+        assert opened.window.dark
+        opened.window.setPalette(light)
         await wait_until(lambda: page_lightness(opened.window) > 200, "light again")
