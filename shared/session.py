@@ -357,12 +357,17 @@ class SyncSession:
 
     @property
     def all_acknowledged(self) -> bool:
-        """Client: synced, and the server confirmed every document message we sent."""
-        return (
-            self.extensions
-            and self.state is SessionState.SYNCED
-            and self.acknowledged_document_messages >= self.sent_document_messages
-        )
+        """Client: synced, and the server confirmed every document message we sent.
+
+        A viewer (the server's HELLO said so) has nothing to confirm: the server drops its
+        document messages and stores nothing of theirs, so once synced it is up to date
+        (its status must not stay "saving" while it waits for acknowledgements).
+        """
+        if not (self.extensions and self.state is SessionState.SYNCED):
+            return False
+        if self.server_role is not None and not self.server_role.writable:
+            return True
+        return self.acknowledged_document_messages >= self.sent_document_messages
 
     # ------------------------------------------------------------------ incoming
 

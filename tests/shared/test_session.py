@@ -297,6 +297,7 @@ def test_incarnation_mismatch_exchanges_no_state() -> None:
     assert pair.client.closed
     assert pair.client.incarnation == "old"
     assert not any(isinstance(e, RemoteUpdate) for e in pair.link.server_events)
+    assert pair.client.all_acknowledged  # a synced viewer is up to date, never "saving"
     assert pair.server_doc.get_update() == server_before
     assert pair.peer.doc.get_update() == client_before
     assert str(pair.server_text) == "re-created document"
