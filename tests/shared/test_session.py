@@ -297,7 +297,6 @@ def test_incarnation_mismatch_exchanges_no_state() -> None:
     assert pair.client.closed
     assert pair.client.incarnation == "old"
     assert not any(isinstance(e, RemoteUpdate) for e in pair.link.server_events)
-    assert pair.client.all_acknowledged  # a synced viewer is up to date, never "saving"
     assert pair.server_doc.get_update() == server_before
     assert pair.peer.doc.get_update() == client_before
     assert str(pair.server_text) == "re-created document"
@@ -332,6 +331,7 @@ def test_read_only_peer_updates_are_dropped() -> None:
     rejected = [e for e in pair.link.server_events if isinstance(e, UpdateRejected)]
     assert rejected == [UpdateRejected(1), UpdateRejected(2)]
     assert not any(isinstance(e, RemoteUpdate) for e in pair.link.server_events)
+    assert pair.client.all_acknowledged  # a synced viewer is up to date, never "saving"
 
 
 # ----------------------------------------------------------------------------- awareness
