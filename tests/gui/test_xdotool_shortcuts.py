@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from tests.e2e.processes import (
     xdo,
     xvfb,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.gui]
 
@@ -74,13 +74,6 @@ def require_x_tools() -> None:
         if in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-
-
-async def wait_until(predicate: Any, what: Any, within: float = DEADLINE) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what()}"
-        await asyncio.sleep(0.05)
 
 
 def lines(text: pycrdt.Text) -> list[tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]]:
@@ -125,12 +118,14 @@ async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
                         await asyncio.to_thread(xdo, display, "click", "1")
                         await asyncio.to_thread(xdo, display, "type", "q")
                         try:
-                            await wait_until(lambda: "q" in str(text), lambda: "probe", 5.0)
+                            await wait_until(lambda: "q" in str(text), lambda: "probe", within=5.0)
                             break
                         except AssertionError:
                             continue
                     await asyncio.to_thread(xdo, display, "key", "BackSpace")
-                    await wait_until(lambda: str(text) == "", lambda: "probe erased")
+                    await wait_until(
+                        lambda: str(text) == "", lambda: "probe erased", within=DEADLINE
+                    )
                     keys: list[str] = []
                     for word, presses, _ in INLINE:
                         # The typing format follows the text before the caret (bold goes
@@ -149,6 +144,7 @@ async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
                             await wait_until(
                                 lambda w=word: w in str(text),
                                 lambda w=word: f"{w!r} on the server, have {str(text)[-60:]!r}",
+                                within=DEADLINE,
                             )
                         else:
                             await asyncio.to_thread(xdo, display, "key", key)
@@ -160,6 +156,7 @@ async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
                         await wait_until(
                             lambda t=so_far: t in str(text),
                             lambda t=so_far: f"{t!r} on the server, have {str(text)[-40:]!r}",
+                            within=DEADLINE,
                         )
                     got = lines(text)
                     for i, (word, _, attrs) in enumerate(INLINE):
