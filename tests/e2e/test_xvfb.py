@@ -165,15 +165,25 @@ async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_pat
                             # xdotool types non-ASCII by remapping a spare keycode for each
                             # character; under load the next remap can race the previous
                             # key event and drop a syllable. One character at a time, each
-                            # confirmed on the server before the next, is deterministic.
+                            # confirmed on the server before the next; a character the X
+                            # client read before its mapping (lost, never doubled: the check
+                            # is on the whole text so far) is typed again, at most twice.
                             for i, ch in enumerate(step[1]):
-                                await xdo_async(display, "type", "--delay", "40", ch)
                                 typed_so_far = step[1][: i + 1]
-                                await wait_until(
-                                    lambda t=typed_so_far: t in str(text),
-                                    lambda t=typed_so_far: f"{t!r} typed, have {str(text)!r}",
-                                    within=DEADLINE,
-                                )
+                                for attempt in range(3):
+                                    await xdo_async(display, "type", "--delay", "40", ch)
+                                    try:
+                                        await wait_until(
+                                            lambda t=typed_so_far: t in str(text),
+                                            lambda t=typed_so_far: (
+                                                f"{t!r} typed, have {str(text)!r}"
+                                            ),
+                                            within=5.0 if attempt < 2 else DEADLINE,
+                                        )
+                                        break
+                                    except AssertionError:
+                                        if attempt == 2:
+                                            raise
                         elif step[0] == "type":
                             await xdo_async(display, "type", "--delay", "15", step[1])
                         else:
