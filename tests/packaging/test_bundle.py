@@ -159,7 +159,9 @@ def test_bundle_is_stripped_and_ships_licenses(artifacts: Artifacts) -> None:
     assert not (qt / "translations").exists()
     libs = {p.name for p in (qt / "lib").iterdir()}
     assert "libQt6Widgets.so.6" in libs
-    for unused in ("libQt6Network.so.6", "libQt6Qml.so.6", "libQt6Quick.so.6", "libQt6Pdf.so.6"):
+    # QtNetwork (system proxy settings) and QtPrintSupport (Print) are used: kept.
+    assert {"libQt6Network.so.6", "libQt6PrintSupport.so.6"} <= libs
+    for unused in ("libQt6Qml.so.6", "libQt6Quick.so.6", "libQt6Pdf.so.6"):
         assert unused not in libs
         assert not (internal / unused).exists()
     plugins = qt / "plugins"
