@@ -47,8 +47,17 @@ async def test_acknowledged_edits_survive_kill_9(tmp_path: Path) -> None:
         async with asyncio.TaskGroup() as tg:
             for n, c in enumerate(clients):
                 tg.create_task(writer(n, c))
+
             # Let real edits and acks flow, then kill the server without warning.
-            await wait_until(lambda: sum(acked.values()) > 300, "acks flowing", within=30)
+            # Counted from the clients' events, not from the writers' loops: a fast writer may
+            # finish its 10,000 appends before the acknowledgements (group commits) arrive.
+            def acks() -> int:
+                return sum(
+                    max((e.count for e in c.events if isinstance(e, Acknowledged)), default=0)
+                    for c in clients
+                )
+
+            await wait_until(lambda: acks() > 300, "acks flowing", within=30)
             server.kill()
         for n, c in enumerate(clients):
             acked[n] = max([e.count for e in c.events if isinstance(e, Acknowledged)], default=0)
