@@ -6,6 +6,7 @@ Every process is started with a deadline on its readiness line and stopped by it
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import select
@@ -13,9 +14,11 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.waiting import wait_until
 
 #: Packages that provide the tools (Debian names), for the error message.
 X_PACKAGES = "xvfb libxcb-icccm4 libxcb-keysyms1 xdotool x11-apps imagemagick"
@@ -172,3 +175,30 @@ def screenshot(display: str, path: Path) -> Path:
         capture_output=True,
     )
     return path
+
+
+async def type_confirmed(
+    display: str, chars: str, shared_text: Callable[[], str], *, within: float
+) -> None:
+    """Type ``chars`` with xdotool one character at a time, each confirmed in
+    ``shared_text()`` (the document as a second client sees it) before the next.
+
+    xdotool types a character the keymap lacks (Hangul, emoji) by remapping a spare keycode
+    for a moment; under load the X client may read the key before the new mapping and the
+    key is lost. Such a character is typed again, at most twice. A late key can never be
+    counted twice: the check is on the whole text typed so far.
+    """
+    for i, ch in enumerate(chars):
+        so_far = chars[: i + 1]
+        for attempt in range(3):
+            await asyncio.to_thread(xdo, display, "type", "--delay", "40", ch)
+            try:
+                await wait_until(
+                    lambda t=so_far: t in shared_text(),
+                    lambda t=so_far: f"{t!r} typed, have {shared_text()[-60:]!r}",
+                    within=5.0 if attempt < 2 else within,
+                )
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise

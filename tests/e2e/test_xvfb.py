@@ -32,6 +32,7 @@ from tests.e2e.processes import (
     screenshot,
     start_editor,
     stop,
+    type_confirmed,
     wait_for_window,
     window_geometry,
     xdo,
@@ -162,28 +163,10 @@ async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_pat
                     ]
                     for step in steps:
                         if step[0] == "type" and not step[1].isascii():
-                            # xdotool types non-ASCII by remapping a spare keycode for each
-                            # character; under load the next remap can race the previous
-                            # key event and drop a syllable. One character at a time, each
-                            # confirmed on the server before the next; a character the X
-                            # client read before its mapping (lost, never doubled: the check
-                            # is on the whole text so far) is typed again, at most twice.
-                            for i, ch in enumerate(step[1]):
-                                typed_so_far = step[1][: i + 1]
-                                for attempt in range(3):
-                                    await xdo_async(display, "type", "--delay", "40", ch)
-                                    try:
-                                        await wait_until(
-                                            lambda t=typed_so_far: t in str(text),
-                                            lambda t=typed_so_far: (
-                                                f"{t!r} typed, have {str(text)!r}"
-                                            ),
-                                            within=5.0 if attempt < 2 else DEADLINE,
-                                        )
-                                        break
-                                    except AssertionError:
-                                        if attempt == 2:
-                                            raise
+                            # One character at a time, each confirmed on the server.
+                            await type_confirmed(
+                                display, step[1], lambda: str(text), within=DEADLINE
+                            )
                         elif step[0] == "type":
                             await xdo_async(display, "type", "--delay", "15", step[1])
                         else:

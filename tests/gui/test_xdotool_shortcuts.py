@@ -29,6 +29,7 @@ from tests.e2e.processes import (
     screenshot,
     start_editor,
     stop,
+    type_confirmed,
     wait_for_window,
     window_geometry,
     xdo,
@@ -150,26 +151,7 @@ async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
                             await asyncio.to_thread(xdo, display, "key", key)
                     # The last Return made an unchecked item; leave the list, then Unicode.
                     await asyncio.to_thread(xdo, display, "key", "Return")
-                    for i, ch in enumerate(UNICODE):
-                        so_far = UNICODE[: i + 1]
-                        # xdotool types a character the keymap lacks by remapping a spare
-                        # keycode for a moment; the X client sometimes reads the key before
-                        # the new mapping and the key is lost (never doubled: the check is
-                        # on the whole text so far). Type it again then, at most twice.
-                        for attempt in range(3):
-                            await asyncio.to_thread(xdo, display, "type", "--delay", "40", ch)
-                            try:
-                                await wait_until(
-                                    lambda t=so_far: t in str(text),
-                                    lambda t=so_far: (
-                                        f"{t!r} on the server, have {str(text)[-40:]!r}"
-                                    ),
-                                    within=5.0 if attempt < 2 else DEADLINE,
-                                )
-                                break
-                            except AssertionError:
-                                if attempt == 2:
-                                    raise
+                    await type_confirmed(display, UNICODE, lambda: str(text), within=DEADLINE)
                     got = lines(text)
                     for i, (word, _, attrs) in enumerate(INLINE):
                         runs, block = got[i]
