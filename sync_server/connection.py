@@ -46,6 +46,7 @@ from .metrics import Metrics
 from .outbound import OutboundMonitor
 from .ratelimit import TokenBucket
 from .registry import RoomRegistry, TooManyRooms
+from .room import Peer, Room
 from .sockets import GuardedConnection
 
 log = logging.getLogger("coscribe.connection")
@@ -105,6 +106,49 @@ def _coalescer() -> _Coalescer:
     if found is None:
         found = _coalescers[loop] = _Coalescer(loop)
     return found
+
+
+def refuse(
+    peer: Peer,
+    exc: ProtocolError,
+    *,
+    metrics: Metrics,
+    fields: dict[str, object],
+    logger: logging.Logger,
+) -> None:
+    """Close ``peer`` for a message it sent that the protocol refuses (one log line)."""
+    metrics.errors_by_kind[type(exc).__name__] += 1
+    logger.info(
+        "refusing a message: %s: %s",
+        type(exc).__name__,
+        exc,
+        extra={"fields": {**fields, "code": int(exc.close_code)}},
+    )
+    peer.kick(exc.close_code, type(exc).__name__)
+
+
+def deliver(
+    room: Room,
+    peer: Peer,
+    data: bytes,
+    *,
+    rate: TokenBucket,
+    metrics: Metrics,
+    fields: dict[str, object],
+    logger: logging.Logger,
+) -> None:
+    """One binary message from ``peer`` (a WebSocket, or a document of a coscribe.v2
+    session): counted, rate-limited, handed to the room; a refused one closes the peer."""
+    metrics.messages_in += 1
+    metrics.bytes_in += len(data)
+    if not rate.take():
+        metrics.errors_by_kind["message_rate"] += 1
+        peer.kick(CloseCode.POLICY_VIOLATION, "message rate limit exceeded")
+        return
+    try:
+        room.receive(peer, data)
+    except ProtocolError as exc:
+        refuse(peer, exc, metrics=metrics, fields=fields, logger=logger)
 
 
 class Connection:
@@ -350,25 +394,14 @@ async def serve_connection(
                     # Kicked (protocol error, rate limit, slow consumer, expiry): keep reading
                     # and discarding, or a full inbound queue would stall the close handshake.
                     return
-                metrics.messages_in += 1
-                metrics.bytes_in += len(data)
                 try:
                     if text:
-                        raise DecodeError("text frame: the protocol uses binary messages")
-                    if not rate.take():
-                        metrics.errors_by_kind["message_rate"] += 1
-                        conn.kick(CloseCode.POLICY_VIOLATION, "message rate limit exceeded")
+                        metrics.messages_in += 1
+                        metrics.bytes_in += len(data)
+                        refuse(conn, DecodeError("text frame: the protocol uses binary messages"),
+                               metrics=metrics, fields=fields, logger=log)  # fmt: skip
                         return
-                    room.receive(conn, data)
-                except ProtocolError as exc:
-                    metrics.errors_by_kind[type(exc).__name__] += 1
-                    log.info(
-                        "refusing a message: %s: %s",
-                        type(exc).__name__,
-                        exc,
-                        extra={"fields": {**fields, "code": int(exc.close_code)}},
-                    )
-                    conn.kick(exc.close_code, type(exc).__name__)
+                    deliver(room, conn, data, rate=rate, metrics=metrics, fields=fields, logger=log)
                 except Exception:
                     metrics.errors_by_kind["internal"] += 1
                     log.exception("internal error; closing peer", extra={"fields": fields})

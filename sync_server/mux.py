@@ -56,7 +56,7 @@ from shared.session import SyncSession
 from .admission import Admission, Refusal, SessionGrant
 from .auth import Principal
 from .config import ServerConfig
-from .connection import LARGE_MESSAGE, PROBE_TIMEOUT, reset
+from .connection import LARGE_MESSAGE, PROBE_TIMEOUT, deliver, reset
 from .lifecycle import Resource
 from .metrics import Metrics, render_rows
 from .outbound import OutboundMonitor
@@ -145,24 +145,8 @@ class DocChannel:
         room = self.room
         if self.closing or room is None:
             return
-        metrics = self._mux.hub.metrics
-        metrics.messages_in += 1
-        metrics.bytes_in += len(message)
-        if not self._rate.take():
-            metrics.errors_by_kind["message_rate"] += 1
-            self.kick(CloseCode.POLICY_VIOLATION, "message rate limit exceeded")
-            return
-        try:
-            room.receive(self, message)
-        except ProtocolError as exc:
-            metrics.errors_by_kind[type(exc).__name__] += 1
-            log.info(
-                "refusing a message: %s: %s",
-                type(exc).__name__,
-                exc,
-                extra={"fields": {"peer": self.label, "code": int(exc.close_code)}},
-            )
-            self.kick(exc.close_code, type(exc).__name__)
+        deliver(room, self, message, rate=self._rate, metrics=self._mux.hub.metrics,
+                fields={"peer": self.label}, logger=log)  # fmt: skip
 
     def joined(self, room: Room) -> None:
         """The room is loaded: start the document's conversation (HELLO, step 1...)."""
