@@ -1,10 +1,11 @@
 """Command-line options declared once, on the ``ServerConfig`` fields they set.
 
 Each knob used to be written three times (argparse flag and environment variable, the
-config default, the keyword mapping). Now a field carries :func:`option` metadata (flag,
-environment variable, parser, help), and ``coscribe-server`` builds its parser and the
-config from the dataclass: the default shown in ``--help`` is the field's default, and an
-option cannot be added without its environment variable and its parser.
+config default, the keyword mapping). Now a field is declared with :func:`setting` (flag,
+default, parser, help; the environment variable follows from the flag), and
+``coscribe-server`` builds its parser and the config from the dataclass: the default shown
+in ``--help`` is the field's default, and an option cannot be added without its
+environment variable and its parser.
 
 The parsers raise ``argparse.ArgumentTypeError`` with a message that says what is wrong,
 so every bad value is a one-line error naming the option.
@@ -15,11 +16,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 Parser = Callable[[str], Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +44,23 @@ class Option:
     shown_default: str | None = None
 
 
-def option(**kwargs: Any) -> Mapping[str, Option]:
-    """Field metadata: ``field(default=..., metadata=option(flag=..., env=..., help=...))``."""
-    return {"cli": Option(**kwargs)}
+def setting(
+    flag: str,
+    default: T,
+    parse: Parser = str,
+    *,
+    help: str,
+    env: str | None = None,
+    repr: bool = True,
+    **more: Any,
+) -> T:
+    """A config field that is also the option ``flag`` and the environment variable ``env``
+    (by default ``COSCRIBE_`` and the flag in capitals: ``--max-rooms`` is
+    ``COSCRIBE_MAX_ROOMS``); ``more`` are the other :class:`Option` attributes."""
+    if env is None:
+        env = "COSCRIBE_" + flag.removeprefix("--").upper().replace("-", "_")
+    cli = Option(flag=flag, env=env, help=help, parse=parse, **more)
+    return field(default=default, repr=repr, metadata={"cli": cli})
 
 
 def cli_fields(config_type: type) -> list[tuple[dataclasses.Field[Any], Option]]:
