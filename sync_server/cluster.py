@@ -41,22 +41,7 @@ from redis.retry import Retry
 
 from shared.errors import CollabError, InvalidUpdate, crdt_errors
 
-from .cluster_actions import (
-    Action,
-    AnswerSync,
-    ApplyAwareness,
-    ApplyUpdate,
-    BadMessage,
-    DropPresence,
-    NodeGone,
-    Publish,
-    Relink,
-    ResyncDue,
-    ResyncJob,
-    SequenceGap,
-    Subscribe,
-    Unsubscribe,
-)
+from . import cluster_actions as actions
 from .cluster_protocol import ClusterProtocol
 from .cluster_wire import ClusterStats
 from .lifecycle import Resource
@@ -113,7 +98,7 @@ class RedisFanout(Resource):
         self._pubsub: Any = None
         self._rooms: dict[str, Room] = {}
         self._sub_waiters: dict[str, asyncio.Event] = {}
-        self._outbox: list[Publish] = []
+        self._outbox: list[actions.Publish] = []
         self._outbox_ready = asyncio.Event()
         self._resync_ready = asyncio.Event()
         self._relink = False
@@ -203,45 +188,43 @@ class RedisFanout(Resource):
 
     # ------------------------------------------------------------------ actions
 
-    def _execute(self, actions: list[Action]) -> None:
-        for action in actions:
+    def _execute(self, todo: list[actions.Action]) -> None:
+        for action in todo:
             match action:
-                case Publish():
+                case actions.Publish():
                     self._enqueue(action)
-                case Subscribe(channel) | Unsubscribe(channel):
+                case actions.Subscribe(channel) | actions.Unsubscribe(channel):
                     self._channel_op(action, channel)
-                case Relink():
+                case actions.Relink():
                     self._relink = True
-                case ResyncDue():
+                case actions.ResyncDue():
                     self._resync_ready.set()
-                case NodeGone(node, why):
+                case actions.NodeGone(node, why):
                     log.info(
                         "cluster node gone", extra={"fields": {"node": node.hex()[:8], "why": why}}
                     )
-                case SequenceGap(room, _, seq, _):
+                case actions.SequenceGap(room, _, seq, _):
                     log.info("cluster sequence gap", extra={"fields": {"room": room, "seq": seq}})
-                case BadMessage(room, reason):
+                case actions.BadMessage(room, reason):
                     log.warning("bad cluster message: %s", reason, extra={"fields": {"room": room}})
                 case _:
                     self._apply_to_room(action)
 
-    def _apply_to_room(
-        self, action: ApplyUpdate | ApplyAwareness | DropPresence | AnswerSync
-    ) -> None:
+    def _apply_to_room(self, action: actions.RoomAction) -> None:
         room = self._rooms.get(action.room)
         if room is None or room.closed:
             return
-        answer: list[Action] = []
+        answer: list[actions.Action] = []
         try:
             with crdt_errors(InvalidUpdate):
                 match action:
-                    case ApplyUpdate(_, update):
+                    case actions.ApplyUpdate(_, update):
                         room.apply_remote_update(update)
-                    case ApplyAwareness(_, owner, update, raw):
+                    case actions.ApplyAwareness(_, owner, update, raw):
                         room.apply_remote_awareness(owner, update, raw)
-                    case DropPresence(_, owner):
+                    case actions.DropPresence(_, owner):
                         room.drop_presence_of(owner)
-                    case AnswerSync(_, state_vector, ask_back):
+                    case actions.AnswerSync(_, state_vector, ask_back):
                         diff = room.doc.get_update(state_vector)
                         presence = room.local_presence_message()
                         own = room.doc.get_state() if ask_back else None
@@ -251,11 +234,11 @@ class RedisFanout(Resource):
             log.warning("bad cluster message: %r", exc, extra={"fields": {"room": room.name}})
         self._execute(answer)
 
-    def _channel_op(self, action: Subscribe | Unsubscribe, channel: str) -> None:
+    def _channel_op(self, action: actions.Subscribe | actions.Unsubscribe, channel: str) -> None:
         pubsub = self._pubsub
         if pubsub is None or not self.is_open:
             return  # the next link subscribes exactly the wanted channels
-        if isinstance(action, Subscribe):
+        if isinstance(action, actions.Subscribe):
             self.spawn(self._quietly(pubsub.subscribe(channel)), f"subscribe {channel}")
         else:
             self.spawn(self._quietly(pubsub.unsubscribe(channel)), f"unsubscribe {channel}")
@@ -267,7 +250,7 @@ class RedisFanout(Resource):
 
     # ------------------------------------------------------------------ tasks
 
-    def _enqueue(self, message: Publish) -> None:
+    def _enqueue(self, message: actions.Publish) -> None:
         if len(self._outbox) >= MAX_OUTBOX:
             dropped = len(self._outbox)
             self._outbox.clear()
@@ -373,7 +356,7 @@ class RedisFanout(Resource):
                 if not await self._resync(job):
                     await asyncio.sleep(RESYNC_RETRY)
 
-    async def _resync(self, job: ResyncJob) -> bool:
+    async def _resync(self, job: actions.ResyncJob) -> bool:
         """Merge the stored document into the room; False if the store failed."""
         room = self._rooms.get(job.room)
         if room is None or room.closed:

@@ -134,15 +134,15 @@ class BadMessage:
     reason: str
 
 
+#: What the adapter carries out on a loaded room.
+RoomAction = ApplyUpdate | ApplyAwareness | DropPresence | AnswerSync
+
 Action = (
     Publish
     | Subscribe
     | Unsubscribe
     | Relink
-    | ApplyUpdate
-    | ApplyAwareness
-    | DropPresence
-    | AnswerSync
+    | RoomAction
     | ResyncDue
     | NodeGone
     | SequenceGap
