@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from editor_app.ui.app import CoscribeApp
+from editor_app.ui.app import CoscribeApp, OpenDocument
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
 from tests.support.waiting import DEADLINE as DEADLINE
@@ -82,6 +83,40 @@ async def editor_app(
         yield app
     finally:
         await app.aclose()
+
+
+@asynccontextmanager
+async def solo_document(tmp_path: Path, name: str) -> AsyncIterator[OpenDocument]:
+    """Document ``name`` open in one editor ("Ada") on a relay of its own, both under
+    ``tmp_path``: the setup of a test of one user's window."""
+    async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
+        yield app.open_document(f"{server.url}/{name}")
+
+
+@dataclass
+class TwoEditors:
+    """Alice's and Bob's editors, each a full app, with the same document open."""
+
+    server: Relay
+    url: str
+    alice_app: CoscribeApp
+    bob_app: CoscribeApp
+    alice: OpenDocument
+    bob: OpenDocument
+
+
+@asynccontextmanager
+async def alice_and_bob(tmp_path: Path, name: str) -> AsyncIterator[TwoEditors]:
+    """A relay (data in ``tmp_path/server``) and two editors, Alice and Bob (data dirs
+    ``tmp_path/alice`` and ``tmp_path/bob``), each with document ``name`` open."""
+    async with (
+        relay(tmp_path / "server") as server,
+        editor_app(tmp_path / "alice", "Alice") as alice_app,
+        editor_app(tmp_path / "bob", "Bob") as bob_app,
+    ):
+        url = f"{server.url}/{name}"
+        alice, bob = alice_app.open_document(url), bob_app.open_document(url)
+        yield TwoEditors(server, url, alice_app, bob_app, alice, bob)
 
 
 def type_text(widget: QWidget, text: str) -> None:

@@ -23,8 +23,7 @@ from tests.e2e.harness import (
     OFFLINE,
     RECONNECT_DEADLINE,
     SAVED,
-    editor_app,
-    relay,
+    alice_and_bob,
     type_text,
     wait_until,
 )
@@ -73,14 +72,8 @@ async def node_client(tmp_path: Path, url: str, room: str) -> AsyncIterator[Any]
 async def test_two_editors_and_a_yjs_client_edit_format_and_see_each_other(
     tmp_path: Path,
 ) -> None:
-    async with (
-        relay(tmp_path / "server") as server,
-        editor_app(tmp_path / "alice", "Alice") as alice_app,
-        editor_app(tmp_path / "bob", "Bob") as bob_app,
-    ):
-        url = f"{server.url}/e2e-notes"
-        alice = alice_app.open_document(url)
-        bob = bob_app.open_document(url)
+    async with alice_and_bob(tmp_path, "e2e-notes") as two:
+        server, alice, bob = two.server, two.alice, two.bob
         for who in (alice, bob):
             await wait_until(lambda w=who: status(w) == SAVED, "both editors to be saved")
 
@@ -164,14 +157,8 @@ async def test_two_editors_and_a_yjs_client_edit_format_and_see_each_other(
 @pytest.mark.asyncio
 @pytest.mark.timeout(180)
 async def test_server_restart_while_both_keep_typing_converges(tmp_path: Path) -> None:
-    async with (
-        relay(tmp_path / "server") as server,
-        editor_app(tmp_path / "alice", "Alice") as alice_app,
-        editor_app(tmp_path / "bob", "Bob") as bob_app,
-    ):
-        url = f"{server.url}/restart-notes"
-        alice = alice_app.open_document(url)
-        bob = bob_app.open_document(url)
+    async with alice_and_bob(tmp_path, "restart-notes") as two:
+        server, alice, bob = two.server, two.alice, two.bob
         go_to_end(alice)
         type_text(alice.editor, "start.")
         await wait_until(lambda: text_of(bob) == "start.", lambda: f"Bob: {text_of(bob)!r}")

@@ -36,8 +36,10 @@ from tests.e2e.harness import (
     OFFLINE,
     SAVED,
     Relay,
+    alice_and_bob,
     editor_app,
     relay,
+    solo_document,
     type_text,
     wait_until,
 )
@@ -214,20 +216,15 @@ async def test_open_link_dialog_validates_and_opens(tmp_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_title_edit_syncs_and_copy_link(tmp_path: Path, qtbot: QtBot) -> None:
-    async with (
-        relay(tmp_path / "server") as server,
-        editor_app(tmp_path / "a", "Alice") as alice_app,
-        editor_app(tmp_path / "b", "Bob") as bob_app,
-    ):
-        url = f"{server.url}/titled"
-        alice, bob = alice_app.open_document(url), bob_app.open_document(url)
+    async with alice_and_bob(tmp_path, "titled") as two:
+        alice, bob = two.alice, two.bob
         qtbot.keyClicks(alice.window.title_edit, "Quarterly plan")
         assert alice.model.title() == "Quarterly plan"
         assert alice.window.windowTitle() == "Quarterly plan — Coscribe"
         await wait_until(lambda: bob.window.title_edit.text() == "Quarterly plan", "title")
         assert bob.window.windowTitle() == "Quarterly plan — Coscribe"
         bob.window.copy_link()
-        assert QApplication.clipboard().text() == url
+        assert QApplication.clipboard().text() == two.url
 
 
 @pytest.mark.asyncio
@@ -261,8 +258,7 @@ async def test_status_texts_follow_the_connection(tmp_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_find_replace_export_and_word_count(tmp_path: Path) -> None:
-    async with relay(tmp_path / "server") as server, editor_app(tmp_path / "me", "Ada") as app:
-        opened = app.open_document(f"{server.url}/find-doc")
+    async with solo_document(tmp_path, "find-doc") as opened:
         type_text(opened.editor, "the cat sat on the Cat mat")
         dialog = opened.window.show_find(replace=False)
         dialog.find_edit.setText("cat")
@@ -383,17 +379,12 @@ async def test_conflict_discard_my_offline_changes(tmp_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_preferences_rename_reaches_collaborators(tmp_path: Path) -> None:
-    Settings(tmp_path / "b").color = "#188038"  # not Alice's new colour (it would be taken)
-    async with (
-        relay(tmp_path / "server") as server,
-        editor_app(tmp_path / "a", "Alice") as alice_app,
-        editor_app(tmp_path / "b", "Bob") as bob_app,
-    ):
-        url = f"{server.url}/people"
-        alice, bob = alice_app.open_document(url), bob_app.open_document(url)
+    Settings(tmp_path / "bob").color = "#188038"  # not Alice's new colour (it would be taken)
+    async with alice_and_bob(tmp_path, "people") as two:
+        alice, bob = two.alice, two.bob
         await wait_until(lambda: "Alice" in bob.window.people.names(), "Alice in Bob's list")
         assert alice.window.people.people()[0].is_you
-        alice_app.show_preferences()
+        two.alice_app.show_preferences()
         dialog = top_level("preferencesDialog")
         assert isinstance(dialog, PreferencesDialog)
         dialog.name_edit.setText("Alicia")
@@ -405,13 +396,12 @@ async def test_preferences_rename_reaches_collaborators(tmp_path: Path) -> None:
         )
         colors = {p.name: p.color for p in bob.window.people.people()}
         assert colors["Alicia"] == "#9334e6"
-        assert Settings(tmp_path / "a").display_name == "Alicia"
+        assert Settings(tmp_path / "alice").display_name == "Alicia"
 
 
 @pytest.mark.asyncio
 async def test_toolbar_applies_and_reflects_formatting_and_undo(tmp_path: Path) -> None:
-    async with relay(tmp_path / "server") as server, editor_app(tmp_path / "me", "Ada") as app:
-        opened = app.open_document(f"{server.url}/toolbar")
+    async with solo_document(tmp_path, "toolbar") as opened:
         window, editor = opened.window, opened.editor
         type_text(editor, "Heading\nbody text")
         cursor = editor.textCursor()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QColor, QPalette
 
-from tests.e2e.harness import editor_app, relay, type_text, wait_until
+from tests.e2e.harness import solo_document, type_text, wait_until
 
 
 def page_lightness(window: object) -> int:
@@ -18,8 +18,7 @@ def page_lightness(window: object) -> int:
 
 @pytest.mark.asyncio
 async def test_dark_scheme_darkens_the_page_and_back(tmp_path: Path) -> None:
-    async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
-        opened = app.open_document(f"{server.url}/dark")
+    async with solo_document(tmp_path, "dark") as opened:
         type_text(opened.editor, "Night owl")
         await wait_until(lambda: page_lightness(opened.window) > 200, "a light page")
         # A dark system theme reaches Qt as a dark palette (the offscreen platform has no

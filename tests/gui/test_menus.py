@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QMenu
 
 from editor_app.qt.formats import crdt_delta
 from editor_app.ui.main_window import MainWindow
-from tests.e2e.harness import editor_app, relay, type_text, wait_until
+from tests.e2e.harness import solo_document, type_text, wait_until
 
 
 def menu_texts(window: MainWindow, title: str) -> list[str]:
@@ -37,8 +37,7 @@ def menu_texts(window: MainWindow, title: str) -> list[str]:
 
 @pytest.mark.asyncio
 async def test_menus_use_words_and_edit_has_clipboard_commands(tmp_path: Path) -> None:
-    async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
-        opened = app.open_document(f"{server.url}/menus")
+    async with solo_document(tmp_path, "menus") as opened:
         window = opened.window
         fmt = menu_texts(window, "Format")
         assert {"Bold", "Italic", "Underline", "Strikethrough"} <= set(fmt)
@@ -67,8 +66,7 @@ async def test_menus_use_words_and_edit_has_clipboard_commands(tmp_path: Path) -
 
 @pytest.mark.asyncio
 async def test_enter_in_the_title_moves_to_the_page(tmp_path: Path) -> None:
-    async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
-        opened = app.open_document(f"{server.url}/title")
+    async with solo_document(tmp_path, "title") as opened:
         window = opened.window
         window.activateWindow()
         window.title_edit.setFocus()

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import editor_app, relay, type_text, wait_until
+from tests.e2e.harness import solo_document, type_text, wait_until
 
 
 @pytest.mark.asyncio
 async def test_outline_lists_headings_and_jumps(tmp_path: Path) -> None:
-    async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
-        opened = app.open_document(f"{server.url}/outline")
+    async with solo_document(tmp_path, "outline") as opened:
         window, editor = opened.window, opened.editor
         type_text(editor, "Intro\ntext\nDetails\nmore text\n회의")
         for line, level in ((0, 1), (2, 2), (4, 3)):

@@ -10,13 +10,12 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtTest import QTest
 
 from editor_app.qt.formats import crdt_delta
-from tests.e2e.harness import editor_app, relay, type_text
+from tests.e2e.harness import solo_document, type_text
 
 
 @pytest.mark.asyncio
 async def test_paint_format_copies_formats_to_the_next_selection(tmp_path: Path) -> None:
-    async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
-        opened = app.open_document(f"{server.url}/paint")
+    async with solo_document(tmp_path, "paint") as opened:
         window, editor = opened.window, opened.editor
         type_text(editor, "source target")
         cursor = editor.textCursor()

@@ -10,13 +10,12 @@ from PySide6.QtGui import QPageSize
 from PySide6.QtPrintSupport import QPrinter
 
 from editor_app.qt import export
-from tests.e2e.harness import editor_app, relay, type_text
+from tests.e2e.harness import solo_document, type_text
 
 
 @pytest.mark.asyncio
 async def test_print_preview_pdf_and_word_count(tmp_path: Path) -> None:
-    async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
-        opened = app.open_document(f"{server.url}/printing")
+    async with solo_document(tmp_path, "printing") as opened:
         window, editor = opened.window, opened.editor
         type_text(editor, "Title\n")
         editor.insertPlainText("Some words here. " * 400 + "\n한글 끝")  # a paste

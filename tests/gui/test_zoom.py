@@ -10,13 +10,12 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from tests.e2e.harness import editor_app, relay, type_text
+from tests.e2e.harness import solo_document, type_text
 
 
 @pytest.mark.asyncio
 async def test_zoom_scales_text_and_sends_nothing(tmp_path: Path) -> None:
-    async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
-        opened = app.open_document(f"{server.url}/zoom")
+    async with solo_document(tmp_path, "zoom") as opened:
         window, editor = opened.window, opened.editor
         type_text(editor, "Title\nbody")
         cursor = editor.textCursor()
