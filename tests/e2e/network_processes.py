@@ -19,10 +19,10 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from tests.e2e.processes import in_ci, stop
+from tests.e2e.processes import require_tools, stop
 
 PACKAGES = "nginx-light tinyproxy"
 STARTUP_DEADLINE = 15.0
@@ -42,18 +42,7 @@ def _sbin(name: str) -> str | None:
 
 
 def require_network_tools() -> None:
-    import pytest
-
-    missing = missing_network_tools()
-    if not missing:
-        return
-    message = (
-        f"these tests need {', '.join(missing)}; install them with "
-        f"`apt-get install -y --no-install-recommends {PACKAGES}`"
-    )
-    if in_ci():
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    require_tools(missing_network_tools(), PACKAGES)
 
 
 def free_port() -> int:
@@ -78,15 +67,16 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, log: Pa
 
 
 @contextlib.contextmanager
-def nginx_without_upgrade(relay_port: int, workdir: Path) -> Iterator[str]:
-    """nginx in front of the relay, dropping WebSocket upgrades; yields its ws:// URL."""
+def _nginx(workdir: Path, http_block: Callable[[int], str]) -> Iterator[str]:
+    """nginx in the foreground with its files in ``workdir``, on a free loopback port; its
+    ``http`` block is ``http_block(port)``. Yields its ws:// URL."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    conf = workdir / "nginx.conf"
     temp = " ".join(
         f"{kind}_temp_path {workdir / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
+    conf = workdir / "nginx.conf"
     conf.write_text(
         f"""
 daemon off;
@@ -96,10 +86,32 @@ pid {workdir / "nginx.pid"};
 error_log {workdir / "error.log"} info;
 events {{ worker_connections 256; }}
 http {{
+    {temp}
+{http_block(port)}
+}}
+"""
+    )
+    log = workdir / "stderr.log"
+    nginx = shutil.which("nginx") or _sbin("nginx") or "nginx"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [nginx, "-c", str(conf), "-p", str(workdir)], stdout=subprocess.DEVNULL, stderr=err
+        )
+    try:
+        _wait_listening(port, proc, "nginx", log)
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        stop(proc)  # type: ignore[arg-type]
+
+
+def nginx_without_upgrade(relay_port: int, workdir: Path) -> contextlib.AbstractContextManager[str]:
+    """nginx in front of the relay, dropping WebSocket upgrades; yields its ws:// URL."""
+
+    def http_block(port: int) -> str:
+        return f"""
     # Every request the editor made through nginx (the tests read it as evidence).
     log_format plain '$request $status';
     access_log {workdir / "access.log"} plain;
-    {temp}
     server {{
         listen 127.0.0.1:{port};
         location / {{
@@ -111,23 +123,9 @@ http {{
             proxy_read_timeout 60s;
             client_max_body_size 64m;
         }}
-    }}
-}}
-"""
-    )
-    log = workdir / "stderr.log"
-    nginx = shutil.which("nginx") or _sbin("nginx") or "nginx"
-    with log.open("wb") as err:
-        proc = subprocess.Popen(
-            [nginx, "-c", str(conf), "-p", str(workdir)],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-    try:
-        _wait_listening(port, proc, "nginx", log)
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        stop(proc)  # type: ignore[arg-type]
+    }}"""
+
+    return _nginx(workdir, http_block)
 
 
 @contextlib.contextmanager
@@ -219,45 +217,16 @@ def balancer_config(nodes: dict[str, str], listen: str, *, sticky: bool = True) 
 """
 
 
-@contextlib.contextmanager
-def nginx_balancer(nodes: dict[str, int], workdir: Path, *, sticky: bool = True) -> Iterator[str]:
+def nginx_balancer(
+    nodes: dict[str, int], workdir: Path, *, sticky: bool = True
+) -> contextlib.AbstractContextManager[str]:
     """nginx balancing relay nodes (node id -> port) on loopback; yields its ws:// URL."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    temp = " ".join(
-        f"{kind}_temp_path {workdir / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    http_block = balancer_config(
-        {node: f"127.0.0.1:{p}" for node, p in nodes.items()},
-        f"127.0.0.1:{port}",
-        sticky=sticky,
-    )
-    conf = workdir / "nginx.conf"
-    conf.write_text(
-        f"""
-daemon off;
-master_process off;
-worker_processes 1;
-pid {workdir / "nginx.pid"};
-error_log {workdir / "error.log"} info;
-events {{ worker_connections 256; }}
-http {{
+    addresses = {node: f"127.0.0.1:{p}" for node, p in nodes.items()}
+
+    def http_block(port: int) -> str:
+        return f"""
     log_format routed '$request $status $upstream_addr';
     access_log {workdir / "access.log"} routed;
-    {temp}
-{http_block}
-}}
-"""
-    )
-    log = workdir / "stderr.log"
-    nginx = shutil.which("nginx") or _sbin("nginx") or "nginx"
-    with log.open("wb") as err:
-        proc = subprocess.Popen(
-            [nginx, "-c", str(conf), "-p", str(workdir)], stdout=subprocess.DEVNULL, stderr=err
-        )
-    try:
-        _wait_listening(port, proc, "nginx", log)
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        stop(proc)  # type: ignore[arg-type]
+{balancer_config(addresses, f"127.0.0.1:{port}", sticky=sticky)}"""
+
+    return _nginx(workdir, http_block)

@@ -34,6 +34,26 @@ def missing_x_tools() -> list[str]:
     return [tool for tool in X_TOOLS if shutil.which(tool) is None]
 
 
+def require_tools(missing: Sequence[str], packages: str) -> None:
+    """Skip the test (fail it on CI) when the ``missing`` tools are, naming the Debian
+    ``packages`` that provide them."""
+    import pytest
+
+    if not missing:
+        return
+    message = (
+        f"this test needs {', '.join(missing)} on PATH; install them with "
+        f"`apt-get install -y --no-install-recommends {packages}`"
+    )
+    if in_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def require_x_tools() -> None:
+    require_tools(missing_x_tools(), X_PACKAGES)
+
+
 def _read_line(proc: subprocess.Popen[bytes], within: float, what: str) -> str:
     """The next stdout line of ``proc``, or AssertionError after ``within`` seconds."""
     assert proc.stdout is not None
@@ -126,6 +146,11 @@ def xdo(display: str, *args: str) -> str:
     if done.returncode != 0:
         raise AssertionError(f"xdotool {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
+
+
+async def xdo_async(display: str, *args: str) -> str:
+    """:func:`xdo` in a worker thread, for async tests."""
+    return await asyncio.to_thread(xdo, display, *args)
 
 
 def wait_for_window(

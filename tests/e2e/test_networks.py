@@ -294,6 +294,7 @@ def assert_went_through(kind: str, relay_url: str, workdir: Path, before: dict[s
 async def test_real_editor_syncs_through_each_network(tmp_path: Path) -> None:
     from tests.e2e.processes import (
         relay_server,
+        require_x_tools,
         start_editor,
         stop,
         wait_for_window,
@@ -301,7 +302,6 @@ async def test_real_editor_syncs_through_each_network(tmp_path: Path) -> None:
         xdo,
         xvfb,
     )
-    from tests.e2e.test_xvfb import require_x_tools
     from tests.interop.node_client import NodeClient, ensure_node_packages
 
     require_x_tools()

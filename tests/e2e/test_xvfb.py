@@ -24,20 +24,7 @@ import pycrdt
 import pytest
 
 from shared import Origin
-from tests.e2e.processes import (
-    X_PACKAGES,
-    in_ci,
-    missing_x_tools,
-    relay_server,
-    screenshot,
-    start_editor,
-    stop,
-    type_confirmed,
-    wait_for_window,
-    window_geometry,
-    xdo,
-    xvfb,
-)
+from tests.e2e import processes
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.gui]
@@ -46,19 +33,6 @@ COLLABORATOR = "Minji"
 COLLABORATOR_COLOR = "#e37400"
 SCREEN = "1000x760x24"  # the main window's default size: no black border
 DEADLINE = 20.0
-
-
-def require_x_tools() -> None:
-    missing = missing_x_tools()
-    if not missing:
-        return
-    message = (
-        f"the Xvfb test needs {', '.join(missing)} on PATH; install them with "
-        f"`apt-get install -y --no-install-recommends {X_PACKAGES}`"
-    )
-    if in_ci():
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 def color_pixels(image: Path, color: str) -> int:
@@ -93,28 +67,28 @@ def color_pixels(image: Path, color: str) -> int:
     return int(float(done.stdout.strip() or 0))
 
 
-async def xdo_async(display: str, *args: str) -> str:
-    return await asyncio.to_thread(xdo, display, *args)
-
-
 @pytest.mark.asyncio
 @pytest.mark.timeout(240)
 async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_path: Path) -> None:
-    require_x_tools()
+    processes.require_x_tools()
     from editor_app.core.offsets import TextIndex
     from editor_app.core.presence import PresenceTracker
     from editor_app.core.schema import content, meta
     from editor_app.core.sync_client import SyncClient
 
     log = tmp_path / "editor.log"
-    with xvfb(SCREEN) as display, relay_server(tmp_path / "server") as base:
+    with processes.xvfb(SCREEN) as display, processes.relay_server(tmp_path / "server") as base:
         url = f"{base}/kickoff-notes"
-        app = start_editor(
+        app = processes.start_editor(
             [url, "--data-dir", str(tmp_path / "editor"), "--name", "Sam"], display, log
         )
         try:
-            window = await asyncio.to_thread(wait_for_window, display, "Coscribe", app, log)
-            x, y, width, height = await asyncio.to_thread(window_geometry, display, window)
+            window = await asyncio.to_thread(
+                processes.wait_for_window, display, "Coscribe", app, log
+            )
+            x, y, width, height = await asyncio.to_thread(
+                processes.window_geometry, display, window
+            )
 
             # The collaborator: a real client on the same document, in this process.
             doc = pycrdt.Doc()
@@ -125,15 +99,17 @@ async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_pat
                 tg.create_task(client.run())
                 try:
                     # Title: click the title field (top left), type.
-                    await xdo_async(display, "mousemove", str(x + 120), str(y + 50), "click", "1")
-                    await xdo_async(display, "type", "--delay", "20", "Project kickoff")
+                    await processes.xdo_async(
+                        display, "mousemove", str(x + 120), str(y + 50), "click", "1"
+                    )
+                    await processes.xdo_async(display, "type", "--delay", "20", "Project kickoff")
                     await wait_until(
                         lambda: meta(doc).get("title") == "Project kickoff",
                         lambda: f"the title on the server, have {meta(doc).get('title')!r}",
                         within=DEADLINE,
                     )
                     # Body: click into the page, then type with formatting shortcuts.
-                    await xdo_async(
+                    await processes.xdo_async(
                         display,
                         "mousemove",
                         str(x + width // 2),
@@ -164,13 +140,13 @@ async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_pat
                     for step in steps:
                         if step[0] == "type" and not step[1].isascii():
                             # One character at a time, each confirmed on the server.
-                            await type_confirmed(
+                            await processes.type_confirmed(
                                 display, step[1], lambda: str(text), within=DEADLINE
                             )
                         elif step[0] == "type":
-                            await xdo_async(display, "type", "--delay", "15", step[1])
+                            await processes.xdo_async(display, "type", "--delay", "15", step[1])
                         else:
-                            await xdo_async(display, *step)
+                            await processes.xdo_async(display, *step)
                     typed = ("Kickoff notes", "We ship on Friday", "회의는 금요일 오후 3시입니다.")
                     await wait_until(
                         lambda: all(t in str(text) for t in typed) and "Release notes" in str(text),
@@ -198,7 +174,7 @@ async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_pat
                     shot = tmp_path / "shot.png"
 
                     def collaborator_visible() -> bool:
-                        screenshot(display, shot)
+                        processes.screenshot(display, shot)
                         return color_pixels(shot, COLLABORATOR_COLOR) > 150
 
                     deadline = time.monotonic() + DEADLINE
@@ -214,8 +190,8 @@ async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_pat
                 finally:
                     await client.close()
             # Ctrl+Q quits; closing the last window ends the event loop and the process.
-            await xdo_async(display, "key", "ctrl+q")
+            await processes.xdo_async(display, "key", "ctrl+q")
             exit_status = await asyncio.to_thread(app.wait, DEADLINE)
             assert exit_status == 0, log.read_text(errors="replace")
         finally:
-            stop(app)
+            processes.stop(app)

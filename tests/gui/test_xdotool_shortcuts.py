@@ -21,20 +21,7 @@ import pytest
 from editor_app.core.schema import content
 from editor_app.core.sync_client import SyncClient
 from editor_app.qt.formats import crdt_delta
-from tests.e2e.processes import (
-    X_PACKAGES,
-    in_ci,
-    missing_x_tools,
-    relay_server,
-    screenshot,
-    start_editor,
-    stop,
-    type_confirmed,
-    wait_for_window,
-    window_geometry,
-    xdo,
-    xvfb,
-)
+from tests.e2e import processes
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.gui]
@@ -68,15 +55,6 @@ BLOCK = [
 UNICODE = "한글 😀 e\u0301"
 
 
-def require_x_tools() -> None:
-    missing = missing_x_tools()
-    if missing:
-        message = f"needs {', '.join(missing)}: apt-get install -y {X_PACKAGES}"
-        if in_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-
-
 def lines(text: pycrdt.Text) -> list[tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]]:
     """The document as [(runs of the line, the line's block attributes)]."""
     out: list[tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]] = []
@@ -96,14 +74,19 @@ def lines(text: pycrdt.Text) -> list[tuple[list[tuple[str, dict[str, Any]]], dic
 async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
     tmp_path: Path,
 ) -> None:
-    require_x_tools()
+    processes.require_x_tools()
     log = tmp_path / "editor.log"
-    with xvfb("1000x760x24") as display, relay_server(tmp_path / "server") as base:
+    with (
+        processes.xvfb("1000x760x24") as display,
+        processes.relay_server(tmp_path / "server") as base,
+    ):
         url = f"{base}/shortcuts"
-        app = start_editor([url, "--data-dir", str(tmp_path / "ed"), "--name", "Sam"], display, log)
+        app = processes.start_editor(
+            [url, "--data-dir", str(tmp_path / "ed"), "--name", "Sam"], display, log
+        )
         try:
-            window = wait_for_window(display, "Coscribe", app, log)
-            x, y, width, height = window_geometry(display, window)
+            window = processes.wait_for_window(display, "Coscribe", app, log)
+            x, y, width, height = processes.window_geometry(display, window)
             doc: pycrdt.Doc[Any] = pycrdt.Doc()
             client = SyncClient(url, doc, pycrdt.Awareness(doc))
             text = content(doc)
@@ -113,17 +96,17 @@ async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
                     # Click into the page until a probe key reaches the server (the first
                     # click may come before the window takes the focus), then erase it.
                     for _attempt in range(5):
-                        await asyncio.to_thread(
-                            xdo, display, "mousemove", str(x + width // 2), str(y + 300)
+                        await processes.xdo_async(
+                            display, "mousemove", str(x + width // 2), str(y + 300)
                         )
-                        await asyncio.to_thread(xdo, display, "click", "1")
-                        await asyncio.to_thread(xdo, display, "type", "q")
+                        await processes.xdo_async(display, "click", "1")
+                        await processes.xdo_async(display, "type", "q")
                         try:
                             await wait_until(lambda: "q" in str(text), lambda: "probe", within=5.0)
                             break
                         except AssertionError:
                             continue
-                    await asyncio.to_thread(xdo, display, "key", "BackSpace")
+                    await processes.xdo_async(display, "key", "BackSpace")
                     await wait_until(
                         lambda: str(text) == "", lambda: "probe erased", within=DEADLINE
                     )
@@ -140,7 +123,7 @@ async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
                     for key in keys:
                         if key.startswith("type:"):
                             word = key[5:]
-                            await asyncio.to_thread(xdo, display, "type", "--delay", "12", word)
+                            await processes.xdo_async(display, "type", "--delay", "12", word)
                             # Each word on the server before its shortcuts (a loaded machine).
                             await wait_until(
                                 lambda w=word: w in str(text),
@@ -148,10 +131,12 @@ async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
                                 within=DEADLINE,
                             )
                         else:
-                            await asyncio.to_thread(xdo, display, "key", key)
+                            await processes.xdo_async(display, "key", key)
                     # The last Return made an unchecked item; leave the list, then Unicode.
-                    await asyncio.to_thread(xdo, display, "key", "Return")
-                    await type_confirmed(display, UNICODE, lambda: str(text), within=DEADLINE)
+                    await processes.xdo_async(display, "key", "Return")
+                    await processes.type_confirmed(
+                        display, UNICODE, lambda: str(text), within=DEADLINE
+                    )
                     got = lines(text)
                     for i, (word, _, attrs) in enumerate(INLINE):
                         runs, block = got[i]
@@ -162,12 +147,14 @@ async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
                         assert "".join(t for t, _ in runs) == word, (word, runs)
                         assert block == attrs, (word, block)
                     assert got[-1][0] == [(UNICODE, {})], got[-1]
-                    shot = await asyncio.to_thread(screenshot, display, tmp_path / "shot.png")
+                    shot = await asyncio.to_thread(
+                        processes.screenshot, display, tmp_path / "shot.png"
+                    )
                     if os.environ.get("COSCRIBE_SCREENSHOT"):  # to look at it
                         shutil.copyfile(shot, os.environ["COSCRIBE_SCREENSHOT"])
                 finally:
                     await client.close()
-            await asyncio.to_thread(xdo, display, "key", "ctrl+q")
+            await processes.xdo_async(display, "key", "ctrl+q")
             assert await asyncio.to_thread(app.wait, DEADLINE) == 0, log.read_text()
         finally:
-            stop(app)
+            processes.stop(app)
