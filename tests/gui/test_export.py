@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtGui import (
     QFont,
-    QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
-    QTextFragment,
     QTextListFormat,
 )
 from PySide6.QtWidgets import QApplication, QTextEdit
 
-from editor_app.qt import export
+from editor_app.qt import export, formats
 
 KOREAN = "안녕하세요 세계"
 EMOJI = "😀👍🏽"
@@ -135,12 +132,7 @@ def test_import_markdown_keeps_formatting(qapp: QApplication, tmp_path: Path) ->
     assert parsed.firstBlock().blockFormat().headingLevel() == 1
     assert parsed.firstBlock().text() == "Title"
     assert KOREAN in parsed.toPlainText() and EMOJI in parsed.toPlainText()
-    bold_runs = [
-        frag.text()
-        for block in _blocks(parsed)
-        for frag in _fragments(block)
-        if frag.charFormat().fontWeight() >= QFont.Weight.Bold
-    ]
+    bold_runs = [text for text, attrs in formats.document_delta(parsed) if attrs.get("bold")]
     assert "bold" in bold_runs
     assert parsed.lastBlock().textList() is not None
 
@@ -163,17 +155,3 @@ def test_import_into_editor_appends(qapp: QApplication, tmp_path: Path) -> None:
     editor.setPlainText("Before")
     export.import_into_editor(source, editor)
     assert editor.toPlainText() == "BeforeHello 세계"
-
-
-def _blocks(doc: QTextDocument) -> Iterator[QTextBlock]:
-    block = doc.begin()
-    while block.isValid():
-        yield block
-        block = block.next()
-
-
-def _fragments(block: QTextBlock) -> Iterator[QTextFragment]:
-    it = block.begin()
-    while not it.atEnd():
-        yield it.fragment()
-        it += 1
