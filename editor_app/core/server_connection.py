@@ -34,25 +34,19 @@ import contextlib
 import logging
 import ssl as ssl_module
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from shared import mux
 from shared.errors import CloseCode, DecodeError, ProtocolError, RemoteError
 from shared.limits import SUBPROTOCOL_V2
-from shared.mux import (
-    CloseDocument,
-    OpenDocument,
-    decode_control,
-    decode_payload,
-    document_of,
-    name_prefix,
-)
 from shared.polling import (
     PollingClient,
     PollQuery,
@@ -62,22 +56,14 @@ from shared.polling import (
 )
 from shared.reliable import CloseFrame, DataFrame, ReliableLink, SessionParams, decode_frame
 
+from . import errors
 from .backoff import Backoff
-from .errors import (
-    Blocked,
-    NetworkError,
-    NotCoscribeV2,
-    ProxyAuthRequired,
-    ServerRefused,
-    UnknownSession,
-    Unreachable,
-    WebSocketBlocked,
-)
 from .net import Endpoint, HttpConnection, open_websocket, status_error
 from .proxy import ProxyResolver, direct
 
 log = logging.getLogger(__name__)
 
+#: Largest WebSocket message the editor accepts (also on SyncClient's own WebSockets).
 MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 #: Seconds before an acknowledgement goes out alone on a WebSocket.
 ACK_DELAY = 0.1
@@ -124,7 +110,7 @@ class ConnectionInfo:
     refusal: str = ""
 
 
-class ConnectionLost(NetworkError):
+class ConnectionLost(errors.NetworkError):
     """The session (or the connection) ended; a document reopens on the next one."""
 
 
@@ -149,11 +135,11 @@ class Channel:
 
     def __init__(self, conn: ServerConnection, key: str, token: str | None, session: str):
         self.key = key  # the document's name, or name#n if it is open twice
-        self.name = document_of(key)
+        self.name = mux.document_of(key)
         self.token = token
         self.session = session
         self._conn = conn
-        self._prefix = name_prefix(key)
+        self._prefix = mux.name_prefix(key)
         self._inbox: list[bytes] = []
         self._ready = asyncio.Event()
         self._end: BaseException | None = None
@@ -177,7 +163,7 @@ class Channel:
     async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """End the document (idempotent); the server's CLOSE_DOCUMENT finishes it."""
         if self._end is None and not self._conn._closing_channel(self):
-            self._conn._send(self._prefix + CloseDocument(int(code), reason).encode())
+            self._conn._send(self._prefix + mux.CloseDocument(int(code), reason).encode())
 
     # ------------------------------------------------------------------ from the connection
 
@@ -201,6 +187,26 @@ class _Outcome:
     error: BaseException | None = None
     websocket: ClientConnection | None = None
     params: SessionParams | None = None
+
+
+#: What a carrier's task calls to say how the carrier ended (the first call counts).
+Finish = Callable[[_Outcome], None]
+
+
+async def _first_outcome(*workers: Callable[[Finish], Coroutine[Any, Any, None]]) -> _Outcome:
+    """Run the tasks of one carrier until one of them reports how it ended; stop the rest."""
+    outcome: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
+
+    def finish(result: _Outcome) -> None:
+        if not outcome.done():
+            outcome.set_result(result)
+
+    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(work(finish)) for work in workers]
+        result = await outcome
+        for task in tasks:
+            task.cancel()
+    return result
 
 
 class ServerConnection:
@@ -341,7 +347,7 @@ class ServerConnection:
             key = f"{name}#{n}"
         channel = Channel(self, key, token, self._sid)
         self._channels[key] = channel
-        self._send(channel._prefix + OpenDocument(token or "").encode())
+        self._send(channel._prefix + mux.OpenDocument(token or "").encode())
         return channel
 
     async def run(self) -> None:
@@ -397,18 +403,18 @@ class ServerConnection:
             except ConnectionLost as exc:
                 self._note(exc)
                 delay = 0.0  # a carrier that was up dropped: resume at once
-            except NotCoscribeV2 as exc:
+            except errors.NotCoscribeV2 as exc:
                 log.info("%s does not speak coscribe.v2 (%s): one WebSocket per document",
                          self.server, exc)  # fmt: skip
                 self._legacy = True
                 self._set(up=False, transport=Transport.LEGACY, problem=None, last_error=str(exc))
                 await self._wake.wait()
                 continue
-            except ProxyAuthRequired as exc:
+            except errors.ProxyAuthRequired as exc:
                 self._set(up=False, problem=Problem.PROXY_AUTH, last_error=str(exc), retry_in=None)
                 await self._wake.wait()
                 continue
-            except ServerRefused as exc:
+            except errors.ServerRefused as exc:
                 if not exc.retryable:
                     self._refused_tokens.add(self._token_used)
                     if self._session_token() not in self._refused_tokens:
@@ -423,9 +429,9 @@ class ServerConnection:
                     await self._wake.wait()
                     continue
                 self._note(exc)
-            except Blocked as exc:
+            except errors.Blocked as exc:
                 self._set(up=False, problem=Problem.BLOCKED, last_error=str(exc))
-            except (Unreachable, SessionEnded, ProtocolError) as exc:
+            except (errors.Unreachable, SessionEnded, ProtocolError) as exc:
                 self._note(exc)
             if self._closing:
                 return
@@ -450,7 +456,7 @@ class ServerConnection:
         if not self._ws_blocked:
             try:
                 ws, params = await self._open_ws(resume=self._sid is not None)
-            except WebSocketBlocked as exc:
+            except errors.WebSocketBlocked as exc:
                 log.info("WebSocket to %s blocked (%s): using long polling", self.server, exc)
                 self._ws_blocked = True
                 self._set(websocket_blocked=True, last_error=str(exc))
@@ -480,24 +486,24 @@ class ServerConnection:
                 ping_timeout=self.heartbeat * 4 / 3,
                 close_timeout=self.heartbeat / 3,
             )
-        except UnknownSession:
+        except errors.UnknownSession:
             if not resume:
                 raise
             self._new_session_needed()
             return await self._open_ws(resume=False)
         if ws.subprotocol != SUBPROTOCOL_V2:
             await ws.close()
-            raise NotCoscribeV2("the WebSocket at / did not select coscribe.v2")
+            raise errors.NotCoscribeV2("the WebSocket at / did not select coscribe.v2")
         try:
             async with asyncio.timeout(self.ws_open_timeout):
                 first = await ws.recv()
             frame = decode_frame(first if isinstance(first, bytes) else first.encode())
         except (TimeoutError, ConnectionClosed, DecodeError) as exc:
             await ws.close()
-            raise WebSocketBlocked(f"no session on the WebSocket ({exc!r})") from None
+            raise errors.WebSocketBlocked(f"no session on the WebSocket ({exc!r})") from None
         if not isinstance(frame, SessionParams):
             await ws.close()
-            raise WebSocketBlocked("the WebSocket did not start with the session")
+            raise errors.WebSocketBlocked("the WebSocket did not start with the session")
         self._rtt = time.monotonic() - opened
         return ws, frame
 
@@ -548,15 +554,15 @@ class ServerConnection:
 
     def _dispatch(self, payloads: list[bytes]) -> None:
         for payload in payloads:
-            name, message = decode_payload(payload)
-            control = decode_control(message)
+            name, message = mux.decode_payload(payload)
+            control = mux.decode_control(message)
             channel = self._channels.get(name)
             if channel is None:
                 continue  # a document closed meanwhile
-            if isinstance(control, CloseDocument):
+            if isinstance(control, mux.CloseDocument):
                 del self._channels[name]
                 channel._finish(ChannelClosed(control.code, control.reason))
-            elif isinstance(control, OpenDocument):
+            elif isinstance(control, mux.OpenDocument):
                 raise ProtocolError("the server sent OPEN_DOCUMENT")
             else:
                 channel._deliver(message)
@@ -567,26 +573,14 @@ class ServerConnection:
         self._adopt(params)
         self._ws = ws
         self.carriers += 1
-        loop = asyncio.get_running_loop()
-        outcome: asyncio.Future[_Outcome] = loop.create_future()
-
-        def finish(result: _Outcome) -> None:
-            if not outcome.done():
-                outcome.set_result(result)
-
         try:
             link = self._link
             link.rewind()  # resend whatever the last carrier may have lost
             await ws.send(link.take_frame().encode())
             self._set(up=True, transport=Transport.WEBSOCKET, problem=None, retry_in=None)
-            async with asyncio.TaskGroup() as tg:
-                tasks = [
-                    tg.create_task(self._ws_reader(ws, finish)),
-                    tg.create_task(self._ws_writer(ws, finish)),
-                ]
-                result = await outcome
-                for task in tasks:
-                    task.cancel()
+            result = await _first_outcome(
+                partial(self._ws_reader, ws), partial(self._ws_writer, ws)
+            )
         except ConnectionClosed:
             result = _Outcome(ConnectionLost("the WebSocket closed"))
         finally:
@@ -596,7 +590,7 @@ class ServerConnection:
                     await asyncio.wait_for(ws.close(), 1.0)
         self._raise(result)
 
-    async def _ws_reader(self, ws: ClientConnection, finish: Callable[[_Outcome], None]) -> None:
+    async def _ws_reader(self, ws: ClientConnection, finish: Finish) -> None:
         loop = asyncio.get_running_loop()
         ack_timer: asyncio.TimerHandle | None = None
 
@@ -636,7 +630,7 @@ class ServerConnection:
                 return SessionEnded(code, reason)
         return ConnectionLost(f"the WebSocket closed ({code} {reason})".strip())
 
-    async def _ws_writer(self, ws: ClientConnection, finish: Callable[[_Outcome], None]) -> None:
+    async def _ws_writer(self, ws: ClientConnection, finish: Finish) -> None:
         link = self._link
         try:
             while True:
@@ -656,28 +650,17 @@ class ServerConnection:
         proxy = self.proxy_resolver(self.server)
         getter = HttpConnection(self.endpoint, proxy=proxy, ssl=self.ssl)
         poster = HttpConnection(self.endpoint, proxy=proxy, ssl=self.ssl)
-        loop = asyncio.get_running_loop()
-        outcome: asyncio.Future[_Outcome] = loop.create_future()
-
-        def finish(result: _Outcome) -> None:
-            if not outcome.done():
-                outcome.set_result(result)
-
         try:
             if self._sid is None:
                 await self._open_polling_session(getter)
-            client = PollingClient(self._link, self._timing, loop.time)
+            client = PollingClient(self._link, self._timing, asyncio.get_running_loop().time)
             self.carriers += 1
             self._set(up=True, transport=Transport.POLLING, problem=None, retry_in=None)
-            async with asyncio.TaskGroup() as tg:
-                tasks = [
-                    tg.create_task(self._poll_gets(client, getter, finish)),
-                    tg.create_task(self._poll_posts(client, poster, finish)),
-                    tg.create_task(self._probe_websocket(finish)),
-                ]
-                result = await outcome
-                for task in tasks:
-                    task.cancel()
+            result = await _first_outcome(
+                partial(self._poll_gets, client, getter),
+                partial(self._poll_posts, client, poster),
+                self._probe_websocket,
+            )
         finally:
             await getter.close()
             await poster.close()
@@ -687,7 +670,7 @@ class ServerConnection:
             self._set(websocket_blocked=False)
             await self._serve_ws(result.websocket, result.params)
             return
-        if isinstance(result.error, UnknownSession):
+        if isinstance(result.error, errors.UnknownSession):
             self._new_session_needed()
             raise ConnectionLost(str(result.error))
         self._raise(result)
@@ -705,13 +688,11 @@ class ServerConnection:
         try:
             params = parse_open_answer(response.body)
         except DecodeError as exc:
-            raise NotCoscribeV2(f"not a session: {exc}") from None
+            raise errors.NotCoscribeV2(f"not a session: {exc}") from None
         self._rtt = time.monotonic() - started
         self._adopt(params)
 
-    async def _poll_gets(
-        self, client: PollingClient, http: HttpConnection, finish: Callable[[_Outcome], None]
-    ) -> None:
+    async def _poll_gets(self, client: PollingClient, http: HttpConnection, finish: Finish) -> None:
         failures = 0
         sid = self._sid
         assert sid is not None
@@ -728,13 +709,13 @@ class ServerConnection:
                     raise status_error(response)
                 self._heard_at = time.monotonic()
                 self._dispatch(client.on_get_answer(response.body))
-            except Unreachable as exc:
+            except errors.Unreachable as exc:
                 failures += 1
                 if failures > POLL_RETRIES:
                     finish(_Outcome(ConnectionLost(f"polling failed: {exc}")))
                     return
                 continue  # a poll cut on the way: ask again (the server resends)
-            except (NetworkError, SessionEnded, DecodeError, ProtocolError) as exc:
+            except (errors.NetworkError, SessionEnded, DecodeError, ProtocolError) as exc:
                 finish(_Outcome(exc))
                 return
             failures = 0
@@ -743,7 +724,7 @@ class ServerConnection:
                 return
 
     async def _poll_posts(
-        self, client: PollingClient, http: HttpConnection, finish: Callable[[_Outcome], None]
+        self, client: PollingClient, http: HttpConnection, finish: Finish
     ) -> None:
         sid = self._sid
         assert sid is not None
@@ -769,13 +750,13 @@ class ServerConnection:
                     if response.status != 200:
                         raise status_error(response)
                     client.on_post_answer(response.body)
-                except Unreachable as exc:
+                except errors.Unreachable as exc:
                     failures += 1
                     if failures > POLL_RETRIES:
                         finish(_Outcome(ConnectionLost(f"sending failed: {exc}")))
                         return
                     continue  # sent again, with whatever came meanwhile
-                except (NetworkError, SessionEnded, DecodeError, ProtocolError) as exc:
+                except (errors.NetworkError, SessionEnded, DecodeError, ProtocolError) as exc:
                     finish(_Outcome(exc))
                     return
                 failures = 0
@@ -784,7 +765,7 @@ class ServerConnection:
                 if self._link.acked == acked:
                     break  # nothing acknowledged: wait for more to send, do not spin
 
-    async def _probe_websocket(self, finish: Callable[[_Outcome], None]) -> None:
+    async def _probe_websocket(self, finish: Finish) -> None:
         """While polling: try the WebSocket now and then; one that opens takes over."""
         for attempt in range(1_000_000):
             delays = self.probe_delays
@@ -793,7 +774,7 @@ class ServerConnection:
             await asyncio.sleep(delays[min(attempt, len(delays) - 1)])
             try:
                 ws, params = await self._open_ws(resume=True)
-            except NetworkError as exc:
+            except errors.NetworkError as exc:
                 log.debug("WebSocket probe to %s: %s", self.server, exc)
                 continue
             if params.sid != self._sid:
@@ -808,7 +789,7 @@ class ServerConnection:
         http = HttpConnection(
             self.endpoint, proxy=self.proxy_resolver(self.server), ssl=self.ssl, connect_timeout=1
         )
-        with contextlib.suppress(NetworkError, OSError):
+        with contextlib.suppress(errors.NetworkError, OSError):
             await http.request(
                 "POST",
                 self._poll_target(PollQuery(self._sid, self._link.received)),

@@ -70,6 +70,7 @@ from .errors import (
 from .net import open_websocket
 from .proxy import ProxyMode, ProxyResolver, make_resolver
 from .server_connection import (
+    MAX_MESSAGE_SIZE,
     ChannelClosed,
     ConnectionInfo,
     ConnectionLost,
@@ -79,7 +80,6 @@ from .server_connection import (
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 #: y-protocols drops a peer's awareness state after 30 s without an update.
 AWARENESS_TIMEOUT = 30.0
 _RETRYABLE_HTTP = frozenset({408, 429})
