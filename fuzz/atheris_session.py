@@ -32,16 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 with atheris.instrument_imports():
     import pycrdt
 
+    from shared import messages as m
     from shared.errors import ProtocolError
-    from shared.messages import (
-        AwarenessEntry,
-        AwarenessUpdate,
-        QueryAwareness,
-        SyncStep1,
-        SyncStep2,
-        SyncUpdate,
-        decode_message,
-    )
     from shared.session import SyncSession
     from shared.states import Side
 
@@ -50,7 +42,7 @@ def fuzz_decode(data: bytes) -> None:
     if not data:
         return
     try:
-        decode_message(data[1:], extensions=bool(data[0] & 1))
+        m.decode_message(data[1:], extensions=bool(data[0] & 1))
     except ProtocolError:
         pass  # the documented way to refuse bytes
 
@@ -97,13 +89,13 @@ def write_corpus(directory: Path) -> None:
     """Seed inputs: one valid message of each kind (libFuzzer mutates from there)."""
     doc: pycrdt.Doc[Any] = pycrdt.Doc()
     doc.get("content", type=pycrdt.Text).insert(0, "hello")
-    entry = AwarenessEntry(7, 1, '{"user":{"name":"a"}}')
+    entry = m.AwarenessEntry(7, 1, '{"user":{"name":"a"}}')
     messages = [
-        SyncStep1(doc.get_state()).encode(),
-        SyncStep2(doc.get_update()).encode(),
-        SyncUpdate(doc.get_update()).encode(),
-        AwarenessUpdate.from_entries((entry,)).encode(),
-        QueryAwareness().encode(),
+        m.SyncStep1(doc.get_state()).encode(),
+        m.SyncStep2(doc.get_update()).encode(),
+        m.SyncUpdate(doc.get_update()).encode(),
+        m.AwarenessUpdate.from_entries((entry,)).encode(),
+        m.QueryAwareness().encode(),
     ]
     for target in TARGETS:
         (directory / target).mkdir(parents=True, exist_ok=True)

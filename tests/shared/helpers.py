@@ -163,27 +163,26 @@ class Link:
         self.collect()
         return not self.to_server and not self.to_client
 
+    def _deliver(self, in_flight: deque[bytes], to: SyncSession, log: list[Event]) -> list[Event]:
+        """Deliver the oldest message of ``in_flight`` to ``to``; return its new events."""
+        self.collect()
+        data = in_flight.popleft()
+        if to.closed:
+            return []
+        to.receive_data(data)
+        events = to.events_received()
+        log.extend(events)
+        return events
+
     def deliver_to_server(self) -> list[Event]:
         """Deliver the oldest client->server message; return the server's new events."""
-        self.collect()
-        data = self.to_server.popleft()
-        if self.server.closed:
-            return []
-        self.server.receive_data(data)
-        events = self.server.events_received()
-        self.server_events.extend(events)
+        events = self._deliver(self.to_server, self.server, self.server_events)
         self.collect()
         return events
 
     def deliver_to_client(self) -> list[Event]:
         """Deliver the oldest server->client message; return the client's new events."""
-        self.collect()
-        data = self.to_client.popleft()
-        if self.client.closed:
-            return []
-        self.client.receive_data(data)
-        events = self.client.events_received()
-        self.client_events.extend(events)
+        events = self._deliver(self.to_client, self.client, self.client_events)
         if any(isinstance(e, IncarnationMismatched) for e in events):
             # What a real client adapter does: close the socket, drop what is in flight.
             self.server.close()
@@ -241,17 +240,10 @@ class SessionPair:
             incarnation=server_incarnation if extensions else None,
             writable=writable,
         )
+        self.client, self.server = client, server
         self.link = Link(client, server)
         if start:
             self.start()
-
-    @property
-    def client(self) -> SyncSession:
-        return self.link.client
-
-    @property
-    def server(self) -> SyncSession:
-        return self.link.server
 
     def start(self) -> None:
         self.server.start()

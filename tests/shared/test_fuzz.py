@@ -16,19 +16,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pycrdt import Awareness, Doc, Map, Text, write_var_uint
 
+from shared import messages as m
 from shared.errors import InvalidUpdate, ProtocolError
-from shared.messages import (
-    EMPTY_UPDATE,
-    Ack,
-    AuthPermissionDenied,
-    AwarenessUpdate,
-    Hello,
-    QueryAwareness,
-    SyncStep1,
-    SyncStep2,
-    SyncUpdate,
-    decode_message,
-)
 from shared.session import HeldUpdateRefused, RemoteUpdate, SyncSession, UpdateHeld
 from shared.states import Side
 from shared.update_gate import UpdateGate
@@ -57,7 +46,7 @@ def _sample_updates() -> list[bytes]:
     meta["title"] = "Notes"
     text.insert(2, "\n", {"header": 1})
     doc.unobserve(sub)
-    return updates + [doc.get_update(), EMPTY_UPDATE]
+    return updates + [doc.get_update(), m.EMPTY_UPDATE]
 
 
 UPDATES = _sample_updates()
@@ -73,15 +62,15 @@ def _awareness_payload() -> bytes:
 
 
 VALID_MESSAGES: list[bytes] = (
-    [SyncStep1(sv).encode() for sv in STATE_VECTORS]
-    + [SyncStep2(u).encode() for u in UPDATES]
-    + [SyncUpdate(u).encode() for u in UPDATES]
+    [m.SyncStep1(sv).encode() for sv in STATE_VECTORS]
+    + [m.SyncStep2(u).encode() for u in UPDATES]
+    + [m.SyncUpdate(u).encode() for u in UPDATES]
     + [
-        AwarenessUpdate(_awareness_payload(), ()).encode(),
-        AuthPermissionDenied("denied").encode(),
-        QueryAwareness().encode(),
-        Hello("inc").encode(),
-        Ack(1).encode(),
+        m.AwarenessUpdate(_awareness_payload(), ()).encode(),
+        m.AuthPermissionDenied("denied").encode(),
+        m.QueryAwareness().encode(),
+        m.Hello("inc").encode(),
+        m.Ack(1).encode(),
     ]
 )
 
@@ -119,13 +108,13 @@ hostile = st.one_of(st.binary(max_size=64), mutated(), st.sampled_from(VALID_MES
 @example(data=b"\x00\x00\x80\x00", extensions=False)
 def test_decode_raises_only_protocol_errors(data: bytes, extensions: bool) -> None:
     try:
-        message = decode_message(data, extensions=extensions)
+        message = m.decode_message(data, extensions=extensions)
     except ProtocolError:
         return
     # Whatever decodes re-encodes to a message that decodes to the same value. (Not
     # always the same bytes: overlong varints such as b"\x80\x00" for 0 are accepted,
     # as lib0's decoder accepts them.)
-    assert decode_message(message.encode(), extensions=extensions) == message
+    assert m.decode_message(message.encode(), extensions=extensions) == message
 
 
 # ----------------------------------------------------------------------------- session
@@ -184,7 +173,7 @@ def test_read_only_server_session_never_changes_the_doc(messages: list[bytes]) -
     extensions=st.booleans(),
 )
 @example(
-    messages=[AwarenessUpdate(_awareness_payload(), ()).encode()], greeted=True, extensions=True
+    messages=[m.AwarenessUpdate(_awareness_payload(), ()).encode()], greeted=True, extensions=True
 )
 def test_client_session_raises_only_protocol_errors(
     messages: list[bytes], greeted: bool, extensions: bool
@@ -195,7 +184,7 @@ def test_client_session_raises_only_protocol_errors(
     session = SyncSession(doc, Side.CLIENT, extensions=extensions, awareness=Awareness(doc))
     session.start()
     if extensions and greeted:  # get past HELLO so that document messages are accepted
-        session.receive_data(Hello("inc").encode())
+        session.receive_data(m.Hello("inc").encode())
     _feed(session, doc, messages)
 
 
@@ -233,7 +222,7 @@ def test_delete_set_splitting_a_surrogate_pair_does_not_escape(clock: int, lengt
     delete_set = b"\x00\x01\x07\x01" + write_var_uint(clock) + write_var_uint(length)
     session = SyncSession(doc, Side.SERVER)
     session.start()
-    _feed(session, doc, [SyncUpdate(delete_set).encode()])
+    _feed(session, doc, [m.SyncUpdate(delete_set).encode()])
 
 
 def test_deeply_nested_awareness_state_is_a_protocol_error_for_the_session() -> None:
@@ -262,7 +251,7 @@ def test_update_with_a_non_type_parent_is_an_invalid_update() -> None:
     session = SyncSession(doc, Side.SERVER)
     session.start()
     with pytest.raises(InvalidUpdate):
-        session.receive_data(SyncUpdate(NON_TYPE_PARENT).encode())
+        session.receive_data(m.SyncUpdate(NON_TYPE_PARENT).encode())
     assert doc.get_update() == before
 
 
@@ -278,13 +267,13 @@ def test_pending_poison_does_not_break_an_honest_peer() -> None:
     honest = SyncSession(doc, Side.SERVER, gate=gate)
     attacker.start()
     honest.start()
-    attacker.receive_data(SyncUpdate(NON_TYPE_PARENT).encode())
+    attacker.receive_data(m.SyncUpdate(NON_TYPE_PARENT).encode())
     assert [type(e) for e in attacker.events_received()] == [UpdateHeld]
     _, honest_update = _doc_of_client_5()
-    honest.receive_data(SyncUpdate(honest_update).encode())
+    honest.receive_data(m.SyncUpdate(honest_update).encode())
     assert [type(e) for e in honest.events_received()] == [RemoteUpdate]
     assert str(doc.get(TEXT_NAME, type=Text)) == "abc"
-    attacker.receive_data(SyncUpdate(EMPTY_UPDATE).encode())
+    attacker.receive_data(m.SyncUpdate(m.EMPTY_UPDATE).encode())
     refused = [e for e in attacker.events_received() if isinstance(e, HeldUpdateRefused)]
     assert len(refused) == 1 and "not a shared type" in refused[0].reason
     assert attacker.held == []

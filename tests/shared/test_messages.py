@@ -201,89 +201,76 @@ def test_hello_defaults_for_missing_optional_fields() -> None:
 
 LIMITS = ProtocolLimits(max_awareness_state_size=64, max_awareness_entries=3)
 
-MALFORMED: list[tuple[str, bytes, type[ProtocolError], CloseCode]] = [
-    ("empty", b"", DecodeError, CloseCode.PROTOCOL_ERROR),
-    ("truncated type varint", b"\x80", DecodeError, CloseCode.PROTOCOL_ERROR),
-    ("truncated sub-type varint", b"\x00\x81", DecodeError, CloseCode.PROTOCOL_ERROR),
-    ("missing sync body", b"\x00\x00", DecodeError, CloseCode.PROTOCOL_ERROR),
-    ("truncated length varint", b"\x00\x02\xff", DecodeError, CloseCode.PROTOCOL_ERROR),
-    ("length beyond buffer", b"\x00\x02\x05\x00\x00", DecodeError, CloseCode.PROTOCOL_ERROR),
-    ("huge length prefix", b"\x01\xff\xff\xff\xff\x0f", DecodeError, CloseCode.PROTOCOL_ERROR),
-    ("varint too long", b"\x00" + b"\x80" * 9 + b"\x01", DecodeError, CloseCode.PROTOCOL_ERROR),
+#: Bytes ``decode_message`` refuses, by the error it raises and that error's close code.
+MALFORMED: list[tuple[type[ProtocolError], CloseCode, dict[str, bytes]]] = [
     (
-        "varint above 2**53",
-        b"\x65" + write_var_uint(MAX_VAR_UINT + 1),
         DecodeError,
         CloseCode.PROTOCOL_ERROR,
+        {
+            "empty": b"",
+            "truncated type varint": b"\x80",
+            "truncated sub-type varint": b"\x00\x81",
+            "missing sync body": b"\x00\x00",
+            "truncated length varint": b"\x00\x02\xff",
+            "length beyond buffer": b"\x00\x02\x05\x00\x00",
+            "huge length prefix": b"\x01\xff\xff\xff\xff\x0f",
+            "varint too long": b"\x00" + b"\x80" * 9 + b"\x01",
+            "varint above 2**53": b"\x65" + write_var_uint(MAX_VAR_UINT + 1),
+            "trailing garbage": b"\x00\x02\x02\x00\x00\xff",
+            "trailing after query": b"\x03\x00",
+            "non-UTF-8 auth reason": b"\x02\x00\x02\xc3\x28",
+            "non-UTF-8 awareness state": b"\x01" + write_var_uint(5) + b"\x01\x01\x01\x02\xff\xfe",
+            "awareness state not JSON": create_awareness_message(
+                _awareness_payload((1, 1, "{nope"))
+            ),
+            "awareness state a JSON list": create_awareness_message(
+                _awareness_payload((1, 1, "[1,2]"))
+            ),
+            "awareness state a JSON string": create_awareness_message(
+                _awareness_payload((1, 1, '"hi"'))
+            ),
+            "awareness entry count beyond payload": create_awareness_message(
+                b"\x02\x01\x01\x04null"
+            ),
+            "awareness payload trailing garbage": create_awareness_message(
+                _awareness_payload((1, 1, "null")) + b"\x00"
+            ),
+        },
     ),
-    ("trailing garbage", b"\x00\x02\x02\x00\x00\xff", DecodeError, CloseCode.PROTOCOL_ERROR),
-    ("trailing after query", b"\x03\x00", DecodeError, CloseCode.PROTOCOL_ERROR),
-    ("unknown type", b"\x04", UnknownMessageType, CloseCode.UNSUPPORTED_DATA),
-    ("unknown big type", b"\xe8\x07", UnknownMessageType, CloseCode.UNSUPPORTED_DATA),
-    ("unknown sync sub-type", b"\x00\x03\x00", UnknownMessageType, CloseCode.UNSUPPORTED_DATA),
-    ("unknown auth sub-type", b"\x02\x01\x00", UnknownMessageType, CloseCode.UNSUPPORTED_DATA),
     (
-        "hello without extensions",
-        Hello("x").encode(),
         UnknownMessageType,
         CloseCode.UNSUPPORTED_DATA,
-    ),
-    ("ack without extensions", Ack(1).encode(), UnknownMessageType, CloseCode.UNSUPPORTED_DATA),
-    ("non-UTF-8 auth reason", b"\x02\x00\x02\xc3\x28", DecodeError, CloseCode.PROTOCOL_ERROR),
-    (
-        "non-UTF-8 awareness state",
-        b"\x01" + write_var_uint(5) + b"\x01\x01\x01\x02\xff\xfe",
-        DecodeError,
-        CloseCode.PROTOCOL_ERROR,
-    ),
-    (
-        "awareness state not JSON",
-        create_awareness_message(_awareness_payload((1, 1, "{nope"))),
-        DecodeError,
-        CloseCode.PROTOCOL_ERROR,
+        {
+            "unknown type": b"\x04",
+            "unknown big type": b"\xe8\x07",
+            "unknown sync sub-type": b"\x00\x03\x00",
+            "unknown auth sub-type": b"\x02\x01\x00",
+            "hello without extensions": Hello("x").encode(),
+            "ack without extensions": Ack(1).encode(),
+        },
     ),
     (
-        "awareness state a JSON list",
-        create_awareness_message(_awareness_payload((1, 1, "[1,2]"))),
-        DecodeError,
-        CloseCode.PROTOCOL_ERROR,
-    ),
-    (
-        "awareness state a JSON string",
-        create_awareness_message(_awareness_payload((1, 1, '"hi"'))),
-        DecodeError,
-        CloseCode.PROTOCOL_ERROR,
-    ),
-    (
-        "awareness state over the size limit",
-        create_awareness_message(_awareness_payload((1, 1, json.dumps({"n": "x" * 64})))),
         AwarenessRejected,
         CloseCode.POLICY_VIOLATION,
-    ),
-    (
-        "too many awareness entries",
-        create_awareness_message(_awareness_payload(*[(i, 1, "null") for i in range(4)])),
-        AwarenessRejected,
-        CloseCode.POLICY_VIOLATION,
-    ),
-    (
-        "awareness entry count beyond payload",
-        create_awareness_message(b"\x02\x01\x01\x04null"),
-        DecodeError,
-        CloseCode.PROTOCOL_ERROR,
-    ),
-    (
-        "awareness payload trailing garbage",
-        create_awareness_message(_awareness_payload((1, 1, "null")) + b"\x00"),
-        DecodeError,
-        CloseCode.PROTOCOL_ERROR,
+        {
+            "awareness state over the size limit": create_awareness_message(
+                _awareness_payload((1, 1, json.dumps({"n": "x" * 64})))
+            ),
+            "too many awareness entries": create_awareness_message(
+                _awareness_payload(*[(i, 1, "null") for i in range(4)])
+            ),
+        },
     ),
 ]
 
 
 @pytest.mark.parametrize(
     ("data", "error", "code"),
-    [pytest.param(d, e, c, id=name) for name, d, e, c in MALFORMED],
+    [
+        pytest.param(data, error, code, id=name)
+        for error, code, cases in MALFORMED
+        for name, data in cases.items()
+    ],
 )
 def test_malformed_raises_documented_error(
     request: pytest.FixtureRequest, data: bytes, error: type[ProtocolError], code: CloseCode

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared import reliable
 from shared.errors import DecodeError, ProtocolError
 from shared.polling import (
     ClientClosed,
@@ -26,14 +27,6 @@ from shared.polling import (
     is_polling_query,
     parse_open_answer,
     parse_poll_query,
-)
-from shared.reliable import (
-    CloseFrame,
-    DataFrame,
-    ReliableLink,
-    SessionParams,
-    UpgradedFrame,
-    decode_frame,
 )
 
 TIMING = PollTiming(hold=20.0, timeout=25.0, grace=10.0)
@@ -53,25 +46,25 @@ class Clock:
 @pytest.mark.parametrize(
     "frame",
     [
-        DataFrame(0, 1, ()),
-        DataFrame(7, 3, (b"a", b"", b"\x00" * 300)),
-        CloseFrame(4429, "peer reads too slowly — 느림"),
-        SessionParams("n1.abc", 20.0, 25.0, 64 << 20),
-        UpgradedFrame(),
+        reliable.DataFrame(0, 1, ()),
+        reliable.DataFrame(7, 3, (b"a", b"", b"\x00" * 300)),
+        reliable.CloseFrame(4429, "peer reads too slowly — 느림"),
+        reliable.SessionParams("n1.abc", 20.0, 25.0, 64 << 20),
+        reliable.UpgradedFrame(),
     ],
 )
 def test_frames_round_trip(frame: object) -> None:
-    assert decode_frame(frame.encode()) == frame  # type: ignore[attr-defined]
+    assert reliable.decode_frame(frame.encode()) == frame  # type: ignore[attr-defined]
 
 
 def test_data_frame_bytes() -> None:
-    assert DataFrame(2, 3, (b"xy",)).encode() == bytes([0, 2, 3, 1, 2]) + b"xy"
+    assert reliable.DataFrame(2, 3, (b"xy",)).encode() == bytes([0, 2, 3, 1, 2]) + b"xy"
 
 
 @given(st.binary(max_size=64))
 def test_decoding_garbage_raises_only_decode_error(data: bytes) -> None:
     try:
-        decode_frame(data)
+        reliable.decode_frame(data)
     except DecodeError:
         pass
 
@@ -82,7 +75,7 @@ def test_decoding_garbage_raises_only_decode_error(data: bytes) -> None:
 )
 def test_malformed_frames(data: bytes) -> None:
     with pytest.raises(DecodeError):
-        decode_frame(data)
+        reliable.decode_frame(data)
 
 
 def test_poll_query() -> None:
@@ -100,7 +93,7 @@ def test_poll_query() -> None:
 
 
 def test_link_resends_until_acknowledged_and_drops_repeats() -> None:
-    a, b = ReliableLink(), ReliableLink()
+    a, b = reliable.ReliableLink(), reliable.ReliableLink()
     for p in (b"1", b"2", b"3"):
         a.send(p)
     first = a.take_frame()
@@ -117,7 +110,7 @@ def test_link_resends_until_acknowledged_and_drops_repeats() -> None:
 
 
 def test_gap_is_dropped_until_resent() -> None:
-    a, b = ReliableLink(), ReliableLink()
+    a, b = reliable.ReliableLink(), reliable.ReliableLink()
     a.send(b"1")
     lost = a.take_frame()
     a.send(b"2")
@@ -128,14 +121,14 @@ def test_gap_is_dropped_until_resent() -> None:
 
 
 def test_ack_of_payloads_never_sent_is_a_protocol_error() -> None:
-    a = ReliableLink()
+    a = reliable.ReliableLink()
     a.send(b"x")  # queued, not yet in a frame
     with pytest.raises(ProtocolError):
         a.on_ack(1)
 
 
 def test_frames_are_bounded_but_carry_at_least_one_payload() -> None:
-    a = ReliableLink(max_frame_bytes=10)
+    a = reliable.ReliableLink(max_frame_bytes=10)
     a.send(b"x" * 30)
     a.send(b"y" * 4)
     a.send(b"z" * 4)
@@ -148,13 +141,13 @@ def test_frames_are_bounded_but_carry_at_least_one_payload() -> None:
 
 def test_poll_is_held_then_answered_with_data_or_heartbeat() -> None:
     clock = Clock()
-    server = PollingServer(ReliableLink(), TIMING, clock)
+    server = PollingServer(reliable.ReliableLink(), TIMING, clock)
     poll = server.get(0)
     assert server.answers() == [] and server.holding
     server.link.send(b"hello")
     server.wake()
     [(answered, body)] = server.answers()
-    assert answered == poll and decode_frame(body) == DataFrame(0, 1, (b"hello",))
+    assert answered == poll and reliable.decode_frame(body) == reliable.DataFrame(0, 1, (b"hello",))
     poll = server.get(1)
     assert server.answers() == []
     clock.now += TIMING.hold - 0.1
@@ -163,23 +156,23 @@ def test_poll_is_held_then_answered_with_data_or_heartbeat() -> None:
     clock.now += 0.1
     assert server.deadline() == clock.now
     server.tick()
-    assert server.answers() == [(poll, DataFrame(0, 2, ()).encode())]  # the heartbeat
+    assert server.answers() == [(poll, reliable.DataFrame(0, 2, ()).encode())]  # the heartbeat
 
 
 def test_a_new_poll_answers_the_held_one_and_a_lost_answer_is_resent() -> None:
     clock = Clock()
-    server = PollingServer(ReliableLink(), TIMING, clock)
+    server = PollingServer(reliable.ReliableLink(), TIMING, clock)
     server.link.send(b"a")
     first = server.get(0)
     [(p, body)] = server.answers()
-    assert p == first and decode_frame(body) == DataFrame(0, 1, (b"a",))
+    assert p == first and reliable.decode_frame(body) == reliable.DataFrame(0, 1, (b"a",))
     # That answer is lost: the next poll still acknowledges 0, so "a" comes again.
     server.get(0)
     [(_, body)] = server.answers()
-    assert decode_frame(body) == DataFrame(0, 1, (b"a",))
+    assert reliable.decode_frame(body) == reliable.DataFrame(0, 1, (b"a",))
     held = server.get(1)
     newer = server.get(1)  # the client gave up on `held`
-    assert server.answers() == [(held, DataFrame(0, 2, ()).encode())]
+    assert server.answers() == [(held, reliable.DataFrame(0, 2, ()).encode())]
     server.link.send(b"b")
     server.wake()
     assert [p for p, _ in server.answers()] == [newer]
@@ -187,7 +180,7 @@ def test_a_new_poll_answers_the_held_one_and_a_lost_answer_is_resent() -> None:
 
 def test_session_expires_without_polls_but_not_while_one_is_held_or_streaming() -> None:
     clock = Clock()
-    server = PollingServer(ReliableLink(), TIMING, clock)
+    server = PollingServer(reliable.ReliableLink(), TIMING, clock)
     poll = server.get(0)
     clock.now += 100
     assert not server.expired
@@ -210,7 +203,7 @@ def test_after_a_tick_the_deadline_is_never_in_the_past_unless_expired() -> None
     ``tick()`` makes it spin and hold the server's event loop (it did, 25 s after an
     editor's session moved onto a WebSocket)."""
     clock = Clock()
-    server = PollingServer(ReliableLink(), TIMING, clock)
+    server = PollingServer(reliable.ReliableLink(), TIMING, clock)
     server.attach_stream()
     for step in (1.0, TIMING.timeout, 1000.0):
         clock.now += step
@@ -227,12 +220,12 @@ def test_after_a_tick_the_deadline_is_never_in_the_past_unless_expired() -> None
 
 def test_upgraded_and_closed_sessions_answer_polls_at_once() -> None:
     clock = Clock()
-    server = PollingServer(ReliableLink(), TIMING, clock)
+    server = PollingServer(reliable.ReliableLink(), TIMING, clock)
     held = server.get(0)
     server.attach_stream()
-    assert server.answers() == [(held, UpgradedFrame().encode())]
-    client = PollingClient(ReliableLink(), TIMING, clock)
-    assert client.on_get_answer(UpgradedFrame().encode()) == [] and client.moved
+    assert server.answers() == [(held, reliable.UpgradedFrame().encode())]
+    client = PollingClient(reliable.ReliableLink(), TIMING, clock)
+    assert client.on_get_answer(reliable.UpgradedFrame().encode()) == [] and client.moved
     server.close(1012, "restarting")
     poll = server.get(0)
     [(p, body)] = server.answers()
@@ -241,9 +234,9 @@ def test_upgraded_and_closed_sessions_answer_polls_at_once() -> None:
         client.on_get_answer(body)
     assert ended.value.code == 1012
     with pytest.raises(ClientClosed):
-        server.post(CloseFrame(1000, "bye").encode())
+        server.post(reliable.CloseFrame(1000, "bye").encode())
     with pytest.raises(SessionEnded):
-        parse_open_answer(CloseFrame(4401).encode())
+        parse_open_answer(reliable.CloseFrame(4401).encode())
 
 
 # ---------------------------------------------------------------------------- property
@@ -260,13 +253,13 @@ class Net:
     client_got: list[bytes] = field(default_factory=list)
     up: list[bytes] = field(default_factory=list)  # POST bodies in flight
     down: list[bytes] = field(default_factory=list)  # poll and POST answers in flight
-    stream_up: list[DataFrame] | None = None  # a WebSocket, when one carries the session
-    stream_down: list[DataFrame] | None = None
+    stream_up: list[reliable.DataFrame] | None = None  # a WebSocket, when one carries the session
+    stream_down: list[reliable.DataFrame] | None = None
     n: int = 0
 
     def __post_init__(self) -> None:
-        self.server = PollingServer(ReliableLink(max_frame_bytes=64), TIMING, self.clock)
-        self.client = PollingClient(ReliableLink(max_frame_bytes=64), TIMING, self.clock)
+        self.server = PollingServer(reliable.ReliableLink(max_frame_bytes=64), TIMING, self.clock)
+        self.client = PollingClient(reliable.ReliableLink(max_frame_bytes=64), TIMING, self.clock)
 
     def check(self) -> None:
         assert self.client_got == self.server_sent[: len(self.client_got)]
@@ -301,27 +294,30 @@ class Net:
             if body is not None:
                 self.up.append(body)
 
-    def deliver_up(self, i: int, fate: str) -> None:
-        if not self.up:
-            return
-        body = self.up.pop(i % len(self.up))
+    @staticmethod
+    def _take(in_flight: list[bytes], i: int, fate: str) -> bytes | None:
+        """Body ``i`` (modulo) leaves ``in_flight`` to be delivered, or None: nothing in
+        flight, or it is dropped. A duplicated body also stays in flight."""
+        if not in_flight:
+            return None
+        body = in_flight.pop(i % len(in_flight))
         if fate == "drop":
-            return
+            return None
         if fate == "duplicate":
-            self.up.append(body)
-        fresh, answer = self.server.post(body)
-        self.server_got.extend(fresh)
-        self.down.append(answer)
+            in_flight.append(body)
+        return body
+
+    def deliver_up(self, i: int, fate: str) -> None:
+        body = self._take(self.up, i, fate)
+        if body is not None:
+            fresh, answer = self.server.post(body)
+            self.server_got.extend(fresh)
+            self.down.append(answer)
 
     def deliver_down(self, i: int, fate: str) -> None:
-        if not self.down:
-            return
-        body = self.down.pop(i % len(self.down))
-        if fate == "drop":
-            return
-        if fate == "duplicate":
-            self.down.append(body)
-        self.client_got.extend(self.client.on_get_answer(body))
+        body = self._take(self.down, i, fate)
+        if body is not None:
+            self.client_got.extend(self.client.on_get_answer(body))
 
     def tick(self, dt: float) -> None:
         self.clock.now += dt
