@@ -10,19 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sync_server.cluster_actions import (
-    AnswerSync,
-    BadMessage,
-    DropPresence,
-    NodeGone,
-    Publish,
-    Relink,
-    ResyncDue,
-    ResyncJob,
-    SequenceGap,
-    Subscribe,
-    Unsubscribe,
-)
+from sync_server import cluster_actions as actions
 from sync_server.cluster_protocol import ClusterProtocol
 from sync_server.cluster_wire import ASK_BACK, Kind, RemoteNode, decode, encode
 
@@ -54,7 +42,7 @@ def sent(node: MemoryNode, room: str) -> list[tuple[Kind, int, bytes]]:
     """(kind, seq, payload) of every message ``node`` queued on ``room``'s channel."""
     channel = node.protocol.channel(room)
     out = []
-    for p in node.seen(Publish):
+    for p in node.seen(actions.Publish):
         if p.channel == channel:
             kind, _, seq, payload = decode(p.data)
             out.append((kind, seq, payload))
@@ -68,14 +56,28 @@ def is_update_to(target: MemoryNode) -> Callable[[Delivery], bool]:
     return match
 
 
-def linked_protocol(room: str = "doc") -> tuple[ClusterProtocol, Publish]:
+def edit_unseen(
+    bus: MemoryBus, editor: MemoryNode, text: str, *, by: MemoryNode, held: bool = False
+) -> None:
+    """``editor`` types ``text`` into "doc"; its update to ``by`` is lost (or, ``held``,
+    kept back until ``bus.release()``). Then the bus delivers everything again."""
+    if held:
+        bus.hold = is_update_to(by)
+    else:
+        bus.drop = is_update_to(by)
+    editor.edit("doc", text)
+    bus.settle()
+    bus.drop = bus.hold = lambda d: False
+
+
+def linked_protocol(room: str = "doc") -> tuple[ClusterProtocol, actions.Publish]:
     """A protocol with ``room`` loaded and confirmed; its SYNC_REQUEST."""
     p = ClusterProtocol(b"m" * 16, ttl=TTL)
     p.link_up(0.0)
-    assert p.room_loading(room) == [Subscribe(p.channel(room))]
+    assert p.room_loading(room) == [actions.Subscribe(p.channel(room))]
     assert p.subscribed(p.channel(room)) == []  # confirmed before the load: no resync
     (request,) = p.room_loaded(room, b"\x00")
-    assert isinstance(request, Publish)
+    assert isinstance(request, actions.Publish)
     return p, request
 
 
@@ -119,17 +121,14 @@ def test_a_lost_update_is_a_gap_and_the_resync_brings_it_from_storage() -> None:
     bus, store, (a, b) = cluster("a", "b")
     ra, rb = a.load("doc"), b.load("doc")
     bus.settle()
-    bus.drop = is_update_to(b)
-    a.edit("doc", "x")
-    bus.settle()
-    bus.drop = lambda d: False
+    edit_unseen(bus, a, "x", by=b)
     assert str(rb) == ""
     loads = store.loads
     a.edit("doc", "y")  # b: seq 3 after seq 1
     bus.settle()
-    (gap,) = b.seen(SequenceGap)
+    (gap,) = b.seen(actions.SequenceGap)
     assert (gap.room, gap.node, gap.seq, gap.expected) == ("doc", a.protocol.node, 3, 2)
-    assert ResyncDue("doc") in b.actions
+    assert actions.ResyncDue("doc") in b.actions
     assert store.loads > loads
     assert str(rb) == str(ra) == "xy"
     # the resync asked the others for what storage may lack, both ways
@@ -141,33 +140,27 @@ def test_an_update_still_in_a_commit_queue_arrives_through_the_two_way_sync_requ
     ra, rb = a.load("doc"), b.load("doc")
     bus.settle()
     store.queue_commits = True  # nothing reaches storage from here on
-    bus.drop = is_update_to(b)
-    a.edit("doc", "x")
-    bus.settle()
-    bus.drop = lambda d: False
+    edit_unseen(bus, a, "x", by=b)
     b.edit("doc", "b")  # a gets this one
     a.edit("doc", "y")  # b sees the gap
     bus.settle()
     assert store.queued, "the test meant storage to lack the edits"
     assert str(ra) == str(rb) and set(str(rb)) == set("xyb")
-    assert AnswerSync("doc", rb.doc.get_state(), ask_back=True) not in a.actions  # sanity
-    assert any(isinstance(x, AnswerSync) and x.ask_back for x in a.actions)
-    assert any(isinstance(x, AnswerSync) and not x.ask_back for x in b.actions)
+    assert actions.AnswerSync("doc", rb.doc.get_state(), ask_back=True) not in a.actions  # sanity
+    assert any(isinstance(x, actions.AnswerSync) and x.ask_back for x in a.actions)
+    assert any(isinstance(x, actions.AnswerSync) and not x.ask_back for x in b.actions)
 
 
 def test_reordered_messages_are_gaps_and_still_converge() -> None:
     bus, _, (a, b) = cluster("a", "b")
     ra, rb = a.load("doc"), b.load("doc")
     bus.settle()
-    bus.hold = is_update_to(b)
-    a.edit("doc", "1")
-    bus.settle()
-    bus.hold = lambda d: False
+    edit_unseen(bus, a, "1", by=b, held=True)
     a.edit("doc", "2")
     a.flush()
     bus.release()  # "1" arrives after "2"
     bus.settle()
-    assert [g.seq for g in b.seen(SequenceGap)][:2] == [3, 2]  # the late one is a gap too
+    assert [g.seq for g in b.seen(actions.SequenceGap)][:2] == [3, 2]  # the late one is a gap too
     assert str(rb) == str(ra) == "12"
 
 
@@ -182,7 +175,7 @@ def test_a_room_reloaded_elsewhere_restarts_at_one_without_a_gap() -> None:
     a.load("doc")
     a.edit("doc", "y")
     bus.settle()
-    assert b.seen(SequenceGap) == []
+    assert b.seen(actions.SequenceGap) == []
     assert [seq for _, seq, _ in sent(a, "doc")][-2:] == [1, 2]
 
 
@@ -214,17 +207,17 @@ def test_one_receiver_means_alone_only_if_subscribed_and_nothing_was_heard_since
     p.link_up(0.0)
     p.room_loading("doc")
     (request,) = p.room_loaded("doc", b"\x00")
-    assert isinstance(request, Publish)
+    assert isinstance(request, actions.Publish)
     p.published([request], [1])
     assert not p.is_alone("doc"), "not subscribed yet: 1 may not be us"
     p.subscribed(p.channel("doc"))
     (update,) = p.publish_update("doc", b"u")
-    assert isinstance(update, Publish)
+    assert isinstance(update, actions.Publish)
     p.received(p.channel("doc"), encode(Kind.UPDATE, OTHER, 1, b"x"), 0.0)
     p.published([update], [1])
     assert not p.is_alone("doc"), "another node spoke after it was queued"
     (update,) = p.publish_update("doc", b"v")
-    assert isinstance(update, Publish)
+    assert isinstance(update, actions.Publish)
     p.published([update], [2])
     assert not p.is_alone("doc")
     p.published([update], [1])
@@ -247,9 +240,9 @@ def test_a_node_silent_for_the_ttl_is_dead_and_its_presence_goes() -> None:
     bus.cut(a)  # kill -9: no BYE, no more heartbeats
     run_for(bus, TTL, [b])
     assert 7 in rb.presence, "dead only after more than the TTL"
-    assert b.seen(NodeGone) == []
+    assert b.seen(actions.NodeGone) == []
     run_for(bus, BEAT, [b])
-    (gone,) = b.seen(NodeGone)
+    (gone,) = b.seen(actions.NodeGone)
     assert (gone.node, gone.why) == (a.protocol.node, "no heartbeat")
     assert rb.presence == {}
     assert b.protocol.nodes_alive == 0 and b.protocol.stats.nodes_expired == 1
@@ -264,8 +257,8 @@ def test_bye_drops_the_presence_at_once() -> None:
     owner = rb.owners()[7]
     a.execute([a.protocol.goodbye()])
     bus.settle()
-    assert NodeGone(a.protocol.node, "said bye") in b.actions
-    assert DropPresence("doc", owner) in b.actions  # type: ignore[arg-type]
+    assert actions.NodeGone(a.protocol.node, "said bye") in b.actions
+    assert actions.DropPresence("doc", owner) in b.actions  # type: ignore[arg-type]
     assert rb.presence == {}
 
 
@@ -285,14 +278,14 @@ def test_without_its_own_heartbeats_a_node_declares_nobody_dead_and_relinks() ->
     bus.settle()
     bus.drop = lambda d: d.target is b  # b's subscription is silently dead
     run_for(bus, 3 * TTL, [a, b])
-    assert b.seen(NodeGone) == [] and 7 in rb.presence
-    assert b.relinks > 0 and isinstance(b.seen(Relink)[0], Relink)
+    assert b.seen(actions.NodeGone) == [] and 7 in rb.presence
+    assert b.relinks > 0 and isinstance(b.seen(actions.Relink)[0], actions.Relink)
     bus.drop = lambda d: False
     b.disconnect()
     b.connect()  # the relink: a's TTL starts again, every room resyncs both ways
-    assert b.seen(ResyncDue)[-1] == ResyncDue("doc")
+    assert b.seen(actions.ResyncDue)[-1] == actions.ResyncDue("doc")
     b.tick()
-    assert b.seen(NodeGone) == [] and b.protocol.nodes_alive == 1
+    assert b.seen(actions.NodeGone) == [] and b.protocol.nodes_alive == 1
     bus.settle()
     assert 7 in rb.presence
 
@@ -335,8 +328,8 @@ def test_a_late_confirmation_schedules_a_one_way_resync() -> None:
     p.link_up(0.0)
     p.room_loading("doc")
     p.room_loaded("doc", b"\x00")  # the adapter stopped waiting for the confirmation
-    assert p.subscribed(p.channel("doc")) == [ResyncDue("doc")]
-    assert p.take_resync() == ResyncJob("doc", ask_back=False)
+    assert p.subscribed(p.channel("doc")) == [actions.ResyncDue("doc")]
+    assert p.take_resync() == actions.ResyncJob("doc", ask_back=False)
     assert p.take_resync() is None
     assert p.subscribed(p.channel("doc")) == [], "only the first confirmation counts"
 
@@ -349,15 +342,15 @@ def test_a_failed_publish_resyncs_every_room_once_publishing_works_again() -> No
     assert (p.stats.publish_failures, p.stats.dropped) == (1, 2)
     assert p.take_resync() is None, "nothing to do before publishing works"
     due = p.published([request], [2])
-    assert len(due) == 2 and set(due) == {ResyncDue("doc"), ResyncDue("two")}
+    assert len(due) == 2 and set(due) == {actions.ResyncDue("doc"), actions.ResyncDue("two")}
     assert p.published([request], [2]) == []
     jobs = {p.take_resync(), p.take_resync()}
-    assert jobs == {ResyncJob("doc", True), ResyncJob("two", True)}
+    assert jobs == {actions.ResyncJob("doc", True), actions.ResyncJob("two", True)}
 
 
 def test_dropped_publishes_resync_every_room() -> None:
     p, _ = linked_protocol()
-    assert p.publishes_dropped(5) == [ResyncDue("doc")]
+    assert p.publishes_dropped(5) == [actions.ResyncDue("doc")]
     assert p.stats.dropped == 5
 
 
@@ -367,11 +360,11 @@ def test_resyncs_of_one_room_merge_and_a_failed_one_comes_back() -> None:
     p.request_resync("doc")
     p.subscribed(p.channel("doc"))
     job = p.take_resync()
-    assert job == ResyncJob("doc", ask_back=True) and p.take_resync() is None
+    assert job == actions.ResyncJob("doc", ask_back=True) and p.take_resync() is None
     p.resync_failed(job)
     assert p.take_resync() == job
     (request,) = p.resynced(job, b"\x00")
-    assert isinstance(request, Publish)
+    assert isinstance(request, actions.Publish)
     kind, _, _, payload = decode(request.data)
     assert (kind, payload) == (Kind.SYNC_REQUEST, bytes([ASK_BACK, 0]))
     assert p.stats.resyncs == 1
@@ -385,9 +378,9 @@ def test_a_sync_request_is_answered_with_the_diff_presence_and_if_asked_a_reques
     (answer,) = p.received(
         p.channel("doc"), encode(Kind.SYNC_REQUEST, OTHER, 1, bytes([ASK_BACK]) + b"sv"), 0.0
     )
-    assert answer == AnswerSync("doc", b"sv", ask_back=True)
+    assert answer == actions.AnswerSync("doc", b"sv", ask_back=True)
     out = p.sync_answered("doc", b"diff", b"presence", b"mine")
-    kinds = [decode(a.data)[0] for a in out if isinstance(a, Publish)]
+    kinds = [decode(a.data)[0] for a in out if isinstance(a, actions.Publish)]
     assert kinds == [Kind.UPDATE, Kind.AWARENESS, Kind.SYNC_REQUEST]
     assert decode(out[2].data)[3] == b"\x00mine"  # type: ignore[union-attr]
     assert p.sync_answered("doc", b"\x00\x00", None, None) == []  # nothing to say
@@ -421,15 +414,15 @@ def test_a_late_node_gets_the_document_and_presence_from_the_sync_answer() -> No
 )
 def test_bad_messages_are_counted_and_reported_never_raised(data: bytes, why: str) -> None:
     p, _ = linked_protocol()
-    actions = p.received(p.channel("doc"), data, 0.0)
-    assert [a for a in actions if isinstance(a, BadMessage)], why
+    out = p.received(p.channel("doc"), data, 0.0)
+    assert [a for a in out if isinstance(a, actions.BadMessage)], why
     assert p.stats.bad_messages == 1
 
 
 def test_an_unloaded_room_is_forgotten() -> None:
     p, _ = linked_protocol()
     p.request_resync("doc")
-    assert p.room_unloaded("doc") == [Unsubscribe(p.channel("doc"))]
+    assert p.room_unloaded("doc") == [actions.Unsubscribe(p.channel("doc"))]
     assert p.take_resync() is None
     assert p.received(p.channel("doc"), encode(Kind.UPDATE, OTHER, 1, b"x"), 0.0) == []
     assert p.publish_update("doc", b"x") == [] and p.request_resync("doc") == []
@@ -441,10 +434,10 @@ def test_own_messages_are_ignored_except_to_see_the_link_works() -> None:
     assert p.received(request.channel, request.data, 0.0) == []
     assert p.stats.received == 0
     beat = p.tick(0.5)[-1]
-    assert isinstance(beat, Publish)
+    assert isinstance(beat, actions.Publish)
     p.received(beat.channel, beat.data, 0.9)
-    assert not [a for a in p.tick(1.8) if isinstance(a, Relink)]  # heard at 0.9
-    assert [a for a in p.tick(2.0) if isinstance(a, Relink)]
+    assert not [a for a in p.tick(1.8) if isinstance(a, actions.Relink)]  # heard at 0.9
+    assert [a for a in p.tick(2.0) if isinstance(a, actions.Relink)]
 
 
 # --------------------------------------------------------------------------- chaos

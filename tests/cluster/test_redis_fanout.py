@@ -7,7 +7,9 @@ them, so anything that happens within a few seconds is not an expiry.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +49,20 @@ def fanout(url: str, store: SharedStore, **kwargs: Any) -> RedisFanout:
     return RedisFanout(url, store, prefix=f"t{id(store)}:", **kwargs)  # type: ignore[arg-type]
 
 
+@contextlib.asynccontextmanager
+async def linked_pair(
+    url: str, store: SharedStore
+) -> AsyncIterator[tuple[RedisFanout, RedisFanout]]:
+    """Two nodes on one Redis and one store, once both are linked."""
+    async with fanout(url, store) as fa, fanout(url, store) as fb:
+        await wait_until(lambda: fa.connected and fb.connected, "both linked", within=T)
+        yield fa, fb
+
+
 async def test_updates_and_presence_cross_and_a_bye_removes_the_presence_at_once(
     redis_server: RedisServer, store: SharedStore
 ) -> None:
-    async with fanout(redis_server.url, store) as fa, fanout(redis_server.url, store) as fb:
-        await wait_until(lambda: fa.connected and fb.connected, "both linked", within=T)
+    async with linked_pair(redis_server.url, store) as (fa, fb):
         ra = await join(fa, "doc", store)
         rb = await join(fb, "doc", store)
         type_into(fa, ra, "hello")
@@ -70,8 +81,7 @@ async def test_updates_and_presence_cross_and_a_bye_removes_the_presence_at_once
 async def test_a_node_alone_skips_publishing_until_another_node_loads_the_room(
     redis_server: RedisServer, store: SharedStore
 ) -> None:
-    async with fanout(redis_server.url, store) as fa, fanout(redis_server.url, store) as fb:
-        await wait_until(lambda: fa.connected and fb.connected, "both linked", within=T)
+    async with linked_pair(redis_server.url, store) as (fa, fb):
         ra = await join(fa, "solo", store)
         await wait_until(lambda: fa.protocol.is_alone("solo"), "a knows it is alone", within=T)
         published = fa.stats.published
