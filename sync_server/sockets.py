@@ -36,7 +36,7 @@ import socket
 import ssl
 import struct
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection
@@ -61,6 +61,25 @@ ACCEPT_BATCH = 32
 ACCEPT_PAUSE = 0.1
 #: Pending connections the kernel queues for the listening socket.
 LISTEN_QUEUE = 1024
+
+
+def accept_batch(
+    listening: socket.socket, failed: Callable[[OSError], None]
+) -> Iterator[tuple[socket.socket, Any]]:
+    """The sockets (and addresses) waiting on ``listening``, up to :data:`ACCEPT_BATCH` (one
+    loop turn). Stops when none is left, or after handing any other failure to ``failed``;
+    one that was aborted before it was accepted is passed over."""
+    for _ in range(ACCEPT_BATCH):
+        try:
+            sock, address = listening.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except ConnectionAbortedError:
+            continue
+        except OSError as exc:
+            failed(exc)
+            return
+        yield sock, address
 
 
 def raise_fd_limit() -> tuple[int, int]:
@@ -413,21 +432,15 @@ class Listener:
 
     def _accept(self, listening: socket.socket) -> None:
         """Accept up to ACCEPT_BATCH sockets (one loop turn), each counted at once."""
-        guard = self.guard
-        for _ in range(ACCEPT_BATCH):
-            try:
-                sock, address = listening.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except ConnectionAbortedError:
-                continue
-            except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    guard.refuse("busy")  # only if something else used the reserve
-                    self._pause(listening)
-                    return
+
+        def failed(exc: OSError) -> None:
+            if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                self.guard.refuse("busy")  # only if something else used the reserve
+                self._pause(listening)
+            else:
                 log.warning("accept failed: %s", exc)
-                return
+
+        for sock, address in accept_batch(listening, failed):
             self._admit(sock, b"", address)
 
     def _admit(self, sock: socket.socket, head: bytes, address: Any = None) -> None:

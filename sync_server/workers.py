@@ -52,13 +52,13 @@ from shared.errors import InvalidDocumentName
 
 from .config import ServerConfig
 from .sockets import (
-    ACCEPT_BATCH,
     BUSY_RESPONSE,
     LISTEN_QUEUE,
     MAX_HEAD,
     READY,
     WORKER_ENV,
     SocketGuard,
+    accept_batch,
     answer_busy,
     bind_listening,
     raise_fd_limit,
@@ -236,19 +236,13 @@ class Dispatcher:
             else:
                 log.warning("too many unfinished handshakes from one address; resetting")
 
+    def _accept_failed(self, exc: OSError) -> None:
+        self._guard.refuse("busy")
+        log.warning("accept failed: %s", exc)
+
     def _accept(self, listening: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        for _ in range(ACCEPT_BATCH):
-            try:
-                sock, address = listening.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except ConnectionAbortedError:
-                continue
-            except OSError as exc:
-                self._guard.refuse("busy")
-                log.warning("accept failed: %s", exc)
-                return
+        for sock, address in accept_batch(listening, self._accept_failed):
             ip = str(address[0]) if isinstance(address, tuple) else "?"
             why = self._guard.accept(ip)
             if why == "busy":
