@@ -8,7 +8,8 @@ preferences, quit) leave as signals.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -228,23 +229,17 @@ class MainWindow(QMainWindow):
         bar.addAction(undo)
         bar.addAction(redo)
         bar.addSeparator()
-        self.zoom_combo = QComboBox()
-        self.zoom_combo.setObjectName("zoomCombo")
-        self.zoom_combo.setToolTip("Zoom (Ctrl+wheel, Ctrl+= / Ctrl+-)")
-        for percent in ZOOM_LEVELS:
-            self.zoom_combo.addItem(f"{percent}%", percent)
+        self.zoom_combo = self._combo(
+            "zoomCombo",
+            [(f"{percent}%", percent) for percent in ZOOM_LEVELS],
+            lambda percent: e.set_zoom(int(percent)),
+            tooltip="Zoom (Ctrl+wheel, Ctrl+= / Ctrl+-)",
+        )
         self.zoom_combo.setCurrentIndex(ZOOM_LEVELS.index(100))
-        self.zoom_combo.activated.connect(lambda i: e.set_zoom(int(self.zoom_combo.itemData(i))))
         e.zoomChanged.connect(self._show_zoom)
         bar.addWidget(self.zoom_combo)
         bar.addSeparator()
-        self.heading_combo = QComboBox()
-        self.heading_combo.setObjectName("headingCombo")
-        for label, level in HEADING_CHOICES:
-            self.heading_combo.addItem(label, level)
-        self.heading_combo.activated.connect(
-            lambda i: e.set_heading(self.heading_combo.itemData(i))
-        )
+        self.heading_combo = self._combo("headingCombo", HEADING_CHOICES, e.set_heading)
         bar.addWidget(self.heading_combo)
         bar.addSeparator()
         for name, text, icon_text, slot, key in (
@@ -273,21 +268,11 @@ class MainWindow(QMainWindow):
         a("clear", "C&lear formatting", e.clear_formatting, "Ctrl+\\")
         self.actions_by_name["superscript"].setCheckable(True)
         self.actions_by_name["subscript"].setCheckable(True)
-        self.font_combo = QComboBox()
-        self.font_combo.setObjectName("fontCombo")
-        self.font_combo.setToolTip("Font")
-        for label, value in FONT_CHOICES:
-            self.font_combo.addItem(label, value)
-        self.font_combo.activated.connect(
-            lambda i: e.set_inline("font", self.font_combo.itemData(i))
+        self.font_combo = self._combo(
+            "fontCombo", FONT_CHOICES, partial(e.set_inline, "font"), tooltip="Font"
         )
-        self.size_combo = QComboBox()
-        self.size_combo.setObjectName("sizeCombo")
-        self.size_combo.setToolTip("Text size")
-        for label, value in SIZE_CHOICES:
-            self.size_combo.addItem(label, value)
-        self.size_combo.activated.connect(
-            lambda i: e.set_inline("size", self.size_combo.itemData(i))
+        self.size_combo = self._combo(
+            "sizeCombo", SIZE_CHOICES, partial(e.set_inline, "size"), tooltip="Text size"
         )
         bar.insertWidget(self.actions_by_name["bold"], self.font_combo)
         bar.insertWidget(self.actions_by_name["bold"], self.size_combo)
@@ -346,6 +331,23 @@ class MainWindow(QMainWindow):
                 f"Ctrl+Alt+{level}",
             )
         a("normal", "Normal text", lambda: e.set_heading(None), "Ctrl+Alt+0")
+
+    def _combo(
+        self,
+        name: str,
+        choices: Iterable[tuple[str, Any]],
+        chosen: Callable[[Any], object],
+        *,
+        tooltip: str = "",
+    ) -> QComboBox:
+        """A toolbar combo box of ``(label, value)`` choices; picking one: ``chosen(value)``."""
+        combo = QComboBox()
+        combo.setObjectName(name)
+        combo.setToolTip(tooltip)
+        for label, value in choices:
+            combo.addItem(label, value)
+        combo.activated.connect(lambda i: chosen(combo.itemData(i)))
+        return combo
 
     def _swatch_menu(self, title: str, key: str, colors: tuple[tuple[str, str], ...]) -> QMenu:
         menu = QMenu(title, self)
