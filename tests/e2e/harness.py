@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtGui import QKeyEvent, QTextCursor
+from PySide6.QtWidgets import QApplication, QPlainTextEdit, QWidget
 
 from editor_app.ui.app import CoscribeApp, OpenDocument
 from sync_server.app import RelayServer
@@ -117,6 +117,18 @@ async def alice_and_bob(tmp_path: Path, name: str) -> AsyncIterator[TwoEditors]:
         url = f"{server.url}/{name}"
         alice, bob = alice_app.open_document(url), bob_app.open_document(url)
         yield TwoEditors(server, url, alice_app, bob_app, alice, bob)
+
+
+def place_cursor(editor: QPlainTextEdit, anchor: int, position: int | None = None) -> QTextCursor:
+    """Put the widget's caret at ``anchor``, selecting to ``position`` if given (Qt's UTF-16
+    positions, wherever they are: between the halves of a pair too, as only a program can);
+    returns the widget's new cursor."""
+    cursor = editor.textCursor()
+    cursor.setPosition(anchor)
+    if position is not None:
+        cursor.setPosition(position, QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+    return editor.textCursor()
 
 
 def type_text(widget: QWidget, text: str) -> None:

@@ -24,6 +24,7 @@ from tests.e2e.harness import (
     RECONNECT_DEADLINE,
     SAVED,
     alice_and_bob,
+    place_cursor,
     type_text,
     wait_until,
 )
@@ -84,11 +85,8 @@ async def test_two_editors_and_a_yjs_client_edit_format_and_see_each_other(
         await wait_until(lambda: text_of(bob) == expected, lambda: f"Bob: {text_of(bob)!r}")
 
         # Bob makes "Alice" bold; Alice's CRDT carries the Quill attribute.
-        cursor = bob.editor.textCursor()
         start = text_of(bob).index("Alice")
-        cursor.setPosition(start)
-        cursor.setPosition(start + len("Alice"), QTextCursor.MoveMode.KeepAnchor)
-        bob.editor.setTextCursor(cursor)
+        place_cursor(bob.editor, start, start + len("Alice"))
         bob.editor.toggle_bold()
 
         def alice_has_bold() -> bool:

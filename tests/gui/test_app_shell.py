@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -38,6 +37,7 @@ from tests.e2e.harness import (
     Relay,
     alice_and_bob,
     editor_app,
+    place_cursor,
     relay,
     solo_document,
     type_text,
@@ -404,15 +404,11 @@ async def test_toolbar_applies_and_reflects_formatting_and_undo(tmp_path: Path) 
     async with solo_document(tmp_path, "toolbar") as opened:
         window, editor = opened.window, opened.editor
         type_text(editor, "Heading\nbody text")
-        cursor = editor.textCursor()
-        cursor.setPosition(len("Heading\n"))
-        cursor.setPosition(len("Heading\nbody"), QTextCursor.MoveMode.KeepAnchor)
-        editor.setTextCursor(cursor)
+        place_cursor(editor, len("Heading\n"), len("Heading\nbody"))
         window.actions_by_name["bold"].trigger()
         assert ("body", {"bold": True}) in opened.model.text.diff()
         assert window.actions_by_name["bold"].isChecked()
-        cursor.setPosition(1)
-        editor.setTextCursor(cursor)
+        place_cursor(editor, 1)
         assert not window.actions_by_name["bold"].isChecked()
         window.actions_by_name["heading2"].trigger()
         assert window.heading_combo.currentText() == "Heading 2"

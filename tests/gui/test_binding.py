@@ -15,7 +15,7 @@ import pycrdt
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QInputMethodEvent, QKeyEvent, QTextCursor
+from PySide6.QtGui import QInputMethodEvent, QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -23,6 +23,7 @@ from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import crdt_delta, document_delta
 from editor_app.ui.editor_widget import EditorWidget
 from shared.origins import Origin
+from tests.e2e.harness import place_cursor
 
 
 def content(doc: pycrdt.Doc) -> pycrdt.Text:
@@ -142,15 +143,10 @@ def test_typing_sends_one_small_change_per_key(qtbot: QtBot) -> None:
 def test_edits_in_the_middle_and_deletions_use_utf16_positions(qtbot: QtBot) -> None:
     editor = make_editor(qtbot)
     editor.insertPlainText("a😀b\ncd")
-    cursor = editor.textCursor()
-    cursor.setPosition(3)  # after the emoji (2 UTF-16 units)
-    editor.setTextCursor(cursor)
+    place_cursor(editor, 3)  # after the emoji (2 UTF-16 units)
     type_text(editor, "X한")
     assert str(editor.model.text) == "a😀X한b\ncd"
-    cursor.setPosition(1)
-    cursor.setPosition(3, cursor.MoveMode.KeepAnchor)
-    editor.setTextCursor(cursor)
-    editor.textCursor().removeSelectedText()
+    place_cursor(editor, 1, 3).removeSelectedText()
     assert str(editor.model.text) == "aX한b\ncd"
     cursor = editor.textCursor()
     cursor.setPosition(2)
@@ -163,10 +159,7 @@ def test_edits_in_the_middle_and_deletions_use_utf16_positions(qtbot: QtBot) -> 
 def test_same_length_replacement_is_an_edit_not_a_format(qtbot: QtBot) -> None:
     editor = make_editor(qtbot)
     editor.insertPlainText("cat")
-    cursor = editor.textCursor()
-    cursor.setPosition(0)
-    cursor.setPosition(1, cursor.MoveMode.KeepAnchor)
-    cursor.insertText("b")
+    place_cursor(editor, 0, 1).insertText("b")
     assert str(editor.model.text) == "bat"
     assert_mirrors(editor)
 
@@ -203,10 +196,7 @@ def test_cursor_and_selection_stay_with_their_text(qtbot: QtBot) -> None:
     doc = pycrdt.Doc()
     content(doc).insert(0, "hello world, bye", {})
     editor = make_editor(qtbot, doc)
-    cursor = editor.textCursor()
-    cursor.setPosition(6)
-    cursor.setPosition(11, cursor.MoveMode.KeepAnchor)  # "world" selected
-    editor.setTextCursor(cursor)
+    place_cursor(editor, 6, 11)  # "world" selected
     remote_edit(doc, lambda t: t.insert(0, "😀 ", {}))  # before the selection: +3 units
     cur = editor.textCursor()
     assert (cur.anchor(), cur.position()) == (9, 14)
@@ -249,24 +239,16 @@ def test_remote_lines_and_block_attributes(qtbot: QtBot) -> None:
 def test_local_formatting_becomes_quill_attributes(qtbot: QtBot) -> None:
     editor = make_editor(qtbot)
     editor.insertPlainText("bold and link\nheading\nitem one\nitem two\nlast")
-    cursor = editor.textCursor()
-    cursor.setPosition(0)
-    cursor.setPosition(4, cursor.MoveMode.KeepAnchor)
-    editor.setTextCursor(cursor)
+    place_cursor(editor, 0, 4)
     editor.toggle_bold()
     editor.toggle_italic()
-    cursor.setPosition(9)
-    cursor.setPosition(13, cursor.MoveMode.KeepAnchor)
-    editor.setTextCursor(cursor)
+    place_cursor(editor, 9, 13)
     editor.set_link("https://example.org/")
     editor.toggle_underline()
     editor.toggle_strike()
-    cursor.setPosition(16)
-    editor.setTextCursor(cursor)
+    place_cursor(editor, 16)
     editor.set_heading(1)
-    cursor.setPosition(25)
-    cursor.setPosition(35, cursor.MoveMode.KeepAnchor)
-    editor.setTextCursor(cursor)
+    place_cursor(editor, 25, 35)
     editor.toggle_list("bullet")
     diff = editor.model.text.diff()
     runs = crdt_delta(diff)
@@ -279,8 +261,7 @@ def test_local_formatting_becomes_quill_attributes(qtbot: QtBot) -> None:
     assert newline_attrs == [{}, {"header": 1}, {"list": "bullet"}, {"list": "bullet"}]
     assert_mirrors(editor)
     editor.toggle_list("bullet")  # toggles off
-    cursor.setPosition(16)
-    editor.setTextCursor(cursor)
+    place_cursor(editor, 16)
     editor.set_heading(None)
     assert crdt_delta(editor.model.text.diff())[-1] == ("last", {})
     assert all(
@@ -407,19 +388,12 @@ def _u16(editor: EditorWidget, cp: int) -> int:
     return len(qt_text(editor)[:cp].encode("utf-16-le")) // 2
 
 
-def _select(editor: EditorWidget, a: int, b: int) -> None:
-    cursor = editor.textCursor()
-    cursor.setPosition(_u16(editor, a))
-    cursor.setPosition(_u16(editor, b), QTextCursor.MoveMode.KeepAnchor)
-    editor.setTextCursor(cursor)
-
-
 def _random_edit(editor: EditorWidget, data: st.DataObject) -> None:
     n = len(qt_text(editor))
     kind = data.draw(st.sampled_from(["insert", "insert", "delete", "inline", "block", "key"]))
     a = data.draw(st.integers(0, n))
     b = data.draw(st.integers(a, min(n, a + 6)))
-    _select(editor, a, b)
+    place_cursor(editor, _u16(editor, a), _u16(editor, b))
     if kind == "insert":
         piece = "".join(data.draw(st.lists(st.sampled_from(ALPHABET), min_size=1, max_size=4)))
         editor.textCursor().insertText(piece)

@@ -6,10 +6,10 @@ Real pycrdt documents and real EditorWidgets (offscreen); keys are real Qt key e
 from __future__ import annotations
 
 import pycrdt
-from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
 from editor_app.qt.formats import crdt_delta
+from tests.e2e.harness import place_cursor
 from tests.gui.test_binding import assert_mirrors, make_editor, qt_text, remote_edit, type_text
 
 
@@ -50,9 +50,7 @@ def test_enter_in_a_list_in_the_middle_still_leaves_the_list(qtbot: QtBot) -> No
     doc.get("content", type=pycrdt.Text).insert(0, "item\nnext\n", {})
     doc.get("content", type=pycrdt.Text).format(4, 5, {"list": "ordered"})
     editor = make_editor(qtbot, doc)
-    cursor = editor.textCursor()
-    cursor.setPosition(4)
-    editor.setTextCursor(cursor)
+    place_cursor(editor, 4)
     type_text(editor, "\n\nx")
     assert qt_text(editor) == "item\nx\nnext\n"
     assert_mirrors(editor)
@@ -75,9 +73,6 @@ def test_a_collaborator_typing_at_my_caret_does_not_drag_it(qtbot: QtBot) -> Non
 def test_a_collaborator_typing_inside_my_selection_edges(qtbot: QtBot) -> None:
     editor = make_editor(qtbot)
     type_text(editor, "abcdef")
-    cursor = editor.textCursor()
-    cursor.setPosition(2)
-    cursor.setPosition(4, QTextCursor.MoveMode.KeepAnchor)
-    editor.setTextCursor(cursor)
+    place_cursor(editor, 2, 4)
     remote_edit(editor.model.doc, lambda t: t.insert(4, "XY"))
     assert editor.textCursor().selectedText() == "cd"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pycrdt
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QTextCursor
+from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
 from editor_app.core.offsets import TextIndex
@@ -15,15 +15,8 @@ from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import crdt_delta
 from editor_app.ui.editor_widget import EditorWidget
 from shared.origins import Origin
+from tests.e2e.harness import place_cursor
 from tests.gui.test_binding import assert_mirrors, make_editor, qt_text, remote_edit, type_text
-
-
-def _select(editor: EditorWidget, start: int, end: int) -> None:
-    cursor = editor.textCursor()
-    cursor.setPosition(start)
-    cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
-    editor.setTextCursor(cursor)
-
 
 # ------------------------------------------------------------------ formatting
 
@@ -31,7 +24,7 @@ def _select(editor: EditorWidget, start: int, end: int) -> None:
 def test_shortcuts_toggle_inline_formats(qtbot: QtBot) -> None:
     editor = make_editor(qtbot)
     type_text(editor, "one two")
-    _select(editor, 0, 3)
+    place_cursor(editor, 0, 3)
     ctrl = Qt.KeyboardModifier.ControlModifier
     for key in (Qt.Key.Key_B, Qt.Key.Key_I, Qt.Key.Key_U):
         qtbot.keyClick(editor, key, ctrl)
@@ -47,9 +40,9 @@ def test_shortcuts_toggle_inline_formats(qtbot: QtBot) -> None:
 def test_toggle_on_mixed_selection_makes_all_bold(qtbot: QtBot) -> None:
     editor = make_editor(qtbot)
     type_text(editor, "abcd")
-    _select(editor, 0, 2)
+    place_cursor(editor, 0, 2)
     editor.toggle_bold()
-    _select(editor, 0, 4)
+    place_cursor(editor, 0, 4)
     editor.toggle_bold()
     assert crdt_delta(editor.model.text.diff()) == [("abcd", {"bold": True})]
 
@@ -72,9 +65,9 @@ def test_format_changed_reports_attributes_at_the_cursor(qtbot: QtBot) -> None:
 def test_numbered_list_and_link_actions(qtbot: QtBot) -> None:
     editor = make_editor(qtbot)
     type_text(editor, "first\nsecond\nthird")
-    _select(editor, 0, 8)
+    place_cursor(editor, 0, 8)
     editor.toggle_list("ordered")
-    _select(editor, 6, 12)
+    place_cursor(editor, 6, 12)
     editor.set_link("https://example.org/")
     runs = crdt_delta(editor.model.text.diff())
     assert [attrs for chunk, attrs in runs if chunk == "\n"] == [
@@ -82,9 +75,7 @@ def test_numbered_list_and_link_actions(qtbot: QtBot) -> None:
         {"list": "ordered"},
     ]
     assert ("second", {"link": "https://example.org/"}) in runs
-    cursor = editor.textCursor()
-    cursor.setPosition(8)  # inside the link, no selection
-    editor.setTextCursor(cursor)
+    place_cursor(editor, 8)  # inside the link, no selection
     editor.set_link(None)
     assert ("second", {}) in crdt_delta(editor.model.text.diff())
     assert_mirrors(editor)
@@ -187,7 +178,7 @@ def test_read_only_model_makes_the_widget_read_only(qtbot: QtBot) -> None:
         model.read_only = True
     assert editor.isReadOnly()
     type_text(editor, "more")
-    _select(editor, 0, 4)
+    place_cursor(editor, 0, 4)
     editor.toggle_bold()
     editor.set_heading(1)
     assert editor.replace_all("mine", "yours") == 0
@@ -265,10 +256,7 @@ def test_collaborator_caret_and_selection_are_painted_in_their_color(qtbot: QtBo
 
 def test_local_selection_is_reported_in_utf16(qtbot: QtBot) -> None:
     editor, theirs, aw_a, aw_b = _presence_pair(qtbot)
-    cursor = editor.textCursor()
-    cursor.setPosition(8)  # after the emoji: UTF-16 8, UTF-8 byte 10
-    cursor.setPosition(14, QTextCursor.MoveMode.KeepAnchor)
-    editor.setTextCursor(cursor)
+    place_cursor(editor, 8, 14)  # after the emoji: UTF-16 8, UTF-8 byte 10
     qtbot.waitUntil(lambda: (aw_a.get_local_state() or {}).get("cursor") is not None)
     _deliver(aw_a, aw_b)
     assert [(p.name, p.anchor, p.head) for p in theirs.collaborators()] == [("Me", 8, 14)]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import solo_document, type_text, wait_until
+from tests.e2e.harness import place_cursor, solo_document, type_text, wait_until
 
 
 @pytest.mark.asyncio
@@ -15,9 +15,7 @@ async def test_outline_lists_headings_and_jumps(tmp_path: Path) -> None:
         window, editor = opened.window, opened.editor
         type_text(editor, "Intro\ntext\nDetails\nmore text\n회의")
         for line, level in ((0, 1), (2, 2), (4, 3)):
-            cursor = editor.textCursor()
-            cursor.setPosition(editor.document().findBlockByNumber(line).position())
-            editor.setTextCursor(cursor)
+            place_cursor(editor, editor.document().findBlockByNumber(line).position())
             editor.set_heading(level)
         window.show()
         window.actions_by_name["showOutline"].trigger()
@@ -26,10 +24,8 @@ async def test_outline_lists_headings_and_jumps(tmp_path: Path) -> None:
             lambda: outline.headings() == [(1, "Intro"), (2, "Details"), (3, "회의")],
             lambda: f"the outline, has {outline.headings()}",
         )
-        cursor = editor.textCursor()
         last = editor.document().findBlockByNumber(4)
-        cursor.setPosition(last.position() + last.length() - 1)
-        editor.setTextCursor(cursor)
+        place_cursor(editor, last.position() + last.length() - 1)
         type_text(editor, " notes")  # edits refresh it (throttled)
         await wait_until(
             lambda: outline.headings()[-1] == (3, "회의 notes"), lambda: outline.headings()

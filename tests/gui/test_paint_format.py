@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QTextCursor
 from PySide6.QtTest import QTest
 
 from editor_app.qt.formats import crdt_delta
-from tests.e2e.harness import solo_document, type_text
+from tests.e2e.harness import place_cursor, solo_document, type_text
 
 
 @pytest.mark.asyncio
@@ -18,19 +17,13 @@ async def test_paint_format_copies_formats_to_the_next_selection(tmp_path: Path)
     async with solo_document(tmp_path, "paint") as opened:
         window, editor = opened.window, opened.editor
         type_text(editor, "source target")
-        cursor = editor.textCursor()
-        cursor.setPosition(0)
-        cursor.setPosition(6, QTextCursor.MoveMode.KeepAnchor)
-        editor.setTextCursor(cursor)
+        place_cursor(editor, 0, 6)
         editor.toggle_bold()
         editor.set_inline("color", "#e60000")
-        cursor.setPosition(3)
-        editor.setTextCursor(cursor)
+        place_cursor(editor, 3)
         window.actions_by_name["paintFormat"].trigger()
         assert window.actions_by_name["paintFormat"].isChecked()
-        cursor.setPosition(7)
-        cursor.setPosition(13, QTextCursor.MoveMode.KeepAnchor)
-        editor.setTextCursor(cursor)
+        place_cursor(editor, 7, 13)
         QTest.mouseRelease(
             editor.viewport(),
             Qt.MouseButton.LeftButton,

@@ -10,7 +10,7 @@ from PySide6.QtGui import QPageSize
 from PySide6.QtPrintSupport import QPrinter
 
 from editor_app.qt import export
-from tests.e2e.harness import solo_document, type_text
+from tests.e2e.harness import place_cursor, solo_document, type_text
 
 
 @pytest.mark.asyncio
@@ -21,10 +21,7 @@ async def test_print_preview_pdf_and_word_count(tmp_path: Path) -> None:
         editor.insertPlainText("Some words here. " * 400 + "\n한글 끝")  # a paste
         editor.selectAll()
         editor.set_heading(None)
-        cursor = editor.textCursor()
-        cursor.setPosition(0)
-        cursor.setPosition(5, cursor.MoveMode.KeepAnchor)
-        editor.setTextCursor(cursor)
+        place_cursor(editor, 0, 5)
         window.actions_by_name["heading1"].trigger()
         dialog = window.show_word_count()
         assert dialog.document_counts.words == 1 + 3 * 400 + 2

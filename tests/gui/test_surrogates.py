@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import QEvent, QMimeData, Qt
-from PySide6.QtGui import QInputMethodEvent, QKeyEvent, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QInputMethodEvent, QKeyEvent, QTextCharFormat
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -28,6 +28,7 @@ from editor_app.qt.document_model import DocumentModel
 from editor_app.ui.editor_widget import EditorWidget
 from shared.errors import InvalidUpdate
 from shared.update_gate import DocumentFacts, UpdateGate
+from tests.e2e.harness import place_cursor
 from tests.gui.test_binding import Link, assert_mirrors, content, make_editor, qt_text, type_text
 
 FAMILY = "👨\u200d👩\u200d👧"  # ZWJ sequence: three pairs and two joiners
@@ -66,17 +67,6 @@ def editor_with(qtbot: QtBot, text: str) -> tuple[EditorWidget, GatedDoc]:
 
 def units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
-
-
-def place(editor: EditorWidget, anchor: int, position: int | None = None) -> QTextCursor:
-    """Put the widget's cursor at UTF-16 ``anchor`` (selecting to ``position``), wherever
-    that is: between the halves of a pair too, as only a program can."""
-    cursor = editor.textCursor()
-    cursor.setPosition(anchor)
-    if position is not None:
-        cursor.setPosition(position, QTextCursor.MoveMode.KeepAnchor)
-    editor.setTextCursor(cursor)
-    return editor.textCursor()
 
 
 def key(editor: EditorWidget, k: Qt.Key, text: str = "") -> None:
@@ -132,7 +122,7 @@ def test_typing_emoji_zwj_skin_tones_hangul_and_marks(qtbot: QtBot, text: str) -
 @pytest.mark.parametrize("k", [Qt.Key.Key_Backspace, Qt.Key.Key_Delete], ids=["bs", "del"])
 def test_backspace_and_delete_until_empty(qtbot: QtBot, text: str, k: Qt.Key) -> None:
     editor, gate = editor_with(qtbot, text)
-    place(editor, units(text) if k == Qt.Key.Key_Backspace else 0)
+    place_cursor(editor, units(text) if k == Qt.Key.Key_Backspace else 0)
     for _ in range(units(text) + 1):
         key(editor, k)
         check(editor, gate)
@@ -144,7 +134,7 @@ def test_cursor_at_every_unit_then_type_paste_and_ime(qtbot: QtBot, text: str) -
     for pos in range(units(text) + 1):
         for act in ("type", "paste", "ime", "ime-replace", "backspace", "delete"):
             editor, gate = editor_with(qtbot, text)
-            place(editor, pos)
+            place_cursor(editor, pos)
             if act == "type":
                 type_text(editor, "y")
             elif act == "paste":
@@ -168,7 +158,7 @@ def test_selection_boundaries_at_every_unit(qtbot: QtBot, text: str) -> None:
         for b in range(a + 1, n + 1):
             for act in ("bold", "link", "heading", "cut", "replace", "delete", "merge-format"):
                 editor, gate = editor_with(qtbot, text)
-                cursor = place(editor, a, b)
+                cursor = place_cursor(editor, a, b)
                 if act == "bold":
                     editor.toggle_bold()
                 elif act == "link":
@@ -202,7 +192,7 @@ def test_paste_of_text_with_an_unpaired_half_becomes_a_replacement_character(
     qtbot: QtBot,
 ) -> None:
     editor, gate = editor_with(qtbot, "ab")
-    place(editor, 1)
+    place_cursor(editor, 1)
     paste(editor, "x\ud83dy\ude00z")
     check(editor, gate)
     assert str(editor.model.text) == "ax\ufffdy\ufffdzb"
@@ -212,7 +202,7 @@ def test_typing_between_the_halves_of_a_pair_does_what_yjs_does(qtbot: QtBot) ->
     """Yjs replaces both halves of a split pair with U+FFFD; so does the editor, in the
     widget and in the update, which keeps every half whole."""
     editor, gate = editor_with(qtbot, "a😀b")
-    place(editor, 2)
+    place_cursor(editor, 2)
     type_text(editor, "y")
     check(editor, gate)
     assert str(editor.model.text) == "a\ufffdy\ufffdb"
@@ -220,7 +210,7 @@ def test_typing_between_the_halves_of_a_pair_does_what_yjs_does(qtbot: QtBot) ->
 
 def test_formatting_half_a_pair_formats_the_whole_pair(qtbot: QtBot) -> None:
     editor, gate = editor_with(qtbot, "a😀b")
-    place(editor, 1, 2)
+    place_cursor(editor, 1, 2)
     editor.toggle_bold()
     check(editor, gate)
     assert editor.model.text.diff() == [("a", None), ("😀", {"bold": True}), ("b", None)]
@@ -244,9 +234,9 @@ def test_undo_and_redo_of_every_kind_of_edit(qtbot: QtBot) -> None:
     steps: list[Callable[[], object]] = [
         lambda: type_text(editor, "a😀b" + FAMILY),
         lambda: key(editor, Qt.Key.Key_Backspace),
-        lambda: (place(editor, 1, 3), editor.toggle_bold()),
-        lambda: (place(editor, 2), type_text(editor, "y")),
-        lambda: (place(editor, 0, 4), editor.cut()),
+        lambda: (place_cursor(editor, 1, 3), editor.toggle_bold()),
+        lambda: (place_cursor(editor, 2), type_text(editor, "y")),
+        lambda: (place_cursor(editor, 0, 4), editor.cut()),
         lambda: paste(editor, THUMB + "\ud83d"),
     ]
     for step in steps:
@@ -289,7 +279,7 @@ def _random_action(editor: EditorWidget, peer: pycrdt.Doc, data: st.DataObject) 
     )
     piece = "".join(data.draw(st.lists(st.sampled_from(ALPHABET), min_size=1, max_size=3)))
     note(f"{kind} {a}..{b} {piece!r} on {qt_text(editor)!r}")
-    place(editor, a, b)
+    place_cursor(editor, a, b)
     if kind == "type":
         type_text(editor, piece)
     elif kind == "paste":

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from tests.e2e.harness import solo_document, type_text
+from tests.e2e.harness import place_cursor, solo_document, type_text
 
 
 @pytest.mark.asyncio
@@ -18,9 +18,7 @@ async def test_zoom_scales_text_and_sends_nothing(tmp_path: Path) -> None:
     async with solo_document(tmp_path, "zoom") as opened:
         window, editor = opened.window, opened.editor
         type_text(editor, "Title\nbody")
-        cursor = editor.textCursor()
-        cursor.setPosition(0)
-        editor.setTextCursor(cursor)
+        place_cursor(editor, 0)
         editor.set_heading(1)
         heading = editor.document().firstBlock().begin().fragment().charFormat()
         size_before = heading.fontPointSize()
