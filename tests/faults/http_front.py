@@ -30,14 +30,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from types import TracebackType
-from typing import Self
+
+from tests.support.tasks import TaskGroupOwner
 
 HEAD_LIMIT = 64 * 1024
 
 
-class HttpFront:
+class HttpFront(TaskGroupOwner):
     def __init__(self, target_port: int, mode: str) -> None:
+        super().__init__()
         self.target_port = target_port
         self.mode = mode
         self.websocket_requests = 0
@@ -45,25 +46,19 @@ class HttpFront:
         self.posts_reset = 0
         self.responses_cut = 0
         self._server: asyncio.Server | None = None
-        self._tg = asyncio.TaskGroup()
         self._writers: set[asyncio.StreamWriter] = set()
 
-    async def __aenter__(self) -> Self:
-        await self._tg.__aenter__()
+    async def _start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _stop(self) -> None:
         assert self._server is not None
         self._server.close()
         for writer in list(self._writers):
             writer.transport.abort()
-        await self._tg.__aexit__(exc_type, exc, tb)
+
+    async def _stopped(self) -> None:
+        assert self._server is not None
         await self._server.wait_closed()
 
     @property

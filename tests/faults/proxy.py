@@ -36,8 +36,8 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field, replace
-from types import TracebackType
-from typing import Self
+
+from tests.support.tasks import TaskGroupOwner
 
 CHUNK = 65536
 
@@ -189,10 +189,11 @@ class ProxyConnection:
         return data
 
 
-class FaultProxy:
+class FaultProxy(TaskGroupOwner):
     """``async with FaultProxy(host, port) as proxy``: a TCP proxy with switchable faults."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
+        super().__init__()
         self.target_host = target_host
         self.target_port = target_port
         self.default_faults = Faults()
@@ -204,27 +205,16 @@ class FaultProxy:
         self._ids = itertools.count(1)
         self._live: dict[int, ProxyConnection] = {}
         self._server: asyncio.Server | None = None
-        self._tg = asyncio.TaskGroup()
 
-    async def __aenter__(self) -> Self:
-        await self._tg.__aenter__()
-        try:
-            self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        except BaseException:
-            await self._tg.__aexit__(None, None, None)
-            raise
-        return self
+    async def _start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _stop(self) -> None:
         if self._server is not None:
             self._server.close()
         self.drop_all()
-        await self._tg.__aexit__(exc_type, exc, tb)
+
+    async def _stopped(self) -> None:
         if self._server is not None:
             await self._server.wait_closed()
 

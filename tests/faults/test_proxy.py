@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
-from tests.faults.proxy import FaultProxy
+from tests.faults.proxy import FaultProxy, ProxyConnection
 from tests.support.client import TestClient
 from tests.support.waiting import wait_until
 
@@ -39,6 +39,16 @@ async def read_exactly(reader: asyncio.StreamReader, n: int) -> bytes:
     return await asyncio.wait_for(reader.readexactly(n), DEADLINE)
 
 
+async def connect_through(
+    proxy: FaultProxy,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, ProxyConnection]:
+    """A connection through ``proxy`` (its only one), once accepted: our streams and the
+    proxy's side, to inject faults into."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    await wait_until(lambda: len(proxy.connections) == 1, "accepted", within=DEADLINE)
+    return reader, writer, proxy.connections[0]
+
+
 async def test_forwards_both_ways_and_passes_fin_on(echo_port: int) -> None:
     async with FaultProxy("127.0.0.1", echo_port) as proxy:
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
@@ -55,9 +65,7 @@ async def test_forwards_both_ways_and_passes_fin_on(echo_port: int) -> None:
 
 async def test_latency_and_throttle_slow_traffic_down(echo_port: int) -> None:
     async with FaultProxy("127.0.0.1", echo_port) as proxy:
-        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-        await wait_until(lambda: len(proxy.connections) == 1, "accepted", within=DEADLINE)
-        conn = proxy.connections[0]
+        reader, writer, conn = await connect_through(proxy)
         conn.faults.latency = 0.1
         started = time.monotonic()
         writer.write(b"ping")
@@ -74,9 +82,7 @@ async def test_latency_and_throttle_slow_traffic_down(echo_port: int) -> None:
 
 async def test_stall_holds_bytes_without_closing_and_resume_delivers(echo_port: int) -> None:
     async with FaultProxy("127.0.0.1", echo_port) as proxy:
-        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-        await wait_until(lambda: len(proxy.connections) == 1, "accepted", within=DEADLINE)
-        conn = proxy.connections[0]
+        reader, writer, conn = await connect_through(proxy)
         conn.stall()
         writer.write(b"held")
         await writer.drain()
@@ -90,9 +96,7 @@ async def test_stall_holds_bytes_without_closing_and_resume_delivers(echo_port: 
 
 async def test_cut_after_n_bytes_resets_mid_stream(echo_port: int) -> None:
     async with FaultProxy("127.0.0.1", echo_port) as proxy:
-        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-        await wait_until(lambda: len(proxy.connections) == 1, "accepted", within=DEADLINE)
-        conn = proxy.connections[0]
+        reader, writer, conn = await connect_through(proxy)
         conn.cut_after(10)  # 6 up + 4 down
         writer.write(b"abcdef")
         received = b""
@@ -107,9 +111,8 @@ async def test_cut_after_n_bytes_resets_mid_stream(echo_port: int) -> None:
 @pytest.mark.parametrize("rst", [True, False])
 async def test_drop_resets_or_closes_both_sides(echo_port: int, rst: bool) -> None:
     async with FaultProxy("127.0.0.1", echo_port) as proxy:
-        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-        await wait_until(lambda: len(proxy.connections) == 1, "accepted", within=DEADLINE)
-        proxy.connections[0].drop(rst=rst)
+        reader, writer, conn = await connect_through(proxy)
+        conn.drop(rst=rst)
         if rst:
             with pytest.raises(ConnectionResetError):
                 await asyncio.wait_for(reader.read(1), DEADLINE)

@@ -17,12 +17,10 @@ from sync_server.admission import ConfigError
 from sync_server.app import RelayServer
 from sync_server.auth import Role, authorize, mint_token, parse_duration, verify_token
 from sync_server.config import ServerConfig
+from tests.server.access_links import SECRET, secured
 from tests.server.processes import run_cli
 from tests.support.client import TestClient, refused
 from tests.support.waiting import wait_until
-
-SECRET = b"test-secret-0123456789abcdef"
-
 
 # ---------------------------------------------------------------- tokens (pure)
 
@@ -53,10 +51,6 @@ def test_token_round_trip_prefix_and_expiry() -> None:
 
 
 # ---------------------------------------------------------------- server with a secret
-
-
-def secured(**overrides: object) -> ServerConfig:
-    return ServerConfig(port=0, secret=SECRET, **overrides)  # type: ignore[arg-type]
 
 
 @pytest.mark.asyncio

@@ -17,7 +17,7 @@ from shared.messages import Ack, AwarenessUpdate, Hello, decode_message
 from shared.session import Acknowledged, HelloReceived, IncarnationMismatched
 from sync_server.app import RelayServer
 from sync_server.config import ServerConfig
-from tests.support.client import TestClient
+from tests.support.client import TestClient, synced_client
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio
@@ -57,8 +57,7 @@ async def test_late_joiner_gets_document_and_ack_counts(memory_server: RelayServ
         await wait_until(lambda: a.saved, "all acked")
         acks = [e for e in a.events if isinstance(e, Acknowledged)]
         assert acks and acks[-1].count == a.session.sent_document_messages  # type: ignore[union-attr]
-        async with TestClient(url) as late:
-            await wait_until(lambda: late.synced, "late joiner synced")
+        async with synced_client(url) as late:
             assert str(late) == str(a)
 
 
@@ -81,8 +80,7 @@ async def test_awareness_relayed_and_removed_when_peer_disconnects(
     memory_server: RelayServer,
 ) -> None:
     url = memory_server.url + "/presence"
-    async with TestClient(url) as watcher:
-        await wait_until(lambda: watcher.synced, "watcher synced")
+    async with synced_client(url) as watcher:
         other = TestClient(url, user={"name": "김민준", "color": "#e91e63"})
         async with other:
             await wait_until(lambda: other.doc.client_id in watcher.awareness.states, "seen")
@@ -135,8 +133,7 @@ async def test_malformed_message_closes_only_that_connection(memory_server: Rela
 
 async def test_oversized_message_closes_with_1009() -> None:
     config = ServerConfig(port=0, limits=ServerConfig().limits.__class__(max_message_size=4096))
-    async with RelayServer(config) as srv, TestClient(srv.url + "/big") as c:
-        await wait_until(lambda: c.synced, "synced")
+    async with RelayServer(config) as srv, synced_client(srv.url + "/big") as c:
         await c.append("x" * 10_000)
         await wait_until(lambda: c.closed, "closed")
         assert c.close_code == CloseCode.MESSAGE_TOO_BIG
@@ -240,8 +237,7 @@ async def test_room_unloads_when_idle_and_reloads(tmp_path) -> None:  # type: ig
             await c.append("persisted in memory store")
             await wait_until(lambda: c.saved, "saved")
         await wait_until(lambda: srv.registry.get("idle") is None, "unloaded")
-        async with TestClient(url) as c2:
-            await wait_until(lambda: c2.synced, "reloaded")
+        async with synced_client(url) as c2:
             assert str(c2) == "persisted in memory store"
         assert srv.metrics.rooms_loaded_total == 2
 
@@ -275,8 +271,7 @@ async def test_deleted_document_gets_new_incarnation_and_client_refuses_to_merge
 async def test_shutdown_closes_peers_and_is_idempotent() -> None:
     srv = RelayServer(ServerConfig(port=0))
     await srv.__aenter__()
-    async with TestClient(srv.url + "/bye") as c:
-        await wait_until(lambda: c.synced, "synced")
+    async with synced_client(srv.url + "/bye") as c:
         await srv.aclose(CloseCode.SERVICE_RESTART)
         await srv.aclose()
         await wait_until(lambda: c.closed, "closed")
@@ -287,8 +282,7 @@ async def test_awareness_over_size_limit_closes_with_policy_violation(
     memory_server: RelayServer,
 ) -> None:
     url = memory_server.url + "/aw"
-    async with TestClient(url) as c:
-        await wait_until(lambda: c.synced, "synced")
+    async with synced_client(url) as c:
         payload = AwarenessUpdate.from_entries(()).payload  # valid empty update
         big_state = json.dumps({"user": {"name": "x" * 100_000}})
         from shared.messages import AwarenessEntry

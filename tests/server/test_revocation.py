@@ -18,18 +18,13 @@ import pytest
 from shared.errors import CloseCode
 from sync_server.app import RelayServer
 from sync_server.auth import Role, mint_token, token_id_of
-from sync_server.config import ServerConfig
 from sync_server.memory_store import MemoryDatabase, MemoryStore
+from tests.server.access_links import SECRET, secured
 from tests.server.processes import ServerProcess, run_cli
 from tests.support.client import TestClient, refused
 from tests.support.waiting import wait_until
 
-SECRET = b"revocation-tests-secret-0123456789"
 WITHIN = 1.0  # the promise: revoked sessions close within a second
-
-
-def secured(**overrides: object) -> ServerConfig:
-    return ServerConfig(port=0, secret=SECRET, **overrides)  # type: ignore[arg-type]
 
 
 @pytest.mark.asyncio

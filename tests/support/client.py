@@ -7,10 +7,9 @@ condition with a deadline instead of sleeping.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from pycrdt import Awareness, Doc, Text, TransactionEvent
 from websockets.asyncio.client import ClientConnection, connect
@@ -28,6 +27,7 @@ from shared import (
 )
 from shared.session import Event
 from tests.support import waiting
+from tests.support.tasks import TaskGroupOwner
 from tests.support.waiting import DEADLINE
 
 #: Name of the shared Y.Text every kind of client edits (the Node ``client.mjs`` too).
@@ -44,7 +44,7 @@ def utf16_len(s: str) -> int:
     return len(s.encode("utf-16-le")) // 2
 
 
-class TestClient:
+class TestClient(TaskGroupOwner):
     """``async with TestClient(url) as c:`` — connects, syncs in the background."""
 
     __test__ = False  # not a pytest test class
@@ -60,6 +60,7 @@ class TestClient:
         read: bool = True,
         **connect_kwargs: Any,
     ) -> None:
+        super().__init__()
         self.url = url
         self.doc: Doc[Any] = doc if doc is not None else Doc()
         self.text = self.doc.get(TEXT_NAME, type=Text)
@@ -78,11 +79,9 @@ class TestClient:
         self.session: SyncSession | None = None
         self.close_code: int | None = None
         self.close_reason: str = ""
-        self._tg = asyncio.TaskGroup()
         self._sub: Any = None
 
-    async def __aenter__(self) -> Self:
-        await self._tg.__aenter__()
+    async def _start(self) -> None:
         kwargs: dict[str, Any] = {"max_size": 64 * 1024 * 1024, **self._connect_kwargs}
         if self._want_ext:
             kwargs["subprotocols"] = [SUBPROTOCOL]
@@ -99,20 +98,13 @@ class TestClient:
         await self.flush()
         if self._read:
             self._tg.create_task(self._reader())
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-        await self._tg.__aexit__(exc_type, exc, tb)
 
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
+
+    async def _stop(self) -> None:
+        await self.close()
 
     def _on_doc_change(self, event: TransactionEvent) -> None:
         origin = event.transaction.origin()
@@ -234,6 +226,14 @@ def py_client(server_url: str, room: str, *, coscribe_v1: bool = False) -> TestC
         max_size=DEFAULT_LIMITS.max_message_size,
         open_timeout=DEADLINE,
     )
+
+
+@contextlib.asynccontextmanager
+async def synced_client(url: str, **kwargs: Any) -> AsyncIterator[TestClient]:
+    """``async with TestClient(url, **kwargs)``, once it has synced."""
+    async with TestClient(url, **kwargs) as client:
+        await client.wait_synced()
+        yield client
 
 
 async def refused(url: str, **kwargs: Any) -> tuple[int, str]:
