@@ -3,6 +3,8 @@ clickable checklists (issue 13, parts B and C), with Qt's fast plain-text layout
 
 from __future__ import annotations
 
+from typing import Any
+
 import pycrdt
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
@@ -83,23 +85,21 @@ def test_clicking_a_checkbox_ticks_it(qtbot: QtBot) -> None:
     box = checkbox_rect(editor, block)
     assert box is not None
     caret = editor.textCursor().position()
-    QTest.mouseClick(
-        editor.viewport(),
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-        box.center().toPoint(),
-    )
-    lines = [a for t, a in crdt_delta(editor.model.text.diff()) if t == "\n"]
-    assert lines[5] == {"list": "checked"}
+
+    def click_the_box() -> dict[str, Any]:
+        """Click the checkbox; the todo line's attributes in the CRDT after it."""
+        QTest.mouseClick(
+            editor.viewport(),
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            box.center().toPoint(),
+        )
+        lines = [a for t, a in crdt_delta(editor.model.text.diff()) if t == "\n"]
+        return lines[5]
+
+    assert click_the_box() == {"list": "checked"}
     assert editor.textCursor().position() == caret  # the caret did not move
-    QTest.mouseClick(
-        editor.viewport(),
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-        box.center().toPoint(),
-    )
-    lines = [a for t, a in crdt_delta(editor.model.text.diff()) if t == "\n"]
-    assert lines[5] == {"list": "unchecked"}
+    assert click_the_box() == {"list": "unchecked"}
 
 
 def test_typing_at_the_bottom_keeps_the_caret_in_view(qtbot: QtBot) -> None:

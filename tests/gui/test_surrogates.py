@@ -188,24 +188,31 @@ def test_find_and_replace_over_emoji(qtbot: QtBot) -> None:
     check(editor, gate)
 
 
-def test_paste_of_text_with_an_unpaired_half_becomes_a_replacement_character(
+@pytest.mark.parametrize(
+    ("text", "at", "enter", "entered", "expected"),
+    [
+        pytest.param(
+            "ab", 1, paste, "x\ud83dy\ude00z", "ax\ufffdy\ufffdzb", id="paste-unpaired-halves"
+        ),
+        pytest.param("a😀b", 2, type_text, "y", "a\ufffdy\ufffdb", id="type-between-halves"),
+    ],
+)
+def test_unpaired_halves_become_replacement_characters_as_in_yjs(
     qtbot: QtBot,
+    text: str,
+    at: int,
+    enter: Callable[[EditorWidget, str], None],
+    entered: str,
+    expected: str,
 ) -> None:
-    editor, gate = editor_with(qtbot, "ab")
-    place_cursor(editor, 1)
-    paste(editor, "x\ud83dy\ude00z")
+    """A pasted unpaired half, or a pair split by typing between its halves: Yjs replaces
+    each half with U+FFFD; so does the editor, in the widget and in the update, which
+    keeps every half whole."""
+    editor, gate = editor_with(qtbot, text)
+    place_cursor(editor, at)
+    enter(editor, entered)
     check(editor, gate)
-    assert str(editor.model.text) == "ax\ufffdy\ufffdzb"
-
-
-def test_typing_between_the_halves_of_a_pair_does_what_yjs_does(qtbot: QtBot) -> None:
-    """Yjs replaces both halves of a split pair with U+FFFD; so does the editor, in the
-    widget and in the update, which keeps every half whole."""
-    editor, gate = editor_with(qtbot, "a😀b")
-    place_cursor(editor, 2)
-    type_text(editor, "y")
-    check(editor, gate)
-    assert str(editor.model.text) == "a\ufffdy\ufffdb"
+    assert str(editor.model.text) == expected
 
 
 def test_formatting_half_a_pair_formats_the_whole_pair(qtbot: QtBot) -> None:
