@@ -273,15 +273,8 @@ class Connection:
         self._closing = True
         self.close_code = code
         self._metrics.closes_by_code[int(code)] += 1
-        ws = self._ws
-        if ws.protocol.state is State.OPEN:
-            try:
-                ws.protocol.send_close(int(code), reason)
-                ws.send_data()
-            except Exception as exc:
-                log.debug("close failed", extra={"fields": {"peer": self.label, "err": repr(exc)}})
-        loop = asyncio.get_running_loop()
-        self._abort_timer = loop.call_later(self._grace, self._abort)
+        send_close(self._ws, code, reason, logger=log, peer=self.label)
+        self._abort_timer = asyncio.get_running_loop().call_later(self._grace, self._abort)
 
     def _abort(self) -> None:
         self._abort_timer = None
@@ -319,6 +312,21 @@ class Connection:
         if not self._sync_requests.take():
             self._metrics.errors_by_kind["sync_request_rate"] += 1
             self.kick(CloseCode.POLICY_VIOLATION, "too many sync requests")
+
+
+def send_close(
+    ws: ServerConnection, code: CloseCode, reason: str, *, logger: logging.Logger, peer: str
+) -> bool:
+    """Write a close frame to ``ws`` now if it is open (True); a failure is only logged.
+    The caller sees to the TCP connection if the peer never answers."""
+    if ws.protocol.state is not State.OPEN:
+        return False
+    try:
+        ws.protocol.send_close(int(code), reason)
+        ws.send_data()
+    except Exception as exc:
+        logger.debug("close failed", extra={"fields": {"peer": peer, "err": repr(exc)}})
+    return True
 
 
 def reset(transport: asyncio.Transport) -> None:

@@ -56,7 +56,7 @@ from shared.session import SyncSession
 from .admission import Admission, Refusal, SessionGrant
 from .auth import Principal
 from .config import ServerConfig
-from .connection import LARGE_MESSAGE, PROBE_TIMEOUT, deliver, reset
+from .connection import LARGE_MESSAGE, PROBE_TIMEOUT, deliver, reset, send_close
 from .lifecycle import Resource
 from .metrics import Metrics, render_rows
 from .outbound import OutboundMonitor
@@ -282,14 +282,8 @@ class MuxSession:
         self.polling.close(code, reason)
         self._answer_polls()
         ws = self.ws
-        if ws is not None and ws.protocol.state is State.OPEN:
-            try:
-                ws.protocol.send_close(int(code), reason)
-                ws.send_data()
-            except Exception as exc:
-                log.debug("close failed", extra={"fields": {"peer": self.label, "err": repr(exc)}})
-            loop = asyncio.get_running_loop()
-            loop.call_later(self.hub.config.close_timeout, _abort_if_open, ws)
+        if ws is not None and send_close(ws, code, reason, logger=log, peer=self.label):
+            asyncio.get_running_loop().call_later(self.hub.config.close_timeout, _abort_if_open, ws)
         self.hub.ended(self, CloseFrame(int(code), reason))
         self._wake.set()
 
