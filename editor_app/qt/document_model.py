@@ -25,12 +25,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pycrdt
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from editor_app.core.offsets import TextIndex
 from editor_app.core.schema import content as content_of
 from editor_app.core.schema import meta as meta_of
 from editor_app.core.text_ops import Op, delta_to_ops, mirror_text
+from editor_app.qt.timers import single_shot
 from shared.origins import Origin, origin_matches
 
 if TYPE_CHECKING:
@@ -88,14 +89,8 @@ class DocumentModel(QObject):
         self._undo = pycrdt.UndoManager(scopes=[self._text], capture_timeout_millis=UNDO_CAPTURE_MS)
         self._undo.include_origin(Origin.LOCAL_EDIT)
 
-        self._word_timer = QTimer(self)
-        self._word_timer.setSingleShot(True)
-        self._word_timer.setInterval(WORD_COUNT_THROTTLE_MS)
-        self._word_timer.timeout.connect(self._recount_words)
-        self._undo_timer = QTimer(self)
-        self._undo_timer.setSingleShot(True)
-        self._undo_timer.setInterval(0)
-        self._undo_timer.timeout.connect(self._refresh_undo_state)
+        self._word_timer = single_shot(self, self._recount_words, WORD_COUNT_THROTTLE_MS)
+        self._undo_timer = single_shot(self, self._refresh_undo_state)
 
         self._closed = False
         # The raw (integrated) observer, not ``Text.observe``: pycrdt's wrapper computes every

@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import (
     QFont,
     QFontDatabase,
@@ -52,6 +52,7 @@ from editor_app.qt import formats
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import Attrs
+from editor_app.qt.timers import single_shot
 from editor_app.ui.page_layout import PageLayout
 from editor_app.ui.remote_cursors import (
     Flag,
@@ -140,13 +141,8 @@ class EditorWidget(QPlainTextEdit):
         self._flags: list[Flag] = []
         self._hovered: int | None = None
         self._remote_edits: list[tuple[int, int]] = []
-        self._flag_timer = QTimer(self)
-        self._flag_timer.setSingleShot(True)
-        self._flag_timer.timeout.connect(self._flags_tick)
-        self._flag_refresh = QTimer(self)
-        self._flag_refresh.setSingleShot(True)
-        self._flag_refresh.setInterval(0)
-        self._flag_refresh.timeout.connect(self._refresh_flags)
+        self._flag_timer = single_shot(self, self._flags_tick)
+        self._flag_refresh = single_shot(self, self._refresh_flags)
         self.viewport().setMouseTracking(True)
         model.remotePresenceChanged.connect(self._presence_changed)
         self.document().contentsChange.connect(self._text_changed)
@@ -157,10 +153,7 @@ class EditorWidget(QPlainTextEdit):
         # collaborator's caret and label inside whatever region is repainted.
         # Presence is reported once the event loop is back, never from inside a CRDT
         # observer (a remote edit moves our cursor while its transaction is still open).
-        self._presence_timer = QTimer(self)
-        self._presence_timer.setSingleShot(True)
-        self._presence_timer.setInterval(0)
-        self._presence_timer.timeout.connect(self._report_selection)
+        self._presence_timer = single_shot(self, self._report_selection)
 
     @property
     def model(self) -> DocumentModel:

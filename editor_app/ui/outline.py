@@ -6,11 +6,12 @@ takes tens of milliseconds, which typing must not pay when nobody looks at the o
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QDockWidget, QListWidget, QListWidgetItem, QPlainTextEdit, QWidget
 
 from editor_app.qt.formats import heading_level
+from editor_app.qt.timers import single_shot
 
 REFRESH_MS = 400
 
@@ -24,10 +25,7 @@ class OutlinePanel(QDockWidget):
         self.list.setObjectName("outlineList")
         self.setWidget(self.list)
         self.list.itemClicked.connect(self._go)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = single_shot(self, self.refresh, REFRESH_MS)
         editor.document().contentsChange.connect(self._changed)
         # Bound methods, not lambdas: Qt drops the connection when the panel is deleted
         # (a lambda would run on a half-destroyed panel as its window is deleted).
