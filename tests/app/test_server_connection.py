@@ -88,41 +88,56 @@ def connection(url: str, **kwargs: Any) -> ServerConnection:
     return ServerConnection(url, **kwargs)
 
 
+#: Connection options: polling from the start, and no probing for a WebSocket.
+POLLING_ONLY: dict[str, Any] = {"start_with_polling": True, "probe_delays": ()}
+
+
+@asynccontextmanager
+async def running_editor(
+    url: str, name: str, **options: Any
+) -> AsyncIterator[tuple[ServerConnection, Editor]]:
+    """An editor on document ``name`` at ``url`` over its own connection (``options``),
+    both running in a task group; both are closed at the end of the block."""
+    async with asyncio.TaskGroup() as tg:
+        conn = connection(url, **options)
+        ed = Editor(conn, f"{url}/{name}")
+        tg.create_task(conn.run())
+        tg.create_task(ed.client.run())
+        yield conn, ed
+        await ed.client.close()
+        await conn.close()
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("mode", ["strip", "hang"])
 async def test_a_blocked_websocket_falls_back_to_polling_at_once(mode: str) -> None:
-    async with relay() as server, HttpFront(server.port, mode) as front:
-        async with asyncio.TaskGroup() as tg:
-            conn = connection(front.url, ws_open_timeout=0.5, probe_delays=())
-            ed = Editor(conn, f"{front.url}/notes")
-            started = time.monotonic()
-            tg.create_task(conn.run())
-            tg.create_task(ed.client.run())
-            ed.type("through the fallback")
-            await wait_until(lambda: ed.status is Status.SAVED, "saved over polling")
-            elapsed = time.monotonic() - started
-            assert conn.info.transport is Transport.POLLING and conn.info.websocket_blocked
-            assert elapsed < 3.0, elapsed  # 426 at once; no answer: the 0.5 s open timeout
-            room = server.registry.get("notes")
-            assert room is not None and str(content(room.doc)) == "through the fallback"
-            # Stock and coscribe.v1 clients directly on the relay are not affected.
-            async with TestClient(f"{server.url}/notes", extensions=False) as stock:
-                await wait_until(lambda: str(stock.text) == "through the fallback", "the condition")
-                await stock.insert(0, ">")
-            await wait_until(lambda: str(ed.text).startswith(">"), "stock edit arrives")
-            await ed.client.close()
-            await conn.close()
+    async with (
+        relay() as server,
+        HttpFront(server.port, mode) as front,
+        running_editor(front.url, "notes", ws_open_timeout=0.5, probe_delays=()) as (conn, ed),
+    ):
+        started = time.monotonic()
+        ed.type("through the fallback")
+        await wait_until(lambda: ed.status is Status.SAVED, "saved over polling")
+        elapsed = time.monotonic() - started
+        assert conn.info.transport is Transport.POLLING and conn.info.websocket_blocked
+        assert elapsed < 3.0, elapsed  # 426 at once; no answer: the 0.5 s open timeout
+        room = server.registry.get("notes")
+        assert room is not None and str(content(room.doc)) == "through the fallback"
+        # Stock and coscribe.v1 clients directly on the relay are not affected.
+        async with TestClient(f"{server.url}/notes", extensions=False) as stock:
+            await wait_until(lambda: str(stock.text) == "through the fallback", "the condition")
+            await stock.insert(0, ">")
+        await wait_until(lambda: str(ed.text).startswith(">"), "stock edit arrives")
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("polling", [True, False], ids=["polls", "websockets"])
 async def test_connections_cut_mid_message_lose_and_repeat_nothing(polling: bool) -> None:
     async with relay(poll_hold=0.3) as server, FaultProxy("127.0.0.1", server.port) as proxy:
-        async with asyncio.TaskGroup() as tg:
-            conn = connection(proxy.url, start_with_polling=polling, probe_delays=())
-            ed = Editor(conn, f"{proxy.url}/cuts")
-            tg.create_task(conn.run())
-            tg.create_task(ed.client.run())
+        async with running_editor(
+            proxy.url, "cuts", start_with_polling=polling, probe_delays=()
+        ) as (conn, ed):
             await wait_until(lambda: ed.status is Status.SAVED, "first sync")
             async with TestClient(f"{server.url}/cuts") as other:
                 for i in range(40):
@@ -138,8 +153,6 @@ async def test_connections_cut_mid_message_lose_and_repeat_nothing(polling: bool
                     assert str(ed.text).count(f"a{i};") == 1 and str(ed.text).count(f"b{i};") == 1
             assert conn.sessions_opened == 1 and ed.client.connections == 1  # never resynced
             assert len(proxy.accepted) > 4  # the cuts did cost connections (polls repeated)
-            await ed.client.close()
-            await conn.close()
 
 
 @pytest.mark.asyncio
@@ -148,11 +161,10 @@ async def test_poll_answers_cut_half_way_lose_and_repeat_nothing() -> None:
     # reset), while both sides type: the server resends what the next poll's ack says is
     # missing, and nothing arrives twice.
     async with relay(poll_hold=0.3) as server:
-        async with HttpFront(server.port, "strip") as front, asyncio.TaskGroup() as tg:
-            conn = connection(front.url, start_with_polling=True, probe_delays=())
-            ed = Editor(conn, f"{front.url}/halves")
-            tg.create_task(conn.run())
-            tg.create_task(ed.client.run())
+        async with (
+            HttpFront(server.port, "strip") as front,
+            running_editor(front.url, "halves", **POLLING_ONLY) as (conn, ed),
+        ):
             await wait_until(lambda: ed.status is Status.SAVED, "first sync")
             front.mode = "cut-polls:12"
             front.cut_all()  # the open keep-alive connections: from now on one per poll
@@ -167,8 +179,6 @@ async def test_poll_answers_cut_half_way_lose_and_repeat_nothing() -> None:
                 for i in range(40):
                     assert str(ed.text).count(f"a{i};") == 1 and str(ed.text).count(f"b{i};") == 1
             assert conn.sessions_opened == 1 and ed.client.connections == 1  # never resynced
-            await ed.client.close()
-            await conn.close()
 
 
 @pytest.mark.asyncio
@@ -176,11 +186,9 @@ async def test_switch_from_polling_to_websocket_in_the_middle_of_typing() -> Non
     # 30 ms each way on every connection: polls and POSTs are in flight when it switches.
     async with relay(poll_hold=0.5) as server, FaultProxy("127.0.0.1", server.port) as proxy:
         proxy.default_faults.latency = 0.03
-        async with asyncio.TaskGroup() as tg:
-            conn = connection(proxy.url, start_with_polling=True, probe_delays=(0.4,))
-            ed = Editor(conn, f"{proxy.url}/switch")
-            tg.create_task(conn.run())
-            tg.create_task(ed.client.run())
+        async with running_editor(
+            proxy.url, "switch", start_with_polling=True, probe_delays=(0.4,)
+        ) as (conn, ed):
             await wait_until(lambda: ed.status is Status.SAVED, "synced over polling")
             assert conn.info.transport is Transport.POLLING
             async with TestClient(f"{server.url}/switch") as other:
@@ -199,8 +207,6 @@ async def test_switch_from_polling_to_websocket_in_the_middle_of_typing() -> Non
                     assert shown.count(f"<{n}>") == 1
             assert conn.info.transport is Transport.WEBSOCKET
             assert conn.sessions_opened == 1 and ed.client.connections == 1
-            await ed.client.close()
-            await conn.close()
 
 
 @pytest.mark.asyncio
@@ -209,17 +215,13 @@ async def test_closing_ends_the_session_on_the_server(polling: bool) -> None:
     # Without the CLOSE frame a WebSocket session outlived the editor on the server,
     # waiting for its carrier to come back (found by the Xvfb network test).
     async with relay() as server:
-        async with asyncio.TaskGroup() as tg:
-            conn = connection(server.url, start_with_polling=polling, probe_delays=())
-            ed = Editor(conn, f"{server.url}/bye")
-            tg.create_task(conn.run())
-            tg.create_task(ed.client.run())
+        async with running_editor(
+            server.url, "bye", start_with_polling=polling, probe_delays=()
+        ) as (conn, ed):
             await wait_until(lambda: ed.status is Status.SAVED, "synced")
             expected = Transport.POLLING if polling else Transport.WEBSOCKET
             assert conn.info.transport is expected
             assert len(server.sessions.sessions) == 1
-            await ed.client.close()
-            await conn.close()
         await wait_until(lambda: not server.sessions.sessions, "the session ended")
         assert server.metrics.closes_by_code[1000] == 1
 
@@ -238,11 +240,10 @@ async def test_a_session_whose_node_is_gone_is_replaced_after_its_timeout() -> N
         return RelayServer(config, store=MemoryStore(database))
 
     async with node("a") as first, node("b") as second:
-        async with HttpFront(first.port, "strip") as front, asyncio.TaskGroup() as tg:
-            conn = connection(front.url, start_with_polling=True, probe_delays=())
-            ed = Editor(conn, f"{front.url}/moved")
-            tg.create_task(conn.run())
-            tg.create_task(ed.client.run())
+        async with (
+            HttpFront(first.port, "strip") as front,
+            running_editor(front.url, "moved", **POLLING_ONLY) as (conn, ed),
+        ):
             ed.type("before")
             await wait_until(lambda: ed.status is Status.SAVED, "saved on the first node")
             front.mode, front.target_port = "gone:a", second.port
@@ -252,8 +253,6 @@ async def test_a_session_whose_node_is_gone_is_replaced_after_its_timeout() -> N
             room = second.registry.get("moved")
             assert room is not None and str(content(room.doc)) == "before after"
             assert conn.sessions_opened == 2 and conn.info.transport is Transport.POLLING
-            await ed.client.close()
-            await conn.close()
 
 
 @pytest.mark.asyncio
@@ -263,16 +262,12 @@ async def test_what_a_lost_carrier_left_unsent_goes_on_the_next_one() -> None:
     # once waited for the next local message, forever for an idle editor: found by the
     # fallback bench with 200 idle editors).
     async with relay(poll_hold=0.3) as server:
-        async with HttpFront(server.port, "strip") as front, asyncio.TaskGroup() as tg:
-            front.mode = "reset-posts:3"  # POLL_RETRIES + 1: the carrier is lost
-            conn = connection(front.url, start_with_polling=True, probe_delays=())
-            ed = Editor(conn, f"{front.url}/idle")
-            tg.create_task(conn.run())
-            tg.create_task(ed.client.run())
+        async with (
+            HttpFront(server.port, "reset-posts:3") as front,  # POLL_RETRIES + 1: carrier lost
+            running_editor(front.url, "idle", **POLLING_ONLY) as (conn, ed),
+        ):
             await wait_until(lambda: ed.status is Status.SAVED, "the document opened")
             assert front.posts_reset == 3 and conn.carriers >= 2 and conn.sessions_opened == 1
-            await ed.client.close()
-            await conn.close()
 
 
 class Memory:
@@ -334,28 +329,19 @@ async def test_what_the_user_is_told_for_each_failure() -> None:
     # Nobody listening: "Can't reach the server".
     async with relay() as gone:
         dead_url = gone.url
-    async with asyncio.TaskGroup() as tg:
-        conn = connection(dead_url)
-        ed = Editor(conn, f"{dead_url}/nowhere")
-        tg.create_task(conn.run())
-        tg.create_task(ed.client.run())
+    async with running_editor(dead_url, "nowhere") as (conn, ed):
         await wait_until(lambda: ed.status is Status.OFFLINE, "offline")
         assert ed.text_shown == TEXT_OFFLINE and "Can't reach the server" in TEXT_OFFLINE
-        await ed.client.close()
-        await conn.close()
     async with relay() as server:
         # A 502 or a 426 from something in between is never "Access denied".
         for mode, expected in (("status:502", TEXT_OFFLINE), ("status:426", TEXT_BLOCKED)):
-            async with HttpFront(server.port, mode) as front, asyncio.TaskGroup() as tg:
-                conn = connection(front.url)
-                ed = Editor(conn, f"{front.url}/doc")
-                tg.create_task(conn.run())
-                tg.create_task(ed.client.run())
+            async with (
+                HttpFront(server.port, mode) as front,
+                running_editor(front.url, "doc") as (conn, ed),
+            ):
                 await wait_until(lambda e=ed, x=expected: e.text_shown == x, f"{mode}: {expected}")
                 assert ed.status is Status.OFFLINE
                 assert front.requests >= 1
-                await ed.client.close()
-                await conn.close()
     texts = {
         "proxy": ClientStatus(Status.PROXY_AUTH, "the proxy asks for a user name and password"),
         "revoked": ClientStatus(Status.DENIED, "this link was revoked; ask the owner"),
