@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pycrdt
 import pytest
 
 from editor_app.core import local_store
-from editor_app.core.local_store import LocalStore
+from editor_app.core.local_store import LocalDocument, LocalStore
 from editor_app.core.schema import TITLE, content, meta
 from shared.origins import Origin
 
@@ -23,6 +24,21 @@ URL = "ws://127.0.0.1:1234/notes"
 
 def new_doc() -> pycrdt.Doc[Any]:
     return pycrdt.Doc()
+
+
+def attached(local: LocalDocument) -> pycrdt.Doc[Any]:
+    """A new document whose edits ``local`` stores."""
+    doc = new_doc()
+    local.attach(doc)
+    return doc
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[LocalStore]:
+    """A LocalStore in tmp_path, closed after the test."""
+    store = LocalStore(tmp_path / "local.sqlite3")
+    yield store
+    store.close()
 
 
 def edit(doc: pycrdt.Doc[Any], s: str, attrs: dict[str, Any] | None = None) -> None:
@@ -50,11 +66,9 @@ def test_edits_survive_closing_and_reopening(tmp_path: Path) -> None:
     store.close()
 
 
-def test_store_loads_are_not_stored_again_but_remote_updates_are(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path / "s.db")
+def test_store_loads_are_not_stored_again_but_remote_updates_are(store: LocalStore) -> None:
     local = store.open_document(URL)
-    doc = new_doc()
-    local.attach(doc)
+    doc = attached(local)
     edit(doc, "a")
     edit(doc, "b")
     assert local.stored_updates() == 2
@@ -71,7 +85,6 @@ def test_store_loads_are_not_stored_again_but_remote_updates_are(tmp_path: Path)
     with fresh.transaction(origin=Origin.REMOTE):
         fresh.apply_update(peer.get_update(fresh.get_state()))
     assert local.stored_updates() == 3  # a collaborator's edit is part of the offline copy
-    store.close()
 
 
 def test_survives_being_killed(tmp_path: Path) -> None:
@@ -103,11 +116,9 @@ def test_survives_being_killed(tmp_path: Path) -> None:
     store.close()
 
 
-def test_compaction_keeps_the_content(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path / "c.db")
+def test_compaction_keeps_the_content(store: LocalStore) -> None:
     local = store.open_document(URL)
-    doc = new_doc()
-    local.attach(doc)
+    doc = attached(local)
     for i in range(local_store.COMPACT_AFTER + 10):
         edit(doc, str(i % 10))
     assert local.stored_updates() <= 11  # compacted automatically once
@@ -116,14 +127,10 @@ def test_compaction_keeps_the_content(tmp_path: Path) -> None:
     loaded = new_doc()
     local.load_into(loaded)
     assert str(content(loaded)) == str(content(doc))
-    store.close()
 
 
-def test_recent_documents_with_titles(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path / "r.db")
-    first = store.open_document("ws://h/first")
-    doc = new_doc()
-    first.attach(doc)
+def test_recent_documents_with_titles(store: LocalStore) -> None:
+    doc = attached(store.open_document("ws://h/first"))
     with doc.transaction(origin=Origin.LOCAL_EDIT):
         meta(doc)[TITLE] = "Quarterly plan — 계획"
     store.open_document("ws://h/second")
@@ -136,7 +143,6 @@ def test_recent_documents_with_titles(tmp_path: Path) -> None:
     assert store.recent()[0].url == "ws://h/first"
     store.forget("ws://h/second")
     assert [e.url for e in store.recent()] == ["ws://h/first"]
-    store.close()
 
 
 def test_incarnation_discard_and_copy(tmp_path: Path) -> None:
@@ -144,9 +150,7 @@ def test_incarnation_discard_and_copy(tmp_path: Path) -> None:
     store = LocalStore(path)
     local = store.open_document(URL)
     assert local.incarnation is None
-    doc = new_doc()
-    local.attach(doc)
-    edit(doc, "offline work")
+    edit(attached(local), "offline work")
     local.set_incarnation("inc-1")
     store.close()
 
