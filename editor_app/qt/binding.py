@@ -55,7 +55,7 @@ Initial load fills the empty widget once from ``Text.diff()`` (the only full set
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QTextBlock, QTextCharFormat, QTextCursor, QTextDocument
@@ -114,10 +114,14 @@ class QtTextBinding(QObject):
         """True while CRDT changes are being written into the QTextDocument."""
         return self._applying
 
-    @contextmanager
-    def presentation_only(self) -> Iterator[None]:
+    def presentation_only(self) -> AbstractContextManager[None]:
         """Qt-only restyling (zoom): format changes made inside are not sent; the Quill
         attributes they derive from are unchanged."""
+        return self._not_mirrored()
+
+    @contextmanager
+    def _not_mirrored(self) -> Iterator[None]:
+        """Changes made to the QTextDocument inside are not mirrored into the CRDT."""
         self._applying = True
         try:
             yield
@@ -127,8 +131,7 @@ class QtTextBinding(QObject):
     # ------------------------------------------------------------------ initial load
 
     def _load(self) -> None:
-        self._applying = True
-        try:
+        with self._not_mirrored():
             self._qdoc.clear()
             cursor = QTextCursor(self._qdoc)
             cursor.beginEditBlock()
@@ -138,8 +141,6 @@ class QtTextBinding(QObject):
                 pos += utf16_len(piece)
             self._enforce_plain_last_block(cursor)
             cursor.endEditBlock()
-        finally:
-            self._applying = False
         self._check_length()
 
     # ------------------------------------------------------------------ CRDT -> Qt
@@ -346,11 +347,8 @@ class QtTextBinding(QObject):
 
     def _keep_last_block_plain(self) -> None:
         if formats.block_attrs(self._qdoc.lastBlock()):
-            self._applying = True
-            try:
+            with self._not_mirrored():
                 self._enforce_plain_last_block(QTextCursor(self._qdoc))
-            finally:
-                self._applying = False
 
     def _runs(self, start: int, end: int) -> list[tuple[int, str, Attrs]]:
         """Qt content of ``[start, end)`` as ``(pos16, text, quill_attrs)`` runs: text runs
@@ -456,16 +454,13 @@ class QtTextBinding(QObject):
             block = block.next()
         if not bounds:
             return
-        self._applying = True
-        try:
-            cursor = QTextCursor(self._qdoc)
+        cursor = QTextCursor(self._qdoc)
+        with self._not_mirrored():
             for pos in bounds:
                 cursor.setPosition(pos)
                 fmt = cursor.charFormat()  # the format of the char before: the first half
                 cursor.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
                 cursor.setCharFormat(fmt)
-        finally:
-            self._applying = False
 
     def _replace_unpaired_halves(self, pos: int, length: int) -> None:
         """Replace every unpaired surrogate in Qt's ``[pos, pos + length)`` by U+FFFD (one
@@ -482,16 +477,13 @@ class QtTextBinding(QObject):
             i += 1
         if not lone:
             return
-        self._applying = True
-        try:
-            cursor = QTextCursor(self._qdoc)
+        cursor = QTextCursor(self._qdoc)
+        with self._not_mirrored():
             for i in lone:
                 cursor.setPosition(i + 1)
                 fmt = cursor.charFormat()
                 cursor.setPosition(i, QTextCursor.MoveMode.KeepAnchor)
                 cursor.insertText(REPLACEMENT_CHARACTER, fmt)
-        finally:
-            self._applying = False
 
     def _qt_text(self, pos: int, length: int) -> str:
         """Qt's text of ``[pos, pos + length)``, separators as ``"\\n"``, exactly: unpaired

@@ -189,18 +189,15 @@ class DocumentModel(QObject):
 
     def undo(self) -> bool:
         """Undo this user's last edit group; collaborators' edits are untouched."""
-        self._undoing = True
-        try:
-            done = not self._read_only and self._undo.undo()
-        finally:
-            self._undoing = False
-        self._refresh_undo_state()
-        return done
+        return self._undo_step(self._undo.undo)
 
     def redo(self) -> bool:
+        return self._undo_step(self._undo.redo)
+
+    def _undo_step(self, step: Callable[[], bool]) -> bool:
         self._undoing = True
         try:
-            done = not self._read_only and self._undo.redo()
+            done = not self._read_only and step()
         finally:
             self._undoing = False
         self._refresh_undo_state()
