@@ -91,6 +91,15 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     return {"QT_QPA_PLATFORM": "offscreen", "HOME": str(home), **extra}
 
 
+def run_desktop_script(
+    root: Path, name: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """``sh root/name`` (install- or uninstall-desktop-entry.sh of an unpacked tarball)."""
+    return subprocess.run(
+        ["sh", str(root / name)], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
 def run_self_test(
     command: list[str],
     url: str,

@@ -36,6 +36,7 @@ from tests.packaging.helpers import (
     Xvfb,
     clean_env,
     read_document,
+    run_desktop_script,
     run_self_test,
 )
 
@@ -249,13 +250,8 @@ def test_tarball_installs_a_desktop_entry_xdg_open_can_run(
     home = tmp_path / "home"
     home.mkdir()
     env = _xdg_env(home)
-    subprocess.run(
-        ["sh", str(root / "install-desktop-entry.sh")],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    installed = run_desktop_script(root, "install-desktop-entry.sh", env)
+    assert installed.returncode == 0, installed.stderr
     entry_file = home / ".local/share/applications/coscribe.desktop"
     entry = entry_file.read_text()
     assert f"\nExec={root}/coscribe %u\n" in entry  # unquoted: xdg-open 1.1.x splits words
@@ -293,13 +289,8 @@ def test_tarball_installs_a_desktop_entry_xdg_open_can_run(
 
     mimeapps = home / ".config" / "mimeapps.list"
     assert "x-scheme-handler/coscribe=coscribe.desktop" in mimeapps.read_text()
-    subprocess.run(
-        ["sh", str(root / "uninstall-desktop-entry.sh")],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    removed = run_desktop_script(root, "uninstall-desktop-entry.sh", env)
+    assert removed.returncode == 0, removed.stderr
     assert not entry_file.exists()
     assert "x-scheme-handler/coscribe" not in mimeapps.read_text()
     assert not list((home / ".local/share/icons").rglob("coscribe.*"))

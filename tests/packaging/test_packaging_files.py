@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.packaging.helpers import REPO
+from tests.packaging.helpers import REPO, run_desktop_script
 
 sys.path.insert(0, str(REPO / "packaging"))
 import archives  # noqa: E402
@@ -141,12 +141,8 @@ def _unpacked(tmp_path: Path, folder: str) -> Path:
 
 
 def _run_script(root: Path, name: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["sh", str(root / name)],
-        env={"HOME": str(home), "PATH": "/usr/bin:/bin", "USER": "test"},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return run_desktop_script(
+        root, name, {"HOME": str(home), "PATH": "/usr/bin:/bin", "USER": "test"}
     )
 
 
