@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support from a checkout
 
 import pycrdt  # noqa: E402
 from PySide6.QtCore import QEvent, Qt, QTimer  # noqa: E402
@@ -64,6 +65,7 @@ from editor_app.core.schema import content  # noqa: E402
 from editor_app.qt.document_model import DocumentModel  # noqa: E402
 from editor_app.ui.editor_widget import EditorWidget  # noqa: E402
 from shared.origins import Origin  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402
 
 DEFAULT_TRACE = Path(__file__).resolve().parents[2] / "shared/traces/automerge-paper.json.gz"
 LINE = "The quick brown fox jumps over the lazy dog, 한국어 😀 and more text. "
@@ -281,14 +283,6 @@ def bench_latency(app: QApplication, keystrokes: int, gap: float, size_mb: float
     )
 
 
-async def _wait(predicate: Any, what: str, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
 async def _latency(app: QApplication, keystrokes: int, gap: float, size_mb: float) -> list[float]:
     from editor_app.core.sync_client import Status
     from editor_app.ui.app import CoscribeApp
@@ -306,12 +300,16 @@ async def _latency(app: QApplication, keystrokes: int, gap: float, size_mb: floa
             try:
                 a, b = writer.open_document(url), reader.open_document(url)
                 for opened in (a, b):
-                    await _wait(lambda o=opened: o.client.status.status == Status.SAVED, "sync")
+                    await wait_until(
+                        lambda o=opened: o.client.status.status == Status.SAVED, "sync", poll=0.01
+                    )
                 if size_mb > 0:
                     line = LINE + "\n"
                     body = line * int(size_mb * 1_000_000 / len(line.encode()))
                     a.editor.textCursor().insertText(body)
-                    await _wait(lambda: b.editor.toPlainText() == a.editor.toPlainText(), "load")
+                    await wait_until(
+                        lambda: b.editor.toPlainText() == a.editor.toPlainText(), "load", poll=0.01
+                    )
                     cursor = a.editor.textCursor()
                     cursor.setPosition(len(body) // 2)
                     a.editor.setTextCursor(cursor)
@@ -333,7 +331,9 @@ async def _latency(app: QApplication, keystrokes: int, gap: float, size_mb: floa
                     latencies.append(await asyncio.wait_for(arrived[-1], 5.0) - t0)
                     await asyncio.sleep(gap * rng.uniform(0.5, 1.5))  # typing cadence
                 expected = a.editor.toPlainText()
-                await _wait(lambda: b.editor.toPlainText() == expected, "the same text")
+                await wait_until(
+                    lambda: b.editor.toPlainText() == expected, "the same text", poll=0.01
+                )
             finally:
                 await writer.aclose()
                 await reader.aclose()
@@ -372,15 +372,24 @@ async def _first_keystroke(app: QApplication, size_mb: float) -> tuple[float, fl
                 line = LINE + "\n"
                 body = line * int(size_mb * 1_000_000 / len(line.encode()))
                 a.editor.textCursor().insertText(body)
-                await _wait(lambda: a.client.status.status == Status.SAVED, "saved", 60.0)
+                await wait_until(
+                    lambda: a.client.status.status == Status.SAVED, "saved", within=60.0, poll=0.01
+                )
             finally:
                 await author.aclose()
             reader = CoscribeApp(app, data_dir=Path(tmp) / "b", name="B")
             try:
                 t0 = time.perf_counter()
                 b = reader.open_document(url)
-                await _wait(lambda: len(b.model.text) >= len(body.encode()), "loaded", 60.0)
-                await _wait(lambda: b.client.status.status == Status.SAVED, "synced", 60.0)
+                await wait_until(
+                    lambda: len(b.model.text) >= len(body.encode()),
+                    "loaded",
+                    within=60.0,
+                    poll=0.01,
+                )
+                await wait_until(
+                    lambda: b.client.status.status == Status.SAVED, "synced", within=60.0, poll=0.01
+                )
                 opened = time.perf_counter() - t0
                 cursor = b.editor.textCursor()
                 cursor.setPosition(len(body) // 2)

@@ -42,20 +42,18 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pycrdt
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from editor_app.core.backoff import Backoff  # noqa: E402
-from editor_app.core.schema import content  # noqa: E402
 from editor_app.core.server_connection import ServerConnection, Transport  # noqa: E402
-from editor_app.core.sync_client import Status, SyncClient  # noqa: E402
-from shared import Origin  # noqa: E402
+from editor_app.core.sync_client import Status  # noqa: E402
+from tests.support.editors import HeadlessEditor  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -134,31 +132,9 @@ def relay(*args: str) -> Iterator[Relay]:
 # ---------------------------------------------------------------------- editors
 
 
-@dataclass
-class Editor:
+def editor(url: str, conn: ServerConnection | None) -> HeadlessEditor:
     """One document of an editor: a SyncClient, on a shared connection or its own socket."""
-
-    url: str
-    conn: ServerConnection | None
-    doc: pycrdt.Doc[Any] = field(default_factory=pycrdt.Doc)
-
-    def __post_init__(self) -> None:
-        self.text = content(self.doc)
-        self.client = SyncClient(
-            self.url,
-            self.doc,
-            pycrdt.Awareness(self.doc),
-            connection=self.conn,
-            backoff=Backoff(base=0.05, cap=0.5),
-        )
-
-    @property
-    def status(self) -> Status:
-        return self.client.status.status
-
-    def type(self, s: str) -> None:
-        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
-            self.text.insert(len(str(self.text).encode()), s)
+    return HeadlessEditor(url, connection=conn, backoff=Backoff(base=0.05, cap=0.5))
 
 
 def connection(url: str, polling: bool, **options: Any) -> ServerConnection:
@@ -171,17 +147,9 @@ def connection(url: str, polling: bool, **options: Any) -> ServerConnection:
     )
 
 
-async def wait_for(predicate: Any, what: str, within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
-
-
 @contextlib.asynccontextmanager
 async def running(
-    conns: list[ServerConnection], editors: list[Editor]
+    conns: list[ServerConnection], editors: list[HeadlessEditor]
 ) -> AsyncIterator[asyncio.TaskGroup]:
     async with asyncio.TaskGroup() as tg:
         for conn in conns:
@@ -197,7 +165,7 @@ async def running(
                 await conn.close()
 
 
-def synced(editors: list[Editor]) -> bool:
+def synced(editors: list[HeadlessEditor]) -> bool:
     return all(ed.status in (Status.SAVED, Status.SYNCED) for ed in editors)
 
 
@@ -212,8 +180,8 @@ def pct(values: list[float], q: float) -> float:
 async def keystrokes(polling: bool, n: int, interval: float) -> dict[str, float]:
     with relay() as server:
         conns = [connection(server.url, polling), connection(server.url, polling)]
-        writer = Editor(f"{server.url}/typing", conns[0])
-        reader = Editor(f"{server.url}/typing", conns[1])
+        writer = editor(f"{server.url}/typing", conns[0])
+        reader = editor(f"{server.url}/typing", conns[1])
         arrived: list[float] = []
 
         def on_change(event: Any) -> None:
@@ -224,7 +192,7 @@ async def keystrokes(polling: bool, n: int, interval: float) -> dict[str, float]
                     arrived.extend([now] * len(inserted))
 
         async with running(conns, [writer, reader]):
-            await wait_for(lambda: synced([writer, reader]), "both synced")
+            await wait_until(lambda: synced([writer, reader]), "both synced", within=60)
             expected = Transport.POLLING if polling else Transport.WEBSOCKET
             assert all(c.info.transport is expected for c in conns), [c.info for c in conns]
             reader.text.observe(on_change)
@@ -234,8 +202,8 @@ async def keystrokes(polling: bool, n: int, interval: float) -> dict[str, float]
                 sent.append(time.perf_counter())
                 writer.type("x")
                 await asyncio.sleep(interval)
-            await wait_for(lambda: len(arrived) >= n, "every keystroke arrived")
-            await wait_for(lambda: writer.status is Status.SAVED, "writer saved")
+            await wait_until(lambda: len(arrived) >= n, "every keystroke arrived", within=60)
+            await wait_until(lambda: writer.status is Status.SAVED, "writer saved", within=60)
             cpu = server.cpu() - cpu0
         latencies = [(a - s) * 1000 for s, a in zip(sent, arrived, strict=False)]
         return {
@@ -252,9 +220,9 @@ async def keystrokes(polling: bool, n: int, interval: float) -> dict[str, float]
 async def first_sync(url: str) -> float:
     started = time.perf_counter()
     conn = connection(url, polling=False)
-    ed = Editor(f"{url}/blocked-{time.monotonic_ns()}", conn)
+    ed = editor(f"{url}/blocked-{time.monotonic_ns()}", conn)
     async with running([conn], [ed]):
-        await wait_for(lambda: synced([ed]), "first sync", within=30)
+        await wait_until(lambda: synced([ed]), "first sync", within=30)
         elapsed = time.perf_counter() - started
         assert conn.info.transport is Transport.POLLING and conn.info.websocket_blocked
     return elapsed
@@ -282,15 +250,17 @@ async def blocked_to_sync(repeat: int, work: Path) -> dict[str, float]:
 async def idle_sessions(polling: bool, count: int) -> dict[str, float]:
     with relay() as server:
         warm_conn = connection(server.url, polling)
-        warm = Editor(f"{server.url}/idle", warm_conn)
+        warm = editor(f"{server.url}/idle", warm_conn)
         async with running([warm_conn], [warm]):  # the room exists before measuring
-            await wait_for(lambda: synced([warm]), "warm-up synced")
+            await wait_until(lambda: synced([warm]), "warm-up synced", within=60)
             before = await server.settled_rss()
             sockets0 = server.sockets()
             conns = [connection(server.url, polling) for _ in range(count)]
-            editors = [Editor(f"{server.url}/idle", c) for c in conns]
+            editors = [editor(f"{server.url}/idle", c) for c in conns]
             async with running(conns, editors):
-                await wait_for(lambda: synced(editors), f"{count} idle editors synced", 120)
+                await wait_until(
+                    lambda: synced(editors), f"{count} idle editors synced", within=120
+                )
                 after = await server.settled_rss()
                 sockets = server.sockets() - sockets0
         return {
@@ -304,20 +274,20 @@ async def idle_sessions(polling: bool, count: int) -> dict[str, float]:
 
 async def ten_documents(multiplexed: bool, clients: int) -> dict[str, float]:
     with relay() as server:
-        warm = [Editor(f"{server.url}/ten-{d}", None) for d in range(10)]
+        warm = [editor(f"{server.url}/ten-{d}", None) for d in range(10)]
         async with running([], warm):  # the ten rooms exist before measuring
-            await wait_for(lambda: synced(warm), "rooms loaded")
+            await wait_until(lambda: synced(warm), "rooms loaded", within=60)
             before = await server.settled_rss()
             sockets0 = server.sockets()
             conns: list[ServerConnection] = []
-            editors: list[Editor] = []
+            editors: list[HeadlessEditor] = []
             for _ in range(clients):
                 conn = connection(server.url, polling=False) if multiplexed else None
                 if conn is not None:
                     conns.append(conn)
-                editors += [Editor(f"{server.url}/ten-{d}", conn) for d in range(10)]
+                editors += [editor(f"{server.url}/ten-{d}", conn) for d in range(10)]
             async with running(conns, editors):
-                await wait_for(lambda: synced(editors), "every document synced", 120)
+                await wait_until(lambda: synced(editors), "every document synced", within=120)
                 after = await server.settled_rss()
                 sockets = server.sockets() - sockets0
         return {

@@ -22,17 +22,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pycrdt
 
 from editor_app.core.backoff import Backoff
-from editor_app.core.schema import content
-from editor_app.core.sync_client import ClientStatus, Status, SyncClient
+from editor_app.core.sync_client import ClientStatus, Status
 from shared import Origin
 from tests.faults.proxy import FaultProxy
 from tests.server.processes import ServerProcess
 from tests.support.client import TestClient
+from tests.support.editors import HeadlessEditor
 from tests.support.waiting import wait_until
 
 TOKEN = re.compile(r"<c\d+:\d+>")
@@ -129,20 +126,15 @@ async def read_document(url: str) -> str:
         return str(reader)
 
 
-class TokenEditor:
+class TokenEditor(HeadlessEditor):
     """A headless editor (real SyncClient) whose text is a sequence of unique tokens."""
 
     def __init__(self, n: int, url: str, rng: random.Random, *, heartbeat: float) -> None:
         self.n = n
         self.rng = rng
-        self.doc: pycrdt.Doc[Any] = pycrdt.Doc()
-        self.text = content(self.doc)
-        self.awareness = pycrdt.Awareness(self.doc)
-        self.awareness.set_local_state({"user": {"name": f"client {n}"}})
-        self.client = SyncClient(
+        super().__init__(
             url,
-            self.doc,
-            self.awareness,
+            user=f"client {n}",
             backoff=Backoff(base=0.05, cap=0.5, rng=random.Random(rng.random())),
             heartbeat=heartbeat,
             healthy_after=1.0,
@@ -159,10 +151,6 @@ class TokenEditor:
             # and the first message was the step 2 holding everything made offline.
             self.acked_upto = len(self.inserted)
             self.saved_transitions += 1
-
-    @property
-    def status(self) -> Status:
-        return self.client.status.status
 
     def insert(self) -> str:
         token = f"<c{self.n}:{len(self.inserted)}>"

@@ -14,17 +14,15 @@ import random
 import statistics
 import time
 from pathlib import Path
-from typing import Any
 
-import pycrdt
 import pytest
 
 from editor_app.core.backoff import Backoff
-from editor_app.core.schema import content
-from editor_app.core.sync_client import ClientStatus, Status, SyncClient
+from editor_app.core.sync_client import ClientStatus, Status
 from shared import Origin
 from tests.faults.harness import RestartableServer
 from tests.faults.proxy import FaultProxy
+from tests.support.editors import HeadlessEditor
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio
@@ -34,17 +32,11 @@ DOCUMENTS = 4
 WINDOW = 0.05  # s: "not all within 50 ms"
 
 
-class StormEditor:
+class StormEditor(HeadlessEditor):
     def __init__(self, n: int, url: str) -> None:
         self.n = n
-        self.doc: pycrdt.Doc[Any] = pycrdt.Doc()
-        self.text = content(self.doc)
-        self.awareness = pycrdt.Awareness(self.doc)
-        self.awareness.set_local_state({"user": {"name": f"storm {n}"}})
         # The editor's default schedule, seeded for reproducibility.
-        self.client = SyncClient(
-            url, self.doc, self.awareness, backoff=Backoff(rng=random.Random(n))
-        )
+        super().__init__(url, user=f"storm {n}", backoff=Backoff(rng=random.Random(n)))
         self.saved_at: list[float] = []
         self.scheduled: list[float] = []  # when the backoff said to try again
         self.client.add_listener(self._on_status)

@@ -15,14 +15,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pycrdt
 import pytest
 
 from editor_app.core.net import Endpoint, HttpConnection, HttpResponse
 from editor_app.core.schema import content
 from editor_app.core.server_connection import ServerConnection, Transport
-from editor_app.core.sync_client import Status, SyncClient
-from shared import Origin
+from editor_app.core.sync_client import Status
 from shared.errors import CloseCode
 from shared.mux import CloseDocument, OpenDocument, decode_control, decode_payload, name_prefix
 from shared.polling import PollQuery
@@ -31,6 +29,7 @@ from sync_server.app import RelayServer
 from sync_server.auth import Role, mint_token, token_id_of
 from sync_server.config import ServerConfig
 from tests.support.client import TestClient
+from tests.support.editors import HeadlessEditor
 from tests.support.waiting import wait_until
 
 SECRET = b"sessions-secret-0123456789"
@@ -74,24 +73,6 @@ def open_frame(response: HttpResponse) -> SessionParams:
     frame = decode_frame(response.body)
     assert isinstance(frame, SessionParams)
     return frame
-
-
-class Editor:
-    """A headless document on a shared connection."""
-
-    def __init__(self, conn: ServerConnection, url: str, token: str | None = None) -> None:
-        self.doc: pycrdt.Doc[Any] = pycrdt.Doc()
-        self.text = content(self.doc)
-        self.client = SyncClient(url, self.doc, pycrdt.Awareness(self.doc), token=token,
-                                 connection=conn)  # fmt: skip
-
-    @property
-    def status(self) -> Status:
-        return self.client.status.status
-
-    def type(self, s: str) -> None:
-        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
-            self.text.insert(len(str(self.text).encode()), s)
 
 
 @pytest.mark.asyncio
@@ -146,10 +127,11 @@ async def test_documents_share_one_polling_session_each_with_its_own_token() -> 
     async with relay(secret=SECRET) as server, asyncio.TaskGroup() as tg:
         conn = ServerConnection(server.url, start_with_polling=True, probe_delays=())
         tg.create_task(conn.run())
-        alpha = Editor(conn, f"{server.url}/alpha", tokens["alpha"])
-        beta = Editor(conn, f"{server.url}/beta", tokens["beta"])
-        gamma = Editor(conn, f"{server.url}/gamma", short)
-        stranger = Editor(conn, f"{server.url}/delta", tokens["alpha"])  # not delta's token
+        alpha = HeadlessEditor(f"{server.url}/alpha", connection=conn, token=tokens["alpha"])
+        beta = HeadlessEditor(f"{server.url}/beta", connection=conn, token=tokens["beta"])
+        gamma = HeadlessEditor(f"{server.url}/gamma", connection=conn, token=short)
+        # not delta's token:
+        stranger = HeadlessEditor(f"{server.url}/delta", connection=conn, token=tokens["alpha"])
         for ed in (alpha, beta, gamma, stranger):
             tg.create_task(ed.client.run())
         await wait_until(
@@ -248,7 +230,7 @@ async def test_ten_documents_one_websocket_and_close_document_round_trip() -> No
     async with relay() as server, asyncio.TaskGroup() as tg:
         conn = ServerConnection(server.url)
         tg.create_task(conn.run())
-        editors = [Editor(conn, f"{server.url}/doc-{i}") for i in range(10)]
+        editors = [HeadlessEditor(f"{server.url}/doc-{i}", connection=conn) for i in range(10)]
         for ed in editors:
             tg.create_task(ed.client.run())
         await wait_until(lambda: all(e.status is Status.SAVED for e in editors), "saved")
@@ -259,7 +241,7 @@ async def test_ten_documents_one_websocket_and_close_document_round_trip() -> No
         await editors[0].client.close()
         await wait_until(lambda: server.connection_count == 9, "doc-0 left")
         # The same document again on the same session (the server confirmed the close).
-        again = Editor(conn, f"{server.url}/doc-0")
+        again = HeadlessEditor(f"{server.url}/doc-0", connection=conn)
         tg.create_task(again.client.run())
         await wait_until(lambda: again.status is Status.SAVED, "doc-0 reopened")
         assert conn.sessions_opened == 1
@@ -277,7 +259,7 @@ async def test_a_websocket_session_outlives_its_timeout_and_the_server_stays_liv
     async with relay(session_timeout=0.2) as server, asyncio.TaskGroup() as tg:
         conn = ServerConnection(server.url)
         tg.create_task(conn.run())
-        ed = Editor(conn, f"{server.url}/long-lived")
+        ed = HeadlessEditor(f"{server.url}/long-lived", connection=conn)
         tg.create_task(ed.client.run())
         await wait_until(lambda: ed.status is Status.SAVED, "saved")
         assert conn.info.transport is Transport.WEBSOCKET
@@ -302,7 +284,7 @@ async def test_polling_over_tls(tmp_path: Path, self_signed_certificate: tuple[P
         ctx = ssl.create_default_context(cafile=str(cert))
         conn = ServerConnection(server.url, ssl=ctx, start_with_polling=True, probe_delays=())
         tg.create_task(conn.run())
-        ed = Editor(conn, f"{server.url}/secret-notes")
+        ed = HeadlessEditor(f"{server.url}/secret-notes", connection=conn)
         tg.create_task(ed.client.run())
         ed.type("über TLS")
         await wait_until(lambda: ed.status is Status.SAVED, "saved over polling + TLS")
@@ -326,7 +308,7 @@ def test_polling_on_uvloop() -> None:
     async def scenario() -> None:
         async with relay(poll_hold=0.2) as server:
             conn = ServerConnection(server.url, start_with_polling=True, probe_delays=())
-            ed = Editor(conn, f"{server.url}/on-uvloop")
+            ed = HeadlessEditor(f"{server.url}/on-uvloop", connection=conn)
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(conn.run())
                 tg.create_task(ed.client.run())
