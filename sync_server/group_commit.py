@@ -33,6 +33,16 @@ LogSizes = dict[str, tuple[int, int]]
 WriteBatch = Callable[[list[tuple[str, bytes]]], Awaitable[LogSizes]]
 
 
+def sizes_added(entries: list[tuple[str, bytes]]) -> LogSizes:
+    """Per document in a batch of ``(name, update)``: the log rows and bytes it adds, in
+    the order the documents first appear."""
+    added: LogSizes = {}
+    for name, data in entries:
+        count, nbytes = added.get(name, (0, 0))
+        added[name] = (count + 1, nbytes + len(data))
+    return added
+
+
 @dataclass(slots=True)
 class Pending:
     ticket: int

@@ -45,7 +45,7 @@ from psycopg import AsyncConnection, IsolationLevel
 from shared.errors import StorageError
 
 from .fold import Fold, FoldInput
-from .group_commit import LogSizes
+from .group_commit import LogSizes, sizes_added
 from .migrations import Schema, Step
 from .store import Revocation, RevocationKind, revocation_kind
 from .store_base import DocumentRead, StoreBase, StoreOptions
@@ -234,11 +234,7 @@ class PostgresStore(StoreBase):
         return DocumentRead(str(row[0]), 0, updates, int(row[2]), int(row[3]))
 
     async def _append_batch(self, entries: list[tuple[str, bytes]], now: float) -> LogSizes:
-        added: dict[str, list[int]] = {}
-        for name, data in entries:
-            counts = added.setdefault(name, [0, 0])
-            counts[0] += 1
-            counts[1] += len(data)
+        added = sizes_added(entries)
         names = sorted(added)
         for attempt in range(3):
             try:

@@ -36,7 +36,7 @@ from shared.errors import StorageError
 
 from .datadir import prepare_data_dir
 from .fold import Fold, FoldInput
-from .group_commit import LogSizes
+from .group_commit import LogSizes, sizes_added
 from .migrations import Schema, Step
 from .store import Revocation, RevocationKind, revocation_kind
 from .store_base import DocumentRead, StoreBase, StoreOptions
@@ -176,11 +176,7 @@ def _commit_batch(
     GIL with the event loop, so a commit costs the loop a few handovers, not two per
     document and one per update.
     """
-    added: dict[str, list[int]] = {}
-    for name, data in entries:
-        counts = added.setdefault(name, [0, 0])
-        counts[0] += 1
-        counts[1] += len(data)
+    added = sizes_added(entries)
     names = list(added)
     found: dict[str, tuple[int, int]] = {}
     sizes: LogSizes = {}
