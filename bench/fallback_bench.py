@@ -314,18 +314,33 @@ async def main(args: argparse.Namespace) -> None:
         await part_ten(3 if quick else args.clients)
 
 
+# ---------------------------------------------------------------------- the report
+
+
+def table_head(title: str, *columns: str) -> None:
+    """Print a section title and the head of its markdown table."""
+    print(f"\n## {title}")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+
+
+def table_row(*cells: str) -> None:
+    print("| " + " | ".join(cells) + " |", flush=True)
+
+
+def transport(polling: bool) -> str:
+    return "HTTP long polling" if polling else "WebSocket (coscribe.v2)"
+
+
 async def part_keystrokes(n: int, interval: float) -> None:
-    print("\n## 1. Keystroke -> other editor")
-    print("| transport | keystrokes | p50 ms | p99 ms | max ms | relay CPU µs/update |")
-    print("|---|---|---|---|---|---|")
+    table_head(
+        "1. Keystroke -> other editor",
+        *("transport", "keystrokes", "p50 ms", "p99 ms", "max ms", "relay CPU µs/update"),
+    )
     for polling in (False, True):
         r = await keystrokes(polling, n, interval)
-        name = "HTTP long polling" if polling else "WebSocket (coscribe.v2)"
-        print(
-            f"| {name} | {n} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} "
-            f"| {r['cpu_us_per_update']:.0f} |",
-            flush=True,
-        )
+        cells = [f"{r[k]:.1f}" for k in ("p50_ms", "p99_ms", "max_ms")]
+        table_row(transport(polling), str(n), *cells, f"{r['cpu_us_per_update']:.0f}")
 
 
 async def part_blocked(repeat: int) -> None:
@@ -341,23 +356,26 @@ async def part_blocked(repeat: int) -> None:
 
 
 async def part_idle(idle: int) -> None:
-    print(f"\n## 3. Idle editors ({idle}, one document each)")
-    print("| transport | relay KB per session | relay sockets per session |")
-    print("|---|---|---|")
+    table_head(
+        f"3. Idle editors ({idle}, one document each)",
+        *("transport", "relay KB per session", "relay sockets per session"),
+    )
     for polling in (False, True):
         r = await idle_sessions(polling, idle)
-        name = "HTTP long polling" if polling else "WebSocket (coscribe.v2)"
-        print(f"| {name} | {r['kb_per_session']:.1f} | {r['sockets_per_session']:.1f} |")
+        table_row(
+            transport(polling), f"{r['kb_per_session']:.1f}", f"{r['sockets_per_session']:.1f}"
+        )
 
 
 async def part_ten(clients: int) -> None:
-    print(f"\n## 4. Editors with 10 documents open ({clients} editors)")
-    print("| connections | relay sockets per editor | relay KB per editor |")
-    print("|---|---|---|")
+    table_head(
+        f"4. Editors with 10 documents open ({clients} editors)",
+        *("connections", "relay sockets per editor", "relay KB per editor"),
+    )
     for multiplexed in (True, False):
         r = await ten_documents(multiplexed, clients)
         name = "one coscribe.v2 connection" if multiplexed else "one WebSocket per document"
-        print(f"| {name} | {r['sockets_per_client']:.1f} | {r['kb_per_client']:.1f} |")
+        table_row(name, f"{r['sockets_per_client']:.1f}", f"{r['kb_per_client']:.1f}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import fastws
 import ywire
@@ -102,37 +102,39 @@ async def open_fast(url: str, handshake: bool, limit_s: float) -> fastws.FastCli
     return client
 
 
-async def open_many_fast(
-    urls: list[str], handshake: bool, limit_s: float, parallel: int = 50
-) -> list[fastws.FastClient]:
+C = TypeVar("C")  # a connection type
+
+
+async def _open_all(
+    urls: list[str], parallel: int, open_one: Callable[[str], Awaitable[C]]
+) -> list[C]:
+    """``open_one`` every URL, at most ``parallel`` at a time; the connections that opened,
+    in the order of ``urls``."""
     gate = asyncio.Semaphore(parallel)
-    conns: list[fastws.FastClient | None] = [None] * len(urls)
+    conns: list[C | None] = [None] * len(urls)
 
     async def one(i: int) -> None:
         async with gate:
-            conns[i] = await open_fast(urls[i], handshake, limit_s)
+            conns[i] = await open_one(urls[i])
 
     async with asyncio.TaskGroup() as tg:
         for i in range(len(urls)):
             tg.create_task(one(i))
     return [c for c in conns if c is not None]
+
+
+async def open_many_fast(
+    urls: list[str], handshake: bool, limit_s: float, parallel: int = 50
+) -> list[fastws.FastClient]:
+    """Like :func:`open_many`, with the fast client."""
+    return await _open_all(urls, parallel, lambda url: open_fast(url, handshake, limit_s))
 
 
 async def open_many(
     urls: list[str], handshake: bool, limit_s: float, parallel: int = 50
 ) -> list[ClientConnection]:
     """Open every URL with at most ``parallel`` handshakes in flight."""
-    gate = asyncio.Semaphore(parallel)
-    conns: list[ClientConnection | None] = [None] * len(urls)
-
-    async def one(i: int) -> None:
-        async with gate:
-            conns[i] = await open_conn(urls[i], handshake, limit_s)
-
-    async with asyncio.TaskGroup() as tg:
-        for i in range(len(urls)):
-            tg.create_task(one(i))
-    return [c for c in conns if c is not None]
+    return await _open_all(urls, parallel, lambda url: open_conn(url, handshake, limit_s))
 
 
 async def close_all(conns: list[ClientConnection]) -> None:

@@ -31,6 +31,9 @@ from dataclasses import dataclass
 
 from ywire import read_var_uint
 
+from shared.lib0 import encode_var_string as var_string
+from shared.lib0 import encode_var_uint as var_uint
+
 TEXT_NAME = "text"
 SEED_CLIENT = 7
 #: Characters the people type (ASCII: one UTF-16 unit = one byte = one clock each).
@@ -38,20 +41,6 @@ TYPED = "the quick brown fox jumps over the lazy dog. "
 COLOURS = ("#30bced", "#6eeb83", "#ffbc42", "#ecd444", "#ee6352", "#9ac2c9", "#8acb88")
 BURST_GAP_S = 0.040
 BURST_EXTRA_MEAN = 0.5
-
-
-def var_uint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def var_string(s: str) -> bytes:
-    data = s.encode()
-    return var_uint(len(data)) + data
 
 
 def client_id(run_seed: int, room: int, person: int) -> int:

@@ -58,16 +58,23 @@ def sync_payload(message: bytes) -> tuple[int, bytes] | None:
     return message[1], message[pos : pos + length]
 
 
-def writer_start_clock(update: bytes, client: int = WRITER_CLIENT_ID) -> int | None:
-    """The first clock of ``client``'s structs in a v1 update, or None if it has none."""
+def _first_block(update: bytes, client: int) -> tuple[int, int, int] | None:
+    """(struct count, first clock, position of the first struct) of the first client block
+    of a v1 update if it is ``client``'s, else None. Only the writer writes in these
+    scenarios, so its block is the first one."""
     clients, pos = read_var_uint(update, 0)
     if clients == 0:
         return None
-    _structs, pos = read_var_uint(update, pos)
+    structs, pos = read_var_uint(update, pos)
     who, pos = read_var_uint(update, pos)
     clock, pos = read_var_uint(update, pos)
-    # Only the writer writes in these scenarios, so its entry is the first one.
-    return clock if who == client else None
+    return (structs, clock, pos) if who == client else None
+
+
+def writer_start_clock(update: bytes, client: int = WRITER_CLIENT_ID) -> int | None:
+    """The first clock of ``client``'s structs in a v1 update, or None if it has none."""
+    block = _first_block(update, client)
+    return None if block is None else block[1]
 
 
 def decode_state_vector(sv: bytes) -> dict[int, int]:
@@ -98,14 +105,10 @@ def writer_end_clock(update: bytes, client: int = WRITER_CLIENT_ID) -> int | Non
     it returns an empty state vector. So this walks the structs, which in these
     scenarios are only strings, deleted items, GC and skips; anything else is refused.
     """
-    clients, pos = read_var_uint(update, 0)
-    if clients == 0:
+    block = _first_block(update, client)
+    if block is None:
         return None
-    structs, pos = read_var_uint(update, pos)
-    who, pos = read_var_uint(update, pos)
-    clock, pos = read_var_uint(update, pos)
-    if who != client:
-        return None
+    structs, clock, pos = block
     for _ in range(structs):
         info = update[pos]
         pos += 1

@@ -15,13 +15,12 @@ Prints ``pycrdt-websocket listening on ws://HOST:PORT`` when ready; SIGTERM stop
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import signal
 import sys
 
+import peer_main
 from pycrdt.websocket import WebsocketServer, YRoom
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 
@@ -65,31 +64,14 @@ class SerialisedRoomsServer(WebsocketServer):
 
 
 async def run(host: str, port: int) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
     async with SerialisedRoomsServer() as yserver:
 
         async def handler(ws: ServerConnection) -> None:
             await yserver.serve(WebsocketsChannel(ws))
 
-        async with serve(
-            handler, host, port, max_size=None, compression=None, ping_interval=None
-        ) as server:
-            bound = server.sockets[0].getsockname()
-            print(f"pycrdt-websocket listening on ws://{bound[0]}:{bound[1]}", flush=True)
-            await stop.wait()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
-    asyncio.run(run(args.host, args.port))
-    sys.exit(0)
+        await peer_main.serve_until_stopped("pycrdt-websocket", handler, host, port)
 
 
 if __name__ == "__main__":
-    main()
+    peer_main.main(__doc__.splitlines()[0], run)
+    sys.exit(0)

@@ -10,11 +10,8 @@ Prints ``raw-relay listening on ws://HOST:PORT`` when ready; SIGTERM stops it.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import signal
-
-from websockets.asyncio.server import ServerConnection, broadcast, serve
+import peer_main
+from websockets.asyncio.server import ServerConnection, broadcast
 
 
 class Rooms:
@@ -37,26 +34,8 @@ class Rooms:
 
 
 async def run(host: str, port: int) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    rooms = Rooms()
-    async with serve(
-        rooms.handle, host, port, max_size=None, compression=None, ping_interval=None
-    ) as server:
-        bound = server.sockets[0].getsockname()
-        print(f"raw-relay listening on ws://{bound[0]}:{bound[1]}", flush=True)
-        await stop.wait()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
-    asyncio.run(run(args.host, args.port))
+    await peer_main.serve_until_stopped("raw-relay", Rooms().handle, host, port)
 
 
 if __name__ == "__main__":
-    main()
+    peer_main.main(__doc__.splitlines()[0], run)
