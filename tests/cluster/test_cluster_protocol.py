@@ -14,7 +14,7 @@ from sync_server import cluster_actions as actions
 from sync_server.cluster_protocol import ClusterProtocol
 from sync_server.cluster_wire import ASK_BACK, Kind, RemoteNode, decode, encode
 
-from .memory_bus import LOCAL, Delivery, MemoryBus, MemoryNode, SharedStore
+from .memory_bus import LOCAL, Delivery, FakeRoom, MemoryBus, MemoryNode, SharedStore
 
 ROOT = Path(__file__).resolve().parents[2]
 TTL = 1.0
@@ -68,6 +68,16 @@ def edit_unseen(
     editor.edit("doc", text)
     bus.settle()
     bus.drop = bus.hold = lambda d: False
+
+
+def ann_present_on_both() -> tuple[MemoryBus, MemoryNode, MemoryNode, FakeRoom]:
+    """Nodes a and b with "doc" loaded; client 7 (ann) present on a and seen by b; b's room."""
+    bus, _, (a, b) = cluster("a", "b")
+    a.load("doc")
+    rb = b.load("doc")
+    a.set_presence("doc", 7, '{"name":"ann"}')
+    bus.settle()
+    return bus, a, b, rb
 
 
 def linked_protocol(room: str = "doc") -> tuple[ClusterProtocol, actions.Publish]:
@@ -249,11 +259,7 @@ def test_a_node_silent_for_the_ttl_is_dead_and_its_presence_goes() -> None:
 
 
 def test_bye_drops_the_presence_at_once() -> None:
-    bus, _, (a, b) = cluster("a", "b")
-    a.load("doc")
-    rb = b.load("doc")
-    a.set_presence("doc", 7, '{"name":"ann"}')
-    bus.settle()
+    bus, a, b, rb = ann_present_on_both()
     owner = rb.owners()[7]
     a.execute([a.protocol.goodbye()])
     bus.settle()
@@ -271,11 +277,7 @@ def test_a_bye_or_a_message_from_an_unknown_node_creates_no_ghost() -> None:
 
 
 def test_without_its_own_heartbeats_a_node_declares_nobody_dead_and_relinks() -> None:
-    bus, _, (a, b) = cluster("a", "b")
-    a.load("doc")
-    rb = b.load("doc")
-    a.set_presence("doc", 7, '{"name":"ann"}')
-    bus.settle()
+    bus, a, b, rb = ann_present_on_both()
     bus.drop = lambda d: d.target is b  # b's subscription is silently dead
     run_for(bus, 3 * TTL, [a, b])
     assert b.seen(actions.NodeGone) == [] and 7 in rb.presence
@@ -505,11 +507,7 @@ def test_a_lost_presence_removal_is_repaired_by_the_next_resync() -> None:
     """Known gap: a SYNC_REQUEST answer carries the presence a node HAS, never the removals
     it sent, so a receiver that missed a removal keeps the ghost until the owner node dies.
     """
-    bus, _, (a, b) = cluster("a", "b")
-    a.load("doc")
-    rb = b.load("doc")
-    a.set_presence("doc", 7, '{"name":"ann"}')
-    bus.settle()
+    bus, a, b, rb = ann_present_on_both()
     bus.drop = lambda d: d.target is b and d.channel != a.protocol.nodes_channel
     a.set_presence("doc", 7, "null")
     bus.settle()

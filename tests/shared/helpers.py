@@ -109,25 +109,29 @@ class ClientPeer:
         with self.doc.transaction(origin=Origin.LOCAL_EDIT):
             self.text.insert(byte_offset(current, code_point), s)
 
-    def delete(self, start: int, length: int) -> None:
-        """Delete ``length`` code points from code point ``start`` (clamped to the text)."""
+    def _byte_span(self, start: int, length: int) -> tuple[int, int] | None:
+        """Byte offsets of ``length`` code points from code point ``start``, clamped to the
+        text; None when that is empty."""
         current = str(self.text)
         start = min(start, len(current))
         end = min(start + length, len(current))
         if start == end:
-            return
-        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
-            del self.text[byte_offset(current, start) : byte_offset(current, end)]
+            return None
+        return byte_offset(current, start), byte_offset(current, end)
+
+    def delete(self, start: int, length: int) -> None:
+        """Delete ``length`` code points from code point ``start`` (clamped to the text)."""
+        span = self._byte_span(start, length)
+        if span is not None:
+            with self.doc.transaction(origin=Origin.LOCAL_EDIT):
+                del self.text[span[0] : span[1]]
 
     def format(self, start: int, length: int, attributes: dict[str, Any]) -> None:
         """Format ``length`` code points from code point ``start`` (clamped to the text)."""
-        current = str(self.text)
-        start = min(start, len(current))
-        end = min(start + length, len(current))
-        if start == end:
-            return
-        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
-            self.text.format(byte_offset(current, start), byte_offset(current, end), attributes)
+        span = self._byte_span(start, length)
+        if span is not None:
+            with self.doc.transaction(origin=Origin.LOCAL_EDIT):
+                self.text.format(*span, attributes)
 
     def __str__(self) -> str:
         return str(self.text)
