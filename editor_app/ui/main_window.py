@@ -50,6 +50,7 @@ from editor_app.ui.outline import OutlinePanel
 from editor_app.ui.people_list import PeopleList, Person
 from editor_app.ui.shortcuts import ShortcutsDialog
 from editor_app.ui.status_badge import StatusBadge
+from editor_app.ui.version_history import VersionHistoryDialog
 from editor_app.ui.word_count import WordCountDialog
 
 HEADING_CHOICES = (("Normal text", None),) + tuple((f"Heading {n}", n) for n in range(1, 7))
@@ -369,6 +370,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(a("open", "Open link…", self.show_open_link, STANDARD.Open))
         file_menu.addAction(a("copyLink", "Copy link", self.copy_link, "Ctrl+Shift+C"))
         file_menu.addSeparator()
+        file_menu.addAction(
+            a("versionHistory", "Version history", self.show_version_history, "Ctrl+Alt+Shift+H")
+        )
+        file_menu.addSeparator()
         file_menu.addAction(a("import", "Import…", self.choose_import))
         export_menu = file_menu.addMenu("Export as")
         for fmt, label in export.FORMATS.items():
@@ -642,6 +647,14 @@ class MainWindow(QMainWindow):
         """Tools ▸ Word count (Ctrl+Shift+C in Google Docs; here Ctrl+Shift+X)."""
         dialog = WordCountDialog(self.editor.toPlainText(), self.editor.textCursor(), self)
         dialog.open()
+        return dialog
+
+    def show_version_history(self) -> VersionHistoryDialog:
+        """File ▸ Version history (Ctrl+Alt+Shift+H): earlier versions, preview, restore."""
+        dialog = VersionHistoryDialog(self.model, self.editor, self.connection, self)
+        dialog.restored.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        dialog.open()
+        dialog.start()
         return dialog
 
     def _toggle_paint_format(self) -> None:
