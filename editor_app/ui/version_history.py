@@ -23,13 +23,14 @@ such as ``clicked`` break it). Loading and failures are said in the dialog in pl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Coroutine
 from typing import Any
 
 import pycrdt
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QDialog,
@@ -55,6 +56,7 @@ from editor_app.core.errors import (
 )
 from editor_app.core.restore import RestoreEdit, document_from_update, restore
 from editor_app.core.schema import title as title_of
+from editor_app.core.sync_client import ClientStatus, Status
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.connection_model import ConnectionModel
 from editor_app.qt.document_model import DocumentModel
@@ -64,6 +66,8 @@ from editor_app.ui.editor_widget import EditorWidget
 VERSION_ROLE = Qt.ItemDataRole.UserRole
 _MUTED = "color: #5f6368"
 _ERROR = "color: #d93025"
+#: How long naming a version waits for this editor's unsaved edits to reach the server.
+SETTLE_SECONDS = 5.0
 EDITORS_ONLY = "Only people who can edit this document can do this"
 
 
@@ -125,7 +129,7 @@ class _VersionRow(QWidget):
         top.addWidget(when)
         top.addWidget(name, 1)
         column = QVBoxLayout(self)
-        column.setContentsMargins(14, 6, 8, 6)
+        column.setContentsMargins(16, 7, 8, 7)
         column.setSpacing(2)
         column.addLayout(top)
         if entry.authors:
@@ -186,6 +190,11 @@ class VersionHistoryDialog(QDialog):
         self.list = QListWidget()
         self.list.setObjectName("versionList")
         self.list.setMinimumWidth(260)
+        self.list.setStyleSheet(
+            "QListWidget { background: #ffffff; border: 1px solid #dadce0; }"
+            "QListWidget::item:selected { background: #d3e3fd; color: #1f1f1f; }"
+            "QListWidget::item:hover:!selected { background: #f1f3f4; }"
+        )
         self.list.currentItemChanged.connect(self._selection_changed)
         self.message_label = QLabel()
         self.message_label.setObjectName("historyMessage")
@@ -335,6 +344,8 @@ class VersionHistoryDialog(QDialog):
                 header = QListWidgetItem(day)
                 header.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 header.setFont(heading_font)
+                header.setSizeHint(QSize(0, 34))
+                header.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
                 self.list.addItem(header)
             item = QListWidgetItem()
             item.setData(VERSION_ROLE, entry.id)
@@ -458,6 +469,7 @@ class VersionHistoryDialog(QDialog):
         label = label.strip()
         if not label or not self.can_edit:
             return None
+        await self._settled()
         self._say("Naming the current version…")
         try:
             entry = await self._api.name_current(label)
@@ -466,6 +478,27 @@ class VersionHistoryDialog(QDialog):
             return None
         await self.load(select=entry.id)
         return entry
+
+    async def _settled(self, within: float = SETTLE_SECONDS) -> None:
+        """Wait (a little) until the server has this editor's last edits: the server names
+        what it has stored, and the version should hold what the person sees."""
+        client = self._connection.client
+        if client.status.status is not Status.SAVING:
+            return
+        self._say("Saving your last changes…")
+        done = asyncio.Event()
+
+        def changed(status: ClientStatus) -> None:
+            if status.status is not Status.SAVING:
+                done.set()
+
+        unsubscribe = client.add_listener(changed)
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(within):
+                    await done.wait()
+        finally:
+            unsubscribe()
 
     def _closed(self, *_: object) -> None:
         self._drop_preview()
