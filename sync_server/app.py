@@ -36,6 +36,7 @@ from shared.limits import SUBPROTOCOL, SUBPROTOCOL_V2
 from shared.polling import PollTiming
 
 from .admission import Admission, Refusal, SessionGrant, credential_of
+from .api import Api
 from .auth import Principal, token_from_request
 from .config import ServerConfig
 from .connection import Connection, reset, serve_connection
@@ -55,6 +56,8 @@ from .sockets import (
     raise_fd_limit,
 )
 from .store import DocumentStore, Revocation
+from .version_keeper import VersionKeeper
+from .versions import VersionPolicy
 
 if TYPE_CHECKING:
     from .cluster import RedisFanout
@@ -96,12 +99,14 @@ class RelayServer(Resource):
                 node_id=config.node_id,
                 heartbeat=config.cluster_heartbeat,
             )
+        self._versions = VersionKeeper(self._store, VersionPolicy(every=config.version_every))
         self._registry = RoomRegistry(
             self._store,
             self.metrics,
             max_rooms=config.max_rooms,
             idle_seconds=config.room_idle_seconds,
             cluster=self._cluster,
+            versions=self._versions,
         )
         self._revocations = RevocationList()
         # Raises ConfigError if unsafe.
@@ -124,7 +129,13 @@ class RelayServer(Resource):
             timing=PollTiming(hold=config.poll_hold, timeout=config.session_timeout),
             node_id=config.node_id,
         )
-        self._front = PollingFront(self._hub)
+        self._api = Api(
+            self._admission,
+            self._store,
+            max_name_length=config.limits.max_document_name_length,
+            is_open=lambda: self.life.is_open,
+        )
+        self._front = PollingFront(self._hub, self._api.handle)
         self._refusal_logged_at = -1e9
         self._server: Server | None = None
         self._close_code = CloseCode.GOING_AWAY
@@ -134,6 +145,7 @@ class RelayServer(Resource):
 
     async def _open(self, stack: AsyncExitStack) -> None:
         await stack.enter_async_context(self._store)
+        await stack.enter_async_context(self._versions)  # closes after the rooms, before the store
         if self._cluster is not None:
             await stack.enter_async_context(self._cluster)
         await stack.enter_async_context(self._registry)

@@ -106,6 +106,13 @@ class ServerConfig:
         positive_float,
         help="seconds a document stays loaded after its last peer left",
     )
+    version_every: float = setting(
+        "--version-every",
+        300.0,
+        positive_float,
+        help="seconds of editing between two automatic versions of a document (version "
+        "history; one is also made when a document's last editor leaves)",
+    )
     #: WebSocket keepalive: ping every ``ping_interval`` s, drop after ``ping_timeout`` s.
     ping_interval: float | None = setting(
         "--ping-interval",

@@ -19,6 +19,7 @@ from .fold import Fold, FoldInput
 from .group_commit import LogSizes
 from .store import Revocation, RevocationKind
 from .store_base import DocumentRead, StoreBase, StoreOptions
+from .versions import NewVersion, VersionInfo
 
 
 @dataclass(slots=True)
@@ -41,6 +42,9 @@ class MemoryDatabase:
         self.generations: dict[str, int] = {}  # the tombstones: deletes per name
         self.revocations: list[Revocation] = []
         self.seq = itertools.count(1)  # log seqs, never reused
+        #: Per name: (incarnation, version, stored bytes), oldest first.
+        self.versions: dict[str, list[tuple[str, VersionInfo, bytes]]] = {}
+        self.version_ids = itertools.count(1)
 
     def log_rows(self, name: str) -> int:
         doc = self.documents.get(name)
@@ -103,6 +107,7 @@ class MemoryStore(StoreBase):
     async def _delete(self, name: str) -> bool:
         db = self.database
         db.generations[name] = db.generations.get(name, 0) + 1
+        db.versions.pop(name, None)
         return db.documents.pop(name, None) is not None
 
     async def _names(self) -> list[str]:
@@ -118,3 +123,39 @@ class MemoryStore(StoreBase):
 
     async def _revocations_since(self, after_id: int) -> list[Revocation]:
         return [r for r in self.database.revocations if r.id > after_id]
+
+    async def _insert_version(
+        self, name: str, incarnation: str, version: NewVersion
+    ) -> VersionInfo | None:
+        db = self.database
+        doc = db.documents.get(name)
+        if doc is None or doc.incarnation != incarnation:
+            return None
+        info = VersionInfo(
+            next(db.version_ids),
+            version.created_at,
+            version.label,
+            version.automatic,
+            version.authors,
+            len(version.data),
+        )
+        db.versions.setdefault(name, []).append((incarnation, info, version.data))
+        return info
+
+    def _current(self, name: str) -> list[tuple[VersionInfo, bytes]]:
+        doc = self.database.documents.get(name)
+        if doc is None:
+            return []
+        rows = self.database.versions.get(name, [])
+        return [(info, data) for inc, info, data in rows if inc == doc.incarnation]
+
+    async def _versions(self, name: str) -> list[VersionInfo]:
+        return [info for info, _ in reversed(self._current(name))]
+
+    async def _version_data(self, name: str, version_id: int) -> bytes | None:
+        return next((data for info, data in self._current(name) if info.id == version_id), None)
+
+    async def _drop_versions(self, name: str, ids: list[int]) -> None:
+        drop = set(ids)
+        rows = self.database.versions.get(name, [])
+        rows[:] = [row for row in rows if row[1].id not in drop]

@@ -21,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import http
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import h11
 
@@ -44,6 +44,11 @@ MAX_REQUEST_LINE = 8192
 #: Request head size h11 accepts.
 MAX_HEAD = 16 * 1024
 
+#: Where the HTTP API lives (``sync_server.api``).
+API_PREFIX = "/api/v1/"
+#: Answers one API request: (method, target, headers, body, client address) -> reply.
+ApiHandler = Callable[[str, str, dict[str, str], bytes, str], Awaitable["Reply"]]
+
 SERVER_HEADERS = [(b"X-Coscribe", b"2"), (b"Cache-Control", b"no-store")]
 _KNOWN = frozenset(int(s) for s in http.HTTPStatus)
 
@@ -58,15 +63,27 @@ class Reply:
 
 def is_polling_request_line(line: bytes) -> bool:
     """``GET /?transport=polling... HTTP/1.1`` (origin or absolute form)."""
+    split = _request_target(line)
+    return split is not None and split.path in ("", "/") and is_polling_query(split.query)
+
+
+def is_front_request_line(line: bytes) -> bool:
+    """A request this front serves: a polling request, or one of the HTTP API's."""
+    split = _request_target(line)
+    return split is not None and (
+        (split.path in ("", "/") and is_polling_query(split.query))
+        or split.path.startswith(API_PREFIX)
+    )
+
+
+def _request_target(line: bytes) -> SplitResult | None:
     parts = line.split(b" ")
     if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
-        return False
+        return None
     try:
-        target = parts[1].decode("ascii")
-    except UnicodeDecodeError:
-        return False
-    split = urlsplit(target)
-    return split.path in ("", "/") and is_polling_query(split.query)
+        return urlsplit(parts[1].decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 def _text(status: http.HTTPStatus, body: str, *headers: tuple[bytes, bytes]) -> Reply:
@@ -84,8 +101,9 @@ def _frame(body: bytes) -> Reply:
 class PollingFront:
     """Answers polling requests for the :class:`SessionHub`."""
 
-    def __init__(self, hub: SessionHub) -> None:
+    def __init__(self, hub: SessionHub, api: ApiHandler | None = None) -> None:
         self.hub = hub
+        self.api = api
         self.connections: set[PollingHttp] = set()
 
     async def handle(
@@ -103,6 +121,8 @@ class PollingFront:
         hub = self.hub
         admission = hub.admission
         split = urlsplit(target)
+        if self.api is not None and split.path.startswith(API_PREFIX):
+            return await self.api(method, target, headers, body, ip)
         if split.path not in ("", "/"):
             return _text(http.HTTPStatus.NOT_FOUND, "not a polling endpoint\n")
         try:
@@ -353,7 +373,7 @@ class FrontConnection(GuardedConnection):
             return
         self._decided = True
         self._head = b""
-        if self.front is not None and end >= 0 and is_polling_request_line(head[:end]):
+        if self.front is not None and end >= 0 and is_front_request_line(head[:end]):
             self._hand_over(head)
         else:
             super().data_received(head)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -49,6 +50,7 @@ from .group_commit import LogSizes, sizes_added
 from .migrations import Schema, Step
 from .store import Revocation, RevocationKind, revocation_kind
 from .store_base import DocumentRead, StoreBase, StoreOptions
+from .versions import NewVersion, VersionInfo, version_of_row
 
 SCHEMA = Schema(
     Step(
@@ -90,6 +92,23 @@ SCHEMA = Schema(
                 not_before DOUBLE PRECISION NOT NULL,
                 revoked_at DOUBLE PRECISION NOT NULL
             )""",
+        ),
+    ),
+    Step(
+        3,
+        "version history",
+        (
+            """CREATE TABLE coscribe_versions (
+                id BIGSERIAL PRIMARY KEY,
+                name TEXT NOT NULL,
+                incarnation TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                label TEXT,
+                automatic BOOLEAN NOT NULL,
+                authors TEXT NOT NULL,
+                data BYTEA NOT NULL
+            )""",
+            "CREATE INDEX coscribe_versions_by_name ON coscribe_versions (name, id)",
         ),
     ),
 )
@@ -335,6 +354,7 @@ class PostgresStore(StoreBase):
             )
             existed = await cur.fetchone() is not None
             await conn.execute("DELETE FROM coscribe_updates WHERE name = %s", (name,))
+            await conn.execute("DELETE FROM coscribe_versions WHERE name = %s", (name,))
             await conn.execute("DELETE FROM coscribe_documents WHERE name = %s", (name,))
             await conn.execute(
                 "INSERT INTO coscribe_tombstones (name, generation) VALUES (%s, 1) "
@@ -364,6 +384,55 @@ class PostgresStore(StoreBase):
             )
             rows = await cur.fetchall()
         return [Revocation.of_row(r) for r in rows]
+
+    async def _insert_version(
+        self, name: str, incarnation: str, version: NewVersion
+    ) -> VersionInfo | None:
+        v = version
+        async with self._control.use() as conn, conn.transaction():
+            cur = await conn.execute(
+                "INSERT INTO coscribe_versions "
+                "(name, incarnation, created_at, label, automatic, authors, data) "
+                "SELECT %s, %s, %s, %s, %s, %s, %s WHERE EXISTS "
+                "(SELECT 1 FROM coscribe_documents WHERE name = %s AND incarnation = %s) "
+                "RETURNING id",
+                (name, incarnation, v.created_at, v.label, v.automatic, json.dumps(v.authors),
+                 v.data, name, incarnation),
+            )  # fmt: skip
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return VersionInfo(int(row[0]), v.created_at, v.label, v.automatic, v.authors, len(v.data))
+
+    async def _versions(self, name: str) -> list[VersionInfo]:
+        async with self._reader.use() as conn, conn.transaction():
+            cur = await conn.execute(
+                "SELECT id, created_at, label, automatic, authors, length(data) "
+                f"FROM coscribe_versions WHERE {_CURRENT} ORDER BY id DESC",
+                (name, name),
+            )
+            rows = await cur.fetchall()
+        return [version_of_row(r) for r in rows]
+
+    async def _version_data(self, name: str, version_id: int) -> bytes | None:
+        async with self._reader.use() as conn, conn.transaction():
+            cur = await conn.execute(
+                f"SELECT data FROM coscribe_versions WHERE id = %s AND {_CURRENT}",
+                (version_id, name, name),
+            )
+            row = await cur.fetchone()
+        return None if row is None else bytes(row[0])
+
+    async def _drop_versions(self, name: str, ids: list[int]) -> None:
+        async with self._control.use() as conn, conn.transaction():
+            await conn.execute(
+                "DELETE FROM coscribe_versions WHERE name = %s AND id = ANY(%s)", (name, ids)
+            )
+
+
+_CURRENT = (
+    "name = %s AND incarnation = (SELECT incarnation FROM coscribe_documents WHERE name = %s)"
+)
 
 
 class _Refused(Exception):

@@ -29,6 +29,7 @@ from .lifecycle import Resource
 from .metrics import Metrics
 from .room import Room, RoomBus
 from .store import DocumentStore
+from .version_keeper import VersionKeeper
 
 log = logging.getLogger("coscribe.registry")
 
@@ -56,8 +57,10 @@ class RoomRegistry(Resource):
         max_rooms: int,
         idle_seconds: float,
         cluster: ClusterHooks | None = None,
+        versions: VersionKeeper | None = None,
     ) -> None:
         super().__init__("room registry")
+        self._versions = versions
         self._store = store
         self._cluster = cluster
         self._metrics = metrics
@@ -173,6 +176,7 @@ class RoomRegistry(Resource):
                 bus=self._cluster,
                 facts=facts,
                 on_poisoned=self._evict,
+                on_written=None if self._versions is None else self._versions.edited,
             )
             self._rooms[name] = room
             if self._cluster is not None:
@@ -209,6 +213,8 @@ class RoomRegistry(Resource):
         try:
             await room.drain()
             if not room.peers:
+                if self._versions is not None:
+                    self._versions.left(room.name)
                 self._forget(room)
                 self._metrics.rooms_unloaded_total += 1
                 log.info("room unloaded", extra={"fields": {"room": room.name}})
@@ -247,4 +253,6 @@ class RoomRegistry(Resource):
             room.close_all(CloseCode.DOCUMENT_DELETED, "document deleted")
             await room.drain()
             self._forget(room)
+        if self._versions is not None:
+            self._versions.forget(name)
         return await self._store.delete(name)

@@ -36,6 +36,7 @@ Without a bus (one node) none of this costs anything per message.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -151,6 +152,7 @@ class Room:
         bus: RoomBus | None = None,
         facts: DocumentFacts | None = None,
         on_poisoned: Callable[[Room], None] | None = None,
+        on_written: Callable[[str, list[str]], None] | None = None,
     ) -> None:
         self.name = name
         self.doc = doc
@@ -160,6 +162,8 @@ class Room:
         self._full_state: tuple[int, bytes] | None = None
         self._held_remote: list[bytes] = []
         self._on_poisoned = on_poisoned
+        #: Told after each durable write of this node's peers, with their names (versions).
+        self._on_written = on_written
         self.poisoned = False
         self._store = store
         self._metrics = metrics
@@ -376,6 +380,8 @@ class Room:
             for peer in last_index:
                 peer.kick(CloseCode.INTERNAL_ERROR, "storage failure")
             return
+        if self._on_written is not None and last_index:
+            self._on_written(self.name, self.names_of(last_index))
         for peer, index in last_index.items():
             if peer in self.peers and peer.session.acknowledge(index):
                 self._metrics.acks_sent += 1
@@ -574,6 +580,17 @@ class Room:
             tuple(AwarenessEntry(cid, p.clock, p.state_json) for cid, p in self._presence.items())
         )
 
+    def names_of(self, peers: Iterable[object]) -> list[str]:
+        """The names (``user.name`` of their presence) of ``peers`` that announced one."""
+        wanted = set(peers)
+        names: list[str] = []
+        for p in self._presence.values():
+            if p.owner in wanted:
+                name = _user_name(p.state_json)
+                if name:
+                    names.append(name)
+        return names
+
     def presence_client_ids(self) -> list[int]:
         return list(self._presence)
 
@@ -588,6 +605,17 @@ class Room:
         for peer in targets:
             if peer is not exclude:
                 peer.write(message)
+
+
+def _user_name(state_json: str) -> str | None:
+    """``user.name`` of a presence state (y-quill / Coscribe convention), if it has one."""
+    try:
+        state = json.loads(state_json)
+    except ValueError:
+        return None
+    user = state.get("user") if isinstance(state, dict) else None
+    name = user.get("name") if isinstance(user, dict) else None
+    return name[:100] if isinstance(name, str) and name.strip() else None
 
 
 def _facts_of(doc: Doc[Any]) -> DocumentFacts:

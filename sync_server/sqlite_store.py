@@ -40,6 +40,7 @@ from .group_commit import LogSizes, sizes_added
 from .migrations import Schema, Step
 from .store import Revocation, RevocationKind, revocation_kind
 from .store_base import DocumentRead, StoreBase, StoreOptions
+from .versions import NewVersion, VersionInfo, version_of_row
 
 SCHEMA = Schema(
     Step(
@@ -80,6 +81,23 @@ SCHEMA = Schema(
                 not_before REAL NOT NULL,
                 revoked_at REAL NOT NULL
             )""",
+        ),
+    ),
+    Step(
+        3,
+        "version history",
+        (
+            """CREATE TABLE versions (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                name TEXT NOT NULL,
+                incarnation TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                label TEXT,
+                automatic INTEGER NOT NULL,
+                authors TEXT NOT NULL,
+                data BLOB NOT NULL
+            )""",
+            "CREATE INDEX versions_by_name ON versions (name, id)",
         ),
     ),
 )
@@ -287,6 +305,7 @@ def _install(conn: sqlite3.Connection, fold: Fold) -> bool:
 def _delete(conn: sqlite3.Connection, name: str) -> bool:
     with _transaction(conn, "IMMEDIATE"):
         conn.execute("DELETE FROM updates WHERE name = ?", (name,))
+        conn.execute("DELETE FROM versions WHERE name = ?", (name,))
         existed = conn.execute("DELETE FROM documents WHERE name = ?", (name,)).rowcount == 1
         conn.execute(
             "INSERT INTO tombstones (name, generation) VALUES (?, 1) "
@@ -318,6 +337,48 @@ def _revocations_since(conn: sqlite3.Connection, after_id: int) -> list[Revocati
         (after_id,),
     ).fetchall()
     return [Revocation.of_row(r) for r in rows]
+
+
+def _insert_version(
+    conn: sqlite3.Connection, name: str, incarnation: str, v: NewVersion
+) -> VersionInfo | None:
+    with _transaction(conn, "IMMEDIATE"):
+        row = conn.execute(
+            "INSERT INTO versions (name, incarnation, created_at, label, automatic, authors, data) "
+            "SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
+            "(SELECT 1 FROM documents WHERE name = ? AND incarnation = ?) RETURNING id",
+            (name, incarnation, v.created_at, v.label, int(v.automatic), json.dumps(v.authors),
+             v.data, name, incarnation),
+        ).fetchone()  # fmt: skip
+    if row is None:
+        return None
+    return VersionInfo(int(row[0]), v.created_at, v.label, v.automatic, v.authors, len(v.data))
+
+
+_CURRENT = "name = ? AND incarnation = (SELECT incarnation FROM documents WHERE name = ?)"
+
+
+def _versions(conn: sqlite3.Connection, name: str) -> list[VersionInfo]:
+    rows = conn.execute(
+        "SELECT id, created_at, label, automatic, authors, length(data) FROM versions "
+        f"WHERE {_CURRENT} ORDER BY id DESC",
+        (name, name),
+    ).fetchall()
+    return [version_of_row(r) for r in rows]
+
+
+def _version_data(conn: sqlite3.Connection, name: str, version_id: int) -> bytes | None:
+    row = conn.execute(
+        f"SELECT data FROM versions WHERE id = ? AND {_CURRENT}", (version_id, name, name)
+    ).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def _drop_versions(conn: sqlite3.Connection, name: str, ids: list[int]) -> None:
+    with _transaction(conn, "IMMEDIATE"):
+        for part in _chunks(ids, _MAX_VALUES):
+            marks = ",".join("?" * len(part))
+            conn.execute(f"DELETE FROM versions WHERE name = ? AND id IN ({marks})", [name, *part])
 
 
 def add_revocation_sync(path: Path, kind: str, key: str, not_before: float) -> Revocation:
@@ -416,3 +477,17 @@ class SQLiteStore(StoreBase):
 
     async def _revocations_since(self, after_id: int) -> list[Revocation]:
         return await self._reader.call(_revocations_since, after_id)
+
+    async def _insert_version(
+        self, name: str, incarnation: str, version: NewVersion
+    ) -> VersionInfo | None:
+        return await self._writer_thread.call(_insert_version, name, incarnation, version)
+
+    async def _versions(self, name: str) -> list[VersionInfo]:
+        return await self._reader.call(_versions, name)
+
+    async def _version_data(self, name: str, version_id: int) -> bytes | None:
+        return await self._reader.call(_version_data, name, version_id)
+
+    async def _drop_versions(self, name: str, ids: list[int]) -> None:
+        await self._writer_thread.call(_drop_versions, name, ids)

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, get_args
 
+from .versions import VersionInfo
+
 
 @dataclass(frozen=True, slots=True)
 class StoredDocument:
@@ -162,4 +164,24 @@ class DocumentStore(Protocol):
 
     async def revocations_since(self, after_id: int) -> list[Revocation]:
         """Every revocation with an id above ``after_id``, in id order."""
+        ...
+
+    async def add_version(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        authors: Sequence[str] = (),
+        automatic: bool = False,
+    ) -> VersionInfo | None:
+        """Store a version of what is durable of ``name`` now (None: no such document,
+        or an automatic version that would repeat the latest one)."""
+        ...
+
+    async def versions(self, name: str) -> list[VersionInfo]:
+        """The versions of the document's current incarnation, newest first."""
+        ...
+
+    async def version_update(self, name: str, version_id: int) -> bytes | None:
+        """The Yjs update a version holds (None: no such version of that document)."""
         ...

@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -47,6 +47,14 @@ from .store import (
     StoreStats,
     incarnation_for,
     revocation_kind,
+)
+from .versions import (
+    NewVersion,
+    VersionInfo,
+    VersionPolicy,
+    decode_snapshot,
+    encode_snapshot,
+    to_purge,
 )
 
 log = logging.getLogger(__name__)
@@ -112,6 +120,8 @@ class StoreBase(Resource, ABC):
             raise ValueError("commit_interval must not be negative")
         super().__init__(label)
         self.stats = StoreStats()
+        #: Which automatic versions are kept (``sync_server.versions``).
+        self.version_policy = VersionPolicy()
         self._commits = GroupCommit(
             label,
             self._timed_append_batch,
@@ -177,6 +187,26 @@ class StoreBase(Resource, ABC):
     @abstractmethod
     async def _revocations_since(self, after_id: int) -> list[Revocation]:
         """Revocations with id > ``after_id``, by id."""
+
+    @abstractmethod
+    async def _insert_version(
+        self, name: str, incarnation: str, version: NewVersion
+    ) -> VersionInfo | None:
+        """Insert and commit ``version`` if the document's row still has ``incarnation``
+        (None otherwise: it was deleted meanwhile); version ids grow."""
+
+    @abstractmethod
+    async def _versions(self, name: str) -> list[VersionInfo]:
+        """The versions of the document's current incarnation, newest (highest id) first;
+        empty when there is no document."""
+
+    @abstractmethod
+    async def _version_data(self, name: str, version_id: int) -> bytes | None:
+        """The stored bytes of one version of the document's current incarnation."""
+
+    @abstractmethod
+    async def _drop_versions(self, name: str, ids: list[int]) -> None:
+        """Delete those versions of ``name`` (ids of other documents are ignored)."""
 
     def _describe(self, exc: BaseException) -> str:
         """One line about a backend failure (override to hide connection strings)."""
@@ -308,6 +338,58 @@ class StoreBase(Resource, ABC):
         id seen: ids become visible in order)."""
         self._require_usable()
         return await self._guard("reading revocations", self._revocations_since(after_id))
+
+    # ------------------------------------------------------------------ versions
+
+    async def add_version(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        authors: Sequence[str] = (),
+        automatic: bool = False,
+    ) -> VersionInfo | None:
+        """Store a version of what is durable of ``name`` now (``sync_server.versions``).
+
+        Waits for the document's queued appends first, like :meth:`load`. Returns None if
+        there is no such document, or for an automatic version whose content equals the
+        latest version's (nothing new to keep). Automatic versions beyond the retention
+        policy (:attr:`version_policy`) are dropped afterwards.
+        """
+        self._require_usable()
+        doc = await self.load(name)
+        if not doc.exists:
+            return None
+        data = await asyncio.to_thread(encode_snapshot, doc.updates)
+        existing = await self._guard(f"listing versions of {name!r}", self._versions(name))
+        if automatic and existing:
+            latest = await self._guard(
+                f"reading a version of {name!r}", self._version_data(name, existing[0].id)
+            )
+            if latest == data:
+                return None
+        version = NewVersion(time.time(), label, automatic, tuple(authors), data)
+        info = await self._guard(
+            f"storing a version of {name!r}", self._insert_version(name, doc.incarnation, version)
+        )
+        if info is not None and automatic:
+            drop = to_purge([info, *existing], version.created_at, self.version_policy)
+            if drop:
+                await self._guard(f"thinning versions of {name!r}", self._drop_versions(name, drop))
+        return info
+
+    async def versions(self, name: str) -> list[VersionInfo]:
+        """The versions of the document's current incarnation, newest first."""
+        self._require_usable()
+        return await self._guard(f"listing versions of {name!r}", self._versions(name))
+
+    async def version_update(self, name: str, version_id: int) -> bytes | None:
+        """The Yjs update version ``version_id`` of ``name`` holds (None: no such version)."""
+        self._require_usable()
+        stored = await self._guard(
+            f"reading a version of {name!r}", self._version_data(name, version_id)
+        )
+        return None if stored is None else decode_snapshot(stored)
 
     # ------------------------------------------------------------------ compaction
 

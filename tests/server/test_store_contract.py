@@ -18,6 +18,7 @@ import pytest
 from pycrdt import Doc, Text
 
 from shared.errors import InvalidState, StorageError
+from sync_server.versions import VersionPolicy
 from tests.support.databases import new_database
 from tests.support.stores import (
     NEVER,
@@ -364,3 +365,65 @@ async def test_close_commits_everything_queued_and_is_idempotent(backend: Backen
         await store.__aenter__()  # a store opens once
     async with backend.open() as reopened:
         assert (await reopened.load("doc")).updates == editor.updates[1:201]
+
+
+# --- versions ---
+
+
+def _text_of_version(update: bytes | None) -> str:
+    assert update is not None
+    return text_of([update])
+
+
+async def test_versions_hold_what_was_durable_and_survive_compaction(backend: Backend) -> None:
+    editor = Editor(seed=3)
+    async with backend.open(compact_after_updates=NEVER, compact_after_bytes=NEVER) as store:
+        assert await store.add_version("doc", label="nothing yet") is None  # no document
+        store.append("doc", editor.type("한국어 e\u0301 🎉"))  # queued, not awaited
+        first = await store.add_version("doc", label="First", authors=["Ann"])
+        assert first is not None and first.label == "First" and not first.automatic
+        assert first.authors == ("Ann",) and first.size > 0
+        await store.append("doc", editor.type(" more"))
+        second = await store.add_version("doc", automatic=True, authors=["Bo", "Ann"])
+        assert second is not None and second.id > first.id and second.automatic
+        # An automatic version of unchanged content is not kept twice.
+        assert await store.add_version("doc", automatic=True) is None
+        await store.compact("doc")
+    async with backend.open() as store:  # a restart, or another node
+        listed = await store.versions("doc")
+        assert [v.id for v in listed] == [second.id, first.id]
+        assert listed[1] == first
+        assert _text_of_version(await store.version_update("doc", first.id)) == "한국어 e\u0301 🎉"
+        assert _text_of_version(await store.version_update("doc", second.id)) == str(editor.text)
+        assert await store.version_update("doc", 10**9) is None
+        assert await store.version_update("other", first.id) is None  # ids are per document
+
+
+async def test_deleting_a_document_deletes_its_versions(backend: Backend) -> None:
+    editor = Editor()
+    async with backend.open() as store:
+        await store.append("doc", editor.type("old"))
+        old = await store.add_version("doc", label="old")
+        assert old is not None
+        assert backend.rows("versions", "doc") == 1
+        await store.delete("doc")
+        assert await store.versions("doc") == []
+        assert backend.rows("versions", "doc") == 0
+        await store.append("doc", Editor(client_id=7).type("new"))  # a new incarnation
+        assert await store.versions("doc") == []
+        assert await store.version_update("doc", old.id) is None
+
+
+async def test_retention_thins_automatic_versions_only(backend: Backend) -> None:
+    editor = Editor()
+    async with backend.open() as store:
+        store.version_policy = VersionPolicy(keep_recent=2, max_automatic=2)
+        await store.append("doc", editor.type("a"))
+        named = await store.add_version("doc", label="keep me")
+        for ch in "bcde":
+            await store.append("doc", editor.type(ch))
+            assert await store.add_version("doc", automatic=True) is not None
+        listed = await store.versions("doc")
+        assert [v.automatic for v in listed] == [True, True, False]
+        assert listed[-1] == named
+        assert _text_of_version(await store.version_update("doc", listed[0].id)) == "abcde"

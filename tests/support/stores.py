@@ -25,7 +25,7 @@ from sync_server.store import Revocation
 from sync_server.store_base import StoreBase, StoreOptions
 
 NEVER = 10**12  # a compaction threshold that is never reached
-TABLES = ("documents", "updates", "tombstones", "revocations")
+TABLES = ("documents", "updates", "tombstones", "revocations", "versions")
 
 
 class Editor:
@@ -122,6 +122,7 @@ class MemoryBackend(Backend):
             "updates": [n for n, d in db.documents.items() for _ in d.log],
             "tombstones": list(db.generations),
             "revocations": [r.key for r in db.revocations],
+            "versions": [n for n, rows in db.versions.items() for _ in rows],
         }[table]
         return len(names) if name is None else names.count(name)
 

@@ -1,0 +1,199 @@
+"""The HTTP API (``/api/v1/...``, docs/api.md) on the relay's own port.
+
+Requests reach it through the same front as HTTP long polling (``sync_server.polling``:
+h11, keep-alive, request bodies), so they pass the same socket guard; each request is
+then admitted like a document of a coscribe.v2 session (browser origin, access token for
+that document, revocations) and its role decides what it may do. Answers are JSON (a
+version's content: ``application/octet-stream``); every error is
+``{"error": code, "message": sentence}`` with a fitting 4xx/5xx status, and bad input never
+reaches the store.
+"""
+
+from __future__ import annotations
+
+import http
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from shared.docnames import validate_document_name
+from shared.errors import InvalidDocumentName, InvalidState, InvalidUpdate, StorageError
+
+from .admission import Admission, Refusal
+from .auth import Principal, token_from_request
+from .polling import API_PREFIX as PREFIX
+from .polling import Reply
+from .store import DocumentStore
+from .versions import check_label
+
+log = logging.getLogger("coscribe.api")
+
+#: Largest request body accepted.
+MAX_BODY = 64 * 1024
+
+_JSON = (b"Content-Type", b"application/json")
+_CODES = {
+    http.HTTPStatus.BAD_REQUEST: "bad_request",
+    http.HTTPStatus.UNAUTHORIZED: "unauthorized",
+    http.HTTPStatus.FORBIDDEN: "forbidden",
+    http.HTTPStatus.NOT_FOUND: "not_found",
+    http.HTTPStatus.METHOD_NOT_ALLOWED: "method_not_allowed",
+    http.HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "too_large",
+    http.HTTPStatus.TOO_MANY_REQUESTS: "too_many_requests",
+    http.HTTPStatus.SERVICE_UNAVAILABLE: "unavailable",
+}
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(PREFIX)
+
+
+def json_reply(status: http.HTTPStatus, body: object) -> Reply:
+    return Reply(int(status), json.dumps(body, ensure_ascii=False).encode(), (_JSON,))
+
+
+def error(status: http.HTTPStatus, message: str, *headers: tuple[bytes, bytes]) -> Reply:
+    code = _CODES.get(status, "error")
+    body = json.dumps({"error": code, "message": message}, ensure_ascii=False).encode()
+    return Reply(int(status), body, (_JSON, *headers))
+
+
+class ApiError(Exception):
+    """A request the API answers with an error (inside this module only)."""
+
+    def __init__(self, status: http.HTTPStatus, message: str, allow: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.allow = allow
+
+    def reply(self) -> Reply:
+        headers = ((b"Allow", self.allow.encode()),) if self.allow else ()
+        return error(self.status, str(self), *headers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    method: str
+    name: str
+    rest: list[str]  # path segments after the document name
+    principal: Principal
+    body: bytes
+
+
+class Api:
+    """Answers ``/api/v1/`` requests (see module docstring)."""
+
+    def __init__(
+        self,
+        admission: Admission,
+        store: DocumentStore,
+        *,
+        max_name_length: int,
+        is_open: Callable[[], bool],
+    ) -> None:
+        self._admission = admission
+        self._store = store
+        self._max_name_length = max_name_length
+        self._is_open = is_open
+
+    async def handle(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, ip: str
+    ) -> Reply:
+        try:
+            request = self._admit(method, target, headers, body)
+            return await self._route(request)
+        except ApiError as exc:
+            return exc.reply()
+        except StorageError as exc:
+            log.warning("api: storage failed", extra={"fields": {"error": str(exc)}})
+            return error(http.HTTPStatus.SERVICE_UNAVAILABLE, "storage failed; try again later")
+        except InvalidState:
+            return error(http.HTTPStatus.SERVICE_UNAVAILABLE, "server is shutting down")
+        except InvalidUpdate as exc:
+            log.error(
+                "api: a stored version does not decode", extra={"fields": {"error": str(exc)}}
+            )
+            return error(http.HTTPStatus.SERVICE_UNAVAILABLE, "stored data cannot be read")
+
+    def _admit(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Request:
+        if not self._is_open():
+            raise ApiError(http.HTTPStatus.SERVICE_UNAVAILABLE, "server is shutting down")
+        if len(body) > MAX_BODY:
+            raise ApiError(
+                http.HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {MAX_BODY} bytes"
+            )
+        split = urlsplit(target)
+        segments = split.path[len(PREFIX) :].split("/")
+        if len(segments) < 2 or segments[0] != "documents" or not segments[1]:
+            raise ApiError(http.HTTPStatus.NOT_FOUND, f"no such endpoint: {split.path}")
+        try:
+            name = validate_document_name(
+                unquote(segments[1], errors="strict"), max_length=self._max_name_length
+            )
+        except (InvalidDocumentName, UnicodeDecodeError) as exc:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, f"invalid document name: {exc}") from None
+        refusal = self._admission.check_origin(headers.get("origin"))
+        token = token_from_request(headers.get("authorization"), split.query)
+        decided = refusal or self._admission.admit_document(token or "", name)
+        if isinstance(decided, Refusal):
+            raise ApiError(decided.status, decided.reason)
+        return _Request(method, name, segments[2:], decided, body)
+
+    async def _route(self, r: _Request) -> Reply:
+        match r.rest:
+            case ["versions"]:
+                if r.method == "GET":
+                    return await self._list_versions(r)
+                if r.method == "POST":
+                    return await self._name_version(r)
+                raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "GET or POST", "GET, POST")
+            case ["versions", vid]:
+                if r.method != "GET":
+                    raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "GET", "GET")
+                return await self._get_version(r, _version_id(vid))
+        raise ApiError(http.HTTPStatus.NOT_FOUND, "no such endpoint")
+
+    async def _list_versions(self, r: _Request) -> Reply:
+        versions = await self._store.versions(r.name)
+        return json_reply(
+            http.HTTPStatus.OK,
+            {"document": r.name, "versions": [v.as_json() for v in versions]},
+        )
+
+    async def _name_version(self, r: _Request) -> Reply:
+        if not r.principal.role.writable:
+            raise ApiError(http.HTTPStatus.FORBIDDEN, "this link may not name versions")
+        try:
+            payload = json.loads(r.body or b"null")
+        except ValueError:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, "the body is not JSON") from None
+        if not isinstance(payload, dict) or "label" not in payload:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, 'send {"label": "..."}')
+        try:
+            label = check_label(payload["label"])
+        except ValueError as exc:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, str(exc)) from None
+        try:
+            info = await self._store.add_version(r.name, label=label)
+        except InvalidUpdate as exc:
+            log.error("api: stored document does not replay", extra={"fields": {"error": str(exc)}})
+            raise ApiError(http.HTTPStatus.SERVICE_UNAVAILABLE, "document cannot be read") from None
+        if info is None:
+            raise ApiError(http.HTTPStatus.NOT_FOUND, f"document {r.name!r} does not exist")
+        return json_reply(http.HTTPStatus.CREATED, info.as_json())
+
+    async def _get_version(self, r: _Request, version_id: int) -> Reply:
+        update = await self._store.version_update(r.name, version_id)
+        if update is None:
+            raise ApiError(
+                http.HTTPStatus.NOT_FOUND, f"document {r.name!r} has no version {version_id}"
+            )
+        return Reply(200, update, ((b"Content-Type", b"application/octet-stream"),))
+
+
+def _version_id(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise ApiError(http.HTTPStatus.BAD_REQUEST, f"not a version id: {text[:40]!r}")
+    return int(text)
