@@ -32,7 +32,8 @@ from bench.ywire import iter_trace_patches  # noqa: E402
 from editor_app.core.restore import document_from_update, restore  # noqa: E402
 from sync_server.sqlite_store import SQLiteStore  # noqa: E402
 
-DEFAULT_TRACE = Path(__file__).resolve().parents[2] / "shared" / "traces" / "automerge-paper.json.gz"
+TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
+DEFAULT_TRACE = TRACES / "automerge-paper.json.gz"
 
 
 def replay(trace: Path) -> tuple[pycrdt.Doc[Any], list[bytes]]:
@@ -76,7 +77,9 @@ async def run(trace: Path, count: int) -> None:
             latest = await store.version_update("paper", ids[-1])
             read_ms = (time.perf_counter() - t0) * 1000
             assert latest is not None and len(latest) == len(full)
-            print(f"document: {len(full):,} bytes as one update; {len(str(final.get('content', type=pycrdt.Text))):,} characters")  # noqa: E501
+            print(
+                f"document: {len(full):,} bytes as one update; {len(str(final.get('content', type=pycrdt.Text))):,} characters"
+            )  # noqa: E501
             print(f"versions: {len(listed)} (retention keeps them all below 50)")
             print(f"stored bytes per version: mean {statistics.mean(sizes):,.0f}, "
                   f"max {max(sizes):,}, total {sum(sizes):,} "
