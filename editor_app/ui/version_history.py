@@ -27,11 +27,12 @@ import contextlib
 import sys
 import time
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import pycrdt
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -64,8 +65,39 @@ from editor_app.ui.editor_widget import EditorWidget
 
 #: Where a version's id is kept on its list item (day headings have none).
 VERSION_ROLE = Qt.ItemDataRole.UserRole
-_MUTED = "color: #5f6368"
-_ERROR = "color: #d93025"
+
+
+@dataclass(frozen=True)
+class _Scheme:
+    """The dialog's colours, as the main window's desk and page (light or dark)."""
+
+    text: str
+    muted: str
+    error: str
+    panel: str
+    border: str
+    selected: str
+    hover: str
+    desk: str
+
+
+_LIGHT = _Scheme(
+    "#1f1f1f", "#5f6368", "#d93025", "#ffffff", "#dadce0", "#d3e3fd", "#f1f3f4", "#f1f3f4"
+)
+_DARK = _Scheme(
+    "#e8eaed", "#9aa0a6", "#f28b82", "#2d2e30", "#3c4043", "#394457", "#3c4043", "#1f1f1f"
+)
+
+
+def _scheme(widget: QWidget) -> _Scheme:
+    hint = QGuiApplication.styleHints().colorScheme()
+    if hint == Qt.ColorScheme.Unknown:
+        dark = widget.palette().window().color().lightness() < 128
+    else:
+        dark = hint == Qt.ColorScheme.Dark
+    return _DARK if dark else _LIGHT
+
+
 #: How long naming a version waits for this editor's unsaved edits to reach the server.
 SETTLE_SECONDS = 5.0
 EDITORS_ONLY = "Only people who can edit this document can do this"
@@ -112,10 +144,11 @@ def describe_error(exc: BaseException) -> str:
 class _VersionRow(QWidget):
     """One version in the list: time, name (bold) or "Automatic", authors."""
 
-    def __init__(self, entry: VersionEntry) -> None:
+    def __init__(self, entry: VersionEntry, colors: _Scheme) -> None:
         super().__init__()
+        muted = f"color: {colors.muted}"
         when = QLabel(clock(entry.created_at))
-        when.setStyleSheet(_MUTED)
+        when.setStyleSheet(muted)
         name = QLabel(entry.label or "Automatic")
         name.setObjectName("versionName")
         if entry.label:
@@ -123,7 +156,7 @@ class _VersionRow(QWidget):
             font.setBold(True)
             name.setFont(font)
         else:
-            name.setStyleSheet(_MUTED)
+            name.setStyleSheet(muted)
         top = QHBoxLayout()
         top.setSpacing(10)
         top.addWidget(when)
@@ -135,7 +168,7 @@ class _VersionRow(QWidget):
         if entry.authors:
             people = QLabel(", ".join(entry.authors))
             people.setObjectName("versionAuthors")
-            people.setStyleSheet(_MUTED)
+            people.setStyleSheet(muted)
             column.addWidget(people)
         self.setToolTip(f"{entry.size:,} bytes stored")
 
@@ -179,6 +212,7 @@ class VersionHistoryDialog(QDialog):
         self._shown_doc: pycrdt.Doc[Any] | None = None
         self._preview_model: DocumentModel | None = None
         self._preview: EditorWidget | None = None
+        self._colors = _scheme(parent or self)
         self._build()
         connection.readOnlyChanged.connect(self._update_buttons)
         self.finished.connect(self._closed)
@@ -190,10 +224,12 @@ class VersionHistoryDialog(QDialog):
         self.list = QListWidget()
         self.list.setObjectName("versionList")
         self.list.setMinimumWidth(260)
+        c = self._colors
         self.list.setStyleSheet(
-            "QListWidget { background: #ffffff; border: 1px solid #dadce0; }"
-            "QListWidget::item:selected { background: #d3e3fd; color: #1f1f1f; }"
-            "QListWidget::item:hover:!selected { background: #f1f3f4; }"
+            f"QListWidget {{ background: {c.panel}; color: {c.text}; "
+            f"border: 1px solid {c.border}; }}"
+            f"QListWidget::item:selected {{ background: {c.selected}; color: {c.text}; }}"
+            f"QListWidget::item:hover:!selected {{ background: {c.hover}; }}"
         )
         self.list.currentItemChanged.connect(self._selection_changed)
         self.message_label = QLabel()
@@ -216,10 +252,10 @@ class VersionHistoryDialog(QDialog):
         self.preview_heading.setFont(font)
         self.preview_title = QLabel()
         self.preview_title.setObjectName("previewTitle")
-        self.preview_title.setStyleSheet(_MUTED)
+        self.preview_title.setStyleSheet(f"color: {c.muted}")
         self._desk = QWidget()
         self._desk.setObjectName("previewDesk")
-        self._desk.setStyleSheet("#previewDesk { background: #f1f3f4; }")
+        self._desk.setStyleSheet(f"#previewDesk {{ background: {c.desk}; }}")
         self._desk_layout = QHBoxLayout(self._desk)
         self._desk_layout.setContentsMargins(12, 12, 12, 0)
         right = QWidget()
@@ -279,7 +315,8 @@ class VersionHistoryDialog(QDialog):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message_label.setText(text)
-        self.message_label.setStyleSheet(_ERROR if error else _MUTED)
+        color = self._colors.error if error else self._colors.muted
+        self.message_label.setStyleSheet(f"color: {color}")
 
     def _update_buttons(self, *_: object) -> None:
         editor = self.can_edit
@@ -349,7 +386,7 @@ class VersionHistoryDialog(QDialog):
                 self.list.addItem(header)
             item = QListWidgetItem()
             item.setData(VERSION_ROLE, entry.id)
-            row = _VersionRow(entry)
+            row = _VersionRow(entry, self._colors)
             item.setSizeHint(row.sizeHint())
             self.list.addItem(item)
             self.list.setItemWidget(item, row)
@@ -411,9 +448,10 @@ class VersionHistoryDialog(QDialog):
         page = EditorWidget(model)
         page.setObjectName("versionPreview")
         page.setMaximumWidth(820)
+        c = self._colors
         page.setStyleSheet(
-            "#versionPreview { background: #ffffff; color: #1f1f1f; "
-            "border: 1px solid #dadce0; padding: 20px 32px; }"
+            f"#versionPreview {{ background: {c.panel}; color: {c.text}; "
+            f"border: 1px solid {c.border}; padding: 20px 32px; }}"
         )
         self._desk_layout.addWidget(page)
         self._preview_model, self._preview = model, page
