@@ -219,6 +219,8 @@ class SyncSession:
         "incarnation",
         "limits",
         "origin",
+        "role",
+        "scope",
         "side",
         "sent_document_messages",
         "server_role",
@@ -234,6 +236,7 @@ class SyncSession:
         extensions: bool = False,
         incarnation: str | None = None,
         writable: bool = True,
+        role: Role | None = None,
         awareness: Awareness | None = None,
         origin: Any = Origin.REMOTE,
         limits: ProtocolLimits = DEFAULT_LIMITS,
@@ -246,7 +249,12 @@ class SyncSession:
         self.side = side
         self.extensions = extensions
         self.incarnation = incarnation
-        self.writable = writable
+        if role is None:
+            role = Role.EDITOR if writable else Role.VIEWER
+        #: Server: what the peer's link allows; its updates may touch only ``scope``.
+        self.role = role
+        self.writable = role.may_write
+        self.scope = role.scope
         self.awareness = awareness
         self.origin = origin
         self.limits = limits
@@ -275,8 +283,7 @@ class SyncSession:
         if self.side is Side.SERVER:
             if self.extensions:
                 assert self.incarnation is not None
-                role = Role.EDITOR if self.writable else Role.VIEWER
-                self._out.append(Hello(self.incarnation, role).encode())
+                self._out.append(Hello(self.incarnation, self.role).encode())
             self._set_state(SessionState.SYNCING)
             self._out.append(SyncStep1(self.doc.get_state()).encode())
         elif not self.extensions:
@@ -365,7 +372,7 @@ class SyncSession:
         """
         if not (self.extensions and self.state is SessionState.SYNCED):
             return False
-        if self.server_role is not None and not self.server_role.writable:
+        if self.server_role is not None and not self.server_role.may_write:
             return True
         return self.acknowledged_document_messages >= self.sent_document_messages
 
@@ -445,7 +452,7 @@ class SyncSession:
             pass
         elif gate is not None:
             try:
-                admitted = gate.admit(update)
+                admitted = gate.admit(update, self.scope)
             except MissingDependencies:
                 self._hold(index, update)
                 return
@@ -479,7 +486,7 @@ class SyncSession:
             for entry in list(self.held):
                 index, update = entry
                 try:
-                    admitted = gate.admit(update)
+                    admitted = gate.admit(update, self.scope)
                     self._apply_admitted(gate, admitted)
                 except MissingDependencies:
                     continue

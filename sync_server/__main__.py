@@ -2,7 +2,7 @@
 
     coscribe-server [serve] [--host H] [--port P] [--data-dir DIR] [--secret-file F] ...
     coscribe-server serve --database-url postgresql://... --redis-url redis://...  (a node)
-    coscribe-server token --doc NAME --role editor|viewer [--expires 7d] [--url URL]
+    coscribe-server token --doc NAME --role owner|editor|commenter|viewer [--expires 7d] [--url URL]
     coscribe-server delete NAME [--data-dir DIR]
     coscribe-server revoke (--token TOKEN | --token-id ID | --doc NAME) [--data-dir DIR]
 
@@ -78,9 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument(
         "--role",
-        choices=["editor", "viewer"],
+        choices=[str(r) for r in Role],
         default="editor",
-        help="editor (read and write) or viewer (read only) (default: editor)",
+        help="owner (edits and shares), editor (read and write), commenter (comments only) "
+        "or viewer (read only) (default: editor)",
     )
     token.add_argument(
         "--expires", default="", help="lifetime like 30m, 12h, 7d, 2w (default: never expires)"

@@ -14,7 +14,8 @@ from __future__ import annotations
 import http
 import json
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -22,7 +23,8 @@ from shared.docnames import validate_document_name
 from shared.errors import InvalidDocumentName, InvalidState, InvalidUpdate, StorageError
 
 from .admission import Admission, Refusal
-from .auth import Principal, token_from_request
+from .auth import Principal, mint_token, token_from_request, token_id_of
+from .links import LinkRecord, check_link_request
 from .polling import API_PREFIX as PREFIX
 from .polling import Reply
 from .store import DocumentStore
@@ -40,6 +42,7 @@ _CODES = {
     http.HTTPStatus.FORBIDDEN: "forbidden",
     http.HTTPStatus.NOT_FOUND: "not_found",
     http.HTTPStatus.METHOD_NOT_ALLOWED: "method_not_allowed",
+    http.HTTPStatus.CONFLICT: "conflict",
     http.HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "too_large",
     http.HTTPStatus.TOO_MANY_REQUESTS: "too_many_requests",
     http.HTTPStatus.SERVICE_UNAVAILABLE: "unavailable",
@@ -92,11 +95,17 @@ class Api:
         *,
         max_name_length: int,
         is_open: Callable[[], bool],
+        secret: bytes | None = None,
+        revoke: Callable[[str], Awaitable[None]] | None = None,
+        authors_of: Callable[[str], Sequence[str]] = lambda name: (),
     ) -> None:
         self._admission = admission
         self._store = store
         self._max_name_length = max_name_length
         self._is_open = is_open
+        self._secret = secret
+        self._revoke = revoke
+        self._authors_of = authors_of
 
     async def handle(
         self, method: str, target: str, headers: dict[str, str], body: bytes, ip: str
@@ -153,6 +162,18 @@ class Api:
                 if r.method != "GET":
                     raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "GET", "GET")
                 return await self._get_version(r, _version_id(vid))
+            case ["links"]:
+                self._require_owner(r)
+                if r.method == "GET":
+                    return await self._list_links(r)
+                if r.method == "POST":
+                    return await self._mint_link(r)
+                raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "GET or POST", "GET, POST")
+            case ["links", link_id]:
+                self._require_owner(r)
+                if r.method != "DELETE":
+                    raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "DELETE", "DELETE")
+                return await self._revoke_link(r, link_id)
         raise ApiError(http.HTTPStatus.NOT_FOUND, "no such endpoint")
 
     async def _list_versions(self, r: _Request) -> Reply:
@@ -176,7 +197,9 @@ class Api:
         except ValueError as exc:
             raise ApiError(http.HTTPStatus.BAD_REQUEST, str(exc)) from None
         try:
-            info = await self._store.add_version(r.name, label=label)
+            info = await self._store.add_version(
+                r.name, label=label, authors=self._authors_of(r.name)
+            )
         except InvalidUpdate as exc:
             log.error("api: stored document does not replay", extra={"fields": {"error": str(exc)}})
             raise ApiError(http.HTTPStatus.SERVICE_UNAVAILABLE, "document cannot be read") from None
@@ -191,6 +214,61 @@ class Api:
                 http.HTTPStatus.NOT_FOUND, f"document {r.name!r} has no version {version_id}"
             )
         return Reply(200, update, ((b"Content-Type", b"application/octet-stream"),))
+
+    # ------------------------------------------------------------------ links
+
+    def _require_owner(self, r: _Request) -> None:
+        if self._secret is None:
+            raise ApiError(
+                http.HTTPStatus.CONFLICT,
+                "this server runs in open mode (no secret): everyone on this machine may open "
+                "every document, so there are no links to share",
+            )
+        if not r.principal.role.manages_links:
+            raise ApiError(http.HTTPStatus.FORBIDDEN, "only the document's owners manage its links")
+
+    def _json_body(self, r: _Request) -> object:
+        try:
+            return json.loads(r.body or b"null")
+        except ValueError:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, "the body is not JSON") from None
+
+    async def _list_links(self, r: _Request) -> Reply:
+        links = await self._store.links(r.name)
+        return json_reply(
+            http.HTTPStatus.OK, {"document": r.name, "links": [k.as_json() for k in links]}
+        )
+
+    async def _mint_link(self, r: _Request) -> Reply:
+        try:
+            role, expires_in = check_link_request(self._json_body(r))
+        except ValueError as exc:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, str(exc)) from None
+        assert self._secret is not None  # _require_owner
+        now = time.time()
+        token = mint_token(self._secret, r.name, role, expires_in=expires_in, now=now)
+        token_id = token_id_of(token)
+        assert token_id is not None
+        link = LinkRecord(
+            token_id,
+            r.name,
+            role,
+            now,
+            None if expires_in is None else int(now + expires_in),
+            None,
+            token,
+        )
+        await self._store.add_link(link)
+        return json_reply(http.HTTPStatus.CREATED, link.as_json())
+
+    async def _revoke_link(self, r: _Request, link_id: str) -> Reply:
+        if not link_id.isascii() or len(link_id) > 64:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, "not a link id")
+        if not await self._store.mark_link_revoked(r.name, link_id):
+            raise ApiError(http.HTTPStatus.NOT_FOUND, f"document {r.name!r} has no link {link_id}")
+        if self._revoke is not None:
+            await self._revoke(link_id)
+        return json_reply(http.HTTPStatus.OK, {"revoked": link_id})
 
 
 def _version_id(text: str) -> int:

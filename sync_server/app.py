@@ -134,6 +134,9 @@ class RelayServer(Resource):
             self._store,
             max_name_length=config.limits.max_document_name_length,
             is_open=lambda: self.life.is_open,
+            secret=config.secret,
+            revoke=self.revoke_token,
+            authors_of=self._versions.taken,
         )
         self._front = PollingFront(self._hub, self._api.handle)
         self._refusal_logged_at = -1e9

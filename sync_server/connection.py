@@ -391,7 +391,7 @@ async def serve_connection(
             conn.session = room.new_session(
                 conn,
                 extensions=extensions,
-                writable=principal.role.writable,
+                role=principal.role,
                 limits=config.limits,
             )
             room.join(conn)

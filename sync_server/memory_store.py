@@ -9,6 +9,7 @@ share, like nodes sharing one PostgreSQL database or a server reopening its file
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
 from contextlib import AsyncExitStack
@@ -17,6 +18,7 @@ from typing import Unpack
 
 from .fold import Fold, FoldInput
 from .group_commit import LogSizes
+from .links import LinkRecord
 from .store import Revocation, RevocationKind
 from .store_base import DocumentRead, StoreBase, StoreOptions
 from .versions import NewVersion, VersionInfo
@@ -45,6 +47,7 @@ class MemoryDatabase:
         #: Per name: (incarnation, version, stored bytes), oldest first.
         self.versions: dict[str, list[tuple[str, VersionInfo, bytes]]] = {}
         self.version_ids = itertools.count(1)
+        self.links: list[LinkRecord] = []
 
     def log_rows(self, name: str) -> int:
         doc = self.documents.get(name)
@@ -159,3 +162,18 @@ class MemoryStore(StoreBase):
         drop = set(ids)
         rows = self.database.versions.get(name, [])
         rows[:] = [row for row in rows if row[1].id not in drop]
+
+    async def _insert_link(self, link: LinkRecord) -> None:
+        self.database.links.append(link)
+
+    async def _links(self, name: str) -> list[LinkRecord]:
+        return [link for link in reversed(self.database.links) if link.name == name]
+
+    async def _mark_link_revoked(self, name: str, link_id: str, at: float) -> bool:
+        links = self.database.links
+        for i, link in enumerate(links):
+            if link.name == name and link.id == link_id:
+                if link.revoked_at is None:
+                    links[i] = dataclasses.replace(link, revoked_at=at)
+                return True
+        return False

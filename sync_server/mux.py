@@ -153,7 +153,7 @@ class DocChannel:
         hub = self._mux.hub
         self.room = room
         self.session = room.new_session(
-            self, extensions=True, writable=self.principal.role.writable, limits=hub.config.limits
+            self, extensions=True, role=self.principal.role, limits=hub.config.limits
         )
         expires_at = self.principal.expires_at
         if expires_at is not None:

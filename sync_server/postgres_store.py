@@ -47,6 +47,7 @@ from shared.errors import StorageError
 
 from .fold import Fold, FoldInput
 from .group_commit import LogSizes, sizes_added
+from .links import LinkRecord
 from .migrations import Schema, Step
 from .store import Revocation, RevocationKind, revocation_kind
 from .store_base import DocumentRead, StoreBase, StoreOptions
@@ -109,6 +110,22 @@ SCHEMA = Schema(
                 data BYTEA NOT NULL
             )""",
             "CREATE INDEX coscribe_versions_by_name ON coscribe_versions (name, id)",
+        ),
+    ),
+    Step(
+        4,
+        "access links minted by owners",
+        (
+            """CREATE TABLE coscribe_links (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                expires_at DOUBLE PRECISION,
+                revoked_at DOUBLE PRECISION,
+                token TEXT NOT NULL
+            )""",
+            "CREATE INDEX coscribe_links_by_name ON coscribe_links (name, created_at)",
         ),
     ),
 )
@@ -423,12 +440,41 @@ class PostgresStore(StoreBase):
             row = await cur.fetchone()
         return None if row is None else bytes(row[0])
 
+    async def _insert_link(self, link: LinkRecord) -> None:
+        async with self._control.use() as conn, conn.transaction():
+            await conn.execute(
+                f"INSERT INTO coscribe_links ({_LINK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (link.id, link.name, str(link.role), link.created_at, link.expires_at,
+                 link.revoked_at, link.token),
+            )  # fmt: skip
+
+    async def _links(self, name: str) -> list[LinkRecord]:
+        async with self._reader.use() as conn, conn.transaction():
+            cur = await conn.execute(
+                f"SELECT {_LINK_COLUMNS} FROM coscribe_links WHERE name = %s "
+                "ORDER BY created_at DESC, id",
+                (name,),
+            )
+            rows = await cur.fetchall()
+        return [LinkRecord.of_row(r) for r in rows]
+
+    async def _mark_link_revoked(self, name: str, link_id: str, at: float) -> bool:
+        async with self._control.use() as conn, conn.transaction():
+            cur = await conn.execute(
+                "UPDATE coscribe_links SET revoked_at = coalesce(revoked_at, %s) "
+                "WHERE name = %s AND id = %s",
+                (at, name, link_id),
+            )
+            return cur.rowcount > 0
+
     async def _drop_versions(self, name: str, ids: list[int]) -> None:
         async with self._control.use() as conn, conn.transaction():
             await conn.execute(
                 "DELETE FROM coscribe_versions WHERE name = %s AND id = ANY(%s)", (name, ids)
             )
 
+
+_LINK_COLUMNS = "id, name, role, created_at, expires_at, revoked_at, token"
 
 _CURRENT = (
     "name = %s AND incarnation = (SELECT incarnation FROM coscribe_documents WHERE name = %s)"

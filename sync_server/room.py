@@ -47,6 +47,7 @@ from typing import Any, Protocol
 import pycrdt
 from pycrdt import Doc, merge_updates
 
+from shared.access import Role
 from shared.errors import (
     CloseCode,
     DocumentPoisoned,
@@ -181,7 +182,7 @@ class Room:
     # ------------------------------------------------------------------ sessions
 
     def new_session(
-        self, peer: object, *, extensions: bool, writable: bool, limits: ProtocolLimits
+        self, peer: object, *, extensions: bool, role: Role, limits: ProtocolLimits
     ) -> SyncSession:
         """A server-role session for a new peer of this room (not started)."""
         return SyncSession(
@@ -189,7 +190,7 @@ class Room:
             Side.SERVER,
             extensions=extensions,
             incarnation=self.incarnation,
-            writable=writable,
+            role=role,
             origin=peer,
             limits=limits,
             gate=self.gate,

@@ -37,6 +37,7 @@ from shared.errors import StorageError
 from .datadir import prepare_data_dir
 from .fold import Fold, FoldInput
 from .group_commit import LogSizes, sizes_added
+from .links import LinkRecord
 from .migrations import Schema, Step
 from .store import Revocation, RevocationKind, revocation_kind
 from .store_base import DocumentRead, StoreBase, StoreOptions
@@ -98,6 +99,22 @@ SCHEMA = Schema(
                 data BLOB NOT NULL
             )""",
             "CREATE INDEX versions_by_name ON versions (name, id)",
+        ),
+    ),
+    Step(
+        4,
+        "access links minted by owners",
+        (
+            """CREATE TABLE links (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                expires_at REAL,
+                revoked_at REAL,
+                token TEXT NOT NULL
+            )""",
+            "CREATE INDEX links_by_name ON links (name, created_at)",
         ),
     ),
 )
@@ -381,6 +398,35 @@ def _drop_versions(conn: sqlite3.Connection, name: str, ids: list[int]) -> None:
             conn.execute(f"DELETE FROM versions WHERE name = ? AND id IN ({marks})", [name, *part])
 
 
+_LINK_COLUMNS = "id, name, role, created_at, expires_at, revoked_at, token"
+
+
+def _insert_link(conn: sqlite3.Connection, link: LinkRecord) -> None:
+    with _transaction(conn, "IMMEDIATE"):
+        conn.execute(
+            f"INSERT INTO links ({_LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (link.id, link.name, str(link.role), link.created_at, link.expires_at,
+             link.revoked_at, link.token),
+        )  # fmt: skip
+
+
+def _links(conn: sqlite3.Connection, name: str) -> list[LinkRecord]:
+    rows = conn.execute(
+        f"SELECT {_LINK_COLUMNS} FROM links WHERE name = ? ORDER BY created_at DESC, id",
+        (name,),
+    ).fetchall()
+    return [LinkRecord.of_row(r) for r in rows]
+
+
+def _mark_link_revoked(conn: sqlite3.Connection, name: str, link_id: str, at: float) -> bool:
+    with _transaction(conn, "IMMEDIATE"):
+        found = conn.execute(
+            "UPDATE links SET revoked_at = coalesce(revoked_at, ?) WHERE name = ? AND id = ?",
+            (at, name, link_id),
+        ).rowcount
+    return bool(found)
+
+
 def add_revocation_sync(path: Path, kind: str, key: str, not_before: float) -> Revocation:
     """Store a revocation in the database file ``path`` from outside the server (the CLI),
     also while a server uses the file; committed when this returns."""
@@ -491,3 +537,12 @@ class SQLiteStore(StoreBase):
 
     async def _drop_versions(self, name: str, ids: list[int]) -> None:
         await self._writer_thread.call(_drop_versions, name, ids)
+
+    async def _insert_link(self, link: LinkRecord) -> None:
+        await self._writer_thread.call(_insert_link, link)
+
+    async def _links(self, name: str) -> list[LinkRecord]:
+        return await self._reader.call(_links, name)
+
+    async def _mark_link_revoked(self, name: str, link_id: str, at: float) -> bool:
+        return await self._writer_thread.call(_mark_link_revoked, name, link_id, at)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, get_args
 
+from .links import LinkRecord
 from .versions import VersionInfo
 
 
@@ -184,4 +185,16 @@ class DocumentStore(Protocol):
 
     async def version_update(self, name: str, version_id: int) -> bytes | None:
         """The Yjs update a version holds (None: no such version of that document)."""
+        ...
+
+    async def add_link(self, link: LinkRecord) -> None:
+        """Keep a link minted for the document's owners."""
+        ...
+
+    async def links(self, name: str) -> list[LinkRecord]:
+        """The links minted for ``name`` through the API, newest first."""
+        ...
+
+    async def mark_link_revoked(self, name: str, link_id: str) -> bool:
+        """Note that the link was revoked; True if ``name`` has such a link."""
         ...

@@ -40,6 +40,7 @@ from .compaction import CompactionPolicy
 from .fold import Fold, FoldInput, fold_updates
 from .group_commit import GroupCommit, LogSizes
 from .lifecycle import Resource
+from .links import LinkRecord
 from .store import (
     Revocation,
     RevocationKind,
@@ -203,6 +204,18 @@ class StoreBase(Resource, ABC):
     @abstractmethod
     async def _version_data(self, name: str, version_id: int) -> bytes | None:
         """The stored bytes of one version of the document's current incarnation."""
+
+    @abstractmethod
+    async def _insert_link(self, link: LinkRecord) -> None:
+        """Insert and commit a minted link."""
+
+    @abstractmethod
+    async def _links(self, name: str) -> list[LinkRecord]:
+        """The links minted for ``name``, newest first."""
+
+    @abstractmethod
+    async def _mark_link_revoked(self, name: str, link_id: str, at: float) -> bool:
+        """Set the link's ``revoked_at`` (once); True if a link of ``name`` had that id."""
 
     @abstractmethod
     async def _drop_versions(self, name: str, ids: list[int]) -> None:
@@ -390,6 +403,25 @@ class StoreBase(Resource, ABC):
             f"reading a version of {name!r}", self._version_data(name, version_id)
         )
         return None if stored is None else decode_snapshot(stored)
+
+    # ------------------------------------------------------------------ links
+
+    async def add_link(self, link: LinkRecord) -> None:
+        """Keep a link minted for the document's owners (committed when this returns)."""
+        self._require_usable()
+        await self._guard(f"storing a link of {link.name!r}", self._insert_link(link))
+
+    async def links(self, name: str) -> list[LinkRecord]:
+        """The links minted for ``name`` through the API, newest first."""
+        self._require_usable()
+        return await self._guard(f"listing links of {name!r}", self._links(name))
+
+    async def mark_link_revoked(self, name: str, link_id: str) -> bool:
+        """Note that the link was revoked (the revocation itself: :meth:`add_revocation`)."""
+        self._require_usable()
+        return await self._guard(
+            f"revoking a link of {name!r}", self._mark_link_revoked(name, link_id, time.time())
+        )
 
     # ------------------------------------------------------------------ compaction
 

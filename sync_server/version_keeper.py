@@ -41,6 +41,11 @@ class VersionKeeper(Resource):
         if self._auto.left(name):
             self._make(name)
 
+    def taken(self, name: str) -> tuple[str, ...]:
+        """The authors of ``name``'s edits no version holds yet, for a version being named
+        now (which then holds them: the automatic clock starts again)."""
+        return self._auto.taken(name)
+
     def forget(self, name: str) -> None:
         """``name`` was deleted."""
         self._auto.forget(name)

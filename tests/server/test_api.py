@@ -10,10 +10,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -25,39 +22,12 @@ from sync_server.auth import Role, mint_token, token_id_of
 from sync_server.config import ServerConfig
 from tests.server.access_links import SECRET, secured
 from tests.support.client import TestClient, synced_client
+from tests.support.http_api import call, http_url
 from tests.support.waiting import wait_until, wait_until_async
 
 pytestmark = pytest.mark.asyncio
 
 TEXT = "한국어 e\u0301 🎉 "
-
-
-async def call(
-    url: str,
-    method: str = "GET",
-    body: bytes | None = None,
-    token: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, bytes, dict[str, str]]:
-    """One real HTTP request (urllib, in a thread): status, body, headers."""
-
-    def run() -> tuple[int, bytes, dict[str, str]]:
-        request = urllib.request.Request(url, data=body, method=method)
-        for k, v in (headers or {}).items():
-            request.add_header(k, v)
-        if token is not None:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read(), dict(response.headers)
-        except urllib.error.HTTPError as refusal:
-            return refusal.code, refusal.read(), dict(refusal.headers)
-
-    return await asyncio.to_thread(run)
-
-
-def http_url(srv: RelayServer, path: str) -> str:
-    return srv.url.replace("ws://", "http://", 1) + path
 
 
 async def name_version(srv: RelayServer, doc: str, label: str, token: str | None = None) -> int:

@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from pycrdt import Doc, Text
 
+from shared.access import Role
 from shared.errors import InvalidState, StorageError
+from sync_server.links import LinkRecord
 from sync_server.versions import VersionPolicy
 from tests.support.databases import new_database
 from tests.support.stores import (
@@ -427,3 +429,21 @@ async def test_retention_thins_automatic_versions_only(backend: Backend) -> None
         assert [v.automatic for v in listed] == [True, True, False]
         assert listed[-1] == named
         assert _text_of_version(await store.version_update("doc", listed[0].id)) == "abcde"
+
+
+async def test_links_are_kept_listed_and_marked_revoked(backend: Backend) -> None:
+    first = LinkRecord("id1", "doc", Role.COMMENTER, 100.0, None, None, "tok1")
+    second = LinkRecord("id2", "doc", Role.VIEWER, 200.0, 900.0, None, "tok2")
+    async with backend.open() as store:
+        await store.add_link(first)
+        await store.add_link(second)
+        await store.add_link(LinkRecord("id3", "other", Role.EDITOR, 300.0, None, None, "t3"))
+        assert await store.mark_link_revoked("doc", "id1")
+        assert await store.mark_link_revoked("doc", "id1")  # again: still the first time
+        assert not await store.mark_link_revoked("doc", "id3")  # another document's
+    async with backend.open() as store:
+        listed = await store.links("doc")
+        assert [k.id for k in listed] == ["id2", "id1"]
+        assert listed[0] == second
+        revoked_at = listed[1].revoked_at
+        assert revoked_at is not None and listed[1].role is Role.COMMENTER
