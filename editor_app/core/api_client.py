@@ -1,4 +1,5 @@
-"""The server's HTTP API (docs/api.md) as the editor uses it: a document's version history.
+"""The server's HTTP API (docs/api.md) as the editor uses it: a document's version history
+and, for its owners, its share links.
 
 The API lives on the relay's own port, so its base URL is the document link's with
 ``http`` for ``ws`` and ``https`` for ``wss``; the document name is the link's path and the
@@ -23,7 +24,9 @@ import json
 import ssl as ssl_module
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
+
+from shared.access import Role
 
 from .errors import NotCoscribeV2, ServerRefused
 from .links import DocumentLink, parse_document_link
@@ -33,10 +36,14 @@ from .proxy import ProxyMode, ProxyResolver, make_resolver
 __all__ = [
     "TIMEOUT",
     "HistoryClient",
+    "LinkEntry",
     "VersionEntry",
     "get_version",
+    "list_links",
     "list_versions",
+    "mint_link",
     "name_version",
+    "revoke_link",
 ]
 
 #: Seconds a request (connecting included) may take before it fails as Unreachable.
@@ -79,8 +86,57 @@ class VersionEntry:
             ) from None
 
 
+@dataclass(frozen=True, slots=True)
+class LinkEntry:
+    """A share link an owner minted through the API (docs/api.md, "Sharing (owners)").
+
+    Times are seconds since the epoch; ``expires_at`` is None for a link that never
+    expires, ``revoked_at`` None while it works. ``token`` is the link's access token: the
+    link to hand out is :meth:`url`.
+    """
+
+    id: str
+    role: Role
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+    token: str
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def url(self, doc_url: str) -> str:
+        """The link to hand out: the document's link (``ws://host:port/<name>``, any query
+        of ``doc_url`` dropped) with ``?token=<this link's token>``."""
+        document = parse_document_link(doc_url).document_url
+        return f"{document}?{urlencode({'token': self.token})}"
+
+    @classmethod
+    def from_json(cls, item: Any) -> LinkEntry:
+        """Raises NotCoscribeV2 if ``item`` is not a link as docs/api.md describes it."""
+        try:
+            expires_at, revoked_at = item.get("expires_at"), item.get("revoked_at")
+            token = item["token"]
+            if not isinstance(token, str) or not token:
+                raise ValueError("no token")
+            return cls(
+                id=str(item["id"]),
+                role=Role.from_wire(item["role"]),
+                created_at=float(item["created_at"]),
+                expires_at=None if expires_at is None else float(expires_at),
+                revoked_at=None if revoked_at is None else float(revoked_at),
+                token=token,
+            )
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise NotCoscribeV2(
+                f"the server sent a link the editor cannot read: {item!r}"
+            ) from None
+
+
 class HistoryClient:
-    """Version history requests for one document, over one keep-alive connection.
+    """The API's requests for one document (its versions; its links, for owners), over one
+    keep-alive connection.
 
     ``async with HistoryClient(link_url) as api: versions = await api.versions()``.
 
@@ -141,6 +197,25 @@ class HistoryClient:
         body = json.dumps({"label": label}, ensure_ascii=False).encode()
         return VersionEntry.from_json(_json(await self._request("POST", "/versions", body)))
 
+    async def links(self) -> list[LinkEntry]:
+        """The document's share links, newest first, revoked ones included (owners only:
+        anyone else gets ServerRefused, 403; a server in open mode answers 409)."""
+        body = _json(await self._request("GET", "/links"))
+        links = body.get("links") if isinstance(body, dict) else None
+        if not isinstance(links, list):
+            raise NotCoscribeV2("the server's answer is not a list of links")
+        return [LinkEntry.from_json(item) for item in links]
+
+    async def mint_link(self, role: Role, expires_in: float | None = None) -> LinkEntry:
+        """A new link giving ``role``, valid for ``expires_in`` seconds (None: for ever)."""
+        payload = {"role": str(role), "expires_in": expires_in}
+        body = json.dumps(payload).encode()
+        return LinkEntry.from_json(_json(await self._request("POST", "/links", body)))
+
+    async def revoke_link(self, link_id: str) -> None:
+        """Revoke link ``link_id``: its sessions close within a second, and it stops working."""
+        await self._request("DELETE", "/links/" + quote(link_id, safe=""))
+
     def _target(self, rest: str) -> str:
         return API_PREFIX + quote(self.link.name, safe="") + rest
 
@@ -199,3 +274,23 @@ async def name_version(doc_url: str, label: str, **options: Any) -> VersionEntry
     """Name the current state of the document at ``doc_url``; the new version."""
     async with HistoryClient(doc_url, **options) as api:
         return await api.name_current(label)
+
+
+async def list_links(doc_url: str, **options: Any) -> list[LinkEntry]:
+    """The share links of the document at ``doc_url``, newest first (owners only)."""
+    async with HistoryClient(doc_url, **options) as api:
+        return await api.links()
+
+
+async def mint_link(
+    doc_url: str, role: Role, expires_in: float | None = None, **options: Any
+) -> LinkEntry:
+    """A new share link for the document at ``doc_url`` (owners only)."""
+    async with HistoryClient(doc_url, **options) as api:
+        return await api.mint_link(role, expires_in)
+
+
+async def revoke_link(doc_url: str, link_id: str, **options: Any) -> None:
+    """Revoke share link ``link_id`` of the document at ``doc_url`` (owners only)."""
+    async with HistoryClient(doc_url, **options) as api:
+        await api.revoke_link(link_id)
