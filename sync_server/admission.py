@@ -199,6 +199,19 @@ class Admission:
             return _revoked()
         return decided
 
+    def admit_listing(self, token: str | None) -> Principal | Refusal:
+        """Decide on listing documents (the library): a valid, unrevoked token for some
+        document or pattern, which the listing is then limited to (everything in open
+        mode)."""
+        if self._open:
+            return OPEN_ACCESS
+        decided = self._principal(token)
+        if isinstance(decided, Refusal):
+            return decided
+        if self._revoked(decided, decided.doc):
+            return _revoked()
+        return decided
+
     def _check_address(self, ip: str, origin: str | None) -> Refusal | None:
         c = self._config
         if c.max_connections_per_ip and self._active[ip] >= c.max_connections_per_ip:

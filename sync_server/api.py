@@ -17,13 +17,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from shared.docnames import validate_document_name
 from shared.errors import InvalidDocumentName, InvalidState, InvalidUpdate, StorageError
 
 from .admission import Admission, Refusal
 from .auth import Principal, mint_token, token_from_request, token_id_of
+from .library import MAX_QUERY
 from .links import LinkRecord, check_link_request
 from .polling import API_PREFIX as PREFIX
 from .polling import Reply
@@ -98,7 +99,11 @@ class Api:
         secret: bytes | None = None,
         revoke: Callable[[str], Awaitable[None]] | None = None,
         authors_of: Callable[[str], Sequence[str]] = lambda name: (),
+        people_in: Callable[[str], int] = lambda name: 0,
+        close_document: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        self._people_in = people_in
+        self._close_document = close_document
         self._admission = admission
         self._store = store
         self._max_name_length = max_name_length
@@ -135,6 +140,13 @@ class Api:
             )
         split = urlsplit(target)
         segments = split.path[len(PREFIX) :].split("/")
+        if segments == ["documents"]:
+            refusal = self._admission.check_origin(headers.get("origin"))
+            token = token_from_request(headers.get("authorization"), split.query)
+            listing = refusal or self._admission.admit_listing(token)
+            if isinstance(listing, Refusal):
+                raise ApiError(listing.status, listing.reason)
+            return _Request(method, "", ["?" + split.query], listing, body)
         if len(segments) < 2 or segments[0] != "documents" or not segments[1]:
             raise ApiError(http.HTTPStatus.NOT_FOUND, f"no such endpoint: {split.path}")
         try:
@@ -151,7 +163,21 @@ class Api:
         return _Request(method, name, segments[2:], decided, body)
 
     async def _route(self, r: _Request) -> Reply:
+        if not r.name:
+            if r.method != "GET":
+                raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "GET", "GET")
+            return await self._list_documents(r, r.rest[0][1:])
         match r.rest:
+            case []:
+                if r.method == "GET":
+                    return await self._document(r)
+                if r.method == "DELETE":
+                    return await self._trash(r, True)
+                raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "GET or DELETE", "GET, DELETE")
+            case ["restore"]:
+                if r.method != "POST":
+                    raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "POST", "POST")
+                return await self._trash(r, False)
             case ["versions"]:
                 if r.method == "GET":
                     return await self._list_versions(r)
@@ -214,6 +240,43 @@ class Api:
                 http.HTTPStatus.NOT_FOUND, f"document {r.name!r} has no version {version_id}"
             )
         return Reply(200, update, ((b"Content-Type", b"application/octet-stream"),))
+
+    # ------------------------------------------------------------------ library
+
+    async def _list_documents(self, r: _Request, query_string: str) -> Reply:
+        query = parse_qs(query_string, keep_blank_values=True, max_num_fields=10)
+        search = query.get("q", [""])[-1].strip() or None
+        if search is not None and len(search) > MAX_QUERY:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, f"q is longer than {MAX_QUERY} characters")
+        trash = query.get("trash", ["0"])[-1] in ("1", "true", "yes")
+        if trash and not r.principal.role.writable:
+            raise ApiError(http.HTTPStatus.FORBIDDEN, "this link may not see the trash")
+        pattern = r.principal.doc
+        prefix = pattern[:-1] if pattern.endswith("*") else pattern
+        entries = await self._store.catalog(prefix, search, trashed=trash)
+        if not pattern.endswith("*"):
+            entries = [e for e in entries if e.name == pattern]
+        return json_reply(
+            http.HTTPStatus.OK,
+            {"trash": trash, "documents": [e.as_json(self._people_in(e.name)) for e in entries]},
+        )
+
+    async def _document(self, r: _Request) -> Reply:
+        entry = await self._store.entry(r.name)
+        if entry is None:
+            raise ApiError(http.HTTPStatus.NOT_FOUND, f"document {r.name!r} does not exist")
+        return json_reply(http.HTTPStatus.OK, entry.as_json(self._people_in(r.name)))
+
+    async def _trash(self, r: _Request, trashed: bool) -> Reply:
+        if not r.principal.role.writable:
+            raise ApiError(http.HTTPStatus.FORBIDDEN, "this link may not delete or restore")
+        if not await self._store.set_trashed(r.name, trashed):
+            raise ApiError(http.HTTPStatus.NOT_FOUND, f"document {r.name!r} does not exist")
+        if trashed and self._close_document is not None:
+            await self._close_document(r.name)
+        entry = await self._store.entry(r.name)
+        assert entry is not None
+        return json_reply(http.HTTPStatus.OK, entry.as_json(self._people_in(r.name)))
 
     # ------------------------------------------------------------------ links
 

@@ -40,6 +40,7 @@ from .api import Api
 from .auth import Principal, token_from_request
 from .config import ServerConfig
 from .connection import Connection, reset, serve_connection
+from .library import TRASH_SECONDS
 from .lifecycle import Resource
 from .memory import MemoryTrimmer
 from .memory_store import MemoryStore
@@ -137,6 +138,8 @@ class RelayServer(Resource):
             secret=config.secret,
             revoke=self.revoke_token,
             authors_of=self._versions.taken,
+            people_in=self._registry.people_in,
+            close_document=self._trashed,
         )
         self._front = PollingFront(self._hub, self._api.handle)
         self._refusal_logged_at = -1e9
@@ -190,6 +193,7 @@ class RelayServer(Resource):
         self._server = await listener.install(ws_server)  # it accepts (sync_server/sockets.py)
         self.spawn(self._sweep_outbound(), "outbound sweeper")
         self.spawn(self._poll_revocations(), "revocation poller")
+        self.spawn(self._purge_trash(), "trash purger")
         log.info("listening", extra={"fields": {"url": self.url, "data": str(c.data_dir)}})
         if self._admission.open_mode:
             if c.insecure_open:
@@ -237,6 +241,22 @@ class RelayServer(Resource):
         self._front.close_all()
 
     # ------------------------------------------------------------------ revocation
+
+    async def _trashed(self, name: str) -> None:
+        await self._registry.close_document(
+            name, CloseCode.DOCUMENT_DELETED, "this document was moved to the trash"
+        )
+
+    async def _purge_trash(self) -> None:
+        """Delete for good what has been in the trash for TRASH_SECONDS (hourly)."""
+        while True:
+            try:
+                for name in await self._store.trashed_before(time.time() - TRASH_SECONDS):
+                    await self._registry.delete(name)
+                    log.info("deleted from the trash", extra={"fields": {"room": name}})
+            except StorageError as exc:
+                log.warning("purging the trash failed", extra={"fields": {"error": str(exc)}})
+            await asyncio.sleep(3600)
 
     async def revoke_token(self, token_id: str) -> None:
         """Revoke one access link (by its token id) on every node; its sessions close."""

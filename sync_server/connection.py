@@ -45,7 +45,7 @@ from .config import ServerConfig
 from .metrics import Metrics
 from .outbound import OutboundMonitor
 from .ratelimit import TokenBucket
-from .registry import RoomRegistry, TooManyRooms
+from .registry import RoomRefused, RoomRegistry
 from .room import Peer, Room
 from .sockets import GuardedConnection
 
@@ -376,10 +376,10 @@ async def serve_connection(
         rate = TokenBucket(config.message_rate, config.message_burst)
         try:
             room = await registry.acquire(name)
-        except TooManyRooms as exc:
-            metrics.errors_by_kind["too_many_rooms"] += 1
+        except RoomRefused as exc:
+            metrics.errors_by_kind[exc.metric] += 1
             log.warning("refused: %s", exc, extra={"fields": fields})
-            conn.kick(CloseCode.TRY_AGAIN_LATER, "too many documents open; try again later")
+            conn.kick(exc.close_code, exc.reason)
             if expiry is not None:
                 expiry.cancel()
             live.discard(conn)

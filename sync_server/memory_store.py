@@ -18,6 +18,7 @@ from typing import Unpack
 
 from .fold import Fold, FoldInput
 from .group_commit import LogSizes
+from .library import DocumentEntry
 from .links import LinkRecord
 from .store import Revocation, RevocationKind
 from .store_base import DocumentRead, StoreBase, StoreOptions
@@ -32,6 +33,10 @@ class _Document:
     snapshot_seq: int = 0
     log: list[tuple[int, bytes]] = field(default_factory=list)  # (seq, update)
     log_bytes: int = 0
+    title: str | None = None
+    updated_at: float | None = None
+    last_editor: str | None = None
+    trashed_at: float | None = None
 
 
 class MemoryDatabase:
@@ -177,3 +182,48 @@ class MemoryStore(StoreBase):
                     links[i] = dataclasses.replace(link, revoked_at=at)
                 return True
         return False
+
+    async def _set_info(
+        self, name: str, title: str | None, updated_at: float, last_editor: str | None
+    ) -> None:
+        doc = self.database.documents.get(name)
+        if doc is None:
+            return
+        doc.updated_at = updated_at
+        if title is not None:
+            doc.title = title
+        if last_editor is not None:
+            doc.last_editor = last_editor
+
+    async def _catalog(
+        self, prefix: str, query: str | None, trashed: bool, limit: int
+    ) -> list[DocumentEntry]:
+        found = []
+        needle = None if query is None else query.casefold()
+        for name, doc in self.database.documents.items():
+            if not name.startswith(prefix) or (doc.trashed_at is not None) != trashed:
+                continue
+            if (
+                needle is not None
+                and needle not in name.casefold()
+                and (doc.title is None or needle not in doc.title.casefold())
+            ):
+                continue
+            size = doc.log_bytes + len(doc.snapshot or b"")
+            found.append(
+                DocumentEntry(name, doc.title, doc.created_at, doc.updated_at, doc.last_editor,
+                              size, doc.trashed_at)
+            )  # fmt: skip
+        found.sort(key=lambda e: -(e.updated_at or e.created_at))
+        return found[:limit]
+
+    async def _set_trashed(self, name: str, at: float | None) -> bool:
+        doc = self.database.documents.get(name)
+        if doc is None:
+            return False
+        doc.trashed_at = at
+        return True
+
+    async def _trashed_before(self, cutoff: float) -> list[str]:
+        docs = self.database.documents
+        return [n for n, d in docs.items() if d.trashed_at is not None and d.trashed_at < cutoff]

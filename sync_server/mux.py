@@ -61,7 +61,7 @@ from .lifecycle import Resource
 from .metrics import Metrics, render_rows
 from .outbound import OutboundMonitor
 from .ratelimit import TokenBucket
-from .registry import RoomRegistry, TooManyRooms
+from .registry import RoomRefused, RoomRegistry
 
 if TYPE_CHECKING:
     from .room import Room
@@ -443,11 +443,11 @@ class MuxSession:
         hub = self.hub
         try:
             room = await hub.registry.acquire(channel.name)
-        except TooManyRooms as exc:
-            hub.metrics.errors_by_kind["too_many_rooms"] += 1
+        except RoomRefused as exc:
+            hub.metrics.errors_by_kind[exc.metric] += 1
             log.warning("refused: %s", exc, extra={"fields": {"peer": channel.label}})
             self._opening.discard(channel.key)
-            channel._end(CloseCode.TRY_AGAIN_LATER, "too many documents open; try again later")
+            channel._end(exc.close_code, exc.reason)
             return
         self._opening.discard(channel.key)
         if self.closed:

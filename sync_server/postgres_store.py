@@ -47,6 +47,7 @@ from shared.errors import StorageError
 
 from .fold import Fold, FoldInput
 from .group_commit import LogSizes, sizes_added
+from .library import DocumentEntry, like_pattern, prefix_pattern
 from .links import LinkRecord
 from .migrations import Schema, Step
 from .store import Revocation, RevocationKind, revocation_kind
@@ -126,6 +127,16 @@ SCHEMA = Schema(
                 token TEXT NOT NULL
             )""",
             "CREATE INDEX coscribe_links_by_name ON coscribe_links (name, created_at)",
+        ),
+    ),
+    Step(
+        5,
+        "the document library: titles, last change, trash",
+        (
+            "ALTER TABLE coscribe_documents ADD COLUMN title TEXT",
+            "ALTER TABLE coscribe_documents ADD COLUMN updated_at DOUBLE PRECISION",
+            "ALTER TABLE coscribe_documents ADD COLUMN last_editor TEXT",
+            "ALTER TABLE coscribe_documents ADD COLUMN trashed_at DOUBLE PRECISION",
         ),
     ),
 )
@@ -439,6 +450,46 @@ class PostgresStore(StoreBase):
             )
             row = await cur.fetchone()
         return None if row is None else bytes(row[0])
+
+    async def _set_info(
+        self, name: str, title: str | None, updated_at: float, last_editor: str | None
+    ) -> None:
+        async with self._control.use() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE coscribe_documents SET title = coalesce(%s, title), updated_at = %s, "
+                "last_editor = coalesce(%s, last_editor) WHERE name = %s",
+                (title, updated_at, last_editor, name),
+            )
+
+    async def _catalog(
+        self, prefix: str, query: str | None, trashed: bool, limit: int
+    ) -> list[DocumentEntry]:
+        like = None if query is None else like_pattern(query)
+        async with self._reader.use() as conn, conn.transaction():
+            cur = await conn.execute(
+                "SELECT name, title, created_at, updated_at, last_editor, "
+                "log_bytes + coalesce(length(snapshot), 0), trashed_at FROM coscribe_documents "
+                "WHERE name LIKE %s AND (trashed_at IS NOT NULL) = %s "
+                "AND (%s::text IS NULL OR title ILIKE %s OR name ILIKE %s) "
+                "ORDER BY coalesce(updated_at, created_at) DESC LIMIT %s",
+                (prefix_pattern(prefix), trashed, like, like, like, limit),
+            )
+            rows = await cur.fetchall()
+        return [DocumentEntry.of_row(r) for r in rows]
+
+    async def _set_trashed(self, name: str, at: float | None) -> bool:
+        async with self._control.use() as conn, conn.transaction():
+            cur = await conn.execute(
+                "UPDATE coscribe_documents SET trashed_at = %s WHERE name = %s", (at, name)
+            )
+            return cur.rowcount > 0
+
+    async def _trashed_before(self, cutoff: float) -> list[str]:
+        async with self._reader.use() as conn, conn.transaction():
+            cur = await conn.execute(
+                "SELECT name FROM coscribe_documents WHERE trashed_at < %s", (cutoff,)
+            )
+            return [str(r[0]) for r in await cur.fetchall()]
 
     async def _insert_link(self, link: LinkRecord) -> None:
         async with self._control.use() as conn, conn.transaction():

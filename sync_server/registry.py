@@ -34,8 +34,28 @@ from .version_keeper import VersionKeeper
 log = logging.getLogger("coscribe.registry")
 
 
-class TooManyRooms(LocalError):
+class RoomRefused(LocalError):
+    """A document that cannot be opened now: its peer is closed with ``close_code`` and
+    ``reason`` (a sentence for people); ``metric`` counts it on /metrics."""
+
+    close_code = CloseCode.TRY_AGAIN_LATER
+    reason = "document cannot be opened now"
+    metric = "room_refused"
+
+
+class TooManyRooms(RoomRefused):
     """The server already has ``max_rooms`` documents loaded."""
+
+    reason = "too many documents open; try again later"
+    metric = "too_many_rooms"
+
+
+class DocumentTrashed(RoomRefused):
+    """The document is in the trash (``sync_server.library``): restore it to open it."""
+
+    close_code = CloseCode.DOCUMENT_DELETED
+    reason = "this document is in the trash; its owner can restore it"
+    metric = "document_trashed"
 
 
 class ClusterHooks(RoomBus, Protocol):
@@ -146,6 +166,8 @@ class RoomRegistry(Resource):
     async def _load(self, name: str, fut: asyncio.Future[Room]) -> None:
         try:
             started = time.perf_counter()
+            if await self._store.is_trashed(name):
+                raise DocumentTrashed(f"{name!r} is in the trash")
             if self._cluster is not None:
                 await self._cluster.before_load(name)
             stored = await self._store.load(name)
@@ -214,7 +236,7 @@ class RoomRegistry(Resource):
             await room.drain()
             if not room.peers:
                 if self._versions is not None:
-                    self._versions.left(room.name)
+                    self._versions.left(room)
                 self._forget(room)
                 self._metrics.rooms_unloaded_total += 1
                 log.info("room unloaded", extra={"fields": {"room": room.name}})
@@ -245,6 +267,24 @@ class RoomRegistry(Resource):
             self._unloading.pop(room.name, None)
 
     # ------------------------------------------------------------------ admin
+
+    async def close_document(self, name: str, code: CloseCode, reason: str) -> None:
+        """Close every peer of ``name`` on this node and unload its room (the trash)."""
+        room = self._rooms.get(name)
+        if room is None:
+            return
+        room.close_all(code, reason)
+        timer = self._idle_timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        await room.drain()
+        if self._rooms.get(name) is room:
+            self._forget(room)
+
+    def people_in(self, name: str) -> int:
+        """Peers connected to ``name`` on this node."""
+        room = self._rooms.get(name)
+        return 0 if room is None else len(room.peers)
 
     async def delete(self, name: str) -> bool:
         """Close every peer of ``name`` with DOCUMENT_DELETED and delete it from the store."""

@@ -63,6 +63,7 @@ from shared.messages import (
     SyncStep2,
     SyncUpdate,
 )
+from shared.schema import META
 from shared.session import (
     AwarenessQueried,
     AwarenessReceived,
@@ -153,7 +154,7 @@ class Room:
         bus: RoomBus | None = None,
         facts: DocumentFacts | None = None,
         on_poisoned: Callable[[Room], None] | None = None,
-        on_written: Callable[[str, list[str]], None] | None = None,
+        on_written: Callable[[Room, list[str]], None] | None = None,
     ) -> None:
         self.name = name
         self.doc = doc
@@ -382,7 +383,7 @@ class Room:
                 peer.kick(CloseCode.INTERNAL_ERROR, "storage failure")
             return
         if self._on_written is not None and last_index:
-            self._on_written(self.name, self.names_of(last_index))
+            self._on_written(self, self.names_of(last_index))
         for peer, index in last_index.items():
             if peer in self.peers and peer.session.acknowledge(index):
                 self._metrics.acks_sent += 1
@@ -580,6 +581,14 @@ class Room:
         return AwarenessUpdate.from_entries(
             tuple(AwarenessEntry(cid, p.clock, p.state_json) for cid, p in self._presence.items())
         )
+
+    def title(self) -> str | None:
+        """The document's title (``meta.title``), if it has a text one."""
+        try:
+            value = self.doc.get(META, type=pycrdt.Map).get("title")
+        except (ValueError, TypeError, RuntimeError):  # a root of another kind
+            return None
+        return value[:500] if isinstance(value, str) else None
 
     def names_of(self, peers: Iterable[object]) -> list[str]:
         """The names (``user.name`` of their presence) of ``peers`` that announced one."""

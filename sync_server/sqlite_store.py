@@ -37,6 +37,7 @@ from shared.errors import StorageError
 from .datadir import prepare_data_dir
 from .fold import Fold, FoldInput
 from .group_commit import LogSizes, sizes_added
+from .library import DocumentEntry, like_pattern, prefix_pattern
 from .links import LinkRecord
 from .migrations import Schema, Step
 from .store import Revocation, RevocationKind, revocation_kind
@@ -115,6 +116,16 @@ SCHEMA = Schema(
                 token TEXT NOT NULL
             )""",
             "CREATE INDEX links_by_name ON links (name, created_at)",
+        ),
+    ),
+    Step(
+        5,
+        "the document library: titles, last change, trash",
+        (
+            "ALTER TABLE documents ADD COLUMN title TEXT",
+            "ALTER TABLE documents ADD COLUMN updated_at REAL",
+            "ALTER TABLE documents ADD COLUMN last_editor TEXT",
+            "ALTER TABLE documents ADD COLUMN trashed_at REAL",
         ),
     ),
 )
@@ -398,6 +409,48 @@ def _drop_versions(conn: sqlite3.Connection, name: str, ids: list[int]) -> None:
             conn.execute(f"DELETE FROM versions WHERE name = ? AND id IN ({marks})", [name, *part])
 
 
+def _set_info(
+    conn: sqlite3.Connection, name: str, title: str | None, at: float, editor: str | None
+) -> None:
+    with _transaction(conn, "IMMEDIATE"):
+        conn.execute(
+            "UPDATE documents SET title = coalesce(?, title), updated_at = ?, "
+            "last_editor = coalesce(?, last_editor) WHERE name = ?",
+            (title, at, editor, name),
+        )
+
+
+_ENTRY = (
+    "SELECT name, title, created_at, updated_at, last_editor, "
+    "log_bytes + coalesce(length(snapshot), 0), trashed_at FROM documents "
+)
+
+
+def _catalog(
+    conn: sqlite3.Connection, prefix: str, query: str | None, trashed: bool, limit: int
+) -> list[DocumentEntry]:
+    like = None if query is None else like_pattern(query)
+    rows = conn.execute(
+        _ENTRY + "WHERE name LIKE ? ESCAPE '\\' AND (trashed_at IS NOT NULL) = ? "
+        "AND (? IS NULL OR title LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\') "
+        "ORDER BY coalesce(updated_at, created_at) DESC LIMIT ?",
+        (prefix_pattern(prefix), trashed, like, like, like, limit),
+    ).fetchall()
+    return [DocumentEntry.of_row(r) for r in rows]
+
+
+def _set_trashed(conn: sqlite3.Connection, name: str, at: float | None) -> bool:
+    with _transaction(conn, "IMMEDIATE"):
+        return bool(
+            conn.execute("UPDATE documents SET trashed_at = ? WHERE name = ?", (at, name)).rowcount
+        )
+
+
+def _trashed_before(conn: sqlite3.Connection, cutoff: float) -> list[str]:
+    rows = conn.execute("SELECT name FROM documents WHERE trashed_at < ?", (cutoff,)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 _LINK_COLUMNS = "id, name, role, created_at, expires_at, revoked_at, token"
 
 
@@ -546,3 +599,19 @@ class SQLiteStore(StoreBase):
 
     async def _mark_link_revoked(self, name: str, link_id: str, at: float) -> bool:
         return await self._writer_thread.call(_mark_link_revoked, name, link_id, at)
+
+    async def _set_info(
+        self, name: str, title: str | None, updated_at: float, last_editor: str | None
+    ) -> None:
+        await self._writer_thread.call(_set_info, name, title, updated_at, last_editor)
+
+    async def _catalog(
+        self, prefix: str, query: str | None, trashed: bool, limit: int
+    ) -> list[DocumentEntry]:
+        return await self._reader.call(_catalog, prefix, query, trashed, limit)
+
+    async def _set_trashed(self, name: str, at: float | None) -> bool:
+        return await self._writer_thread.call(_set_trashed, name, at)
+
+    async def _trashed_before(self, cutoff: float) -> list[str]:
+        return await self._reader.call(_trashed_before, cutoff)

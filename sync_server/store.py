@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, get_args
 
+from .library import DocumentEntry
 from .links import LinkRecord
 from .versions import VersionInfo
 
@@ -185,6 +186,34 @@ class DocumentStore(Protocol):
 
     async def version_update(self, name: str, version_id: int) -> bytes | None:
         """The Yjs update a version holds (None: no such version of that document)."""
+        ...
+
+    async def note_info(self, name: str, *, title: str | None, last_editor: str | None) -> None:
+        """Note the document's title and last change (now) for the library."""
+        ...
+
+    async def catalog(
+        self, prefix: str = "", query: str | None = None, *, trashed: bool = False,
+        limit: int = ...,
+    ) -> list[DocumentEntry]:  # fmt: skip
+        """Documents whose name starts with ``prefix`` (title or name containing
+        ``query``), in the trash or not, most recently changed first."""
+        ...
+
+    async def entry(self, name: str) -> DocumentEntry | None:
+        """One document's library entry (None: no such document)."""
+        ...
+
+    async def is_trashed(self, name: str) -> bool:
+        """Whether ``name`` is in the trash."""
+        ...
+
+    async def set_trashed(self, name: str, trashed: bool) -> bool:
+        """Put ``name`` in the trash or take it out; False if there is no such document."""
+        ...
+
+    async def trashed_before(self, cutoff: float) -> list[str]:
+        """Documents put in the trash before ``cutoff``."""
         ...
 
     async def add_link(self, link: LinkRecord) -> None:

@@ -39,6 +39,7 @@ from shared.lifecycle import LifeState
 from .compaction import CompactionPolicy
 from .fold import Fold, FoldInput, fold_updates
 from .group_commit import GroupCommit, LogSizes
+from .library import MAX_LISTED, DocumentEntry
 from .lifecycle import Resource
 from .links import LinkRecord
 from .store import (
@@ -204,6 +205,27 @@ class StoreBase(Resource, ABC):
     @abstractmethod
     async def _version_data(self, name: str, version_id: int) -> bytes | None:
         """The stored bytes of one version of the document's current incarnation."""
+
+    @abstractmethod
+    async def _set_info(
+        self, name: str, title: str | None, updated_at: float, last_editor: str | None
+    ) -> None:
+        """Note the document's title and last change (None: keep the stored value)."""
+
+    @abstractmethod
+    async def _catalog(
+        self, prefix: str, query: str | None, trashed: bool, limit: int
+    ) -> list[DocumentEntry]:
+        """Documents whose name starts with ``prefix`` (and whose title or name contains
+        ``query``), in the trash or not, most recently changed first."""
+
+    @abstractmethod
+    async def _set_trashed(self, name: str, at: float | None) -> bool:
+        """Move the document to the trash (``at``) or out of it (None); True if it exists."""
+
+    @abstractmethod
+    async def _trashed_before(self, cutoff: float) -> list[str]:
+        """Names of the documents put in the trash before ``cutoff``."""
 
     @abstractmethod
     async def _insert_link(self, link: LinkRecord) -> None:
@@ -403,6 +425,45 @@ class StoreBase(Resource, ABC):
             f"reading a version of {name!r}", self._version_data(name, version_id)
         )
         return None if stored is None else decode_snapshot(stored)
+
+    # ------------------------------------------------------------------ library
+
+    async def note_info(self, name: str, *, title: str | None, last_editor: str | None) -> None:
+        """Note the document's title and its last change (now) for the library."""
+        self._require_usable()
+        await self._commits.wait_for(name)  # the row exists once its first append committed
+        await self._guard(f"noting {name!r}", self._set_info(name, title, time.time(), last_editor))
+
+    async def catalog(
+        self, prefix: str = "", query: str | None = None, *, trashed: bool = False,
+        limit: int = MAX_LISTED,
+    ) -> list[DocumentEntry]:  # fmt: skip
+        """The library's listing (see :meth:`_catalog`)."""
+        self._require_usable()
+        return await self._guard("listing documents", self._catalog(prefix, query, trashed, limit))
+
+    async def entry(self, name: str) -> DocumentEntry | None:
+        """One document's library entry, in the trash or not (None: no such document)."""
+        for trashed in (False, True):
+            for found in await self.catalog(name, None, trashed=trashed, limit=MAX_LISTED):
+                if found.name == name:
+                    return found
+        return None
+
+    async def is_trashed(self, name: str) -> bool:
+        """Whether ``name`` is in the trash (a room refuses to open it)."""
+        found = await self.catalog(name, None, trashed=True, limit=MAX_LISTED)
+        return any(e.name == name for e in found)
+
+    async def set_trashed(self, name: str, trashed: bool) -> bool:
+        """Put ``name`` in the trash or take it out; False if there is no such document."""
+        self._require_usable()
+        at = time.time() if trashed else None
+        return await self._guard(f"trashing {name!r}", self._set_trashed(name, at))
+
+    async def trashed_before(self, cutoff: float) -> list[str]:
+        self._require_usable()
+        return await self._guard("reading the trash", self._trashed_before(cutoff))
 
     # ------------------------------------------------------------------ links
 

@@ -1,4 +1,5 @@
-"""``VersionKeeper``: makes the automatic versions of the documents this node serves.
+"""``VersionKeeper``: makes the automatic versions of the documents this node serves, and
+notes their titles and last changes for the library (``sync_server.library``).
 
 Rooms tell it about every durable write of their peers (:meth:`VersionKeeper.edited`,
 with the writers' names) and the registry tells it when a document's last peer left
@@ -18,10 +19,15 @@ from collections.abc import Sequence
 from shared.errors import InvalidUpdate, StorageError
 
 from .lifecycle import Resource
+from .room import Room
 from .store import DocumentStore
 from .versions import AutoVersions, VersionPolicy
 
 log = logging.getLogger("coscribe.versions")
+
+#: Seconds between two notes of a document's last change while it is being edited (the
+#: library's "last modified" is at most this old, or the time its last editor left).
+NOTE_EVERY = 5.0
 
 
 class VersionKeeper(Resource):
@@ -30,16 +36,55 @@ class VersionKeeper(Resource):
         self._store = store
         self._auto = AutoVersions(policy)
         self._making: set[str] = set()
+        #: Per document: when its library facts were last noted, and what (title, editor).
+        self._noted: dict[str, tuple[float, tuple[str | None, str | None]]] = {}
+        self._noting: set[str] = set()
+        self._gone: set[str] = set()  # documents whose last peer left: forget once noted
 
-    def edited(self, name: str, authors: Sequence[str]) -> None:
-        """A durable write of ``name`` by people with these names."""
-        if self._auto.edited(name, time.time(), authors):
+    def edited(self, room: Room, authors: Sequence[str]) -> None:
+        """A durable write of ``room`` by people with these names."""
+        name = room.name
+        now = time.time()
+        if self._auto.edited(name, now, authors):
             self._make(name)
+        self._gone.discard(name)
+        info = (room.title(), authors[-1] if authors else None)
+        noted = self._noted.get(name)
+        if noted is None or noted[1] != info or now - noted[0] >= NOTE_EVERY:
+            self._note(name, now, info)
 
-    def left(self, name: str) -> None:
-        """The last peer of ``name`` left this node."""
+    def left(self, room: Room) -> None:
+        """The last peer of ``room`` left this node."""
+        name = room.name
         if self._auto.left(name):
             self._make(name)
+        noted = self._noted.get(name)
+        if noted is not None:
+            self._gone.add(name)
+            self._note(name, time.time(), (room.title(), noted[1][1]))
+
+    def _note(self, name: str, now: float, info: tuple[str | None, str | None]) -> None:
+        self._noted[name] = (now, info)
+        if name in self._noting or not self.life.is_open:
+            return
+        self._noting.add(name)
+        self.run(self._store_info(name), f"note {name}")
+
+    async def _store_info(self, name: str) -> None:
+        stored = None
+        try:
+            while (noted := self._noted.get(name)) is not None and noted != stored:
+                title, editor = noted[1]
+                await self._store.note_info(name, title=title, last_editor=editor)
+                stored = noted
+        except StorageError as exc:
+            fields = {"room": name, "error": str(exc)}
+            log.warning("noting a document failed", extra={"fields": fields})
+        finally:
+            self._noting.discard(name)
+            if name in self._gone:
+                self._gone.discard(name)
+                self._noted.pop(name, None)
 
     def taken(self, name: str) -> tuple[str, ...]:
         """The authors of ``name``'s edits no version holds yet, for a version being named
@@ -49,6 +94,7 @@ class VersionKeeper(Resource):
     def forget(self, name: str) -> None:
         """``name`` was deleted."""
         self._auto.forget(name)
+        self._noted.pop(name, None)
 
     def _make(self, name: str) -> None:
         if name in self._making or not self.life.is_open:

@@ -64,7 +64,7 @@ async def test_database_is_in_wal_mode_at_the_current_schema_version(tmp_path: P
     async with SQLiteStore(tmp_path / "db.sqlite3") as store:
         with contextlib.closing(sqlite3.connect(store.path)) as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA.version == 4
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA.version == 5
 
 
 async def test_a_database_made_by_the_previous_schema_opens_and_keeps_its_documents(

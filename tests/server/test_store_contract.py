@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -447,3 +448,27 @@ async def test_links_are_kept_listed_and_marked_revoked(backend: Backend) -> Non
         assert listed[0] == second
         revoked_at = listed[1].revoked_at
         assert revoked_at is not None and listed[1].role is Role.COMMENTER
+
+
+async def test_the_catalog_lists_searches_and_trashes(backend: Backend) -> None:
+    async with backend.open() as store:
+        for name in ("team-1", "team_2", "solo"):
+            await store.append(name, Editor(client_id=len(name)).type(name))
+        await store.note_info("team-1", title="회의록 50% done", last_editor="Ann")
+        await store.note_info("solo", title=None, last_editor="Bo")
+        names = [e.name for e in await store.catalog()]
+        assert names[:2] == ["solo", "team-1"] and sorted(names) == ["solo", "team-1", "team_2"]
+        assert [e.name for e in await store.catalog("team_")] == ["team_2"]  # _ is literal
+        assert [e.name for e in await store.catalog("", "50%")] == ["team-1"]
+        assert [e.name for e in await store.catalog("", "회의")] == ["team-1"]
+        entry = await store.entry("team-1")
+        assert entry is not None and (entry.title, entry.last_editor) == ("회의록 50% done", "Ann")
+        assert entry.size > 0 and entry.updated_at is not None
+        assert await store.set_trashed("solo", True) and not await store.set_trashed("nope", True)
+        assert await store.is_trashed("solo") and not await store.is_trashed("team-1")
+        assert [e.name for e in await store.catalog(trashed=True)] == ["solo"]
+        assert "solo" not in [e.name for e in await store.catalog()]
+        assert await store.trashed_before(time.time() + 1) == ["solo"]
+        assert await store.trashed_before(0) == []
+        assert await store.set_trashed("solo", False)
+        assert await store.catalog(trashed=True) == []

@@ -1,0 +1,68 @@
+"""The document library: what ``GET /api/v1/documents`` lists, and the trash.
+
+Each stored document has, besides its content, a row of facts the library shows without
+opening it: its title (``meta.title``, noted by the relay when it changes), when it was
+created and last changed, who changed it last, its stored size, and whether it is in the
+trash. A document in the trash keeps its content, history and links; nobody can open it
+until it is restored; after :data:`TRASH_SECONDS` it is deleted for good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: How long a document stays in the trash before it is deleted for good (30 days).
+TRASH_SECONDS = 30 * 86400.0
+#: Most documents one listing returns.
+MAX_LISTED = 10_000
+#: Longest search string.
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentEntry:
+    name: str
+    title: str | None
+    created_at: float
+    updated_at: float | None
+    last_editor: str | None
+    size: int
+    trashed_at: float | None
+
+    @classmethod
+    def of_row(cls, row: Sequence[object]) -> DocumentEntry:
+        """From (name, title, created_at, updated_at, last_editor, size, trashed_at)."""
+        name, title, created_at, updated_at, last_editor, size, trashed_at = row
+        return cls(
+            str(name),
+            None if title is None else str(title),
+            float(str(created_at)),
+            None if updated_at is None else float(str(updated_at)),
+            None if last_editor is None else str(last_editor),
+            int(str(size or 0)),
+            None if trashed_at is None else float(str(trashed_at)),
+        )
+
+    def as_json(self, people: int = 0) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at if self.updated_at is not None else self.created_at,
+            "last_editor": self.last_editor,
+            "size": self.size,
+            "trashed_at": self.trashed_at,
+            "people": people,
+        }
+
+
+def like_pattern(text: str) -> str:
+    """``text`` as a SQL LIKE pattern matching it literally anywhere (ESCAPE '\\')."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def prefix_pattern(prefix: str) -> str:
+    """Names starting with ``prefix``, as a LIKE pattern (ESCAPE '\\')."""
+    return like_pattern(prefix)[1:]

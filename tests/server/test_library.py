@@ -1,0 +1,104 @@
+"""The document library and the trash (docs/api.md "Documents"), on a real relay.
+
+* The listing shows each document's title, last change, last editor, size and the people
+  in it now; search matches titles (Hangul too) and names; a link sees only what it
+  grants.
+* Moving a document to the trash closes its peers (4404) and refuses it until it is
+  restored; restoring brings it back with its content and history.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pycrdt import Map
+
+from shared.access import Role
+from shared.errors import CloseCode
+from sync_server.app import RelayServer
+from sync_server.auth import mint_token
+from sync_server.config import ServerConfig
+from tests.server.access_links import SECRET, secured
+from tests.support.client import TestClient, synced_client
+from tests.support.http_api import call, http_url
+from tests.support.waiting import wait_until, wait_until_async
+
+pytestmark = pytest.mark.asyncio
+
+
+async def listing(srv: RelayServer, query: str = "", token: str | None = None) -> list[Any]:
+    status, body, _ = await call(http_url(srv, f"/api/v1/documents{query}"), token=token)
+    assert status == 200, body
+    return list(json.loads(body)["documents"])
+
+
+async def titled(client: TestClient, title: str) -> None:
+    client.doc.get("meta", type=Map)["title"] = title
+    await client.flush()
+
+
+async def test_the_listing_shows_titles_changes_and_people() -> None:
+    async with RelayServer(ServerConfig(port=0, data_dir=None)) as srv:
+        async with (
+            synced_client(srv.url + "/plan-a", user={"name": "Ann"}) as ann,
+            synced_client(srv.url + "/plan-b", user={"name": "Bo"}) as bo,
+        ):
+            await ann.append("alpha")
+            await titled(ann, "여행 계획 — Trip")
+            await bo.append("beta beta")
+            await titled(bo, "Budget")
+
+            async def both_noted() -> bool:
+                docs = {d["name"]: d for d in await listing(srv)}
+                return {d.get("title") for d in docs.values()} == {"여행 계획 — Trip", "Budget"}
+
+            await wait_until_async(both_noted, "both titles in the listing")
+            docs = {d["name"]: d for d in await listing(srv)}
+            assert docs["plan-a"]["last_editor"] == "Ann" and docs["plan-b"]["people"] == 1
+            assert docs["plan-b"]["size"] > 0 and docs["plan-a"]["trashed_at"] is None
+            assert [d["name"] for d in await listing(srv, "?q=%EC%97%AC%ED%96%89")] == ["plan-a"]
+            assert [d["name"] for d in await listing(srv, "?q=PLAN-B")] == ["plan-b"]
+            assert await listing(srv, "?q=%25") == []  # a literal %, not a wildcard
+
+
+async def test_a_link_lists_only_what_it_grants() -> None:
+    async with RelayServer(secured()) as srv:
+        for name in ("team-x", "team-y", "private"):
+            url = f"{srv.url}/{name}?token={mint_token(SECRET, name, Role.EDITOR)}"
+            async with synced_client(url) as c:
+                await c.append(name)
+                await wait_until(lambda c=c: c.saved, "stored")
+        team = mint_token(SECRET, "team-*", Role.VIEWER)
+        assert sorted(d["name"] for d in await listing(srv, token=team)) == ["team-x", "team-y"]
+        one = mint_token(SECRET, "private", Role.VIEWER)
+        assert [d["name"] for d in await listing(srv, token=one)] == ["private"]
+        status, body, _ = await call(http_url(srv, "/api/v1/documents"))
+        assert (status, json.loads(body)["error"]) == (401, "unauthorized")
+        status, body, _ = await call(http_url(srv, "/api/v1/documents?trash=1"), token=team)
+        assert (status, json.loads(body)["error"]) == (403, "forbidden")
+        status, _, _ = await call(http_url(srv, "/api/v1/documents/team-x"), "DELETE", token=team)
+        assert status == 403
+
+
+async def test_the_trash_closes_refuses_and_restores() -> None:
+    async with RelayServer(ServerConfig(port=0, data_dir=None)) as srv:
+        async with synced_client(srv.url + "/old", user={"name": "Ann"}) as ann:
+            await ann.append("keep me 🎉")
+            await wait_until(lambda: ann.saved, "stored")
+            status, body, _ = await call(http_url(srv, "/api/v1/documents/old"), "DELETE")
+            assert status == 200 and json.loads(body)["trashed_at"] is not None
+            await wait_until(lambda: ann.closed, "the open editor closed")
+            assert ann.close_code == CloseCode.DOCUMENT_DELETED
+        async with TestClient(srv.url + "/old") as again:
+            await wait_until(lambda: again.closed, "a new peer refused")
+            assert again.close_code == CloseCode.DOCUMENT_DELETED
+        assert await listing(srv) == []
+        assert [d["name"] for d in await listing(srv, "?trash=1")] == ["old"]
+        status, body, _ = await call(http_url(srv, "/api/v1/documents/old/restore"), "POST")
+        assert status == 200 and json.loads(body)["trashed_at"] is None
+        async with TestClient(srv.url + "/old") as back:
+            await back.wait_text("keep me 🎉")
+        status, body, _ = await call(http_url(srv, "/api/v1/documents/nope"), "DELETE")
+        assert (status, json.loads(body)["error"]) == (404, "not_found")
