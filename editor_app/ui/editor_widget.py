@@ -27,8 +27,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QColor,
     QFont,
     QFontDatabase,
     QFontMetricsF,
@@ -53,7 +54,8 @@ from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import Attrs
 from editor_app.qt.timers import single_shot
-from editor_app.ui.page_layout import PageLayout
+from editor_app.ui.page_layout import PageLayout, is_phantom
+from editor_app.ui.pagination import print_geometry
 from editor_app.ui.remote_cursors import (
     Flag,
     caret_rect,
@@ -72,6 +74,8 @@ ZOOM_MIN, ZOOM_MAX, ZOOM_STEP = 50, 200, 10
 BODY_FAMILIES = ("Arial", "Liberation Sans", "Noto Sans", "Open Sans", "DejaVu Sans")
 #: Seconds between repaints of a fading name flag.
 FADE_FRAME = 0.04
+#: The desk between sheets and the sheets' edge, light and dark (as the window's desk).
+DESK_COLORS = {False: ("#f1f3f4", "#dadce0"), True: ("#1f1f1f", "#3c4043")}
 
 
 def body_font(point_size: float = BODY_POINT_SIZE) -> QFont:
@@ -100,11 +104,14 @@ class EditorWidget(QPlainTextEdit):
     Signals:
         formatChanged(dict): Quill attributes at the cursor (inline + block), for toolbar
             check states; emitted only when they change.
+        pageChanged(int, int): the page holding the caret and the number of pages
+            ("Page 2 of 5"); emitted only when either changes.
     """
 
     formatChanged = Signal(dict)
     zoomChanged = Signal(int)
     paintFormatChanged = Signal(bool)
+    pageChanged = Signal(int, int)
 
     def __init__(self, model: DocumentModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -130,6 +137,16 @@ class EditorWidget(QPlainTextEdit):
         # After the initial load (which would relayout every block): an edited block gets
         # the page layout right away, painted in the same paint as Qt's update.
         self.page_layout.updateBlock.connect(self.page_layout.relayout_edited)
+        # Pages: the sheets Print uses (placed when the view knows its geometry), the
+        # desk painted between them, and "Page 2 of 5" for the status bar.
+        self._page_key: tuple[int, int] | None = None
+        self._page_status = (1, 1)
+        self._desk_rows: list[tuple[float, float]] = []
+        self.page_layout.paginated.connect(self._report_pages)
+        # The load left the caret at the end: out of the block after a final newline,
+        # without scrolling there (the view opens at the top).
+        self._keep_out_of_phantom()
+        self.verticalScrollBar().setValue(0)
         model.add_ops_listener(self._keep_caret)
         self._last_format: Attrs | None = None
         self.setReadOnly(model.read_only)
@@ -572,7 +589,16 @@ class EditorWidget(QPlainTextEdit):
             if self._undo_redo_key(event) is not None:
                 event.accept()
                 return True
-        return super().event(event)
+        handled = super().event(event)
+        if event.type() == QEvent.Type.Paint and self._desk_rows:
+            # The frame around the viewport (border, padding): the desk between sheets
+            # runs across the whole page width.
+            painter = QPainter(self)
+            try:
+                self._paint_desk(painter, float(self.viewport().y()), float(self.width()))
+            finally:
+                painter.end()
+        return handled
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         action = self._undo_redo_key(event)
@@ -595,7 +621,29 @@ class EditorWidget(QPlainTextEdit):
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.isReadOnly():
             if self._new_line(event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
                 return
+        if self._deletes_final_newline(event):
+            event.accept()  # nothing after the last paragraph to join (Quill, Google Docs)
+            return
+        length, was_last = self.document().characterCount(), self._in_last_block()
         super().keyPressEvent(event)
+        if self.document().characterCount() == length and not was_last:
+            self._keep_out_of_phantom()  # a move there (Ctrl+End, Down, Shift+End ...)
+
+    def _deletes_final_newline(self, event: QKeyEvent) -> bool:
+        """Delete at the end of the last paragraph would remove the document's final
+        "\\n" (and with it the paragraph's formats)."""
+        if not (
+            event.matches(QKeySequence.StandardKey.Delete)
+            or event.matches(QKeySequence.StandardKey.DeleteEndOfWord)
+        ):
+            return False
+        cursor = self.textCursor()
+        last = self.document().lastBlock()
+        return (
+            not cursor.hasSelection()
+            and is_phantom(last)
+            and cursor.position() == last.position() - 1
+        )
 
     @staticmethod
     def _undo_redo_key(event: QKeyEvent) -> str | None:
@@ -675,13 +723,36 @@ class EditorWidget(QPlainTextEdit):
         # before it, so it is reported once per event-loop turn. The toolbar state follows a
         # local move at once (what QTextEdit's currentCharFormatChanged did; a few us), a
         # remote edit's shift of the caret only with the coalesced report.
+        self._sync_phantom()
         if not self._binding.applying_remote:
             self._emit_format()
             self._reveal_caret = True
         if not self._presence_timer.isActive():
             self._presence_timer.start()
 
+    def _in_last_block(self) -> bool:
+        return self.textCursor().position() >= self.document().lastBlock().position()
+
+    def _sync_phantom(self) -> None:
+        """Tell the layout whether the caret is in the last block (an edit can put it
+        there without moving it: Enter on an empty last list item)."""
+        self.page_layout.set_phantom_open(self._in_last_block())
+
+    def _keep_out_of_phantom(self) -> None:
+        """The empty block after the document's final "\\n" is no line of the page
+        (Quill): Ctrl+End, Down or a click below the text end go to the end of the last
+        paragraph. (Enter at the end of the document opens it: the caret is then on a
+        new, empty last line, and the layout shows it as one.)"""
+        last = self.document().lastBlock()
+        cursor = self.textCursor()
+        if cursor.position() == last.position() and is_phantom(last):
+            end = last.position() - 1
+            cursor.setPosition(min(cursor.anchor(), end))
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+            self.setTextCursor(cursor)
+
     def _report_selection(self) -> None:
+        self._report_pages()
         self._emit_format()
         presence = self._model.presence
         if presence is None:
@@ -689,7 +760,99 @@ class EditorWidget(QPlainTextEdit):
         cursor = self.textCursor()
         presence.set_local_cursor(cursor.anchor(), cursor.position())
 
+    # ------------------------------------------------------------------ pages
+
+    def _sync_pages(self) -> None:
+        """Give the layout the sheets of the current zoom. Page 1's text starts where the
+        page's padding puts it (pushing the first line down by the rest of a top margin
+        would defeat Qt's line-by-line scroll range: it assumes a block's first line at
+        its top), the following pages' one top margin below their sheet's edge."""
+        key = (self._zoom, self.viewport().width())
+        if key == self._page_key:
+            return
+        width_changed = self._page_key is not None and self._page_key[1] != key[1]
+        self._page_key = key
+        pages = print_geometry(float(self.logicalDpiY())).scaled(self._zoom / 100)
+        self.page_layout.set_pages(pages)
+        if width_changed:
+            self.page_layout.invalidate()  # Qt wraps every line again
+
+    def page_status(self) -> tuple[int, int]:
+        """(the page holding the caret, the number of pages), 1-based, without laying
+        anything out: exact once :attr:`PageLayout.is_paginated` (or for a caret the view
+        shows); until then the count is the last exact one."""
+        self._sync_pages()
+        layout = self.page_layout
+        current = layout.page_of(self.textCursor().position(), place=False)
+        total = layout.page_count() if layout.is_paginated else self._page_status[1]
+        return current, max(current, total)
+
+    def page_count(self) -> int:
+        """The number of pages of the whole document (paginates it if needed)."""
+        self._sync_pages()
+        return self.page_layout.page_count()
+
+    def _report_pages(self) -> None:
+        status = self.page_status()
+        if status != self._page_status:
+            self._page_status = status
+            self.pageChanged.emit(*status)
+
+    def _desk(self) -> tuple[QColor, QColor]:
+        dark = self.palette().base().color().lightness() < 128
+        desk, edge = DESK_COLORS[dark]
+        return QColor(desk), QColor(edge)
+
+    def _find_desk_rows(self, first: Any) -> list[tuple[float, float]]:
+        """The desk between sheets (and below the last one), as viewport y ranges from
+        the top of the widget to its bottom."""
+        layout = self.page_layout
+        pages, first_top = layout.pages, layout.block_top(first)
+        if pages is None or first_top is None:
+            return []
+        shift = self.blockBoundingGeometry(first).translated(self.contentOffset()).top()
+        shift -= first_top  # viewport y = content y + shift
+        above = -float(self.viewport().y())
+        below = float(self.height()) + above
+        rows = list(pages.gaps(above - shift, below - shift))
+        last = self.document().lastBlock()
+        if self.page_layout.hides(last):
+            last = last.previous()
+        last_top = layout.block_top(last)
+        end = None
+        if last_top is not None and last_top + shift <= below and last.layout().lineCount():
+            line = last.layout().lineAt(last.layout().lineCount() - 1)
+            page = pages.page_at(last_top + line.y())
+            end = pages.content_top(page) + pages.content + pages.bottom
+            rows = [row for row in rows if row[0] < end]
+            rows.append((end, max(end, below - shift)))
+        return [(a + shift, b + shift) for a, b in rows]
+
+    def _paint_desk(self, painter: QPainter, dy: float, width: float) -> None:
+        """Paint the desk rows (moved down by ``dy``) across ``width``, with the sheets'
+        edges above and below each."""
+        desk, edge = self._desk()
+        for start, end in self._desk_rows:
+            rect = QRectF(0.0, start + dy, width, end - start)
+            painter.fillRect(rect, desk)
+            painter.fillRect(QRectF(0.0, rect.top(), width, 1.0), edge)
+            if end - start < self.height():
+                painter.fillRect(QRectF(0.0, rect.bottom() - 1.0, width, 1.0), edge)
+
+    def _repaint_frame_desk(self, rows: list[tuple[float, float]]) -> None:
+        """The desk rows moved: repaint the frame beside and above the viewport."""
+        if rows == self._desk_rows:
+            return
+        self._desk_rows = rows
+        viewport = self.viewport().geometry()
+        left = QRect(0, 0, viewport.left(), self.height())
+        right = QRect(viewport.right() + 1, 0, self.width() - viewport.right() - 1, self.height())
+        for strip in (left, right, QRect(0, 0, self.width(), viewport.top())):
+            if not strip.isEmpty():
+                self.update(strip)
+
     def paintEvent(self, event: QPaintEvent) -> None:
+        self._sync_pages()
         first = self.firstVisibleBlock()
         top = self.blockBoundingGeometry(first).translated(self.contentOffset()).top()
         if self.page_layout.ensure_visible(first, top, float(self.viewport().height())):
@@ -699,6 +862,9 @@ class EditorWidget(QPlainTextEdit):
         painter = QPainter(self.viewport())
         try:
             paint_list_markers(painter, self, LIST_GUTTER)
+            rows = self._find_desk_rows(first)
+            self._repaint_frame_desk(rows)
+            self._paint_desk(painter, 0.0, float(self.viewport().width()))
             if people:
                 now = time.monotonic()
                 clock, hovered = self._flag_clock, self._hovered
@@ -765,6 +931,7 @@ class EditorWidget(QPlainTextEdit):
         self._schedule_flags()
 
     def _text_changed(self, pos: int, _removed: int, added: int) -> None:
+        self._sync_phantom()
         if not self._flags and not self._flag_timer.isActive():
             presence = self._model.presence
             if presence is None or len(presence.awareness.states) <= 1:
@@ -824,10 +991,15 @@ class EditorWidget(QPlainTextEdit):
                     self.toggle_checked(candidate.blockNumber())
                     event.accept()
                     return
+        was_last = self._in_last_block()
         super().mousePressEvent(event)
+        if not was_last:
+            self._keep_out_of_phantom()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)
+        if event.buttons() & Qt.MouseButton.LeftButton and self.textCursor().hasSelection():
+            self._keep_out_of_phantom()  # a drag below the text end
         hovered = None
         if self._model.presence is not None and len(self._model.presence.awareness.states) > 1:
             point = QPointF(event.position())

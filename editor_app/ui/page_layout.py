@@ -1,30 +1,58 @@
-"""The page's paragraph layout: line spacing, paragraph and heading spacing, alignment,
-indents, quotes and code blocks, on top of Qt's fast plain-text layout.
+"""The page's layout: paragraph formats and pages, on top of Qt's fast plain-text layout.
 
 ``QPlainTextDocumentLayout`` (chosen for its O(changed blocks) relayout, see
 :mod:`editor_app.ui.editor_widget`) ignores every block format: it puts each line of a
 block at ``(margin, previous bottom)``, full width, left-aligned. :class:`PageLayout` lays
-a block out again after Qt did, before every paint, for the visible blocks Qt laid out
-since (the edited one after a keystroke, all of them lazily after a resize or a load):
-lines get the block's indent, width, alignment (Qt's ``QTextOption`` aligns, so hit tests
-and caret positions follow), 1.15 line spacing and the space above the paragraph. Qt's
-own (C++) ``blockBoundingRect`` is measured from the lines' positions, so scrolling,
-painting and the caret see the same geometry, and no Python runs per block in Qt's loops
-(an override of ``blockBoundingRect`` made a 1 MB document load in 5.7 s instead of 0.8 s
-and a remote keystroke cost 2 ms instead of 0.6 ms).
+a block out again after Qt did: lines get the block's indent, width, alignment (Qt's
+``QTextOption`` aligns, so hit tests and caret positions follow), 1.15 line spacing and the
+space above the paragraph, and a line that would cross the bottom of a page's text area
+moves to the top of the next page (:mod:`editor_app.ui.pagination`; the editor paints the
+desk between the sheets). Qt's own (C++) ``blockBoundingRect`` is measured from the lines'
+positions, so scrolling, painting and the caret see the same geometry, and no Python runs
+per block in Qt's loops (an override of ``blockBoundingRect`` made a 1 MB document load in
+5.7 s instead of 0.8 s and a remote keystroke cost 2 ms instead of 0.6 ms).
 
 Which layout a block has is told apart without bookkeeping: Qt always puts a block's first
 line at y = 0; ours puts it at ``space_above + MARK`` (``MARK`` is 1/64 px, the smallest
 step of Qt's fixed-point coordinates, invisible), so the check is one float comparison.
+
+Pages need each block's top (the sum of the heights above it). Each placed block keeps
+its top and height in its ``userData`` (:class:`Placed`); blocks before ``_dirty`` (a
+position) are placed at their true top. An edit marks its block dirty (``contentsChange``,
+O(1)); placing walks on from there, and stops as soon as a block after the edited ones is
+found at the top it already had (everything below is then unchanged): a keystroke that
+does not change its line's height places one block and checks the next. A change of a
+height reflows the pages below, which is done lazily: the paint walks to what it shows,
+and the rest is paginated in slices of a few ms once edits pause (``paginated`` tells when
+the page count is exact). A block that moves without a page break inside it keeps its
+lines (only its top changes), so a reflow costs a few us per block.
+
+The Y.Text of a Quill document ends with ``"\\n"``, so Qt has one more, empty block after
+it. That block belongs to no paragraph: it is laid out with no height (its line sits above
+its top), and the editor keeps the caret out of it, so the last line shown is the last
+paragraph, as in Quill.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QFontMetricsF, QTextBlock, QTextDocument, QTextLayout, QTextOption
+import math
+import sys
+import time
+
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import (
+    QFontMetricsF,
+    QTextBlock,
+    QTextBlockUserData,
+    QTextDocument,
+    QTextLayout,
+    QTextOption,
+)
 from PySide6.QtWidgets import QPlainTextDocumentLayout
 
 from editor_app.qt import formats
+from editor_app.qt.timers import single_shot
+from editor_app.ui.pagination import PageGeometry
 
 MARK = 1.0 / 64.0
 LINE_SPACING = 1.15
@@ -36,6 +64,13 @@ HEADING_SPACE = {1: 1.35, 2: 1.2, 3: 1.05, 4: 0.9, 5: 0.8, 6: 0.8}
 INDENT_STEP = 2.2
 QUOTE_PADDING = 0.9
 CODE_PADDING = 0.5
+#: Background pagination starts once edits pause this long (ms) ...
+PAGINATE_IDLE_MS = 150
+#: ... and runs in slices of at most this long (seconds), one per event-loop turn.
+PAGINATE_SLICE = 0.004
+_EVERYTHING = sys.maxsize
+#: Edited blocks remembered between walks (more: the document is placed again from the first).
+MAX_EDITS = 256
 _ALIGN = {
     "center": Qt.AlignmentFlag.AlignHCenter,
     "right": Qt.AlignmentFlag.AlignRight,
@@ -43,77 +78,291 @@ _ALIGN = {
 }
 
 
+class Placed(QTextBlockUserData):
+    """Where the page layout put a block: its ``top`` (content y), its ``height``, whether
+    a page break moved one of its lines (``broken``), for which layout ``generation``."""
+
+    def __init__(self, top: float, height: float, broken: bool, generation: int) -> None:
+        super().__init__()
+        self.top = top
+        self.height = height
+        self.broken = broken
+        self.generation = generation
+
+
+def is_phantom(block: QTextBlock) -> bool:
+    """Whether ``block`` is the empty block after the document's final ``"\\n"``."""
+    return block.length() == 1 and not block.next().isValid() and block.previous().isValid()
+
+
 class PageLayout(QPlainTextDocumentLayout):
-    """Qt's plain-text layout plus the paragraph formats of a Quill document."""
+    """Qt's plain-text layout plus the paragraph formats of a Quill document, on pages.
+
+    Signals:
+        paginated(): every block is placed; :meth:`page_count` is exact without work.
+    """
+
+    paginated = Signal()
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
         self._width = 0.0  # the line width Qt gives a full-width line (from its layouts)
         self._em = QFontMetricsF(document.defaultFont()).height()
         self.spacing = LINE_SPACING
+        self._pages: PageGeometry | None = None
+        self._generation = 0
+        self._dirty = 0  # blocks before this position are placed at their true top
+        self._edits: list[int] = []  # edited blocks the walk has not passed since
+        self._frontier = 0  # the blocks before this position were placed in a row
+        self._clean = False  # every block is placed
+        self._resized = False  # a placed block changed height
+        self._phantom_open = False  # the caret is in the block after the final newline
+        self._idle = single_shot(self, self._paginate_some, PAGINATE_IDLE_MS)
+        self._more = single_shot(self, self._paginate_some)
+        document.contentsChange.connect(self._changed)
 
     def set_base_font_height(self, height: float) -> None:
         """The body line height (after a font or zoom change); relayout follows."""
         self._em = height
+        self.invalidate()
 
-    def ensure(self, block: QTextBlock) -> bool:
-        """Give ``block`` the page layout if Qt laid it out since (cheap when it has it).
-        Returns True when that changed the block's height (what follows moved)."""
+    # ------------------------------------------------------------------ pages
+
+    @property
+    def pages(self) -> PageGeometry | None:
+        return self._pages
+
+    def set_pages(self, pages: PageGeometry | None) -> None:
+        """Lay the text out on ``pages`` (None: one endless page)."""
+        if pages != self._pages:
+            self._pages = pages
+            self.invalidate()
+            self.update.emit()
+
+    def invalidate(self) -> None:
+        """Every block is to be placed again (width, font, zoom or page change)."""
+        self._generation += 1
+        self._dirty = self._frontier = 0
+        self._edits = []
+        self._clean = False
+        self._more.stop()
+        self._idle.start()
+
+    @property
+    def is_paginated(self) -> bool:
+        """Whether every block is placed (the page count is exact)."""
+        return self._clean
+
+    def hides(self, block: QTextBlock) -> bool:
+        """Whether ``block`` is the empty block after the final ``"\\n"``, laid out with no
+        height (unless the caret is in it: Enter at the end of the document)."""
+        return not self._phantom_open and is_phantom(block)
+
+    def set_phantom_open(self, open_: bool) -> None:
+        """Whether the caret is in the last block (then it is a line like any other)."""
+        if open_ == self._phantom_open:
+            return
+        self._phantom_open = open_
+        last = self.document().lastBlock()
+        if is_phantom(last):
+            data = last.userData()
+            if isinstance(data, Placed):
+                data.generation = -1  # lay it out again
+            self._changed(last.position(), 0, 0)
+            self.update.emit()
+
+    def block_top(self, block: QTextBlock) -> float | None:
+        """Content y of ``block``'s top as last placed (None if never placed)."""
+        data = block.userData()
+        return data.top if isinstance(data, Placed) else None
+
+    def page_of(self, position: int, *, place: bool = True) -> int:
+        """The page (1-based) that shows the character at ``position``. With ``place``
+        False nothing is laid out: a block not placed since an edit above it is taken
+        where it was last placed (a keystroke's caret is: the paint placed it)."""
+        block = self.document().findBlock(position)
+        if self.hides(block):
+            block = block.previous()
+            position = block.position() + block.length() - 1
+        if self._pages is None or not block.isValid():
+            return 1
+        if place:
+            self._walk(block)
+        data, layout = block.userData(), block.layout()
+        if not isinstance(data, Placed) or layout is None or layout.lineCount() == 0:
+            return 1
+        line = layout.lineForTextPosition(position - block.position())
+        y = line.y() if line.isValid() else layout.lineAt(0).y()
+        return self._pages.page_at(data.top + y) + 1
+
+    def page_count(self) -> int:
+        """How many pages the document fills (places every block first if needed)."""
+        self._walk(None)
+        last = self.document().lastBlock()
+        if self.hides(last):
+            last = last.previous()
+        return self.page_of(last.position() + last.length() - 1)
+
+    # ------------------------------------------------------------------ placing
+
+    def _changed(self, pos: int, removed: int, added: int) -> None:
+        """An edit (or a format change) at ``pos``: its blocks are to be placed again."""
+        start = self.document().findBlock(pos).position()
+        delta = added - removed
+        if self._frontier > pos:
+            self._frontier = max(pos, self._frontier + delta)
+        edits = [e if e <= pos else max(pos, e + delta) for e in self._edits]
+        if start not in edits:
+            edits.append(start)
+        if len(edits) > MAX_EDITS:  # a burst far from the view: place it all again
+            edits = [min(edits)]
+            self._frontier = min(self._frontier, edits[0])
+        self._edits = edits
+        self._dirty = start if self._clean else min(self._dirty, start)
+        self._clean = False
+        self._more.stop()
+        self._idle.start()
+
+    def _paginate_some(self) -> None:
+        self._walk(None, time.perf_counter() + PAGINATE_SLICE)
+        if self._clean:
+            self.paginated.emit()
+        else:
+            self._more.start()
+
+    def _walk(self, until: QTextBlock | None, deadline: float | None = None) -> None:
+        """Place the blocks from the first dirty one down to ``until`` (None: the end),
+        stopping early when the rest is found in place or at ``deadline``."""
+        if self._clean:
+            return
+        block = self.document().findBlock(self._dirty)
+        if not block.isValid():
+            self._clean = True
+            return
+        top = 0.0
+        prev = block.previous()
+        if prev.isValid():
+            data = prev.userData()
+            if not isinstance(data, Placed):  # never expected: start over
+                self._dirty = 0
+                block = self.document().firstBlock()
+            else:
+                top = data.top + data.height
+        limit = until.position() if until is not None else _EVERYTHING
+        count = 0
+        while block.isValid() and block.position() <= limit:
+            count += 1
+            if deadline is not None and count % 64 == 0 and time.perf_counter() > deadline:
+                break
+            position = block.position()
+            if self._place(block, top) and position < self._frontier:
+                # Found where it was: so is everything down to the next edited block or
+                # the frontier (placed in a row before). Go on from there.
+                self._edits = [e for e in self._edits if e > position]
+                block = self.document().findBlock(min([*self._edits, self._frontier]))
+                if not block.isValid():
+                    self._clean = True
+                    return
+                data = block.previous().userData()
+                top = data.top + data.height if isinstance(data, Placed) else top
+                continue
+            self._frontier = max(self._frontier, position + block.length())
+            data = block.userData()
+            top += data.height if isinstance(data, Placed) else 0.0
+            block = block.next()
+        if block.isValid():
+            self._dirty = block.position()
+        else:
+            self._clean = True
+            self._edits = []
+
+    def _place(self, block: QTextBlock, top: float) -> bool:
+        """Lay ``block`` out at content y ``top`` unless it is already; returns True when
+        it was (neither its lines nor its top changed)."""
         layout = block.layout()
-        if layout is None:
-            return False
         if layout.lineCount() == 0:
             self.blockBoundingRect(block)  # Qt lays it out (C++), then we redo it
-            if layout.lineCount() == 0:
-                return False
         first = layout.lineAt(0)
-        if first.y() % 1.0 == MARK:
+        ours = layout.lineCount() > 0 and first.y() % 1.0 == MARK
+        data = block.userData()
+        placed = data if isinstance(data, Placed) else None
+        if ours and placed is not None and placed.generation == self._generation:
+            if placed.top == top:
+                return True
+            pages = self._pages
+            if (
+                not placed.broken
+                and placed.height > MARK
+                and (pages is None or pages.fits(top + first.y(), top + placed.height))
+            ):
+                placed.top = top  # moved, no page break inside: the same lines
+                return False
+        if not ours and layout.lineCount() > 0:
+            self._width = first.width()
+        broken = self._relayout(block, layout, top)
+        height = self.blockBoundingRect(block).height()
+        if not block.next().isValid():
+            height -= self.document().documentMargin()  # Qt adds it to the last block
+        if placed is None:
+            self._resized = True
+            block.setUserData(Placed(top, height, broken, self._generation))
             return False
-        self._width = first.width()
-        self._relayout(block, layout)
-        height = round(self.blockBoundingRect(block).height())
-        changed = block.userState() != height
-        block.setUserState(height)  # the page height it had (userState is unused else)
-        return changed
+        if placed.height != height:
+            self._resized = True
+        placed.top, placed.height, placed.broken = top, height, broken
+        placed.generation = self._generation
+        return False
+
+    # ------------------------------------------------------------------ the view's hooks
 
     def relayout_edited(self, block: QTextBlock) -> None:
         """Qt just laid out ``block`` again (an edit; its ``updateBlock`` signal): lay it
         out as the page does at once and ask for its repaint with the page geometry, so
         the edit is painted in the same paint as Qt's own update (no second paint)."""
-        if block.userState() < 0:
+        if not isinstance(block.userData(), Placed):
             return  # never shown with the page layout: the paint that shows it lays it out
         layout = block.layout()
         if layout is None or layout.lineCount() == 0 or layout.lineAt(0).y() % 1.0 == MARK:
             return
-        if self.ensure(block):  # taller or shorter: what follows moved too
+        if self._clean or self._dirty != block.position():
+            return  # placing it needs blocks above placed first: the paint does that
+        self._resized = False
+        nxt = block.next()
+        self._walk(nxt if nxt.isValid() else block)
+        if self._resized:  # taller or shorter: what follows moved too
             self.update.emit()  # the whole view
         else:
             self.updateBlock.emit(block)  # the view repaints it where it now is
 
     def ensure_bottom(self, height: float) -> None:
-        """:meth:`ensure` the blocks at the end of the document that fill ``height``
-        (what Qt measures the scroll range from)."""
+        """Lay out the blocks at the end of the document that fill ``height`` (what Qt
+        measures the scroll range from); those not placed in a row yet go where they
+        were last placed (their page breaks follow when the walk reaches them)."""
         block = self.document().lastBlock()
         filled = 0.0
         while block.isValid() and filled <= height:
-            if block.isVisible():
-                self.ensure(block)
-                filled += self.blockBoundingRect(block).height()
+            if self._clean or block.position() < self._dirty:
+                break  # placed, and so is everything above
+            top = self.block_top(block)
+            self._place(block, top if top is not None else 0.0)
+            filled += self.blockBoundingRect(block).height()
             block = block.previous()
 
     def ensure_visible(self, first: QTextBlock, top: float, bottom: float) -> bool:
-        """:meth:`ensure` every block from ``first`` (whose top is at ``top``) down to
-        ``bottom`` (viewport coordinates): what is about to be painted. Returns whether any
-        block changed (then the caller repaints what follows it)."""
-        changed = False
+        """Place every block from ``first`` (whose top is at ``top``) down to ``bottom``
+        (viewport coordinates): what is about to be painted. Returns whether any block
+        changed height (then the caller repaints what follows it)."""
+        self._resized = False
+        self._walk(first)
         block = first
         y = top
         while block.isValid() and y <= bottom:
-            if block.isVisible():
-                changed = self.ensure(block) or changed
-                y += self.blockBoundingRect(block).height()
+            if not self._clean and block.position() >= self._dirty:
+                self._walk(block)
+            data = block.userData()
+            y += data.height if isinstance(data, Placed) else 0.0
             block = block.next()
-        return changed
+        return self._resized
 
     # ------------------------------------------------------------------ layout
 
@@ -142,7 +391,9 @@ class PageLayout(QPlainTextDocumentLayout):
             left += self._em * CODE_PADDING
         return left
 
-    def _relayout(self, block: QTextBlock, layout: QTextLayout) -> None:
+    def _relayout(self, block: QTextBlock, layout: QTextLayout, top: float) -> bool:
+        """Lay ``block`` out at content y ``top``; returns whether a page break moved
+        one of its lines (then its lines depend on where it is)."""
         doc = self.document()
         margin = doc.documentMargin()
         attrs = formats.block_attrs(block)
@@ -153,6 +404,9 @@ class PageLayout(QPlainTextDocumentLayout):
         option.setAlignment(_ALIGN.get(str(attrs.get("align")), Qt.AlignmentFlag.AlignLeft))
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         layout.setTextOption(option)
+        pages = self._pages
+        phantom = self.hides(block)
+        broken = False
         layout.beginLayout()
         y = self.space_above(block) + MARK
         while True:
@@ -160,10 +414,19 @@ class PageLayout(QPlainTextDocumentLayout):
             if not line.isValid():
                 break
             line.setLineWidth(width)
+            if phantom:  # no height: its one line sits just above the block's top
+                line.setPosition(QPointF(margin + left, MARK - math.ceil(line.height())))
+                continue
             # The extra line spacing goes above each line, in whole pixels, so every
             # line (the first one's y included) stays on the MARK grid.
             y += round(line.height() * (self.spacing - 1.0))
+            if pages is not None:
+                at = pages.place(top + y, line.height())
+                if at != top + y:  # the next page (on the MARK grid, never above it)
+                    y = math.ceil(at - top - MARK) + MARK
+                    broken = True
             line.setPosition(QPointF(margin + left, y))
             y += line.height()
         layout.endLayout()
         block.setLineCount(layout.lineCount())
+        return broken
