@@ -55,7 +55,8 @@ def is_api_path(path: str) -> bool:
 
 
 def json_reply(status: http.HTTPStatus, body: object) -> Reply:
-    return Reply(int(status), json.dumps(body, ensure_ascii=False).encode(), (_JSON,))
+    text = json.dumps(body, ensure_ascii=False, check_circular=False, separators=(",", ":"))
+    return Reply(int(status), text.encode(), (_JSON,))
 
 
 def error(status: http.HTTPStatus, message: str, *headers: tuple[bytes, bytes]) -> Reply:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 #: How long a document stays in the trash before it is deleted for good (30 days).
 TRASH_SECONDS = 30 * 86400.0
@@ -31,18 +32,11 @@ class DocumentEntry:
     trashed_at: float | None
 
     @classmethod
-    def of_row(cls, row: Sequence[object]) -> DocumentEntry:
-        """From (name, title, created_at, updated_at, last_editor, size, trashed_at)."""
+    def of_row(cls, row: Sequence[Any]) -> DocumentEntry:
+        """From (name, title, created_at, updated_at, last_editor, size, trashed_at), as
+        the databases return them (str, str or NULL, numbers or NULL)."""
         name, title, created_at, updated_at, last_editor, size, trashed_at = row
-        return cls(
-            str(name),
-            None if title is None else str(title),
-            float(str(created_at)),
-            None if updated_at is None else float(str(updated_at)),
-            None if last_editor is None else str(last_editor),
-            int(str(size or 0)),
-            None if trashed_at is None else float(str(trashed_at)),
-        )
+        return cls(name, title, created_at, updated_at, last_editor, size or 0, trashed_at)
 
     def as_json(self, people: int = 0) -> dict[str, object]:
         return {

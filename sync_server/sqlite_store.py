@@ -429,12 +429,18 @@ _ENTRY = (
 def _catalog(
     conn: sqlite3.Connection, prefix: str, query: str | None, trashed: bool, limit: int
 ) -> list[DocumentEntry]:
-    like = None if query is None else like_pattern(query)
+    where = ["trashed_at IS NOT NULL" if trashed else "trashed_at IS NULL"]
+    args: list[object] = []
+    if prefix:
+        where.append("name LIKE ? ESCAPE '\\'")
+        args.append(prefix_pattern(prefix))
+    if query is not None:
+        where.append("(title LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')")
+        args += [like_pattern(query)] * 2
     rows = conn.execute(
-        _ENTRY + "WHERE name LIKE ? ESCAPE '\\' AND (trashed_at IS NOT NULL) = ? "
-        "AND (? IS NULL OR title LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\') "
+        _ENTRY + f"WHERE {' AND '.join(where)} "
         "ORDER BY coalesce(updated_at, created_at) DESC LIMIT ?",
-        (prefix_pattern(prefix), trashed, like, like, like, limit),
+        [*args, limit],
     ).fetchall()
     return [DocumentEntry.of_row(r) for r in rows]
 
