@@ -1,0 +1,172 @@
+"""The editor's document-library requests (editor_app/core/library_client.py) against a
+real relay on port 0.
+
+docs/api.md, "Documents (the library)": the listing carries titles (Hangul too), last
+changes, last editors and the people in a document now; search; the trash and restoring
+from it; a link lists only what it grants; refusals and an unreachable server are typed
+errors with the server's own sentence.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from pycrdt import Map
+
+from editor_app.core.errors import LinkError, ServerRefused, Unreachable
+from editor_app.core.library_client import (
+    DocumentEntry,
+    LibraryClient,
+    changed_ago,
+    document_link,
+    get_document,
+    list_documents,
+    parse_server,
+    restore_document,
+    trash_document,
+)
+from shared.access import Role
+from shared.errors import CloseCode
+from sync_server.app import RelayServer
+from sync_server.auth import mint_token
+from tests.server.access_links import SECRET, secured
+from tests.support.client import TestClient, synced_client
+from tests.support.waiting import wait_until, wait_until_async
+
+HANGUL = "여행 계획 — Trip"
+
+
+async def titled(client: TestClient, title: str) -> None:
+    client.doc.get("meta", type=Map)["title"] = title
+    await client.flush()
+
+
+async def titles_noted(url: str, expected: set[str], token: str | None = None) -> None:
+    async def noted() -> bool:
+        return {d.title for d in await list_documents(url, token)} >= expected
+
+    await wait_until_async(noted, f"the titles {expected} in the listing")
+
+
+@pytest.mark.asyncio
+async def test_lists_titles_editors_people_and_searches(memory_server: RelayServer) -> None:
+    srv = memory_server
+    async with (
+        synced_client(srv.url + "/plan-a", user={"name": "Ann"}) as ann,
+        synced_client(srv.url + "/plan-b", user={"name": "Bo"}) as bo,
+    ):
+        before = time.time()
+        await ann.append("alpha")
+        await titled(ann, HANGUL)
+        await bo.append("beta")
+        await titled(bo, "Budget")
+        await titles_noted(srv.url, {HANGUL, "Budget"})
+
+        docs = {d.name: d for d in await list_documents(srv.url)}
+        assert set(docs) == {"plan-a", "plan-b"}
+        a = docs["plan-a"]
+        assert a.title == HANGUL and a.display_title == HANGUL and a.last_editor == "Ann"
+        assert a.people == 1 and a.size > 0 and a.trashed_at is None
+        assert a.updated_at >= before - 1 and a.created_at <= a.updated_at
+        assert [d.name for d in await list_documents(srv.url, query="여행")] == ["plan-a"]
+        assert [d.name for d in await list_documents(srv.url, query=" PLAN-B ")] == ["plan-b"]
+        assert await list_documents(srv.url, query="%") == []
+        assert await get_document(srv.url, None, "plan-b") == docs["plan-b"]
+
+
+@pytest.mark.asyncio
+async def test_trash_and_restore(server: RelayServer) -> None:
+    srv = server
+    async with synced_client(srv.url + "/notes") as peer:
+        await peer.append("kept")
+        await titled(peer, "Notes")
+        await wait_until(lambda: peer.saved, "stored")
+        trashed = await trash_document(srv.url, None, "notes")
+        assert trashed.name == "notes" and trashed.trashed_at is not None
+        await wait_until(lambda: peer.closed, "the trashed document's peer closed")
+        assert peer.close_code == CloseCode.DOCUMENT_DELETED
+
+    async with LibraryClient(srv.url) as library:
+        assert await library.documents() == []
+        in_trash = await library.documents(trash=True)
+        assert [d.name for d in in_trash] == ["notes"]
+        restored = await library.restore("notes")
+        assert restored.trashed_at is None
+        assert [d.name for d in await library.documents()] == ["notes"]
+        assert await library.documents(trash=True) == []
+        with pytest.raises(ServerRefused) as missing:
+            await library.trash("no-such-doc")
+        assert missing.value.status == 404 and "does not exist" in str(missing.value)
+
+    async with synced_client(srv.url + "/notes") as back:
+        assert str(back.text) == "kept"
+    assert (await restore_document(srv.url, None, "notes")).trashed_at is None  # idempotent
+
+
+@pytest.mark.asyncio
+async def test_tokens_scope_the_listing_and_refusals_carry_the_servers_sentence() -> None:
+    async with RelayServer(secured()) as srv:
+        for name in ("team-x", "team-y", "private"):
+            url = f"{srv.url}/{name}?token={mint_token(SECRET, name, Role.EDITOR)}"
+            async with synced_client(url) as c:
+                await c.append(name)
+                await wait_until(lambda: c.saved, "stored")  # noqa: B023 (awaited here)
+        team = mint_token(SECRET, "team-*", Role.VIEWER)
+        assert sorted(d.name for d in await list_documents(srv.url, team)) == ["team-x", "team-y"]
+        # A token in the server address is used too (as a share link carries it).
+        assert len(await list_documents(f"{srv.url}?token={team}")) == 2
+
+        with pytest.raises(ServerRefused) as anonymous:
+            await list_documents(srv.url)
+        assert anonymous.value.status == 401 and str(anonymous.value)
+        with pytest.raises(ServerRefused) as viewer:
+            await list_documents(srv.url, team, trash=True)
+        assert viewer.value.status == 403 and "trash" in str(viewer.value)
+        with pytest.raises(ServerRefused) as delete:
+            await trash_document(srv.url, team, "team-x")
+        assert delete.value.status == 403 and "may not" in str(delete.value)
+
+
+@pytest.mark.asyncio
+async def test_an_unreachable_server_is_unreachable() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nobody listens on it once closed
+    with pytest.raises(Unreachable):
+        await list_documents(f"ws://127.0.0.1:{port}", timeout=2)
+
+
+def test_server_addresses_as_people_type_them() -> None:
+    assert parse_server("ws://127.0.0.1:1234") == ("ws://127.0.0.1:1234", None)
+    assert parse_server(" 127.0.0.1:1234/ ") == ("ws://127.0.0.1:1234", None)
+    assert parse_server("https://docs.example.org") == ("wss://docs.example.org", None)
+    assert parse_server("ws://h:1/some-doc?token=abc") == ("ws://h:1", "abc")
+    assert parse_server("coscribe://localhost:9/x") == ("ws://localhost:9", None)
+    for bad in ("", "ftp://h", "ws://", "http://h:notaport"):
+        with pytest.raises(LinkError):
+            parse_server(bad)
+    assert document_link("ws://h:1", "doc") == "ws://h:1/doc"
+    assert document_link("ws://h:1", "doc", "t k") == "ws://h:1/doc?token=t+k"
+
+
+def test_changed_ago_reads_like_a_file_list() -> None:
+    now = time.mktime((2026, 3, 10, 15, 30, 0, 0, 0, -1))
+    assert changed_ago(now - 20, now) == "Just now"
+    assert changed_ago(now + 30, now) == "Just now"
+    assert changed_ago(now - 5 * 60, now) == "5 min ago"
+    assert changed_ago(now - 2 * 3600, now) == "13:30"
+    yesterday = time.mktime((2026, 3, 9, 14, 2, 0, 0, 0, -1))
+    assert changed_ago(yesterday, now) == "Yesterday 14:02"
+    assert changed_ago(time.mktime((2026, 1, 3, 9, 0, 0, 0, 0, -1)), now) == "3 Jan"
+    assert changed_ago(time.mktime((2025, 12, 3, 9, 0, 0, 0, 0, -1)), now) == "3 Dec 2025"
+
+
+def test_entries_read_from_the_api_and_refuse_other_shapes() -> None:
+    entry = DocumentEntry.from_json(
+        {"name": "n", "title": "", "created_at": 1, "updated_at": None, "size": 3}
+    )
+    assert entry.display_title == "n" and entry.updated_at == 1.0 and entry.people == 0
+    with pytest.raises(Exception, match="cannot read"):
+        DocumentEntry.from_json({"title": "no name"})
