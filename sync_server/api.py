@@ -24,7 +24,7 @@ from shared.errors import InvalidDocumentName, InvalidState, InvalidUpdate, Stor
 
 from .admission import Admission, Refusal
 from .auth import Principal, mint_token, token_from_request, token_id_of
-from .library import MAX_QUERY
+from .library import MAX_QUERY, check_title
 from .links import LinkRecord, check_link_request
 from .polling import API_PREFIX as PREFIX
 from .polling import Reply
@@ -102,7 +102,9 @@ class Api:
         authors_of: Callable[[str], Sequence[str]] = lambda name: (),
         people_in: Callable[[str], int] = lambda name: 0,
         close_document: Callable[[str], Awaitable[None]] | None = None,
+        rename: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
+        self._rename = rename
         self._people_in = people_in
         self._close_document = close_document
         self._admission = admission
@@ -174,7 +176,11 @@ class Api:
                     return await self._document(r)
                 if r.method == "DELETE":
                     return await self._trash(r, True)
-                raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "GET or DELETE", "GET, DELETE")
+                if r.method == "PATCH":
+                    return await self._set_title(r)
+                raise ApiError(
+                    http.HTTPStatus.METHOD_NOT_ALLOWED, "GET, PATCH or DELETE", "GET, PATCH, DELETE"
+                )
             case ["restore"]:
                 if r.method != "POST":
                     raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "POST", "POST")
@@ -267,6 +273,27 @@ class Api:
         if entry is None:
             raise ApiError(http.HTTPStatus.NOT_FOUND, f"document {r.name!r} does not exist")
         return json_reply(http.HTTPStatus.OK, entry.as_json(self._people_in(r.name)))
+
+    async def _set_title(self, r: _Request) -> Reply:
+        if not r.principal.role.writable:
+            raise ApiError(http.HTTPStatus.FORBIDDEN, "this link may not rename the document")
+        payload = self._json_body(r)
+        if not isinstance(payload, dict) or "title" not in payload:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, 'send {"title": "..."}')
+        try:
+            title = check_title(payload["title"])
+        except ValueError as exc:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, str(exc)) from None
+        entry = await self._store.entry(r.name)
+        if entry is None:
+            raise ApiError(http.HTTPStatus.NOT_FOUND, f"document {r.name!r} does not exist")
+        if entry.trashed_at is not None:
+            raise ApiError(http.HTTPStatus.CONFLICT, "the document is in the trash; restore it")
+        if self._rename is not None:
+            await self._rename(r.name, title)
+        found = await self._store.entry(r.name)
+        assert found is not None
+        return json_reply(http.HTTPStatus.OK, found.as_json(self._people_in(r.name)))
 
     async def _trash(self, r: _Request, trashed: bool) -> Reply:
         if not r.principal.role.writable:

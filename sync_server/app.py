@@ -27,6 +27,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
+from pycrdt import Map
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
@@ -34,6 +35,7 @@ from websockets.typing import Subprotocol
 from shared.errors import CloseCode, InvalidState, StorageError
 from shared.limits import SUBPROTOCOL, SUBPROTOCOL_V2
 from shared.polling import PollTiming
+from shared.schema import META
 
 from .admission import Admission, Refusal, SessionGrant, credential_of
 from .api import Api
@@ -140,6 +142,7 @@ class RelayServer(Resource):
             authors_of=self._versions.taken,
             people_in=self._registry.people_in,
             close_document=self._trashed,
+            rename=self.rename,
         )
         self._front = PollingFront(self._hub, self._api.handle)
         self._refusal_logged_at = -1e9
@@ -241,6 +244,16 @@ class RelayServer(Resource):
         self._front.close_all()
 
     # ------------------------------------------------------------------ revocation
+
+    async def rename(self, name: str, title: str) -> None:
+        """Set the title of ``name`` as an edit of the document (every peer sees it)."""
+        room = await self._registry.acquire(name)
+        try:
+            room.apply_server_edit(lambda doc: doc.get(META, type=Map).__setitem__("title", title))
+            await room.drain()
+        finally:
+            self._registry.release(room)
+        await self._store.note_info(name, title=title, last_editor=None)
 
     async def _trashed(self, name: str) -> None:
         await self._registry.close_document(

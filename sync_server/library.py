@@ -60,3 +60,24 @@ def like_pattern(text: str) -> str:
 def prefix_pattern(prefix: str) -> str:
     """Names starting with ``prefix``, as a LIKE pattern (ESCAPE '\\')."""
     return like_pattern(prefix)[1:]
+
+
+#: Longest title accepted through the API (characters).
+MAX_TITLE = 500
+
+
+def check_title(title: object) -> str:
+    """A document title given through the API: a string of at most MAX_TITLE characters
+    without control characters, surrounding blanks removed (empty: "Untitled").
+
+    Raises:
+        ValueError: with what is wrong.
+    """
+    if not isinstance(title, str):
+        raise ValueError("title must be a string")
+    text = title.strip()
+    if len(text) > MAX_TITLE:
+        raise ValueError(f"title is longer than {MAX_TITLE} characters")
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text):
+        raise ValueError("title must not contain control characters")
+    return text

@@ -423,6 +423,24 @@ class Room:
             if self._bus is not None:
                 self._bus.request_resync(self.name)
 
+    def apply_server_edit(self, edit: Callable[[Doc[Any]], None]) -> None:
+        """An edit the server itself makes (a rename through the API): ``edit`` changes a
+        copy of the document, and the resulting update is applied, stored, relayed to this
+        node's peers and published to the other nodes like any peer's (``drain()`` waits
+        for it to be durable)."""
+        copy: Doc[Any] = Doc()
+        copy.apply_update(self.doc.get_update())
+        updates: list[bytes] = []
+        subscription = copy.observe(lambda event: updates.append(event.update))
+        try:
+            with copy.transaction():
+                edit(copy)
+        finally:
+            copy.unobserve(subscription)
+        for update in updates:
+            if self._integrate_trusted(update) and self._bus is not None:
+                self._bus.publish_update(self.name, update)
+
     def _integrate_trusted(self, update: bytes, *, relay: bool = True) -> bool:
         """Apply an update from another node or storage through the gate; False if held.
 

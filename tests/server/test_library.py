@@ -102,3 +102,33 @@ async def test_the_trash_closes_refuses_and_restores() -> None:
             await back.wait_text("keep me 🎉")
         status, body, _ = await call(http_url(srv, "/api/v1/documents/nope"), "DELETE")
         assert (status, json.loads(body)["error"]) == (404, "not_found")
+
+
+async def test_renaming_is_an_edit_everyone_sees() -> None:
+    async with RelayServer(secured()) as srv:
+        editor = mint_token(SECRET, "report", Role.EDITOR)
+        viewer = mint_token(SECRET, "report", Role.VIEWER)
+        async with synced_client(f"{srv.url}/report?token={editor}") as ed:
+            await ed.append("body")
+            await wait_until(lambda: ed.saved, "stored")
+            url = http_url(srv, "/api/v1/documents/report")
+            body = json.dumps({"title": "  보고서 — Q3 "}).encode()
+            status, raw, _ = await call(url, "PATCH", body, editor)
+            assert status == 200 and json.loads(raw)["title"] == "보고서 — Q3", raw
+            meta = ed.doc.get("meta", type=Map)
+            await wait_until(lambda: meta.get("title") == "보고서 — Q3", "the editor sees it")
+            for token, payload, expected in [
+                (viewer, {"title": "x"}, (403, "forbidden")),
+                (editor, {"title": 5}, (400, "bad_request")),
+                (editor, {"title": "a\nb"}, (400, "bad_request")),
+                (editor, {"name": "x"}, (400, "bad_request")),
+            ]:
+                status, raw, _ = await call(url, "PATCH", json.dumps(payload).encode(), token)
+                assert (status, json.loads(raw)["error"]) == expected, (payload, raw)
+        assert [d["title"] for d in await listing(srv, token=editor)] == ["보고서 — Q3"]
+        async with synced_client(f"{srv.url}/report?token={viewer}") as late:
+            assert late.doc.get("meta", type=Map).get("title") == "보고서 — Q3"
+        missing = http_url(srv, "/api/v1/documents/nothing-here")
+        token = mint_token(SECRET, "nothing-here", Role.EDITOR)
+        status, raw, _ = await call(missing, "PATCH", b'{"title": "x"}', token)
+        assert (status, json.loads(raw)["error"]) == (404, "not_found")
