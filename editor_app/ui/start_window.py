@@ -206,6 +206,7 @@ class LibraryPanel(QWidget):
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setAlternatingRowColors(True)
+        self.list.setStyleSheet("QTreeWidget::item { padding: 5px 4px; }")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.list.header()
         header.setStretchLastSection(False)
@@ -242,7 +243,7 @@ class LibraryPanel(QWidget):
         buttons.addWidget(self.new_button)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(0, 8, 0, 0)
         layout.addLayout(top)
         layout.addLayout(search_row)
         layout.addWidget(self.list, 1)
@@ -454,8 +455,6 @@ class LibraryPanel(QWidget):
         self._entries = entries
         self.list.clear()
         now = time.time()
-        bold = QFont(self.list.font())
-        bold.setBold(True)
         for entry in entries:
             when = entry.trashed_at if self._trash and entry.trashed_at else entry.updated_at
             people = f"{entry.people} here" if entry.people else ""
@@ -463,8 +462,6 @@ class LibraryPanel(QWidget):
                 [entry.display_title, changed_ago(when, now), entry.last_editor or "", people]
             )
             item.setData(0, NAME_ROLE, entry.name)
-            if entry.people:
-                item.setFont(0, bold)
             stamp = dt.datetime.fromtimestamp(when).strftime("%A %d %B %Y, %H:%M")
             item.setToolTip(0, f"{entry.name} · {entry.size:,} bytes")
             item.setToolTip(1, stamp)

@@ -20,6 +20,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from editor_app.core.library_client import list_documents
+from editor_app.ui.open_dialog import OpenDocumentDialog
 from editor_app.ui.start_window import LibraryPanel, StartWindow
 from shared.access import Role
 from shared.errors import CloseCode
@@ -180,3 +181,19 @@ async def test_errors_are_said_in_plain_words() -> None:
             assert panel.message == "This link may not see the trash."
     panel.hide()
     panel.deleteLater()
+
+
+async def test_the_open_dialog_lists_the_current_documents_server() -> None:
+    async with RelayServer(secured()) as srv:
+        token = mint_token(SECRET, "plan-*", Role.EDITOR)
+        async with titled_documents(srv.url, token):
+            dialog = OpenDocumentDialog(f"{srv.url}/plan-a?token={token}", token=token)
+            chosen: list[str] = []
+            dialog.linkChosen.connect(chosen.append)
+            dialog.open()
+            await listed(dialog.library, {HANGUL, "Budget", "plan-c"}, "the team's documents")
+            assert dialog.library.select("plan-b")
+            press_enter(dialog.library)
+            assert chosen == [f"{srv.url}/plan-b?token={token}"]
+            assert not dialog.isVisible()
+            dialog.deleteLater()
