@@ -103,6 +103,9 @@ class ClientStatus:
     detail: str = ""
     retry_in: float | None = None
     read_only: bool = False
+    #: Whether comment threads may be written: an editor's, owner's or commenter's link
+    #: (a commenter's page is read-only, its comments are not).
+    can_comment: bool = True
     #: OFFLINE: "unreachable" (no answer) or "blocked" (a proxy or firewall refuses).
     problem: str = ""
 
@@ -258,6 +261,7 @@ class SyncClient:
         self._stopped = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._read_only = False
+        self._can_comment = True
         self._synced_at: float | None = None
 
     # ------------------------------------------------------------------ public API
@@ -464,6 +468,7 @@ class SyncClient:
         self._session, self._link = session, link
         self._synced_at = None
         self._read_only = False
+        self._can_comment = True
         self._outbox.set()
         try:
             async with asyncio.TaskGroup() as tg:
@@ -509,6 +514,7 @@ class SyncClient:
         for event in session.events_received():
             if isinstance(event, HelloReceived):
                 self._read_only = not event.role.writable
+                self._can_comment = event.role.may_write  # owner, editor, commenter
                 if event.incarnation != self.incarnation:
                     self.incarnation = event.incarnation
                     if self.on_incarnation is not None:
@@ -624,17 +630,17 @@ class SyncClient:
         if conn is not None and not conn.legacy and not conn.up:
             return  # the connection's status says it (OFFLINE) until it resumes
         self._problem = self._last_error = ""
-        ro = self._read_only
+        ro, cc = self._read_only, self._can_comment
         if session.state is not SessionState.SYNCED:
             if self.status.status is not Status.OFFLINE:
-                self._set_status(ClientStatus(Status.CONNECTING, read_only=ro))
+                self._set_status(ClientStatus(Status.CONNECTING, read_only=ro, can_comment=cc))
         elif not session.extensions:
             detail = "this server cannot confirm that changes are saved"
-            self._set_status(ClientStatus(Status.SYNCED, detail, read_only=ro))
+            self._set_status(ClientStatus(Status.SYNCED, detail, read_only=ro, can_comment=cc))
         elif session.all_acknowledged:
-            self._set_status(ClientStatus(Status.SAVED, read_only=ro))
+            self._set_status(ClientStatus(Status.SAVED, read_only=ro, can_comment=cc))
         else:
-            self._set_status(ClientStatus(Status.SAVING, read_only=ro))
+            self._set_status(ClientStatus(Status.SAVING, read_only=ro, can_comment=cc))
 
     def _set_status(self, status: ClientStatus) -> None:
         if status == self.status:

@@ -38,6 +38,7 @@ class ConnectionModel(QObject):
 
     statusChanged = Signal(str, str)  # text, kind
     readOnlyChanged = Signal(bool)
+    canCommentChanged = Signal(bool)
     conflictDetected = Signal(str)  # detail; emitted once per conflict episode
     noteChanged = Signal(str)  # the network note ("" when there is nothing to say)
     detailsChanged = Signal()
@@ -63,6 +64,7 @@ class ConnectionModel(QObject):
             self._note = _note_of(connection.info)
         self._text, self._kind = status_text(client.status)
         self._read_only = bool(client.status.read_only)
+        self._can_comment = bool(client.status.can_comment)
         self._retry_in: float | None = client.status.retry_in
         self._unsubscribe: Callable[[], None] | None = client.add_listener(self._on_status)
 
@@ -77,6 +79,11 @@ class ConnectionModel(QObject):
     @property
     def read_only(self) -> bool:
         return self._read_only
+
+    @property
+    def can_comment(self) -> bool:
+        """Whether this link may write comments (editors, owners and commenters)."""
+        return self._can_comment
 
     @property
     def note(self) -> str:
@@ -154,6 +161,9 @@ class ConnectionModel(QObject):
         if bool(status.read_only) != self._read_only:
             self._read_only = bool(status.read_only)
             self.readOnlyChanged.emit(self._read_only)
+        if bool(status.can_comment) != self._can_comment:
+            self._can_comment = bool(status.can_comment)
+            self.canCommentChanged.emit(self._can_comment)
         if kind == "conflict" and not was_conflict:
             self.conflictDetected.emit(status.detail)
 
