@@ -258,10 +258,6 @@ class LibraryPanel(QWidget):
         return self._server
 
     @property
-    def token(self) -> str | None:
-        return self._token
-
-    @property
     def busy(self) -> bool:
         """Whether a request is under way."""
         return self._busy > 0
