@@ -44,10 +44,12 @@ from editor_app.qt import export
 from editor_app.qt.connection_model import ConnectionModel
 from editor_app.qt.icons import align_icon
 from editor_app.ui.about import about_box
+from editor_app.ui.comments_panel import install_comments
 from editor_app.ui.dialogs import LinkDialog, OpenLinkDialog
 from editor_app.ui.find_replace import FindReplaceDialog
 from editor_app.ui.outline import OutlinePanel
 from editor_app.ui.people_list import PeopleList, Person
+from editor_app.ui.share_dialog import ShareDialog
 from editor_app.ui.shortcuts import ShortcutsDialog
 from editor_app.ui.status_badge import StatusBadge
 from editor_app.ui.version_history import VersionHistoryDialog
@@ -164,6 +166,7 @@ class MainWindow(QMainWindow):
         self._build_page()
         self._build_status_bar()
         self._connect_model()
+        self.comments = install_comments(self)  # the panel, Insert ▸ Comment, highlights
         # Open with the caret in the page, as a word processor does (not in the title).
         self.editor.setFocus()
 
@@ -197,13 +200,14 @@ class MainWindow(QMainWindow):
         self.title_edit.setFont(font)
         self.title_edit.setMinimumWidth(280)
         self.people = PeopleList()
-        self.share_button = QPushButton("Copy link")
+        self.share_button = QPushButton("Share")
         self.share_button.setObjectName("shareButton")
-        self.share_button.setToolTip("Copy this document's link to share it")
+        self.share_button.setToolTip("Share this document: links to edit, comment or view")
         self.share_button.setStyleSheet(
-            "QPushButton { background: #c2e7ff; border-radius: 14px; padding: 5px 16px; }"
+            "QPushButton { background: #c2e7ff; color: #001d35; border-radius: 14px; "
+            "padding: 5px 16px; font-weight: bold; }"
         )
-        self.share_button.clicked.connect(lambda *_: self.copy_link())
+        self.share_button.clicked.connect(lambda *_: self.show_share())
         header = QWidget()
         row = QHBoxLayout(header)
         row.setContentsMargins(12, 6, 12, 2)
@@ -368,6 +372,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addAction(a("new", "New document", self.newDocumentRequested.emit, STANDARD.New))
         file_menu.addAction(a("open", "Open link…", self.show_open_link, STANDARD.Open))
+        file_menu.addAction(a("share", "Share…", self.show_share))
         file_menu.addAction(a("copyLink", "Copy link", self.copy_link, "Ctrl+Shift+C"))
         file_menu.addSeparator()
         file_menu.addAction(
@@ -566,6 +571,14 @@ class MainWindow(QMainWindow):
     def copy_link(self) -> None:
         QApplication.clipboard().setText(self.link)
         self.statusBar().showMessage("Link copied — anyone with the link can edit", 4000)
+
+    def show_share(self) -> ShareDialog:
+        """The Share button, *File ▸ Share…*: links for this document (owners), or how to
+        pass it on."""
+        dialog = ShareDialog(self.connection, self.model.title(), self)
+        dialog.open()
+        dialog.start()
+        return dialog
 
     def show_open_link(self) -> OpenLinkDialog:
         dialog = OpenLinkDialog(self)
