@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from editor_app.core.comments import Anchors, Message, Thread
 from editor_app.core.errors import PositionUnavailable
 from editor_app.qt.comments_model import CommentsModel
-from editor_app.ui.comment_highlights import CommentHighlighter
+from editor_app.ui.comment_highlights import DARK, LIGHT, CommentHighlighter
 
 if TYPE_CHECKING:
     from editor_app.ui.main_window import MainWindow
@@ -104,19 +104,14 @@ class MessageView(QWidget):
         self.body = body
         column.addWidget(body)
         if model.is_mine(message) and not message.deleted:
-            actions = QHBoxLayout()
-            actions.setContentsMargins(0, 0, 0, 0)
             self.edit_button = _link_button("Edit", "editMessage")
             self.delete_button = _link_button("Delete", "deleteMessage")
             self.edit_button.clicked.connect(lambda *_: self.start_edit())
             self.delete_button.clicked.connect(lambda *_: self.delete())
-            actions.addStretch(1)
-            actions.addWidget(self.edit_button)
-            actions.addWidget(self.delete_button)
-            column.addLayout(actions)
-            enabled = model.can_comment
-            self.edit_button.setEnabled(enabled)
-            self.delete_button.setEnabled(enabled)
+            head.addWidget(self.edit_button)
+            head.addWidget(self.delete_button)
+            self.edit_button.setEnabled(model.can_comment)
+            self.delete_button.setEnabled(model.can_comment)
 
     def start_edit(self, text: str | None = None) -> QLineEdit:
         """Edit in place: Enter saves, Escape cancels."""
@@ -237,11 +232,12 @@ class ThreadCard(QFrame):
         dark = self.palette().window().color().lightness() < 128
         background = "#2d2e30" if dark else "#ffffff"
         border = "#1a73e8" if active else ("#3c4043" if dark else "#dadce0")
-        quote = "#bdc1c6" if dark else "#5f6368"
+        quote = "#e8eaed" if dark else "#3c4043"
+        mark = DARK[0] if dark else LIGHT[0]  # the yellow of the commented text
         self.setStyleSheet(
             f"#commentThread {{ background: {background}; border: 1px solid {border}; "
-            f"border-radius: 8px; }} #threadQuote {{ color: {quote}; "
-            "border-left: 3px solid #f6c026; padding-left: 6px; }"
+            f"border-radius: 8px; }} #threadQuote {{ color: {quote}; background: {mark}; "
+            "border-radius: 4px; padding: 3px 6px; }"
         )
 
     def send_reply(self) -> None:
@@ -265,7 +261,8 @@ class DraftCard(QFrame):
         self.anchors = anchors
         self.setStyleSheet(
             "#commentDraft { border: 1px solid #1a73e8; border-radius: 8px; }"
-            " #draftQuote { color: #5f6368; border-left: 3px solid #f6c026; padding-left: 6px; }"
+            f" #draftQuote {{ color: #3c4043; background: {LIGHT[0]}; border-radius: 4px;"
+            " padding: 3px 6px; }"
         )
         column = QVBoxLayout(self)
         column.setContentsMargins(12, 10, 12, 10)
