@@ -77,9 +77,8 @@ async def run(trace: Path, count: int) -> None:
             latest = await store.version_update("paper", ids[-1])
             read_ms = (time.perf_counter() - t0) * 1000
             assert latest is not None and len(latest) == len(full)
-            print(
-                f"document: {len(full):,} bytes as one update; {len(str(final.get('content', type=pycrdt.Text))):,} characters"
-            )  # noqa: E501
+            chars = len(str(final.get("content", type=pycrdt.Text)))
+            print(f"document: {len(full):,} bytes as one update; {chars:,} characters")
             print(f"versions: {len(listed)} (retention keeps them all below 50)")
             print(f"stored bytes per version: mean {statistics.mean(sizes):,.0f}, "
                   f"max {max(sizes):,}, total {sum(sizes):,} "

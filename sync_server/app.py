@@ -42,6 +42,7 @@ from .api import Api
 from .auth import Principal, token_from_request
 from .config import ServerConfig
 from .connection import Connection, reset, serve_connection
+from .keepalive import Keepalive
 from .library import TRASH_SECONDS
 from .lifecycle import Resource
 from .memory import MemoryTrimmer
@@ -185,8 +186,7 @@ class RelayServer(Resource):
             max_size=c.limits.max_message_size,
             max_queue=c.max_inbound_queue,
             compression=None,
-            ping_interval=c.ping_interval,
-            ping_timeout=c.ping_timeout,
+            ping_interval=None,  # one Keepalive task pings them all (sync_server/keepalive.py)
             open_timeout=c.open_timeout,
             close_timeout=c.close_timeout,
             server_header="coscribe",
@@ -195,6 +195,10 @@ class RelayServer(Resource):
         )
         self._server = await listener.install(ws_server)  # it accepts (sync_server/sockets.py)
         self.spawn(self._sweep_outbound(), "outbound sweeper")
+        if c.ping_interval is not None:
+            keepalive = Keepalive(c.ping_interval, c.ping_timeout)
+            server = self._server
+            self.spawn(keepalive.run(lambda: server.connections), "keepalive")
         self.spawn(self._poll_revocations(), "revocation poller")
         self.spawn(self._purge_trash(), "trash purger")
         log.info("listening", extra={"fields": {"url": self.url, "data": str(c.data_dir)}})
