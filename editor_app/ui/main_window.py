@@ -47,6 +47,7 @@ from editor_app.ui.about import about_box
 from editor_app.ui.comments_panel import install_comments
 from editor_app.ui.dialogs import LinkDialog, OpenLinkDialog
 from editor_app.ui.find_replace import FindReplaceDialog
+from editor_app.ui.open_dialog import OpenDocumentDialog
 from editor_app.ui.outline import OutlinePanel
 from editor_app.ui.people_list import PeopleList, Person
 from editor_app.ui.share_dialog import ShareDialog
@@ -371,7 +372,8 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(a("new", "New document", self.newDocumentRequested.emit, STANDARD.New))
-        file_menu.addAction(a("open", "Open link…", self.show_open_link, STANDARD.Open))
+        file_menu.addAction(a("openDocument", "Open…", self.show_open_document, STANDARD.Open))
+        file_menu.addAction(a("open", "Open link…", self.show_open_link, "Ctrl+Shift+O"))
         file_menu.addAction(a("share", "Share…", self.show_share))
         file_menu.addAction(a("copyLink", "Copy link", self.copy_link, "Ctrl+Shift+C"))
         file_menu.addSeparator()
@@ -578,6 +580,20 @@ class MainWindow(QMainWindow):
         dialog = ShareDialog(self.connection, self.model.title(), self)
         dialog.open()
         dialog.start()
+        return dialog
+
+    def show_open_document(self) -> OpenDocumentDialog:
+        """*File ▸ Open…*: the documents of this document's server (its library)."""
+        link, shared = self.connection.link, self.connection.connection
+        dialog = OpenDocumentDialog(
+            link.url,
+            self,
+            token=link.token,
+            proxy=shared.proxy_resolver if shared is not None else None,
+            ssl=shared.ssl if shared is not None else None,
+        )
+        dialog.linkChosen.connect(self.openLinkRequested.emit)
+        dialog.open()
         return dialog
 
     def show_open_link(self) -> OpenLinkDialog:

@@ -56,10 +56,11 @@ async def titled_documents(url: str, token: str | None = None) -> AsyncIterator[
             peers.append(peer)
 
         async def noted() -> bool:
-            titles = {d.title for d in await list_documents(url, token)}
-            return titles >= {HANGUL, "Budget"}
+            listed = await list_documents(url, token)
+            names, titles = {d.name for d in listed}, {d.title for d in listed}
+            return names == set(DOCUMENTS) and titles >= {HANGUL, "Budget"}
 
-        await wait_until_async(noted, "the titles in the library")
+        await wait_until_async(noted, "the documents and their titles in the library")
         yield peers
 
 
@@ -197,3 +198,22 @@ async def test_the_open_dialog_lists_the_current_documents_server() -> None:
             assert chosen == [f"{srv.url}/plan-b?token={token}"]
             assert not dialog.isVisible()
             dialog.deleteLater()
+
+
+async def test_file_open_lists_this_server_and_opens_the_choice(
+    server: RelayServer, tmp_path: Path
+) -> None:
+    async with (
+        titled_documents(server.url),
+        editor_app(tmp_path / "me", "Ada") as app,
+    ):
+        first = app.open_document(f"{server.url}/plan-c")
+        action = first.window.actions_by_name["openDocument"]
+        assert action.shortcut().toString() == "Ctrl+O"
+        action.trigger()
+        dialog = first.window.findChild(OpenDocumentDialog)
+        assert dialog is not None and dialog.isVisible()
+        await listed(dialog.library, {HANGUL, "Budget", "plan-c"}, "this server's documents")
+        assert dialog.library.select("plan-b")
+        dialog.library.open_button.click()
+        assert set(app.documents) == {f"{server.url}/plan-c", f"{server.url}/plan-b"}
