@@ -411,6 +411,7 @@ class RelayServer(Resource):
                 self.config,
                 self._outbound,
                 self._live,
+                self.spawn,
             )
         finally:
             self._admission.closed(ip)

@@ -31,6 +31,8 @@ import socket
 import struct
 import time
 import weakref
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
@@ -94,6 +96,9 @@ class _Coalescer:
         for conn in dirty:
             conn.flush()
 
+
+#: Starts a task in the server's task group (``Resource.spawn``): a probe outlives nothing.
+Spawn = Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]]
 
 _coalescers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Coalescer] = (
     weakref.WeakKeyDictionary()
@@ -165,7 +170,7 @@ class Connection:
         "_monitor",
         "_probing",
         "_sync_requests",
-        "_tg",
+        "_spawn",
         "_ws",
         "close_code",
         "label",
@@ -180,7 +185,7 @@ class Connection:
     def __init__(
         self,
         ws: ServerConnection,
-        tg: asyncio.TaskGroup,
+        spawn: Spawn,
         metrics: Metrics,
         monitor: OutboundMonitor,
         config: ServerConfig,
@@ -190,7 +195,7 @@ class Connection:
         self._ws = ws
         self.name = name
         self.principal = principal
-        self._tg = tg
+        self._spawn = spawn
         self._metrics = metrics
         self._monitor = monitor
         self._max_out = config.max_outbound_bytes
@@ -293,7 +298,7 @@ class Connection:
         if self._closing or self._probing:
             return
         self._probing = True
-        self._tg.create_task(self._probe(), name=f"probe {self.label}")
+        self._spawn(self._probe(), f"probe {self.label}")
 
     async def _probe(self) -> None:
         try:
@@ -351,6 +356,7 @@ async def serve_connection(
     config: ServerConfig,
     monitor: OutboundMonitor,
     live: set[Connection],
+    spawn: Spawn,
 ) -> None:
     """Run one admitted WebSocket connection until it closes.
 
@@ -361,85 +367,85 @@ async def serve_connection(
     extensions = ws.subprotocol == SUBPROTOCOL
     loop = asyncio.get_running_loop()
     metrics.connections_opened += 1
-    async with asyncio.TaskGroup() as tg:
-        conn = Connection(ws, tg, metrics, monitor, config, name, principal)
-        live.add(conn)
-        fields = {"peer": conn.label, "room": name, "ext": extensions, "role": str(principal.role)}
-        expiry: asyncio.TimerHandle | None = None
-        if principal.expires_at is not None:
-            expiry = loop.call_at(
-                loop.time() + max(0.0, principal.expires_at - time.time()),
-                conn.kick,
-                CloseCode.TOKEN_EXPIRED,
-                "access token expired",
-            )
-        rate = TokenBucket(config.message_rate, config.message_burst)
-        try:
-            room = await registry.acquire(name)
-        except RoomRefused as exc:
-            metrics.errors_by_kind[exc.metric] += 1
-            log.warning("refused: %s", exc, extra={"fields": fields})
-            conn.kick(exc.close_code, exc.reason)
-            if expiry is not None:
-                expiry.cancel()
-            live.discard(conn)
-            await ws.wait_closed()
-            conn.finished()
-            return
-        log.debug("peer joined", extra={"fields": fields})
-        try:
-            conn.session = room.new_session(
-                conn,
-                extensions=extensions,
-                role=principal.role,
-                limits=config.limits,
-            )
-            room.join(conn)
+    # The connection's own tasks (probes) belong to the server's task group.
+    conn = Connection(ws, spawn, metrics, monitor, config, name, principal)
+    live.add(conn)
+    fields = {"peer": conn.label, "room": name, "ext": extensions, "role": str(principal.role)}
+    expiry: asyncio.TimerHandle | None = None
+    if principal.expires_at is not None:
+        expiry = loop.call_at(
+            loop.time() + max(0.0, principal.expires_at - time.time()),
+            conn.kick,
+            CloseCode.TOKEN_EXPIRED,
+            "access token expired",
+        )
+    rate = TokenBucket(config.message_rate, config.message_burst)
+    try:
+        room = await registry.acquire(name)
+    except RoomRefused as exc:
+        metrics.errors_by_kind[exc.metric] += 1
+        log.warning("refused: %s", exc, extra={"fields": fields})
+        conn.kick(exc.close_code, exc.reason)
+        if expiry is not None:
+            expiry.cancel()
+        live.discard(conn)
+        await ws.wait_closed()
+        conn.finished()
+        return
+    log.debug("peer joined", extra={"fields": fields})
+    try:
+        conn.session = room.new_session(
+            conn,
+            extensions=extensions,
+            role=principal.role,
+            limits=config.limits,
+        )
+        room.join(conn)
 
-            def receive(data: bytes, text: bool) -> None:
-                """One complete message from the peer (called by the connection itself)."""
-                if conn.closing:
-                    # Kicked (protocol error, rate limit, slow consumer, expiry): keep reading
-                    # and discarding, or a full inbound queue would stall the close handshake.
+        def receive(data: bytes, text: bool) -> None:
+            """One complete message from the peer (called by the connection itself)."""
+            if conn.closing:
+                # Kicked (protocol error, rate limit, slow consumer, expiry): keep reading
+                # and discarding, or a full inbound queue would stall the close handshake.
+                return
+            try:
+                if text:
+                    metrics.messages_in += 1
+                    metrics.bytes_in += len(data)
+                    refuse(conn, DecodeError("text frame: the protocol uses binary messages"),
+                           metrics=metrics, fields=fields, logger=log)  # fmt: skip
                     return
-                try:
-                    if text:
-                        metrics.messages_in += 1
-                        metrics.bytes_in += len(data)
-                        refuse(conn, DecodeError("text frame: the protocol uses binary messages"),
-                               metrics=metrics, fields=fields, logger=log)  # fmt: skip
-                        return
-                    deliver(room, conn, data, rate=rate, metrics=metrics, fields=fields, logger=log)
-                except Exception:
-                    metrics.errors_by_kind["internal"] += 1
-                    log.exception("internal error; closing peer", extra={"fields": fields})
-                    conn.kick(CloseCode.INTERNAL_ERROR, "internal error")
+                deliver(room, conn, data, rate=rate, metrics=metrics, fields=fields, logger=log)
+            except Exception:
+                metrics.errors_by_kind["internal"] += 1
+                log.exception("internal error; closing peer", extra={"fields": fields})
+                conn.kick(CloseCode.INTERNAL_ERROR, "internal error")
 
-            # Messages already queued are read the usual way; from then on the connection
-            # hands each message over as it is parsed (see GuardedConnection).
-            direct = isinstance(ws, GuardedConnection)
-            while not (direct and ws.deliver_directly(receive)):  # type: ignore[attr-defined]
-                message = await ws.recv()
-                if isinstance(message, str):
-                    receive(message.encode(), True)
-                else:
-                    receive(message, False)
-            await ws.wait_closed()
-        except ConnectionClosed:
-            pass
-        except Exception:
-            metrics.errors_by_kind["internal"] += 1
-            log.exception("internal error; closing peer", extra={"fields": fields})
-            conn.kick(CloseCode.INTERNAL_ERROR, "internal error")
-        finally:
-            if expiry is not None:
-                expiry.cancel()
-            room.leave(conn)
-            registry.release(room)
-            live.discard(conn)
-            conn.finished()
-            metrics.connections_closed += 1
-            _log_left(ws, conn, fields)
+        # Messages already queued are read the usual way; from then on the connection
+        # hands each message over as it is parsed (see GuardedConnection).
+        direct = isinstance(ws, GuardedConnection)
+        while not (direct and ws.deliver_directly(receive)):  # type: ignore[attr-defined]
+            message = await ws.recv()
+            if isinstance(message, str):
+                receive(message.encode(), True)
+            else:
+                receive(message, False)
+        await ws.wait_closed()
+    except ConnectionClosed:
+        pass
+    except Exception:
+        metrics.errors_by_kind["internal"] += 1
+        log.exception("internal error; closing peer", extra={"fields": fields})
+        conn.kick(CloseCode.INTERNAL_ERROR, "internal error")
+    finally:
+        if expiry is not None:
+            expiry.cancel()
+        room.leave(conn)
+        registry.release(room)
+        live.discard(conn)
+        conn.finished()
+        metrics.connections_closed += 1
+        _log_left(ws, conn, fields)
 
 
 def _log_left(ws: ServerConnection, conn: Connection, fields: dict[str, object]) -> None:
