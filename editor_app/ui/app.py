@@ -151,7 +151,9 @@ class CoscribeApp(QObject):
     # -- windows ------------------------------------------------------------------------------
     def show_start(self) -> StartWindow:
         if self.start_window is None:
-            self.start_window = StartWindow(self.store.recent())
+            self.start_window = StartWindow(
+                self.store.recent(), servers=[self.server], proxy=self.proxy_resolver()
+            )
             self.start_window.newDocumentRequested.connect(self.new_document)
             self.start_window.openRequested.connect(self.open_link)
             self.start_window.closed.connect(self._start_window_closed)

@@ -54,7 +54,7 @@ from editor_app.ui.share_dialog import ShareDialog
 from editor_app.ui.shortcuts import ShortcutsDialog
 from editor_app.ui.status_badge import StatusBadge
 from editor_app.ui.version_history import VersionHistoryDialog
-from editor_app.ui.word_count import WordCountDialog
+from editor_app.ui.word_count import PageIndicator, WordCountDialog
 
 HEADING_CHOICES = (("Normal text", None),) + tuple((f"Heading {n}", n) for n in range(1, 7))
 ZOOM_LEVELS = (50, 75, 90, 100, 125, 150, 175, 200)
@@ -535,7 +535,9 @@ class MainWindow(QMainWindow):
         self.status_badge = StatusBadge(self.connection)
         self.word_count_label = QLabel("0 words")
         self.word_count_label.setObjectName("wordCount")
+        self.page_indicator = PageIndicator(self.editor)
         self.statusBar().addWidget(self.status_badge)
+        self.statusBar().addPermanentWidget(self.page_indicator)
         self.statusBar().addPermanentWidget(self.word_count_label)
 
     def _connect_model(self) -> None:
