@@ -87,33 +87,40 @@ class _Request:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class RelayHooks:
+    """What the API asks of the running relay (``RelayServer`` supplies them)."""
+
+    is_open: Callable[[], bool]
+    revoke: Callable[[str], Awaitable[None]]  # a link's token id
+    authors_of: Callable[[str], Sequence[str]]  # a document's unversioned authors
+    people_in: Callable[[str], int]
+    close_document: Callable[[str], Awaitable[None]]  # moved to the trash
+    rename: Callable[[str, str], Awaitable[None]]
+
+
+#: What each method of a resource answers (see Api._route).
+_Handlers = dict[str, Callable[[], Awaitable[Reply]]]
+
+
 class Api:
-    """Answers ``/api/v1/`` requests (see module docstring)."""
+    """Answers ``/api/v1/`` requests (see module docstring). ``secret``: the token secret
+    (None in open mode: no links to mint)."""
 
     def __init__(
         self,
         admission: Admission,
         store: DocumentStore,
+        relay: RelayHooks,
         *,
         max_name_length: int,
-        is_open: Callable[[], bool],
-        secret: bytes | None = None,
-        revoke: Callable[[str], Awaitable[None]] | None = None,
-        authors_of: Callable[[str], Sequence[str]] = lambda name: (),
-        people_in: Callable[[str], int] = lambda name: 0,
-        close_document: Callable[[str], Awaitable[None]] | None = None,
-        rename: Callable[[str, str], Awaitable[None]] | None = None,
+        secret: bytes | None,
     ) -> None:
-        self._rename = rename
-        self._people_in = people_in
-        self._close_document = close_document
         self._admission = admission
         self._store = store
+        self._relay = relay
         self._max_name_length = max_name_length
-        self._is_open = is_open
         self._secret = secret
-        self._revoke = revoke
-        self._authors_of = authors_of
 
     async def handle(
         self, method: str, target: str, headers: dict[str, str], body: bytes, ip: str
@@ -135,7 +142,7 @@ class Api:
             return error(http.HTTPStatus.SERVICE_UNAVAILABLE, "stored data cannot be read")
 
     def _admit(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Request:
-        if not self._is_open():
+        if not self._relay.is_open():
             raise ApiError(http.HTTPStatus.SERVICE_UNAVAILABLE, "server is shutting down")
         if len(body) > MAX_BODY:
             raise ApiError(
@@ -167,47 +174,32 @@ class Api:
 
     async def _route(self, r: _Request) -> Reply:
         if not r.name:
-            if r.method != "GET":
-                raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "GET", "GET")
-            return await self._list_documents(r, r.rest[0][1:])
+            return await _dispatch(r, {"GET": lambda: self._list_documents(r, r.rest[0][1:])})
         match r.rest:
             case []:
-                if r.method == "GET":
-                    return await self._document(r)
-                if r.method == "DELETE":
-                    return await self._trash(r, True)
-                if r.method == "PATCH":
-                    return await self._set_title(r)
-                raise ApiError(
-                    http.HTTPStatus.METHOD_NOT_ALLOWED, "GET, PATCH or DELETE", "GET, PATCH, DELETE"
-                )
+                handlers: _Handlers = {
+                    "GET": lambda: self._document(r),
+                    "PATCH": lambda: self._set_title(r),
+                    "DELETE": lambda: self._trash(r, True),
+                }
             case ["restore"]:
-                if r.method != "POST":
-                    raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "POST", "POST")
-                return await self._trash(r, False)
+                handlers = {"POST": lambda: self._trash(r, False)}
             case ["versions"]:
-                if r.method == "GET":
-                    return await self._list_versions(r)
-                if r.method == "POST":
-                    return await self._name_version(r)
-                raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "GET or POST", "GET, POST")
+                handlers = {
+                    "GET": lambda: self._list_versions(r),
+                    "POST": lambda: self._name_version(r),
+                }
             case ["versions", vid]:
-                if r.method != "GET":
-                    raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "GET", "GET")
-                return await self._get_version(r, _version_id(vid))
+                handlers = {"GET": lambda: self._get_version(r, _version_id(vid))}
             case ["links"]:
                 self._require_owner(r)
-                if r.method == "GET":
-                    return await self._list_links(r)
-                if r.method == "POST":
-                    return await self._mint_link(r)
-                raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "GET or POST", "GET, POST")
+                handlers = {"GET": lambda: self._list_links(r), "POST": lambda: self._mint_link(r)}
             case ["links", link_id]:
                 self._require_owner(r)
-                if r.method != "DELETE":
-                    raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, "DELETE", "DELETE")
-                return await self._revoke_link(r, link_id)
-        raise ApiError(http.HTTPStatus.NOT_FOUND, "no such endpoint")
+                handlers = {"DELETE": lambda: self._revoke_link(r, link_id)}
+            case _:
+                raise ApiError(http.HTTPStatus.NOT_FOUND, "no such endpoint")
+        return await _dispatch(r, handlers)
 
     async def _list_versions(self, r: _Request) -> Reply:
         versions = await self._store.versions(r.name)
@@ -219,19 +211,10 @@ class Api:
     async def _name_version(self, r: _Request) -> Reply:
         if not r.principal.role.writable:
             raise ApiError(http.HTTPStatus.FORBIDDEN, "this link may not name versions")
-        try:
-            payload = json.loads(r.body or b"null")
-        except ValueError:
-            raise ApiError(http.HTTPStatus.BAD_REQUEST, "the body is not JSON") from None
-        if not isinstance(payload, dict) or "label" not in payload:
-            raise ApiError(http.HTTPStatus.BAD_REQUEST, 'send {"label": "..."}')
-        try:
-            label = check_label(payload["label"])
-        except ValueError as exc:
-            raise ApiError(http.HTTPStatus.BAD_REQUEST, str(exc)) from None
+        label = self._field(r, "label", check_label)
         try:
             info = await self._store.add_version(
-                r.name, label=label, authors=self._authors_of(r.name)
+                r.name, label=label, authors=self._relay.authors_of(r.name)
             )
         except InvalidUpdate as exc:
             log.error("api: stored document does not replay", extra={"fields": {"error": str(exc)}})
@@ -265,46 +248,42 @@ class Api:
             entries = [e for e in entries if e.name == pattern]
         return json_reply(
             http.HTTPStatus.OK,
-            {"trash": trash, "documents": [e.as_json(self._people_in(e.name)) for e in entries]},
+            {
+                "trash": trash,
+                "documents": [e.as_json(self._relay.people_in(e.name)) for e in entries],
+            },
         )
 
     async def _document(self, r: _Request) -> Reply:
         entry = await self._store.entry(r.name)
         if entry is None:
             raise ApiError(http.HTTPStatus.NOT_FOUND, f"document {r.name!r} does not exist")
-        return json_reply(http.HTTPStatus.OK, entry.as_json(self._people_in(r.name)))
+        return json_reply(http.HTTPStatus.OK, entry.as_json(self._relay.people_in(r.name)))
 
     async def _set_title(self, r: _Request) -> Reply:
         if not r.principal.role.writable:
             raise ApiError(http.HTTPStatus.FORBIDDEN, "this link may not rename the document")
-        payload = self._json_body(r)
-        if not isinstance(payload, dict) or "title" not in payload:
-            raise ApiError(http.HTTPStatus.BAD_REQUEST, 'send {"title": "..."}')
-        try:
-            title = check_title(payload["title"])
-        except ValueError as exc:
-            raise ApiError(http.HTTPStatus.BAD_REQUEST, str(exc)) from None
+        title = self._field(r, "title", check_title)
         entry = await self._store.entry(r.name)
         if entry is None:
             raise ApiError(http.HTTPStatus.NOT_FOUND, f"document {r.name!r} does not exist")
         if entry.trashed_at is not None:
             raise ApiError(http.HTTPStatus.CONFLICT, "the document is in the trash; restore it")
-        if self._rename is not None:
-            await self._rename(r.name, title)
+        await self._relay.rename(r.name, title)
         found = await self._store.entry(r.name)
         assert found is not None
-        return json_reply(http.HTTPStatus.OK, found.as_json(self._people_in(r.name)))
+        return json_reply(http.HTTPStatus.OK, found.as_json(self._relay.people_in(r.name)))
 
     async def _trash(self, r: _Request, trashed: bool) -> Reply:
         if not r.principal.role.writable:
             raise ApiError(http.HTTPStatus.FORBIDDEN, "this link may not delete or restore")
         if not await self._store.set_trashed(r.name, trashed):
             raise ApiError(http.HTTPStatus.NOT_FOUND, f"document {r.name!r} does not exist")
-        if trashed and self._close_document is not None:
-            await self._close_document(r.name)
+        if trashed:
+            await self._relay.close_document(r.name)
         entry = await self._store.entry(r.name)
         assert entry is not None
-        return json_reply(http.HTTPStatus.OK, entry.as_json(self._people_in(r.name)))
+        return json_reply(http.HTTPStatus.OK, entry.as_json(self._relay.people_in(r.name)))
 
     # ------------------------------------------------------------------ links
 
@@ -317,6 +296,16 @@ class Api:
             )
         if not r.principal.role.manages_links:
             raise ApiError(http.HTTPStatus.FORBIDDEN, "only the document's owners manage its links")
+
+    def _field(self, r: _Request, key: str, check: Callable[[object], str]) -> str:
+        """``check(body[key])`` of a JSON body ``{key: ...}``; 400 saying what is wrong."""
+        payload = self._json_body(r)
+        if not isinstance(payload, dict) or key not in payload:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, f'send {{"{key}": "..."}}')
+        try:
+            return check(payload[key])
+        except ValueError as exc:
+            raise ApiError(http.HTTPStatus.BAD_REQUEST, str(exc)) from None
 
     def _json_body(self, r: _Request) -> object:
         try:
@@ -357,9 +346,17 @@ class Api:
             raise ApiError(http.HTTPStatus.BAD_REQUEST, "not a link id")
         if not await self._store.mark_link_revoked(r.name, link_id):
             raise ApiError(http.HTTPStatus.NOT_FOUND, f"document {r.name!r} has no link {link_id}")
-        if self._revoke is not None:
-            await self._revoke(link_id)
+        await self._relay.revoke(link_id)
         return json_reply(http.HTTPStatus.OK, {"revoked": link_id})
+
+
+async def _dispatch(r: _Request, handlers: _Handlers) -> Reply:
+    """Run the handler of ``r``'s method, or answer 405 saying which methods there are."""
+    handler = handlers.get(r.method)
+    if handler is None:
+        allowed = ", ".join(handlers)
+        raise ApiError(http.HTTPStatus.METHOD_NOT_ALLOWED, f"use {allowed}", allowed)
+    return await handler()
 
 
 def _version_id(text: str) -> int:

@@ -38,7 +38,7 @@ from shared.polling import PollTiming
 from shared.schema import META
 
 from .admission import Admission, Refusal, SessionGrant, credential_of
-from .api import Api
+from .api import Api, RelayHooks
 from .auth import Principal, token_from_request
 from .config import ServerConfig
 from .connection import Connection, reset, serve_connection
@@ -136,14 +136,16 @@ class RelayServer(Resource):
         self._api = Api(
             self._admission,
             self._store,
+            RelayHooks(
+                is_open=lambda: self.life.is_open,
+                revoke=self.revoke_token,
+                authors_of=self._versions.taken,
+                people_in=self._registry.people_in,
+                close_document=self._trashed,
+                rename=self.rename,
+            ),
             max_name_length=config.limits.max_document_name_length,
-            is_open=lambda: self.life.is_open,
             secret=config.secret,
-            revoke=self.revoke_token,
-            authors_of=self._versions.taken,
-            people_in=self._registry.people_in,
-            close_document=self._trashed,
-            rename=self.rename,
         )
         self._front = PollingFront(self._hub, self._api.handle)
         self._refusal_logged_at = -1e9

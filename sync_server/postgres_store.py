@@ -36,7 +36,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, Unpack
 
@@ -392,10 +392,21 @@ class PostgresStore(StoreBase):
             )
         return existed
 
-    async def _names(self) -> list[str]:
+    async def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """One read on the reader connection (one consistent snapshot)."""
         async with self._reader.use() as conn, conn.transaction():
-            cur = await conn.execute("SELECT name FROM coscribe_documents ORDER BY name")
-            return [str(r[0]) for r in await cur.fetchall()]
+            cur = await conn.execute(sql, params)
+            return await cur.fetchall()
+
+    async def _change(self, sql: str, params: Sequence[object]) -> int:
+        """One committed write on the control connection; the rows it touched."""
+        async with self._control.use() as conn, conn.transaction():
+            cur = await conn.execute(sql, params)
+            return cur.rowcount
+
+    async def _names(self) -> list[str]:
+        rows = await self._rows("SELECT name FROM coscribe_documents ORDER BY name")
+        return [str(r[0]) for r in rows]
 
     async def _add_revocation(
         self, kind: RevocationKind, key: str, not_before: float, revoked_at: float
@@ -404,13 +415,11 @@ class PostgresStore(StoreBase):
             return await _insert_revocation(conn, kind, key, not_before, revoked_at)
 
     async def _revocations_since(self, after_id: int) -> list[Revocation]:
-        async with self._reader.use() as conn, conn.transaction():
-            cur = await conn.execute(
-                "SELECT id, kind, key, not_before, revoked_at FROM coscribe_revocations "
-                "WHERE id > %s ORDER BY id",
-                (after_id,),
-            )
-            rows = await cur.fetchall()
+        rows = await self._rows(
+            "SELECT id, kind, key, not_before, revoked_at FROM coscribe_revocations "
+            "WHERE id > %s ORDER BY id",
+            (after_id,),
+        )
         return [Revocation.of_row(r) for r in rows]
 
     async def _insert_version(
@@ -433,96 +442,82 @@ class PostgresStore(StoreBase):
         return VersionInfo(int(row[0]), v.created_at, v.label, v.automatic, v.authors, len(v.data))
 
     async def _versions(self, name: str) -> list[VersionInfo]:
-        async with self._reader.use() as conn, conn.transaction():
-            cur = await conn.execute(
-                "SELECT id, created_at, label, automatic, authors, length(data) "
-                f"FROM coscribe_versions WHERE {_CURRENT} ORDER BY id DESC",
-                (name, name),
-            )
-            rows = await cur.fetchall()
+        rows = await self._rows(
+            "SELECT id, created_at, label, automatic, authors, length(data) "
+            f"FROM coscribe_versions WHERE {_CURRENT} ORDER BY id DESC",
+            (name, name),
+        )
         return [version_of_row(r) for r in rows]
 
     async def _version_data(self, name: str, version_id: int) -> bytes | None:
-        async with self._reader.use() as conn, conn.transaction():
-            cur = await conn.execute(
-                f"SELECT data FROM coscribe_versions WHERE id = %s AND {_CURRENT}",
-                (version_id, name, name),
-            )
-            row = await cur.fetchone()
-        return None if row is None else bytes(row[0])
+        rows = await self._rows(
+            f"SELECT data FROM coscribe_versions WHERE id = %s AND {_CURRENT}",
+            (version_id, name, name),
+        )
+        return bytes(rows[0][0]) if rows else None
 
     async def _set_info(
         self, name: str, title: str | None, updated_at: float, last_editor: str | None
     ) -> None:
-        async with self._control.use() as conn, conn.transaction():
-            await conn.execute(
-                "UPDATE coscribe_documents SET title = coalesce(%s, title), updated_at = %s, "
-                "last_editor = coalesce(%s, last_editor) WHERE name = %s",
-                (title, updated_at, last_editor, name),
-            )
+        await self._change(
+            "UPDATE coscribe_documents SET title = coalesce(%s, title), updated_at = %s, "
+            "last_editor = coalesce(%s, last_editor) WHERE name = %s",
+            (title, updated_at, last_editor, name),
+        )
 
     async def _catalog(
         self, prefix: str, query: str | None, trashed: bool, limit: int
     ) -> list[DocumentEntry]:
         like = None if query is None else like_pattern(query)
-        async with self._reader.use() as conn, conn.transaction():
-            cur = await conn.execute(
-                "SELECT name, title, created_at, updated_at, last_editor, "
-                "log_bytes + coalesce(length(snapshot), 0), trashed_at FROM coscribe_documents "
-                "WHERE name LIKE %s AND (trashed_at IS NOT NULL) = %s "
-                "AND (%s::text IS NULL OR title ILIKE %s OR name ILIKE %s) "
-                "ORDER BY coalesce(updated_at, created_at) DESC LIMIT %s",
-                (prefix_pattern(prefix), trashed, like, like, like, limit),
-            )
-            rows = await cur.fetchall()
+        rows = await self._rows(
+            "SELECT name, title, created_at, updated_at, last_editor, "
+            "log_bytes + coalesce(length(snapshot), 0), trashed_at FROM coscribe_documents "
+            "WHERE name LIKE %s AND (trashed_at IS NOT NULL) = %s "
+            "AND (%s::text IS NULL OR title ILIKE %s OR name ILIKE %s) "
+            "ORDER BY coalesce(updated_at, created_at) DESC LIMIT %s",
+            (prefix_pattern(prefix), trashed, like, like, like, limit),
+        )
         return [DocumentEntry.of_row(r) for r in rows]
 
     async def _set_trashed(self, name: str, at: float | None) -> bool:
-        async with self._control.use() as conn, conn.transaction():
-            cur = await conn.execute(
-                "UPDATE coscribe_documents SET trashed_at = %s WHERE name = %s", (at, name)
-            )
-            return cur.rowcount > 0
+        changed = await self._change(
+            "UPDATE coscribe_documents SET trashed_at = %s WHERE name = %s", (at, name)
+        )
+        return changed > 0
 
     async def _trashed_before(self, cutoff: float) -> list[str]:
-        async with self._reader.use() as conn, conn.transaction():
-            cur = await conn.execute(
-                "SELECT name FROM coscribe_documents WHERE trashed_at < %s", (cutoff,)
-            )
-            return [str(r[0]) for r in await cur.fetchall()]
+        rows = await self._rows(
+            "SELECT name FROM coscribe_documents WHERE trashed_at < %s", (cutoff,)
+        )
+        return [str(r[0]) for r in rows]
 
     async def _insert_link(self, link: LinkRecord) -> None:
-        async with self._control.use() as conn, conn.transaction():
-            await conn.execute(
-                f"INSERT INTO coscribe_links ({_LINK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (link.id, link.name, str(link.role), link.created_at, link.expires_at,
-                 link.revoked_at, link.token),
-            )  # fmt: skip
+        await self._change(
+            f"INSERT INTO coscribe_links ({_LINK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (link.id, link.name, str(link.role), link.created_at, link.expires_at,
+             link.revoked_at, link.token),
+        )  # fmt: skip
 
     async def _links(self, name: str) -> list[LinkRecord]:
-        async with self._reader.use() as conn, conn.transaction():
-            cur = await conn.execute(
-                f"SELECT {_LINK_COLUMNS} FROM coscribe_links WHERE name = %s "
-                "ORDER BY created_at DESC, id",
-                (name,),
-            )
-            rows = await cur.fetchall()
+        rows = await self._rows(
+            f"SELECT {_LINK_COLUMNS} FROM coscribe_links WHERE name = %s "
+            "ORDER BY created_at DESC, id",
+            (name,),
+        )
         return [LinkRecord.of_row(r) for r in rows]
 
     async def _mark_link_revoked(self, name: str, link_id: str, at: float) -> bool:
-        async with self._control.use() as conn, conn.transaction():
-            cur = await conn.execute(
-                "UPDATE coscribe_links SET revoked_at = coalesce(revoked_at, %s) "
-                "WHERE name = %s AND id = %s",
-                (at, name, link_id),
-            )
-            return cur.rowcount > 0
+        changed = await self._change(
+            "UPDATE coscribe_links SET revoked_at = coalesce(revoked_at, %s) "
+            "WHERE name = %s AND id = %s",
+            (at, name, link_id),
+        )
+        return changed > 0
 
     async def _drop_versions(self, name: str, ids: list[int]) -> None:
-        async with self._control.use() as conn, conn.transaction():
-            await conn.execute(
-                "DELETE FROM coscribe_versions WHERE name = %s AND id = ANY(%s)", (name, ids)
-            )
+        await self._change(
+            "DELETE FROM coscribe_versions WHERE name = %s AND id = ANY(%s)", (name, ids)
+        )
 
 
 _LINK_COLUMNS = "id, name, role, created_at, expires_at, revoked_at, token"
