@@ -10,6 +10,14 @@ and the same look). Buttons: "Restore this version", "Name current version…" (
 for editors: the server refuses the rest, so a viewer's or commenter's buttons are
 disabled) and "Close".
 
+"Show changes" (as in Google Docs) shows the selected version with what changed since the
+version before it (the next older one): :mod:`editor_app.core.version_diff` finds the
+changes and builds a document that reads like them (deleted text kept where it was), and
+the page marks them: inserted text with a light background and an underline in its
+author's colour (one neutral colour when several people wrote the version; their names
+are listed above the page), deleted text struck through in grey, reformatted text with
+the light background only. Formats are kept. The oldest version shows everything as new.
+
 Restoring is an edit (:mod:`editor_app.core.restore`): the difference is written into the
 CRDT in one local-edit transaction, so it is sent and undone like typing. The model does
 not mirror local edits into Qt (the binding wrote them), so the page is then reloaded from
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import sys
 import time
 from collections.abc import Coroutine
@@ -32,8 +41,9 @@ from typing import Any
 
 import pycrdt
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QHBoxLayout,
     QInputDialog,
@@ -55,9 +65,17 @@ from editor_app.core.errors import (
     Unreachable,
     UnreadableEncoding,
 )
-from editor_app.core.restore import RestoreEdit, document_from_update, restore
+from editor_app.core.restore import RestoreEdit, content_delta, document_from_update, restore
 from editor_app.core.schema import title as title_of
 from editor_app.core.sync_client import ClientStatus, Status
+from editor_app.core.version_diff import (
+    Change,
+    Part,
+    author_color,
+    changes_document,
+    diff_versions,
+    spans16,
+)
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.connection_model import ConnectionModel
 from editor_app.qt.document_model import DocumentModel
@@ -96,6 +114,28 @@ def _scheme(widget: QWidget) -> _Scheme:
     else:
         dark = hint == Qt.ColorScheme.Dark
     return _DARK if dark else _LIGHT
+
+
+#: The changes' colour when several people (or nobody known) wrote a version.
+NEUTRAL_COLOR = "#5f6368"
+#: How much of the author's colour tints the background of inserted text.
+TINT = 0.22
+
+
+def tint(color: QColor, background: QColor, amount: float = TINT) -> QColor:
+    """``color`` mixed into ``background``: a light highlight that keeps text readable."""
+    return QColor.fromRgbF(
+        background.redF() + (color.redF() - background.redF()) * amount,
+        background.greenF() + (color.greenF() - background.greenF()) * amount,
+        background.blueF() + (color.blueF() - background.blueF()) * amount,
+    )
+
+
+def changes_color(entry: VersionEntry) -> QColor:
+    """The colour of a version's changes: its author's, or a neutral one."""
+    if len(entry.authors) == 1:
+        return QColor(author_color(entry.authors[0]))
+    return QColor(NEUTRAL_COLOR)
 
 
 #: How long naming a version waits for this editor's unsaved edits to reach the server.
@@ -212,6 +252,7 @@ class VersionHistoryDialog(QDialog):
         self._shown_doc: pycrdt.Doc[Any] | None = None
         self._preview_model: DocumentModel | None = None
         self._preview: EditorWidget | None = None
+        self._changes: list[Part] | None = None
         self._colors = _scheme(parent or self)
         self._build()
         connection.readOnlyChanged.connect(self._update_buttons)
@@ -253,6 +294,18 @@ class VersionHistoryDialog(QDialog):
         self.preview_title = QLabel()
         self.preview_title.setObjectName("previewTitle")
         self.preview_title.setStyleSheet(f"color: {c.muted}")
+        self.changes_box = QCheckBox("Show changes")
+        self.changes_box.setObjectName("showChanges")
+        self.changes_box.setToolTip("Mark what changed since the version before this one")
+        self.changes_box.toggled.connect(self._changes_toggled)
+        self.changes_label = QLabel()
+        self.changes_label.setObjectName("changesLegend")
+        self.changes_label.setTextFormat(Qt.TextFormat.RichText)
+        self.changes_label.setWordWrap(True)
+        self.changes_label.hide()
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.preview_title, 1)
+        title_row.addWidget(self.changes_box)
         self._desk = QWidget()
         self._desk.setObjectName("previewDesk")
         self._desk.setStyleSheet(f"#previewDesk {{ background: {c.desk}; }}")
@@ -262,7 +315,8 @@ class VersionHistoryDialog(QDialog):
         right_column = QVBoxLayout(right)
         right_column.setContentsMargins(0, 0, 0, 0)
         right_column.addWidget(self.preview_heading)
-        right_column.addWidget(self.preview_title)
+        right_column.addLayout(title_row)
+        right_column.addWidget(self.changes_label)
         right_column.addWidget(self._desk, 1)
 
         splitter = QSplitter()
@@ -304,6 +358,11 @@ class VersionHistoryDialog(QDialog):
     @property
     def preview(self) -> EditorWidget | None:
         return self._preview
+
+    @property
+    def changes(self) -> list[Part] | None:
+        """What the preview marks as changed (None: the version as it is)."""
+        return self._changes
 
     @property
     def message(self) -> str:
@@ -414,36 +473,66 @@ class VersionHistoryDialog(QDialog):
         return next((v for v in self._versions if v.id == version_id), None)
 
     async def show_version(self, version_id: int) -> None:
-        """Show version ``version_id`` in the preview (fetched once, then kept)."""
+        """Show version ``version_id`` in the preview (fetched once, then kept); with
+        "Show changes", marked with what changed since the version before it."""
         entry = self._entry(version_id)
         if entry is None:
             return
-        update = self._contents.get(version_id)
-        if update is None:
+        show_changes = self.changes_box.isChecked()
+        before = self._older(entry) if show_changes else None
+        wanted = [entry] + ([before] if before is not None else [])
+        if any(v.id not in self._contents for v in wanted):
             self._say("Loading this version…")
-            try:
-                update = await self._api.content(version_id)
-                version = document_from_update(update)
-            except (NetworkError, UnreadableEncoding) as exc:
-                if self._is_selected(version_id):
-                    self._say(f"Couldn't show this version. {describe_error(exc)}", error=True)
-                return
-            self._contents[version_id] = update
-        else:
-            version = document_from_update(update)
-        if not self._is_selected(version_id):
-            return  # another version was picked meanwhile
-        self._set_preview(entry, version)
+        try:
+            version = await self._version(version_id)
+            older = await self._version(before.id) if before is not None else None
+        except (NetworkError, UnreadableEncoding) as exc:
+            if self._is_selected(version_id):
+                self._say(f"Couldn't show this version. {describe_error(exc)}", error=True)
+            return
+        if not self._is_selected(version_id) or self.changes_box.isChecked() != show_changes:
+            return  # another version was picked meanwhile, or the box changed
+        changes = None
+        if show_changes:
+            old = content_delta(older) if older is not None else None
+            changes = diff_versions(old, content_delta(version))
+        self._set_preview(entry, version, changes)
+        self._legend(entry, before, changes)
         self._say("")
         self.previewShown.emit(version_id)
+
+    async def _version(self, version_id: int) -> pycrdt.Doc[Any]:
+        """Version ``version_id`` as a document (its bytes fetched once, then kept)."""
+        update = self._contents.get(version_id)
+        if update is None:
+            update = await self._api.content(version_id)
+            version = document_from_update(update)
+            self._contents[version_id] = update
+            return version
+        return document_from_update(update)
+
+    def _older(self, entry: VersionEntry) -> VersionEntry | None:
+        """The version before ``entry`` (the next older one in the list), if any."""
+        later = [v.id for v in self._versions].index(entry.id) + 1
+        return self._versions[later] if later < len(self._versions) else None
+
+    def _changes_toggled(self, on: bool) -> None:
+        self.changes_label.setVisible(on)
+        item = self.list.currentItem()
+        version_id = item.data(VERSION_ROLE) if item is not None else None
+        if isinstance(version_id, int):
+            self.spawn(self.show_version(version_id))
 
     def _is_selected(self, version_id: int) -> bool:
         item = self.list.currentItem()
         return item is not None and bool(item.data(VERSION_ROLE) == version_id)
 
-    def _set_preview(self, entry: VersionEntry, version: pycrdt.Doc[Any]) -> None:
+    def _set_preview(
+        self, entry: VersionEntry, version: pycrdt.Doc[Any], changes: list[Part] | None
+    ) -> None:
         self._drop_preview()
-        model = DocumentModel(version, parent=self)
+        shown = version if changes is None else changes_document(changes, title_of(version))
+        model = DocumentModel(shown, parent=self)
         model.read_only = True
         page = EditorWidget(model)
         page.setObjectName("versionPreview")
@@ -456,16 +545,72 @@ class VersionHistoryDialog(QDialog):
         self._desk_layout.addWidget(page)
         self._preview_model, self._preview = model, page
         self._shown, self._shown_doc = entry, version
+        self._changes = changes
+        if changes is not None:
+            self._mark(page, changes, changes_color(entry))
         when = f"{day_heading(entry.created_at)}, {clock(entry.created_at)}"
         self.preview_heading.setText(f"{when} — {entry.label}" if entry.label else when)
         doc_title = title_of(version)
         self.preview_title.setText(f"Title: {doc_title}" if doc_title else "Untitled document")
         self._update_buttons()
 
+    def _mark(self, page: EditorWidget, changes: list[Part], color: QColor) -> None:
+        """Draw the changes on the page (Qt only: nothing reaches the document)."""
+        c = self._colors
+        inserted = QTextCharFormat()
+        inserted.setBackground(tint(color, QColor(c.panel)))
+        inserted.setFontUnderline(True)
+        inserted.setUnderlineColor(color)
+        deleted = QTextCharFormat()
+        deleted.setFontStrikeOut(True)
+        deleted.setForeground(QColor(c.muted))
+        formatted = QTextCharFormat()
+        formatted.setBackground(inserted.background())
+        looks: dict[Change, QTextCharFormat] = {
+            "insert": inserted,
+            "delete": deleted,
+            "format": formatted,
+        }
+        document = page.document()
+        last = document.characterCount() - 1
+        with page.binding.presentation_only():
+            cursor = QTextCursor(document)
+            cursor.beginEditBlock()
+            for change, start, length in spans16(changes):
+                end = min(start + length, last)
+                if start < end:
+                    cursor.setPosition(start)
+                    cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+                    cursor.mergeCharFormat(looks[change])
+            cursor.endEditBlock()
+
+    def _legend(
+        self, entry: VersionEntry, before: VersionEntry | None, changes: list[Part] | None
+    ) -> None:
+        """Above the page: whose changes these are, and since when."""
+        if changes is None:
+            self.changes_label.clear()
+            return
+        color = changes_color(entry)
+        background = tint(color, QColor(self._colors.panel)).name()
+        since = (
+            f"since {day_heading(before.created_at).lower()}, {clock(before.created_at)}"
+            if before is not None
+            else "— the first version: all of it is new"
+        )
+        people = ", ".join(html.escape(name) for name in entry.authors)
+        who = f" by {people}" if people else ""
+        self.changes_label.setText(
+            f'<span style="color: {color.name()}">■</span> Changes{who} {since}: '
+            f'<u style="background-color: {background}">added</u>, '
+            f'<s style="color: {self._colors.muted}">removed</s>'
+        )
+
     def _drop_preview(self) -> None:
         page, model = self._preview, self._preview_model
         self._preview = self._preview_model = None
         self._shown = self._shown_doc = None
+        self._changes = None
         if page is not None:
             page.close_binding()
             page.hide()

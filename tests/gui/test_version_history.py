@@ -12,14 +12,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QKeySequence, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QInputDialog
 
 from editor_app.core.api_client import HistoryClient, list_versions, name_version
 from editor_app.core.errors import ServerRefused
+from editor_app.core.version_diff import author_color
 from editor_app.qt import formats
 from editor_app.qt.document_model import UNDO_CAPTURE_MS
 from editor_app.ui.app import OpenDocument
+from editor_app.ui.editor_widget import EditorWidget
 from editor_app.ui.shortcuts import shortcut_rows
 from editor_app.ui.version_history import VersionHistoryDialog
 from sync_server.app import RelayServer
@@ -131,6 +134,62 @@ async def test_name_preview_restore_and_undo(tmp_path: Path) -> None:
             assert formats.document_delta(editor.document()) == formats.crdt_delta(
                 opened.model.text.diff()
             )
+
+
+def char_format(page: EditorWidget, word: str) -> QTextCharFormat:
+    """The format of the first character of ``word`` on ``page``."""
+    cursor = QTextCursor(page.document())
+    cursor.setPosition(page.toPlainText().index(word) + 1)
+    return cursor.charFormat()
+
+
+@pytest.mark.asyncio
+async def test_show_changes_marks_what_the_newer_version_changed(tmp_path: Path) -> None:
+    async with relay(tmp_path / "srv") as server, editor_app(tmp_path / "me", "Ada") as app:
+        opened = app.open_document(f"{server.url}/changes")
+        await saved(opened)
+        editor = opened.editor
+        type_text(editor, "The quick fox jumps")
+        first = await opened_history(opened)
+        await named(first, "One")
+        first.close_button.click()
+
+        cursor = editor.textCursor()
+        cursor.setPosition(4)
+        cursor.setPosition(9, QTextCursor.MoveMode.KeepAnchor)  # "quick"
+        editor.setTextCursor(cursor)
+        type_text(editor, "sleepy")
+        await saved(opened)
+        dialog = await opened_history(opened)
+        newer = await named(dialog, "Two")
+        await wait_until(
+            lambda: dialog.shown is not None and dialog.shown.id == newer,
+            lambda: f"the preview of version {newer}, message {dialog.message!r}",
+        )
+        assert dialog.changes is None and not dialog.changes_label.isVisible()
+
+        dialog.changes_box.click()  # "Show changes"
+        await wait_until(
+            lambda: dialog.changes is not None, lambda: f"the changes, {dialog.message!r}"
+        )
+        page = dialog.preview
+        assert page is not None and page.isReadOnly()
+        assert page.toPlainText() == "The quicksleepy fox jumps"
+        inserted = char_format(page, "sleepy")
+        assert inserted.fontUnderline() and not inserted.fontStrikeOut()
+        assert inserted.underlineColor() == QColor(author_color("Ada"))
+        assert inserted.background().style() == Qt.BrushStyle.SolidPattern
+        deleted = char_format(page, "quick")
+        assert deleted.fontStrikeOut() and not deleted.fontUnderline()
+        same = char_format(page, "fox")
+        assert not same.fontStrikeOut() and not same.fontUnderline()
+        assert same.background().style() == Qt.BrushStyle.NoBrush
+        assert dialog.changes_label.isVisible() and "Ada" in dialog.changes_label.text()
+
+        dialog.changes_box.click()  # off: the version as it reads
+        await wait_until(lambda: dialog.changes is None, "the plain preview")
+        assert dialog.preview is not None
+        assert dialog.preview.toPlainText() == "The sleepy fox jumps"
 
 
 @asynccontextmanager
