@@ -19,7 +19,14 @@ an "any" value is a tag byte and its payload.
 
 from __future__ import annotations
 
-__all__ = ["MAX_ANY_DEPTH", "MAX_VAR_UINT", "Lib0Reader", "encode_var_string", "encode_var_uint"]
+__all__ = [
+    "MAX_ANY_DEPTH",
+    "MAX_VAR_UINT",
+    "Lib0Reader",
+    "encode_var_int",
+    "encode_var_string",
+    "encode_var_uint",
+]
 
 #: The largest number a Yjs peer can hold (``Number.MAX_SAFE_INTEGER``).
 MAX_VAR_UINT = 2**53 - 1
@@ -44,6 +51,18 @@ def encode_var_uint(n: int) -> bytes:
         out.append(0x80 | (n & 0x7F))
         n >>= 7
     out.append(n)
+    return bytes(out)
+
+
+def encode_var_int(n: int) -> bytes:
+    """lib0 ``writeVarInt``: a continue bit, the sign and 6 bits in the first byte, then 7
+    bits a byte (like a varUint)."""
+    negative, n = n < 0, abs(n)
+    out = bytearray([(0x80 if n > 0x3F else 0) | (0x40 if negative else 0) | (n & 0x3F)])
+    n >>= 6
+    while n > 0:
+        out.append((0x80 if n > 0x7F else 0) | (n & 0x7F))
+        n >>= 7
     return bytes(out)
 
 
@@ -145,6 +164,18 @@ class Lib0Reader:
         """A Yjs id: client, then clock."""
         client = self.var_uint()
         return client, self.var_uint()
+
+    def var_int(self) -> int:
+        """A lib0 varInt (sign in the first byte), at most 8 bytes (6 + 7 x 7 = 55 bits)."""
+        b = self.byte()
+        value, shift, negative = b & 0x3F, 6, bool(b & 0x40)
+        while b & 0x80:
+            b = self.byte()
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if shift > 60:
+                raise self._error("varInt longer than 53 bits")
+        return -value if negative else value
 
     def skip_var_int(self) -> None:
         """Skip a lib0 varInt (sign in the first byte)."""

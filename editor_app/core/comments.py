@@ -108,7 +108,7 @@ def encode_relative_position(rpos: dict[str, Any]) -> bytes:
         head += lib0.encode_var_uint(int(type_id["clock"]))
     else:
         raise ValueError(f"not a relative position: {rpos!r}")
-    return head + _encode_var_int(int(rpos.get("assoc", 0)))
+    return head + lib0.encode_var_int(int(rpos.get("assoc", 0)))
 
 
 def decode_relative_position(data: bytes | bytearray) -> dict[str, Any]:
@@ -131,31 +131,8 @@ def decode_relative_position(data: bytes | bytearray) -> dict[str, Any]:
     else:
         raise UnreadableEncoding(f"relative position with tag {tag}")
     if r.remaining:
-        rpos["assoc"] = _read_var_int(r)
+        rpos["assoc"] = r.var_int()
     return rpos
-
-
-def _encode_var_int(n: int) -> bytes:
-    """lib0 ``writeVarInt``: sign and 6 bits in the first byte, then 7 bits a byte."""
-    negative, n = n < 0, abs(n)
-    out = bytearray([(0x80 if n > 0x3F else 0) | (0x40 if negative else 0) | (n & 0x3F)])
-    n >>= 6
-    while n > 0:
-        out.append((0x80 if n > 0x7F else 0) | (n & 0x7F))
-        n >>= 7
-    return bytes(out)
-
-
-def _read_var_int(r: Lib0Reader) -> int:
-    b = r.byte()
-    value, shift, negative = b & 0x3F, 6, bool(b & 0x40)
-    while b & 0x80:
-        b = r.byte()
-        value |= (b & 0x7F) << shift
-        shift += 7
-        if shift > 60:
-            raise UnreadableEncoding("varInt longer than 53 bits")
-    return -value if negative else value
 
 
 # --------------------------------------------------------------------- the model

@@ -56,6 +56,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from shared.lib0 import encode_var_int as var_int
 from shared.lib0 import encode_var_uint as var_uint
 
 # --------------------------------------------------------------------------- constants
@@ -92,18 +93,6 @@ CLOCK_LIMIT = 2**32  # yrs keeps clocks in u32
 
 
 # --------------------------------------------------------------------------- lib0 primitives
-
-
-def var_int(n: int) -> bytes:
-    """lib0 ``writeVarInt``: first byte = continue bit, sign bit, 6 value bits."""
-    negative = n < 0
-    n = -n if negative else n
-    out = bytearray([(0x80 if n > 0x3F else 0) | (0x40 if negative else 0) | (n & 0x3F)])
-    n >>= 6
-    while n > 0:
-        out.append((0x80 if n > 0x7F else 0) | (n & 0x7F))
-        n >>= 7
-    return bytes(out)
 
 
 def var_bytes(data: bytes) -> bytes:
