@@ -7,10 +7,11 @@ server's one shared connection, from the app's ``ConnectionManager``) ->
 connections use the proxy chosen in Preferences (the platform's settings come from Qt:
 ``editor_app.qt.system_proxy``).
 
-Tasks started from Qt signals are retained by a :class:`TaskSpawner` (qasync's
-``@asyncSlot`` fails on zero-argument signals such as ``clicked``, qasync#177). Closing a
-window closes its SyncClient cleanly; when the last window is gone, :func:`run_app` returns
-and the event loop ends.
+Tasks started from Qt signals are retained by a
+:class:`~editor_app.ui.background.BackgroundTasks` (qasync's ``@asyncSlot`` fails on
+zero-argument signals such as ``clicked``, qasync#177). Closing a window closes its
+SyncClient cleanly; when the last window is gone, :func:`run_app` returns and the event
+loop ends.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import secrets
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -45,7 +46,8 @@ from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.icons import app_icon
 from editor_app.qt.settings import Settings, os_account_name
 from editor_app.qt.system_proxy import system_proxy
-from editor_app.ui.dialogs import ConflictChoice, ask_conflict_choice
+from editor_app.ui.background import BackgroundTasks
+from editor_app.ui.dialogs import ConflictChoice, ask_conflict_choice, message_box
 from editor_app.ui.editor_widget import EditorWidget
 from editor_app.ui.main_window import MainWindow
 from editor_app.ui.name_dialog import NameDialog
@@ -53,35 +55,6 @@ from editor_app.ui.preferences import PreferencesDialog
 from editor_app.ui.start_window import StartWindow
 
 LOCAL_STORE_FILE = "documents.sqlite3"
-
-
-class TaskSpawner:
-    """Owns tasks started from Qt slots, so none is garbage-collected mid-flight and every
-    failure surfaces in ``sys.excepthook`` (an error dialog in the app, a failure in tests)."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            sys.excepthook(type(exc), exc, exc.__traceback__)
-
-    async def aclose(self) -> None:
-        """Cancel what is still running and wait for it (idempotent)."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @dataclass
@@ -122,7 +95,7 @@ class CoscribeApp(QObject):
         self.store = LocalStore(self.data_dir / LOCAL_STORE_FILE)
         self._name_override = name
         self._server_override = server
-        self.spawner = TaskSpawner()
+        self.spawner = BackgroundTasks()
         #: One connection per server, shared by that server's documents.
         self.connections = ConnectionManager(proxy=self.proxy_resolver(), memory=self.settings)
         self.spawner.spawn(self.connections.run())
@@ -416,13 +389,13 @@ def _error_dialog_hook(
 
     def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         previous(kind, exc, tb)
-        box = QMessageBox(QApplication.activeWindow())
-        box.setObjectName("errorDialog")
-        box.setIcon(QMessageBox.Icon.Critical)
-        box.setWindowTitle("Something went wrong")
-        box.setText(f"{kind.__name__}: {exc}")
-        box.setInformativeText(
-            "Your documents are kept on this computer. Details were written to the terminal."
+        box = message_box(
+            QApplication.activeWindow(),
+            "errorDialog",
+            "Something went wrong",
+            f"{kind.__name__}: {exc}",
+            "Your documents are kept on this computer. Details were written to the terminal.",
+            QMessageBox.Icon.Critical,
         )
         box.setDetailedText("".join(traceback.format_exception(kind, exc, tb)))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

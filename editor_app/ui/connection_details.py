@@ -8,10 +8,6 @@ server once and shows the verdict in plain words (``editor_app.core.diagnose``).
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from typing import Any
-
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -23,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from editor_app.qt.connection_model import ConnectionModel
+from editor_app.ui.background import BackgroundTasks
 
 
 class ConnectionDetailsDialog(QDialog):
@@ -31,7 +28,7 @@ class ConnectionDetailsDialog(QDialog):
         self.setObjectName("connectionDetails")
         self.setWindowTitle("Connection details")
         self.connection = connection
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks()
         self.form = QFormLayout()
         self.values: dict[str, QLabel] = {}
         for name, value in connection.details():
@@ -53,7 +50,7 @@ class ConnectionDetailsDialog(QDialog):
         layout.addWidget(self.verdict)
         layout.addWidget(buttons)
         # qasync's asyncSlot fails on clicked (qasync#177): keep the task ourselves.
-        self.test_button.clicked.connect(lambda *_: self._spawn(self.run_test()))
+        self.test_button.clicked.connect(lambda *_: self._tasks.spawn(self.run_test()))
         connection.detailsChanged.connect(self.refresh)
         connection.statusChanged.connect(lambda *_: self.refresh())
         self.setMinimumWidth(460)
@@ -77,20 +74,6 @@ class ConnectionDetailsDialog(QDialog):
         self.verdict.setText(text)
         self.refresh()
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-
-        def done(t: asyncio.Task[Any]) -> None:
-            self._tasks.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                exc = t.exception()
-                assert exc is not None
-                sys.excepthook(type(exc), exc, exc.__traceback__)
-
-        task.add_done_callback(done)
-
     def done(self, result: int) -> None:  # closing the dialog stops a test in progress
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         super().done(result)

@@ -115,17 +115,37 @@ KEEP_COPY_TEXT = "Keep my version as a new document"
 DISCARD_TEXT = "Discard my offline changes"
 
 
+def message_box(
+    parent: QWidget | None,
+    name: str,
+    title: str,
+    text: str,
+    informative: str,
+    icon: QMessageBox.Icon | None = None,
+) -> QMessageBox:
+    """A message box, not shown yet: object ``name`` (what tests find it by), window
+    ``title``, the main ``text`` and the ``informative`` text under it."""
+    box = QMessageBox(parent)
+    box.setObjectName(name)
+    if icon is not None:
+        box.setIcon(icon)
+    box.setWindowTitle(title)
+    box.setText(text)
+    box.setInformativeText(informative)
+    return box
+
+
 def conflict_box(parent: QWidget | None, name: str) -> QMessageBox:
     """The conflict question. Never merges silently: the server's document is a different
     document now (it was deleted and re-created), so merging would resurrect deleted text."""
-    box = QMessageBox(parent)
-    box.setObjectName("conflictDialog")
-    box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle("This document changed on the server")
-    box.setText(f"The document “{name}” was deleted and re-created on the server.")
-    box.setInformativeText(
+    box = message_box(
+        parent,
+        "conflictDialog",
+        "This document changed on the server",
+        f"The document “{name}” was deleted and re-created on the server.",
         "Your copy on this computer has changes the new document does not know about. "
-        "What should happen to them?"
+        "What should happen to them?",
+        QMessageBox.Icon.Warning,
     )
     keep = box.addButton(KEEP_COPY_TEXT, QMessageBox.ButtonRole.AcceptRole)
     keep.setObjectName("keepCopyButton")
@@ -161,13 +181,12 @@ async def ask_conflict_choice(parent: QWidget | None, name: str) -> ConflictChoi
 
 
 def about_box(parent: QWidget | None) -> QMessageBox:
-    box = QMessageBox(parent)
-    box.setObjectName("aboutDialog")
-    box.setWindowTitle("About Coscribe")
-    box.setText("<b>Coscribe</b>")
-    box.setInformativeText(
+    return message_box(
+        parent,
+        "aboutDialog",
+        "About Coscribe",
+        "<b>Coscribe</b>",
         "Write together in real time, online or offline.<br>"
         "Documents sync through a self-hosted relay speaking the Yjs protocol, and a copy "
-        "of every document you open stays on this computer."
+        "of every document you open stays on this computer.",
     )
-    return box

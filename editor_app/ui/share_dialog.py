@@ -20,12 +20,8 @@ Network work runs as asyncio tasks on the qasync loop, started with plain callba
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import sys
 import time
-from collections.abc import Coroutine
-from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont, QGuiApplication
@@ -47,6 +43,8 @@ from PySide6.QtWidgets import (
 from editor_app.core.api_client import HistoryClient, LinkEntry
 from editor_app.core.errors import NetworkError, NotCoscribeV2, ServerRefused
 from editor_app.qt.connection_model import ConnectionModel
+from editor_app.ui.background import BackgroundTasks
+from editor_app.ui.dialogs import message_box
 from editor_app.ui.version_history import _Scheme, _scheme, clock, day_heading, describe_error
 from shared.access import Role
 
@@ -175,7 +173,7 @@ class ShareDialog(QDialog):
             proxy=shared.proxy_resolver if shared is not None else None,
             ssl=shared.ssl if shared is not None else None,
         )
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks()
         self._links: list[LinkEntry] = []
         self._rows: dict[str, LinkRow] = {}
         self._mode = "loading"
@@ -391,26 +389,12 @@ class ShareDialog(QDialog):
         # The owner's lists want room; a few sentences do not.
         self.resize(self.width(), OWNER_HEIGHT if mode == "owner" else SHORT_HEIGHT)
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        """Run ``coro`` on the event loop, kept until done; a failure reaches sys.excepthook."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            assert exc is not None
-            sys.excepthook(type(exc), exc, exc.__traceback__)
-
     # -- loading ------------------------------------------------------------------------------
     def start(self) -> None:
         """Ask the server (call once the dialog is shown)."""
         self._show("loading", self.loading_page)
         self._say("")
-        self.spawn(self.load())
+        self._tasks.spawn(self.load())
 
     async def load(self) -> None:
         """List the links; the answer decides what the dialog shows."""
@@ -452,7 +436,7 @@ class ShareDialog(QDialog):
     # -- actions ------------------------------------------------------------------------------
     def create_chosen(self) -> None:
         """ "Create link" with the role and expiry chosen."""
-        self.spawn(self.create_link(self.chosen_role, self.expiry_combo.currentData()))
+        self._tasks.spawn(self.create_link(self.chosen_role, self.expiry_combo.currentData()))
 
     async def create_link(self, role: Role, expires_in: float | None) -> LinkEntry | None:
         """Mint a link, show it, copy it; the list then starts with it."""
@@ -497,20 +481,20 @@ class ShareDialog(QDialog):
         if entry is None or entry.revoked:
             return None
         role = ROLE_NAMES.get(entry.role, str(entry.role)).lower()
-        ask = QMessageBox(self)
-        ask.setObjectName("revokeConfirm")
-        ask.setIcon(QMessageBox.Icon.Warning)
-        ask.setWindowTitle("Revoke link")
-        ask.setText(f"Revoke this {role} link?")
-        ask.setInformativeText(
+        ask = message_box(
+            self,
+            "revokeConfirm",
+            "Revoke link",
+            f"Revoke this {role} link?",
             "It stops working at once: people who opened the document with it lose access "
-            "within a second. This cannot be undone; you can create a new link."
+            "within a second. This cannot be undone; you can create a new link.",
+            QMessageBox.Icon.Warning,
         )
         revoke = ask.addButton("Revoke", QMessageBox.ButtonRole.DestructiveRole)
         revoke.setObjectName("confirmRevoke")
         ask.addButton(QMessageBox.StandardButton.Cancel)
         ask.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        revoke.clicked.connect(lambda *_: self.spawn(self.revoke(link_id)))
+        revoke.clicked.connect(lambda *_: self._tasks.spawn(self.revoke(link_id)))
         ask.open()
         return ask
 
@@ -537,6 +521,5 @@ class ShareDialog(QDialog):
         return True
 
     def _closed(self, *_: object) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        self.spawn(self._api.close())
+        self._tasks.cancel()
+        self._tasks.spawn(self._api.close())

@@ -18,12 +18,11 @@ The window only emits requests; the application decides what opening a document 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import html
 import ssl as ssl_module
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -56,6 +55,7 @@ from editor_app.core.library_client import (
 )
 from editor_app.core.links import DEFAULT_SERVER, new_document_name
 from editor_app.core.proxy import ProxyResolver
+from editor_app.ui.background import BackgroundTasks
 from editor_app.ui.dialogs import OpenLinkDialog
 from editor_app.ui.version_history import describe_error
 
@@ -151,9 +151,8 @@ class LibraryPanel(QWidget):
         self._entries: list[DocumentEntry] = []
         self._trash = False
         self._generation = 0  # answers to an older request than the last are dropped
-        self._busy = 0
         self._ever_loaded = False
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks(on_change=self._update_buttons)
         self.confirmation: QMessageBox | None = None
         self._build(servers)
 
@@ -260,7 +259,7 @@ class LibraryPanel(QWidget):
     @property
     def busy(self) -> bool:
         """Whether a request is under way."""
-        return self._busy > 0
+        return len(self._tasks) > 0
 
     @property
     def in_trash(self) -> bool:
@@ -337,7 +336,8 @@ class LibraryPanel(QWidget):
             self._tokens[server] = token
         self._server, self._token = server, self._tokens.get(server)
         self._generation += 1
-        self._spawn(self._load(self._generation, server, self.search_edit.text(), self._trash))
+        query = self.search_edit.text()
+        self._tasks.spawn(self._load(self._generation, server, query, self._trash))
 
     def open_selected(self) -> None:
         entry = self.selected()
@@ -414,7 +414,7 @@ class LibraryPanel(QWidget):
     def _change(self, entry: DocumentEntry, *, trash: bool) -> None:
         server = self._server
         if server is not None:
-            self._spawn(self._move(server, entry, trash))
+            self._tasks.spawn(self._move(server, entry, trash))
 
     async def _move(self, server: str, entry: DocumentEntry, trash: bool) -> None:
         self._say("Moving to the trash…" if trash else "Restoring…")
@@ -427,23 +427,9 @@ class LibraryPanel(QWidget):
         self.changed.emit(entry.name)
         self.reload()
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        self._busy += 1
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        self._update_buttons()
-
-        def done(finished: asyncio.Task[Any]) -> None:
-            self._tasks.discard(finished)
-            self._busy -= 1
-            self._update_buttons()
-
-        task.add_done_callback(done)
-
     def cancel(self) -> None:
         """Stop whatever request is under way (the window is closing)."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
 
     # -- display ------------------------------------------------------------------------------
     def _show_entries(self, entries: list[DocumentEntry]) -> None:
