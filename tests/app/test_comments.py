@@ -77,6 +77,17 @@ def sync(a: Replica, b: Replica) -> None:
         dst.reindex()
 
 
+def commented_pair(text: str, quoted: str, comment: str) -> tuple[Replica, Replica]:
+    """Ada and Bo share ``text``; Ada opens a thread on ``quoted`` and both have it."""
+    a, b = Replica(1, "Ada"), Replica(2, "Bo")
+    a.edit(0, 0, text)
+    sync(a, b)
+    thread_id = a.comments.open_thread(a.find(quoted), comment)
+    assert thread_id is not None
+    sync(a, b)
+    return a, b
+
+
 TEXTS = [
     pytest.param("안녕하세요 여러분, 반갑습니다", "여러분", id="hangul"),
     pytest.param("start 😀🎉 middle 👩‍👩‍👧 end", "🎉 middle 👩‍👩‍👧", id="emoji"),
@@ -90,12 +101,7 @@ TEXTS = [
 def test_a_thread_keeps_its_text_while_others_type_around_and_inside(
     text: str, quoted: str
 ) -> None:
-    a, b = Replica(1, "Ada"), Replica(2, "Bo")
-    a.edit(0, 0, text + "\n")
-    sync(a, b)
-    thread_id = a.comments.open_thread(a.find(quoted), "Look at this")
-    assert thread_id is not None
-    sync(a, b)
+    a, b = commented_pair(text + "\n", quoted, "Look at this")
     # Concurrent: Bo types before, inside and after the quote; Ada types after it.
     start, end = b.find(quoted)
     b.edit(end, 0, "후😀")
@@ -112,11 +118,7 @@ def test_a_thread_keeps_its_text_while_others_type_around_and_inside(
 
 
 def test_concurrent_deletes_at_the_edges_shrink_the_thread() -> None:
-    a, b = Replica(1, "Ada"), Replica(2, "Bo")
-    a.edit(0, 0, "한국어 좋은 아침 😀 하루\n")
-    sync(a, b)
-    a.comments.open_thread(a.find("좋은 아침 😀"), "nice")
-    sync(a, b)
+    a, b = commented_pair("한국어 좋은 아침 😀 하루\n", "좋은 아침 😀", "nice")
     b.edit(*_delete(b, "좋"))  # the first commented character
     a.edit(*_delete(a, "어 "))  # just before, concurrently
     a.edit(*_delete(a, "😀"))  # the last one
@@ -131,11 +133,7 @@ def _delete(r: Replica, s: str) -> tuple[int, int, str]:
 
 
 def test_deleted_text_leaves_the_thread_with_its_quote() -> None:
-    a, b = Replica(1, "Ada"), Replica(2, "Bo")
-    a.edit(0, 0, "keep 👋 gone 한글 keep\n")
-    sync(a, b)
-    a.comments.open_thread(a.find("gone 한글"), "about to vanish")
-    sync(a, b)
+    a, b = commented_pair("keep 👋 gone 한글 keep\n", "gone 한글", "about to vanish")
     b.edit(*_delete(b, "👋 gone 한글 "))
     sync(a, b)
     for replica in (a, b):
