@@ -43,6 +43,13 @@ async def titled(client: TestClient, title: str) -> None:
     await client.flush()
 
 
+async def stored(url: str, text: str) -> None:
+    """Write ``text`` into the document at ``url``; return once the server has stored it."""
+    async with synced_client(url) as peer:
+        await peer.append(text)
+        await wait_until(lambda: peer.saved, f"{url} stored")
+
+
 async def titles_noted(url: str, expected: set[str], token: str | None = None) -> None:
     async def noted() -> bool:
         return {d.title for d in await list_documents(url, token)} >= expected
@@ -109,14 +116,8 @@ async def test_trash_and_restore(server: RelayServer) -> None:
 async def test_tokens_scope_the_listing_and_refusals_carry_the_servers_sentence() -> None:
     async with RelayServer(secured()) as srv:
         anyone = mint_token(SECRET, "*", Role.EDITOR)
-        async with (
-            synced_client(f"{srv.url}/team-x?token={anyone}") as x,
-            synced_client(f"{srv.url}/team-y?token={anyone}") as y,
-            synced_client(f"{srv.url}/private?token={anyone}") as p,
-        ):
-            for peer in (x, y, p):
-                await peer.append("text")
-            await wait_until(lambda: x.saved and y.saved and p.saved, "all three stored")
+        for name in ("team-x", "team-y", "private"):
+            await stored(f"{srv.url}/{name}?token={anyone}", "text")
         team = mint_token(SECRET, "team-*", Role.VIEWER)
         assert sorted(d.name for d in await list_documents(srv.url, team)) == ["team-x", "team-y"]
         # A token in the server address is used too (as a share link carries it).
