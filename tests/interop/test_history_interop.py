@@ -26,6 +26,15 @@ def api(url: str, path: str) -> str:
     return url.replace("ws://", "http://", 1) + path
 
 
+async def named_version(url: str, room: str, label: str) -> int:
+    """Name the current version of ``room`` ``label`` over the API; its id."""
+    request = json.dumps({"label": label}).encode()
+    status, body, _ = await call(api(url, f"/api/v1/documents/{room}/versions"), "POST", request)
+    assert status == 201, body
+    version_id: int = json.loads(body)["id"]
+    return version_id
+
+
 async def test_a_stock_client_merges_a_restore_and_edits_on(
     coscribe: Relay, room: str, node_clients: SpawnNode
 ) -> None:
@@ -35,13 +44,7 @@ async def test_a_stock_client_merges_a_restore_and_edits_on(
         await py.append("첫 판 🎉 first")
         await js.wait_text("첫 판 🎉 first")
         await wait_until(lambda: py.saved, "the first text stored")
-        status, body, _ = await call(
-            api(url, f"/api/v1/documents/{room}/versions"),
-            "POST",
-            json.dumps({"label": "first"}).encode(),
-        )
-        assert status == 201, body
-        version_id = json.loads(body)["id"]
+        version_id = await named_version(url, room, "first")
         await js.insert(0, "JS wrote this. ")
         await py.wait_text("JS wrote this. 첫 판 🎉 first")
         status, update, _ = await call(api(url, f"/api/v1/documents/{room}/versions/{version_id}"))
@@ -64,13 +67,7 @@ async def test_versions_hold_a_stock_clients_edits(
         await js.insert(0, "only JS typed here")
         async with py_client(url, room, coscribe_v1=True) as py:
             await py.wait_text("only JS typed here")
-        status, body, _ = await call(
-            api(url, f"/api/v1/documents/{room}/versions"),
-            "POST",
-            json.dumps({"label": "js"}).encode(),
-        )
-        assert status == 201, body
-        vid = json.loads(body)["id"]
+        vid = await named_version(url, room, "js")
         status, update, _ = await call(api(url, f"/api/v1/documents/{room}/versions/{vid}"))
         doc: pycrdt.Doc[Any] = pycrdt.Doc()
         doc.apply_update(update)
