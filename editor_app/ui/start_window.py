@@ -22,7 +22,7 @@ import datetime as dt
 import html
 import ssl as ssl_module
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -116,6 +116,19 @@ def unique_servers(*groups: Sequence[str]) -> list[str]:
     return servers
 
 
+def _button(
+    text: str, name: str, clicked: Callable[[], object] | None = None, *, tip: str = ""
+) -> QPushButton:
+    """A push button named ``name`` (what tests find it by) that calls ``clicked()``."""
+    button = QPushButton(text)
+    button.setObjectName(name)
+    if tip:
+        button.setToolTip(tip)
+    if clicked is not None:
+        button.clicked.connect(lambda *_: clicked())
+    return button
+
+
 class LibraryPanel(QWidget):
     """One server's documents (or its trash): a server box, a search box, the list, and
     Open / Move to trash / Restore / New document.
@@ -169,10 +182,9 @@ class LibraryPanel(QWidget):
         server_edit.setPlaceholderText("ws://host:port")
         server_edit.returnPressed.connect(self.reload)
         self.server_box.activated.connect(lambda *_: self.reload())
-        self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.setObjectName("refreshButton")
-        self.refresh_button.setToolTip("List the documents again (F5)")
-        self.refresh_button.clicked.connect(lambda *_: self.reload())
+        self.refresh_button = _button(
+            "Refresh", "refreshButton", self.reload, tip="List the documents again (F5)"
+        )
         QShortcut(QKeySequence(QKeySequence.StandardKey.Refresh), self, self.reload)
 
         self.search_edit = QLineEdit()
@@ -185,10 +197,10 @@ class LibraryPanel(QWidget):
         self._search_timer.timeout.connect(self.reload)
         self.search_edit.textChanged.connect(lambda *_: self._search_timer.start())
         self.search_edit.returnPressed.connect(self.reload)
-        self.trash_button = QPushButton("Trash")
-        self.trash_button.setObjectName("trashViewButton")
+        self.trash_button = _button(
+            "Trash", "trashViewButton", tip="Show the documents in the trash"
+        )
         self.trash_button.setCheckable(True)
-        self.trash_button.setToolTip("Show the documents in the trash")
         self.trash_button.toggled.connect(self.show_trash)
 
         top = QHBoxLayout()
@@ -220,20 +232,16 @@ class LibraryPanel(QWidget):
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.open_button = QPushButton("Open")
-        self.open_button.setObjectName("openDocumentButton")
-        self.open_button.clicked.connect(lambda *_: self.open_selected())
-        self.trash_doc_button = QPushButton("Move to trash")
-        self.trash_doc_button.setObjectName("moveToTrashButton")
-        self.trash_doc_button.clicked.connect(lambda *_: self.trash_selected())
+        self.open_button = _button("Open", "openDocumentButton", self.open_selected)
+        self.trash_doc_button = _button("Move to trash", "moveToTrashButton", self.trash_selected)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.list, self.trash_selected)
-        self.restore_button = QPushButton("Restore")
-        self.restore_button.setObjectName("restoreButton")
-        self.restore_button.clicked.connect(lambda *_: self.restore_selected())
-        self.new_button = QPushButton("New document here")
-        self.new_button.setObjectName("newOnServerButton")
-        self.new_button.setToolTip("Create a document on this server")
-        self.new_button.clicked.connect(lambda *_: self.new_document())
+        self.restore_button = _button("Restore", "restoreButton", self.restore_selected)
+        self.new_button = _button(
+            "New document here",
+            "newOnServerButton",
+            self.new_document,
+            tip="Create a document on this server",
+        )
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.trash_doc_button)
@@ -501,11 +509,9 @@ class StartWindow(QWidget):
         font.setBold(True)
         heading.setFont(font)
 
-        self.new_button = QPushButton("New document")
-        self.new_button.setObjectName("newDocumentButton")
+        self.new_button = _button("New document", "newDocumentButton")
         self.new_button.setDefault(True)
-        self.open_button = QPushButton("Open link…")
-        self.open_button.setObjectName("openLinkButton")
+        self.open_button = _button("Open link…", "openLinkButton")
         buttons = QHBoxLayout()
         buttons.addWidget(self.new_button)
         buttons.addWidget(self.open_button)

@@ -25,6 +25,15 @@ KIND_COLORS = {
 }
 
 
+def _link_button(text: str, name: str) -> QPushButton:
+    """A flat button in link blue (the badge's actions read like links)."""
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setFlat(True)
+    button.setStyleSheet("color: #1a73e8")
+    return button
+
+
 class StatusBadge(QWidget):
     def __init__(self, connection: ConnectionModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -33,21 +42,12 @@ class StatusBadge(QWidget):
         self.dot = QLabel("●")
         self.label = QLabel()
         self.label.setObjectName("statusText")
-        self.retry_button = QPushButton("Retry now")
-        self.retry_button.setObjectName("retryButton")
-        self.retry_button.setFlat(True)
-        self.retry_button.setStyleSheet("color: #1a73e8")
-        self.resolve_button = QPushButton("Resolve…")
-        self.resolve_button.setObjectName("resolveButton")
-        self.resolve_button.setFlat(True)
-        self.resolve_button.setStyleSheet("color: #1a73e8")
+        self.retry_button = _link_button("Retry now", "retryButton")
+        self.resolve_button = _link_button("Resolve…", "resolveButton")
         self.note = QLabel("")
         self.note.setObjectName("networkNote")
         self.note.setStyleSheet("color: #b06000")
-        self.details_button = QPushButton("Details…")
-        self.details_button.setObjectName("detailsButton")
-        self.details_button.setFlat(True)
-        self.details_button.setStyleSheet("color: #1a73e8")
+        self.details_button = _link_button("Details…", "detailsButton")
         self.details_dialog: ConnectionDetailsDialog | None = None
         self.view_only = QLabel("· View only")
         self.view_only.setObjectName("viewOnly")
