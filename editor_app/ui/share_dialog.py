@@ -40,11 +40,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor_app.core.api_client import HistoryClient, LinkEntry
+from editor_app.core.api_client import LinkEntry
 from editor_app.core.errors import NetworkError, NotCoscribeV2, ServerRefused
 from editor_app.qt.connection_model import ConnectionModel
 from editor_app.ui.background import BackgroundTasks
 from editor_app.ui.dialogs import message_box
+from editor_app.ui.document_api import document_api
 from editor_app.ui.version_history import _Scheme, _scheme, clock, day_heading, describe_error
 from shared.access import Role
 
@@ -167,12 +168,7 @@ class ShareDialog(QDialog):
         self.setObjectName("shareDialog")
         self.setWindowTitle(f"Share “{title}”" if title else "Share")
         self._connection = connection
-        shared = connection.connection
-        self._api = HistoryClient(
-            connection.link.url,
-            proxy=shared.proxy_resolver if shared is not None else None,
-            ssl=shared.ssl if shared is not None else None,
-        )
+        self._api = document_api(connection)
         self._tasks = BackgroundTasks()
         self._links: list[LinkEntry] = []
         self._rows: dict[str, LinkRow] = {}
