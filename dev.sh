@@ -16,12 +16,13 @@ STAMP="$VENV/.coscribe-installed"
 say() { printf '\033[1m[coscribe]\033[0m %s\n' "$*" >&2; }
 die() { printf '[coscribe] error: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages: Qt's runtime libraries and fonts (Hangul, emoji), Xvfb + xdotool +
-# screenshot tools for the GUI tests, Node.js for the Yjs interop tests.
+# Debian packages: Qt's runtime libraries and fonts (Hangul, emoji), Enchant with the
+# English and Korean Hunspell dictionaries (spell check; optional at runtime), Xvfb +
+# xdotool + screenshot tools for the GUI tests, Node.js for the Yjs interop tests.
 APT_RUNTIME=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libglib2.0-0 fonts-dejavu-core fonts-nanum fonts-noto-color-emoji libxcb-icccm4
   libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-shape0
-  libxcb-xinerama0 libxcb-xkb1 libxcb-cursor0)
+  libxcb-xinerama0 libxcb-xkb1 libxcb-cursor0 libenchant-2-2 hunspell-en-us hunspell-ko)
 APT_TEST=(xvfb xauth xdotool x11-apps imagemagick redis-server postgresql desktop-file-utils appstream xdg-utils weston
   nginx-light tinyproxy)  # the last two: the network tests start their own (tests/e2e/network_processes.py)
 

@@ -47,6 +47,10 @@ MAINTAINER = "Coscribe developers <coscribe@localhost>"
 #: boxes, without an emoji font emoji do. Recommends (apt installs them by default), not
 #: Depends: a user may prefer other fonts with the same coverage.
 FONT_RECOMMENDS = "fonts-noto-cjk | fonts-nanum, fonts-noto-color-emoji"
+#: Spell check: Enchant (pyenchant, bundled, loads the system's libenchant-2) and the
+#: English and Korean Hunspell dictionaries. Recommends, not Depends: without them the
+#: editor runs and View ▸ Spell check says why it is unavailable.
+SPELL_RECOMMENDS = "libenchant-2-2, hunspell-en-us, hunspell-ko"
 
 POSTINST = """#!/bin/sh
 # Register coscribe.desktop (and with it the coscribe:// link handler) and the icons.
@@ -261,7 +265,7 @@ def build_deb(bundle: Path, out_dir: Path, icons: Path) -> Path:
                 f"Maintainer: {MAINTAINER}",
                 f"Installed-Size: {_installed_size_kib(root)}",
                 f"Depends: {', '.join(depends)}",
-                f"Recommends: {FONT_RECOMMENDS}, xdg-desktop-portal",
+                f"Recommends: {FONT_RECOMMENDS}, {SPELL_RECOMMENDS}, xdg-desktop-portal",
                 "Description: real-time collaborative document editor",
                 " Coscribe lets several people write one document at the same time, online",
                 " or offline, through a self-hosted relay server that speaks the Yjs",
