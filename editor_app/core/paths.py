@@ -15,6 +15,9 @@ from platformdirs import user_data_dir
 
 ENV_VAR = "COSCRIBE_DATA_DIR"
 APP_NAME = "Coscribe"
+#: The data directory the application resolved (:func:`resolve_data_dir`), for state that
+#: belongs to the whole process rather than to one window (the personal word list).
+_resolved: Path | None = None
 
 
 def data_dir(
@@ -41,4 +44,12 @@ def data_dir(
 def resolve_data_dir(cli_value: Path | None) -> Path:
     """Where local state lives: ``--data-dir`` wins, then ``COSCRIBE_DATA_DIR``, then the
     platform's per-user data directory (:func:`data_dir`; created), as an absolute path."""
-    return data_dir(cli_value).resolve()
+    global _resolved
+    _resolved = data_dir(cli_value).resolve()
+    return _resolved
+
+
+def active_data_dir() -> Path:
+    """The data directory the application resolved last, else the default one
+    (``COSCRIBE_DATA_DIR`` or the per-user directory; created)."""
+    return _resolved if _resolved is not None else data_dir()

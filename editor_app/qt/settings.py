@@ -107,6 +107,16 @@ class Settings:
         self._qs.setValue("server/default", url.strip().rstrip("/") or DEFAULT_SERVER)
         self._qs.sync()
 
+    @property
+    def spell_check(self) -> bool:
+        """Whether misspelled words are underlined (View ▸ Spell check); on by default."""
+        return str(self._qs.value("editor/spell_check", "true")).lower() not in ("false", "0")
+
+    @spell_check.setter
+    def spell_check(self, on: bool) -> None:
+        self._qs.setValue("editor/spell_check", "true" if on else "false")
+        self._qs.sync()
+
     # -- network -------------------------------------------------------------------------
     @property
     def proxy_mode(self) -> ProxyMode:

@@ -27,9 +27,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontDatabase,
     QFontMetricsF,
@@ -43,7 +44,7 @@ from PySide6.QtGui import (
     QTextDocument,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QApplication, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QPlainTextEdit, QWidget
 
 from editor_app.core.flags import FlagClock
 from editor_app.core.presence import Collaborator
@@ -64,6 +65,7 @@ from editor_app.ui.remote_cursors import (
     paint_collaborators,
     paint_list_markers,
 )
+from editor_app.ui.spell_highlighter import SpellHighlighter, Spelling, shared_spelling
 
 _UNDO_KEYS = (QKeySequence.StandardKey.Undo,)
 #: Document margin in pixels: the left part holds list bullets and numbers.
@@ -113,7 +115,13 @@ class EditorWidget(QPlainTextEdit):
     paintFormatChanged = Signal(bool)
     pageChanged = Signal(int, int)
 
-    def __init__(self, model: DocumentModel, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        model: DocumentModel,
+        parent: QWidget | None = None,
+        *,
+        spelling: Spelling | None = None,
+    ) -> None:
         super().__init__(parent)
         self._model = model
         document = QTextDocument(self)
@@ -133,7 +141,15 @@ class EditorWidget(QPlainTextEdit):
         # where it belongs after it (see _keep_caret).
         self._caret_before: tuple[int, int] | None = None
         model.add_ops_listener(self._remember_caret)
+        # Spell check as you type, attached before the load so that the load is checked
+        # in its own edit (spelling's default: the application's, shared_spelling()).
+        spelling = spelling if spelling is not None else shared_spelling()
+        self.spell: SpellHighlighter | None = None
+        if spelling.checker is not None:
+            self.spell = SpellHighlighter(self, self.page_layout, spelling)
         self._binding = QtTextBinding(self.document(), model)
+        if self.spell is not None:
+            self.spell.follow_caret(lambda: self._binding.applying_remote)
         # After the initial load (which would relayout every block): an edited block gets
         # the page layout right away, painted in the same paint as Qt's update.
         self.page_layout.updateBlock.connect(self.page_layout.relayout_edited)
@@ -332,6 +348,20 @@ class EditorWidget(QPlainTextEdit):
         self._set_blocks(dict(painted["block"]))
         self.cancel_paint_format()
         return True
+
+    def context_menu(self, point: QPoint) -> QMenu:
+        """The right-click menu at viewport ``point``: spelling corrections of a misspelled
+        word there, "Add to dictionary" and "Ignore" first, then Qt's edit actions."""
+        menu = self.createStandardContextMenu(point)
+        if self.spell is not None:
+            self.spell.add_menu_actions(menu, self.cursorForPosition(point).position())
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.context_menu(event.pos())
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(event.globalPos())
+        event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         super().mouseReleaseEvent(event)

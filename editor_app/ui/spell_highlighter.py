@@ -1,0 +1,378 @@
+"""Spell check as you type: red wavy underlines under misspelled words, checked per block.
+
+:class:`Spelling` is the application's one spell checker (:mod:`editor_app.core.spelling`,
+Hunspell through Enchant, everything local) with its on/off setting; every editor's
+:class:`SpellHighlighter` uses it, so "Add to dictionary" in one window clears the word's
+underline in all of them.
+
+The underline is a layout format of the block (``QTextLayout.setFormats``, what
+``QSyntaxHighlighter`` does; the document's own formats, which are the CRDT's, are
+untouched). Not ``QSyntaxHighlighter`` itself: a format change inside an edit widens Qt's
+change range to two blocks, and Qt answers that with a relayout of both and a repaint of
+the whole view, on every keystroke (measured: a remote keystroke with the next loop turn
+0.6 -> 3.8 ms in ``bench/editor_bench.py --part keystrokes-shown``). So the user's own edit
+is checked in its ``contentsChange`` (its block, O(block); only a changed underline costs
+that repaint: the word being typed is held back), and collaborators' edits, a load and a
+paste a moment later, together, in slices. Outside an edit Qt lays a restyled block out
+again its own way without telling the page layout, so the block goes to
+:meth:`PageLayout.restyle` first.
+
+As in Google Docs, the word being typed is not underlined until the caret leaves it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QTextBlock,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextLayout,
+)
+from PySide6.QtWidgets import QMenu, QPlainTextEdit
+
+from editor_app.core.paths import active_data_dir
+from editor_app.core.spelling import SpellChecker, SpellCheckUnavailable, open_spell_checker
+from editor_app.qt.settings import Settings
+from editor_app.qt.timers import single_shot
+from editor_app.ui.page_layout import PageLayout
+
+UNDERLINE_COLOR = "#d93025"
+#: A collaborator's edit is checked this long (ms) after it arrived, with the others that
+#: arrived meanwhile: their half-typed words do not flicker, and a keystroke does not pay
+#: for the repaint a changed underline costs (Qt lays an underlined block out again).
+REMOTE_CHECK_MS = 400
+#: An edit adding more than this many characters (a load, a paste) is checked after it, in
+#: slices of at most CHECK_SLICE seconds per event-loop turn, from its start.
+BIG_EDIT = 20_000
+CHECK_SLICE = 0.004
+#: Collaborators' edits remembered before they are merged into one range.
+MAX_PENDING = 256
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+class Spelling(QObject):
+    """The spell checker of the application (or why there is none) and its on/off switch.
+
+    Signals:
+        enabledChanged(bool): spell check was switched on or off.
+        wordAccepted(str): a word was added to the dictionary or ignored.
+    """
+
+    enabledChanged = Signal(bool)
+    wordAccepted = Signal(str)
+
+    def __init__(
+        self,
+        data_dir: Path,
+        languages: list[str] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._settings = Settings(data_dir)
+        self.checker: SpellChecker | None = None
+        self.unavailable: str | None = None
+        try:
+            self.checker = open_spell_checker(data_dir, languages)
+        except SpellCheckUnavailable as exc:
+            self.unavailable = str(exc)
+        self._on = self._settings.spell_check
+
+    @property
+    def enabled(self) -> bool:
+        """Whether words are being checked (switched on, and a checker is available)."""
+        return self._on and self.checker is not None
+
+    def set_enabled(self, on: bool) -> None:
+        if on != self._on:
+            self._on = on
+            self._settings.spell_check = on
+            self.enabledChanged.emit(self.enabled)
+
+    def add_word(self, word: str) -> None:
+        """Add ``word`` to the personal dictionary (kept in the data directory)."""
+        if self.checker is not None:
+            self.checker.add(word)
+            self.wordAccepted.emit(word)
+
+    def ignore_word(self, word: str) -> None:
+        """Accept ``word`` everywhere until the app quits."""
+        if self.checker is not None:
+            self.checker.ignore(word)
+            self.wordAccepted.emit(word)
+
+    def toggle_action(self, parent: QObject) -> QAction:
+        """*View ▸ Spell check*: checkable, remembered; disabled (saying why) if
+        spell check cannot run here."""
+        action = QAction("&Spell check", parent)
+        action.setObjectName("spellCheck")
+        action.setCheckable(True)
+        if self.checker is None:
+            action.setText(f"Spell check unavailable: {self.unavailable}")
+            action.setEnabled(False)
+            action.setChecked(False)
+            return action
+        action.setToolTip("Underline misspelled words (" + ", ".join(self.checker.languages) + ")")
+        action.setChecked(self._on)
+        action.toggled.connect(self.set_enabled)
+        self.enabledChanged.connect(action.setChecked)
+        return action
+
+
+_shared: Spelling | None = None
+
+
+def shared_spelling() -> Spelling:
+    """The application's :class:`Spelling` (made on first use, in the data directory the
+    application resolved)."""
+    global _shared
+    if _shared is None:
+        _shared = Spelling(active_data_dir())
+    return _shared
+
+
+def _utf16_ranges(text: str, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Code point ranges of ``text`` as UTF-16 ones (Qt's positions)."""
+    if text.isascii() or _ASTRAL.search(text) is None:
+        return ranges
+
+    def u16(cp: int) -> int:
+        return len(text[:cp].encode("utf-16-le")) // 2
+
+    return [(u16(a), u16(b)) for a, b in ranges]
+
+
+class SpellHighlighter(QObject):
+    """Underlines the misspelled words of ``editor``'s document (layout formats).
+
+    Made before the document is loaded (the load is then checked inside its own edit).
+    """
+
+    def __init__(self, editor: QPlainTextEdit, layout: PageLayout, spelling: Spelling) -> None:
+        super().__init__(editor)
+        self._editor = editor
+        self._doc = editor.document()
+        self._layout = layout
+        self.spelling = spelling
+        self._format = QTextCharFormat()
+        self._format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SpellCheckUnderline)
+        self._format.setUnderlineColor(QColor(UNDERLINE_COLOR))
+        self._is_remote: Callable[[], bool] | None = None
+        self._held: QTextCursor | None = None  # the word being typed, not underlined yet
+        self._pending: list[QTextCursor] = []  # collaborators' edits not checked yet
+        self._later = single_shot(self, self._check_pending, REMOTE_CHECK_MS)
+        spelling.enabledChanged.connect(self._recheck_all)
+        spelling.wordAccepted.connect(self._recheck_word)
+        editor.cursorPositionChanged.connect(self._caret_moved)
+        self._doc.contentsChange.connect(self._changed)
+
+    def follow_caret(self, is_remote: Callable[[], bool]) -> None:
+        """From now on, hold back the underline of the word the user is typing, and
+        check a collaborator's edits (``is_remote`` tells them) a moment later."""
+        self._is_remote = is_remote
+
+    # ------------------------------------------------------------------ checking
+
+    def misspelled(self, block: QTextBlock) -> list[tuple[int, int]]:
+        """UTF-16 ranges (in the block) of ``block``'s misspelled words."""
+        checker = self.spelling.checker
+        text = block.text()
+        if checker is None or not text or not self.spelling.enabled:
+            return []
+        return _utf16_ranges(text, checker.misspelled(text))
+
+    def _changed(self, pos: int, _removed: int, added: int) -> None:
+        if not self.spelling.enabled and self._held is None and not self._pending:
+            return
+        big = added > BIG_EDIT  # a load or a paste: checked in slices, after it
+        if big or (self._is_remote is not None and self._is_remote()):
+            cursor = QTextCursor(self._doc)
+            cursor.setPosition(pos)
+            cursor.setPosition(pos + added, QTextCursor.MoveMode.KeepAnchor)
+            self._pending.append(cursor)
+            if len(self._pending) > MAX_PENDING:
+                self._pending = [self._merged(self._pending)]
+            if big:
+                self._later.start(0)
+            elif not self._later.isActive():
+                self._later.start(REMOTE_CHECK_MS)
+            return
+        block = self._doc.findBlock(pos)
+        last = self._doc.findBlock(pos + added)
+        while block.isValid():
+            self._apply(block, in_edit=True)
+            if block == last:
+                break
+            block = block.next()
+
+    def _merged(self, cursors: list[QTextCursor]) -> QTextCursor:
+        cursor = QTextCursor(self._doc)
+        cursor.setPosition(min(c.selectionStart() for c in cursors))
+        end = max(c.selectionEnd() for c in cursors)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        return cursor
+
+    def _apply(self, block: QTextBlock, *, in_edit: bool) -> None:
+        """Give ``block`` the underlines of its misspelled words. Inside an edit the
+        edit's relayout lays them out; outside, the block is laid out again (O(block))."""
+        layout = block.layout()
+        if layout is None or layout.preeditAreaText():
+            return  # an input method is composing here: checked when it commits
+        ranges = self.misspelled(block)
+        if in_edit and self._held is not None and self._held.block() == block:
+            self._held = None
+        if in_edit and ranges and self._is_remote is not None:
+            caret = self._editor.textCursor().position() - block.position()
+            for start, end in ranges:
+                if start <= caret <= end:  # the word being typed
+                    held = QTextCursor(block)
+                    held.setPosition(block.position() + start)
+                    held.setPosition(block.position() + end, QTextCursor.MoveMode.KeepAnchor)
+                    self._held = held
+                    ranges = [r for r in ranges if r != (start, end)]
+                    break
+        if [(r.start, r.length) for r in layout.formats()] == [(a, b - a) for a, b in ranges]:
+            return
+        formats = []
+        for start, end in ranges:
+            item = QTextLayout.FormatRange()
+            item.start, item.length, item.format = start, end - start, self._format
+            formats.append(item)
+        if in_edit:
+            layout.setFormats(formats)  # laid out by the edit's own relayout
+            return
+        self._layout.restyle(block)
+        layout.setFormats(formats)
+        self._doc.markContentsDirty(block.position(), 1)
+
+    def _check_pending(self, budget: float | None = CHECK_SLICE) -> None:
+        """Check the edits waiting, for at most ``budget`` seconds (then again on the
+        next event-loop turn)."""
+        deadline = None if budget is None else time.perf_counter() + budget
+        while self._pending:
+            cursor = self._pending[0]
+            block = self._doc.findBlock(cursor.selectionStart())
+            last = self._doc.findBlock(cursor.selectionEnd())
+            while block.isValid():
+                self._apply(block, in_edit=False)
+                if block == last:
+                    break
+                block = block.next()
+                if deadline is not None and time.perf_counter() > deadline:
+                    cursor.setPosition(block.position(), QTextCursor.MoveMode.KeepAnchor)
+                    cursor.setPosition(cursor.position())
+                    cursor.setPosition(last.position(), QTextCursor.MoveMode.KeepAnchor)
+                    self._later.start(0)
+                    return
+            self._pending.pop(0)
+
+    def check_now(self) -> None:
+        """Check collaborators' edits now instead of a moment later (tests)."""
+        self._later.stop()
+        self._check_pending(None)
+
+    def _caret_moved(self) -> None:
+        held = self._held
+        if held is None:
+            return
+        caret = self._editor.textCursor().position()
+        if held.selectionStart() <= caret <= held.selectionEnd():
+            return
+        self._held = None
+        self._apply(held.block(), in_edit=False)
+
+    def _recheck_all(self) -> None:
+        self._held = None
+        self._pending = []
+        block = self._doc.firstBlock()
+        while block.isValid():
+            self._apply(block, in_edit=False)
+            block = block.next()
+
+    def _recheck_word(self, word: str) -> None:
+        """Only the blocks holding ``word`` (found by Qt, any case) can change."""
+        blocks: list[QTextBlock] = []
+        found = self._doc.find(word, 0)
+        while not found.isNull():
+            block = found.block()
+            if not blocks or blocks[-1] != block:
+                blocks.append(block)
+            found = self._doc.find(word, found.position())
+        for block in blocks:
+            self._apply(block, in_edit=False)
+
+    # ------------------------------------------------------------------ the menu
+
+    def word_at(self, position: int) -> tuple[int, int, str] | None:
+        """The misspelled word at document ``position``: (start, end, word), or None."""
+        if not self.spelling.enabled:
+            return None
+        doc = self._editor.document()
+        block = doc.findBlock(position)
+        offset = position - block.position()
+        for start, end in self.misspelled(block):
+            if start <= offset <= end:
+                cursor = QTextCursor(block)
+                cursor.setPosition(block.position() + start)
+                cursor.setPosition(block.position() + end, QTextCursor.MoveMode.KeepAnchor)
+                return block.position() + start, block.position() + end, cursor.selectedText()
+        return None
+
+    def add_menu_actions(self, menu: QMenu, position: int) -> None:
+        """Put up to five corrections, "Add to dictionary" and "Ignore" at the top of
+        ``menu`` when a misspelled word is at ``position``."""
+        found = self.word_at(position)
+        checker = self.spelling.checker
+        if found is None or checker is None:
+            return
+        start, end, word = found
+        first = menu.actions()[0] if menu.actions() else None
+        actions: list[QAction] = []
+        suggestions = checker.suggest(word)
+        bold = QFont(menu.font())
+        bold.setBold(True)
+        for suggestion in suggestions:
+            action = QAction(suggestion, menu)
+            action.setFont(bold)
+            action.setEnabled(not self._editor.isReadOnly())
+            action.triggered.connect(lambda *_, s=suggestion: self.replace(start, end, word, s))
+            actions.append(action)
+        if not suggestions:
+            none = QAction("No spelling suggestions", menu)
+            none.setEnabled(False)
+            actions.append(none)
+        add = QAction("Add to dictionary", menu)
+        add.setObjectName("spellAdd")
+        add.triggered.connect(lambda *_: self.spelling.add_word(word))
+        ignore = QAction("Ignore", menu)
+        ignore.setObjectName("spellIgnore")
+        ignore.triggered.connect(lambda *_: self.spelling.ignore_word(word))
+        actions += [add, ignore]
+        if first is None:
+            menu.addActions(actions)
+            return
+        menu.insertActions(first, actions)
+        menu.insertSeparator(first)
+
+    def replace(self, start: int, end: int, word: str, correction: str) -> None:
+        """Replace ``word`` at ``start``-``end`` with ``correction``, as one edit (if the
+        word is still there: a collaborator may have changed it meanwhile)."""
+        doc: QTextDocument = self._editor.document()
+        cursor = QTextCursor(doc)
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        if cursor.selectedText() != word or self._editor.isReadOnly():
+            return
+        fmt = QTextCursor(doc)
+        fmt.setPosition(start + 1)
+        cursor.insertText(correction, fmt.charFormat())
+        self._editor.setTextCursor(cursor)
