@@ -52,6 +52,7 @@ from editor_app.ui.outline import OutlinePanel
 from editor_app.ui.people_list import PeopleList, Person
 from editor_app.ui.share_dialog import ShareDialog
 from editor_app.ui.shortcuts import ShortcutsDialog
+from editor_app.ui.spell_highlighter import shared_spelling
 from editor_app.ui.status_badge import StatusBadge
 from editor_app.ui.version_history import VersionHistoryDialog
 from editor_app.ui.word_count import PageIndicator, WordCountDialog
@@ -462,6 +463,12 @@ class MainWindow(QMainWindow):
         view_menu.addAction(zoom_in)
         view_menu.addAction(a("zoomOut", "Zoom &out", lambda: self.step_zoom(-1), "Ctrl+-"))
         view_menu.addAction(a("zoomReset", "&Actual size", lambda: self.editor.set_zoom(100)))
+        view_menu.addSeparator()
+        # Spell check (remembered; says why when it cannot run here): spell_highlighter.py.
+        spell = self.editor.spell
+        spell_check = (spell.spelling if spell else shared_spelling()).toggle_action(self)
+        self.actions_by_name["spellCheck"] = spell_check
+        view_menu.addAction(spell_check)
 
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addAction(a("wordCount", "Word count", self.show_word_count, "Ctrl+Shift+X"))
