@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import sys
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -56,7 +55,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor_app.core.api_client import HistoryClient, VersionEntry
+from editor_app.core.api_client import VersionEntry
 from editor_app.core.errors import (
     NetworkError,
     NotCoscribeV2,
@@ -79,6 +78,8 @@ from editor_app.core.version_diff import (
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.connection_model import ConnectionModel
 from editor_app.qt.document_model import DocumentModel
+from editor_app.ui.background import BackgroundTasks
+from editor_app.ui.document_api import document_api
 from editor_app.ui.editor_widget import EditorWidget
 
 #: Where a version's id is kept on its list item (day headings have none).
@@ -239,13 +240,8 @@ class VersionHistoryDialog(QDialog):
         self._model = model
         self._editor = editor
         self._connection = connection
-        shared = connection.connection
-        self._api = HistoryClient(
-            connection.link.url,
-            proxy=shared.proxy_resolver if shared is not None else None,
-            ssl=shared.ssl if shared is not None else None,
-        )
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._api = document_api(connection)
+        self._tasks = BackgroundTasks()
         self._versions: list[VersionEntry] = []
         self._contents: dict[int, bytes] = {}
         self._shown: VersionEntry | None = None
@@ -387,17 +383,7 @@ class VersionHistoryDialog(QDialog):
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``coro`` on the event loop, kept until done; a failure reaches sys.excepthook."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            assert exc is not None
-            sys.excepthook(type(exc), exc, exc.__traceback__)
+        return self._tasks.spawn(coro)
 
     # -- loading ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -685,8 +671,7 @@ class VersionHistoryDialog(QDialog):
 
     def _closed(self, *_: object) -> None:
         self._drop_preview()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         self.spawn(self._api.close())
 
 
