@@ -24,6 +24,7 @@ from shared.errors import InvalidDocumentName, InvalidState, InvalidUpdate, Stor
 
 from .admission import Admission, Refusal
 from .auth import Principal, mint_token, token_from_request, token_id_of
+from .config import ServerConfig
 from .library import MAX_QUERY, check_title
 from .links import LinkRecord, check_link_request
 from .polling import API_PREFIX as PREFIX
@@ -104,23 +105,17 @@ _Handlers = dict[str, Callable[[], Awaitable[Reply]]]
 
 
 class Api:
-    """Answers ``/api/v1/`` requests (see module docstring). ``secret``: the token secret
-    (None in open mode: no links to mint)."""
+    """Answers ``/api/v1/`` requests (see module docstring). The configuration gives the
+    token secret (None in open mode: no links to mint) and the document name limit."""
 
     def __init__(
-        self,
-        admission: Admission,
-        store: DocumentStore,
-        relay: RelayHooks,
-        *,
-        max_name_length: int,
-        secret: bytes | None,
+        self, admission: Admission, store: DocumentStore, relay: RelayHooks, config: ServerConfig
     ) -> None:
         self._admission = admission
         self._store = store
         self._relay = relay
-        self._max_name_length = max_name_length
-        self._secret = secret
+        self._secret = config.secret
+        self._max_name_length = config.limits.max_document_name_length
 
     async def handle(
         self, method: str, target: str, headers: dict[str, str], body: bytes, ip: str

@@ -144,8 +144,7 @@ class RelayServer(Resource):
                 close_document=self._trashed,
                 rename=self.rename,
             ),
-            max_name_length=config.limits.max_document_name_length,
-            secret=config.secret,
+            config,
         )
         self._front = PollingFront(self._hub, self._api.handle)
         self._refusal_logged_at = -1e9
