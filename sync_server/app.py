@@ -105,12 +105,7 @@ class RelayServer(Resource):
             )
         self._versions = VersionKeeper(self._store, VersionPolicy(every=config.version_every))
         self._registry = RoomRegistry(
-            self._store,
-            self.metrics,
-            max_rooms=config.max_rooms,
-            idle_seconds=config.room_idle_seconds,
-            cluster=self._cluster,
-            versions=self._versions,
+            self._store, self.metrics, config, cluster=self._cluster, versions=self._versions
         )
         self._revocations = RevocationList()
         # Raises ConfigError if unsafe.

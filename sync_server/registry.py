@@ -25,6 +25,7 @@ from pycrdt import Doc
 from shared.errors import CloseCode, CollabError, InvalidState, LocalError
 from shared.update_gate import DocumentFacts
 
+from .config import ServerConfig
 from .lifecycle import Resource
 from .metrics import Metrics
 from .room import Room, RoomBus
@@ -73,19 +74,17 @@ class RoomRegistry(Resource):
         self,
         store: DocumentStore,
         metrics: Metrics,
+        config: ServerConfig,
         *,
-        max_rooms: int,
-        idle_seconds: float,
         cluster: ClusterHooks | None = None,
         versions: VersionKeeper | None = None,
     ) -> None:
         super().__init__("room registry")
-        self._versions = versions
         self._store = store
-        self._cluster = cluster
         self._metrics = metrics
-        self._max_rooms = max_rooms
-        self._idle_seconds = idle_seconds
+        self._config = config  # max_rooms, room_idle_seconds
+        self._cluster = cluster
+        self._versions = versions
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self._refs: dict[Room, int] = {}
@@ -137,8 +136,9 @@ class RoomRegistry(Resource):
                 break
             fut = self._loading.get(name)
             if fut is None:
-                if len(self._rooms) + len(self._loading) >= self._max_rooms:
-                    raise TooManyRooms(f"server has {self._max_rooms} documents loaded")
+                max_rooms = self._config.max_rooms
+                if len(self._rooms) + len(self._loading) >= max_rooms:
+                    raise TooManyRooms(f"server has {max_rooms} documents loaded")
                 fut = asyncio.get_running_loop().create_future()
                 self._loading[name] = fut
                 self.spawn(self._load(name, fut), f"load {name}")
@@ -161,7 +161,9 @@ class RoomRegistry(Resource):
         if not self.life.is_open or self._rooms.get(name) is not room:
             return
         loop = asyncio.get_running_loop()
-        self._idle_timers[name] = loop.call_later(self._idle_seconds, self._start_unload, name)
+        self._idle_timers[name] = loop.call_later(
+            self._config.room_idle_seconds, self._start_unload, name
+        )
 
     async def _load(self, name: str, fut: asyncio.Future[Room]) -> None:
         try:
