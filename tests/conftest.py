@@ -46,6 +46,16 @@ def self_signed_certificate(tmp_path: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+@pytest_asyncio.fixture
+async def tls_relay(
+    self_signed_certificate: tuple[Path, Path],
+) -> AsyncIterator[tuple[RelayServer, Path]]:
+    """A relay serving wss:// with a certificate made now, and that certificate."""
+    cert, key = self_signed_certificate
+    async with RelayServer(ServerConfig(port=0, tls_cert=cert, tls_key=key)) as srv:
+        yield srv, cert
+
+
 def _hypothesis_profiles() -> None:
     """Hypothesis profiles, chosen with ``COSCRIBE_HYPOTHESIS_PROFILE``.
 

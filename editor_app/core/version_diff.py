@@ -166,6 +166,8 @@ def _joins(ch: str, before: str) -> bool:
 
 #: Spans of text: (start, end) in a version's units.
 Span = tuple[int, int]
+#: What to do with a replaced stretch: (i1, i2, j1, j2, old span, new span).
+Replace = Callable[[int, int, int, int, Span, Span], None]
 
 #: Words, runs of spaces, and single other characters (``\n``, punctuation, embeds).
 _TOKEN = re.compile(r"\w+|[^\S\n]+|.", re.DOTALL)
@@ -365,21 +367,31 @@ class _Diff:
         olds, news = _paragraphs(old_text), _paragraphs(new_text)
         ops = _opcodes(_keys(old_text, olds), _keys(new_text, news), limit=None)
         assert ops is not None
+
+        def paragraphs(i1: int, i2: int, j1: int, j2: int, old: Span, new: Span) -> None:
+            if self.words(old, new):
+                return
+            if i2 - i1 != j2 - j1:
+                self.replaced(old, new)
+                return
+            for old_p, new_p in zip(olds[i1:i2], news[j1:j2], strict=True):  # one by one
+                if not self.words(old_p, new_p):
+                    self.replaced(old_p, new_p)
+
+        self.walk(ops, olds, news, paragraphs)
+        return self.done()
+
+    def walk(self, ops: list[Opcode], olds: list[Span], news: list[Span], replace: Replace) -> None:
+        """Carry out ``ops`` over the spans: equal parts match, inserted and deleted ones
+        are replaced, and ``replace`` looks closer at replaced ones."""
         for tag, i1, i2, j1, j2 in ops:
-            old = _span(olds, i1, i2)
-            new = _span(news, j1, j2)
+            old, new = _span(olds, i1, i2), _span(news, j1, j2)
             if tag == "equal":
                 self.matched(old[0], new[0], old[1] - old[0])
             elif tag != "replace":
                 self.replaced(old, new)
-            elif not self.words(old, new):
-                if i2 - i1 == j2 - j1:  # too large at once: paragraph by paragraph
-                    for old_p, new_p in zip(olds[i1:i2], news[j1:j2], strict=True):
-                        if not self.words(old_p, new_p):
-                            self.replaced(old_p, new_p)
-                else:
-                    self.replaced(old, new)
-        return self.done()
+            else:
+                replace(i1, i2, j1, j2, old, new)
 
     def words(self, old: Span, new: Span) -> bool:
         """Word by word (then letter by letter); False if it is too large to do so."""
@@ -391,15 +403,7 @@ class _Diff:
         if ops is None:
             return False
         self.matched(old[0], new[0], head)
-        for tag, i1, i2, j1, j2 in ops:
-            old_span = _span(olds, i1, i2)
-            new_span = _span(news, j1, j2)
-            if tag == "equal":
-                self.matched(old_span[0], new_span[0], old_span[1] - old_span[0])
-            elif tag != "replace":
-                self.replaced(old_span, new_span)
-            else:
-                self.letters(old_span, new_span)
+        self.walk(ops, olds, news, lambda _i1, _i2, _j1, _j2, o, n: self.letters(o, n))
         self.matched(old_mid[1], new_mid[1], tail)
         return True
 

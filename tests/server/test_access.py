@@ -142,18 +142,17 @@ async def test_browser_origins_must_be_allowed() -> None:
 
 @pytest.mark.asyncio
 async def test_tls_with_a_certificate_made_at_test_time(
-    self_signed_certificate: tuple[Path, Path],
+    tls_relay: tuple[RelayServer, Path],
 ) -> None:
-    cert, key = self_signed_certificate
-    async with RelayServer(ServerConfig(port=0, tls_cert=cert, tls_key=key)) as srv:
-        assert srv.url.startswith("wss://")
-        trusting = ssl.create_default_context(cafile=str(cert))
-        async with TestClient(srv.url + "/secure", ssl=trusting) as c:
-            await c.append("over TLS")
-            await wait_until(lambda: c.saved, "saved over TLS")
-        with pytest.raises(ssl.SSLCertVerificationError):
-            async with connect(srv.url + "/secure", ssl=ssl.create_default_context()):
-                pass
+    srv, cert = tls_relay
+    assert srv.url.startswith("wss://")
+    trusting = ssl.create_default_context(cafile=str(cert))
+    async with TestClient(srv.url + "/secure", ssl=trusting) as c:
+        await c.append("over TLS")
+        await wait_until(lambda: c.saved, "saved over TLS")
+    with pytest.raises(ssl.SSLCertVerificationError):
+        async with connect(srv.url + "/secure", ssl=ssl.create_default_context()):
+            pass
 
 
 # ---------------------------------------------------------------- abuse limits
