@@ -26,74 +26,73 @@ COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One metric of one scenario; ``higher_better`` decides how the target reads."""
+    """One metric of one scenario, and the target it is read against (if any)."""
 
     metric: str
     label: str
-    higher_better: bool
     target: str = ""
 
 
 # Rows several scenarios report alike.
-SERVER_CPU = Row("server_cpu_s", "server CPU s", False)
-MAX_MS = Row("max_ms", "max ms", False)
-P50 = Row("p50_ms", "p50 ms", False)
-P99 = Row("p99_ms", "p99 ms", False, "<= 1.0x node")
-DELIVERIES = Row("deliveries_per_s", "deliveries/s", True, ">= 1.0x node")
-LOST = Row("lost", "lost updates", False, "0")
+SERVER_CPU = Row("server_cpu_s", "server CPU s")
+MAX_MS = Row("max_ms", "max ms")
+P50 = Row("p50_ms", "p50 ms")
+P99 = Row("p99_ms", "p99 ms", "<= 1.0x node")
+DELIVERIES = Row("deliveries_per_s", "deliveries/s", ">= 1.0x node")
+LOST = Row("lost", "lost updates", "0")
 
 FANOUT_FAST = (DELIVERIES, P50, P99, LOST, SERVER_CPU)
 FANOUT_RATE = (P50, P99, MAX_MS, DELIVERIES, LOST, SERVER_CPU)
 TRACE = (
-    Row("converge_s", "s until both readers converge", False, "<= 1.0x node"),
-    Row("converged", "converged", True, "yes"),
-    Row("reader_lengths", "reader doc lengths", True),
-    Row("expected_length", "expected length", True),
-    Row("send_s", "writer send s", False),
+    Row("converge_s", "s until both readers converge", "<= 1.0x node"),
+    Row("converged", "converged", "yes"),
+    Row("reader_lengths", "reader doc lengths"),
+    Row("expected_length", "expected length"),
+    Row("send_s", "writer send s"),
     SERVER_CPU,
 )
 COLD = (
-    Row("cold_sync_ms", "connect+sync ms (median)", False, "<= 1.0x node"),
-    Row("cold_sync_max_ms", "max ms", False),
-    Row("step2_kb", "step-2 KB", False),
+    Row("cold_sync_ms", "connect+sync ms (median)", "<= 1.0x node"),
+    Row("cold_sync_max_ms", "max ms"),
+    Row("step2_kb", "step-2 KB"),
 )
 MEMORY = (
-    Row("kb_per_conn", "KB per idle connection", False, "< 15 KB"),
-    Row("returned_pct", "% returned after close", True, "returned"),
-    Row("rss_before_mb", "RSS before MB", False),
-    Row("rss_with_mb", "RSS with conns MB", False),
-    Row("rss_after_mb", "RSS after close MB", False),
-    Row("connections", "connections", True),
+    Row("kb_per_conn", "KB per idle connection", "< 15 KB"),
+    Row("returned_pct", "% returned after close", "returned"),
+    Row("rss_before_mb", "RSS before MB"),
+    Row("rss_with_mb", "RSS with conns MB"),
+    Row("rss_after_mb", "RSS after close MB"),
+    Row("connections", "connections"),
 )
 
 
 TYPING = (
-    Row("keys_per_s", "keystrokes/s", True),
+    Row("keys_per_s", "keystrokes/s"),
     SERVER_CPU,
-    Row("cpu_pct", "server CPU % of a core", False),
-    Row("cpu_us_per_key", "server CPU us per keystroke", False, "<= 0.7x node"),
-    Row("p50_ms", "keystroke -> others p50 ms", False, "<= 1.0x node"),
-    Row("p99_ms", "keystroke -> others p99 ms", False, "<= 1.0x node"),
+    Row("cpu_pct", "server CPU % of a core"),
+    Row("cpu_us_per_key", "server CPU us per keystroke", "<= 0.7x node"),
+    Row("p50_ms", "keystroke -> others p50 ms", "<= 1.0x node"),
+    Row("p99_ms", "keystroke -> others p99 ms", "<= 1.0x node"),
     MAX_MS,
-    Row("deliveries_per_s", "deliveries/s", True),
-    Row("lost", "lost keystrokes", False, "0"),
-    Row("converged", "rooms converged", True, "all"),
-    Row("connect_p99_ms", "connect+sync p99 ms", False),
+    Row("deliveries_per_s", "deliveries/s"),
+    Row("lost", "lost keystrokes", "0"),
+    Row("converged", "rooms converged", "all"),
+    Row("connect_p99_ms", "connect+sync p99 ms"),
 )
 RAMP = (
-    Row("max_keys_per_s", "keystrokes/s with p99 < 50 ms", True, ">= 1.5x node"),
-    Row("max_rooms", "rooms (x5 people) then", True),
-    Row("p99_at_max_ms", "p99 ms then", False),
-    Row("cpu_pct_at_max", "server CPU % then", False),
-    Row("first_fail_keys_per_s", "first failing step keys/s", True),
-    Row("first_fail_p99_ms", "its p99 ms", False),
+    Row("max_keys_per_s", "keystrokes/s with p99 < 50 ms", ">= 1.5x node"),
+    Row("max_rooms", "rooms (x5 people) then"),
+    Row("p99_at_max_ms", "p99 ms then"),
+    Row("cpu_pct_at_max", "server CPU % then"),
+    Row("first_fail_keys_per_s", "first failing step keys/s"),
+    Row("first_fail_p99_ms", "its p99 ms"),
 )
 JOIN = (
-    Row("p50_ms", "connect+sync p50 ms", False),
-    Row("p99_ms", "connect+sync p99 ms", False, "<= 1.0x node"),
+    Row("p50_ms", "connect+sync p50 ms"),
+    Row("p99_ms", "connect+sync p99 ms", "<= 1.0x node"),
     MAX_MS,
-    Row("complete", "clients with the whole document", True),
-    Row("errors", "failed connections", False, "0"),
+    Row("complete", "clients with the whole document"),
+    Row("errors", "failed connections", "0"),
     SERVER_CPU,
 )
 
