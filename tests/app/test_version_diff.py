@@ -49,41 +49,35 @@ def changes(parts: list[Part]) -> list[tuple[str, Any]]:
     return [(p.change, p.value) for p in parts]
 
 
-def test_a_pure_insert() -> None:
-    parts = checked([("Hello world\n", None)], [("Hello brave new world\n", None)])
-    assert changes(parts) == [
-        ("equal", "Hello "),
-        ("insert", "brave new "),
-        ("equal", "world\n"),
-    ]
-
-
-def test_a_pure_delete() -> None:
-    parts = checked([("one two three\nfour\n", None)], [("one three\n", None)])
-    # The common "\n" at the end stays: the paragraph break deleted is the one before
-    # "four", which reads the same.
-    assert changes(parts) == [
-        ("equal", "one "),
-        ("delete", "two "),
-        ("equal", "three"),
-        ("delete", "\nfour"),
-        ("equal", "\n"),
-    ]
-
-
-def test_a_word_replaced_in_the_middle_and_a_letter_in_another() -> None:
-    parts = checked(
-        [("The cat sat on the mat, colour\n", None)],
-        [("The dog sat on the mat, color\n", None)],
-    )
-    assert changes(parts) == [
-        ("equal", "The "),
-        ("delete", "cat"),
-        ("insert", "dog"),
-        ("equal", " sat on the mat, colo"),
-        ("delete", "u"),
-        ("equal", "r\n"),
-    ]
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(
+            "Hello world\n",
+            "Hello brave new world\n",
+            [("equal", "Hello "), ("insert", "brave new "), ("equal", "world\n")],
+            id="a pure insert",
+        ),
+        # The common "\n" at the end stays: the paragraph break deleted is the one before
+        # "four", which reads the same.
+        pytest.param(
+            "one two three\nfour\n",
+            "one three\n",
+            [("equal", "one "), ("delete", "two "), ("equal", "three"), ("delete", "\nfour"),
+             ("equal", "\n")],
+            id="a pure delete",
+        ),
+        pytest.param(
+            "The cat sat on the mat, colour\n",
+            "The dog sat on the mat, color\n",
+            [("equal", "The "), ("delete", "cat"), ("insert", "dog"),
+             ("equal", " sat on the mat, colo"), ("delete", "u"), ("equal", "r\n")],
+            id="a word replaced in the middle and a letter in another",
+        ),
+    ],
+)  # fmt: skip
+def test_plain_text_changes(old: str, new: str, expected: list[tuple[str, str]]) -> None:
+    assert changes(checked([(old, None)], [(new, None)])) == expected
 
 
 def test_hangul_emoji_and_combining_marks_are_never_split() -> None:
