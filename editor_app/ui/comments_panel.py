@@ -37,6 +37,7 @@ from editor_app.core.comments import Anchors, Message, Thread
 from editor_app.core.errors import PositionUnavailable
 from editor_app.qt.comments_model import CommentsModel
 from editor_app.ui.comment_highlights import DARK, LIGHT, CommentHighlighter
+from editor_app.ui.dialogs import hbox
 
 if TYPE_CHECKING:
     from editor_app.ui.main_window import MainWindow
@@ -311,11 +312,7 @@ class CommentsPanel(QDockWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("commentCount")
         self.count_label.setStyleSheet("color: #80868b;")
-        head = QHBoxLayout()
-        head.addWidget(self.count_label)
-        head.addStretch(1)
-        head.addWidget(self.show_resolved)
-        column.addLayout(head)
+        column.addLayout(hbox(self.count_label, None, self.show_resolved))
         self.list = QWidget()
         self.list.setObjectName("commentList")
         self.list_layout = QVBoxLayout(self.list)

@@ -14,6 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -113,6 +114,19 @@ class ConflictChoice(Enum):
 
 KEEP_COPY_TEXT = "Keep my version as a new document"
 DISCARD_TEXT = "Discard my offline changes"
+
+
+def hbox(*parts: QWidget | int | None) -> QHBoxLayout:
+    """A horizontal row: widgets in order, ``None`` a stretch, an int that much space."""
+    layout = QHBoxLayout()
+    for part in parts:
+        if part is None:
+            layout.addStretch(1)
+        elif isinstance(part, int):
+            layout.addSpacing(part)
+        else:
+            layout.addWidget(part)
+    return layout
 
 
 def message_box(

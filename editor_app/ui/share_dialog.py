@@ -44,7 +44,7 @@ from editor_app.core.api_client import LinkEntry
 from editor_app.core.errors import NetworkError, NotCoscribeV2, ServerRefused
 from editor_app.qt.connection_model import ConnectionModel
 from editor_app.ui.background import BackgroundTasks
-from editor_app.ui.dialogs import message_box
+from editor_app.ui.dialogs import hbox, message_box
 from editor_app.ui.document_api import document_api
 from editor_app.ui.version_history import _Scheme, _scheme, clock, day_heading, describe_error
 from shared.access import Role
@@ -287,15 +287,12 @@ class ShareDialog(QDialog):
             "padding: 5px 16px; } QPushButton:disabled { background: #8ab4f8; }"
         )
         self.create_button.clicked.connect(lambda *_: self.create_chosen())
-        choose = QHBoxLayout()
-        choose.addWidget(QLabel("Role"))
-        choose.addWidget(self.role_combo)
-        choose.addSpacing(12)
-        choose.addWidget(QLabel("Expires"))
-        choose.addWidget(self.expiry_combo)
-        choose.addStretch(1)
-        choose.addWidget(self.create_button)
-        column.addLayout(choose)
+        column.addLayout(
+            hbox(
+                QLabel("Role"), self.role_combo, 12, QLabel("Expires"), self.expiry_combo, None,
+                self.create_button,
+            )
+        )  # fmt: skip
         self.role_help = QLabel()
         self.role_help.setObjectName("roleHelp")
         self.role_help.setStyleSheet(f"color: {c.muted}")
