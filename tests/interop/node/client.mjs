@@ -122,6 +122,40 @@ const commands = {
   set_awareness_field: ({ field, value }) => { awareness.setLocalStateField(field, value); return null },
   awareness_states: () => statesAsObject(),
   received_types: () => receivedTypes,
+  // Comment threads (docs/schema.md 3.1) as a web Yjs client reads them: each thread's
+  // anchors resolved with Yjs's own relative positions, and the text they cover now.
+  comments: () => {
+    const out = {}
+    for (const [id, thread] of doc.getMap('comments')) {
+      const at = (key) => {
+        const abs = Y.createAbsolutePositionFromRelativePosition(
+          Y.decodeRelativePosition(thread.get(key)), doc)
+        return abs === null ? null : abs.index
+      }
+      const start = at('start')
+      const end = at('end')
+      out[id] = {
+        quote: thread.get('quote'),
+        resolved: thread.get('resolved'),
+        covered: start === null || end === null ? null : ytext.toString().slice(start, end),
+        messages: thread.get('messages').toJSON().map((m) => [m.author, m.text])
+      }
+    }
+    return out
+  },
+  // A reply written the way docs/schema.md 3.1 says, by a stock client.
+  reply: ({ thread, author, text }) => {
+    const message = new Y.Map()
+    doc.transact(() => {
+      message.set('id', 'js-' + doc.clientID)
+      message.set('author', author)
+      message.set('text', text)
+      message.set('created_at', Date.now())
+      message.set('deleted', false)
+      doc.getMap('comments').get(thread).get('messages').push([message])
+    })
+    return null
+  },
   disconnect: () => { provider.disconnect(); return null },
   connect: () => { provider.connect(); return null },
   status: () => ({ synced: provider.synced, wsconnected: provider.wsconnected }),
