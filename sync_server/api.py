@@ -25,7 +25,7 @@ from shared.errors import InvalidDocumentName, InvalidState, InvalidUpdate, Stor
 from .admission import Admission, Refusal
 from .auth import Principal, mint_token, token_from_request, token_id_of
 from .config import ServerConfig
-from .library import MAX_QUERY, check_title
+from .library import MAX_QUERY, MAX_TITLE, check_title
 from .links import LinkRecord, check_link_request
 from .polling import API_PREFIX as PREFIX
 from .polling import Reply
@@ -98,6 +98,8 @@ class RelayHooks:
     people_in: Callable[[str], int]
     close_document: Callable[[str], Awaitable[None]]  # moved to the trash
     rename: Callable[[str, str], Awaitable[None]]
+    #: The document as one update, what is durable of it now, retitled (a duplicate).
+    copy_of: Callable[[str, str], Awaitable[bytes]]
 
 
 #: What each method of a resource answers (see Api._route).
@@ -177,6 +179,8 @@ class Api:
                     "PATCH": lambda: self._set_title(r),
                     "DELETE": lambda: self._trash(r, True),
                 }
+            case ["duplicate"]:
+                handlers = {"POST": lambda: self._duplicate(r)}
             case ["restore"]:
                 handlers = {"POST": lambda: self._trash(r, False)}
             case ["versions"]:
@@ -268,6 +272,33 @@ class Api:
         found = await self._store.entry(r.name)
         assert found is not None
         return json_reply(http.HTTPStatus.OK, found.as_json(self._relay.people_in(r.name)))
+
+    async def _duplicate(self, r: _Request) -> Reply:
+        """A new document holding what is durable of this one now (a copy, not linked)."""
+        if not r.principal.role.writable:
+            raise ApiError(http.HTTPStatus.FORBIDDEN, "this link may not copy the document")
+        target = self._field(r, "name", self._document_name)
+        if not r.principal.allows(target):
+            raise ApiError(http.HTTPStatus.FORBIDDEN, f"this link does not cover {target!r}")
+        if await self._store.entry(target) is not None or self._relay.people_in(target):
+            raise ApiError(http.HTTPStatus.CONFLICT, f"a document named {target!r} exists")
+        source = await self._store.entry(r.name)
+        if source is None:
+            raise ApiError(http.HTTPStatus.NOT_FOUND, f"document {r.name!r} does not exist")
+        title = f"Copy of {source.title or r.name}"[:MAX_TITLE]
+        await self._store.append(target, await self._relay.copy_of(r.name, title))
+        await self._store.note_info(target, title=title, last_editor=None)
+        copied = await self._store.entry(target)
+        assert copied is not None
+        return json_reply(http.HTTPStatus.CREATED, copied.as_json(0))
+
+    def _document_name(self, value: object) -> str:
+        if not isinstance(value, str):
+            raise ValueError("name must be a string")
+        try:
+            return validate_document_name(value, max_length=self._max_name_length)
+        except InvalidDocumentName as exc:
+            raise ValueError(f"invalid document name: {exc}") from None
 
     async def _trash(self, r: _Request, trashed: bool) -> Reply:
         if not r.principal.role.writable:

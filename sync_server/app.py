@@ -24,10 +24,10 @@ import time
 import weakref
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pycrdt import Map
+from pycrdt import Doc, Map
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
@@ -138,6 +138,7 @@ class RelayServer(Resource):
                 people_in=self._registry.people_in,
                 close_document=self._trashed,
                 rename=self.rename,
+                copy_of=self._copy_of,
             ),
             config,
         )
@@ -254,6 +255,20 @@ class RelayServer(Resource):
         finally:
             self._registry.release(room)
         await self._store.note_info(name, title=title, last_editor=None)
+
+    async def _copy_of(self, name: str, title: str) -> bytes:
+        """What is durable of ``name`` now, as one update of a new document titled
+        ``title`` (its own history starts there; the original is not linked)."""
+        stored = await self._store.load(name)
+
+        def build() -> bytes:
+            doc: Doc[Any] = Doc()
+            for update in stored.updates:
+                doc.apply_update(update)
+            doc.get(META, type=Map)["title"] = title
+            return doc.get_update()
+
+        return await asyncio.to_thread(build)
 
     async def _trashed(self, name: str) -> None:
         await self._registry.close_document(

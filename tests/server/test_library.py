@@ -132,3 +132,33 @@ async def test_renaming_is_an_edit_everyone_sees() -> None:
         token = mint_token(SECRET, "nothing-here", Role.EDITOR)
         status, raw, _ = await call(missing, "PATCH", b'{"title": "x"}', token)
         assert (status, json.loads(raw)["error"]) == (404, "not_found")
+
+
+async def test_duplicating_makes_an_independent_copy() -> None:
+    async with RelayServer(secured()) as srv:
+        team = mint_token(SECRET, "team-*", Role.EDITOR)
+        async with synced_client(f"{srv.url}/team-plan?token={team}") as ed:
+            await ed.append("원본 text 🎉")
+            await titled(ed, "Plan")
+            await wait_until(lambda: ed.saved, "stored")
+        url = http_url(srv, "/api/v1/documents/team-plan/duplicate")
+        status, raw, _ = await call(url, "POST", b'{"name": "team-plan-2"}', team)
+        assert status == 201, raw
+        assert json.loads(raw)["title"] == "Copy of Plan"
+        async with synced_client(f"{srv.url}/team-plan-2?token={team}") as copy:
+            assert str(copy.text) == "원본 text 🎉"
+            assert copy.doc.get("meta", type=Map).get("title") == "Copy of Plan"
+            await copy.append(" changed")
+            await wait_until(lambda: copy.saved, "the copy changed")
+        async with synced_client(f"{srv.url}/team-plan?token={team}") as original:
+            assert str(original.text) == "원본 text 🎉"  # not linked
+        viewer = mint_token(SECRET, "team-*", Role.VIEWER)
+        for token, body, expected in [
+            (team, b'{"name": "team-plan-2"}', (409, "conflict")),
+            (team, b'{"name": "elsewhere"}', (403, "forbidden")),
+            (team, b'{"name": "a/b"}', (400, "bad_request")),
+            (team, b'{"nom": "x"}', (400, "bad_request")),
+            (viewer, b'{"name": "team-plan-3"}', (403, "forbidden")),
+        ]:
+            status, raw, _ = await call(url, "POST", body, token)
+            assert (status, json.loads(raw)["error"]) == expected, (body, raw)
