@@ -25,7 +25,7 @@ from shared.errors import InvalidDocumentName, InvalidState, InvalidUpdate, Stor
 from .admission import Admission, Refusal
 from .auth import Principal, mint_token, token_from_request, token_id_of
 from .config import ServerConfig
-from .library import MAX_QUERY, MAX_TITLE, check_title
+from .library import MAX_QUERY, MAX_TITLE, check_title, with_people
 from .links import LinkRecord, check_link_request
 from .polling import API_PREFIX as PREFIX
 from .polling import Reply
@@ -242,16 +242,13 @@ class Api:
             raise ApiError(http.HTTPStatus.FORBIDDEN, "this link may not see the trash")
         pattern = r.principal.doc
         prefix = pattern[:-1] if pattern.endswith("*") else pattern
-        entries = await self._store.catalog(prefix, search, trashed=trash)
+        rows = await self._store.catalog_json(prefix, search, trashed=trash)
         if not pattern.endswith("*"):
-            entries = [e for e in entries if e.name == pattern]
-        return json_reply(
-            http.HTTPStatus.OK,
-            {
-                "trash": trash,
-                "documents": [e.as_json(self._relay.people_in(e.name)) for e in entries],
-            },
-        )
+            rows = [row for row in rows if row[0] == pattern]
+        people = self._relay.people_in
+        documents = ",".join(with_people(entry, people(name)) for name, entry in rows)
+        body = f'{{"trash":{"true" if trash else "false"},"documents":[{documents}]}}'
+        return Reply(200, body.encode(), (_JSON,))
 
     async def _document(self, r: _Request) -> Reply:
         entry = await self._store.entry(r.name)

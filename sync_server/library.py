@@ -51,6 +51,12 @@ class DocumentEntry:
         }
 
 
+def with_people(entry_json: str, people: int) -> str:
+    """An entry's JSON object (as a backend wrote it, without ``people``) with ``people``
+    added: listings are built as text, so 10,000 entries cost no Python objects each."""
+    return f'{entry_json[:-1]},"people":{people}}}'
+
+
 def like_pattern(text: str) -> str:
     """``text`` as a SQL LIKE pattern matching it literally anywhere (ESCAPE '\\')."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -468,16 +468,38 @@ class PostgresStore(StoreBase):
     async def _catalog(
         self, prefix: str, query: str | None, trashed: bool, limit: int
     ) -> list[DocumentEntry]:
-        like = None if query is None else like_pattern(query)
-        rows = await self._rows(
+        select = (
             "SELECT name, title, created_at, updated_at, last_editor, "
-            "log_bytes + coalesce(length(snapshot), 0), trashed_at FROM coscribe_documents "
+            "log_bytes + coalesce(length(snapshot), 0), trashed_at "
+        )
+        rows = await self._catalog_rows(select, prefix, query, trashed, limit)
+        return [DocumentEntry.of_row(r) for r in rows]
+
+    async def _catalog_json(
+        self, prefix: str, query: str | None, trashed: bool, limit: int
+    ) -> list[tuple[str, str]]:
+        select = (
+            "SELECT name, json_build_object('name', name, 'title', title, "
+            "'created_at', created_at, 'updated_at', coalesce(updated_at, created_at), "
+            "'last_editor', last_editor, 'size', log_bytes + coalesce(length(snapshot), 0), "
+            "'trashed_at', trashed_at)::text "
+        )
+        return [
+            (str(n), str(j))
+            for n, j in await self._catalog_rows(select, prefix, query, trashed, limit)
+        ]
+
+    async def _catalog_rows(
+        self, select: str, prefix: str, query: str | None, trashed: bool, limit: int
+    ) -> list[tuple[Any, ...]]:
+        like = None if query is None else like_pattern(query)
+        return await self._rows(
+            select + "FROM coscribe_documents "
             "WHERE name LIKE %s AND (trashed_at IS NOT NULL) = %s "
             "AND (%s::text IS NULL OR title ILIKE %s OR name ILIKE %s) "
             "ORDER BY coalesce(updated_at, created_at) DESC LIMIT %s",
             (prefix_pattern(prefix), trashed, like, like, like, limit),
         )
-        return [DocumentEntry.of_row(r) for r in rows]
 
     async def _set_trashed(self, name: str, at: float | None) -> bool:
         changed = await self._change(

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TypeVar, Unpack
+from typing import Any, TypeVar, Unpack
 
 from shared.errors import StorageError
 
@@ -429,6 +429,34 @@ _ENTRY = (
 def _catalog(
     conn: sqlite3.Connection, prefix: str, query: str | None, trashed: bool, limit: int
 ) -> list[DocumentEntry]:
+    return [
+        DocumentEntry.of_row(r) for r in _catalog_rows(conn, _ENTRY, prefix, query, trashed, limit)
+    ]
+
+
+#: The library entry as JSON, built by SQLite (see library.with_people).
+_ENTRY_JSON = (
+    "SELECT name, json_object('name', name, 'title', title, 'created_at', created_at, "
+    "'updated_at', coalesce(updated_at, created_at), 'last_editor', last_editor, "
+    "'size', log_bytes + coalesce(length(snapshot), 0), 'trashed_at', trashed_at) "
+    "FROM documents "
+)
+
+
+def _catalog_json(
+    conn: sqlite3.Connection, prefix: str, query: str | None, trashed: bool, limit: int
+) -> list[tuple[str, str]]:
+    return _catalog_rows(conn, _ENTRY_JSON, prefix, query, trashed, limit)
+
+
+def _catalog_rows(
+    conn: sqlite3.Connection,
+    select: str,
+    prefix: str,
+    query: str | None,
+    trashed: bool,
+    limit: int,
+) -> list[Any]:
     where = ["trashed_at IS NOT NULL" if trashed else "trashed_at IS NULL"]
     args: list[object] = []
     if prefix:
@@ -437,12 +465,11 @@ def _catalog(
     if query is not None:
         where.append("(title LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')")
         args += [like_pattern(query)] * 2
-    rows = conn.execute(
-        _ENTRY + f"WHERE {' AND '.join(where)} "
+    return conn.execute(
+        select + f"WHERE {' AND '.join(where)} "
         "ORDER BY coalesce(updated_at, created_at) DESC LIMIT ?",
         [*args, limit],
     ).fetchall()
-    return [DocumentEntry.of_row(r) for r in rows]
 
 
 def _set_trashed(conn: sqlite3.Connection, name: str, at: float | None) -> bool:
@@ -621,3 +648,8 @@ class SQLiteStore(StoreBase):
 
     async def _trashed_before(self, cutoff: float) -> list[str]:
         return await self._reader.call(_trashed_before, cutoff)
+
+    async def _catalog_json(
+        self, prefix: str, query: str | None, trashed: bool, limit: int
+    ) -> list[tuple[str, str]]:
+        return await self._reader.call(_catalog_json, prefix, query, trashed, limit)

@@ -200,6 +200,13 @@ class DocumentStore(Protocol):
         ``query``), in the trash or not, most recently changed first."""
         ...
 
+    async def catalog_json(
+        self, prefix: str = "", query: str | None = None, *, trashed: bool = False,
+        limit: int = ...,
+    ) -> list[tuple[str, str]]:  # fmt: skip
+        """:meth:`catalog` as (name, the entry's JSON object without ``people``)."""
+        ...
+
     async def entry(self, name: str) -> DocumentEntry | None:
         """One document's library entry (None: no such document)."""
         ...

@@ -23,6 +23,7 @@ consistent read), and names the exceptions that mean "the database failed".
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -441,6 +442,28 @@ class StoreBase(Resource, ABC):
         """The library's listing (see :meth:`_catalog`)."""
         self._require_usable()
         return await self._guard("listing documents", self._catalog(prefix, query, trashed, limit))
+
+    async def catalog_json(
+        self, prefix: str = "", query: str | None = None, *, trashed: bool = False,
+        limit: int = MAX_LISTED,
+    ) -> list[tuple[str, str]]:  # fmt: skip
+        """:meth:`catalog` as (name, JSON object of the entry without ``people``), in order
+        (backends that can build the JSON in the database override :meth:`_catalog_json`)."""
+        self._require_usable()
+        return await self._guard(
+            "listing documents", self._catalog_json(prefix, query, trashed, limit)
+        )
+
+    async def _catalog_json(
+        self, prefix: str, query: str | None, trashed: bool, limit: int
+    ) -> list[tuple[str, str]]:
+        entries = await self._catalog(prefix, query, trashed, limit)
+        out = []
+        for e in entries:
+            fields = e.as_json()
+            del fields["people"]
+            out.append((e.name, json.dumps(fields, ensure_ascii=False, separators=(",", ":"))))
+        return out
 
     async def entry(self, name: str) -> DocumentEntry | None:
         """One document's library entry, in the trash or not (None: no such document)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from pycrdt import Doc, Text
 
 from shared.access import Role
 from shared.errors import InvalidState, StorageError
+from sync_server.library import with_people
 from sync_server.links import LinkRecord
 from sync_server.versions import VersionPolicy
 from tests.support.databases import new_database
@@ -472,3 +474,18 @@ async def test_the_catalog_lists_searches_and_trashes(backend: Backend) -> None:
         assert await store.trashed_before(0) == []
         assert await store.set_trashed("solo", False)
         assert await store.catalog(trashed=True) == []
+
+
+async def test_the_catalog_as_json_matches_the_catalog(backend: Backend) -> None:
+    async with backend.open() as store:
+        for name in ("b-doc", "a-doc"):
+            await store.append(name, Editor(client_id=len(name)).type(name))
+        await store.note_info("a-doc", title='회의 "50%"\\ \n', last_editor="Ann")
+        entries = await store.catalog()
+        rows = await store.catalog_json()
+        assert [name for name, _ in rows] == [e.name for e in entries]
+        for (_, text), entry in zip(rows, entries, strict=True):
+            expected = {k: v for k, v in entry.as_json().items() if k != "people"}
+            # Databases print times with 15 significant digits: equal to ~10 us.
+            assert json.loads(text) == pytest.approx(expected, abs=1e-4)
+            assert json.loads(with_people(text, 3))["people"] == 3
