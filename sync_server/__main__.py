@@ -304,8 +304,8 @@ def delete_main(args: argparse.Namespace) -> int:
     lock = DataDirLock(data_dir)
     try:
         lock.acquire()
-    except DataDirLocked as exc:
-        return fail(f"{exc}; stop the server first")
+    except DataDirLocked:
+        return _trash_while_running(config, name)
     try:
         existed = asyncio.run(run())
     except StorageError as exc:
@@ -314,6 +314,28 @@ def delete_main(args: argparse.Namespace) -> int:
         lock.release()
     print(f"deleted {name}" if existed else f"no document named {name}")
     return 0 if existed else 1
+
+
+def _trash_while_running(config: ServerConfig, name: str) -> int:
+    """The server runs: move the document to the trash, which it acts on within a second
+    (its peers are closed); it is deleted for good after 30 days, or by ``delete`` once
+    the server is stopped."""
+    from .sqlite_store import trash_sync
+
+    assert config.database_path is not None
+    try:
+        trashed = trash_sync(config.database_path, name)
+    except StorageError as exc:
+        return fail(str(exc))
+    if not trashed:
+        print(f"no document named {name}")
+        return 1
+    print(
+        f"moved {name} to the trash: a server is running on this data directory; its "
+        "peers are closed now, and it is deleted for good after 30 days (or run delete "
+        "again with the server stopped)"
+    )
+    return 0
 
 
 def revoke_main(args: argparse.Namespace) -> int:

@@ -43,7 +43,7 @@ from .auth import Principal, token_from_request
 from .config import ServerConfig
 from .connection import Connection, reset, serve_connection
 from .keepalive import Keepalive
-from .library import TRASH_SECONDS
+from .library import TRASH_POLL, TRASH_SECONDS
 from .lifecycle import Resource
 from .memory import MemoryTrimmer
 from .memory_store import MemoryStore
@@ -197,7 +197,7 @@ class RelayServer(Resource):
             server = self._server
             self.spawn(keepalive.run(lambda: server.connections), "keepalive")
         self.spawn(self._poll_revocations(), "revocation poller")
-        self.spawn(self._purge_trash(), "trash purger")
+        self.spawn(self._watch_trash(), "trash watcher")
         log.info("listening", extra={"fields": {"url": self.url, "data": str(c.data_dir)}})
         if self._admission.open_mode:
             if c.insecure_open:
@@ -275,16 +275,27 @@ class RelayServer(Resource):
             name, CloseCode.DOCUMENT_DELETED, "this document was moved to the trash"
         )
 
-    async def _purge_trash(self) -> None:
-        """Delete for good what has been in the trash for TRASH_SECONDS (hourly)."""
+    async def _watch_trash(self) -> None:
+        """Close this node's rooms of documents moved to the trash (by this node, another
+        node, or the CLI) within TRASH_POLL seconds, and delete for good what has been in
+        the trash for TRASH_SECONDS (checked hourly)."""
+        purge_due = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             try:
-                for name in await self._store.trashed_before(time.time() - TRASH_SECONDS):
-                    await self._registry.delete(name)
-                    log.info("deleted from the trash", extra={"fields": {"room": name}})
+                loaded = {room.name for room in self._registry.rooms()}
+                if loaded:
+                    trashed = await self._store.catalog(trashed=True)
+                    for name in loaded.intersection(e.name for e in trashed):
+                        await self._trashed(name)
+                if loop.time() >= purge_due:
+                    purge_due = loop.time() + 3600
+                    for name in await self._store.trashed_before(time.time() - TRASH_SECONDS):
+                        await self._registry.delete(name)
+                        log.info("deleted from the trash", extra={"fields": {"room": name}})
             except StorageError as exc:
-                log.warning("purging the trash failed", extra={"fields": {"error": str(exc)}})
-            await asyncio.sleep(3600)
+                log.warning("watching the trash failed", extra={"fields": {"error": str(exc)}})
+            await asyncio.sleep(TRASH_POLL)
 
     async def revoke_token(self, token_id: str) -> None:
         """Revoke one access link (by its token id) on every node; its sessions close."""

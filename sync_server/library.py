@@ -15,6 +15,8 @@ from typing import Any
 
 #: How long a document stays in the trash before it is deleted for good (30 days).
 TRASH_SECONDS = 30 * 86400.0
+#: Seconds within which every node closes its peers of a document moved to the trash.
+TRASH_POLL = 1.0
 #: Most documents one listing returns.
 MAX_LISTED = 10_000
 #: Longest search string.

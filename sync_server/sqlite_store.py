@@ -526,6 +526,19 @@ def add_revocation_sync(path: Path, kind: str, key: str, not_before: float) -> R
         conn.close()
 
 
+def trash_sync(path: Path, name: str) -> bool:
+    """Move ``name`` to the trash in the database file ``path`` from outside the server (the
+    CLI), also while servers use the file (they close its peers within TRASH_POLL s);
+    False if there is no such document."""
+    conn = _connect(Path(path), writer=True)
+    try:
+        return _set_trashed(conn, name, time.time())
+    except sqlite3.Error as exc:
+        raise StorageError(f"trashing {name!r} in {path} failed: {exc}") from exc
+    finally:
+        conn.close()
+
+
 # --- the asyncio side ---
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
+from shared.errors import CloseCode
 from tests.server.processes import ServerProcess, run_cli
+from tests.support.client import TestClient
+from tests.support.waiting import wait_until
 
 
 def test_help_lists_every_option_and_its_environment_variable() -> None:
@@ -89,16 +93,34 @@ def test_second_server_on_same_data_dir_is_refused(tmp_path: Path) -> None:
         first.stop()
 
 
-def test_delete_command_validates_name_and_refuses_while_serving(tmp_path: Path) -> None:
+def test_delete_while_serving_moves_the_document_to_the_trash(tmp_path: Path) -> None:
     result = run_cli("delete", "../etc", "--data-dir", str(tmp_path))
     assert result.returncode == 2 and "document name" in _one_line_error(result)
     server = ServerProcess("--port", "0", "--data-dir", str(tmp_path))
     try:
         server.start()
-        result = run_cli("delete", "notes", "--data-dir", str(tmp_path))
-        assert result.returncode == 2 and "stop the server first" in _one_line_error(result)
+
+        async def scenario() -> None:
+            async with TestClient(f"{server.url}/notes") as c:
+                await c.append("to be deleted")
+                await wait_until(lambda: c.saved, "stored")
+                result = await asyncio.to_thread(
+                    run_cli, "delete", "notes", "--data-dir", str(tmp_path)
+                )
+                assert result.returncode == 0, result.stderr
+                assert "moved notes to the trash" in result.stdout
+                await wait_until(lambda: c.closed, "its peer closed", within=5)
+                assert c.close_code == CloseCode.DOCUMENT_DELETED
+            missing = await asyncio.to_thread(
+                run_cli, "delete", "nothing", "--data-dir", str(tmp_path)
+            )
+            assert missing.returncode == 1 and "no document named nothing" in missing.stdout
+
+        asyncio.run(scenario())
     finally:
         server.stop()
+    result = run_cli("delete", "notes", "--data-dir", str(tmp_path))  # stopped: for good
+    assert result.returncode == 0 and "deleted notes" in result.stdout
 
 
 #: ServerConfig fields set only by code (tests, derived values, secrets read from files).

@@ -20,6 +20,8 @@ from shared.errors import CloseCode
 from sync_server.app import RelayServer
 from sync_server.auth import mint_token
 from sync_server.config import ServerConfig
+from sync_server.library import TRASH_POLL
+from sync_server.memory_store import MemoryDatabase, MemoryStore
 from tests.server.access_links import SECRET, secured
 from tests.support.client import TestClient, synced_client
 from tests.support.http_api import call, http_url
@@ -162,3 +164,20 @@ async def test_duplicating_makes_an_independent_copy() -> None:
         ]:
             status, raw, _ = await call(url, "POST", body, token)
             assert (status, json.loads(raw)["error"]) == expected, (body, raw)
+
+
+async def test_every_node_closes_its_peers_of_a_trashed_document() -> None:
+    """Two relays sharing one store (as cluster nodes share PostgreSQL): moving a document
+    to the trash through one closes its peers on the other within TRASH_POLL."""
+    shared = MemoryDatabase()
+    async with (
+        RelayServer(ServerConfig(port=0), store=MemoryStore(shared)) as one,
+        RelayServer(ServerConfig(port=0), store=MemoryStore(shared)) as two,
+        synced_client(two.url + "/shared-doc") as peer,
+    ):
+        await peer.append("on node two")
+        await wait_until(lambda: peer.saved, "stored")
+        status, _, _ = await call(http_url(one, "/api/v1/documents/shared-doc"), "DELETE")
+        assert status == 200
+        await wait_until(lambda: peer.closed, "closed on node two", within=TRASH_POLL + 1)
+        assert peer.close_code == CloseCode.DOCUMENT_DELETED
