@@ -369,7 +369,7 @@ class HttpConnection:
             if auth:
                 all_headers.append(("Proxy-Authorization", auth))
         all_headers += list(headers.items())
-        if method == "POST":
+        if body or method == "POST":  # a PATCH carries a body too
             all_headers.append(("Content-Type", "application/octet-stream"))
             all_headers.append(("Content-Length", str(len(body))))
         conn = self._h11
