@@ -1,6 +1,6 @@
 """The server's document library (docs/api.md, "Documents (the library)") as the editor
-uses it: the documents a server holds (or its trash), searched by title or name; moving
-one to the trash and restoring it.
+uses it: the documents a server holds (or its trash), searched by title or name; renaming
+one, making a copy of it, moving it to the trash and restoring it.
 
 The requests go through :class:`~editor_app.core.api_client.HistoryClient`'s plumbing (one
 keep-alive :class:`~editor_app.core.net.HttpConnection`, the editor's proxy and TLS, the
@@ -16,6 +16,7 @@ of that server); a ``?token=...`` in it is the access token to send. Qt-free.
 
 from __future__ import annotations
 
+import json
 import ssl as ssl_module
 import time
 from dataclasses import dataclass
@@ -34,9 +35,11 @@ __all__ = [
     "LibraryClient",
     "changed_ago",
     "document_link",
+    "duplicate_document",
     "get_document",
     "list_documents",
     "parse_server",
+    "rename_document",
     "restore_document",
     "trash_document",
 ]
@@ -183,6 +186,21 @@ class LibraryClient(HistoryClient):
         """Document ``name``'s entry (also when it is in the trash)."""
         return DocumentEntry.from_json(_json(await self._request("GET", _one(name))))
 
+    async def rename(self, name: str, title: str) -> DocumentEntry:
+        """Retitle document ``name`` (an edit of its ``meta.title``: every open editor sees
+        it at once; blanks trimmed, empty means "Untitled"); its entry. Editors and owners;
+        ServerRefused 409 for a document in the trash."""
+        body = json.dumps({"title": title}, ensure_ascii=False).encode()
+        return DocumentEntry.from_json(_json(await self._request("PATCH", _one(name), body)))
+
+    async def duplicate(self, name: str, new_name: str) -> DocumentEntry:
+        """Copy document ``name`` to a new document ``new_name`` (what is durable of it now,
+        titled "Copy of <title>", not linked to it); the copy's entry. Editors and owners;
+        the token must cover ``new_name`` too; ServerRefused 409 if that name is taken."""
+        body = json.dumps({"name": new_name}, ensure_ascii=False).encode()
+        answer = await self._request("POST", _one(name) + "/duplicate", body)
+        return DocumentEntry.from_json(_json(answer))
+
     async def trash(self, name: str) -> DocumentEntry:
         """Move document ``name`` to the trash (its open sessions close); its entry."""
         return DocumentEntry.from_json(_json(await self._request("DELETE", _one(name))))
@@ -218,6 +236,23 @@ async def get_document(
     """Document ``name``'s entry on ``server_url``."""
     async with LibraryClient(server_url, token, **options) as library:
         return await library.entry(name)
+
+
+async def rename_document(
+    server_url: str, token: str | None, name: str, title: str, **options: Any
+) -> DocumentEntry:
+    """Give document ``name`` of ``server_url`` the title ``title`` (editors and owners)."""
+    async with LibraryClient(server_url, token, **options) as library:
+        return await library.rename(name, title)
+
+
+async def duplicate_document(
+    server_url: str, token: str | None, name: str, new_name: str, **options: Any
+) -> DocumentEntry:
+    """Copy document ``name`` of ``server_url`` to a new document ``new_name`` (editors and
+    owners); the copy's entry."""
+    async with LibraryClient(server_url, token, **options) as library:
+        return await library.duplicate(name, new_name)
 
 
 async def trash_document(

@@ -2,8 +2,9 @@
 real relay on port 0.
 
 docs/api.md, "Documents (the library)": the listing carries titles (Hangul too), last
-changes, last editors and the people in a document now; search; the trash and restoring
-from it; a link lists only what it grants; refusals and an unreachable server are typed
+changes, last editors and the people in a document now; search; renaming (an edit every
+open peer sees) and making a copy; the trash and restoring from it; a link lists only
+what it grants; refusals and an unreachable server are typed
 errors with the server's own sentence.
 """
 
@@ -21,9 +22,11 @@ from editor_app.core.library_client import (
     LibraryClient,
     changed_ago,
     document_link,
+    duplicate_document,
     get_document,
     list_documents,
     parse_server,
+    rename_document,
     restore_document,
     trash_document,
 )
@@ -84,6 +87,39 @@ async def test_lists_titles_editors_people_and_searches(memory_server: RelayServ
 
 
 @pytest.mark.asyncio
+async def test_rename_reaches_open_peers_and_a_copy_holds_the_text(server: RelayServer) -> None:
+    srv = server
+    async with synced_client(srv.url + "/notes") as peer:
+        await peer.append("kept 여행")
+        await titled(peer, "Notes")
+        await wait_until(lambda: peer.saved, "stored")
+        meta = peer.doc.get("meta", type=Map)
+
+        renamed = await rename_document(srv.url, None, "notes", f"  {HANGUL}  ")
+        assert renamed.name == "notes" and renamed.title == HANGUL  # blanks trimmed
+        await wait_until(lambda: meta.get("title") == HANGUL, "the new title in the peer's meta")
+
+        copy = await duplicate_document(srv.url, None, "notes", "notes-2")
+        assert copy.name == "notes-2" and copy.title == f"Copy of {HANGUL}"
+        async with synced_client(srv.url + "/notes-2") as reader:
+            assert str(reader.text) == "kept 여행"
+            assert reader.doc.get("meta", type=Map).get("title") == f"Copy of {HANGUL}"
+            await reader.append(" (copy)")  # the two are not linked
+            await wait_until(lambda: reader.saved, "the copy's edit stored")
+        assert str(peer.text) == "kept 여행"
+
+        with pytest.raises(ServerRefused) as taken:
+            await duplicate_document(srv.url, None, "notes", "notes-2")
+        assert taken.value.status == 409 and "notes-2" in str(taken.value)
+        assert "exists" in str(taken.value)
+        async with LibraryClient(srv.url) as library:
+            await library.trash("notes")
+            with pytest.raises(ServerRefused) as trashed:
+                await library.rename("notes", "Again")
+            assert trashed.value.status == 409 and "trash" in str(trashed.value)
+
+
+@pytest.mark.asyncio
 async def test_trash_and_restore(server: RelayServer) -> None:
     srv = server
     async with synced_client(srv.url + "/notes") as peer:
@@ -132,6 +168,15 @@ async def test_tokens_scope_the_listing_and_refusals_carry_the_servers_sentence(
         with pytest.raises(ServerRefused) as delete:
             await trash_document(srv.url, team, "team-x")
         assert delete.value.status == 403 and "may not" in str(delete.value)
+        with pytest.raises(ServerRefused) as rename:
+            await rename_document(srv.url, team, "team-x", "Mine")
+        assert rename.value.status == 403 and "may not rename" in str(rename.value)
+        team_editor = mint_token(SECRET, "team-*", Role.EDITOR)
+        with pytest.raises(ServerRefused) as outside:
+            await duplicate_document(srv.url, team_editor, "team-x", "private-2")
+        assert outside.value.status == 403 and "private-2" in str(outside.value)
+        copy = await duplicate_document(srv.url, team_editor, "team-x", "team-z")
+        assert copy.name == "team-z"
 
 
 @pytest.mark.asyncio
