@@ -5,8 +5,10 @@ server's document library, :class:`LibraryPanel`).
 The library lists a server's documents (docs/api.md, "Documents (the library)") with their
 title (or name), when they last changed ("5 min ago", "Yesterday 14:02", a date), who
 changed them last and how many people are in them now; a search box filters by title or
-name; a document opens with a double click or Enter, moves to the trash after a
-confirmation, and comes back from the *Trash* view with *Restore*. The same panel is the
+name; a document opens with a double click or Enter, is retitled with *Rename…* (F2),
+copied to a new document with *Make a copy* (:mod:`editor_app.ui.library_dialogs`),
+moves to the trash after a confirmation, and comes back from the *Trash* view with
+*Restore*. The same panel is the
 body of *File ▸ Open…* (:mod:`editor_app.ui.open_dialog`).
 
 Network work runs as asyncio tasks on the qasync loop, so the window never freezes; they
@@ -45,7 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor_app.core.errors import LinkError, NotCoscribeV2, ServerRefused
+from editor_app.core.errors import LinkError
 from editor_app.core.library_client import (
     DocumentEntry,
     LibraryClient,
@@ -57,7 +59,12 @@ from editor_app.core.links import DEFAULT_SERVER, new_document_name
 from editor_app.core.proxy import ProxyResolver
 from editor_app.ui.background import BackgroundTasks
 from editor_app.ui.dialogs import OpenLinkDialog
-from editor_app.ui.version_history import describe_error
+from editor_app.ui.library_dialogs import (
+    MakeCopyDialog,
+    RenameDialog,
+    ServerAccess,
+    describe_library_error,
+)
 
 URL_ROLE = Qt.ItemDataRole.UserRole
 
@@ -92,16 +99,6 @@ SEARCH_DELAY_MS = 300
 TRASH_DAYS = 30
 
 
-def describe_library_error(exc: BaseException) -> str:
-    """A failed library request in a person's words (the server's sentence if it refused)."""
-    if isinstance(exc, NotCoscribeV2):
-        return "This server has no document library (it may be an older Coscribe server)."
-    text = describe_error(exc)
-    if isinstance(exc, ServerRefused) and exc.status == 401:
-        text += " Paste a link with an access token in the server box (ws://host:port?token=…)."
-    return text
-
-
 def unique_servers(*groups: Sequence[str]) -> list[str]:
     """The servers of ``groups`` (addresses or document links), each once, in order."""
     servers: list[str] = []
@@ -131,12 +128,13 @@ def _button(
 
 class LibraryPanel(QWidget):
     """One server's documents (or its trash): a server box, a search box, the list, and
-    Open / Move to trash / Restore / New document.
+    Open / Rename… / Make a copy / Move to trash / Restore / New document.
 
     Signals:
         openRequested(str): the link of the document to open (with the token, if any).
         loaded(): a listing arrived, or failed (see :attr:`message`).
-        changed(str): a document was moved to the trash or restored (its name).
+        changed(str): a document was renamed, moved to the trash or restored (its name),
+            or made as a copy (the copy's name).
     """
 
     openRequested = Signal(str)
@@ -165,6 +163,7 @@ class LibraryPanel(QWidget):
         self._trash = False
         self._generation = 0  # answers to an older request than the last are dropped
         self._ever_loaded = False
+        self._select_next: str | None = None  # the row to select once the list is back
         self._tasks = BackgroundTasks(on_change=self._update_buttons)
         self.confirmation: QMessageBox | None = None
         self._build(servers)
@@ -233,6 +232,16 @@ class LibraryPanel(QWidget):
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.open_button = _button("Open", "openDocumentButton", self.open_selected)
+        self.rename_button = _button(
+            "Rename…", "renameButton", self.rename_selected, tip="Change the title (F2)"
+        )
+        QShortcut(QKeySequence(Qt.Key.Key_F2), self.list, self.rename_selected)
+        self.copy_button = _button(
+            "Make a copy",
+            "makeCopyButton",
+            self.copy_selected,
+            tip="Make a new document holding a copy of this one",
+        )
         self.trash_doc_button = _button("Move to trash", "moveToTrashButton", self.trash_selected)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.list, self.trash_selected)
         self.restore_button = _button("Restore", "restoreButton", self.restore_selected)
@@ -244,6 +253,8 @@ class LibraryPanel(QWidget):
         )
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
+        buttons.addWidget(self.rename_button)
+        buttons.addWidget(self.copy_button)
         buttons.addWidget(self.trash_doc_button)
         buttons.addWidget(self.restore_button)
         buttons.addStretch(1)
@@ -358,6 +369,29 @@ class LibraryPanel(QWidget):
         if self._server is not None:
             self.openRequested.emit(document_link(self._server, new_document_name(), self._token))
 
+    def rename_selected(self) -> RenameDialog | None:
+        """Ask the selected document's new title (prefilled with the current one); the
+        dialog (None if nothing is selected). Renaming it lists the documents again."""
+        entry, access = self.selected(), self._access()
+        if entry is None or access is None or self._trash:
+            return None
+        dialog = RenameDialog(access, entry.name, entry.title, self)
+        dialog.answered.connect(lambda answer: self._done(answer.name))
+        dialog.open()
+        return dialog
+
+    def copy_selected(self) -> MakeCopyDialog | None:
+        """Ask the name of a copy of the selected document (prefilled ``<name>-copy``);
+        the dialog (None if nothing is selected). Once made, the list is loaded again with
+        the copy selected."""
+        entry, access = self.selected(), self._access()
+        if entry is None or access is None or self._trash:
+            return None
+        dialog = MakeCopyDialog(access, entry.name, self)
+        dialog.answered.connect(lambda answer: self._done(answer.name, select=True))
+        dialog.open()
+        return dialog
+
     def trash_selected(self) -> QMessageBox | None:
         """Ask whether to move the selected document to the trash; the question (None if
         nothing is selected). Its "Move to trash" button does it."""
@@ -393,7 +427,20 @@ class LibraryPanel(QWidget):
 
     # -- work ---------------------------------------------------------------------------------
     def _client(self, server: str) -> LibraryClient:
-        return LibraryClient(server, self._token, proxy=self._proxy, ssl=self._ssl)
+        return ServerAccess(server, self._token, self._proxy, self._ssl).client()
+
+    def _access(self) -> ServerAccess | None:
+        """The server listed, as the rename and copy dialogs reach it."""
+        if self._server is None:
+            return None
+        return ServerAccess(self._server, self._token, self._proxy, self._ssl)
+
+    def _done(self, name: str, *, select: bool = False) -> None:
+        """Document ``name`` was changed (or made): list again, selecting it if ``select``."""
+        if select:
+            self._select_next = name
+        self.changed.emit(name)
+        self.reload()
 
     async def _load(self, generation: int, server: str, query: str, trash: bool) -> None:
         self._say("Loading…")
@@ -441,7 +488,9 @@ class LibraryPanel(QWidget):
 
     # -- display ------------------------------------------------------------------------------
     def _show_entries(self, entries: list[DocumentEntry]) -> None:
-        keep = self.selected()
+        selected = self.selected()
+        keep = self._select_next or (selected.name if selected is not None else None)
+        self._select_next = None
         self._entries = entries
         self.list.clear()
         now = time.time()
@@ -457,7 +506,7 @@ class LibraryPanel(QWidget):
             item.setToolTip(1, stamp)
             self.list.addTopLevelItem(item)
         if keep is not None:
-            self.select(keep.name)
+            self.select(keep)
         self._update_buttons()
 
     def _say(self, text: str, *, error: bool = False) -> None:
@@ -467,11 +516,12 @@ class LibraryPanel(QWidget):
 
     def _update_buttons(self) -> None:
         chosen = self.selected() is not None
-        self.open_button.setVisible(not self._trash)
+        for button in (self.open_button, self.rename_button, self.copy_button):
+            button.setVisible(not self._trash)
+            button.setEnabled(chosen)
         self.trash_doc_button.setVisible(not self._trash)
         self.new_button.setVisible(not self._trash)
         self.restore_button.setVisible(self._trash)
-        self.open_button.setEnabled(chosen)
         self.trash_doc_button.setEnabled(chosen)
         self.restore_button.setEnabled(chosen)
         self.new_button.setEnabled(self._server is not None)

@@ -1,8 +1,9 @@
 """The start window's *On this server* tab (the document library) against a real relay.
 
 Everything is real: the relay on port 0 and its HTTP API, y-websocket peers
-(tests/support/client.py) that make and title the documents, the panel's own buttons
-and the confirmation's; a full editor app for opening a listed document. Waits are
+(tests/support/client.py) that make and title the documents, the panel's own buttons,
+keys and dialogs (the confirmation, Rename…, Make a copy); a full editor app for opening
+a listed document. Waits are
 conditions with deadlines (tests/support/waiting.py).
 """
 
@@ -17,9 +18,11 @@ import pytest
 from pycrdt import Map
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from editor_app.core.library_client import list_documents
+from editor_app.ui.library_dialogs import LibraryRequestDialog, MakeCopyDialog, RenameDialog
 from editor_app.ui.open_dialog import OpenDocumentDialog
 from editor_app.ui.start_window import LibraryPanel, StartWindow
 from shared.access import Role
@@ -134,6 +137,60 @@ async def test_lists_searches_trashes_and_restores(server: RelayServer) -> None:
         assert opened == [f"{server.url}/plan-a"]
         window.hide()  # closing the last window would end the test's Qt loop
         window.deleteLater()
+
+
+async def answer(dialog: LibraryRequestDialog, text: str, what: str) -> None:
+    """Type ``text`` in the dialog, press its button and wait for the server's answer."""
+    dialog.edit.setText(text)
+    dialog.ok_button.click()
+    await wait_until(lambda: not dialog.busy, f"the server's answer to {what}")
+
+
+async def test_renames_and_copies_from_the_list(server: RelayServer) -> None:
+    async with titled_documents(server.url) as peers:
+        panel = LibraryPanel([server.url])
+        panel.show()
+        panel.activateWindow()
+        await listed(panel, {HANGUL, "Budget", "plan-c"}, "the three documents")
+        assert panel.select("plan-b")
+        assert panel.rename_button.isEnabled() and panel.copy_button.isEnabled()
+
+        QTest.keyClick(panel.list, Qt.Key.Key_F2)  # F2 renames, as in a file manager
+        rename = panel.findChild(RenameDialog)
+        assert rename is not None and rename.isVisible()
+        assert rename.edit.text() == "Budget"  # prefilled with the title
+        await answer(rename, "Budget 2026 예산", "the rename")
+        assert not rename.isVisible() and rename.error == ""
+        await listed(panel, {HANGUL, "Budget 2026 예산", "plan-c"}, "the new title listed")
+        budget_meta = peers[1].doc.get("meta", type=Map)
+        await wait_until(
+            lambda: budget_meta.get("title") == "Budget 2026 예산", "the title in the open peer"
+        )
+        rename.deleteLater()
+
+        assert panel.select("plan-a")
+        copy = panel.copy_selected()
+        assert isinstance(copy, MakeCopyDialog) and copy.edit.text() == "plan-a-copy"
+        await answer(copy, "plan-b", "a copy named like another document")
+        assert copy.isVisible()  # still asking, the name taken said in words
+        assert copy.error == (
+            "There is already a document named “plan-b” on this server. Choose another name."
+        )
+        await answer(copy, "plan-a-copy", "the copy")
+        assert not copy.isVisible()
+        copied = f"Copy of {HANGUL}"
+        await listed(panel, {HANGUL, copied, "Budget 2026 예산", "plan-c"}, "the copy listed")
+        chosen = panel.selected()
+        assert chosen is not None and chosen.name == "plan-a-copy" and chosen.title == copied
+        copy.deleteLater()
+        async with synced_client(f"{server.url}/plan-a-copy") as reader:
+            assert str(reader.text) == "text of plan-a"
+
+        panel.trash_button.click()  # nothing to rename or copy in the trash
+        await listed(panel, [], "the empty trash")
+        assert not panel.rename_button.isVisible() and not panel.copy_button.isVisible()
+        panel.hide()
+        panel.deleteLater()
 
 
 async def test_opening_a_listed_document_opens_it(server: RelayServer, tmp_path: Path) -> None:
