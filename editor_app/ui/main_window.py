@@ -47,6 +47,7 @@ from editor_app.ui.about import about_box
 from editor_app.ui.comments_panel import install_comments
 from editor_app.ui.dialogs import LinkDialog, OpenLinkDialog
 from editor_app.ui.find_replace import FindReplaceDialog
+from editor_app.ui.library_dialogs import MakeCopyDialog, ServerAccess
 from editor_app.ui.open_dialog import OpenDocumentDialog
 from editor_app.ui.outline import OutlinePanel
 from editor_app.ui.people_list import PeopleList, Person
@@ -375,6 +376,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(a("new", "New document", self.newDocumentRequested.emit, STANDARD.New))
         file_menu.addAction(a("openDocument", "Open…", self.show_open_document, STANDARD.Open))
         file_menu.addAction(a("open", "Open link…", self.show_open_link, "Ctrl+Shift+O"))
+        file_menu.addAction(a("makeCopy", "Make a copy…", self.show_make_copy))
         file_menu.addAction(a("share", "Share…", self.show_share))
         file_menu.addAction(a("copyLink", "Copy link", self.copy_link, "Ctrl+Shift+C"))
         file_menu.addSeparator()
@@ -608,6 +610,15 @@ class MainWindow(QMainWindow):
     def show_open_link(self) -> OpenLinkDialog:
         dialog = OpenLinkDialog(self)
         dialog.linkChosen.connect(self.openLinkRequested.emit)
+        dialog.open()
+        return dialog
+
+    def show_make_copy(self) -> MakeCopyDialog:
+        """*File ▸ Make a copy…*: copy this document on its server, then open the copy."""
+        link, shared = self.connection.link, self.connection.connection
+        proxy, ssl = (shared.proxy_resolver, shared.ssl) if shared is not None else (None, None)
+        dialog = MakeCopyDialog(ServerAccess(link.server, link.token, proxy, ssl), link.name, self)
+        dialog.copied.connect(self.openLinkRequested.emit)
         dialog.open()
         return dialog
 

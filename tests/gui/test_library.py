@@ -274,3 +274,29 @@ async def test_file_open_lists_this_server_and_opens_the_choice(
         assert dialog.library.select("plan-b")
         dialog.library.open_button.click()
         assert set(app.documents) == {f"{server.url}/plan-c", f"{server.url}/plan-b"}
+
+
+async def test_file_make_a_copy_opens_the_copy(server: RelayServer, tmp_path: Path) -> None:
+    async with (
+        titled_documents(server.url),
+        editor_app(tmp_path / "me", "Ada") as app,
+    ):
+        first = app.open_document(f"{server.url}/plan-a")
+        await wait_until(lambda: first.model.title() == HANGUL, "the document's title")
+        first.window.actions_by_name["makeCopy"].trigger()
+        dialog = first.window.findChild(MakeCopyDialog)
+        assert dialog is not None and dialog.isVisible()
+        assert dialog.edit.text() == "plan-a-copy"
+        await answer(dialog, "plan-b", "a copy named like another document")
+        assert dialog.isVisible() and "already a document named “plan-b”" in dialog.error
+        await answer(dialog, "plan-a-copy", "the copy")
+        assert not dialog.isVisible()
+        copy_url = f"{server.url}/plan-a-copy"
+        assert set(app.documents) == {f"{server.url}/plan-a", copy_url}
+        copy = app.documents[copy_url]
+        await wait_until(
+            lambda: copy.editor.toPlainText() == "text of plan-a",
+            lambda: f"the copy's text: {copy.editor.toPlainText()!r}",
+        )
+        assert copy.model.title() == f"Copy of {HANGUL}" and copy.window.isVisible()
+        assert first.editor.toPlainText() == "text of plan-a"
