@@ -117,6 +117,16 @@ class Settings:
         self._qs.setValue("editor/spell_check", "true" if on else "false")
         self._qs.sync()
 
+    @property
+    def pageless(self) -> bool:
+        """Whether the document is one continuous sheet (View ▸ Pageless); off by default."""
+        return str(self._qs.value("editor/pageless", "false")).lower() in ("true", "1")
+
+    @pageless.setter
+    def pageless(self, on: bool) -> None:
+        self._qs.setValue("editor/pageless", "true" if on else "false")
+        self._qs.sync()
+
     # -- network -------------------------------------------------------------------------
     @property
     def proxy_mode(self) -> ProxyMode:

@@ -108,12 +108,14 @@ class EditorWidget(QPlainTextEdit):
             check states; emitted only when they change.
         pageChanged(int, int): the page holding the caret and the number of pages
             ("Page 2 of 5"); emitted only when either changes.
+        pagelessChanged(bool): the view was switched to one continuous sheet or back.
     """
 
     formatChanged = Signal(dict)
     zoomChanged = Signal(int)
     paintFormatChanged = Signal(bool)
     pageChanged = Signal(int, int)
+    pagelessChanged = Signal(bool)
 
     def __init__(
         self,
@@ -155,7 +157,8 @@ class EditorWidget(QPlainTextEdit):
         self.page_layout.updateBlock.connect(self.page_layout.relayout_edited)
         # Pages: the sheets Print uses (placed when the view knows its geometry), the
         # desk painted between them, and "Page 2 of 5" for the status bar.
-        self._page_key: tuple[int, int] | None = None
+        self._page_key: tuple[int, int, bool] | None = None
+        self._pageless = False
         self._page_status = (1, 1)
         self._desk_rows: list[tuple[float, float]] = []
         self.page_layout.paginated.connect(self._report_pages)
@@ -792,17 +795,69 @@ class EditorWidget(QPlainTextEdit):
 
     # ------------------------------------------------------------------ pages
 
+    @property
+    def pageless(self) -> bool:
+        """Whether the document is shown as one continuous sheet (no page breaks)."""
+        return self._pageless
+
+    def set_pageless(self, on: bool) -> None:
+        """One continuous sheet (True) or the pages Print uses (False). The view stays on
+        the same text: a caret in view stays at its height (within a line), else the
+        first line shown stays first (Qt scrolls by lines, and a switch changes no
+        block's line count). Print and PDF paginate either way."""
+        if on == self._pageless:
+            return
+        caret = self.cursorRect().top()
+        self._pageless = on
+        self._sync_pages()
+        if not on:  # place the caret's page now, for "Page 2 of 5" (the view's: the paint)
+            self.page_layout.page_of(self.textCursor().position())
+        if 0 <= caret < self.viewport().height():
+            self._keep_caret_at(caret)
+        self.viewport().update()
+        self._report_pages()
+        self.pagelessChanged.emit(on)
+
+    def _lay_out_view(self) -> None:
+        """Lay out what the view shows, as the paint is about to."""
+        first = self.firstVisibleBlock()
+        top = self.blockBoundingGeometry(first).translated(self.contentOffset()).top()
+        self.page_layout.ensure_visible(first, top, float(self.viewport().height()))
+
+    def _keep_caret_at(self, y: int) -> None:
+        """Scroll line by line until the caret's top is as near viewport ``y`` as lines
+        allow (a switch to or from pages moved it by the desk between sheets)."""
+        bar = self.verticalScrollBar()
+        self._lay_out_view()
+        delta = self.cursorRect().top() - y
+        step = -1 if delta > 0 else 1  # the caret too low: scroll down (the bar up)
+        for _ in range(256):  # bounded: a few sheets' margins at most
+            if delta == 0 or not bar.minimum() <= bar.value() - step <= bar.maximum():
+                return
+            bar.setValue(bar.value() - step)
+            self._lay_out_view()
+            after = self.cursorRect().top() - y
+            if (after > 0) != (delta > 0):  # went past: keep the nearer of the two
+                if abs(after) > abs(delta):
+                    bar.setValue(bar.value() + step)
+                    self._lay_out_view()
+                return
+            delta = after
+
     def _sync_pages(self) -> None:
-        """Give the layout the sheets of the current zoom. Page 1's text starts where the
-        page's padding puts it (pushing the first line down by the rest of a top margin
-        would defeat Qt's line-by-line scroll range: it assumes a block's first line at
-        its top), the following pages' one top margin below their sheet's edge."""
-        key = (self._zoom, self.viewport().width())
+        """Give the layout the sheets of the current zoom (none when pageless). Page 1's
+        text starts where the page's padding puts it (pushing the first line down by the
+        rest of a top margin would defeat Qt's line-by-line scroll range: it assumes a
+        block's first line at its top), the following pages' one top margin below their
+        sheet's edge."""
+        key = (self._zoom, self.viewport().width(), self._pageless)
         if key == self._page_key:
             return
         width_changed = self._page_key is not None and self._page_key[1] != key[1]
         self._page_key = key
-        pages = print_geometry(float(self.logicalDpiY())).scaled(self._zoom / 100)
+        pages = None
+        if not self._pageless:
+            pages = print_geometry(float(self.logicalDpiY())).scaled(self._zoom / 100)
         self.page_layout.set_pages(pages)
         if width_changed:
             self.page_layout.invalidate()  # Qt wraps every line again
@@ -810,8 +865,10 @@ class EditorWidget(QPlainTextEdit):
     def page_status(self) -> tuple[int, int]:
         """(the page holding the caret, the number of pages), 1-based, without laying
         anything out: exact once :attr:`PageLayout.is_paginated` (or for a caret the view
-        shows); until then the count is the last exact one."""
+        shows); until then the count is the last exact one. Pageless: (1, 1)."""
         self._sync_pages()
+        if self._pageless:
+            return 1, 1
         layout = self.page_layout
         current = layout.page_of(self.textCursor().position(), place=False)
         total = layout.page_count() if layout.is_paginated else self._page_status[1]
@@ -823,6 +880,8 @@ class EditorWidget(QPlainTextEdit):
         return self.page_layout.page_count()
 
     def _report_pages(self) -> None:
+        if self._pageless:
+            return  # no pages (the last count stands until they are counted again)
         status = self.page_status()
         if status != self._page_status:
             self._page_status = status

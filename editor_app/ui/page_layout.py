@@ -27,6 +27,11 @@ and the rest is paginated in slices of a few ms once edits pause (``paginated`` 
 the page count is exact). A block that moves without a page break inside it keeps its
 lines (only its top changes), so a reflow costs a few us per block.
 
+Pageless (no pages, View ▸ Pageless) skips all of that: no tops, no walk, no bookkeeping
+per edit; a block is laid out when it is shown or edited, as before pages. Switching
+keeps every block's lines that no page break moved (no relayout of the document), so
+the switch costs what the view shows, plus, back to pages, a few us per block above it.
+
 The Y.Text of a Quill document ends with ``"\\n"``, so Qt has one more, empty block after
 it. That block belongs to no paragraph: it is laid out with no height (its line sits above
 its top), and the editor keeps the caret out of it, so the last line shown is the last
@@ -133,20 +138,33 @@ class PageLayout(QPlainTextDocumentLayout):
         return self._pages
 
     def set_pages(self, pages: PageGeometry | None) -> None:
-        """Lay the text out on ``pages`` (None: one endless page)."""
-        if pages != self._pages:
-            self._pages = pages
+        """Lay the text out on ``pages`` (None: one endless sheet, pageless)."""
+        if pages == self._pages:
+            return
+        toggled = (pages is None) != (self._pages is None)
+        self._pages = pages
+        if toggled:  # pages on or off: lines no page break moved stay as they are
+            self._replace_all()
+        else:
             self.invalidate()
-            self.update.emit()
+        self.update.emit()
 
     def invalidate(self) -> None:
         """Every block is to be placed again (width, font, zoom or page change)."""
         self._generation += 1
+        self._replace_all()
+
+    def _replace_all(self) -> None:
+        """Every block is to be placed again from the top (its lines are kept if they
+        are still right)."""
         self._dirty = self._frontier = 0
         self._edits = []
         self._clean = False
         self._more.stop()
-        self._idle.start()
+        if self._pages is None:
+            self._idle.stop()
+        else:
+            self._idle.start()
 
     @property
     def is_paginated(self) -> bool:
@@ -181,9 +199,10 @@ class PageLayout(QPlainTextDocumentLayout):
         self._changed(block.position(), 0, 0)
 
     def block_top(self, block: QTextBlock) -> float | None:
-        """Content y of ``block``'s top as last placed (None if never placed)."""
+        """Content y of ``block``'s top as last placed (None if never placed, or laid
+        out pageless since)."""
         data = block.userData()
-        return data.top if isinstance(data, Placed) else None
+        return data.top if isinstance(data, Placed) and not math.isnan(data.top) else None
 
     def page_of(self, position: int, *, place: bool = True) -> int:
         """The page (1-based) that shows the character at ``position``. With ``place``
@@ -200,12 +219,16 @@ class PageLayout(QPlainTextDocumentLayout):
         data, layout = block.userData(), block.layout()
         if not isinstance(data, Placed) or layout is None or layout.lineCount() == 0:
             return 1
+        if math.isnan(data.top):  # laid out pageless, not placed on pages since
+            return 1
         line = layout.lineForTextPosition(position - block.position())
         y = line.y() if line.isValid() else layout.lineAt(0).y()
         return self._pages.page_at(data.top + y) + 1
 
     def page_count(self) -> int:
         """How many pages the document fills (places every block first if needed)."""
+        if self._pages is None:
+            return 1
         self._walk(None)
         last = self.document().lastBlock()
         if self.hides(last):
@@ -216,6 +239,8 @@ class PageLayout(QPlainTextDocumentLayout):
 
     def _changed(self, pos: int, removed: int, added: int) -> None:
         """An edit (or a format change) at ``pos``: its blocks are to be placed again."""
+        if self._pages is None:
+            return  # pageless: nothing is placed (an edited block is laid out when shown)
         start = self.document().findBlock(pos).position()
         delta = added - removed
         if self._frontier > pos:
@@ -242,7 +267,7 @@ class PageLayout(QPlainTextDocumentLayout):
     def _walk(self, until: QTextBlock | None, deadline: float | None = None) -> None:
         """Place the blocks from the first dirty one down to ``until`` (None: the end),
         stopping early when the rest is found in place or at ``deadline``."""
-        if self._clean:
+        if self._clean or self._pages is None:
             return
         block = self.document().findBlock(self._dirty)
         if not block.isValid():
@@ -322,6 +347,40 @@ class PageLayout(QPlainTextDocumentLayout):
         placed.generation = self._generation
         return False
 
+    def _ensure(self, block: QTextBlock) -> bool:
+        """Pageless: give ``block`` the paragraph layout unless it has it (with no page
+        break in it); returns whether its height changed (what follows moved). Its top is
+        not known (NaN): back on pages, the walk places it where it goes."""
+        layout = block.layout()
+        if layout.lineCount() == 0:
+            self.blockBoundingRect(block)  # Qt lays it out (C++), then we redo it
+            if layout.lineCount() == 0:
+                return False
+        first = layout.lineAt(0)
+        ours = first.y() % 1.0 == MARK
+        data = block.userData()
+        placed = data if isinstance(data, Placed) else None
+        if (
+            ours
+            and placed is not None
+            and placed.generation == self._generation
+            and not placed.broken
+        ):
+            return False
+        if not ours:
+            self._width = first.width()
+        self._relayout(block, layout, 0.0)
+        height = self.blockBoundingRect(block).height()
+        if not block.next().isValid():
+            height -= self.document().documentMargin()  # Qt adds it to the last block
+        if placed is None:
+            block.setUserData(Placed(math.nan, height, False, self._generation))
+            return True
+        changed = placed.height != height
+        placed.top, placed.height, placed.broken = math.nan, height, False
+        placed.generation = self._generation
+        return changed
+
     # ------------------------------------------------------------------ the view's hooks
 
     def relayout_edited(self, block: QTextBlock) -> None:
@@ -332,6 +391,12 @@ class PageLayout(QPlainTextDocumentLayout):
             return  # never shown with the page layout: the paint that shows it lays it out
         layout = block.layout()
         if layout is None or layout.lineCount() == 0 or layout.lineAt(0).y() % 1.0 == MARK:
+            return
+        if self._pages is None:  # pageless: only this block
+            if self._ensure(block):
+                self.update.emit()
+            else:
+                self.updateBlock.emit(block)
             return
         if self._clean or self._dirty != block.position():
             return  # placing it needs blocks above placed first: the paint does that
@@ -350,7 +415,9 @@ class PageLayout(QPlainTextDocumentLayout):
         block = self.document().lastBlock()
         filled = 0.0
         while block.isValid() and filled <= height:
-            if self._clean or block.position() < self._dirty:
+            if self._pages is None:
+                self._ensure(block)
+            elif self._clean or block.position() < self._dirty:
                 break  # placed, and so is everything above
             top = self.block_top(block)
             self._place(block, top if top is not None else 0.0)
@@ -365,8 +432,11 @@ class PageLayout(QPlainTextDocumentLayout):
         self._walk(first)
         block = first
         y = top
+        pageless = self._pages is None
         while block.isValid() and y <= bottom:
-            if not self._clean and block.position() >= self._dirty:
+            if pageless:
+                self._resized = self._ensure(block) or self._resized
+            elif not self._clean and block.position() >= self._dirty:
                 self._walk(block)
             data = block.userData()
             y += data.height if isinstance(data, Placed) else 0.0

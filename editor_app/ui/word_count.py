@@ -1,5 +1,6 @@
 """Tools ▸ Word count: words, characters (with and without spaces), pages; for the
-selection too when there is one. And the status bar's "Page 2 of 5"."""
+selection too when there is one. And the status bar's "Page 2 of 5" (hidden when
+pageless)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ class Paged(Protocol):
     @property
     def pageChanged(self) -> SignalInstance: ...  # noqa: N802 (Qt's name)
 
+    @property
+    def pagelessChanged(self) -> SignalInstance: ...  # noqa: N802 (Qt's name)
+
+    @property
+    def pageless(self) -> bool: ...
+
     def page_status(self) -> tuple[int, int]: ...
 
 
@@ -27,12 +34,18 @@ def page_text(current: int, total: int) -> str:
 
 
 class PageIndicator(QLabel):
-    """ "Page 2 of 5": the page holding the caret, of how many (next to the word count)."""
+    """ "Page 2 of 5": the page holding the caret, of how many (next to the word count);
+    hidden while the editor is pageless (there are no pages)."""
 
     def __init__(self, editor: Paged, parent: QWidget | None = None) -> None:
         super().__init__(page_text(*editor.page_status()), parent)
         self.setObjectName("pageIndicator")
         editor.pageChanged.connect(self._show)
+        editor.pagelessChanged.connect(self._follow_pageless)
+        self._follow_pageless(editor.pageless)
+
+    def _follow_pageless(self, pageless: bool) -> None:
+        self.setHidden(pageless)
 
     def _show(self, current: int, total: int) -> None:
         self.setText(page_text(current, total))
