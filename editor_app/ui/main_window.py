@@ -50,6 +50,7 @@ from editor_app.ui.find_replace import FindReplaceDialog
 from editor_app.ui.library_dialogs import MakeCopyDialog, ServerAccess
 from editor_app.ui.open_dialog import OpenDocumentDialog
 from editor_app.ui.outline import OutlinePanel
+from editor_app.ui.pageless import pageless_action
 from editor_app.ui.people_list import PeopleList, Person
 from editor_app.ui.share_dialog import ShareDialog
 from editor_app.ui.shortcuts import ShortcutsDialog
@@ -465,6 +466,9 @@ class MainWindow(QMainWindow):
         view_menu.addAction(zoom_in)
         view_menu.addAction(a("zoomOut", "Zoom &out", lambda: self.step_zoom(-1), "Ctrl+-"))
         view_menu.addAction(a("zoomReset", "&Actual size", lambda: self.editor.set_zoom(100)))
+        # Pageless (one continuous sheet; remembered): pageless.py.
+        self.actions_by_name["pageless"] = pageless_action(self.editor, self)
+        view_menu.addAction(self.actions_by_name["pageless"])
         view_menu.addSeparator()
         # Spell check (remembered; says why when it cannot run here): spell_highlighter.py.
         spell = self.editor.spell
