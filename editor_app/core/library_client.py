@@ -19,8 +19,9 @@ from __future__ import annotations
 import json
 import ssl as ssl_module
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from shared import document_url
@@ -35,13 +36,9 @@ __all__ = [
     "LibraryClient",
     "changed_ago",
     "document_link",
-    "duplicate_document",
-    "get_document",
+    "library_call",
     "list_documents",
     "parse_server",
-    "rename_document",
-    "restore_document",
-    "trash_document",
 ]
 
 EXPECTED_SERVER = "expected ws://host:port or wss://host"
@@ -213,6 +210,9 @@ class LibraryClient(HistoryClient):
         return COLLECTION + rest
 
 
+_T = TypeVar("_T")
+
+
 def _one(name: str) -> str:
     return "/" + quote(name, safe="")
 
@@ -230,45 +230,16 @@ async def list_documents(
         return await library.documents(query, trash=trash)
 
 
-async def get_document(
-    server_url: str, token: str | None, name: str, **options: Any
-) -> DocumentEntry:
-    """Document ``name``'s entry on ``server_url``."""
+async def library_call(
+    server_url: str,
+    token: str | None,
+    call: Callable[[LibraryClient], Awaitable[_T]],
+    **options: Any,
+) -> _T:
+    """One request on a short-lived client: ``await library_call(url, token, lambda
+    library: library.rename(name, title))`` (``options``: see :class:`LibraryClient`)."""
     async with LibraryClient(server_url, token, **options) as library:
-        return await library.entry(name)
-
-
-async def rename_document(
-    server_url: str, token: str | None, name: str, title: str, **options: Any
-) -> DocumentEntry:
-    """Give document ``name`` of ``server_url`` the title ``title`` (editors and owners)."""
-    async with LibraryClient(server_url, token, **options) as library:
-        return await library.rename(name, title)
-
-
-async def duplicate_document(
-    server_url: str, token: str | None, name: str, new_name: str, **options: Any
-) -> DocumentEntry:
-    """Copy document ``name`` of ``server_url`` to a new document ``new_name`` (editors and
-    owners); the copy's entry."""
-    async with LibraryClient(server_url, token, **options) as library:
-        return await library.duplicate(name, new_name)
-
-
-async def trash_document(
-    server_url: str, token: str | None, name: str, **options: Any
-) -> DocumentEntry:
-    """Move document ``name`` of ``server_url`` to the trash (editors and owners)."""
-    async with LibraryClient(server_url, token, **options) as library:
-        return await library.trash(name)
-
-
-async def restore_document(
-    server_url: str, token: str | None, name: str, **options: Any
-) -> DocumentEntry:
-    """Bring document ``name`` of ``server_url`` back from the trash (editors and owners)."""
-    async with LibraryClient(server_url, token, **options) as library:
-        return await library.restore(name)
+        return await call(library)
 
 
 def changed_ago(when: float, now: float | None = None) -> str:

@@ -22,13 +22,9 @@ from editor_app.core.library_client import (
     LibraryClient,
     changed_ago,
     document_link,
-    duplicate_document,
-    get_document,
+    library_call,
     list_documents,
     parse_server,
-    rename_document,
-    restore_document,
-    trash_document,
 )
 from shared.access import Role
 from shared.errors import CloseCode
@@ -83,7 +79,7 @@ async def test_lists_titles_editors_people_and_searches(memory_server: RelayServ
         assert [d.name for d in await list_documents(srv.url, query="여행")] == ["plan-a"]
         assert [d.name for d in await list_documents(srv.url, query=" PLAN-B ")] == ["plan-b"]
         assert await list_documents(srv.url, query="%") == []
-        assert await get_document(srv.url, None, "plan-b") == docs["plan-b"]
+        assert await library_call(srv.url, None, lambda lib: lib.entry("plan-b")) == docs["plan-b"]
 
 
 @pytest.mark.asyncio
@@ -95,11 +91,13 @@ async def test_rename_reaches_open_peers_and_a_copy_holds_the_text(server: Relay
         await wait_until(lambda: peer.saved, "stored")
         meta = peer.doc.get("meta", type=Map)
 
-        renamed = await rename_document(srv.url, None, "notes", f"  {HANGUL}  ")
+        renamed = await library_call(
+            srv.url, None, lambda lib: lib.rename("notes", f"  {HANGUL}  ")
+        )
         assert renamed.name == "notes" and renamed.title == HANGUL  # blanks trimmed
         await wait_until(lambda: meta.get("title") == HANGUL, "the new title in the peer's meta")
 
-        copy = await duplicate_document(srv.url, None, "notes", "notes-2")
+        copy = await library_call(srv.url, None, lambda lib: lib.duplicate("notes", "notes-2"))
         assert copy.name == "notes-2" and copy.title == f"Copy of {HANGUL}"
         async with synced_client(srv.url + "/notes-2") as reader:
             assert str(reader.text) == "kept 여행"
@@ -109,7 +107,7 @@ async def test_rename_reaches_open_peers_and_a_copy_holds_the_text(server: Relay
         assert str(peer.text) == "kept 여행"
 
         with pytest.raises(ServerRefused) as taken:
-            await duplicate_document(srv.url, None, "notes", "notes-2")
+            await library_call(srv.url, None, lambda lib: lib.duplicate("notes", "notes-2"))
         assert taken.value.status == 409 and "notes-2" in str(taken.value)
         assert "exists" in str(taken.value)
         async with LibraryClient(srv.url) as library:
@@ -126,7 +124,7 @@ async def test_trash_and_restore(server: RelayServer) -> None:
         await peer.append("kept")
         await titled(peer, "Notes")
         await wait_until(lambda: peer.saved, "stored")
-        trashed = await trash_document(srv.url, None, "notes")
+        trashed = await library_call(srv.url, None, lambda lib: lib.trash("notes"))
         assert trashed.name == "notes" and trashed.trashed_at is not None
         await wait_until(lambda: peer.closed, "the trashed document's peer closed")
         assert peer.close_code == CloseCode.DOCUMENT_DELETED
@@ -145,7 +143,9 @@ async def test_trash_and_restore(server: RelayServer) -> None:
 
     async with synced_client(srv.url + "/notes") as back:
         assert str(back.text) == "kept"
-    assert (await restore_document(srv.url, None, "notes")).trashed_at is None  # idempotent
+    assert (
+        await library_call(srv.url, None, lambda lib: lib.restore("notes"))
+    ).trashed_at is None  # idempotent
 
 
 @pytest.mark.asyncio
@@ -166,16 +166,20 @@ async def test_tokens_scope_the_listing_and_refusals_carry_the_servers_sentence(
             await list_documents(srv.url, team, trash=True)
         assert viewer.value.status == 403 and "trash" in str(viewer.value)
         with pytest.raises(ServerRefused) as delete:
-            await trash_document(srv.url, team, "team-x")
+            await library_call(srv.url, team, lambda lib: lib.trash("team-x"))
         assert delete.value.status == 403 and "may not" in str(delete.value)
         with pytest.raises(ServerRefused) as rename:
-            await rename_document(srv.url, team, "team-x", "Mine")
+            await library_call(srv.url, team, lambda lib: lib.rename("team-x", "Mine"))
         assert rename.value.status == 403 and "may not rename" in str(rename.value)
         team_editor = mint_token(SECRET, "team-*", Role.EDITOR)
         with pytest.raises(ServerRefused) as outside:
-            await duplicate_document(srv.url, team_editor, "team-x", "private-2")
+            await library_call(
+                srv.url, team_editor, lambda lib: lib.duplicate("team-x", "private-2")
+            )
         assert outside.value.status == 403 and "private-2" in str(outside.value)
-        copy = await duplicate_document(srv.url, team_editor, "team-x", "team-z")
+        copy = await library_call(
+            srv.url, team_editor, lambda lib: lib.duplicate("team-x", "team-z")
+        )
         assert copy.name == "team-z"
 
 

@@ -125,6 +125,17 @@ async def peers(relay: Relay, room: str, node_clients: SpawnNode) -> AsyncIterat
         yield Peers(url, py, await node_clients(url, room))
 
 
+@pytest_asyncio.fixture
+async def coscribe_peers(
+    coscribe: Relay, room: str, node_clients: SpawnNode
+) -> AsyncIterator[Peers]:
+    """``peers`` on our relay only, the Python peer speaking coscribe.v1: for what the
+    reference server does not have (acknowledgements, versions, the HTTP API)."""
+    async with coscribe.serve() as url, py_client(url, room, coscribe_v1=True) as py:
+        await py.wait_synced()
+        yield Peers(url, py, await node_clients(url, room))
+
+
 @pytest_asyncio.fixture(autouse=True)
 async def fail_on_loop_errors() -> AsyncIterator[None]:
     """Fail the test if the event loop reported an exception (a task died unobserved)."""

@@ -14,7 +14,7 @@ import pycrdt
 import pytest
 
 from editor_app.core.restore import document_from_update, restore
-from tests.interop.conftest import Relay, SpawnNode
+from tests.interop.conftest import Peers, Relay, SpawnNode
 from tests.support.client import py_client
 from tests.support.http_api import call
 from tests.support.waiting import wait_until
@@ -36,27 +36,25 @@ async def named_version(url: str, room: str, label: str) -> int:
 
 
 async def test_a_stock_client_merges_a_restore_and_edits_on(
-    coscribe: Relay, room: str, node_clients: SpawnNode
+    coscribe_peers: Peers, room: str
 ) -> None:
-    async with coscribe.serve() as url, py_client(url, room, coscribe_v1=True) as py:
-        await py.wait_synced()
-        js = await node_clients(url, room)
-        await py.append("첫 판 🎉 first")
-        await js.wait_text("첫 판 🎉 first")
-        await wait_until(lambda: py.saved, "the first text stored")
-        version_id = await named_version(url, room, "first")
-        await js.insert(0, "JS wrote this. ")
-        await py.wait_text("JS wrote this. 첫 판 🎉 first")
-        status, update, _ = await call(api(url, f"/api/v1/documents/{room}/versions/{version_id}"))
-        assert status == 200
-        restore(py.doc, document_from_update(update), origin="restore")
-        await py.flush()
-        await js.wait_text("첫 판 🎉 first")
-        await js.insert(0, "Again: ")
-        await py.wait_text("Again: 첫 판 🎉 first")
-        await wait_until(lambda: py.saved, "the restore stored")
-        async with py_client(url, room) as late:  # what the server holds is what both saw
-            await late.wait_text("Again: 첫 판 🎉 first")
+    url, py, js = coscribe_peers.url, coscribe_peers.py, coscribe_peers.js
+    await py.append("첫 판 🎉 first")
+    await js.wait_text("첫 판 🎉 first")
+    await wait_until(lambda: py.saved, "the first text stored")
+    version_id = await named_version(url, room, "first")
+    await js.insert(0, "JS wrote this. ")
+    await py.wait_text("JS wrote this. 첫 판 🎉 first")
+    status, update, _ = await call(api(url, f"/api/v1/documents/{room}/versions/{version_id}"))
+    assert status == 200
+    restore(py.doc, document_from_update(update), origin="restore")
+    await py.flush()
+    await js.wait_text("첫 판 🎉 first")
+    await js.insert(0, "Again: ")
+    await py.wait_text("Again: 첫 판 🎉 first")
+    await wait_until(lambda: py.saved, "the restore stored")
+    async with py_client(url, room) as late:  # what the server holds is what both saw
+        await late.wait_text("Again: 첫 판 🎉 first")
 
 
 async def test_versions_hold_a_stock_clients_edits(
