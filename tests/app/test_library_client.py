@@ -10,8 +10,10 @@ errors with the server's own sentence.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from pycrdt import Map
@@ -82,13 +84,20 @@ async def test_lists_titles_editors_people_and_searches(memory_server: RelayServ
         assert await library_call(srv.url, None, lambda lib: lib.entry("plan-b")) == docs["plan-b"]
 
 
+@contextlib.asynccontextmanager
+async def notes(srv: RelayServer, text: str) -> AsyncIterator[TestClient]:
+    """A peer on the document "notes" of ``srv``, titled "Notes", holding ``text``, stored."""
+    async with synced_client(srv.url + "/notes") as peer:
+        await peer.append(text)
+        await titled(peer, "Notes")
+        await wait_until(lambda: peer.saved, "stored")
+        yield peer
+
+
 @pytest.mark.asyncio
 async def test_rename_reaches_open_peers_and_a_copy_holds_the_text(server: RelayServer) -> None:
     srv = server
-    async with synced_client(srv.url + "/notes") as peer:
-        await peer.append("kept 여행")
-        await titled(peer, "Notes")
-        await wait_until(lambda: peer.saved, "stored")
+    async with notes(srv, "kept 여행") as peer:
         meta = peer.doc.get("meta", type=Map)
 
         renamed = await library_call(
@@ -120,10 +129,7 @@ async def test_rename_reaches_open_peers_and_a_copy_holds_the_text(server: Relay
 @pytest.mark.asyncio
 async def test_trash_and_restore(server: RelayServer) -> None:
     srv = server
-    async with synced_client(srv.url + "/notes") as peer:
-        await peer.append("kept")
-        await titled(peer, "Notes")
-        await wait_until(lambda: peer.saved, "stored")
+    async with notes(srv, "kept") as peer:
         trashed = await library_call(srv.url, None, lambda lib: lib.trash("notes"))
         assert trashed.name == "notes" and trashed.trashed_at is not None
         await wait_until(lambda: peer.closed, "the trashed document's peer closed")
