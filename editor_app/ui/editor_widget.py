@@ -159,6 +159,7 @@ class EditorWidget(QPlainTextEdit):
         # desk painted between them, and "Page 2 of 5" for the status bar.
         self._page_key: tuple[int, int, bool] | None = None
         self._pageless = False
+        self._repaint_all = single_shot(self, self.viewport().update)
         self._page_status = (1, 1)
         self._desk_rows: list[tuple[float, float]] = []
         self.page_layout.paginated.connect(self._report_pages)
@@ -815,6 +816,7 @@ class EditorWidget(QPlainTextEdit):
         if 0 <= caret < self.viewport().height():
             self._keep_caret_at(caret)
         self.viewport().update()
+        self._repaint_all.start()  # and once the scrolls above have been painted
         self._report_pages()
         self.pagelessChanged.emit(on)
 
