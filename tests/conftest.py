@@ -81,3 +81,31 @@ def _hypothesis_profiles() -> None:
 
 
 _hypothesis_profiles()
+
+
+_exit_status: list[int] = []
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the test process with pytest's own status, without interpreter finalization.
+
+    Why: once every test has passed and the summary is printed, finalizing the interpreter
+    tears down C extensions in an order they do not all survive (Qt objects and
+    dictionaries still referenced from modules); one full run in two or three ended there in
+    a segmentation fault (exit 139) after "N passed". Nothing of the tests' outcome is lost
+    by skipping it; the crash itself is tracked as a known issue (it never happens while a
+    test runs: faulthandler would print the test).
+    """
+    if not _exit_status:
+        return
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status[-1])
