@@ -173,6 +173,7 @@ class Room:
         self._presence: dict[int, _Presence] = {}
         self._claims: dict[int, _Claim] = {}
         self._presence_seen: set[Peer] = set()  # peers that sent their first awareness
+        self._names: dict[Peer, str] = {}  # presence names of writers (names_of)
         self._batch: list[tuple[Peer, bytes, int]] = []
         self._flush_scheduled = False
         self._pending: set[asyncio.Future[None]] = set()
@@ -223,6 +224,7 @@ class Room:
             return
         peer.session.close()
         self._presence_seen.discard(peer)
+        self._names.pop(peer, None)
         for cid in [cid for cid, c in self._claims.items() if c.claimer is peer]:
             del self._claims[cid]
         removal = self.drop_presence_of(peer)
@@ -608,15 +610,24 @@ class Room:
             return None
         return value[:500] if isinstance(value, str) else None
 
-    def names_of(self, peers: Iterable[object]) -> list[str]:
-        """The names (``user.name`` of their presence) of ``peers`` that announced one."""
-        wanted = set(peers)
+    def names_of(self, peers: Iterable[Peer]) -> list[str]:
+        """The names (``user.name`` of their presence) of ``peers`` that announced one.
+
+        Called after every durable write: a peer's name is read from its presence once
+        and kept until it leaves, not JSON-decoded per commit.
+        """
         names: list[str] = []
-        for p in self._presence.values():
-            if p.owner in wanted:
-                name = _user_name(p.state_json)
-                if name:
-                    names.append(name)
+        for peer in peers:
+            name = self._names.get(peer)
+            if name is None:
+                found = (
+                    _user_name(p.state_json) for p in self._presence.values() if p.owner is peer
+                )
+                name = next((n for n in found if n), None)
+                if name is None:
+                    continue
+                self._names[peer] = name
+            names.append(name)
         return names
 
     def presence_client_ids(self) -> list[int]:

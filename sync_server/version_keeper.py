@@ -26,7 +26,8 @@ from .versions import AutoVersions, VersionPolicy
 log = logging.getLogger("coscribe.versions")
 
 #: Seconds between two notes of a document's last change while it is being edited (the
-#: library's "last modified" is at most this old, or the time its last editor left).
+#: library's "last modified" is at most this old, or the time its last editor left); a new
+#: title or last editor is noted at once.
 NOTE_EVERY = 5.0
 
 
@@ -48,8 +49,11 @@ class VersionKeeper(Resource):
         if self._auto.edited(name, now, authors):
             self._make(name)
         self._gone.discard(name)
-        info = (room.title(), authors[-1] if authors else None)
         noted = self._noted.get(name)
+        editor = authors[-1] if authors else None
+        if editor is None and noted is not None:
+            editor = noted[1][1]  # a writer without a presence name leaves the last one
+        info = (room.title(), editor)
         if noted is None or noted[1] != info or now - noted[0] >= NOTE_EVERY:
             self._note(name, now, info)
 
