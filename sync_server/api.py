@@ -240,11 +240,8 @@ class Api:
         trash = query.get("trash", ["0"])[-1] in ("1", "true", "yes")
         if trash and not r.principal.role.writable:
             raise ApiError(http.HTTPStatus.FORBIDDEN, "this link may not see the trash")
-        pattern = r.principal.doc
-        prefix = pattern[:-1] if pattern.endswith("*") else pattern
-        rows = await self._store.catalog_json(prefix, search, trashed=trash)
-        if not pattern.endswith("*"):
-            rows = [row for row in rows if row[0] == pattern]
+        # The token's pattern (a name, or a prefix and "*") is the listing's.
+        rows = await self._store.catalog_json(r.principal.doc, search, trashed=trash)
         people = self._relay.people_in
         documents = ",".join(with_people(entry, people(name)) for name, entry in rows)
         body = f'{{"trash":{"true" if trash else "false"},"documents":[{documents}]}}'

@@ -59,6 +59,15 @@ def with_people(entry_json: str, people: int) -> str:
     return f'{entry_json[:-1]},"people":{people}}}'
 
 
+def split_pattern(pattern: str) -> tuple[str, bool]:
+    """A listing's name pattern, as access links spell it: ``"team-*"`` (names starting
+    with ``team-``; ``"*"`` every name) -> ("team-", True); ``"notes"`` (that name only)
+    -> ("notes", False)."""
+    if pattern.endswith("*"):
+        return pattern[:-1], True
+    return pattern, False
+
+
 def like_pattern(text: str) -> str:
     """``text`` as a SQL LIKE pattern matching it literally anywhere (ESCAPE '\\')."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -18,7 +18,7 @@ from typing import Unpack
 
 from .fold import Fold, FoldInput
 from .group_commit import LogSizes
-from .library import DocumentEntry
+from .library import DocumentEntry, split_pattern
 from .links import LinkRecord
 from .store import Revocation, RevocationKind
 from .store_base import DocumentRead, StoreBase, StoreOptions
@@ -196,12 +196,14 @@ class MemoryStore(StoreBase):
             doc.last_editor = last_editor
 
     async def _catalog(
-        self, prefix: str, query: str | None, trashed: bool, limit: int
+        self, pattern: str, query: str | None, trashed: bool, limit: int
     ) -> list[DocumentEntry]:
         found = []
         needle = None if query is None else query.casefold()
+        start, is_prefix = split_pattern(pattern)
         for name, doc in self.database.documents.items():
-            if not name.startswith(prefix) or (doc.trashed_at is not None) != trashed:
+            matches = name.startswith(start) if is_prefix else name == start
+            if not matches or (doc.trashed_at is not None) != trashed:
                 continue
             if (
                 needle is not None

@@ -47,7 +47,7 @@ from shared.errors import StorageError
 
 from .fold import Fold, FoldInput
 from .group_commit import LogSizes, sizes_added
-from .library import DocumentEntry, like_pattern, prefix_pattern
+from .library import DocumentEntry, like_pattern, prefix_pattern, split_pattern
 from .links import LinkRecord
 from .migrations import Schema, Step
 from .store import Revocation, RevocationKind, revocation_kind
@@ -466,17 +466,17 @@ class PostgresStore(StoreBase):
         )
 
     async def _catalog(
-        self, prefix: str, query: str | None, trashed: bool, limit: int
+        self, pattern: str, query: str | None, trashed: bool, limit: int
     ) -> list[DocumentEntry]:
         select = (
             "SELECT name, title, created_at, updated_at, last_editor, "
             "log_bytes + coalesce(length(snapshot), 0), trashed_at "
         )
-        rows = await self._catalog_rows(select, prefix, query, trashed, limit)
+        rows = await self._catalog_rows(select, pattern, query, trashed, limit)
         return [DocumentEntry.of_row(r) for r in rows]
 
     async def _catalog_json(
-        self, prefix: str, query: str | None, trashed: bool, limit: int
+        self, pattern: str, query: str | None, trashed: bool, limit: int
     ) -> list[tuple[str, str]]:
         select = (
             "SELECT name, json_build_object('name', name, 'title', title, "
@@ -486,19 +486,21 @@ class PostgresStore(StoreBase):
         )
         return [
             (str(n), str(j))
-            for n, j in await self._catalog_rows(select, prefix, query, trashed, limit)
+            for n, j in await self._catalog_rows(select, pattern, query, trashed, limit)
         ]
 
     async def _catalog_rows(
-        self, select: str, prefix: str, query: str | None, trashed: bool, limit: int
+        self, select: str, pattern: str, query: str | None, trashed: bool, limit: int
     ) -> list[tuple[Any, ...]]:
         like = None if query is None else like_pattern(query)
+        start, is_prefix = split_pattern(pattern)
+        name = ("name LIKE %s", prefix_pattern(start)) if is_prefix else ("name = %s", start)
         return await self._rows(
-            select + "FROM coscribe_documents "
-            "WHERE name LIKE %s AND (trashed_at IS NOT NULL) = %s "
+            select + f"FROM coscribe_documents WHERE {name[0]} "
+            "AND (trashed_at IS NOT NULL) = %s "
             "AND (%s::text IS NULL OR title ILIKE %s OR name ILIKE %s) "
             "ORDER BY coalesce(updated_at, created_at) DESC LIMIT %s",
-            (prefix_pattern(prefix), trashed, like, like, like, limit),
+            (name[1], trashed, like, like, like, limit),
         )
 
     async def _set_trashed(self, name: str, at: float | None) -> bool:

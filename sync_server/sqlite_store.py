@@ -37,7 +37,7 @@ from shared.errors import StorageError
 from .datadir import prepare_data_dir
 from .fold import Fold, FoldInput
 from .group_commit import LogSizes, sizes_added
-from .library import DocumentEntry, like_pattern, prefix_pattern
+from .library import DocumentEntry, like_pattern, prefix_pattern, split_pattern
 from .links import LinkRecord
 from .migrations import Schema, Step
 from .store import Revocation, RevocationKind, revocation_kind
@@ -427,10 +427,10 @@ _ENTRY = (
 
 
 def _catalog(
-    conn: sqlite3.Connection, prefix: str, query: str | None, trashed: bool, limit: int
+    conn: sqlite3.Connection, pattern: str, query: str | None, trashed: bool, limit: int
 ) -> list[DocumentEntry]:
     return [
-        DocumentEntry.of_row(r) for r in _catalog_rows(conn, _ENTRY, prefix, query, trashed, limit)
+        DocumentEntry.of_row(r) for r in _catalog_rows(conn, _ENTRY, pattern, query, trashed, limit)
     ]
 
 
@@ -444,24 +444,28 @@ _ENTRY_JSON = (
 
 
 def _catalog_json(
-    conn: sqlite3.Connection, prefix: str, query: str | None, trashed: bool, limit: int
+    conn: sqlite3.Connection, pattern: str, query: str | None, trashed: bool, limit: int
 ) -> list[tuple[str, str]]:
-    return _catalog_rows(conn, _ENTRY_JSON, prefix, query, trashed, limit)
+    return _catalog_rows(conn, _ENTRY_JSON, pattern, query, trashed, limit)
 
 
 def _catalog_rows(
     conn: sqlite3.Connection,
     select: str,
-    prefix: str,
+    pattern: str,
     query: str | None,
     trashed: bool,
     limit: int,
 ) -> list[Any]:
     where = ["trashed_at IS NOT NULL" if trashed else "trashed_at IS NULL"]
     args: list[object] = []
-    if prefix:
+    start, is_prefix = split_pattern(pattern)
+    if not is_prefix:
+        where.append("name = ?")
+        args.append(start)
+    elif start:
         where.append("name LIKE ? ESCAPE '\\'")
-        args.append(prefix_pattern(prefix))
+        args.append(prefix_pattern(start))
     if query is not None:
         where.append("(title LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')")
         args += [like_pattern(query)] * 2
@@ -652,9 +656,9 @@ class SQLiteStore(StoreBase):
         await self._writer_thread.call(_set_info, name, title, updated_at, last_editor)
 
     async def _catalog(
-        self, prefix: str, query: str | None, trashed: bool, limit: int
+        self, pattern: str, query: str | None, trashed: bool, limit: int
     ) -> list[DocumentEntry]:
-        return await self._reader.call(_catalog, prefix, query, trashed, limit)
+        return await self._reader.call(_catalog, pattern, query, trashed, limit)
 
     async def _set_trashed(self, name: str, at: float | None) -> bool:
         return await self._writer_thread.call(_set_trashed, name, at)
@@ -663,6 +667,6 @@ class SQLiteStore(StoreBase):
         return await self._reader.call(_trashed_before, cutoff)
 
     async def _catalog_json(
-        self, prefix: str, query: str | None, trashed: bool, limit: int
+        self, pattern: str, query: str | None, trashed: bool, limit: int
     ) -> list[tuple[str, str]]:
-        return await self._reader.call(_catalog_json, prefix, query, trashed, limit)
+        return await self._reader.call(_catalog_json, pattern, query, trashed, limit)

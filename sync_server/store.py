@@ -193,15 +193,15 @@ class DocumentStore(Protocol):
         ...
 
     async def catalog(
-        self, prefix: str = "", query: str | None = None, *, trashed: bool = False,
+        self, pattern: str = "*", query: str | None = None, *, trashed: bool = False,
         limit: int = ...,
     ) -> list[DocumentEntry]:  # fmt: skip
-        """Documents whose name starts with ``prefix`` (title or name containing
-        ``query``), in the trash or not, most recently changed first."""
+        """Documents whose name matches ``pattern`` (a name, or a prefix and ``*``; title
+        or name containing ``query``), in the trash or not, most recently changed first."""
         ...
 
     async def catalog_json(
-        self, prefix: str = "", query: str | None = None, *, trashed: bool = False,
+        self, pattern: str = "*", query: str | None = None, *, trashed: bool = False,
         limit: int = ...,
     ) -> list[tuple[str, str]]:  # fmt: skip
         """:meth:`catalog` as (name, the entry's JSON object without ``people``)."""

@@ -215,10 +215,11 @@ class StoreBase(Resource, ABC):
 
     @abstractmethod
     async def _catalog(
-        self, prefix: str, query: str | None, trashed: bool, limit: int
+        self, pattern: str, query: str | None, trashed: bool, limit: int
     ) -> list[DocumentEntry]:
-        """Documents whose name starts with ``prefix`` (and whose title or name contains
-        ``query``), in the trash or not, most recently changed first."""
+        """Documents whose name matches ``pattern`` (``library.split_pattern``: a name, or a
+        prefix and ``*``) and whose title or name contains ``query``, in the trash or not,
+        most recently changed first."""
 
     @abstractmethod
     async def _set_trashed(self, name: str, at: float | None) -> bool:
@@ -436,28 +437,28 @@ class StoreBase(Resource, ABC):
         await self._guard(f"noting {name!r}", self._set_info(name, title, time.time(), last_editor))
 
     async def catalog(
-        self, prefix: str = "", query: str | None = None, *, trashed: bool = False,
+        self, pattern: str = "*", query: str | None = None, *, trashed: bool = False,
         limit: int = MAX_LISTED,
     ) -> list[DocumentEntry]:  # fmt: skip
         """The library's listing (see :meth:`_catalog`)."""
         self._require_usable()
-        return await self._guard("listing documents", self._catalog(prefix, query, trashed, limit))
+        return await self._guard("listing documents", self._catalog(pattern, query, trashed, limit))
 
     async def catalog_json(
-        self, prefix: str = "", query: str | None = None, *, trashed: bool = False,
+        self, pattern: str = "*", query: str | None = None, *, trashed: bool = False,
         limit: int = MAX_LISTED,
     ) -> list[tuple[str, str]]:  # fmt: skip
         """:meth:`catalog` as (name, JSON object of the entry without ``people``), in order
         (backends that can build the JSON in the database override :meth:`_catalog_json`)."""
         self._require_usable()
         return await self._guard(
-            "listing documents", self._catalog_json(prefix, query, trashed, limit)
+            "listing documents", self._catalog_json(pattern, query, trashed, limit)
         )
 
     async def _catalog_json(
-        self, prefix: str, query: str | None, trashed: bool, limit: int
+        self, pattern: str, query: str | None, trashed: bool, limit: int
     ) -> list[tuple[str, str]]:
-        entries = await self._catalog(prefix, query, trashed, limit)
+        entries = await self._catalog(pattern, query, trashed, limit)
         out = []
         for e in entries:
             fields = e.as_json()
@@ -468,15 +469,14 @@ class StoreBase(Resource, ABC):
     async def entry(self, name: str) -> DocumentEntry | None:
         """One document's library entry, in the trash or not (None: no such document)."""
         for trashed in (False, True):
-            for found in await self.catalog(name, None, trashed=trashed, limit=MAX_LISTED):
-                if found.name == name:
-                    return found
+            found = await self.catalog(name, trashed=trashed, limit=1)
+            if found:
+                return found[0]
         return None
 
     async def is_trashed(self, name: str) -> bool:
         """Whether ``name`` is in the trash (a room refuses to open it)."""
-        found = await self.catalog(name, None, trashed=True, limit=MAX_LISTED)
-        return any(e.name == name for e in found)
+        return bool(await self.catalog(name, trashed=True, limit=1))
 
     async def set_trashed(self, name: str, trashed: bool) -> bool:
         """Put ``name`` in the trash or take it out; False if there is no such document."""

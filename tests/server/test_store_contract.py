@@ -460,9 +460,9 @@ async def test_the_catalog_lists_searches_and_trashes(backend: Backend) -> None:
         await store.note_info("solo", title=None, last_editor="Bo")
         names = [e.name for e in await store.catalog()]
         assert names[:2] == ["solo", "team-1"] and sorted(names) == ["solo", "team-1", "team_2"]
-        assert [e.name for e in await store.catalog("team_")] == ["team_2"]  # _ is literal
-        assert [e.name for e in await store.catalog("", "50%")] == ["team-1"]
-        assert [e.name for e in await store.catalog("", "회의")] == ["team-1"]
+        assert [e.name for e in await store.catalog("team_*")] == ["team_2"]  # _ is literal
+        assert [e.name for e in await store.catalog("*", "50%")] == ["team-1"]
+        assert [e.name for e in await store.catalog("*", "회의")] == ["team-1"]
         entry = await store.entry("team-1")
         assert entry is not None and (entry.title, entry.last_editor) == ("회의록 50% done", "Ann")
         assert entry.size > 0 and entry.updated_at is not None
