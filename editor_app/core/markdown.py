@@ -14,7 +14,13 @@ strike        ``~~text~~``
 link          ``[text](url)``
 header n      ``#`` x n
 list          ``- `` / ``1. `` (numbered on), one line each, no blank line between items
+image         ``![alt](url)``, ``![ ](url)`` without alt (the URL as stored: a ``data:`` URL keeps the picture in the
+              file; Qt's reader gives it back as an image)
 ============  ===================================
+
+An image is a run of U+FFFC whose attributes hold ``"image"`` (the URL) and Quill's
+``alt``, as :func:`editor_app.qt.formats.document_delta` gives it; each U+FFFC of such a
+run is one picture. A U+FFFC without an image (an embed Coscribe does not know) is left out.
 
 Nesting: markers are kept on a stack; at a run boundary the markers no longer active are
 closed in reverse order of opening (and any opened after them are closed and reopened),
@@ -28,6 +34,9 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
+
+from .images import IMAGE_KEY
+from .offsets import EMBED_CHAR
 
 Attrs = dict[str, Any]
 Run = tuple[str, Attrs]
@@ -47,6 +56,17 @@ def _escape(text: str) -> str:
 
 def _url(value: Any) -> str:
     return str(value).replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
+def _body(text: str, attrs: Attrs) -> str:
+    """A run's text as Markdown: escaped, each image as ``![alt](url)``."""
+    source = attrs.get(IMAGE_KEY)
+    if isinstance(source, str) and source:
+        # An empty alt is written as one space: Qt's reader drops ``![](url)`` entirely.
+        alt = _escape(str(attrs.get("alt") or "").replace("\n", " ").strip()) or " "
+        picture = f"![{alt}]({_url(source)})"
+        return _escape(text).replace(EMBED_CHAR, picture)
+    return _escape(text.replace(EMBED_CHAR, ""))
 
 
 def _inline(runs: list[Run]) -> str:
@@ -74,7 +94,7 @@ def _inline(runs: list[Run]) -> str:
     wanted_by_run = [
         [(k, attrs[k]) for k in _ORDER if attrs.get(k) not in (None, False)] for _, attrs in runs
     ]
-    for i, (text, _attrs) in enumerate(runs):
+    for i, (text, attrs) in enumerate(runs):
         if not text:
             continue
         wanted = wanted_by_run[i]
@@ -111,7 +131,7 @@ def _inline(runs: list[Run]) -> str:
                     opening, closing = f"<{_TAG[key]}>", f"</{_TAG[key]}>"
             stack.append((key, value, closing))
             out.append(opening)
-        out.append(_escape(core))
+        out.append(_body(core, attrs))
         if trail:
             close_to(0)
             out.append(trail)

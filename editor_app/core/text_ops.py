@@ -14,9 +14,10 @@ conversions stay O(log n) on large documents.
 Embeds (non-string inserts, e.g. a Quill image from a web client) occupy one CRDT unit;
 they appear in the ops as :data:`~editor_app.core.offsets.EMBED_CHAR` (U+FFFC) with the embed
 value kept in :attr:`EditOp.embed`. A literal U+FFFC inside remote *text* becomes U+FFFD
-(same UTF-8 length) so that U+FFFC in an index always means one CRDT unit. A U+FFFC typed
-or pasted locally (Qt uses it for inline objects) is stored as the embed
-:data:`LOCAL_EMBED`, which keeps both ends' positions identical.
+(same UTF-8 length) so that U+FFFC in an index always means one CRDT unit. A local
+U+FFFC is stored as the embed the caller names (an image, ``{"image": url}``, see
+:mod:`editor_app.core.images`), else as :data:`LOCAL_EMBED`, which keeps both ends'
+positions identical.
 """
 
 from __future__ import annotations
@@ -132,13 +133,16 @@ def apply_local_change(
     removed16: int,
     inserted: str,
     attrs: Attrs | None = None,
+    embed: Any = None,
 ) -> None:
     """Apply an editor change (UTF-16) to the CRDT text and to ``index``.
 
     Call inside the caller's ``doc.transaction(origin=Origin.LOCAL_EDIT)``. With
     ``attrs=None`` the inserted text takes the attributes at the insertion point (yrs,
     like Yjs, inherits them: typing after a bold word stays bold); pass explicit
-    attributes (``{"bold": None}`` to end a bold run) to say otherwise.
+    attributes (``{"bold": None}`` to end a bold run) to say otherwise. Each U+FFFC in
+    ``inserted`` becomes the embed ``embed`` (an image's ``{"image": url}``), or
+    :data:`LOCAL_EMBED` when it is None.
 
     Raises:
         IndexError: the range is outside the text.
@@ -152,7 +156,8 @@ def apply_local_change(
     pieces = inserted.split(EMBED_CHAR)
     for n, piece in enumerate(pieces):
         if n:
-            text.insert_embed(p8, dict(LOCAL_EMBED), attrs)
+            value = dict(LOCAL_EMBED) if embed is None else embed
+            text.insert_embed(p8, value, attrs)
             p8 += 1
         if piece:
             text.insert(p8, piece, attrs)
@@ -181,6 +186,16 @@ def text_runs(text: pycrdt.Text) -> list[tuple[str, Attrs | None]]:
     is exactly what a :class:`TextIndex` over this text must hold.
     """
     return [(_as_text(value), normalize_attrs(attrs)) for value, attrs in text.diff()]
+
+
+def load_runs(text: pycrdt.Text) -> list[tuple[str, Attrs | None, Any]]:
+    """:func:`text_runs` with each embed's value: ``(run, attrs, embed)`` where an embed
+    is its own run (:data:`EMBED_CHAR`, its attributes, its value) and text runs have
+    ``embed`` None. What an editor fills itself from, images included."""
+    return [
+        (_as_text(value), normalize_attrs(attrs), None if isinstance(value, str) else value)
+        for value, attrs in text.diff()
+    ]
 
 
 def mirror_text(text: pycrdt.Text) -> str:

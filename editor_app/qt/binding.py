@@ -49,6 +49,12 @@ whole code points, an unpaired half left in Qt becomes U+FFFD in Qt and in the C
 Yjs makes of a split pair), and a pair's halves always share one format, so no update ever
 splits a pair (Yjs and yrs would diverge; the relay refuses such updates with 1007).
 
+Images: an image embed (``{"image": url}``, :mod:`editor_app.core.images`) is one U+FFFC
+with a ``QTextImageFormat`` (:mod:`editor_app.qt.images`), both ways: a remote one is
+inserted so, and a local U+FFFC whose format is an image is written back as the image's
+embed with Quill's ``width``/``height``/``alt`` attributes (copy, paste, a moved
+selection). Any other U+FFFC is the placeholder embed of :mod:`editor_app.core.text_ops`.
+
 Initial load fills the empty widget once from ``Text.diff()`` (the only full set).
 """
 
@@ -56,21 +62,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QTextBlock, QTextCharFormat, QTextCursor, QTextDocument
 
 from editor_app.core.errors import BindingDesync
-from editor_app.core.offsets import utf16_len
+from editor_app.core.images import IMAGE_ATTRS, image_source
+from editor_app.core.offsets import EMBED_CHAR, utf16_len
 from editor_app.core.schema import BLOCK_ATTRS, INLINE_ATTRS
 from editor_app.core.text_ops import (
     EditOp,
     FormatOp,
     apply_local_change,
     apply_local_format,
-    text_runs,
+    load_runs,
 )
-from editor_app.qt import formats
+from editor_app.qt import formats, images
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import Attrs
 from shared.origins import Origin
@@ -80,6 +88,9 @@ REPLACEMENT_CHARACTER = "\ufffd"
 #: Distinct char formats kept by a binding (links make the set open-ended).
 _FORMAT_CACHE_SIZE = 256
 _UNSHOWABLE = str.maketrans({"\r": "\ufffd", "\u2029": "\ufffd", "\u2028": "\ufffd"})
+_IMAGE_RUN_ATTRS = INLINE_ATTRS | IMAGE_ATTRS
+#: A run of Qt's content: (UTF-16 position, text, Quill attributes, embed value or None).
+Run = tuple[int, str, Attrs, Any]
 
 
 class QtTextBinding(QObject):
@@ -136,8 +147,8 @@ class QtTextBinding(QObject):
             cursor = QTextCursor(self._qdoc)
             cursor.beginEditBlock()
             pos = 0
-            for piece, attrs in text_runs(self._model.text):
-                self._insert(cursor, pos, piece, attrs)
+            for piece, attrs, embed in load_runs(self._model.text):
+                self._insert(cursor, pos, piece, attrs, embed)
                 pos += utf16_len(piece)
             self._enforce_plain_last_block(cursor)
             cursor.endEditBlock()
@@ -166,7 +177,7 @@ class QtTextBinding(QObject):
                         self._delete(cursor, op.pos, op.delete)
                         structural = True
                     if op.insert:
-                        self._insert(cursor, op.pos, op.insert, op.attrs)
+                        self._insert(cursor, op.pos, op.insert, op.attrs, op.embed)
                         structural = structural or "\n" in op.insert
                 else:
                     self._format(cursor, op.pos, op.length, op.attrs)
@@ -195,10 +206,15 @@ class QtTextBinding(QObject):
         # The last block stands for text after the final "\n": no attributes in the CRDT.
         return {} if block == self._qdoc.lastBlock() else formats.block_attrs(block)
 
-    def _insert(self, cursor: QTextCursor, pos: int, text: str, attrs: Attrs | None) -> None:
+    def _insert(
+        self, cursor: QTextCursor, pos: int, text: str, attrs: Attrs | None, embed: Any = None
+    ) -> None:
         cursor.setPosition(pos)
         if "\n" not in text:  # the common case: text inside one line
             fmt = self._char_format(attrs, formats.style_level(cursor.block()))
+            source = image_source(embed) if embed is not None else None
+            if source is not None:  # an image: one U+FFFC drawn as the picture
+                fmt = images.image_format(self._qdoc, source, attrs, fmt)
             cursor.insertText(text.translate(_UNSHOWABLE), fmt)
             return
         inline = {k: v for k, v in (attrs or {}).items() if k in INLINE_ATTRS}
@@ -247,6 +263,9 @@ class QtTextBinding(QObject):
         inline = {k: v for k, v in attrs.items() if k in INLINE_ATTRS}
         block_part = {k: v for k, v in attrs.items() if k in BLOCK_ATTRS}
         end = pos + length
+        image_part = {k: v for k, v in attrs.items() if k in IMAGE_ATTRS}
+        if image_part:  # a collaborator resized an image (Quill's width/height)
+            images.restyle_images(self._qdoc, pos, end, image_part)
         block = self._qdoc.findBlock(pos)
         while block.isValid() and block.position() < end:
             start = block.position()
@@ -320,8 +339,10 @@ class QtTextBinding(QObject):
         with model.doc.transaction(origin=Origin.LOCAL_EDIT):
             if not runs:
                 apply_local_change(model.text, model.index, pos, removed, "", None)
-            for run_pos, run_text, attrs in runs:
-                apply_local_change(model.text, model.index, run_pos, removed, run_text, attrs)
+            for run_pos, run_text, attrs, embed in runs:
+                apply_local_change(
+                    model.text, model.index, run_pos, removed, run_text, attrs, embed
+                )
                 removed = 0
             if reassert is not None:
                 start, end = reassert
@@ -340,8 +361,11 @@ class QtTextBinding(QObject):
     def _assert_formats(self, start: int, end: int) -> None:
         """Make the CRDT's attributes on ``[start, end)`` equal Qt's (inside a transaction)."""
         model = self._model
-        for run_pos, run_text, attrs in self._runs(start, end):
-            keys = BLOCK_ATTRS if run_text == "\n" else INLINE_ATTRS
+        for run_pos, run_text, attrs, embed in self._runs(start, end):
+            if run_text == "\n":
+                keys = BLOCK_ATTRS
+            else:
+                keys = _IMAGE_RUN_ATTRS if embed is not None else INLINE_ATTRS
             attrs = formats.with_nulls(attrs, keys)
             apply_local_format(model.text, model.index, run_pos, utf16_len(run_text), attrs)
 
@@ -350,9 +374,11 @@ class QtTextBinding(QObject):
             with self._not_mirrored():
                 self._enforce_plain_last_block(QTextCursor(self._qdoc))
 
-    def _runs(self, start: int, end: int) -> list[tuple[int, str, Attrs]]:
-        """Qt content of ``[start, end)`` as ``(pos16, text, quill_attrs)`` runs: text runs
-        with inline attributes, each separator as ``"\\n"`` with its block's attributes.
+    def _runs(self, start: int, end: int) -> list[Run]:
+        """Qt content of ``[start, end)`` as ``(pos16, text, quill_attrs, embed)`` runs:
+        text runs with inline attributes (``embed`` None), each separator as ``"\\n"`` with
+        its block's attributes, each image as its own U+FFFC run with its embed value and
+        its inline and image attributes.
 
         The range is widened to whole code points, and a surrogate pair whose halves Qt
         formats differently (a selection set between them) first gets its first half's
@@ -365,10 +391,14 @@ class QtTextBinding(QObject):
             piece = cursor.selectedText()
             one_format = end - start == 1 or not self._format_splits_pair(start + 1)
             if len(piece) == 1 and piece != PARAGRAPH_SEPARATOR and one_format:  # one code point
-                return [(start, piece, formats.inline_attrs(cursor.charFormat()))]
+                fmt = cursor.charFormat()
+                if piece == EMBED_CHAR and fmt.isImageFormat():
+                    return [self._image_run(start, fmt)]
+                return [(start, piece, formats.inline_attrs(fmt), None)]
         self._join_split_pairs(start, end)
         raw = self._qt_text(start, end - start).encode("utf-16-le")
         spans: list[tuple[int, int, Attrs, bool]] = []  # (start, end, attrs, is separator)
+        image_runs: dict[int, Run] = {}  # by position: each image is its own run
         block = self._qdoc.findBlock(start)
         while block.isValid() and block.position() < end:
             it = block.begin()
@@ -376,9 +406,20 @@ class QtTextBinding(QObject):
                 frag = it.fragment()
                 fs = frag.position()
                 s, e = max(fs, start), min(fs + frag.length(), end)
-                if s < e:
-                    attrs = formats.inline_attrs(frag.charFormat())
-                    if spans and spans[-1][2] == attrs and not spans[-1][3] and spans[-1][1] == s:
+                fmt = frag.charFormat()
+                if s < e and fmt.isImageFormat():
+                    for at in range(s, e):
+                        image_runs[at] = self._image_run(at, fmt)
+                        spans.append((at, at + 1, {}, False))
+                elif s < e:
+                    attrs = formats.inline_attrs(fmt)
+                    if (
+                        spans
+                        and spans[-1][2] == attrs
+                        and not spans[-1][3]
+                        and spans[-1][1] == s
+                        and spans[-1][0] not in image_runs
+                    ):
                         spans[-1] = (spans[-1][0], e, attrs, False)
                     else:
                         spans.append((s, e, attrs, False))
@@ -388,9 +429,25 @@ class QtTextBinding(QObject):
                 spans.append((sep, sep + 1, formats.block_attrs(block), True))
             block = block.next()
         return [
-            (s, "\n" if is_sep else raw[2 * (s - start) : 2 * (e - start)].decode("utf-16-le"), a)
+            image_runs[s]
+            if s in image_runs
+            else (
+                s,
+                "\n" if is_sep else raw[2 * (s - start) : 2 * (e - start)].decode("utf-16-le"),
+                a,
+                None,
+            )
             for s, e, a, is_sep in spans
         ]
+
+    def _image_run(self, pos: int, fmt: QTextCharFormat) -> Run:
+        """The run of the image at ``pos`` (format ``fmt``): its embed value and its inline
+        and image attributes (an image without a known source is a plain U+FFFC run)."""
+        attrs = formats.inline_attrs(fmt)
+        embed = images.embed_of(self._qdoc, fmt)
+        if embed is not None:
+            attrs.update(images.image_attrs(fmt))
+        return (pos, EMBED_CHAR, attrs, embed)
 
     # ------------------------------------------------------------------ surrogate pairs
     #

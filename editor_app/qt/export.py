@@ -6,6 +6,11 @@ so what is exported is exactly what the user sees (headings, lists, bold, links)
 Import parses the file into a scratch QTextDocument and inserts it as a fragment into the
 NEW document's editor: the text then enters the CRDT through the same binding as typing and
 pasting, so formatting becomes Quill attributes without a second converter to keep in sync.
+
+Images: HTML gets ``<img src="data:...">`` sized as the page shows them, Markdown
+``![alt](data:...)``, PDF and print the pictures at most the page's width, ODT embeds
+them. An imported file's images (``data:`` URLs, files next to it, web addresses) become
+image embeds (:func:`adopt_images`).
 """
 
 from __future__ import annotations
@@ -15,21 +20,26 @@ import re
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QMarginsF
+from PySide6.QtCore import QMarginsF, QUrl
 from PySide6.QtGui import (
     QFontMetricsF,
     QPageLayout,
     QPageSize,
     QPdfWriter,
+    QTextBlock,
     QTextCursor,
     QTextDocument,
     QTextDocumentFragment,
     QTextDocumentWriter,
+    QTextFormat,
+    QTextImageFormat,
+    QTextLength,
 )
 
+from editor_app.core import images as core_images
 from editor_app.core.errors import ExportError, UnsupportedFileType
 from editor_app.core.markdown import to_markdown
-from editor_app.qt import formats
+from editor_app.qt import formats, images
 from editor_app.qt.formats import block_attrs, document_delta
 
 FORMATS: dict[str, str] = {
@@ -41,6 +51,8 @@ FORMATS: dict[str, str] = {
 }
 IMPORT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 IMPORT_FILTER = "Documents (*.txt *.md *.markdown *.html *.htm);;All files (*)"
+#: Widest a picture is in an HTML export, in CSS pixels (an A4 page's text column).
+HTML_IMAGE_WIDTH = 650.0
 
 
 class HasDocument(Protocol):
@@ -84,6 +96,7 @@ def export_document(doc: QTextDocument, path: Path, fmt: str, title: str = "") -
             source.setMetaInformation(
                 QTextDocument.MetaInformation.DocumentTitle, html.escape(title or "Untitled")
             )
+            images.relabel_for_export(source, HTML_IMAGE_WIDTH)  # <img src="data:...">
             path.write_text(source.toHtml(), encoding="utf-8")
         elif fmt == "pdf":
             _write_pdf(print_ready(source), path, title)
@@ -137,9 +150,29 @@ def print_ready(doc: QTextDocument) -> QTextDocument:
         bfmt.setLeftMargin(left)
         cursor.setPosition(block.position())
         cursor.setBlockFormat(bfmt)
+        _fit_images(copy, block)
         first = False
         block = block.next()
     return copy
+
+
+def _fit_images(doc: QTextDocument, block: QTextBlock) -> None:
+    """Pictures in ``block`` no wider than the page (Qt's rich-text layout would draw a
+    1600 px picture 1600 screen pixels wide, off the paper) nor taller than it."""
+    pieces = []
+    it = block.begin()
+    while not it.atEnd():
+        frag = it.fragment()
+        if frag.charFormat().isImageFormat():
+            fmt = QTextImageFormat(frag.charFormat())
+            fmt.setMaximumWidth(QTextLength(QTextLength.Type.PercentageLength, 100))
+            pieces.append((frag.position(), frag.length(), fmt))
+        it += 1
+    cursor = QTextCursor(doc)
+    for pos, length, fmt in pieces:
+        cursor.setPosition(pos)
+        cursor.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)
+        cursor.setCharFormat(fmt)
 
 
 def _write_pdf(doc: QTextDocument, path: Path, title: str) -> None:
@@ -209,10 +242,80 @@ def _unbold_headings(doc: QTextDocument) -> None:
         block = block.next()
 
 
+def adopt_images(parsed: QTextDocument, target: QTextDocument, base_dir: Path) -> None:
+    """Turn the images Qt read from a file into images of ``target`` (before its text is
+    inserted there): a ``data:`` URL is kept (scaled and re-encoded first when it is over
+    the size limit), a picture file named relative to ``base_dir`` (or by a ``file:`` URL)
+    is read and stored as a data URL by the rules of *Insert ▸ Image…*, a web address is
+    kept as it is (shown as a placeholder, never downloaded). Anything else, and what is
+    refused, is left out."""
+    pieces: list[tuple[int, QTextImageFormat | None]] = []
+    block = parsed.firstBlock()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            frag = it.fragment()
+            fmt = frag.charFormat()
+            if fmt.isImageFormat():
+                adopted = _adopt(QTextImageFormat(fmt), target, base_dir)
+                pieces.extend(
+                    (pos, adopted)
+                    for pos in range(frag.position(), frag.position() + frag.length())
+                )
+            it += 1
+        block = block.next()
+    cursor = QTextCursor(parsed)
+    for pos, image in reversed(pieces):  # from the end: removals keep earlier positions
+        cursor.setPosition(pos)
+        cursor.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
+        if image is None:
+            cursor.removeSelectedText()
+        else:
+            cursor.setCharFormat(image)
+
+
+def _adopt(fmt: QTextImageFormat, target: QTextDocument, base_dir: Path) -> QTextImageFormat | None:
+    name = fmt.name()
+    kind = core_images.describe_source(name).kind
+    source: str | None = None
+    try:
+        if kind == "data":
+            parsed = core_images.parse_data_url(name)
+            if parsed is not None:
+                fits = len(name) <= core_images.MAX_DATA_URL_BYTES
+                source = name if fits else images.prepare_bytes(parsed.data).data_url
+        elif kind == "remote":
+            source = name
+        else:
+            url = QUrl(name)
+            file = Path(url.toLocalFile()) if url.isLocalFile() else base_dir / name
+            if file.suffix.lower() in _IMAGE_SUFFIXES and file.is_file():
+                source = images.prepare_bytes(file.read_bytes()).data_url
+    except (core_images.ImageRefused, OSError, ValueError):
+        source = None
+    if source is None:
+        return None
+    attrs: dict[str, object] = {}
+    for key, prop in (
+        ("width", QTextFormat.Property.ImageWidth),
+        ("height", QTextFormat.Property.ImageHeight),
+    ):
+        if fmt.hasProperty(prop) and fmt.doubleProperty(prop) > 0:
+            attrs[key] = str(round(fmt.doubleProperty(prop)))
+    alt = fmt.stringProperty(QTextFormat.Property.ImageAltText).strip()
+    if alt:
+        attrs["alt"] = alt
+    return images.image_format(target, source, attrs, images.text_format(fmt))
+
+
+_IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"})
+
+
 def import_into_editor(path: Path, editor: HasDocument) -> None:
     """Insert the parsed file at the end of ``editor``; the editor's binding writes it into
     the CRDT (one local edit, undoable like a paste)."""
     parsed = parse_import(path)
+    adopt_images(parsed, editor.document(), path.parent)
     cursor = QTextCursor(editor.document())
     cursor.movePosition(QTextCursor.MoveOperation.End)
     cursor.insertFragment(QTextDocumentFragment(parsed))

@@ -60,8 +60,10 @@ from PySide6.QtGui import (
     QTextListFormat,
 )
 
+from editor_app.core.images import IMAGE_ATTRS, IMAGE_KEY, image_source
 from editor_app.core.offsets import EMBED_CHAR
 from editor_app.core.schema import BLOCK_ATTRS, INLINE_ATTRS, MAX_INDENT
+from editor_app.qt import images
 
 Attrs = dict[str, Any]
 
@@ -527,7 +529,9 @@ def document_delta(qdoc: QTextDocument) -> list[tuple[str, Attrs]]:
 
     Adjacent runs with equal attributes are merged and every ``"\\n"`` is its own run with
     its block attributes, the same shape :func:`crdt_delta` gives for the CRDT, so two
-    documents (or a widget and its CRDT) can be compared for identical formatting.
+    documents (or a widget and its CRDT) can be compared for identical formatting. An
+    image is a U+FFFC run whose attributes also hold ``"image"`` (its URL) and Quill's
+    image attributes (what the Markdown writer turns into ``![alt](url)``).
     """
     runs: list[tuple[str, Attrs]] = []
     block = qdoc.firstBlock()
@@ -536,7 +540,13 @@ def document_delta(qdoc: QTextDocument) -> list[tuple[str, Attrs]]:
         it = block.begin()
         while not it.atEnd():
             frag = it.fragment()
-            _push(runs, frag.text(), inline_attrs(frag.charFormat()))
+            fmt = frag.charFormat()
+            attrs = inline_attrs(fmt)
+            source = images.source_of(qdoc, fmt) if fmt.isImageFormat() else None
+            if source is not None:
+                attrs.update(images.image_attrs(fmt))
+                attrs[IMAGE_KEY] = source
+            _push(runs, frag.text(), attrs)
             it += 1
         if block != last:
             runs.append(("\n", block_attrs(block)))
@@ -551,6 +561,11 @@ def crdt_delta(diff: list[tuple[Any, Any]]) -> list[tuple[str, Attrs]]:
     for chunk, attrs in diff:
         clean = normalize(attrs)
         text = chunk if isinstance(chunk, str) else EMBED_CHAR
+        source = None if isinstance(chunk, str) else image_source(chunk)
+        if source is not None:
+            keep = {k: v for k, v in clean.items() if k in INLINE_ATTRS or k in IMAGE_ATTRS}
+            _push(runs, text, {**keep, IMAGE_KEY: source})
+            continue
         parts = text.split("\n")
         for i, part in enumerate(parts):
             if part:

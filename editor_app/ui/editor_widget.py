@@ -7,7 +7,11 @@ reports them as Quill attributes. Undo/redo keys go to the model's CRDT undo man
 QTextDocument's own undo stack is switched off, so there is exactly one undo system).
 
 Paste is plain text: arbitrary HTML from other applications brings tables, frames and fonts
-that have no Quill attribute and would not reach collaborators.
+that have no Quill attribute and would not reach collaborators. Pictures are the exception:
+an image on the clipboard, image files dropped on the page and *Insert ▸ Image…* all go
+through :func:`editor_app.qt.images.prepare_bytes` (the size rules of
+:mod:`editor_app.core.images`) and become one image embed; text copied in the editor
+carries its images in a private clipboard format, so copy, paste and drag keep them.
 
 Why a ``QPlainTextEdit`` and not a ``QTextEdit``: the rich-text ``QTextDocumentLayout``
 re-walks every block from the edited one to the end of the document on EVERY change once
@@ -23,22 +27,26 @@ membership, formats) is the same, so the binding and the Quill mapping are uncha
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
     QFont,
     QFontDatabase,
     QFontMetricsF,
+    QImage,
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
     QPainter,
     QPaintEvent,
+    QPixmap,
     QTextBlockFormat,
     QTextCursor,
     QTextDocument,
@@ -47,10 +55,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QMenu, QPlainTextEdit, QWidget
 
 from editor_app.core.flags import FlagClock
+from editor_app.core.images import ImageRefused, PreparedImage
+from editor_app.core.offsets import EMBED_CHAR
 from editor_app.core.presence import Collaborator
 from editor_app.core.schema import INLINE_ATTRS, MAX_INDENT
 from editor_app.core.text_ops import Op, transform_position
-from editor_app.qt import formats
+from editor_app.qt import formats, images
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import Attrs
@@ -78,6 +88,11 @@ BODY_FAMILIES = ("Arial", "Liberation Sans", "Noto Sans", "Open Sans", "DejaVu S
 FADE_FRAME = 0.04
 #: The desk between sheets and the sheets' edge, light and dark (as the window's desk).
 DESK_COLORS = {False: ("#f1f3f4", "#dadce0"), True: ("#1f1f1f", "#3c4043")}
+#: The clipboard format that carries the images of text copied in the editor: JSON
+#: ``{"text": the copied text, "images": [[url, attributes] or null per U+FFFC]}``.
+EMBEDS_MIME = "application/x-coscribe-embeds"
+#: File name endings a dropped file is read as a picture for.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"})
 
 
 def body_font(point_size: float = BODY_POINT_SIZE) -> QFont:
@@ -112,6 +127,8 @@ class EditorWidget(QPlainTextEdit):
     """
 
     formatChanged = Signal(dict)
+    #: A picture could not be inserted (pasted or dropped); the sentence says why.
+    imageRefused = Signal(str)
     zoomChanged = Signal(int)
     paintFormatChanged = Signal(bool)
     pageChanged = Signal(int, int)
@@ -129,6 +146,8 @@ class EditorWidget(QPlainTextEdit):
         document = QTextDocument(self)
         self.page_layout = PageLayout(document)
         document.setDocumentLayout(self.page_layout)
+        # The plain-text layout has no image handler: pictures are sized and drawn by ours.
+        self.images = images.ImageObjectHandler.install(self.page_layout)
         self.setDocument(document)
         # A page that reads like a document: 11 pt of a clean sans font (Google Docs: Arial).
         self.setFont(body_font())
@@ -515,6 +534,160 @@ class EditorWidget(QPlainTextEdit):
             self.textCursor().insertText(text.replace("\r\n", "\n").replace("\r", "\n"))
             self.ensureCursorVisible()
 
+    # ------------------------------------------------------------------ images
+
+    def insert_image(self, image: PreparedImage | str, attrs: Attrs | None = None) -> bool:
+        """Insert a picture at the caret (replacing the selection) as one edit, so one
+        undo takes it out: a :class:`PreparedImage` or an image URL as stored, with
+        Quill's ``width``/``height``/``alt`` in ``attrs``. False when read-only."""
+        if self.isReadOnly():
+            return False
+        source = image.data_url if isinstance(image, PreparedImage) else image
+        cursor = self.textCursor()
+        cursor.beginEditBlock()
+        cursor.removeSelectedText()
+        base = images.text_format(cursor.charFormat())
+        cursor.insertText(EMBED_CHAR, images.image_format(self.document(), source, attrs, base))
+        cursor.endEditBlock()
+        self.setTextCursor(cursor)
+        self.setCurrentCharFormat(base)  # what is typed next is text, not a picture
+        self.ensureCursorVisible()
+        return True
+
+    def insert_image_file(self, path: Path) -> bool:
+        """Insert the picture in file ``path`` at the caret (*Insert ▸ Image…*).
+
+        Raises:
+            ImageRefused: not a readable picture, or too large even scaled down.
+            OSError: the file cannot be read.
+        """
+        return self.insert_image(images.prepare_bytes(path.read_bytes()))
+
+    def createMimeDataFromSelection(self) -> QMimeData:  # noqa: N802
+        """Qt's text and HTML, plus the images: in :data:`EMBEDS_MIME` for this editor,
+        as ``<img src="data:...">`` in the HTML and, when the selection is one picture,
+        as the picture itself for other applications."""
+        mime = super().createMimeDataFromSelection()
+        cursor = self.textCursor()
+        start, end = cursor.selectionStart(), cursor.selectionEnd()
+        found = self._images_between(start, end)
+        if not found:
+            return mime
+        text = mime.text()
+        entries: list[list[Any] | None] = []
+        by_position = dict(found)
+        for pos in range(start, end):
+            if self.document().characterAt(pos) == EMBED_CHAR:
+                entry = by_position.get(pos)
+                entries.append(None if entry is None else [entry[0], entry[1]])
+        payload = json.dumps({"text": text, "images": entries})
+        mime.setData(EMBEDS_MIME, QByteArray(payload.encode("utf-8")))
+        html_doc = QTextDocument()
+        QTextCursor(html_doc).insertFragment(cursor.selection())
+        images.relabel_for_export(html_doc, self._image_width(), sources=self.document())
+        mime.setHtml(html_doc.toHtml())
+        if end - start == 1 and len(found) == 1:
+            picture = images.picture_of(self.document(), found[0][1][0])
+            if picture is not None:
+                mime.setImageData(picture)
+        return mime
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802
+        if source.hasImage() or self._image_files(source):
+            return True
+        return bool(super().canInsertFromMimeData(source))
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802
+        """Paste and drop: this editor's text with its images; image files; a picture on
+        the clipboard (unless it comes with text: office programs add a picture of the
+        text they copy); else Qt's plain-text paste."""
+        if self.isReadOnly():
+            return
+        if source.hasFormat(EMBEDS_MIME) and self._paste_with_images(source):
+            return
+        files = self._image_files(source)
+        text = source.text() if source.hasText() else ""
+        try:
+            if files:
+                for path in files:
+                    self.insert_image_file(path)
+                return
+            if source.hasImage() and not text.strip():
+                data = source.imageData()
+                picture = data.toImage() if isinstance(data, QPixmap) else QImage(data)
+                self.insert_image(images.prepare_qimage(picture))
+                return
+        except (ImageRefused, OSError) as exc:
+            message = str(exc) if isinstance(exc, ImageRefused) else f"Could not read it: {exc}"
+            self.imageRefused.emit(message)
+            return
+        super().insertFromMimeData(source)
+
+    def _paste_with_images(self, source: QMimeData) -> bool:
+        """Insert :data:`EMBEDS_MIME` content (text in the caret's format, images as they
+        were) as one edit; False if it does not match the clipboard's text."""
+        try:
+            payload = json.loads(bytes(source.data(EMBEDS_MIME).data()).decode("utf-8"))
+            text, entries = str(payload["text"]), list(payload["images"])
+        except (ValueError, KeyError, TypeError):
+            return False
+        pieces = text.replace("\r\n", "\n").split(EMBED_CHAR)
+        if len(pieces) != len(entries) + 1 or text != source.text():
+            return False
+        cursor = self.textCursor()
+        cursor.beginEditBlock()
+        cursor.removeSelectedText()
+        base = images.text_format(cursor.charFormat())
+        for i, piece in enumerate(pieces):
+            if piece:
+                cursor.insertText(piece, base)
+            if i < len(entries):
+                entry = entries[i]
+                if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str):
+                    attrs = entry[1] if isinstance(entry[1], dict) else None
+                    fmt = images.image_format(self.document(), entry[0], attrs, base)
+                    cursor.insertText(EMBED_CHAR, fmt)
+                else:
+                    cursor.insertText(EMBED_CHAR, base)
+        cursor.endEditBlock()
+        self.setTextCursor(cursor)
+        self.setCurrentCharFormat(base)
+        self.ensureCursorVisible()
+        return True
+
+    def _images_between(self, start: int, end: int) -> list[tuple[int, tuple[str, Attrs]]]:
+        """The images in ``[start, end)``: (position, (URL, Quill image attributes))."""
+        doc = self.document()
+        found: list[tuple[int, tuple[str, Attrs]]] = []
+        block = doc.findBlock(start)
+        while block.isValid() and block.position() < end:
+            for it in _fragments(block):
+                frag = it.fragment()
+                fmt = frag.charFormat()
+                if not fmt.isImageFormat():
+                    continue
+                source = images.source_of(doc, fmt)
+                a, b = max(start, frag.position()), min(end, frag.position() + frag.length())
+                if source is not None:
+                    found.extend((pos, (source, images.image_attrs(fmt))) for pos in range(a, b))
+            block = block.next()
+        return found
+
+    @staticmethod
+    def _image_files(source: QMimeData) -> list[Path]:
+        """Local picture files among dropped or pasted URLs (by their name's ending)."""
+        if not source.hasUrls():
+            return []
+        return [
+            Path(url.toLocalFile())
+            for url in source.urls()
+            if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES
+        ]
+
+    def _image_width(self) -> float:
+        """Widest a picture is shown: the page's text column."""
+        return max(0.0, self.viewport().width() - 2 * self.document().documentMargin() - 4)
+
     # ------------------------------------------------------------------ zoom
 
     @property
@@ -531,6 +704,7 @@ class EditorWidget(QPlainTextEdit):
         self._zoom = percent
         font = body_font(BODY_POINT_SIZE * percent / 100)
         doc = self.document()
+        self.images.scale = percent / 100
         with self._binding.presentation_only():
             self.setFont(font)
             doc.setDefaultFont(font)
@@ -550,6 +724,7 @@ class EditorWidget(QPlainTextEdit):
                     cursor.setBlockCharFormat(
                         formats.merge_inline(block.charFormat(), {}, level, base)
                     )
+                images.mark_zoom(doc, block, percent)  # pictures are laid out again
                 block = block.next()
         self.zoomChanged.emit(percent)
 
@@ -861,6 +1036,10 @@ class EditorWidget(QPlainTextEdit):
         if not self._pageless:
             pages = print_geometry(float(self.logicalDpiY())).scaled(self._zoom / 100)
         self.page_layout.set_pages(pages)
+        # A picture is never wider than the text column, nor taller than a page's text.
+        self.images.max_height = print_geometry(float(self.logicalDpiY())).content
+        if self.images.set_max_width(self._image_width()) and not width_changed:
+            self.page_layout.invalidate()  # pictures laid out for another width
         if width_changed:
             self.page_layout.invalidate()  # Qt wraps every line again
 

@@ -34,12 +34,14 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QPushButton,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
+from editor_app.core.images import ImageRefused
 from editor_app.qt import export
 from editor_app.qt.connection_model import ConnectionModel
 from editor_app.qt.icons import align_icon
@@ -93,8 +95,11 @@ LIST_CHOICES = (
 )
 UNTITLED = "Untitled document"
 STANDARD = QKeySequence.StandardKey
+#: What *Insert ▸ Image…* offers to open (any of them is scaled and re-encoded).
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp);;All files (*)"
 #: Actions that change the document: disabled (keys included) for a viewer.
 EDITING_ACTIONS = (
+    "insertImage",
     "undo",
     "redo",
     "bold",
@@ -171,6 +176,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect_model()
         self.comments = install_comments(self)  # the panel, Insert ▸ Comment, highlights
+        self._install_insert_image()
         # Open with the caret in the page, as a word processor does (not in the title).
         self.editor.setFocus()
 
@@ -561,6 +567,7 @@ class MainWindow(QMainWindow):
         m.canRedoChanged.connect(self.actions_by_name["redo"].setEnabled)
         m.remotePresenceChanged.connect(self.refresh_people)
         self.editor.formatChanged.connect(self.show_format)
+        self.editor.imageRefused.connect(self.show_image_refused)
         self.connection.readOnlyChanged.connect(self.set_read_only)
         self._show_title(m.title())
         self._show_word_count(_word_count(self.editor.toPlainText()))
@@ -632,6 +639,45 @@ class MainWindow(QMainWindow):
         dialog.urlChosen.connect(lambda url: self.editor.set_link(url or None))
         dialog.open()
         return dialog
+
+    def _install_insert_image(self) -> None:
+        """*Insert ▸ Image…* first in the Insert menu (which the comments install), as
+        Google Docs' Insert ▸ Image ▸ Upload from computer; no shortcut, as there."""
+        action = self._action("insertImage", "&Image…", self.choose_image)
+        action.setToolTip("Insert a picture from a file")
+        menu = self.menuBar().findChild(QMenu, "insertMenu")
+        if isinstance(menu, QMenu):
+            first = menu.actions()[0] if menu.actions() else None
+            if first is not None:
+                menu.insertAction(first, action)
+            else:
+                menu.addAction(action)
+        action.setEnabled(not self.editor.isReadOnly())
+
+    def choose_image(self) -> None:
+        """*Insert ▸ Image…*: pick a picture file; it goes in at the caret."""
+        path, _ = QFileDialog.getOpenFileName(self, "Insert image", str(Path.home()), IMAGE_FILTER)
+        if path:
+            self.insert_image_from(Path(path))
+
+    def insert_image_from(self, path: Path) -> bool:
+        """Insert the picture in ``path`` at the caret (scaled and re-encoded by the rules
+        of :mod:`editor_app.core.images`); a refusal is said in a message box."""
+        try:
+            return bool(self.editor.insert_image_file(path))
+        except ImageRefused as exc:
+            self.show_image_refused(str(exc))
+        except OSError as exc:
+            self.show_image_refused(f"Could not read {path.name}: {exc.strerror or exc}")
+        return False
+
+    def show_image_refused(self, message: str) -> QMessageBox:
+        """Say why a picture was not inserted (window-modal, so nothing waits on it)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Image not inserted", message, parent=self)
+        box.setObjectName("imageRefused")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
 
     def choose_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
