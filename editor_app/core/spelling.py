@@ -14,6 +14,13 @@ Words are runs of letters, with ``'``/``’`` inside ("don't"); a run of Hangul 
 after Latin letters is a particle ("API를") and is not checked. Skipped: URLs and e-mail
 addresses, numbers and any word with a digit or ``_``, ALL-CAPS words (acronyms) and
 single letters.
+
+Loading a dictionary is slow (Hunspell's Korean one: about 0.85 s), so the editor does not
+do it on its UI thread: :class:`DictionaryLoad` runs :func:`load_dictionaries` on a worker
+thread, and a :class:`SpellChecker` made without dictionaries accepts every word until
+:meth:`SpellChecker.attach` hands them over. Enchant promises nothing about threads, so
+every call into it, on any thread, holds one lock (:data:`ENCHANT_LOCK`): a dictionary is
+never checked while another one is being loaded or freed.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ import contextlib
 import locale
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +52,149 @@ _SCRIPT_RUNS = re.compile(
 )
 
 
+#: Held around every call into Enchant (loading, checking, suggesting, freeing), whatever
+#: the thread: Enchant and its providers are not documented as thread-safe.
+#: Re-entrant: a dictionary freed by the garbage collector inside a locked call takes it again.
+ENCHANT_LOCK = threading.RLock()
+
+
 class SpellCheckUnavailable(Exception):
     """Spell checking cannot run here; ``str()`` says why in a sentence."""
+
+
+class Dictionaries:
+    """Loaded Enchant dictionaries, split by script (see the module docstring).
+
+    Made by :func:`load_dictionaries`, on any thread; afterwards used by one thread at a
+    time (the one its :class:`SpellChecker` lives on), every call under :data:`ENCHANT_LOCK`.
+    """
+
+    def __init__(self, dicts: dict[str, Any]) -> None:
+        self.languages = list(dicts)
+        self.korean = [d for tag, d in dicts.items() if tag.split("_")[0] == "ko"]
+        self.other = [d for tag, d in dicts.items() if tag.split("_")[0] != "ko"]
+
+    def for_word(self, word: str) -> list[Any]:
+        """The dictionaries that judge ``word``: the Korean ones for Hangul, else the others."""
+        return self.korean if is_hangul(word) else self.other
+
+    def close(self) -> None:
+        """Free the dictionaries now, under the lock (not whenever, on whichever thread,
+        the garbage collector would drop the last reference)."""
+        with ENCHANT_LOCK:
+            self.korean, self.other = [], []
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit the lock may be gone
+            self.close()
+
+
+def load_dictionaries(languages: Sequence[str] | None = None) -> Dictionaries:
+    """Load the dictionaries of ``languages`` (default: :func:`default_languages`) that are
+    installed. Slow (Korean: about 0.85 s); safe on any thread (a broker of its own, and
+    :data:`ENCHANT_LOCK` held while Enchant works).
+
+    Raises:
+        SpellCheckUnavailable: Enchant (or its C library) is missing, or none of
+            ``languages`` has a dictionary installed.
+    """
+    wanted = list(languages) if languages is not None else default_languages()
+    dicts: dict[str, Any] = {}
+    with ENCHANT_LOCK:
+        try:
+            import enchant
+        except ImportError as exc:  # no pyenchant, or no libenchant-2 (raised as ImportError)
+            raise SpellCheckUnavailable(
+                f"the Enchant spelling library is not installed ({exc})"
+            ) from exc
+        broker = enchant.Broker()  # not the module's shared one, which other threads may use
+        for tag in wanted:
+            with contextlib.suppress(Exception):  # a malformed locale name, a broken file
+                if tag not in dicts and broker.dict_exists(tag):
+                    dicts[tag] = broker.request_dict(tag)
+    if not dicts:
+        raise SpellCheckUnavailable(
+            "no spelling dictionary is installed for "
+            + ", ".join(wanted)
+            + " (Debian/Ubuntu: apt install hunspell-en-us hunspell-ko)"
+        )
+    return Dictionaries(dicts)
+
+
+#: What loads dictionaries: :func:`load_dictionaries`, or a stand-in with its signature.
+DictionaryLoader = Callable[[Sequence[str] | None], Dictionaries]
+
+
+class DictionaryLoad:
+    """:func:`load_dictionaries` (or ``loader``) running on a worker thread of its own.
+
+    The worker touches nothing but Enchant and this object: the thread that asked polls
+    :meth:`done` and takes :meth:`take`, so no callback ever reaches an object that was
+    deleted meanwhile. :meth:`cancel` (its owner is going away) frees the dictionaries as
+    soon as they are loaded. The thread is not a daemon: an application that quits during
+    a load waits for it (under a second) instead of unloading Enchant under its feet.
+    """
+
+    def __init__(
+        self, languages: Sequence[str] | None = None, loader: DictionaryLoader = load_dictionaries
+    ) -> None:
+        self._languages = list(languages) if languages is not None else None
+        self._loader = loader
+        self._lock = threading.Lock()
+        self._finished = threading.Event()
+        self._dictionaries: Dictionaries | None = None
+        self._error: SpellCheckUnavailable | None = None
+        self._cancelled = False
+        self._thread = threading.Thread(target=self._run, name="spelling-dictionaries")
+        self._thread.start()
+
+    def _run(self) -> None:
+        dictionaries: Dictionaries | None = None
+        error: SpellCheckUnavailable | None = None
+        try:
+            dictionaries = self._loader(self._languages)
+        except SpellCheckUnavailable as exc:
+            error = exc
+        except Exception as exc:  # a broken provider must not leave the editor waiting
+            error = SpellCheckUnavailable(f"the spelling dictionaries could not be loaded ({exc})")
+        with self._lock:
+            if self._cancelled and dictionaries is not None:
+                dictionaries.close()
+                dictionaries = None
+            self._dictionaries, self._error = dictionaries, error
+        self._finished.set()
+
+    def done(self) -> bool:
+        """Whether the load has finished (loaded, or found unavailable)."""
+        return self._finished.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the load has finished (at most ``timeout`` seconds); whether it has."""
+        return self._finished.wait(timeout)
+
+    def take(self) -> Dictionaries:
+        """The loaded dictionaries, handed over to the caller (once :meth:`done`; once).
+
+        Raises:
+            SpellCheckUnavailable: why there are none.
+        """
+        if not self._finished.is_set():
+            raise RuntimeError("the dictionaries are still loading")
+        with self._lock:
+            dictionaries, self._dictionaries = self._dictionaries, None
+            error, self._error = self._error, None
+        if dictionaries is None:
+            raise error or SpellCheckUnavailable("the dictionaries were handed over already")
+        return dictionaries
+
+    def cancel(self) -> None:
+        """Nobody will take the result: free it (now, or when the worker finishes); a
+        result already taken is the taker's."""
+        with self._lock:
+            self._cancelled = True
+            dictionaries, self._dictionaries = self._dictionaries, None
+        if dictionaries is not None:
+            dictionaries.close()
 
 
 def default_languages(environ: dict[str, str] | None = None) -> list[str]:
@@ -104,44 +253,43 @@ def words(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 class SpellChecker:
-    """Hunspell dictionaries through Enchant, plus a personal word list at ``personal``.
+    """Words checked against ``dictionaries``, plus a personal word list at ``personal``.
 
-    Raises :class:`SpellCheckUnavailable` if Enchant (or its C library) is missing or
-    none of ``languages`` has a dictionary installed.
+    Made without dictionaries (they are loading on another thread, :class:`DictionaryLoad`)
+    it accepts every word, remembering no answer, until :meth:`attach` gives them;
+    :attr:`ready` says which. Used by one thread (the UI's).
     """
 
-    def __init__(self, personal: Path, languages: Sequence[str] | None = None) -> None:
-        try:
-            import enchant
-        except ImportError as exc:  # no pyenchant, or no libenchant-2 (raised as ImportError)
-            raise SpellCheckUnavailable(
-                f"the Enchant spelling library is not installed ({exc})"
-            ) from exc
+    def __init__(self, personal: Path, dictionaries: Dictionaries | None = None) -> None:
         self.personal_path = personal
-        wanted = list(languages) if languages is not None else default_languages()
-        dicts: dict[str, Any] = {}
-        for tag in wanted:
-            with contextlib.suppress(Exception):  # a malformed locale name, a broken file
-                if enchant.dict_exists(tag) and tag not in dicts:
-                    dicts[tag] = enchant.Dict(tag)
-        if not dicts:
-            raise SpellCheckUnavailable(
-                "no spelling dictionary is installed for "
-                + ", ".join(wanted)
-                + " (Debian/Ubuntu: apt install hunspell-en-us hunspell-ko)"
-            )
-        self.languages = list(dicts)
-        self._korean = [d for tag, d in dicts.items() if tag.split("_")[0] == "ko"]
-        self._other = [d for tag, d in dicts.items() if tag.split("_")[0] != "ko"]
+        self._dicts = dictionaries
         self._personal: set[str] = set()
         self._ignored: set[str] = set()
         self._cache: dict[str, bool] = {}
         self._load_personal()
 
+    @property
+    def ready(self) -> bool:
+        """Whether the dictionaries are here (before that, every word is accepted)."""
+        return self._dicts is not None
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages checked (``en_US``, ``ko_KR``, ...): none until :attr:`ready`."""
+        return [] if self._dicts is None else list(self._dicts.languages)
+
+    def attach(self, dictionaries: Dictionaries) -> None:
+        """Start checking with ``dictionaries`` (loaded on another thread, handed over)."""
+        self._dicts = dictionaries
+        self._cache.clear()
+
     # ------------------------------------------------------------------ checking
 
     def check(self, word: str) -> bool:
-        """Whether ``word`` is spelled right (or is not a word that is checked)."""
+        """Whether ``word`` is spelled right (or is not a word that is checked; or the
+        dictionaries are not loaded yet)."""
+        if self._dicts is None:
+            return True
         known = self._cache.get(word)
         if known is None:
             known = self._check(word)
@@ -153,21 +301,26 @@ class SpellChecker:
     def _check(self, word: str) -> bool:
         if word in self._ignored or word in self._personal or word.lower() in self._personal:
             return True
-        dicts = self._korean if is_hangul(word) else self._other
+        dicts = self._dicts.for_word(word) if self._dicts is not None else []
         if not dicts:
             return True
-        return any(d.check(word) for d in dicts)
+        with ENCHANT_LOCK:
+            return any(d.check(word) for d in dicts)
 
     def misspelled(self, text: str) -> list[tuple[int, int]]:
         """``(start, end)`` code point ranges of the misspelled words of ``text``."""
+        if self._dicts is None:
+            return []
         check = self.check
         return [(start, end) for start, end, word in words(text) if not check(word)]
 
     def suggest(self, word: str, limit: int = MAX_SUGGESTIONS) -> list[str]:
         """Up to ``limit`` corrections for ``word``, best first."""
         out: list[str] = []
-        for d in self._korean if is_hangul(word) else self._other:
-            for candidate in d.suggest(word):
+        for d in self._dicts.for_word(word) if self._dicts is not None else []:
+            with ENCHANT_LOCK:
+                candidates = d.suggest(word)
+            for candidate in candidates:
                 if candidate not in out and candidate != word:
                     out.append(candidate)
         return out[:limit]
@@ -223,5 +376,10 @@ def _lines(lines: Iterable[str]) -> Iterator[str]:
 
 
 def open_spell_checker(data_dir: Path, languages: Sequence[str] | None = None) -> SpellChecker:
-    """The spell checker whose personal word list is in ``data_dir``."""
-    return SpellChecker(data_dir / PERSONAL_FILE, languages)
+    """The spell checker whose personal word list is in ``data_dir``, its dictionaries
+    loaded on this thread (slow: see :class:`DictionaryLoad` for the UI thread).
+
+    Raises:
+        SpellCheckUnavailable: see :func:`load_dictionaries`.
+    """
+    return SpellChecker(data_dir / PERSONAL_FILE, load_dictionaries(languages))

@@ -52,6 +52,7 @@ from editor_app.ui.editor_widget import EditorWidget
 from editor_app.ui.main_window import MainWindow
 from editor_app.ui.name_dialog import NameDialog
 from editor_app.ui.preferences import PreferencesDialog
+from editor_app.ui.spell_highlighter import Spelling, shared_spelling
 from editor_app.ui.start_window import StartWindow
 
 LOCAL_STORE_FILE = "documents.sqlite3"
@@ -87,10 +88,14 @@ class CoscribeApp(QObject):
         data_dir: Path | None = None,
         name: str | None = None,
         server: str | None = None,
+        spelling: Spelling | None = None,
     ) -> None:
         super().__init__()
         self.qapp = qapp
         self.data_dir = resolve_data_dir(data_dir)
+        #: The spell checker of every window (default: the application's). Made first, so
+        #: that its dictionaries load on their worker thread while the window is built.
+        self.spelling = spelling if spelling is not None else shared_spelling()
         self.settings = Settings(self.data_dir)
         self.store = LocalStore(self.data_dir / LOCAL_STORE_FILE)
         self._name_override = name
@@ -176,7 +181,7 @@ class CoscribeApp(QObject):
         presence = PresenceTracker(awareness, model.text, model.index)
         presence.set_user(self.display_name, self.settings.color)
         model.set_presence(presence)
-        editor = EditorWidget(model)
+        editor = EditorWidget(model, spelling=self.spelling)
         connection = ConnectionModel(
             client,
             link,

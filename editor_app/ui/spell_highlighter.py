@@ -18,6 +18,13 @@ again its own way without telling the page layout, so the block goes to
 :meth:`PageLayout.restyle` first.
 
 As in Google Docs, the word being typed is not underlined until the caret leaves it.
+
+The application's dictionaries load on a worker thread (Korean alone takes about 0.85 s,
+which on the UI thread froze the window as a document opened): until they are here the
+document has no underlines and typing costs nothing extra; then every highlighter checks
+its whole document, in slices. Nothing on the worker touches Qt: :class:`Spelling` polls
+the load from a timer it owns, so a window, or the :class:`Spelling` itself, closed
+meanwhile gets no call.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -41,7 +48,14 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QMenu, QPlainTextEdit
 
 from editor_app.core.paths import active_data_dir
-from editor_app.core.spelling import SpellChecker, SpellCheckUnavailable, open_spell_checker
+from editor_app.core.spelling import (
+    PERSONAL_FILE,
+    DictionaryLoad,
+    DictionaryLoader,
+    SpellChecker,
+    SpellCheckUnavailable,
+    load_dictionaries,
+)
 from editor_app.qt.settings import Settings
 from editor_app.qt.timers import single_shot
 from editor_app.ui.page_layout import PageLayout
@@ -57,46 +71,99 @@ BIG_EDIT = 20_000
 CHECK_SLICE = 0.004
 #: Collaborators' edits remembered before they are merged into one range.
 MAX_PENDING = 256
+#: How often (ms) :class:`Spelling` looks whether its background load has finished.
+LOAD_POLL_MS = 20
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 class Spelling(QObject):
     """The spell checker of the application (or why there is none) and its on/off switch.
 
+    ``background``: load the dictionaries (with ``loader``, default
+    :func:`~editor_app.core.spelling.load_dictionaries`) on a worker thread instead of in
+    the constructor. Meanwhile :attr:`checker` exists but is not ready: nothing is
+    underlined and :attr:`enabled` is false; then :attr:`checker` is ready (or None, with
+    :attr:`unavailable` saying why) and ``ready`` is emitted.
+
     Signals:
         enabledChanged(bool): spell check was switched on or off.
         wordAccepted(str): a word was added to the dictionary or ignored.
+        ready(): the dictionaries loaded in the background are here (or turned out
+            unavailable).
     """
 
     enabledChanged = Signal(bool)
     wordAccepted = Signal(str)
+    ready = Signal()
 
     def __init__(
         self,
         data_dir: Path,
         languages: list[str] | None = None,
         parent: QObject | None = None,
+        *,
+        background: bool = False,
+        loader: DictionaryLoader = load_dictionaries,
     ) -> None:
         super().__init__(parent)
         self._settings = Settings(data_dir)
         self.checker: SpellChecker | None = None
         self.unavailable: str | None = None
-        try:
-            self.checker = open_spell_checker(data_dir, languages)
-        except SpellCheckUnavailable as exc:
-            self.unavailable = str(exc)
+        self._load: DictionaryLoad | None = None
+        personal = data_dir / PERSONAL_FILE
+        if background:
+            self.checker = SpellChecker(personal)
+            self._load = load = DictionaryLoad(languages, loader)
+            # Destroyed while loading: the worker frees what it loads (no callback here).
+            self.destroyed.connect(lambda *_: load.cancel())
+            self._poll = QTimer(self)
+            self._poll.setInterval(LOAD_POLL_MS)
+            self._poll.timeout.connect(self._take_dictionaries)
+            self._poll.start()
+        else:
+            try:
+                self.checker = SpellChecker(personal, loader(languages))
+            except SpellCheckUnavailable as exc:
+                self.unavailable = str(exc)
         self._on = self._settings.spell_check
 
     @property
+    def loading(self) -> bool:
+        """Whether the dictionaries are still loading in the background."""
+        return self._load is not None
+
+    def _take_dictionaries(self) -> None:
+        load = self._load
+        if load is None or not load.done():
+            return
+        self._poll.stop()
+        self._load = None
+        try:
+            dictionaries = load.take()
+        except SpellCheckUnavailable as exc:
+            self.checker = None
+            self.unavailable = str(exc)
+        else:
+            if self.checker is not None:
+                self.checker.attach(dictionaries)
+        self.ready.emit()
+
+    @property
     def enabled(self) -> bool:
-        """Whether words are being checked (switched on, and a checker is available)."""
-        return self._on and self.checker is not None
+        """Whether words are being checked (switched on, and a checker is available with
+        its dictionaries loaded)."""
+        return self._on and self.checker is not None and self.checker.ready
+
+    @property
+    def switched_on(self) -> bool:
+        """The user's choice (*View ▸ Spell check*, remembered), whatever the checker."""
+        return self._on
 
     def set_enabled(self, on: bool) -> None:
         if on != self._on:
             self._on = on
             self._settings.spell_check = on
-            self.enabledChanged.emit(self.enabled)
+            self.enabledChanged.emit(on)
 
     def add_word(self, word: str) -> None:
         """Add ``word`` to the personal dictionary (kept in the data directory)."""
@@ -113,19 +180,38 @@ class Spelling(QObject):
     def toggle_action(self, parent: QObject) -> QAction:
         """*View ▸ Spell check*: checkable, remembered; disabled (saying why) if
         spell check cannot run here."""
-        action = QAction("&Spell check", parent)
-        action.setObjectName("spellCheck")
-        action.setCheckable(True)
-        if self.checker is None:
-            action.setText(f"Spell check unavailable: {self.unavailable}")
-            action.setEnabled(False)
-            action.setChecked(False)
-            return action
-        action.setToolTip("Underline misspelled words (" + ", ".join(self.checker.languages) + ")")
-        action.setChecked(self._on)
-        action.toggled.connect(self.set_enabled)
-        self.enabledChanged.connect(action.setChecked)
-        return action
+        return SpellCheckAction(self, parent)
+
+
+class SpellCheckAction(QAction):
+    """*View ▸ Spell check* for ``spelling``. A QAction of its own so that the answer of a
+    background load reaches only a live action (Qt drops the connection with it)."""
+
+    def __init__(self, spelling: Spelling, parent: QObject) -> None:
+        super().__init__("&Spell check", parent)
+        self._spelling = spelling
+        self.setObjectName("spellCheck")
+        self.setCheckable(True)
+        self.setChecked(spelling.switched_on and spelling.checker is not None)
+        self.toggled.connect(spelling.set_enabled)
+        spelling.enabledChanged.connect(self.setChecked)
+        spelling.ready.connect(self._show_state)
+        self._show_state()
+
+    def _show_state(self) -> None:
+        spelling = self._spelling
+        checker = spelling.checker
+        if checker is None:
+            self.setText(f"Spell check unavailable: {spelling.unavailable}")
+            self.setToolTip("")
+            self.setEnabled(False)
+            blocked = self.blockSignals(True)  # unchecked here, not switched off for good
+            self.setChecked(False)
+            self.blockSignals(blocked)
+        elif not checker.ready:
+            self.setToolTip("Underline misspelled words (loading the dictionaries…)")
+        else:
+            self.setToolTip("Underline misspelled words (" + ", ".join(checker.languages) + ")")
 
 
 _shared: Spelling | None = None
@@ -133,10 +219,10 @@ _shared: Spelling | None = None
 
 def shared_spelling() -> Spelling:
     """The application's :class:`Spelling` (made on first use, in the data directory the
-    application resolved)."""
+    application resolved; its dictionaries load in the background)."""
     global _shared
     if _shared is None:
-        _shared = Spelling(active_data_dir())
+        _shared = Spelling(active_data_dir(), background=True)
     return _shared
 
 
@@ -172,6 +258,7 @@ class SpellHighlighter(QObject):
         self._later = single_shot(self, self._check_pending, REMOTE_CHECK_MS)
         spelling.enabledChanged.connect(self._recheck_all)
         spelling.wordAccepted.connect(self._recheck_word)
+        spelling.ready.connect(self._dictionaries_ready)
         editor.cursorPositionChanged.connect(self._caret_moved)
         self._doc.contentsChange.connect(self._changed)
 
@@ -290,7 +377,20 @@ class SpellHighlighter(QObject):
         self._held = None
         self._apply(held.block(), in_edit=False)
 
+    def _dictionaries_ready(self) -> None:
+        """The dictionaries arrived: check the whole document, in slices (nothing was
+        underlined while they loaded)."""
+        if not self.spelling.enabled or self._doc.isEmpty():
+            return
+        cursor = QTextCursor(self._doc)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        self._pending = [cursor]
+        self._later.start(0)
+
     def _recheck_all(self) -> None:
+        checker = self.spelling.checker
+        if checker is None or not checker.ready:
+            return  # nothing is underlined yet; _dictionaries_ready checks everything
         self._held = None
         self._pending = []
         block = self._doc.firstBlock()
