@@ -41,8 +41,8 @@ from .admission import Admission, Refusal, SessionGrant, credential_of
 from .api import Api, RelayHooks
 from .auth import Principal, token_from_request
 from .config import ServerConfig
-from .connection import Connection, reset, serve_connection
-from .keepalive import Keepalive
+from .connection import Connection, serve_connection
+from .keepalive import Keepalive, Pinged, WebsocketsPinged
 from .library import TRASH_POLL, TRASH_SECONDS
 from .lifecycle import Resource
 from .memory import MemoryTrimmer
@@ -60,6 +60,7 @@ from .sockets import (
     raise_fd_limit,
 )
 from .store import DocumentStore, Revocation
+from .upgraded import reset
 from .version_keeper import VersionKeeper
 from .versions import VersionPolicy
 
@@ -119,6 +120,7 @@ class RelayServer(Resource):
             stall_timeout=config.stall_timeout, max_total=config.max_total_outbound_bytes
         )
         self._live: set[Connection] = set()  # coscribe.v1 and plain WebSockets
+        self._live_changed = asyncio.Event()  # set when one of them ends
         self._hub = SessionHub(
             config=config,
             registry=self._registry,
@@ -194,8 +196,7 @@ class RelayServer(Resource):
         self.spawn(self._sweep_outbound(), "outbound sweeper")
         if c.ping_interval is not None:
             keepalive = Keepalive(c.ping_interval, c.ping_timeout)
-            server = self._server
-            self.spawn(keepalive.run(lambda: server.connections), "keepalive")
+            self.spawn(keepalive.run(self._pinged), "keepalive")
         self.spawn(self._poll_revocations(), "revocation poller")
         self.spawn(self._watch_trash(), "trash watcher")
         log.info("listening", extra={"fields": {"url": self.url, "data": str(c.data_dir)}})
@@ -233,15 +234,19 @@ class RelayServer(Resource):
         try:
             async with asyncio.timeout(self.config.shutdown_timeout):
                 await server.wait_closed()
+                await self._no_connection_left()
         except TimeoutError:
             left = list(server.connections)
             log.warning(
                 "shutdown timeout: cutting the connections left",
-                extra={"fields": {"connections": len(left)}},
+                extra={"fields": {"connections": len(left) + len(self._live)}},
             )
             for ws in left:
                 reset(ws.transport)
+            for conn in list(self._live):
+                conn.socket.abort()
             await server.wait_closed()
+            await self._no_connection_left()  # aborted: each ends on the next loop turns
         self._front.close_all()
 
     # ------------------------------------------------------------------ revocation
@@ -378,6 +383,19 @@ class RelayServer(Resource):
         """Documents being served now (a coscribe.v1 WebSocket or a document in a session)."""
         return len(self._live) + len(self._hub.live)
 
+    async def _no_connection_left(self) -> None:
+        """Until every relay connection has ended (each one's clean-up has run)."""
+        while self._live:
+            self._live_changed.clear()
+            await self._live_changed.wait()
+
+    def _pinged(self) -> list[Pinged]:
+        """Every open WebSocket, as the keepalive sees it."""
+        pinged: list[Pinged] = [conn.socket for conn in self._live]
+        if self._server is not None:
+            pinged += map(WebsocketsPinged, self._server.connections)
+        return pinged
+
     def _documents(self) -> list[LivePeer]:
         """Every document served now: coscribe.v1 WebSockets and documents in sessions."""
         return [*self._live, *self._hub.live]
@@ -420,32 +438,36 @@ class RelayServer(Resource):
         if ws.response is not None:
             ws.response.headers.clear()
         ip = _client_ip(ws)
-        if isinstance(ws, GuardedConnection):
-            ws.mark_upgraded()
+        assert isinstance(ws, GuardedConnection)  # the server's connection class
+        ws.mark_upgraded()
         self._admission.opened(ip)
-        try:
-            await serve_connection(
-                ws,
-                name,
-                principal,
-                self._registry,
-                self.metrics,
-                self.config,
-                self._outbound,
-                self._live,
-                self.spawn,
-            )
-        finally:
+
+        def ended() -> None:
+            self._live_changed.set()
             self._admission.closed(ip)
-            remaining = len(self._server.connections) - 1 if self._server is not None else 0
-            self._trimmer.connection_closed(remaining)
+            self._trimmer.connection_closed(self.connection_count)
+
+        await serve_connection(
+            ws,
+            name,
+            principal,
+            self._registry,
+            self.metrics,
+            self.config,
+            self._outbound,
+            self._live,
+            self.spawn,
+            ended,
+        )
 
     async def _serve_session(
         self, ws: ServerConnection, admitted: SessionGrant | MuxSession
     ) -> None:
-        """A coscribe.v2 WebSocket: a new session, or one it resumes (or takes over)."""
+        """A coscribe.v2 WebSocket: a new session, or one it resumes (or takes over).
+        websockets reads its frames (sessions are one per client, not per document)."""
         if isinstance(ws, GuardedConnection):
             ws.mark_upgraded()
+            ws.release_held()
         if ws.request is not None:
             ws.request.headers.clear()
         if ws.response is not None:

@@ -1,5 +1,10 @@
 """The per-connection pump: a WebSocket on one side, a room (and the peer's session) on the other.
 
+websockets does the opening handshake; :func:`serve_connection` then moves the socket to
+an :class:`~sync_server.upgraded.UpgradedSocket` whose handler is a :class:`Connection`,
+and returns: an idle connection holds no task, coroutine or websockets object, only the
+socket, its frame reader, this pump and its session.
+
 Deliberately thin. Everything protocol-shaped happens in ``shared.session.SyncSession``
 (driven through the room); this module moves bytes, bounds the outbound buffer, maps
 errors to close codes and logs.
@@ -25,17 +30,14 @@ peer that stopped reading never lets happen.)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
-import struct
+import os
 import time
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from shared.errors import CloseCode, DecodeError, ProtocolError
@@ -44,12 +46,14 @@ from shared.session import SyncSession
 
 from .auth import Principal
 from .config import ServerConfig
+from .frames import OP_BINARY, frame_head
 from .metrics import Metrics
 from .outbound import OutboundMonitor
 from .ratelimit import TokenBucket
 from .registry import RoomRefused, RoomRegistry
 from .room import Peer, Room
 from .sockets import GuardedConnection
+from .upgraded import SocketClosed, SocketState, UpgradedSocket
 
 log = logging.getLogger("coscribe.connection")
 
@@ -157,70 +161,171 @@ def deliver(
 
 
 class Connection:
-    """One peer: implements the room's ``Peer`` protocol over a websockets connection."""
+    """One peer: the room's ``Peer`` over an :class:`~sync_server.upgraded.UpgradedSocket`,
+    and that socket's handler (it reports messages, framing errors and the end here)."""
 
     __slots__ = (
         "_abort_timer",
         "_closing",
         "_coalescer",
-        "_out",
+        "_expiry",
+        "_fields",
         "_grace",
+        "_live",
         "_max_out",
         "_metrics",
         "_monitor",
+        "_on_end",
+        "_out",
         "_probing",
-        "_sync_requests",
+        "_rate",
+        "_registry",
         "_spawn",
-        "_ws",
+        "_sync_requests",
         "close_code",
         "label",
         "name",
         "principal",
+        "room",
         "session",
+        "socket",
         "written",
     )
 
     session: SyncSession
+    socket: UpgradedSocket
+    room: Room
 
     def __init__(
         self,
-        ws: ServerConnection,
         spawn: Spawn,
         metrics: Metrics,
         monitor: OutboundMonitor,
         config: ServerConfig,
         name: str,
         principal: Principal,
+        label: str,
+        fields: dict[str, object],
     ) -> None:
-        self._ws = ws
         self.name = name
         self.principal = principal
+        self.label = label
+        self._fields = fields
         self._spawn = spawn
         self._metrics = metrics
         self._monitor = monitor
         self._max_out = config.max_outbound_bytes
         self._grace = config.close_timeout
         self._sync_requests = TokenBucket(config.sync_request_rate, config.sync_request_burst)
+        self._rate = TokenBucket(config.message_rate, config.message_burst)
         self._closing = False
         self._out: list[bytes] | None = None  # frames (header, payload, ...) not yet written
         self._coalescer = _coalescer()
         self._probing = False
         self._abort_timer: asyncio.TimerHandle | None = None
+        self._expiry: asyncio.TimerHandle | None = None
+        self._registry: RoomRegistry | None = None
+        self._live: set[Connection] | None = None
+        self._on_end: Callable[[], None] | None = None
         self.close_code: CloseCode | None = None
         self.written = 0
-        host, port = (ws.remote_address or ("?", 0))[:2]
-        self.label = f"{host}:{port}"
+
+    def start(
+        self,
+        room: Room,
+        registry: RoomRegistry,
+        live: set[Connection],
+        taken: tuple[asyncio.Transport, bytes, Callable[[], None]],
+        *,
+        max_size: int,
+        on_end: Callable[[], None],
+    ) -> None:
+        """Own the socket websockets handed over, join ``room``, then read the bytes that
+        came after the handshake. From here on :meth:`on_lost` does all the clean-up."""
+        transport, held, release = taken
+        self.room = room
+        self._registry = registry
+        self._live = live
+        self._on_end = on_end
+        self.socket = UpgradedSocket.adopt(transport, self, max_size=max_size, release=release)
+        live.add(self)
+        expires_at = self.principal.expires_at
+        if expires_at is not None:
+            loop = asyncio.get_running_loop()
+            self._expiry = loop.call_at(
+                loop.time() + max(0.0, expires_at - time.time()),
+                self.kick,
+                CloseCode.TOKEN_EXPIRED,
+                "access token expired",
+            )
+        room.join(self)
+        if held:
+            self.socket.data_received(held)
+
+    # ------------------------------------------------------------- SocketHandler
+
+    def on_message(self, data: bytes, text: bool) -> None:
+        """One complete message from the peer."""
+        if self._closing:
+            # Kicked (protocol error, rate limit, slow consumer, expiry): what is still in
+            # flight is read and discarded while the close handshake completes.
+            return
+        metrics, fields = self._metrics, self._fields
+        try:
+            if text:
+                metrics.messages_in += 1
+                metrics.bytes_in += len(data)
+                refuse(self, DecodeError("text frame: the protocol uses binary messages"),
+                       metrics=metrics, fields=fields, logger=log)  # fmt: skip
+                return
+            deliver(
+                self.room, self, data, rate=self._rate, metrics=metrics, fields=fields, logger=log
+            )
+        except Exception:
+            metrics.errors_by_kind["internal"] += 1
+            log.exception("internal error; closing peer", extra={"fields": fields})
+            self.kick(CloseCode.INTERNAL_ERROR, "internal error")
+
+    def on_failure(self, code: CloseCode, reason: str) -> None:
+        """The peer broke the WebSocket framing rules (the socket reads nothing more)."""
+        self._metrics.errors_by_kind["framing"] += 1
+        log.info(
+            "refusing a frame: %s",
+            reason,
+            extra={"fields": {**self._fields, "code": int(code)}},
+        )
+        self.kick(code, reason)
+
+    def on_lost(self) -> None:
+        """The TCP connection is gone: leave the room and stop watching."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        self.room.leave(self)
+        if self._registry is not None:
+            self._registry.release(self.room)
+            self._registry = None
+        if self._live is not None:
+            self._live.discard(self)
+        self.finished()
+        self._metrics.connections_closed += 1
+        _log_left(self, self._fields)
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end()
+
+    # ------------------------------------------------------------- Peer
 
     def buffered(self) -> int:
-        return self._ws.transport.get_write_buffer_size()
+        return self.socket.transport.get_write_buffer_size()
 
     def write(self, message: bytes) -> None:
         if self._closing:
             return
-        ws = self._ws
-        if ws.protocol.state is not State.OPEN:
+        sock = self.socket
+        if sock.state is not SocketState.OPEN:
             return
-        transport = ws.transport
+        transport = sock.transport
         if transport.get_write_buffer_size() > self._max_out:
             self._metrics.slow_consumers += 1
             self.kick(CloseCode.SLOW_CONSUMER, "outbound queue overflow: peer reads too slowly")
@@ -230,14 +335,9 @@ class Connection:
             self._metrics.errors_by_kind["outbound_total"] += 1
             self.kick(CloseCode.TRY_AGAIN_LATER, "server is busy; try again later")
             return
-        # One unmasked, final binary frame (RFC 6455 5.2; no extension is negotiated), built
-        # here rather than by websockets' framer: payloads go out without a copy.
-        if size < 126:
-            head = bytes((0x82, size))
-        elif size < 65536:
-            head = b"\x82\x7e" + size.to_bytes(2, "big")
-        else:
-            head = b"\x82\x7f" + size.to_bytes(8, "big")
+        # One unmasked, final binary frame (no extension is negotiated), built here: the
+        # payload goes out without a copy.
+        head = frame_head(OP_BINARY, size)
         out = self._out
         if out is None:
             self._out = [head, message]
@@ -253,10 +353,10 @@ class Connection:
         out, self._out = self._out, None
         if not out:
             return
-        ws = self._ws
-        if ws.protocol.state is not State.OPEN:
+        sock = self.socket
+        if sock.state is not SocketState.OPEN:
             return  # a close frame went out: no data frame may follow it
-        transport = ws.transport
+        transport = sock.transport
         try:
             transport.writelines(out)
         except Exception as exc:  # the transport broke under us; the connection will end
@@ -278,13 +378,13 @@ class Connection:
         self._closing = True
         self.close_code = code
         self._metrics.closes_by_code[int(code)] += 1
-        send_close(self._ws, code, reason, logger=log, peer=self.label)
+        self.socket.send_close(int(code), reason)
         self._abort_timer = asyncio.get_running_loop().call_later(self._grace, self._abort)
 
     def _abort(self) -> None:
         self._abort_timer = None
-        if self._ws.protocol.state is not State.CLOSED:
-            reset(self._ws.transport)
+        if self.socket.state is not SocketState.CLOSED:
+            self.socket.abort()
 
     def finished(self) -> None:
         """The connection ended: stop watching it."""
@@ -302,12 +402,11 @@ class Connection:
 
     async def _probe(self) -> None:
         try:
-            pong = await self._ws.ping()
-            await asyncio.wait_for(pong, PROBE_TIMEOUT)
+            await asyncio.wait_for(self.socket.ping(os.urandom(4)), PROBE_TIMEOUT)
         except TimeoutError:
             self._metrics.errors_by_kind["probe_timeout"] += 1
             self.kick(CloseCode.GOING_AWAY, "no answer to ping")
-        except ConnectionClosed:
+        except SocketClosed:
             pass
         finally:
             self._probing = False
@@ -334,21 +433,8 @@ def send_close(
     return True
 
 
-def reset(transport: asyncio.Transport) -> None:
-    """Abort with a TCP reset: the kernel drops what it still holds for the peer, too.
-
-    A plain close would leave the unsent bytes in an orphaned kernel socket that keeps
-    probing a peer that never reads.
-    """
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-
-
 async def serve_connection(
-    ws: ServerConnection,
+    ws: GuardedConnection,
     name: str,
     principal: Principal,
     registry: RoomRegistry,
@@ -357,104 +443,63 @@ async def serve_connection(
     monitor: OutboundMonitor,
     live: set[Connection],
     spawn: Spawn,
+    on_end: Callable[[], None],
 ) -> None:
-    """Run one admitted WebSocket connection until it closes.
+    """Admit one WebSocket connection to its room and hand its socket over; return.
 
-    Never raises for peer misbehaviour: protocol errors, rate limits and expiry close this
-    connection only, with a fitting close code. ``live`` holds every running connection
-    (the server closes them at shutdown).
+    websockets did the opening handshake; once the room is loaded the socket moves to an
+    :class:`~sync_server.upgraded.UpgradedSocket` driven by a :class:`Connection` (in
+    ``live`` until it closes), and websockets' connection and this coroutine end: an
+    idle connection keeps no task. ``on_end`` is called once, when the connection is over
+    (at once if it never joined). Never raises for peer misbehaviour: protocol errors,
+    rate limits and expiry close this connection only, with a fitting close code.
     """
     extensions = ws.subprotocol == SUBPROTOCOL
-    loop = asyncio.get_running_loop()
     metrics.connections_opened += 1
-    # The connection's own tasks (probes) belong to the server's task group.
-    conn = Connection(ws, spawn, metrics, monitor, config, name, principal)
-    live.add(conn)
-    fields = {"peer": conn.label, "room": name, "ext": extensions, "role": str(principal.role)}
-    expiry: asyncio.TimerHandle | None = None
-    if principal.expires_at is not None:
-        expiry = loop.call_at(
-            loop.time() + max(0.0, principal.expires_at - time.time()),
-            conn.kick,
-            CloseCode.TOKEN_EXPIRED,
-            "access token expired",
-        )
-    rate = TokenBucket(config.message_rate, config.message_burst)
+    host, port = (ws.remote_address or ("?", 0))[:2]
+    label = f"{host}:{port}"
+    fields = {"peer": label, "room": name, "ext": extensions, "role": str(principal.role)}
+    handed = False
     try:
-        room = await registry.acquire(name)
-    except RoomRefused as exc:
-        metrics.errors_by_kind[exc.metric] += 1
-        log.warning("refused: %s", exc, extra={"fields": fields})
-        conn.kick(exc.close_code, exc.reason)
-        if expiry is not None:
-            expiry.cancel()
-        live.discard(conn)
-        await ws.wait_closed()
-        conn.finished()
-        return
-    log.debug("peer joined", extra={"fields": fields})
-    try:
-        conn.session = room.new_session(
-            conn,
-            extensions=extensions,
-            role=principal.role,
-            limits=config.limits,
+        try:
+            room = await registry.acquire(name)
+        except RoomRefused as exc:
+            metrics.errors_by_kind[exc.metric] += 1
+            metrics.closes_by_code[int(exc.close_code)] += 1
+            log.warning("refused: %s", exc, extra={"fields": fields})
+            ws.release_held()
+            await ws.close(exc.close_code, exc.reason)
+            return
+        log.debug("peer joined", extra={"fields": fields})
+        conn = Connection(spawn, metrics, monitor, config, name, principal, label, fields)
+        try:
+            conn.session = room.new_session(
+                conn, extensions=extensions, role=principal.role, limits=config.limits
+            )
+            taken = ws.take_over()
+        except BaseException:
+            registry.release(room)
+            raise
+        if taken is None:  # it closed while the room loaded
+            registry.release(room)
+            metrics.connections_closed += 1
+            return
+        handed = True
+        conn.start(
+            room, registry, live, taken, max_size=config.limits.max_message_size, on_end=on_end
         )
-        room.join(conn)
-
-        def receive(data: bytes, text: bool) -> None:
-            """One complete message from the peer (called by the connection itself)."""
-            if conn.closing:
-                # Kicked (protocol error, rate limit, slow consumer, expiry): keep reading
-                # and discarding, or a full inbound queue would stall the close handshake.
-                return
-            try:
-                if text:
-                    metrics.messages_in += 1
-                    metrics.bytes_in += len(data)
-                    refuse(conn, DecodeError("text frame: the protocol uses binary messages"),
-                           metrics=metrics, fields=fields, logger=log)  # fmt: skip
-                    return
-                deliver(room, conn, data, rate=rate, metrics=metrics, fields=fields, logger=log)
-            except Exception:
-                metrics.errors_by_kind["internal"] += 1
-                log.exception("internal error; closing peer", extra={"fields": fields})
-                conn.kick(CloseCode.INTERNAL_ERROR, "internal error")
-
-        # Messages already queued are read the usual way; from then on the connection
-        # hands each message over as it is parsed (see GuardedConnection).
-        direct = isinstance(ws, GuardedConnection)
-        while not (direct and ws.deliver_directly(receive)):  # type: ignore[attr-defined]
-            message = await ws.recv()
-            if isinstance(message, str):
-                receive(message.encode(), True)
-            else:
-                receive(message, False)
-        await ws.wait_closed()
-    except ConnectionClosed:
-        pass
-    except Exception:
-        metrics.errors_by_kind["internal"] += 1
-        log.exception("internal error; closing peer", extra={"fields": fields})
-        conn.kick(CloseCode.INTERNAL_ERROR, "internal error")
     finally:
-        if expiry is not None:
-            expiry.cancel()
-        room.leave(conn)
-        registry.release(room)
-        live.discard(conn)
-        conn.finished()
-        metrics.connections_closed += 1
-        _log_left(ws, conn, fields)
+        if not handed:
+            on_end()
 
 
-def _log_left(ws: ServerConnection, conn: Connection, fields: dict[str, object]) -> None:
+def _log_left(conn: Connection, fields: dict[str, object]) -> None:
     """One line per closed peer; a warning when the server closed it for cause."""
     code: int | None = conn.close_code
     if code is None:
-        sent = ws.protocol.close_sent  # websockets closed it itself (1009 too big, ...)
-        rcvd = ws.protocol.close_rcvd
-        code = sent.code if sent is not None else rcvd.code if rcvd is not None else 1006
+        sock = conn.socket
+        sent, rcvd = sock.close_sent, sock.close_rcvd
+        code = sent if sent is not None else rcvd if rcvd is not None else 1006
     out = {**fields, "code": code}
     if code in _WARN_CODES:
         log.warning("peer closed: %s", CloseCode(code).name.lower(), extra={"fields": out})

@@ -9,24 +9,78 @@ answer a closing handshake). The promise is the one websockets makes: a silent p
 dropped about ``interval + timeout`` after it went silent (docs/server.md,
 ``--ping-interval``).
 
-Pings go through websockets' own bookkeeping (``pending_pings``), so a pong is matched
-exactly as websockets matches the pings it sends, and ``ServerConnection.latency`` stays
-meaningful.
+Relay connections are upgraded sockets (sync_server/upgraded.py), which match their
+pongs themselves; coscribe.v2 sessions' WebSockets stay websockets connections and are
+pinged through websockets' own bookkeeping (:class:`WebsocketsPinged`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
-import struct
+import os
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import CloseCode
 from websockets.protocol import State
 
-#: Attribute names kept on each connection (cheaper than a side table per connection).
+#: Attribute kept on each websockets connection (cheaper than a side table per connection).
 _SENT = "_coscribe_ping"
+
+
+class Pinged(Protocol):
+    """A connection as the keepalive sees it: an upgraded socket
+    (:class:`~sync_server.upgraded.UpgradedSocket`) or a websockets connection
+    (:class:`WebsocketsPinged`)."""
+
+    #: The last ping: (its data, or b"" once answered; when it was sent); None: not yet.
+    keepalive_ping: tuple[bytes, float] | None
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def send_ping(self, data: bytes) -> None: ...
+
+    def drop(self, code: int, reason: str) -> None: ...
+
+
+class WebsocketsPinged:
+    """A websockets connection (a coscribe.v2 session's) seen as :class:`Pinged`: pings go
+    through websockets' own bookkeeping (``pending_pings``), so its pong is matched as
+    websockets matches the pings it sends and ``latency`` stays meaningful."""
+
+    __slots__ = ("ws",)
+
+    def __init__(self, ws: ServerConnection) -> None:
+        self.ws = ws
+
+    @property
+    def keepalive_ping(self) -> tuple[bytes, float] | None:
+        sent: tuple[bytes, float] | None = getattr(self.ws, _SENT, None)
+        if sent is not None and sent[0] and sent[0] not in self.ws.pending_pings:
+            return (b"", sent[1])  # answered
+        return sent
+
+    @keepalive_ping.setter
+    def keepalive_ping(self, value: tuple[bytes, float] | None) -> None:
+        setattr(self.ws, _SENT, value)
+
+    @property
+    def is_open(self) -> bool:
+        return self.ws.protocol.state is State.OPEN
+
+    def send_ping(self, data: bytes) -> None:
+        ws = self.ws
+        ws.pending_pings[data] = (ws.loop.create_future(), ws.loop.time())
+        ws.protocol.send_ping(data)
+        ws.send_data()
+
+    def drop(self, code: int, reason: str) -> None:
+        ws = self.ws
+        ws.protocol.fail(code, reason)
+        ws.send_data()
+        ws.transport.abort()
 
 
 class Keepalive:
@@ -41,39 +95,27 @@ class Keepalive:
         self.tick = min(interval, timeout or interval) / 2
         self.dropped = 0
 
-    def sweep(self, connections: Iterable[ServerConnection], now: float) -> None:
+    def sweep(self, connections: Iterable[Pinged], now: float) -> None:
         """Ping who is due, drop who did not answer in time (one pass, never waits)."""
-        for ws in connections:
-            if ws.protocol.state is not State.OPEN:
+        for conn in connections:
+            if not conn.is_open:
                 continue
-            sent: tuple[bytes, float] | None = getattr(ws, _SENT, None)
+            sent = conn.keepalive_ping
             if sent is None:  # first seen: its first ping is due an interval from now
-                setattr(ws, _SENT, (b"", now))
+                conn.keepalive_ping = (b"", now)
                 continue
             data, at = sent
-            if data and data in ws.pending_pings:  # no pong yet
+            if data:  # no pong yet
                 if self.timeout is not None and now - at >= self.timeout:
-                    self._drop(ws)
+                    self.dropped += 1
+                    conn.drop(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
                 continue
             if now - at >= self.interval:
-                self._ping(ws, now)
+                data = os.urandom(4)
+                conn.keepalive_ping = (data, now)
+                conn.send_ping(data)
 
-    def _ping(self, ws: ServerConnection, now: float) -> None:
-        data = struct.pack("!I", random.getrandbits(32))
-        while data in ws.pending_pings:
-            data = struct.pack("!I", random.getrandbits(32))
-        ws.pending_pings[data] = (ws.loop.create_future(), now)
-        setattr(ws, _SENT, (data, now))
-        ws.protocol.send_ping(data)
-        ws.send_data()
-
-    def _drop(self, ws: ServerConnection) -> None:
-        self.dropped += 1
-        ws.protocol.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
-        ws.send_data()
-        ws.transport.abort()
-
-    async def run(self, connections: Callable[[], Iterable[ServerConnection]]) -> None:
+    async def run(self, connections: Callable[[], Iterable[Pinged]]) -> None:
         """Sweep every ``tick`` until cancelled."""
         loop = asyncio.get_running_loop()
         while True:

@@ -56,12 +56,13 @@ from shared.session import SyncSession
 from .admission import Admission, Refusal, SessionGrant
 from .auth import Principal
 from .config import ServerConfig
-from .connection import LARGE_MESSAGE, PROBE_TIMEOUT, deliver, reset, send_close
+from .connection import LARGE_MESSAGE, PROBE_TIMEOUT, deliver, send_close
 from .lifecycle import Resource
 from .metrics import Metrics, render_rows
 from .outbound import OutboundMonitor
 from .ratelimit import TokenBucket
 from .registry import RoomRefused, RoomRegistry
+from .upgraded import reset
 
 if TYPE_CHECKING:
     from .room import Room

@@ -35,7 +35,7 @@ from shared.reliable import CloseFrame
 from .admission import Refusal, credential_of
 from .auth import token_from_request
 from .mux import SessionHub
-from .sockets import GuardedConnection, SocketGuard
+from .sockets import GuardedConnection, HandedOver, SocketGuard
 
 log = logging.getLogger("coscribe.polling")
 
@@ -336,23 +336,6 @@ def _content_length(request: h11.Request) -> int | None:
     return None
 
 
-class _HandedOver:
-    """Stands in for the socket in the websockets connection that gave it away: websockets
-    aborts its transport when a handshake ends without a WebSocket."""
-
-    def abort(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def is_closing(self) -> bool:
-        return True
-
-    def get_extra_info(self, name: str, default: object = None) -> object:
-        return default
-
-
 class FrontConnection(GuardedConnection):
     """The server's connection class: polling requests go to :class:`PollingHttp`."""
 
@@ -393,7 +376,7 @@ class FrontConnection(GuardedConnection):
                 guard.upgraded(ip)
 
         protocol = PollingHttp(self.front, ip, release, upgraded)
-        self.transport = _HandedOver()  # type: ignore[assignment]
+        self.transport = HandedOver()  # type: ignore[assignment]
         transport.set_protocol(protocol)
         protocol.connection_made(transport)
         protocol.data_received(data)

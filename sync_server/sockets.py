@@ -40,8 +40,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection
-from websockets.frames import DATA_OPCODES, Frame, Opcode
-from websockets.protocol import Event
+from websockets.protocol import State
 
 log = logging.getLogger("coscribe.server")
 
@@ -177,16 +176,36 @@ class SocketGuard:
 
 
 #: Receives each complete data message: (payload, whether it came in text frames).
-Deliver = Callable[[bytes, bool], None]
+#: Bytes held back after the handshake request before reading pauses (until the hand-over).
+MAX_HELD = 1024 * 1024
+
+
+class HandedOver:
+    """Stands in for the socket in a websockets connection that gave it away (to the
+    polling front, or to an :class:`~sync_server.upgraded.UpgradedSocket`)."""
+
+    def abort(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return True
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
 
 
 class GuardedConnection(ServerConnection):
-    """A websockets server connection that asks the :class:`SocketGuard` first.
+    """A websockets server connection that asks the :class:`SocketGuard` first, and that
+    websockets only uses for the opening handshake when the relay serves a document.
 
-    It can also hand each complete message to a callback (:meth:`deliver_directly`) as
-    soon as its last frame is parsed, instead of queueing it for ``recv()``: no task
-    switch, future or queue per message. websockets still parses and checks every frame
-    (masking, sizes, control frames, closing handshake).
+    Every byte after the HTTP request (the first frames) is held back from websockets'
+    reader: :meth:`hand_over` gives them, with the socket, to an
+    :class:`~sync_server.upgraded.UpgradedSocket`, so the hand-over never falls in the
+    middle of a frame websockets had begun to parse. :meth:`release_held` gives them to
+    websockets instead (coscribe.v2 sessions, refusals), which then reads on as usual.
     """
 
     #: Set by the server (class attribute of a per-server subclass).
@@ -195,39 +214,74 @@ class GuardedConnection(ServerConnection):
     _accepted = False
     upgraded = False
     peer_ip = "?"
-    _deliver: Deliver | None = None
-    _fragments: list[bytes] | None = None
-    _fragments_text = False
+    _tail = b""  # the last bytes of an unfinished request head
+    _held: bytearray | None = None  # bytes after the request head, not given to websockets
+    _paused = False
+    _handed_over = False
 
-    def deliver_directly(self, deliver: Deliver) -> bool:
-        """From now on, pass every complete message to ``deliver``; False if messages are
-        still queued for ``recv()`` (read them first, then call again)."""
-        frames = getattr(self.recv_messages, "frames", None)
-        if frames is None or len(frames):
-            return False
-        self._deliver = deliver
-        return True
-
-    def process_event(self, event: Event) -> None:
-        deliver = self._deliver
-        if deliver is None or not isinstance(event, Frame) or event.opcode not in DATA_OPCODES:
-            super().process_event(event)
+    def data_received(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            held += data
+            if len(held) > MAX_HELD and not self._paused:
+                self._paused = True
+                self.transport.pause_reading()
             return
-        data = bytes(event.data)
-        if event.opcode is Opcode.CONT:
-            if self._fragments is None:  # websockets' parser refuses this already
-                return
-            self._fragments.append(data)
-            if not event.fin:
-                return
-            data, text = b"".join(self._fragments), self._fragments_text
-            self._fragments = None
-        else:
-            text = event.opcode is Opcode.TEXT
-            if not event.fin:
-                self._fragments, self._fragments_text = [data], text
-                return
-        deliver(data, text)
+        if self._handed_over:
+            return
+        if self.request is not None:  # released: websockets reads the frames
+            super().data_received(data)
+            return
+        joined = self._tail + data
+        end = joined.find(b"\r\n\r\n")
+        if end < 0:
+            self._tail = joined[-3:]
+            super().data_received(data)
+            return
+        cut = end + 4 - len(self._tail)
+        self._tail = b""
+        self._held = bytearray(data[cut:])
+        super().data_received(data[:cut])
+
+    def release_held(self) -> None:
+        """Let websockets read the held bytes and everything after them."""
+        held, self._held = self._held, None
+        if held:
+            super().data_received(bytes(held))
+        self._resume()
+
+    def take_over(self) -> tuple[asyncio.Transport, bytes, Callable[[], None]] | None:
+        """For a new owner of the socket: its transport, the held bytes and the guard's
+        release (call it when the connection ends). None if the connection is already
+        closing or gone. websockets' connection is done with the socket afterwards."""
+        if self.protocol.state is not State.OPEN or self.transport.is_closing():
+            self.release_held()
+            return None
+        transport = self.transport
+        held, self._held = self._held, None
+        self._handed_over = True
+        guard, ip, accepted, upgraded = self.guard, self.peer_ip, self._accepted, self.upgraded
+        self._accepted = False
+
+        def release() -> None:
+            if accepted:
+                guard.closed(ip, upgraded=upgraded)
+
+        self._resume(transport)
+        self.transport = HandedOver()  # type: ignore[assignment]
+        return transport, bytes(held or b""), release
+
+    def _resume(self, transport: asyncio.Transport | None = None) -> None:
+        if self._paused:
+            self._paused = False
+            (transport or self.transport).resume_reading()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """websockets' close (it reads the held bytes first: the peer's close frame may be
+        among them); nothing once the socket was handed over."""
+        if not self._handed_over:
+            self.release_held()
+            await super().close(code, reason)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
