@@ -25,6 +25,7 @@ page's text column), scaled with the zoom.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRect, QRectF, QSizeF, Qt, QUrl
@@ -408,7 +409,9 @@ class ImageObjectHandler(QPyTextObject):
         #: The zoom (1.0 = 100 %) and the tallest a picture is drawn at 100 % (0: any).
         self.scale = 1.0
         self.max_height = 0.0
-        self._max_width = 0.0
+        #: The page's text column, asked at each layout (Qt lays every line out again
+        #: when the view's width changes; a cached width would be the old one then).
+        self.width_source: Callable[[], float] = lambda: 0.0
         self._natural: dict[str, tuple[QSizeF, bool]] = {}
         self._scaled: OrderedDict[tuple[str, int, int], QImage] = OrderedDict()
 
@@ -417,14 +420,6 @@ class ImageObjectHandler(QPyTextObject):
         handler = cls(layout)
         layout.registerHandler(int(QTextFormat.ObjectTypes.ImageObject.value), handler)
         return handler
-
-    def set_max_width(self, width: float) -> bool:
-        """The page's text column (no picture is drawn wider); returns whether pictures
-        already laid out must be laid out again."""
-        if width == self._max_width:
-            return False
-        self._max_width = width
-        return bool(self._natural)
 
     def intrinsicSize(self, doc: QTextDocument, _pos: int, fmt: QTextFormat) -> QSizeF:  # noqa: N802
         name = QTextImageFormat(fmt).name()
@@ -435,8 +430,9 @@ class ImageObjectHandler(QPyTextObject):
             known = self._natural[name] = (size, is_placeholder(image))
         natural, stand_in = known
         if stand_in:  # a placeholder keeps its own size (the picture's is unknown)
-            return display_size(natural, QTextFormat(), self._max_width)
-        return display_size(natural, fmt, self._max_width, self.scale, self.max_height * self.scale)
+            return display_size(natural, QTextFormat(), self.width_source())
+        height = self.max_height * self.scale
+        return display_size(natural, fmt, self.width_source(), self.scale, height)
 
     def drawObject(  # noqa: N802
         self,

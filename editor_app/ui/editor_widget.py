@@ -148,6 +148,7 @@ class EditorWidget(QPlainTextEdit):
         document.setDocumentLayout(self.page_layout)
         # The plain-text layout has no image handler: pictures are sized and drawn by ours.
         self.images = images.ImageObjectHandler.install(self.page_layout)
+        self.images.width_source = self._image_width
         self.setDocument(document)
         # A page that reads like a document: 11 pt of a clean sans font (Google Docs: Arial).
         self.setFont(body_font())
@@ -685,8 +686,13 @@ class EditorWidget(QPlainTextEdit):
         ]
 
     def _image_width(self) -> float:
-        """Widest a picture is shown: the page's text column."""
-        return max(0.0, self.viewport().width() - 2 * self.document().documentMargin() - 4)
+        """Widest a picture is shown: the page's text column, less room for the vertical
+        scroll bar whether it shows or not (a picture that fits only without the bar
+        would make the bar come and go)."""
+        bar = self.verticalScrollBar()
+        full = self.viewport().width() + (bar.width() if bar.isVisible() else 0)
+        margin = self.document().documentMargin()
+        return max(0.0, full - bar.sizeHint().width() - 2 * margin - 4)
 
     # ------------------------------------------------------------------ zoom
 
@@ -1036,10 +1042,8 @@ class EditorWidget(QPlainTextEdit):
         if not self._pageless:
             pages = print_geometry(float(self.logicalDpiY())).scaled(self._zoom / 100)
         self.page_layout.set_pages(pages)
-        # A picture is never wider than the text column, nor taller than a page's text.
+        # A picture is never taller than a page's text (nor cut by a page break).
         self.images.max_height = print_geometry(float(self.logicalDpiY())).content
-        if self.images.set_max_width(self._image_width()) and not width_changed:
-            self.page_layout.invalidate()  # pictures laid out for another width
         if width_changed:
             self.page_layout.invalidate()  # Qt wraps every line again
 

@@ -645,7 +645,7 @@ class MainWindow(QMainWindow):
         Google Docs' Insert ▸ Image ▸ Upload from computer; no shortcut, as there."""
         action = self._action("insertImage", "&Image…", self.choose_image)
         action.setToolTip("Insert a picture from a file")
-        menu = self.menuBar().findChild(QMenu, "insertMenu")
+        menu = self.findChild(QMenu, "insertMenu")
         if isinstance(menu, QMenu):
             first = menu.actions()[0] if menu.actions() else None
             if first is not None:
