@@ -14,8 +14,8 @@ strike        ``~~text~~``
 link          ``[text](url)``
 header n      ``#`` x n
 list          ``- `` / ``1. `` (numbered on), one line each, no blank line between items
-image         ``![alt](url)``, ``![ ](url)`` without alt (the URL as stored: a ``data:`` URL keeps the picture in the
-              file; Qt's reader gives it back as an image)
+image         ``![alt](url)``, ``![ ](url)`` without alt (the URL as stored: a
+              ``data:`` URL keeps the picture in the file; Qt's reader reads it back)
 ============  ===================================
 
 An image is a run of U+FFFC whose attributes hold ``"image"`` (the URL) and Quill's
