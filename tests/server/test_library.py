@@ -65,6 +65,34 @@ async def test_the_listing_shows_titles_changes_and_people() -> None:
             assert await listing(srv, "?q=%25") == []  # a literal %, not a wildcard
 
 
+async def test_people_typing_in_turns_leave_the_last_of_them_as_last_editor() -> None:
+    """Editors in turns are noted at most every few seconds while they type (not on each
+    commit), and the one who typed last is the last editor once they have left."""
+    async with RelayServer(ServerConfig(port=0, data_dir=None)) as srv:
+        async with (
+            synced_client(srv.url + "/turns", user={"name": "Ann"}) as ann,
+            synced_client(srv.url + "/turns", user={"name": "Bo"}) as bo,
+        ):
+            for i in range(10):
+                await ann.append(f"a{i}")
+                await wait_until(lambda: ann.saved, "Ann's edit stored")
+                await bo.append(f"b{i}")
+                await wait_until(lambda: bo.saved, "Bo's edit stored")
+            await wait_until_async(
+                lambda: _has_entry(srv, "turns"), "the document is in the listing"
+            )
+
+        async def bo_noted() -> bool:
+            docs = {d["name"]: d for d in await listing(srv)}
+            return docs["turns"]["last_editor"] == "Bo" and docs["turns"]["people"] == 0
+
+        await wait_until_async(bo_noted, "Bo, who typed last, noted as the last editor")
+
+
+async def _has_entry(srv: RelayServer, name: str) -> bool:
+    return name in {d["name"] for d in await listing(srv)}
+
+
 async def test_a_link_lists_only_what_it_grants() -> None:
     async with RelayServer(secured()) as srv:
         for name in ("team-x", "team-y", "private"):
