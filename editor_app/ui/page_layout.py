@@ -51,10 +51,12 @@ from PySide6.QtGui import (
     QTextBlockUserData,
     QTextDocument,
     QTextLayout,
+    QTextLine,
     QTextOption,
 )
 from PySide6.QtWidgets import QPlainTextDocumentLayout
 
+from editor_app.core.offsets import EMBED_CHAR
 from editor_app.qt import formats
 from editor_app.qt.timers import single_shot
 from editor_app.ui.pagination import PageGeometry
@@ -485,6 +487,7 @@ class PageLayout(QPlainTextDocumentLayout):
         layout.setTextOption(option)
         pages = self._pages
         phantom = self.hides(block)
+        pictures = EMBED_CHAR in block.text()  # a line's height may be a picture's
         broken = False
         layout.beginLayout()
         y = self.space_above(block) + MARK
@@ -497,8 +500,10 @@ class PageLayout(QPlainTextDocumentLayout):
                 line.setPosition(QPointF(margin + left, MARK - math.ceil(line.height())))
                 continue
             # The extra line spacing goes above each line, in whole pixels, so every
-            # line (the first one's y included) stays on the MARK grid.
-            y += round(line.height() * (self.spacing - 1.0))
+            # line (the first one's y included) stays on the MARK grid. It is a share
+            # of the text's height: a picture on the line does not add to it.
+            text_height = self._text_height(block, line) if pictures else line.height()
+            y += round(text_height * (self.spacing - 1.0))
             if pages is not None:
                 at = pages.place(top + y, line.height())
                 if at != top + y:  # the next page (on the MARK grid, never above it)
@@ -509,3 +514,28 @@ class PageLayout(QPlainTextDocumentLayout):
         layout.endLayout()
         block.setLineCount(layout.lineCount())
         return broken
+
+    def _text_height(self, block: QTextBlock, line: QTextLine) -> float:
+        """The height ``line`` of ``block`` would have without its pictures: that of the
+        tallest font of its text, or of the block's own font when it holds only
+        pictures. Line spacing is a share of this, as in Google Docs, where a picture
+        sits on its line with the text's spacing: 15 % of a 450 px picture's height
+        (68 px) above it would look like an empty line."""
+        start = block.position() + line.textStart()
+        end = start + line.textLength()
+        base = self.document().defaultFont()
+        height = 0.0
+        it = block.begin()
+        while not it.atEnd():
+            frag = it.fragment()
+            at = frag.position()
+            if at >= end:
+                break
+            if at + frag.length() > start:
+                fmt = frag.charFormat()
+                if not fmt.isImageFormat():
+                    height = max(height, QFontMetricsF(fmt.font().resolve(base)).height())
+            it += 1
+        if height == 0.0:
+            height = QFontMetricsF(block.charFormat().font().resolve(base)).height()
+        return min(height, line.height())
