@@ -67,6 +67,16 @@ IMAGE_PROPS: dict[str, int] = {"width": _USER + 21, "height": _USER + 22, "alt":
 #: The zoom an image was last laid out for (a presentation-only property whose change
 #: makes Qt lay the line out again; never sent).
 ZOOM_PROP = _USER + 24
+#: "Show changes" in version history (presentation only, never sent): what happened to
+#: the picture (``"insert"``, ``"delete"`` or ``"format"``) and the changes' colour.
+#: Text shows a change with underline, strike-through and background, which a picture
+#: drawn over its box would hide; :class:`ImageObjectHandler` draws these instead.
+CHANGE_PROP = _USER + 25
+CHANGE_COLOR_PROP = _USER + 26
+#: How a deleted picture is drawn: this opaque, struck through.
+DELETED_OPACITY = 0.35
+#: The frame around an inserted picture, in pixels (a reformatted one: one pixel).
+CHANGE_FRAME = 3.0
 _IMAGE_RESOURCE = QTextDocument.ResourceType.ImageResource
 _SOURCE_RESOURCE = QTextDocument.ResourceType.UserResource
 
@@ -285,10 +295,28 @@ def text_format(fmt: QTextCharFormat) -> QTextCharFormat:
         QTextFormat.Property.ImageWidth,
         QTextFormat.Property.ImageHeight,
         ZOOM_PROP,
+        CHANGE_PROP,
+        CHANGE_COLOR_PROP,
         *IMAGE_PROPS.values(),
     ):
         out.clearProperty(prop)
     return out
+
+
+def change_mark(change: str, color: QColor) -> QTextCharFormat:
+    """A format to merge onto the pictures of a "Show changes" page: ``change`` is
+    ``"insert"``, ``"delete"`` or ``"format"``; ``color`` the changes' colour. Only
+    the picture's drawing looks at it (text ignores these properties)."""
+    fmt = QTextCharFormat()
+    fmt.setProperty(CHANGE_PROP, change)
+    fmt.setProperty(CHANGE_COLOR_PROP, QColor(color))
+    return fmt
+
+
+def change_of(fmt: QTextFormat) -> str | None:
+    """The "Show changes" mark of a picture's format (see :func:`change_mark`)."""
+    value = fmt.property(CHANGE_PROP) if fmt.hasProperty(CHANGE_PROP) else None
+    return value if isinstance(value, str) else None
 
 
 def picture_of(qdoc: QTextDocument, source: str) -> QImage | None:
@@ -443,6 +471,32 @@ class ImageObjectHandler(QPyTextObject):
         fmt: QTextFormat,
     ) -> None:
         rect = QRectF(rect)
+        change = change_of(fmt)
+        if change is None:
+            self._draw_picture(painter, rect, doc, fmt)
+            return
+        # "Show changes": a deleted picture faded and struck through, an inserted one
+        # framed in the changes' colour, a reformatted one with a thin frame.
+        color = fmt.property(CHANGE_COLOR_PROP)
+        color = QColor(color) if isinstance(color, QColor) else QColor("#5f6368")
+        painter.save()
+        if change == "delete":
+            painter.setOpacity(DELETED_OPACITY)
+        self._draw_picture(painter, rect, doc, fmt)
+        painter.setOpacity(1.0)
+        if change == "delete":
+            painter.setPen(QPen(color, 2.0))
+            painter.drawLine(rect.bottomLeft(), rect.topRight())
+        else:
+            width = CHANGE_FRAME if change == "insert" else 1.0
+            painter.setPen(QPen(color, width))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(rect.adjusted(width / 2, width / 2, -width / 2, -width / 2))
+        painter.restore()
+
+    def _draw_picture(
+        self, painter: QPainter, rect: QRectF, doc: QTextDocument, fmt: QTextFormat
+    ) -> None:
         image = picture(doc, fmt)
         if image is None:
             painter.fillRect(rect, QColor("#f1f3f4"))

@@ -16,7 +16,10 @@ changes and builds a document that reads like them (deleted text kept where it w
 the page marks them: inserted text with a light background and an underline in its
 author's colour (one neutral colour when several people wrote the version; their names
 are listed above the page), deleted text struck through in grey, reformatted text with
-the light background only. Formats are kept. The oldest version shows everything as new.
+the light background only. Formats are kept, and pictures are shown as on the page; a
+picture is one embed, so it changes as one unit: an inserted one is framed in the
+author's colour, a deleted one faded and struck through, a resized one thinly framed
+(:func:`editor_app.qt.images.change_mark`). The oldest version shows everything as new.
 
 Restoring is an edit (:mod:`editor_app.core.restore`): the difference is written into the
 CRDT in one local-edit transaction, so it is sent and undone like typing. The model does
@@ -75,6 +78,7 @@ from editor_app.core.version_diff import (
     diff_versions,
     spans16,
 )
+from editor_app.qt import images
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.connection_model import ConnectionModel
 from editor_app.qt.document_model import DocumentModel
@@ -557,6 +561,8 @@ class VersionHistoryDialog(QDialog):
             "delete": deleted,
             "format": formatted,
         }
+        for change, look in looks.items():  # a picture draws its own mark (one unit)
+            look.merge(images.change_mark(change, QColor(c.muted) if change == "delete" else color))
         document = page.document()
         last = document.characterCount() - 1
         with page.binding.presentation_only():
