@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,24 @@ _exit_status: list[int] = []
 
 
 @pytest.hookimpl(trylast=True)
+@pytest.fixture(autouse=True)
+def _qt_garbage_collected_on_the_main_thread() -> Iterator[None]:
+    """After a test that used Qt, collect its garbage here, on the GUI thread.
+
+    Why: closed windows and editors are Python/C++ reference cycles that only the cyclic
+    collector frees, and it runs wherever an allocation crosses its threshold: possibly
+    on a worker thread (a store's SQLite thread, an executor, the spell-check loader)
+    while the next test runs. A Qt object freed off the GUI thread is undefined behaviour;
+    two full runs died with a segfault in Qt event processing at unrelated tests.
+    """
+    yield
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+
+        if QApplication.instance() is not None:
+            gc.collect()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _exit_status.append(int(exitstatus))
 

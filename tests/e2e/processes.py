@@ -91,7 +91,7 @@ def stop(proc: subprocess.Popen[bytes], within: float = 10.0) -> None:
 def xvfb(size: str = "1280x860x24") -> Iterator[str]:
     """A private X server; yields its DISPLAY (``:N``, a number Xvfb picked itself)."""
     proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", "1", "-screen", "0", size, "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", "1", "-screen", "0", size, "-nolisten", "tcp", "-noreset"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
