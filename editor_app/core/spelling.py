@@ -222,6 +222,8 @@ def is_hangul(word: str) -> bool:
 def _skipped(word: str) -> bool:
     if len(word) < 2 or word.isupper():
         return True
+    if word.isalpha():  # no letter is a digit: the usual word answers in C, not per char
+        return False
     return any(ch.isdigit() or ch == "_" for ch in word)
 
 
