@@ -9,7 +9,7 @@ Why not just ``Text.sticky_index``: pycrdt 0.14 computes the clock by adding the
 *byte* offset inside an item to the item's clock (and ``get_index`` adds a clock
 difference as bytes); that is exact only at the start of an item, and it panics at the end
 of the text. So :class:`RelativePositions` gets exact ids another way, from a private copy
-of the document (:class:`_Scratch`, rebuilt after changes):
+of the document (:class:`_Scratch`, kept in step with it by the document's updates):
 
 1. it inserts a marker character into the copy and reads the marker's *origins* from the
    resulting one-item Yjs update: yrs computes origins correctly, and they are the ids of
@@ -19,7 +19,7 @@ of the document (:class:`_Scratch`, rebuilt after changes):
    further;
 2. when both miss (a formatting marker before the character *and* a tombstone after it),
    it deletes the character from the copy and reads its id from that transaction's delete
-   set (exact, but the copy must be rebuilt afterwards).
+   set (exact, but the copy must be made again afterwards).
 
 Resolving goes through ``get_index``, corrects its unit mix-up by a galloping search over
 probe positions for the start of the item, and confirms each candidate with the exact
@@ -32,7 +32,8 @@ Inside a document observer pycrdt refuses to copy or probe: then the encoder tel
 caller to retry (:class:`~editor_app.core.errors.PositionUnavailable`) rather than guess,
 and the resolver returns the search's unconfirmed guess. A pycrdt panic never escapes.
 
-Cost: O(log n) probes, each O(items) inside yrs, plus an O(document) copy after a change.
+Cost: O(log n) probes, each O(items) inside yrs, plus applying each change's update to the
+copy (an O(document) copy only at the start and after what a copy cannot follow).
 Fine for documents of typical size; pycrdt's upcoming ``offset_kind`` (y-crdt/pycrdt#379)
 would make ``sticky_index`` exact and this module a thin wrapper.
 """
@@ -61,6 +62,8 @@ MARKER_CLIENT = 2**53 - 1
 _MARKER = "\x00"
 #: Distinct item starts tried when resolving (each is confirmed by the exact encoder).
 _MAX_CANDIDATES = 256
+#: Bytes of queued document updates past which the copy is made again instead.
+_MAX_BACKLOG = 256 * 1024
 
 
 def _origins(update: bytes) -> tuple[_ID | None, _ID | None]:
@@ -99,44 +102,82 @@ def _deleted_runs(update: bytes) -> list[tuple[int, int, int]]:
 
 
 class _Scratch:
-    """A private copy of the document, rebuilt after changes, for marker insertions."""
+    """A private copy of the document for marker insertions, kept in step with it.
+
+    Copying a large document costs O(document) (about 5 ms for 1 MB), and remote cursors
+    are resolved after every keystroke, so the copy is made once and then follows the
+    document: every update the document commits is queued (reading the document inside
+    its observer is refused) and applied to the copy when a position is next asked for.
+    Only what a copy cannot follow makes a new one: :meth:`ids_of` deleting text from it,
+    a marker landing next to an earlier marker's tombstone where the left origin is
+    needed, a backlog larger than a copy, or a copy whose state differs from the
+    document's (:attr:`rebuilds` counts the copies made).
+    """
 
     def __init__(self, doc: pycrdt.Doc[Any], tname: str) -> None:
         self._doc = doc
         self._tname = tname
         self._copy: pycrdt.Doc[Any] | None = None
         self._text: pycrdt.Text | None = None
-        # Origins per byte position for the current copy. Also what keeps two markers from
-        # ever meeting: only a marker at the same position could land next to a tombstone.
+        self._pending: list[bytes] = []  # the document's updates the copy has not had
+        self._pending_bytes = 0
+        self._rebuilds = 0
+        # Origins per byte position for the current document state. Also what keeps two
+        # markers from meeting within one state: a marker at the same position would land
+        # next to the first one's tombstone.
         self._cache: dict[int, tuple[_ID | None, _ID | None]] = {}
         #: Verified decode results for the current document state (remote cursors are
         #: resolved on every repaint; the document changes far less often).
         self.resolved: dict[tuple[int, int, int], int] = {}
         self._sub: Any = doc.observe(self._on_change)
 
-    def _on_change(self, _event: Any) -> None:
-        self._copy = None  # (reading the doc here is not allowed; rebuild on demand)
+    @property
+    def rebuilds(self) -> int:
+        """How many full copies of the document were made (each O(document))."""
+        return self._rebuilds
+
+    def _on_change(self, event: Any) -> None:
+        # Reading the document is not allowed here; the update is what the copy needs.
         self._cache.clear()
         self.resolved.clear()
+        if self._copy is None:
+            return
+        update: bytes = event.update
+        self._pending.append(update)
+        self._pending_bytes += len(update)
+        if self._pending_bytes > _MAX_BACKLOG:  # a paste or a load: a new copy is cheaper
+            self._drop_copy()
+
+    def _drop_copy(self) -> None:
+        self._copy = self._text = None
+        self._pending.clear()
+        self._pending_bytes = 0
+        self._cache.clear()
 
     def close(self) -> None:
         if self._sub is not None:
             self._doc.unobserve(self._sub)
             self._sub = None
+        self._drop_copy()
 
-    def origins(self, i8: int) -> tuple[_ID | None, _ID | None]:
+    def origins(self, i8: int, *, need_left: bool = True) -> tuple[_ID | None, _ID | None]:
         """The items a marker inserted at byte ``i8`` sits between (its origins).
 
         These are exact ids, but yrs places an insert after any deleted items (so the
         left one may be a tombstone) and before formatting markers (so the right one may
-        be a format item); the caller checks which one is a visible character.
+        be a format item); the caller checks which one is a visible character. An earlier
+        marker's tombstone can only be the left origin (the right one is the first item
+        that is not deleted): then the copy is made afresh when ``need_left``, else the
+        left origin is given as None (unknown).
 
         Raises:
             PositionUnavailable: pycrdt refused (called inside a document observer).
         """
         cached = self._cache.get(i8)
         if cached is not None and self._copy is not None:
-            return cached
+            left, right = cached
+            if left is not None or not need_left:
+                return cached
         for _attempt in range(2):
             with self._pycrdt_refusal():
                 copy, text = self._ensure_copy()
@@ -145,10 +186,15 @@ class _Scratch:
                 update = copy.get_update(before)
                 del text[i8 : i8 + 1]
             left, right = _origins(update)
-            if MARKER_CLIENT not in (left or (0, 0))[:1] + (right or (0, 0))[:1]:
-                self._cache[i8] = (left, right)
-                return left, right
-            self._copy = None  # an earlier marker's tombstone got in the way: start afresh
+            if right is not None and right[0] == MARKER_CLIENT:
+                right = None  # never expected (markers are deleted at once)
+            if left is not None and left[0] == MARKER_CLIENT:
+                if need_left:
+                    self._drop_copy()  # an earlier marker's tombstone got in the way
+                    continue
+                left = None
+            self._cache[i8] = (left, right)
+            return left, right
         raise PositionUnavailable("marker kept landing next to another marker")
 
     def ids_of(self, start8: int, end8: int) -> list[tuple[int, int, int]]:
@@ -156,7 +202,9 @@ class _Scratch:
 
         Exact whatever surrounds the range (tombstones, formatting markers): the range is
         deleted from the copy and the runs are read from that transaction's delete set.
-        The copy is then dropped (rebuilt on demand), so callers try markers first.
+        The copy then no longer holds the document's text (a deletion cannot be taken
+        back in a CRDT), so it is dropped and made again on demand; callers try markers
+        first.
 
         Raises:
             PositionUnavailable: pycrdt refused (called inside a document observer).
@@ -172,18 +220,42 @@ class _Scratch:
                 finally:
                     copy.unobserve(sub)
         finally:
-            self._copy = None
-            self._cache.clear()
+            self._drop_copy()
         if len(updates) != 1:
             raise PositionUnavailable(f"deleting {start8}..{end8} gave {len(updates)} updates")
         return _deleted_runs(updates[0])
 
     def _ensure_copy(self) -> tuple[pycrdt.Doc[Any], pycrdt.Text]:
-        if self._copy is None or self._text is None:
-            self._cache.clear()
-            copy: pycrdt.Doc[Any] = pycrdt.Doc(client_id=MARKER_CLIENT)
-            copy.apply_update(self._doc.get_update())
-            self._copy, self._text = copy, copy.get(self._tname, type=pycrdt.Text)
+        """The copy, brought up to the document's state (made if there is none).
+
+        Reads the document's state vector first, which pycrdt refuses inside one of the
+        document's observers (where the update being committed is not queued yet): the
+        caller then retries rather than working on a copy one transaction behind.
+        """
+        try:
+            wanted = read_state_vector(self._doc.get_state())
+        except BaseException as exc:  # refused: the copy itself is still good
+            if is_pycrdt_panic(exc) or isinstance(exc, RuntimeError):
+                raise PositionUnavailable("cannot read the document now") from None
+            raise
+        if self._copy is not None and self._text is not None:
+            copy, text = self._copy, self._text
+            pending, self._pending = self._pending, []
+            self._pending_bytes = 0
+            for update in pending:
+                copy.apply_update(update)
+            have = read_state_vector(copy.get_state())
+            have.pop(MARKER_CLIENT, None)
+            if have == wanted:
+                return copy, text
+            self._drop_copy()  # never expected: start from the document itself
+        self._cache.clear()
+        copy = pycrdt.Doc(client_id=MARKER_CLIENT)
+        copy.apply_update(self._doc.get_update())
+        self._rebuilds += 1
+        self._copy, self._text = copy, copy.get(self._tname, type=pycrdt.Text)
+        self._pending.clear()
+        self._pending_bytes = 0
         return self._copy, self._text
 
     @contextmanager
@@ -191,9 +263,11 @@ class _Scratch:
         """pycrdt's refusals (inside an observer of the document) as PositionUnavailable."""
         try:
             yield
+        except PositionUnavailable:
+            raise  # the document could not be read; the copy was not touched
         except BaseException as exc:
             if is_pycrdt_panic(exc) or isinstance(exc, RuntimeError | ValueError):
-                self._copy = None
+                self._drop_copy()  # a marker may be left in it
                 raise PositionUnavailable("cannot compute an exact position now") from None
             raise
 
@@ -206,6 +280,12 @@ class RelativePositions:
         self.index = index
         self.tname = tname
         self._scratch = _Scratch(text.doc, tname)
+
+    @property
+    def rebuilds(self) -> int:
+        """How many full copies of the document were made (each O(document)): one, then
+        only after what the copy cannot follow (see :class:`_Scratch`)."""
+        return self._scratch.rebuilds
 
     def close(self) -> None:
         self._scratch.close()
@@ -247,16 +327,19 @@ class RelativePositions:
         if assoc < 0:
             prev = index.slice16(max(start16 - 2, 0), start16)[-1:]
             last = utf16_len(prev) - 1  # the char's last unit, after its first
-            left, _ = scratch.origins(i8)
+            left, _ = scratch.origins(i8, need_left=False)
             if left is not None and self._is_live(left):
                 return left  # the last unit before pos16
-            _, right = scratch.origins(i8 - utf8_len(prev))
+            _, right = scratch.origins(i8 - utf8_len(prev), need_left=False)
             if right is not None and self._is_live(right):
                 return right[0], right[1] + last
+            left, _ = scratch.origins(i8)  # unless a marker's tombstone hid it the first time
+            if left is not None and self._is_live(left):
+                return left
             client, clock = self._char_id(i8 - utf8_len(prev), i8, prev)
             return client, clock + last
         ch = index.slice16(start16, min(start16 + 2, index.len16))[:1]
-        _, right = scratch.origins(i8)
+        _, right = scratch.origins(i8, need_left=False)
         if right is not None and self._is_live(right):
             return right[0], right[1] + (pos16 - start16)
         left, _ = scratch.origins(i8 + utf8_len(ch))
