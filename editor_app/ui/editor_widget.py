@@ -57,7 +57,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QPlainTextEdit, QWidget
 from editor_app.core.flags import FlagClock
 from editor_app.core.images import ImageRefused, PreparedImage
 from editor_app.core.offsets import EMBED_CHAR
-from editor_app.core.presence import Collaborator
+from editor_app.core.presence import Collaborator, PresenceTracker
 from editor_app.core.schema import INLINE_ATTRS, MAX_INDENT
 from editor_app.core.text_ops import Op, transform_position
 from editor_app.qt import formats, images
@@ -198,6 +198,10 @@ class EditorWidget(QPlainTextEdit):
         self._flags: list[Flag] = []
         self._hovered: int | None = None
         self._remote_edits: list[tuple[int, int]] = []
+        # Collaborators with their cursors resolved, for the presence they were resolved
+        # from: every paint draws them, and resolving is not free (exact Yjs positions),
+        # while they only change with the text or someone's presence (both forget them).
+        self._people_cache: tuple[PresenceTracker, list[Collaborator]] | None = None
         self._flag_timer = single_shot(self, self._flags_tick)
         self._flag_refresh = single_shot(self, self._refresh_flags)
         self.viewport().setMouseTracking(True)
@@ -1193,9 +1197,17 @@ class EditorWidget(QPlainTextEdit):
 
     def _people(self) -> list[Collaborator]:
         presence = self._model.presence
-        return presence.collaborators() if presence is not None else []
+        if presence is None:
+            return []
+        cached = self._people_cache
+        if cached is not None and cached[0] is presence:
+            return cached[1]
+        people = presence.collaborators()
+        self._people_cache = (presence, people)
+        return people
 
     def _presence_changed(self) -> None:
+        self._people_cache = None
         now = time.monotonic()
         people = self._people()
         for person in people:
@@ -1205,6 +1217,7 @@ class EditorWidget(QPlainTextEdit):
         self._schedule_flags()
 
     def _text_changed(self, pos: int, _removed: int, added: int) -> None:
+        self._people_cache = None  # their cursors are resolved against the text
         self._sync_phantom()
         if not self._flags and not self._flag_timer.isActive():
             presence = self._model.presence
