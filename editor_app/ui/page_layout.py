@@ -285,11 +285,14 @@ class PageLayout(QPlainTextDocumentLayout):
             else:
                 top = data.top + data.height
         limit = until.position() if until is not None else _EVERYTHING
-        count = 0
+        moved = False
         while block.isValid() and block.position() <= limit:
-            count += 1
-            if deadline is not None and count % 64 == 0 and time.perf_counter() > deadline:
+            # The clock is read at every block (well under a microsecond): one block that
+            # Qt and we lay out again can take a fraction of a millisecond, and every 64th
+            # block let a 4 ms slice run to 20 ms and more while a big paste settled.
+            if deadline is not None and moved and time.perf_counter() > deadline:
                 break
+            moved = True  # at least one block per slice, however late it starts
             position = block.position()
             if self._place(block, top) and position < self._frontier:
                 # Found where it was: so is everything down to the next edited block or
