@@ -206,6 +206,10 @@ class CoscribeApp(QObject):
         )
         opened.run_task = self.spawner.spawn(client.run())
         window.show()
+        # Without a window manager nothing activates a new window, and Qt acts on window
+        # shortcuts and menu mnemonics only in the active one (Alt+I would type an "i").
+        window.raise_()
+        window.activateWindow()
         if self.start_window is not None:
             self.start_window.hide()
         return opened
