@@ -13,3 +13,10 @@ def test_words_characters_and_pages() -> None:
     assert c.pages == 1
     assert count("").words == 0 and count("").pages == 1
     assert count("x" * (CHARS_PER_PAGE + 1)).pages == 2
+
+
+def test_an_image_is_neither_a_word_nor_a_character() -> None:
+    """An image is U+FFFC in the editor's text (Quill's image embed)."""
+    with_image = count("회의록 notes\ufffc\u2029end")
+    assert (with_image.words, with_image.characters) == (3, 12)
+    assert count("ab\ufffccd").words == 2
