@@ -161,7 +161,8 @@ class TextIndex:
         Each chunk's count is kept until the chunk changes, so a recount after a keystroke
         splits one 512-character chunk and walks the chunk list (a 1 MB text: ~0.5 ms
         instead of ~15 ms). A word that straddles two chunks is counted in both and
-        subtracted once.
+        subtracted once. An embed (an image) is no word and separates words, as in
+        :func:`editor_app.core.counts.count`.
         """
         total = 0
         joined = False  # the text so far ends inside a word
@@ -171,11 +172,15 @@ class TextIndex:
                 continue
             count = words[i]
             if count is None:
-                count = words[i] = len(chunk.split())
+                if EMBED_CHAR in chunk:
+                    count = words[i] = len(chunk.replace(EMBED_CHAR, " ").split())
+                else:
+                    count = words[i] = len(chunk.split())
             total += count
-            if joined and not chunk[0].isspace():
+            first, last = chunk[0], chunk[-1]
+            if joined and not (first.isspace() or first == EMBED_CHAR):
                 total -= 1
-            joined = not chunk[-1].isspace()
+            joined = not (last.isspace() or last == EMBED_CHAR)
         return total
 
     # ------------------------------------------------------------------ updates
