@@ -136,6 +136,22 @@ def refuse(
     peer.kick(exc.close_code, type(exc).__name__)
 
 
+def expiry_timer(
+    principal: Principal, kick: Callable[[CloseCode, str], None]
+) -> asyncio.TimerHandle | None:
+    """Close with TOKEN_EXPIRED when ``principal``'s access token expires (None: never)."""
+    expires_at = principal.expires_at
+    if expires_at is None:
+        return None
+    loop = asyncio.get_running_loop()
+    return loop.call_at(
+        loop.time() + max(0.0, expires_at - time.time()),
+        kick,
+        CloseCode.TOKEN_EXPIRED,
+        "access token expired",
+    )
+
+
 def deliver(
     room: Room,
     peer: Peer,
@@ -249,15 +265,7 @@ class Connection:
         self._on_end = on_end
         self.socket = UpgradedSocket.adopt(transport, self, max_size=max_size, release=release)
         live.add(self)
-        expires_at = self.principal.expires_at
-        if expires_at is not None:
-            loop = asyncio.get_running_loop()
-            self._expiry = loop.call_at(
-                loop.time() + max(0.0, expires_at - time.time()),
-                self.kick,
-                CloseCode.TOKEN_EXPIRED,
-                "access token expired",
-            )
+        self._expiry = expiry_timer(self.principal, self.kick)
         room.join(self)
         if held:
             self.socket.data_received(held)

@@ -56,7 +56,7 @@ from shared.session import SyncSession
 from .admission import Admission, Refusal, SessionGrant
 from .auth import Principal
 from .config import ServerConfig
-from .connection import LARGE_MESSAGE, PROBE_TIMEOUT, deliver, send_close
+from .connection import LARGE_MESSAGE, PROBE_TIMEOUT, deliver, expiry_timer, send_close
 from .lifecycle import Resource
 from .metrics import Metrics, render_rows
 from .outbound import OutboundMonitor
@@ -156,15 +156,7 @@ class DocChannel:
         self.session = room.new_session(
             self, extensions=True, role=self.principal.role, limits=hub.config.limits
         )
-        expires_at = self.principal.expires_at
-        if expires_at is not None:
-            loop = asyncio.get_running_loop()
-            self._expiry = loop.call_at(
-                loop.time() + max(0.0, expires_at - time.time()),
-                self.kick,
-                CloseCode.TOKEN_EXPIRED,
-                "access token expired",
-            )
+        self._expiry = expiry_timer(self.principal, self.kick)
         hub.live.add(self)
         hub.metrics.connections_opened += 1
         room.join(self)
