@@ -159,20 +159,11 @@ def print_ready(doc: QTextDocument) -> QTextDocument:
 def _fit_images(doc: QTextDocument, block: QTextBlock) -> None:
     """Pictures in ``block`` no wider than the page (Qt's rich-text layout would draw a
     1600 px picture 1600 screen pixels wide, off the paper) nor taller than it."""
-    pieces = []
-    it = block.begin()
-    while not it.atEnd():
-        frag = it.fragment()
-        if frag.charFormat().isImageFormat():
-            fmt = QTextImageFormat(frag.charFormat())
-            fmt.setMaximumWidth(QTextLength(QTextLength.Type.PercentageLength, 100))
-            pieces.append((frag.position(), frag.length(), fmt))
-        it += 1
-    cursor = QTextCursor(doc)
-    for pos, length, fmt in pieces:
-        cursor.setPosition(pos)
-        cursor.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)
-        cursor.setCharFormat(fmt)
+    images.change_image_formats(
+        doc,
+        block,
+        lambda fmt: fmt.setMaximumWidth(QTextLength(QTextLength.Type.PercentageLength, 100)),
+    )
 
 
 def _write_pdf(doc: QTextDocument, path: Path, title: str) -> None:

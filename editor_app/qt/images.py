@@ -328,6 +328,14 @@ def picture_of(qdoc: QTextDocument, source: str) -> QImage | None:
 def mark_zoom(qdoc: QTextDocument, block: QTextBlock, percent: int) -> None:
     """Make Qt lay out the images of ``block`` again (the zoom changed their size): a
     presentation-only property change on each, which the binding does not send."""
+    change_image_formats(qdoc, block, lambda fmt: fmt.setProperty(ZOOM_PROP, percent))
+
+
+def change_image_formats(
+    qdoc: QTextDocument, block: QTextBlock, change: Callable[[QTextImageFormat], None]
+) -> None:
+    """Apply ``change`` to the format of every image in ``block`` and set it back (the
+    fragments are collected first: setting a format may merge or split them)."""
     pieces: list[tuple[int, int, QTextImageFormat]] = []
     it = block.begin()
     while not it.atEnd():
@@ -335,7 +343,7 @@ def mark_zoom(qdoc: QTextDocument, block: QTextBlock, percent: int) -> None:
         fmt = frag.charFormat()
         if fmt.isImageFormat():
             out = QTextImageFormat(fmt)
-            out.setProperty(ZOOM_PROP, percent)
+            change(out)
             pieces.append((frag.position(), frag.length(), out))
         it += 1
     cursor = QTextCursor(qdoc)
