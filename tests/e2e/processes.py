@@ -191,7 +191,9 @@ def window_geometry(display: str, window: str) -> tuple[int, int, int, int]:
 
 
 def screenshot(display: str, path: Path) -> Path:
-    """Capture the whole screen with ImageMagick's ``import``."""
+    """Capture the whole screen with ImageMagick's ``import``; with
+    ``COSCRIBE_SCREENSHOT=path.png`` set, a copy is kept there too (the last one wins), to
+    look at."""
     subprocess.run(
         ["import", "-window", "root", str(path)],
         env={**os.environ, "DISPLAY": display},
@@ -199,6 +201,9 @@ def screenshot(display: str, path: Path) -> Path:
         timeout=60,
         capture_output=True,
     )
+    keep = os.environ.get("COSCRIBE_SCREENSHOT")
+    if keep:
+        shutil.copyfile(path, keep)
     return path
 
 

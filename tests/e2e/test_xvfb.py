@@ -14,8 +14,6 @@ docs/screenshot.png is refreshed).
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -184,9 +182,6 @@ async def test_real_editor_under_xvfb_types_syncs_and_shows_collaborator(tmp_pat
                         )
                         await asyncio.sleep(0.2)
                     assert shot.stat().st_size > 10_000
-                    target = os.environ.get("COSCRIBE_SCREENSHOT")
-                    if target:
-                        shutil.copyfile(shot, target)
                 finally:
                     await client.close()
             # Ctrl+Q quits; closing the last window ends the event loop and the process.

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
-import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -147,11 +145,7 @@ async def test_insert_image_from_the_menu_reaches_the_shared_text_and_another_ed
                     shown = images.picture(editor.document(), fmt)
                     assert shown is not None and shown.width() == 1600
                     assert not images.is_placeholder(shown)
-                    shot = await asyncio.to_thread(
-                        processes.screenshot, display, tmp_path / "shot.png"
-                    )
-                    if os.environ.get("COSCRIBE_SCREENSHOT"):  # to look at it
-                        shutil.copyfile(shot, os.environ["COSCRIBE_SCREENSHOT"])
+                    await asyncio.to_thread(processes.screenshot, display, tmp_path / "shot.png")
                 finally:
                     await client.close()
             # No window manager: the closed dialog left no window focused.

@@ -10,8 +10,6 @@ checks every line's Quill attributes in the delta.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -147,11 +145,7 @@ async def test_google_docs_shortcuts_typed_with_xdotool_reach_the_shared_text(
                         assert "".join(t for t, _ in runs) == word, (word, runs)
                         assert block == attrs, (word, block)
                     assert got[-1][0] == [(UNICODE, {})], got[-1]
-                    shot = await asyncio.to_thread(
-                        processes.screenshot, display, tmp_path / "shot.png"
-                    )
-                    if os.environ.get("COSCRIBE_SCREENSHOT"):  # to look at it
-                        shutil.copyfile(shot, os.environ["COSCRIBE_SCREENSHOT"])
+                    await asyncio.to_thread(processes.screenshot, display, tmp_path / "shot.png")
                 finally:
                     await client.close()
             await processes.xdo_async(display, "key", "ctrl+q")
