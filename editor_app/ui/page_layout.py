@@ -27,6 +27,13 @@ and the rest is paginated in slices of a few ms once edits pause (``paginated`` 
 the page count is exact). A block that moves without a page break inside it keeps its
 lines (only its top changes), so a reflow costs a few us per block.
 
+A view far below the blocks placed in a row (a document just opened or pasted, then
+Ctrl+End: placing the 13,000 blocks of 1 MB above it took ~2 s) is not walked to: its
+blocks are placed one under the other from an estimate of the first one's top
+(:meth:`PageLayout.ensure_visible`), flagged ``estimate``; the background pagination
+places them where they go when it reaches them and repaints the view, so page breaks
+and "Page n of m" there are approximate for the few seconds that takes.
+
 Pageless (no pages, View ▸ Pageless) skips all of that: no tops, no walk, no bookkeeping
 per edit; a block is laid out when it is shown or edited, as before pages. Switching
 keeps every block's lines that no page break moved (no relayout of the document), so
@@ -43,6 +50,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from typing import TypeGuard
 
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import (
@@ -78,6 +86,8 @@ PAGINATE_SLICE = 0.004
 _EVERYTHING = sys.maxsize
 #: Edited blocks remembered between walks (more: the document is placed again from the first).
 MAX_EDITS = 256
+#: Blocks a paint may walk to reach the view; farther, the view is placed at an estimate.
+VIEW_WALK = 64
 _ALIGN = {
     "center": Qt.AlignmentFlag.AlignHCenter,
     "right": Qt.AlignmentFlag.AlignRight,
@@ -87,14 +97,18 @@ _ALIGN = {
 
 class Placed(QTextBlockUserData):
     """Where the page layout put a block: its ``top`` (content y), its ``height``, whether
-    a page break moved one of its lines (``broken``), for which layout ``generation``."""
+    a page break moved one of its lines (``broken``), for which layout ``generation``, and
+    whether ``top`` is an ``estimate`` (placed for the view before the blocks above it)."""
 
-    def __init__(self, top: float, height: float, broken: bool, generation: int) -> None:
+    def __init__(
+        self, top: float, height: float, broken: bool, generation: int, estimate: bool = False
+    ) -> None:
         super().__init__()
         self.top = top
         self.height = height
         self.broken = broken
         self.generation = generation
+        self.estimate = estimate
 
 
 def is_phantom(block: QTextBlock) -> bool:
@@ -123,6 +137,8 @@ class PageLayout(QPlainTextDocumentLayout):
         self._frontier = 0  # the blocks before this position were placed in a row
         self._clean = False  # every block is placed
         self._resized = False  # a placed block changed height
+        self._corrected = False  # the walk moved a block the view had placed at an estimate
+        self.placements = 0  # blocks laid out again (a metric for tests and benchmarks)
         self._phantom_open = False  # the caret is in the block after the final newline
         self._idle = single_shot(self, self._paginate_some, PAGINATE_IDLE_MS)
         self._more = single_shot(self, self._paginate_some)
@@ -261,6 +277,9 @@ class PageLayout(QPlainTextDocumentLayout):
 
     def _paginate_some(self) -> None:
         self._walk(None, time.perf_counter() + PAGINATE_SLICE)
+        if self._corrected:  # blocks the view placed at an estimate are where they go now
+            self._corrected = False
+            self.update.emit()
         if self._clean:
             self.paginated.emit()
         else:
@@ -315,9 +334,12 @@ class PageLayout(QPlainTextDocumentLayout):
             self._clean = True
             self._edits = []
 
-    def _place(self, block: QTextBlock, top: float) -> bool:
+    def _place(self, block: QTextBlock, top: float, estimate: bool = False) -> bool:
         """Lay ``block`` out at content y ``top`` unless it is already; returns True when
-        it was (neither its lines nor its top changed)."""
+        it was (neither its lines nor its top changed) and was not at an estimate: a block
+        the view placed at an estimate (``estimate``) is never "found in place" by the
+        walk, which goes on below it (the blocks there may be where the estimate put
+        them, not where they go)."""
         layout = block.layout()
         if layout.lineCount() == 0:
             self.blockBoundingRect(block)  # Qt lays it out (C++), then we redo it
@@ -326,8 +348,14 @@ class PageLayout(QPlainTextDocumentLayout):
         data = block.userData()
         placed = data if isinstance(data, Placed) else None
         if ours and placed is not None and placed.generation == self._generation:
+            was_estimate = placed.estimate
             if placed.top == top:
-                return True
+                if estimate:
+                    return True  # as it was (placed in a row or at an estimate)
+                placed.estimate = False
+                return not was_estimate
+            placed.estimate = estimate
+            self._corrected = self._corrected or (was_estimate and not estimate)
             pages = self._pages
             if (
                 not placed.broken
@@ -336,6 +364,7 @@ class PageLayout(QPlainTextDocumentLayout):
             ):
                 placed.top = top  # moved, no page break inside: the same lines
                 return False
+        self.placements += 1
         if not ours and layout.lineCount() > 0:
             self._width = first.width()
         broken = self._relayout(block, layout, top)
@@ -344,12 +373,12 @@ class PageLayout(QPlainTextDocumentLayout):
             height -= self.document().documentMargin()  # Qt adds it to the last block
         if placed is None:
             self._resized = True
-            block.setUserData(Placed(top, height, broken, self._generation))
+            block.setUserData(Placed(top, height, broken, self._generation, estimate))
             return False
         if placed.height != height:
             self._resized = True
         placed.top, placed.height, placed.broken = top, height, broken
-        placed.generation = self._generation
+        placed.generation, placed.estimate = self._generation, estimate
         return False
 
     def _ensure(self, block: QTextBlock) -> bool:
@@ -403,6 +432,20 @@ class PageLayout(QPlainTextDocumentLayout):
             else:
                 self.updateBlock.emit(block)
             return
+        data = block.userData()
+        if not self._clean and self._usable(data) and self._far(block):
+            # The view is placed at an estimate (the pagination has not reached it):
+            # the edited block stays where it was, and so does the next one if it can.
+            self._resized = False
+            self._place(block, data.top, estimate=True)
+            nxt = block.next()
+            if nxt.isValid():
+                self._place(nxt, data.top + data.height, estimate=True)
+            if self._resized:
+                self.update.emit()
+            else:
+                self.updateBlock.emit(block)
+            return
         if self._clean or self._dirty != block.position():
             return  # placing it needs blocks above placed first: the paint does that
         self._resized = False
@@ -425,28 +468,91 @@ class PageLayout(QPlainTextDocumentLayout):
             elif self._clean or block.position() < self._dirty:
                 break  # placed, and so is everything above
             top = self.block_top(block)
-            self._place(block, top if top is not None else 0.0)
+            self._place(block, top if top is not None else self._estimate_top(block), True)
             filled += self.blockBoundingRect(block).height()
             block = block.previous()
 
     def ensure_visible(self, first: QTextBlock, top: float, bottom: float) -> bool:
         """Place every block from ``first`` (whose top is at ``top``) down to ``bottom``
         (viewport coordinates): what is about to be painted. Returns whether any block
-        changed height (then the caller repaints what follows it)."""
+        changed height (then the caller repaints what follows it).
+
+        The blocks above are placed first when that is a short walk (:data:`VIEW_WALK`
+        blocks). Farther (a document just opened or pasted, the view at its end), the
+        view's blocks are placed one under the other from an estimate of ``first``'s top
+        (where it was last placed, else :meth:`_estimate_top`), so the page breaks in
+        view are those of the estimate; the background pagination places them where they
+        go when it reaches them, and the view is repainted then."""
         self._resized = False
-        self._walk(first)
+        pageless = self._pages is None
         block = first
         y = top
-        pageless = self._pages is None
+        estimate: float | None = None  # content y of ``block`` when placing at an estimate
         while block.isValid() and y <= bottom:
             if pageless:
                 self._resized = self._ensure(block) or self._resized
-            elif not self._clean and block.position() >= self._dirty:
-                self._walk(block)
+            elif estimate is None and not self._clean and block.position() >= self._dirty:
+                if self._far(block):
+                    estimate = self._estimate_top(block)
+                else:
+                    self._walk(block)
+            if estimate is not None:
+                self._place(block, estimate, estimate=True)
             data = block.userData()
-            y += data.height if isinstance(data, Placed) else 0.0
+            height = data.height if isinstance(data, Placed) else 0.0
+            y += height
+            if estimate is not None:
+                estimate += height
             block = block.next()
         return self._resized
+
+    def _far(self, block: QTextBlock) -> bool:
+        """Whether more than :data:`VIEW_WALK` blocks lie between the first dirty block and
+        ``block`` (a walk to it could cost many milliseconds: the view goes at an estimate)."""
+        start = self.document().findBlock(self._dirty)
+        return block.blockNumber() - start.blockNumber() > VIEW_WALK
+
+    def _estimate_top(self, block: QTextBlock) -> float:
+        """Where ``block`` probably goes, without placing the blocks above it: where it was
+        last placed, or just below the block above if that one is placed; else the last
+        block placed in a row plus the lines in between (Qt's line numbers, or the
+        characters at an average width per line if more: Qt counts a block it has not
+        laid out as one line) at the body's line pitch, cut into pages."""
+        usable = self._usable
+        data = block.userData()
+        if usable(data):
+            return float(data.top)
+        prev = block.previous()
+        above = prev.userData() if prev.isValid() else None
+        if usable(above):
+            return float(above.top + above.height)
+        pages = self._pages
+        assert pages is not None  # only estimated on pages
+        anchor = self.document().findBlock(self._dirty).previous()
+        placed = anchor.userData() if anchor.isValid() else None
+        bottom, line, number, position = pages.origin, 0, 0, 0
+        if anchor.isValid() and anchor.position() < block.position() and usable(placed):
+            bottom = placed.top + placed.height
+            line = anchor.firstLineNumber() + anchor.lineCount()
+            number = anchor.blockNumber() + 1
+            position = anchor.position() + anchor.length()
+        metrics = QFontMetricsF(self.document().defaultFont())
+        per_line = max(1.0, self._width / max(1.0, metrics.averageCharWidth()))
+        lines = max(block.firstLineNumber() - line, (block.position() - position) / per_line)
+        pitch = self._em + round(self._em * (self.spacing - 1.0))
+        flow = lines * pitch + (block.blockNumber() - number) * round(self._em * PARAGRAPH_SPACE)
+        page = pages.page_at(bottom)
+        used = max(0.0, bottom - pages.content_top(page)) + flow
+        turned, rest = divmod(used, max(1.0, pages.content))
+        return pages.content_top(page + int(turned)) + rest
+
+    def _usable(self, data: object) -> TypeGuard[Placed]:
+        """Whether ``data`` is a placement of this layout's generation with a top."""
+        return (
+            isinstance(data, Placed)
+            and data.generation == self._generation
+            and not math.isnan(data.top)
+        )
 
     # ------------------------------------------------------------------ layout
 
