@@ -26,9 +26,9 @@ to map exceptions to codes themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import IntEnum
+from types import TracebackType
 
 
 class CloseCode(IntEnum):
@@ -157,20 +157,35 @@ def is_pycrdt_panic(exc: BaseException) -> bool:
     return type(exc).__name__ == "PanicException"
 
 
-@contextmanager
-def crdt_errors(raise_as: Callable[[str], BaseException]) -> Iterator[None]:
+class crdt_errors:  # noqa: N801 - used like the function it was: ``with crdt_errors(X):``
     """Turn what pycrdt raises on input it cannot take into ``raise_as(message)``.
 
     yrs reports bad input as ValueError or RuntimeError, and a Rust panic as pyo3's
     ``PanicException``, which derives from BaseException (see :func:`is_pycrdt_panic`).
     Every other BaseException (CancelledError, KeyboardInterrupt...) passes through. This
     is the one place that catches BaseException for pycrdt's sake.
+
+    A class, not a ``@contextmanager`` generator: it wraps every update the relay applies,
+    and entering a generator-based manager costs ~2 µs, this ~0.3 µs.
     """
-    try:
-        yield
-    except (ValueError, RuntimeError) as exc:
-        raise raise_as(str(exc) or type(exc).__name__) from None
-    except BaseException as exc:
+
+    __slots__ = ("_raise_as",)
+
+    def __init__(self, raise_as: Callable[[str], BaseException]) -> None:
+        self._raise_as = raise_as
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, ValueError | RuntimeError):
+            raise self._raise_as(str(exc) or type(exc).__name__) from None
         if is_pycrdt_panic(exc):
-            raise raise_as(f"the CRDT panicked: {exc}") from None
-        raise
+            raise self._raise_as(f"the CRDT panicked: {exc}") from None

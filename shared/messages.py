@@ -262,7 +262,29 @@ def decode_message(
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise DecodeError("text frames are not part of the protocol; send binary messages")
-    r = Lib0Reader(bytes(data), DecodeError)
+    data = bytes(data)
+    # The hot path: a document update (type 0, sub-type 2) or an awareness update (type 1)
+    # whose length takes one or two bytes and covers exactly the rest of the message.
+    # Anything else, including every malformed message, takes the general reader below.
+    kind = data[0] if data else 0x80
+    if kind <= 1:
+        at = 2 - kind  # the length's offset: after type and sub-type, or after type
+        if kind == 0 and (len(data) < 2 or data[1] != YSyncMessageType.SYNC_UPDATE):
+            at = 0
+        if at and len(data) > at:
+            n = data[at]
+            if n >= 0x80:
+                if len(data) > at + 1 and data[at + 1] < 0x80:
+                    n = (n & 0x7F) | (data[at + 1] << 7)
+                    at += 1
+                else:
+                    n = -1  # three bytes or more: the general reader
+            if n >= 0 and len(data) == at + 1 + n:
+                body = data[at + 1 :]
+                if kind == 0:
+                    return SyncUpdate(body)
+                return parse_awareness_payload(body, limits)
+    r = Lib0Reader(data, DecodeError)
     kind = r.var_uint()
     msg: Message
     if kind == MessageType.SYNC:

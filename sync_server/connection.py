@@ -46,7 +46,7 @@ from shared.session import SyncSession
 
 from .auth import Principal
 from .config import ServerConfig
-from .frames import OP_BINARY, frame_head
+from .frames import binary_frame_head
 from .metrics import Metrics
 from .outbound import OutboundMonitor
 from .ratelimit import TokenBucket
@@ -328,16 +328,21 @@ class Connection:
         return self.socket.transport.get_write_buffer_size()
 
     def write(self, message: bytes) -> None:
-        if self._closing:
-            return
-        sock = self.socket
-        if sock.state is not SocketState.OPEN:
-            return
-        transport = sock.transport
-        if transport.get_write_buffer_size() > self._max_out:
-            self._metrics.slow_consumers += 1
-            self.kick(CloseCode.SLOW_CONSUMER, "outbound queue overflow: peer reads too slowly")
-            return
+        out = self._out
+        if out is None:
+            # The first write of this loop turn. Later ones skip these checks: nothing
+            # reaches the transport before the turn's flush (so its buffer stays what was
+            # seen here), kick() flushes and clears ``_out``, and flush() checks the
+            # socket again before anything leaves.
+            if self._closing:
+                return
+            sock = self.socket
+            if sock.state is not SocketState.OPEN:
+                return
+            if sock.transport.get_write_buffer_size() > self._max_out:
+                self._metrics.slow_consumers += 1
+                self.kick(CloseCode.SLOW_CONSUMER, "outbound queue overflow: peer reads too slowly")
+                return
         size = len(message)
         if size >= LARGE_MESSAGE and not self._monitor.admits(size):
             self._metrics.errors_by_kind["outbound_total"] += 1
@@ -345,16 +350,15 @@ class Connection:
             return
         # One unmasked, final binary frame (no extension is negotiated), built here: the
         # payload goes out without a copy.
-        head = frame_head(OP_BINARY, size)
-        out = self._out
         if out is None:
-            self._out = [head, message]
+            self._out = [binary_frame_head(size), message]
             self._coalescer.mark(self)
         else:
-            out += (head, message)
+            out += (binary_frame_head(size), message)
         self.written += size
-        self._metrics.messages_out += 1
-        self._metrics.bytes_out += size
+        metrics = self._metrics
+        metrics.messages_out += 1
+        metrics.bytes_out += size
 
     def flush(self) -> None:
         """Hand every frame written since the last flush to the transport in one write."""

@@ -179,6 +179,20 @@ class FrameReader:
             self.sink.on_message(b"".join(fragments), self._text)
 
 
+#: Headers of final binary frames with payloads under 126 bytes, by size (keystrokes and
+#: cursor updates are that small; the relay writes one header per message per peer).
+_SMALL_BINARY_HEADS = tuple(bytes((0x80 | OP_BINARY, n)) for n in range(126))
+
+
+def binary_frame_head(size: int) -> bytes:
+    """The header of one final, unmasked binary frame of ``size`` payload bytes."""
+    if size < 126:
+        return _SMALL_BINARY_HEADS[size]
+    if size < 65536:
+        return bytes((0x80 | OP_BINARY, 126, size >> 8, size & 0xFF))
+    return frame_head(OP_BINARY, size)
+
+
 def frame_head(opcode: int, size: int) -> bytes:
     """The header of one final, unmasked server frame of ``size`` payload bytes."""
     first = 0x80 | opcode

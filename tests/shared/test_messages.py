@@ -10,6 +10,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pycrdt import (
     Awareness,
     Doc,
@@ -30,7 +32,7 @@ from shared.errors import (
     ProtocolError,
     UnknownMessageType,
 )
-from shared.lib0 import encode_var_string
+from shared.lib0 import Lib0Reader, encode_var_string, encode_var_uint
 from shared.limits import MAX_VAR_UINT, ProtocolLimits
 from shared.messages import (
     EMPTY_UPDATE,
@@ -352,3 +354,79 @@ def test_a_role_this_version_does_not_know_is_taken_as_viewer() -> None:
     assert isinstance(hello, Hello) and hello.role is Role.VIEWER and not hello.role.writable
     known = decode_message(Hello("abc", Role.EDITOR).encode(), extensions=True)
     assert isinstance(known, Hello) and known.role is Role.EDITOR
+
+
+def _reference_decode(data: bytes) -> tuple[str, bytes] | None:
+    """What the y-protocols encoding says ``data`` is, read with the general lib0 reader:
+    ("update" | "step1" | "step2" | "awareness", body), None for another type, or raises
+    DecodeError."""
+    r = Lib0Reader(data, DecodeError)
+    kind = r.var_uint()
+    if kind == MessageType.SYNC:
+        sub = r.var_uint()
+        body = r.var_bytes()
+        names = {0: "step1", 1: "step2", 2: "update"}
+        if sub not in names:
+            raise UnknownMessageType(f"sub-type {sub}")
+        r.end()
+        return names[sub], body
+    if kind == MessageType.AWARENESS:
+        body = r.var_bytes()
+        parse_awareness_payload(body)  # raises what decode_message must raise
+        r.end()
+        return "awareness", body
+    return None
+
+
+def _decoded(message: Message) -> tuple[str, bytes]:
+    if isinstance(message, SyncUpdate):
+        return "update", message.update
+    if isinstance(message, SyncStep2):
+        return "step2", message.update
+    if isinstance(message, SyncStep1):
+        return "step1", message.state_vector
+    assert isinstance(message, AwarenessUpdate)
+    return "awareness", message.payload
+
+
+_AWARENESS_PAYLOAD = b"\x01\x05\x03" + encode_var_string('{"user":{"name":"A"}}')
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    head=st.sampled_from([b"\x00\x02", b"\x00\x01", b"\x00\x00", b"\x01", b"\x00", b""]),
+    body_size=st.sampled_from([0, 1, 5, 127, 128, 129, 300, 16383, 16384, 20000]),
+    edits=st.lists(
+        st.tuples(st.integers(0, 8), st.integers(0, 255), st.sampled_from("sdi")), max_size=3
+    ),
+    awareness=st.booleans(),
+)
+def test_decode_fast_path_agrees_with_the_general_reader(
+    head: bytes, body_size: int, edits: list[tuple[int, int, str]], awareness: bool
+) -> None:
+    """decode_message reads short updates and awareness messages without the general
+    reader; whatever the first bytes say (lengths of one, two or more bytes, too short,
+    too long, another type), it must decode exactly what the general reader decodes, and
+    refuse exactly what it refuses."""
+    body = _AWARENESS_PAYLOAD if awareness else bytes(range(256)) * (body_size // 256 + 1)
+    body = body if awareness else body[:body_size]
+    data = bytearray(head + encode_var_uint(len(body)) + body)
+    for at, value, op in edits:  # damage the header bytes, where the fast path looks
+        at = min(at, len(data))
+        if op == "s" and at < len(data):
+            data[at] = value
+        elif op == "d" and at < len(data):
+            del data[at]
+        elif op == "i":
+            data.insert(at, value)
+    try:
+        want: tuple[str, bytes] | None | type[ProtocolError] = _reference_decode(bytes(data))
+    except ProtocolError as exc:
+        want = type(exc)
+    if want is None:
+        return  # another message type: not the fast path's business
+    try:
+        got: tuple[str, bytes] | type[ProtocolError] = _decoded(decode_message(bytes(data)))
+    except ProtocolError as exc:
+        got = type(exc)
+    assert got == want
