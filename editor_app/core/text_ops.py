@@ -165,6 +165,82 @@ def apply_local_change(
     index.apply(pos16, removed16, inserted)
 
 
+#: One run of inserted content: (text, Quill attributes, embed value or None).
+InsertRun = tuple[str, Attrs | None, Any]
+
+
+def coalesce_runs(runs: list[InsertRun]) -> list[InsertRun]:
+    """Adjacent text runs with equal attributes joined into one (embeds stay apart).
+
+    A paste of plain lines is text runs and ``"\\n"`` runs that all carry ``{}``: one run
+    then, so one CRDT insert. The stored content is the same as inserting them one by one
+    (yrs, like Yjs, adds no formatting marker between runs whose attributes are equal)."""
+    out: list[InsertRun] = []
+    pieces: list[str] = []
+    for text, attrs, embed in runs:
+        if not text:
+            continue
+        if out and embed is None and out[-1][2] is None and out[-1][1] == attrs:
+            pieces.append(text)
+            continue
+        if pieces:
+            last = out[-1]
+            out[-1] = ("".join(pieces), last[1], last[2])
+        out.append((text, attrs, embed))
+        pieces = [text] if embed is None else []
+    if pieces:
+        last = out[-1]
+        out[-1] = ("".join(pieces), last[1], last[2])
+    return out
+
+
+def apply_local_runs(
+    text: pycrdt.Text,
+    index: TextIndex,
+    pos16: int,
+    removed16: int,
+    runs: list[InsertRun],
+) -> None:
+    """Replace ``removed16`` UTF-16 units at ``pos16`` by ``runs``, each inserted with its
+    explicit attributes: what a paste of many formatted lines becomes.
+
+    Call inside the caller's ``doc.transaction(origin=Origin.LOCAL_EDIT)``. Costs O(size of
+    the runs) plus one position lookup per run, whatever the length of the paste:
+
+    * the offsets are mapped once (the start and end of the removed range), not per run,
+      and ``index`` takes the whole inserted text in one :meth:`TextIndex.apply`;
+    * equal adjacent runs are joined first (:func:`coalesce_runs`);
+    * the runs go in from the LAST to the first, all at the start of the range. yrs finds
+      an insert position by walking the items before it from the start of the text, so
+      inserting in reading order walks every run inserted so far (a 1 MB paste of 26,000
+      lines took ~100 s); in reverse, each walk stops where the paste starts. Each run
+      carries explicit attributes (``{}`` included), so what it sits next to while the
+      others are inserted does not matter: the stored content (``Text.diff()``, what a
+      Quill/y-quill peer reads) is exactly that of inserting them in reading order.
+
+    A text run's U+FFFC becomes :data:`LOCAL_EMBED`; a run with an ``embed`` value is that
+    one embed.
+
+    Raises:
+        IndexError: the range is outside the text.
+        SurrogateSplit: the range splits a surrogate pair (nothing was changed).
+    """
+    a8, b8 = _span8(index, pos16, removed16)
+    if b8 > a8:
+        del text[a8:b8]
+    for run_text, attrs, embed in reversed(coalesce_runs(runs)):
+        if embed is not None:
+            text.insert_embed(a8, embed, attrs)
+            continue
+        pieces = run_text.split(EMBED_CHAR)
+        for n in range(len(pieces) - 1, -1, -1):
+            if pieces[n]:
+                text.insert(a8, pieces[n], attrs)
+            if n:
+                text.insert_embed(a8, dict(LOCAL_EMBED), attrs)
+    index.apply(pos16, removed16, "".join(run_text for run_text, _, _ in runs))
+
+
 def apply_local_format(
     text: pycrdt.Text, index: TextIndex, pos16: int, len16: int, attrs: Attrs
 ) -> None:
