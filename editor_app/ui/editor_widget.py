@@ -183,6 +183,11 @@ class EditorWidget(QPlainTextEdit):
         self._page_status = (1, 1)
         self._desk_rows: list[tuple[float, float]] = []
         self.page_layout.paginated.connect(self._report_pages)
+        # The end of the document in reach and the caret in view with the page layout's
+        # heights (Qt measures with its own, see _extend_scroll_range and _follow_caret).
+        self.verticalScrollBar().rangeChanged.connect(self._extend_scroll_range)
+        self.page_layout.reflowed.connect(self._follow_caret)
+        self._caret_shown_at: int | None = None  # the scroll value of a paint showing it
         # The load left the caret at the end: out of the block after a final newline,
         # without scrolling there (the view opens at the top).
         self._keep_out_of_phantom()
@@ -1135,6 +1140,9 @@ class EditorWidget(QPlainTextEdit):
         top = self.blockBoundingGeometry(first).translated(self.contentOffset()).top()
         if self.page_layout.ensure_visible(first, top, float(self.viewport().height())):
             self.viewport().update()  # heights changed below what Qt is about to paint
+        bar = self.verticalScrollBar()
+        if bar.value() >= bar.maximum() and self._end_below_view():
+            self._extend_scroll_range()  # the last blocks just got their page layout
         super().paintEvent(event)
         people = self._people()
         painter = QPainter(self.viewport())
@@ -1159,21 +1167,57 @@ class EditorWidget(QPlainTextEdit):
         if self._reveal_caret:
             self._reveal_caret = False
             self._scroll_caret_into_view()
+        # Whether this paint shows the caret, for a reflow by the background pagination
+        # (measured only while it may come: the caret rectangle is not free).
+        shown = not self.page_layout.is_paginated and self._caret_in_view()
+        self._caret_shown_at = bar.value() if shown else None
+
+    def _caret_in_view(self) -> bool:
+        return self.viewport().rect().contains(self.cursorRect())
+
+    def _end_below_view(self) -> bool:
+        last = self.document().lastBlock()
+        bottom = self.blockBoundingGeometry(last).translated(self.contentOffset()).bottom()
+        return bottom > self.viewport().height()
+
+    def _extend_scroll_range(self, *_range: int) -> None:
+        """Qt's scroll range (set again whenever Qt measures it: rangeChanged, before the
+        scroll value is bounded by it) can end a screenful short of the end of the
+        document (:meth:`PageLayout.last_screen_line`): extend it to the page layout's
+        last screenful, measured as Qt does (Qt keeps a document margin spare)."""
+        if not self.isVisible():
+            return  # Qt's range is then every line
+        self._sync_pages()
+        bar = self.verticalScrollBar()
+        height = self.viewport().height() - self.document().documentMargin() - 1
+        last = self.page_layout.last_screen_line(height)
+        if last > bar.maximum():
+            bar.setMaximum(last)
+
+    def _follow_caret(self) -> None:
+        """The background pagination moved what the view shows: a caret the last paint
+        showed stays in view (not if the view was scrolled since: the user reads
+        elsewhere)."""
+        if self._caret_shown_at == self.verticalScrollBar().value():
+            self._reveal_caret = True
 
     def _scroll_caret_into_view(self) -> None:
         """Qt scrolls by lines measured with its own (shorter) layout: after the user moved
-        the caret, finish the job with the page layout's geometry."""
+        the caret, finish the job with the page layout's geometry, one line at a time,
+        laying out the view at each step as the paint will (the blocks that come into
+        view get their page layout, and taller). At the end of the scroll range with
+        the caret still below, the range is measured again with the page layout."""
         bar = self.verticalScrollBar()
-        height = self.viewport().height()
-        if self.cursorRect().bottom() > height and bar.value() >= bar.maximum():
-            # Qt measured the scroll range from the end of the document with its own
-            # layout: give the last screenful the page layout and let Qt measure again.
-            self.page_layout.ensure_bottom(float(height))
-            self.page_layout.documentSizeChanged.emit(self.page_layout.documentSize())
-        for _ in range(64):  # a few lines at most; bounded whatever happens
+        view = self.viewport().rect()
+        extended = False
+        for _ in range(256):  # a screenful of lines at most; bounded whatever happens
+            self._lay_out_view()
             rect = self.cursorRect()
-            if rect.bottom() > height and bar.value() < bar.maximum():
+            if rect.bottom() > view.bottom() and bar.value() < bar.maximum():
                 bar.setValue(bar.value() + 1)
+            elif rect.bottom() > view.bottom() and not extended:
+                extended = True
+                self._extend_scroll_range()
             elif rect.top() < 0 and bar.value() > bar.minimum():
                 bar.setValue(bar.value() - 1)
             else:

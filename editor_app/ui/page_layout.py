@@ -32,7 +32,16 @@ Ctrl+End: placing the 13,000 blocks of 1 MB above it took ~2 s) is not walked to
 blocks are placed one under the other from an estimate of the first one's top
 (:meth:`PageLayout.ensure_visible`), flagged ``estimate``; the background pagination
 places them where they go when it reaches them and repaints the view, so page breaks
-and "Page n of m" there are approximate for the few seconds that takes.
+and "Page n of m" there are approximate for the few seconds that takes (``reflowed``
+tells the view, which keeps a caret it showed in view).
+
+Qt's scroll range counts lines: it ends at the first line from which the last blocks fit
+the view, measured from each line's top. A view that starts at a line shows the space
+above it too (a block's top, or the bottom of the line before), and above a line a page
+break moved is the desk and two sheet margins, so Qt's range could end with the document's
+last lines below the view; it is also measured with Qt's own (shorter) layout of blocks
+not shown yet. :meth:`last_screen_line` measures the last screenful the way the view
+shows it, with the page layout, for the editor to extend Qt's range.
 
 Pageless (no pages, View ▸ Pageless) skips all of that: no tops, no walk, no bookkeeping
 per edit; a block is laid out when it is shown or edited, as before pages. Switching
@@ -121,9 +130,12 @@ class PageLayout(QPlainTextDocumentLayout):
 
     Signals:
         paginated(): every block is placed; :meth:`page_count` is exact without work.
+        reflowed(): the background pagination moved blocks the view had placed at an
+            estimate (a repaint follows): what the view shows may have moved.
     """
 
     paginated = Signal()
+    reflowed = Signal()
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
@@ -279,6 +291,7 @@ class PageLayout(QPlainTextDocumentLayout):
         self._walk(None, time.perf_counter() + PAGINATE_SLICE)
         if self._corrected:  # blocks the view placed at an estimate are where they go now
             self._corrected = False
+            self.reflowed.emit()
             self.update.emit()
         if self._clean:
             self.paginated.emit()
@@ -464,13 +477,39 @@ class PageLayout(QPlainTextDocumentLayout):
         filled = 0.0
         while block.isValid() and filled <= height:
             if self._pages is None:
-                self._ensure(block)
+                self._ensure(block)  # pageless: laid out, no top
             elif self._clean or block.position() < self._dirty:
                 break  # placed, and so is everything above
-            top = self.block_top(block)
-            self._place(block, top if top is not None else self._estimate_top(block), True)
+            else:
+                top = self.block_top(block)
+                self._place(block, self._estimate_top(block) if top is None else top, True)
             filled += self.blockBoundingRect(block).height()
             block = block.previous()
+
+    def last_screen_line(self, height: float) -> int:
+        """The smallest line number a view ``height`` high can start at and still show
+        the end of the document (the scroll range's maximum that Qt should have found),
+        measured with the page layout, which the last blocks get first
+        (:meth:`ensure_bottom`). A view starting at a block's first line shows the block
+        from its top, at a later line from the bottom of the line before (Qt's
+        ``verticalOffset``), so the space above a line counts with it. 0 when even the
+        last line is taller than ``height`` (Qt's own range is then left as it is)."""
+        self.ensure_bottom(height)
+        block = self.document().lastBlock()
+        below = 0.0  # the content under ``block``, down to the end of the document
+        found = 0
+        while block.isValid():
+            if block.isVisible():
+                layout = block.layout()
+                block_height = self.blockBoundingRect(block).height()
+                for k in range(layout.lineCount() - 1, -1, -1):
+                    start = layout.lineAt(k - 1).naturalTextRect().bottom() if k else 0.0
+                    if block_height - start + below > height:
+                        return found
+                    found = block.firstLineNumber() + k
+                below += block_height
+            block = block.previous()
+        return found
 
     def ensure_visible(self, first: QTextBlock, top: float, bottom: float) -> bool:
         """Place every block from ``first`` (whose top is at ``top``) down to ``bottom``
