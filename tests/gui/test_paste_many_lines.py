@@ -17,7 +17,15 @@ from pytestqt.qtbot import QtBot
 
 from editor_app.qt.formats import crdt_delta
 from editor_app.ui.editor_widget import EditorWidget
-from tests.gui.test_binding import Link, Recorder, assert_mirrors, content, make_editor, qt_text
+from tests.gui.test_binding import (
+    Link,
+    Recorder,
+    assert_mirrors,
+    content,
+    make_editor,
+    qt_text,
+    remote_edit,
+)
 
 #: Hangul, an emoji (a surrogate pair in Qt), a combining mark, CJK.
 WORDS = ("한국어 문장", "😀 smile", "e\u0301te\u0301", "中文", "plain words")
@@ -153,3 +161,24 @@ def test_paste_without_formatting_maps_offsets_once_not_per_line(qtbot: QtBot) -
     link.flush()
     assert crdt_delta(content(other.model.doc).diff()) == expected
     assert_mirrors(other)
+
+
+def test_a_collaborators_paste_arrives_in_one_change_of_the_widget(qtbot: QtBot) -> None:
+    """A collaborator's 2,000-line paste is one Yjs update; the editor takes it in one
+    Qt change (it made two per line, each laid out and reported on its own: 5-7 s for
+    1 MB), and a formatted one arrives with every line's format."""
+    doc = doc_with([("first\n", {})])
+    editor = make_editor(qtbot, doc)
+    changes: list[tuple[int, int, int]] = []
+    editor.document().contentsChange.connect(lambda p, r, a: changes.append((p, r, a)))
+    lines = "".join(f"{i} {WORDS[i % len(WORDS)]}\n" for i in range(2000))
+    remote_edit(doc, lambda text: text.insert(len("first\n"), lines, {}))
+    assert len(changes) == 1
+    assert qt_text(editor) == f"first\n{lines}"
+    assert_mirrors(editor)
+
+    runs = mixed_runs(300)
+    at = len(str(content(doc)).encode())
+    remote_edit(doc, lambda text: [text.insert(at, piece, attrs) for piece, attrs in runs[::-1]])
+    assert crdt_delta(content(doc).diff())[-len(crdt_delta(runs)) :] == crdt_delta(runs)
+    assert_mirrors(editor)
