@@ -179,6 +179,11 @@ def test_a_collaborators_paste_arrives_in_one_change_of_the_widget(qtbot: QtBot)
 
     runs = mixed_runs(300)
     at = len(str(content(doc)).encode())
-    remote_edit(doc, lambda text: [text.insert(at, piece, attrs) for piece, attrs in runs[::-1]])
+
+    def paste_runs(text: pycrdt.Text) -> None:
+        for piece, attrs in reversed(runs):
+            text.insert(at, piece, attrs)
+
+    remote_edit(doc, paste_runs)
     assert crdt_delta(content(doc).diff())[-len(crdt_delta(runs)) :] == crdt_delta(runs)
     assert_mirrors(editor)
