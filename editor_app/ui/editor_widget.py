@@ -187,7 +187,8 @@ class EditorWidget(QPlainTextEdit):
         # heights (Qt measures with its own, see _extend_scroll_range and _follow_caret).
         self.verticalScrollBar().rangeChanged.connect(self._extend_scroll_range)
         self.page_layout.reflowed.connect(self._follow_caret)
-        self._caret_shown_at: int | None = None  # the scroll value of a paint showing it
+        self.verticalScrollBar().actionTriggered.connect(self._scrolled_by_user)
+        self._following = False  # the caret was scrolled into view, and the user stayed
         # The load left the caret at the end: out of the block after a final newline,
         # without scrolling there (the view opens at the top).
         self._keep_out_of_phantom()
@@ -1142,7 +1143,7 @@ class EditorWidget(QPlainTextEdit):
             self.viewport().update()  # heights changed below what Qt is about to paint
         bar = self.verticalScrollBar()
         if bar.value() >= bar.maximum() and self._end_below_view():
-            self._extend_scroll_range()  # the last blocks just got their page layout
+            self._fit_scroll_range()  # the range was measured before the view's layout
         super().paintEvent(event)
         people = self._people()
         painter = QPainter(self.viewport())
@@ -1167,39 +1168,48 @@ class EditorWidget(QPlainTextEdit):
         if self._reveal_caret:
             self._reveal_caret = False
             self._scroll_caret_into_view()
-        # Whether this paint shows the caret, for a reflow by the background pagination
-        # (measured only while it may come: the caret rectangle is not free).
-        shown = not self.page_layout.is_paginated and self._caret_in_view()
-        self._caret_shown_at = bar.value() if shown else None
-
-    def _caret_in_view(self) -> bool:
-        return self.viewport().rect().contains(self.cursorRect())
 
     def _end_below_view(self) -> bool:
         last = self.document().lastBlock()
         bottom = self.blockBoundingGeometry(last).translated(self.contentOffset()).bottom()
         return bottom > self.viewport().height()
 
+    def _last_screen_height(self) -> float:
+        """The height Qt fits the last screenful in (it keeps a document margin spare)."""
+        return self.viewport().height() - self.document().documentMargin() - 1
+
     def _extend_scroll_range(self, *_range: int) -> None:
-        """Qt's scroll range (set again whenever Qt measures it: rangeChanged, before the
-        scroll value is bounded by it) can end a screenful short of the end of the
-        document (:meth:`PageLayout.last_screen_line`): extend it to the page layout's
-        last screenful, measured as Qt does (Qt keeps a document margin spare)."""
+        """Qt's scroll range (rangeChanged: Qt measured it, and bounds the scroll value
+        by it next) can end short of the end of the document
+        (:meth:`PageLayout.last_screen_line`): extend it to the last screenful measured
+        the way the view shows it. Only measured: laying blocks out here would change
+        line numbers while Qt maps its scroll value to a block."""
         if not self.isVisible():
             return  # Qt's range is then every line
-        self._sync_pages()
         bar = self.verticalScrollBar()
-        height = self.viewport().height() - self.document().documentMargin() - 1
-        last = self.page_layout.last_screen_line(height)
+        last = self.page_layout.last_screen_line(self._last_screen_height())
         if last > bar.maximum():
             bar.setMaximum(last)
 
+    def _fit_scroll_range(self) -> None:
+        """Give the last screenful the page layout, let Qt measure its range again (and
+        the view find its line numbers again), and extend it as above (also when Qt's
+        range came out as it was: no rangeChanged)."""
+        self.page_layout.ensure_bottom(self._last_screen_height())
+        self.page_layout.documentSizeChanged.emit(self.page_layout.documentSize())
+        self._extend_scroll_range()
+
     def _follow_caret(self) -> None:
-        """The background pagination moved what the view shows: a caret the last paint
-        showed stays in view (not if the view was scrolled since: the user reads
-        elsewhere)."""
-        if self._caret_shown_at == self.verticalScrollBar().value():
+        """The background pagination placed blocks (heights, page breaks and line counts
+        change, and with line counts the line Qt's scroll value names): the next paint
+        brings back a caret the user had in view, unless they scrolled away since."""
+        if self._following:
             self._reveal_caret = True
+
+    def _scrolled_by_user(self, _action: int) -> None:
+        """The scroll bar, the wheel or a drag moved the view (the editor's own scrolls
+        set the value and trigger no action): the caret is no longer followed."""
+        self._following = self._reveal_caret = False
 
     def _scroll_caret_into_view(self) -> None:
         """Qt scrolls by lines measured with its own (shorter) layout: after the user moved
@@ -1217,11 +1227,12 @@ class EditorWidget(QPlainTextEdit):
                 bar.setValue(bar.value() + 1)
             elif rect.bottom() > view.bottom() and not extended:
                 extended = True
-                self._extend_scroll_range()
+                self._fit_scroll_range()
             elif rect.top() < 0 and bar.value() > bar.minimum():
                 bar.setValue(bar.value() - 1)
             else:
                 break
+        self._following = self.viewport().rect().contains(self.cursorRect())
 
     # ------------------------------------------------------------------ name flags
 

@@ -33,15 +33,16 @@ blocks are placed one under the other from an estimate of the first one's top
 (:meth:`PageLayout.ensure_visible`), flagged ``estimate``; the background pagination
 places them where they go when it reaches them and repaints the view, so page breaks
 and "Page n of m" there are approximate for the few seconds that takes (``reflowed``
-tells the view, which keeps a caret it showed in view).
+tells the view after each slice, which keeps the caret in view if the user had it there).
 
 Qt's scroll range counts lines: it ends at the first line from which the last blocks fit
 the view, measured from each line's top. A view that starts at a line shows the space
 above it too (a block's top, or the bottom of the line before), and above a line a page
 break moved is the desk and two sheet margins, so Qt's range could end with the document's
 last lines below the view; it is also measured with Qt's own (shorter) layout of blocks
-not shown yet. :meth:`last_screen_line` measures the last screenful the way the view
-shows it, with the page layout, for the editor to extend Qt's range.
+not shown yet. :meth:`ensure_bottom` gives the last screenful the page layout, and
+:meth:`last_screen_line` measures it the way the view shows it, for the editor to extend
+Qt's range.
 
 Pageless (no pages, View ▸ Pageless) skips all of that: no tops, no walk, no bookkeeping
 per edit; a block is laid out when it is shown or edited, as before pages. Switching
@@ -130,8 +131,8 @@ class PageLayout(QPlainTextDocumentLayout):
 
     Signals:
         paginated(): every block is placed; :meth:`page_count` is exact without work.
-        reflowed(): the background pagination moved blocks the view had placed at an
-            estimate (a repaint follows): what the view shows may have moved.
+        reflowed(): a slice of the background pagination placed blocks: what the view
+            shows may have moved (blocks it had at an estimate are repainted).
     """
 
     paginated = Signal()
@@ -291,8 +292,8 @@ class PageLayout(QPlainTextDocumentLayout):
         self._walk(None, time.perf_counter() + PAGINATE_SLICE)
         if self._corrected:  # blocks the view placed at an estimate are where they go now
             self._corrected = False
-            self.reflowed.emit()
             self.update.emit()
+        self.reflowed.emit()
         if self._clean:
             self.paginated.emit()
         else:
@@ -488,19 +489,21 @@ class PageLayout(QPlainTextDocumentLayout):
 
     def last_screen_line(self, height: float) -> int:
         """The smallest line number a view ``height`` high can start at and still show
-        the end of the document (the scroll range's maximum that Qt should have found),
-        measured with the page layout, which the last blocks get first
-        (:meth:`ensure_bottom`). A view starting at a block's first line shows the block
-        from its top, at a later line from the bottom of the line before (Qt's
+        the end of the document (the scroll range's maximum Qt should have found), with
+        the blocks as they are laid out now (:meth:`ensure_bottom` gives them the page
+        layout; nothing is laid out here). A view starting at a block's first line shows
+        the block from its top, at a later line from the bottom of the line before (Qt's
         ``verticalOffset``), so the space above a line counts with it. 0 when even the
-        last line is taller than ``height`` (Qt's own range is then left as it is)."""
-        self.ensure_bottom(height)
+        last line is taller than ``height``, or a block on the way has no layout (Qt's
+        own range is then left as it is)."""
         block = self.document().lastBlock()
         below = 0.0  # the content under ``block``, down to the end of the document
         found = 0
         while block.isValid():
             if block.isVisible():
                 layout = block.layout()
+                if layout is None or layout.lineCount() == 0:
+                    return 0
                 block_height = self.blockBoundingRect(block).height()
                 for k in range(layout.lineCount() - 1, -1, -1):
                     start = layout.lineAt(k - 1).naturalTextRect().bottom() if k else 0.0

@@ -9,8 +9,10 @@ purpose is not pulled back to the caret when the pagination moves the text."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from editor_app.ui.editor_widget import EditorWidget
@@ -23,6 +25,17 @@ TYPED = "end 한국어 😀"
 
 def long_text(lines: int = 2500) -> str:
     return "".join(f"line {i} of a long document, with a few words\n" for i in range(lines))
+
+
+def wrapped_text(lines: int = 2500) -> str:
+    """Every 7th line a paragraph that wraps: the line counts Qt assumed (one per block
+    it has not laid out) change as the pagination lays them out, and with them the line
+    Qt's scroll value names."""
+    wraps = "a longer paragraph that wraps over more than one line of the page, " * 2
+    return "".join(
+        (f"Paragraph {i}: {wraps}" if i % 7 == 3 else f"line {i} of a long document") + "\n"
+        for i in range(lines)
+    )
 
 
 def caret_shown(editor: EditorWidget) -> bool:
@@ -52,6 +65,21 @@ def assert_caret_stays_shown(qtbot: QtBot, editor: EditorWidget) -> None:
     assert caret_shown(editor), where(editor)
 
 
+def wheel_up(editor: EditorWidget) -> None:
+    point = QPointF(100, 100)
+    wheel = QWheelEvent(
+        point,
+        QPointF(editor.viewport().mapToGlobal(point.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(editor.viewport(), wheel)
+
+
 def end_and_type(qtbot: QtBot, editor: EditorWidget) -> None:
     """Ctrl+End, then type a few characters one key at a time; the caret stays shown."""
     QTest.keyClick(editor, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
@@ -59,7 +87,7 @@ def end_and_type(qtbot: QtBot, editor: EditorWidget) -> None:
     for ch in TYPED:
         type_text(editor, ch)
         assert_caret_stays_shown(qtbot, editor)
-    assert str(editor.model.text).endswith(f"with a few words{TYPED}\n")
+    assert str(editor.model.text).endswith(f"{TYPED}\n")
 
 
 @pytest.mark.parametrize(
@@ -97,7 +125,8 @@ def test_the_pagination_does_not_scroll_back_a_user_who_scrolled_away(qtbot: QtB
     end_and_type(qtbot, editor)
     bar = editor.verticalScrollBar()
     assert not editor.page_layout.is_paginated
-    bar.setValue(bar.value() - 200)  # the user scrolls up to read, the caret out of view
+    for _ in range(15):  # the user scrolls up with the wheel to read, the caret out of view
+        wheel_up(editor)
     editor.viewport().grab()
     read = bar.value()
     assert not caret_shown(editor)
@@ -106,3 +135,13 @@ def test_the_pagination_does_not_scroll_back_a_user_who_scrolled_away(qtbot: QtB
     qtbot.wait(0)
     assert bar.value() == read
     assert not caret_shown(editor)
+
+
+def test_a_long_paste_keeps_the_caret_in_view_while_it_is_paginated(qtbot: QtBot) -> None:
+    editor = shown(qtbot, "\n")
+    QApplication.clipboard().setText(wrapped_text().removesuffix("\n"))
+    QTest.keyClick(editor, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert_caret_stays_shown(qtbot, editor)
+    qtbot.waitUntil(lambda: editor.page_layout.is_paginated, timeout=30_000)
+    assert_caret_stays_shown(qtbot, editor)
+    end_and_type(qtbot, editor)
