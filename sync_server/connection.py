@@ -16,7 +16,8 @@ turn leave in ONE transport write (one ``send`` system call) at the start of the
 (:class:`_Coalescer`): a keystroke relayed as an update and a cursor update costs each other
 peer one system call, not two. Frames are built here (header + the shared payload, handed
 to the transport as a list, so uvloop writes them with one ``writev`` and no copy). It is
-bounded by checking its size before each write (over ``max_outbound_bytes``: close 4429)
+bounded by checking its size before the first write of each loop turn (the buffer only
+grows at the turn's flush; over ``max_outbound_bytes``: close 4429)
 and, on a timer, by the server's :class:`~sync_server.outbound.OutboundMonitor` (a peer
 that stopped reading, or the server's total over its limit). The room and its other peers
 never wait for a slow peer.
