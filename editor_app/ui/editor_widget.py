@@ -47,6 +47,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPixmap,
+    QRegion,
     QTextBlockFormat,
     QTextCursor,
     QTextDocument,
@@ -820,6 +821,11 @@ class EditorWidget(QPlainTextEdit):
             # runs across the whole page width.
             painter = QPainter(self)
             try:
+                # Only beside, above and below the viewport: the viewport paints its own
+                # rows and does not fill its background, so a band left under it showed
+                # through, stale, once the view scrolled (Qt moves the viewport's pixels).
+                beside = QRegion(self.rect()).subtracted(QRegion(self.viewport().geometry()))
+                painter.setClipRegion(beside)
                 self._paint_desk(painter, float(self.viewport().y()), float(self.width()))
             finally:
                 painter.end()
