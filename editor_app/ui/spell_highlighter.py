@@ -280,11 +280,17 @@ class SpellHighlighter(QObject):
     def _changed(self, pos: int, _removed: int, added: int) -> None:
         if not self.spelling.enabled and self._held is None and not self._pending:
             return
+        # Qt counts the document's closing paragraph separator in a change that reaches
+        # the end (Ctrl+A then a paste reports (0, n, n) with characterCount() == n), so
+        # ``pos + added`` is one past the last position there. The edit ends at the end:
+        # unclamped, setPosition refused it (a warning) and left an empty range, so only
+        # the first line of such a paste was ever checked.
+        end = min(pos + added, self._doc.characterCount() - 1)
         big = added > BIG_EDIT  # a load or a paste: checked in slices, after it
         if big or (self._is_remote is not None and self._is_remote()):
             cursor = QTextCursor(self._doc)
             cursor.setPosition(pos)
-            cursor.setPosition(pos + added, QTextCursor.MoveMode.KeepAnchor)
+            cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
             self._pending.append(cursor)
             if len(self._pending) > MAX_PENDING:
                 self._pending = [self._merged(self._pending)]
@@ -294,7 +300,7 @@ class SpellHighlighter(QObject):
                 self._later.start(REMOTE_CHECK_MS)
             return
         block = self._doc.findBlock(pos)
-        last = self._doc.findBlock(pos + added)
+        last = self._doc.findBlock(end)
         while block.isValid():
             self._apply(block, in_edit=True)
             if block == last:
