@@ -12,6 +12,8 @@ an image on the clipboard, image files dropped on the page and *Insert ▸ Image
 through :func:`editor_app.qt.images.prepare_bytes` (the size rules of
 :mod:`editor_app.core.images`) and become one image embed; text copied in the editor
 carries its images in a private clipboard format, so copy, paste and drag keep them.
+A click on a picture selects it, with corner handles that resize it
+(:mod:`editor_app.ui.image_handles`).
 
 Why a ``QPlainTextEdit`` and not a ``QTextEdit``: the rich-text ``QTextDocumentLayout``
 re-walks every block from the edited one to the end of the document on EVERY change once
@@ -66,6 +68,7 @@ from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import Attrs
 from editor_app.qt.timers import single_shot
+from editor_app.ui.image_handles import Corner, ImageResizer
 from editor_app.ui.page_layout import PageLayout, is_phantom
 from editor_app.ui.pagination import print_geometry
 from editor_app.ui.remote_cursors import (
@@ -151,6 +154,8 @@ class EditorWidget(QPlainTextEdit):
         self.images = images.ImageObjectHandler.install(self.page_layout)
         self.images.width_source = self._image_width
         self.setDocument(document)
+        # A clicked picture is selected, with corner handles to resize it (Google Docs).
+        self._resizer = ImageResizer(self, self.images)
         # A page that reads like a document: 11 pt of a clean sans font (Google Docs: Arial).
         self.setFont(body_font())
         self.page_layout.set_base_font_height(QFontMetricsF(self.font()).height())
@@ -198,6 +203,7 @@ class EditorWidget(QPlainTextEdit):
         self._last_format: Attrs | None = None
         self.setReadOnly(model.read_only)
         model.readOnlyChanged.connect(self.setReadOnly)
+        model.readOnlyChanged.connect(lambda _ro: self._resizer.refresh())  # no handles
         # Collaborators' name flags (Google Docs style): shown while that person is active
         # or hovered, then faded out; repainted wherever they were and are, so none is
         # left behind when a partial repaint (a keystroke) moves a caret.
@@ -399,6 +405,9 @@ class EditorWidget(QPlainTextEdit):
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self._resizer.release():
+            event.accept()  # the end of a resize (written), or of a click on a picture
+            return
         super().mouseReleaseEvent(event)
         if self._paint_format is not None and event.button() == Qt.MouseButton.LeftButton:
             self.apply_paint_format()
@@ -696,6 +705,26 @@ class EditorWidget(QPlainTextEdit):
             if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES
         ]
 
+    def selected_image(self) -> int | None:
+        """The position of the selected picture (the selection is exactly one picture:
+        a click on it makes that selection), or None."""
+        return self._resizer.selected()
+
+    def image_rect(self, pos: int) -> QRectF | None:
+        """Where the picture at position ``pos`` is drawn, in viewport pixels (None: no
+        picture there)."""
+        return self._resizer.image_rect(pos)
+
+    def image_handles(self) -> dict[Corner, QRectF]:
+        """The resize handles of the selected picture, in viewport pixels; none when no
+        picture is selected or the document is read-only."""
+        return self._resizer.handles()
+
+    def resize_outline(self) -> QRectF | None:
+        """The new size of the picture while one of its corners is dragged (viewport
+        pixels), else None."""
+        return self._resizer.outline()
+
     def _image_width(self) -> float:
         """Widest a picture is shown: the page's text column, less room for the vertical
         scroll bar whether it shows or not (a picture that fits only without the bar
@@ -849,6 +878,8 @@ class EditorWidget(QPlainTextEdit):
             if toggle is not None:
                 toggle()
                 return
+        if event.key() == Qt.Key.Key_Escape and self._resizer.cancel():
+            return  # a drag dropped, or the picture deselected
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.isReadOnly():
             if self._new_line(event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
                 return
@@ -955,6 +986,7 @@ class EditorWidget(QPlainTextEdit):
         # local move at once (what QTextEdit's currentCharFormatChanged did; a few us), a
         # remote edit's shift of the caret only with the coalesced report.
         self._sync_phantom()
+        self._resizer.refresh()
         if not self._binding.applying_remote:
             self._emit_format()
             self._reveal_caret = True
@@ -1169,6 +1201,7 @@ class EditorWidget(QPlainTextEdit):
                 )
             else:
                 self._flags = []
+            self._resizer.paint(painter)
         finally:
             painter.end()
         if self._reveal_caret:
@@ -1339,12 +1372,28 @@ class EditorWidget(QPlainTextEdit):
                     self.toggle_checked(candidate.blockNumber())
                     event.accept()
                     return
+            # A picture's handle (the drag starts), or a picture (it is selected).
+            if self._resizer.press(point):
+                event.accept()
+                return
         was_last = self._in_last_block()
         super().mousePressEvent(event)
         if not was_last:
             self._keep_out_of_phantom()
 
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        # A double click on a picture keeps it selected (Qt would select a word there).
+        if event.button() == Qt.MouseButton.LeftButton:
+            if self._resizer.press(QPointF(event.position())):
+                event.accept()
+                return
+        super().mouseDoubleClickEvent(event)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        left = bool(event.buttons() & Qt.MouseButton.LeftButton)
+        if self._resizer.move(QPointF(event.position()), left):
+            event.accept()  # a picture's corner dragged (no text selection)
+            return
         super().mouseMoveEvent(event)
         if event.buttons() & Qt.MouseButton.LeftButton and self.textCursor().hasSelection():
             self._keep_out_of_phantom()  # a drag below the text end
