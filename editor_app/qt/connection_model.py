@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from editor_app.core.links import DocumentLink
 from editor_app.core.server_connection import ConnectionInfo, ServerConnection, Transport
@@ -24,6 +24,12 @@ from editor_app.core.status_text import TEXT_COMPATIBILITY, status_text
 if TYPE_CHECKING:
     from editor_app.core.diagnose import CheckResult
     from editor_app.core.sync_client import ClientStatus, SyncClient
+
+#: "All changes saved" takes the place of "Saving…" once the document has stayed saved for
+#: this long. While someone types, every keystroke is "Saving…" and then, a few ms later,
+#: acknowledged: shown as it happens, the status flickered at typing speed. Google Docs
+#: also keeps "Saving…" while you type and says "saved" when you pause.
+SAVED_SETTLE_MS = 500
 
 TRANSPORT_NAMES = {
     Transport.WEBSOCKET: "WebSocket (live connection)",
@@ -66,6 +72,11 @@ class ConnectionModel(QObject):
         self._read_only = bool(client.status.read_only)
         self._can_comment = bool(client.status.can_comment)
         self._retry_in: float | None = client.status.retry_in
+        self._saved_later: tuple[str, str] | None = None
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SAVED_SETTLE_MS)
+        self._settle.timeout.connect(self._show_saved)
         self._unsubscribe: Callable[[], None] | None = client.add_listener(self._on_status)
 
     @property
@@ -137,6 +148,8 @@ class ConnectionModel(QObject):
 
     def detach(self) -> None:
         """Stop listening (the window is closing); idempotent."""
+        self._settle.stop()
+        self._saved_later = None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -155,9 +168,13 @@ class ConnectionModel(QObject):
         text, kind = status_text(status)
         self._retry_in = status.retry_in
         was_conflict = self._kind == "conflict"
-        if (text, kind) != (self._text, self._kind):
-            self._text, self._kind = text, kind
-            self.statusChanged.emit(text, kind)
+        if kind == "saved" and self._kind == "saving":
+            self._saved_later = (text, kind)  # shown if nothing changes for a moment
+            self._settle.start()
+        else:
+            self._settle.stop()
+            self._saved_later = None
+            self._show(text, kind)
         if bool(status.read_only) != self._read_only:
             self._read_only = bool(status.read_only)
             self.readOnlyChanged.emit(self._read_only)
@@ -166,6 +183,17 @@ class ConnectionModel(QObject):
             self.canCommentChanged.emit(self._can_comment)
         if kind == "conflict" and not was_conflict:
             self.conflictDetected.emit(status.detail)
+
+    def _show_saved(self) -> None:
+        if self._saved_later is not None:
+            text, kind = self._saved_later
+            self._saved_later = None
+            self._show(text, kind)
+
+    def _show(self, text: str, kind: str) -> None:
+        if (text, kind) != (self._text, self._kind):
+            self._text, self._kind = text, kind
+            self.statusChanged.emit(text, kind)
 
 
 def _note_of(info: ConnectionInfo) -> str:

@@ -449,3 +449,33 @@ async def test_access_denied_and_view_only_links(tmp_path: Path) -> None:
         )
         assert viewer.editor.isReadOnly() and viewer.window.title_edit.isReadOnly()
         assert not viewer.window.toolbar.isEnabled()
+
+
+@pytest.mark.asyncio
+async def test_typing_keeps_saving_until_a_pause_then_says_saved_once(tmp_path: Path) -> None:
+    """Every keystroke is "Saving…" and, a few ms later, acknowledged; shown as it
+    happened the status flickered at typing speed. While someone types it stays
+    "Saving…"; "All changes saved" comes once, when they pause (as in Google Docs), and
+    still only after the server acknowledged everything."""
+    server = Relay(tmp_path / "server")
+    await server.start()
+    try:
+        async with editor_app(tmp_path / "me", "Ada") as app:
+            opened = app.open_document(f"{server.url}/typing-status")
+            await wait_until(lambda: opened.window.status_badge.text == SAVED, "saved")
+            seen: list[str] = []
+            opened.connection.statusChanged.connect(lambda text, _kind: seen.append(text))
+            acked: list[int] = []
+            opened.client.add_listener(
+                lambda status: acked.append(1) if status.status.name == "SAVED" else None
+            )
+            for ch in "typing at a person's pace":
+                sent = len(acked)
+                type_text(opened.editor, ch)
+                await wait_until(lambda n=sent: len(acked) > n, "the key was acknowledged")
+                await asyncio.sleep(0.1)  # typing cadence: the next key comes 0.1 s later
+            assert seen == ["Saving…"], seen  # acknowledged 25 times, never shown as saved
+            await wait_until(lambda: opened.window.status_badge.text == SAVED, lambda: seen)
+            assert seen == ["Saving…", SAVED]
+    finally:
+        await server.stop()
