@@ -21,6 +21,7 @@ It owns the pieces every view of the document shares:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +87,12 @@ class DocumentModel(QObject):
         self._presence: PresenceTracker | None = None
         self._presence_unsub: Callable[[], None] | None = None
 
-        self._undo = pycrdt.UndoManager(scopes=[self._text], capture_timeout_millis=UNDO_CAPTURE_MS)
+        self._undo_clock_skip = 0  # ms added to the undo manager's clock (separate_undo_step)
+        self._undo = pycrdt.UndoManager(
+            scopes=[self._text],
+            capture_timeout_millis=UNDO_CAPTURE_MS,
+            timestamp=self._undo_clock,
+        )
         self._undo.include_origin(Origin.LOCAL_EDIT)
 
         self._word_timer = single_shot(self, self._recount_words, WORD_COUNT_THROTTLE_MS)
@@ -193,6 +199,20 @@ class DocumentModel(QObject):
 
     def redo(self) -> bool:
         return self._undo_step(self._undo.redo)
+
+    def separate_undo_step(self) -> None:
+        """Make the next local edit start an undo step of its own.
+
+        The undo manager joins edits less than UNDO_CAPTURE_MS apart (a burst of typing is
+        one step), so a picture resized or a format applied right after typing was undone
+        with the typing. pycrdt 0.14 has no "stop capturing" call; moving the manager's
+        clock past its capture window is the same thing. Call it before a discrete action
+        and after it (so the typing that follows is a step of its own too).
+        """
+        self._undo_clock_skip += UNDO_CAPTURE_MS + 1
+
+    def _undo_clock(self) -> int:
+        return time.monotonic_ns() // 1_000_000 + self._undo_clock_skip
 
     def _undo_step(self, step: Callable[[], bool]) -> bool:
         self._undoing = True

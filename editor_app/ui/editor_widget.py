@@ -155,7 +155,7 @@ class EditorWidget(QPlainTextEdit):
         self.images.width_source = self._image_width
         self.setDocument(document)
         # A clicked picture is selected, with corner handles to resize it (Google Docs).
-        self._resizer = ImageResizer(self, self.images)
+        self._resizer = ImageResizer(self, self.images, model.separate_undo_step)
         # A page that reads like a document: 11 pt of a clean sans font (Google Docs: Arial).
         self.setFont(body_font())
         self.page_layout.set_base_font_height(QFontMetricsF(self.font()).height())

@@ -25,6 +25,7 @@ Read-only (a viewer's link): no frame, no handles, clicks are Qt's own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -127,10 +128,18 @@ class ImageResizer(QObject):
     here is exactly the picture Qt drew.
     """
 
-    def __init__(self, edit: QPlainTextEdit, handler: images.ImageObjectHandler) -> None:
+    def __init__(
+        self,
+        edit: QPlainTextEdit,
+        handler: images.ImageObjectHandler,
+        separate_undo_step: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(edit)
         self._edit = edit
         self._handler = handler
+        #: Called before and after a resize is written: it is an undo step of its own,
+        #: never joined with typing just before or after it.
+        self._separate = separate_undo_step
         self._drag: _Drag | None = None
         self._swallow = False  # the press selected a picture: its move and release are ours
         self._hover: Corner | None = None
@@ -309,7 +318,11 @@ class ImageResizer(QObject):
         if "height" in images.image_attrs(fmt):
             height = drag.width * drag.start.height() / max(1.0, drag.start.width())
             attrs["height"] = str(max(1, round(height / scale)))
+        if self._separate is not None:
+            self._separate()
         images.restyle_images(doc, start, end, attrs)
+        if self._separate is not None:
+            self._separate()
 
     def _min_width(self, start: QRectF) -> float:
         """The narrowest a picture is made: its shorter side :data:`MIN_SIDE` px at 100 %."""

@@ -298,3 +298,30 @@ async def test_a_collaborator_sees_the_new_size(tmp_path: Path) -> None:
             return (-1.0, -1.0) if rect is None else (rect.width(), rect.height())
 
         await wait_until(lambda: bob_size() == (160, 80), lambda: f"Bob shows {bob_size()}")
+
+
+def test_a_resize_right_after_typing_is_an_undo_step_of_its_own(qtbot: QtBot) -> None:
+    """Typing is grouped into one undo step when the keys come less than 0.5 s apart;
+    a resize right after typing (or typing right after a resize) must not join that
+    step: Ctrl+Z first takes back the size, then the typing."""
+    doc = with_picture()
+    editor = shown(qtbot, doc)
+    cursor = editor.textCursor()
+    cursor.setPosition(len(BEFORE) + 1)  # after the picture
+    editor.setTextCursor(cursor)
+    QTest.keyClicks(editor, "xyz")
+    typed = str(content(doc))
+    handles = select_picture(editor)
+    drag(editor, handles["bottom-right"].center(), -100, 37)
+    assert stored(doc) == {"width": "200"}
+    editor.textCursor().clearSelection()
+    cursor = editor.textCursor()
+    cursor.setPosition(len(BEFORE) + 1)
+    editor.setTextCursor(cursor)
+    QTest.keyClicks(editor, "!")  # typing right after the resize: its own step too
+    QTest.keyClick(editor, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert str(content(doc)) == typed and stored(doc) == {"width": "200"}
+    QTest.keyClick(editor, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert str(content(doc)) == typed and stored(doc) == {}
+    QTest.keyClick(editor, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert "xyz" not in str(content(doc))
