@@ -193,7 +193,7 @@ class EditorWidget(QPlainTextEdit):
         # heights (Qt measures with its own, see _extend_scroll_range and _follow_caret).
         self.verticalScrollBar().rangeChanged.connect(self._extend_scroll_range)
         self.page_layout.reflowed.connect(self._follow_caret)
-        self.verticalScrollBar().actionTriggered.connect(self._scrolled_by_user)
+        self.verticalScrollBar().actionTriggered.connect(self.scrolled_by_user)
         self._following = False  # the caret was scrolled into view, and the user stayed
         # The load left the caret at the end: out of the block after a final newline,
         # without scrolling there (the view opens at the top).
@@ -1245,9 +1245,10 @@ class EditorWidget(QPlainTextEdit):
         if self._following:
             self._reveal_caret = True
 
-    def _scrolled_by_user(self, _action: int) -> None:
+    def scrolled_by_user(self, _action: int) -> None:
         """The scroll bar, the wheel or a drag moved the view (the editor's own scrolls
-        set the value and trigger no action): the caret is no longer followed."""
+        set the value and trigger no action): the caret is no longer followed. Also told
+        by a scroll bar shown elsewhere for this view (the main window's)."""
         self._following = self._reveal_caret = False
 
     def _scroll_caret_into_view(self) -> None:

@@ -47,6 +47,7 @@ from editor_app.qt.connection_model import ConnectionModel
 from editor_app.qt.icons import align_icon
 from editor_app.ui.about import about_box
 from editor_app.ui.comments_panel import install_comments
+from editor_app.ui.desk_scrollbar import DeskScrollBar
 from editor_app.ui.dialogs import LinkDialog, OpenLinkDialog
 from editor_app.ui.find_replace import FindReplaceDialog
 from editor_app.ui.library_dialogs import MakeCopyDialog, ServerAccess
@@ -505,6 +506,13 @@ class MainWindow(QMainWindow):
         desk_layout.addStretch(1)
         desk_layout.addWidget(self.editor, 100)
         desk_layout.addStretch(1)
+        # The page's scroll bar at the window's right edge, not inside the sheet.
+        self.editor.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.page_scroll = DeskScrollBar(
+            self.editor.verticalScrollBar(), self.editor.scrolled_by_user, desk
+        )
+        self.page_scroll.forward_wheel(desk)
+        desk_layout.addWidget(self.page_scroll)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
