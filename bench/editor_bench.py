@@ -44,6 +44,8 @@ Measures, with a real EditorWidget bound to a real pycrdt document (issue 3's ta
 5. ``keystroke-after-open`` / ``keystroke-after-paste`` (target: < 50 ms): Ctrl+End and
    the first key right after a ``--size-mb`` document was opened / pasted (by a
    collaborator; ``--local-paste``: here), until the view is repainted, then 10 more keys.
+   ``--paste-format heading|bullet|ordered|checked`` gives every line of a collaborator's
+   paste that block format (each line then needs a Qt block format of its own).
 
 The trace (JSON, gzipped) is an argument, never a dependency of the test suite.
 """
@@ -503,7 +505,35 @@ async def _first_keystroke(app: QApplication, size_mb: float) -> tuple[float, fl
     return opened, key, presence
 
 
-def bench_keystroke_after(app: QApplication, size_mb: float, how: str, keys: int = 10) -> None:
+#: ``--paste-format``: the Quill block attributes of every line of a collaborator's paste.
+PASTE_FORMATS: dict[str, dict[str, Any]] = {
+    "plain": {},
+    "heading": {"header": 2},
+    "bullet": {"list": "bullet"},
+    "ordered": {"list": "ordered"},
+    "checked": {"list": "checked"},
+}
+
+
+def _insert_lines(text: pycrdt.Text, body: str, block: dict[str, Any]) -> None:
+    """``body`` into the empty ``text``, every ``"\n"`` with the block attributes
+    ``block``. The lines are inserted last to first at the start: yrs finds an insert
+    position by walking from the text's start, so reading order would be quadratic."""
+    if not block:
+        text.insert(0, body, {})
+        return
+    lines = body.split("\n")
+    if lines[-1]:
+        text.insert(0, lines[-1], {})
+    for line in reversed(lines[:-1]):
+        text.insert(0, "\n", block)
+        if line:
+            text.insert(0, line, {})
+
+
+def bench_keystroke_after(
+    app: QApplication, size_mb: float, how: str, keys: int = 10, paste_format: str = "plain"
+) -> None:
     """The first keystrokes at the END of a ``size_mb`` document that just arrived, each
     timed from the key event until the view has been repainted (``processEvents``: what
     the user waits for). Issue 13: the first one took ~2 s, the page layout placing every
@@ -514,6 +544,9 @@ def bench_keystroke_after(app: QApplication, size_mb: float, how: str, keys: int
     * ``local-paste``: pasted here, as *Paste without formatting* does (``insertText`` at
       the caret). Slow to set up: 1 MB takes ~100 s in the binding (a CRDT insert per
       line, each O(document)), which is reported but is not what this part is about.
+
+    ``paste_format`` (``paste`` only, :data:`PASTE_FORMATS`): every pasted line a heading
+    or a list item, so each line's ``"\n"`` carries block attributes.
 
     The caret goes to the end with Ctrl+End and the first key follows in the same
     event-loop turn, so the repaint timed with it is the first one of the view there.
@@ -529,9 +562,12 @@ def bench_keystroke_after(app: QApplication, size_mb: float, how: str, keys: int
     if how == "paste":
         peer: pycrdt.Doc[Any] = pycrdt.Doc()
         peer.apply_update(doc.get_update())
-        content(peer).insert(0, body, {})
+        made = time.perf_counter()
+        _insert_lines(content(peer), body, PASTE_FORMATS[paste_format])
+        update = peer.get_update(doc.get_state())
+        t0 += time.perf_counter() - made  # the collaborator's own work is not timed
         with doc.transaction(origin=Origin.REMOTE):
-            doc.apply_update(peer.get_update(doc.get_state()))
+            doc.apply_update(update)
     elif how == "local-paste":
         editor.textCursor().insertText(body)
         editor.ensureCursorVisible()
@@ -556,9 +592,10 @@ def bench_keystroke_after(app: QApplication, size_mb: float, how: str, keys: int
     assert str(content(doc)).rstrip("\n").endswith(typed), "the keys went elsewhere"
     rect = editor.cursorRect()
     visible = 0 <= rect.top() and rect.bottom() <= editor.viewport().height()
+    shape = f" {paste_format}" if how == "paste" and paste_format != "plain" else ""
     print(
         f"keystrokes at the end of a {size_mb:g} MB document ({body.count(chr(10))} lines) "
-        f"after {how} (arrived and painted in {arrived:.2f} s): Ctrl+End + first key + "
+        f"after{shape} {how} (arrived and painted in {arrived:.2f} s): Ctrl+End + first key + "
         f"repaint {first * 1e3:.2f} ms; the next {keys}: median "
         f"{statistics.median(times) * 1e3:.2f} ms, max {max(times) * 1e3:.2f} ms; caret "
         f"visible {visible}, page {editor.page_status()}  [target: < 50 ms]"
@@ -598,7 +635,12 @@ def run_part(part: str, args: argparse.Namespace) -> None:
         return
     if part.startswith("keystroke-after-"):
         how = part.removeprefix("keystroke-after-")
-        bench_keystroke_after(app, args.size_mb, "local-paste" if args.local_paste else how)
+        bench_keystroke_after(
+            app,
+            args.size_mb,
+            "local-paste" if args.local_paste else how,
+            paste_format=args.paste_format,
+        )
         return
     if part == "latency-large":
         bench_latency(
@@ -655,6 +697,13 @@ def main(argv: list[str] | None = None) -> int:
         "~100 s to paste, in the binding)",
     )
     parser.add_argument(
+        "--paste-format",
+        choices=tuple(PASTE_FORMATS),
+        default="plain",
+        help="keystroke-after-paste: the block format of every line of the collaborator's "
+        "paste (heading: every line a heading; bullet/ordered/checked: a list item)",
+    )
+    parser.add_argument(
         "--part",
         choices=PARTS,
         action="append",
@@ -669,6 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     common += ["--keystrokes", str(args.keystrokes), "--batch", str(args.batch)]
     common += ["--latency-keys", str(args.latency_keys), "--warmup-keys", str(args.warmup_keys)]
     common += ["--local-paste"] if args.local_paste else []
+    common += ["--paste-format", args.paste_format]
     for part in args.part or PARTS:
         sys.stdout.flush()
         subprocess.run([sys.executable, __file__, "--part", part, *common], check=True)
