@@ -36,11 +36,15 @@ _MIN_CHUNK = _CHUNK // 4  # a chunk that shrinks below this is merged with a nei
 
 def utf16_len(s: str) -> int:
     """Length of ``s`` in UTF-16 code units (astral code points count 2)."""
+    if s.isascii():  # O(1) in CPython; most runs of a pasted text
+        return len(s)
     return len(s.encode("utf-16-le")) // 2
 
 
 def utf8_len(s: str) -> int:
     """Length of ``s`` in pycrdt units: UTF-8 bytes, with :data:`EMBED_CHAR` counting 1."""
+    if s.isascii():
+        return len(s)
     return len(s.encode("utf-8")) - 2 * s.count(EMBED_CHAR)
 
 

@@ -91,6 +91,7 @@ REPLACEMENT_CHARACTER = "\ufffd"
 #: Distinct char formats kept by a binding (links make the set open-ended).
 _FORMAT_CACHE_SIZE = 256
 _UNSHOWABLE = str.maketrans({"\r": "\ufffd", "\u2029": "\ufffd", "\u2028": "\ufffd"})
+_UNSHOWABLE_CHARS = re.compile("[\r\u2028\u2029]")
 _IMAGE_RUN_ATTRS = INLINE_ATTRS | IMAGE_ATTRS
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 #: A run of Qt's content: (UTF-16 position, text, Quill attributes, embed value or None).
@@ -150,10 +151,12 @@ class QtTextBinding(QObject):
             self._qdoc.clear()
             cursor = QTextCursor(self._qdoc)
             cursor.beginEditBlock()
+            runs: list[tuple[int, str, Attrs | None, Any]] = []
             pos = 0
             for piece, attrs, embed in load_runs(self._model.text):
-                self._insert(cursor, pos, piece, attrs, embed)
+                runs.append((pos, piece, attrs, embed))
                 pos += utf16_len(piece)
+            self._insert_runs(cursor, runs)
             self._enforce_plain_last_block(cursor)
             cursor.endEditBlock()
         self._check_length()
@@ -176,21 +179,35 @@ class QtTextBinding(QObject):
         # Only separators, deletes (which may merge lines) and formats can leave block
         # attributes on the last block; a plain insert cannot.
         structural = False
+        # The lines ended by consecutive inserts (a collaborator's paste), whose block
+        # attributes are set together once their text is in: one Qt write per run of equal
+        # lines instead of several per line (see formats.set_block_attrs_in_runs).
+        inserts: list[tuple[int, str, Attrs | None, Any]] = []
         self._applying = True
         if grouped:
             cursor.beginEditBlock()
         try:
             for op in ops:
+                if isinstance(op, EditOp) and not op.delete:
+                    inserts.append((op.pos, op.insert, op.attrs, op.embed))
+                    structural = structural or "\n" in op.insert
+                    continue
+                if inserts:
+                    self._insert_runs(cursor, inserts)
+                    inserts.clear()
                 if isinstance(op, EditOp):
-                    if op.delete:
-                        self._delete(cursor, op.pos, op.delete)
-                        structural = True
+                    self._delete(cursor, op.pos, op.delete)
+                    structural = True
                     if op.insert:
                         self._insert(cursor, op.pos, op.insert, op.attrs, op.embed)
                         structural = structural or "\n" in op.insert
                 else:
                     self._format(cursor, op.pos, op.length, op.attrs)
                     structural = True
+            if len(inserts) == 1:  # a keystroke, a line: nothing to batch
+                self._insert(cursor, *inserts[0])
+            elif inserts:
+                self._insert_runs(cursor, inserts)
             if structural:
                 self._enforce_plain_last_block(cursor)
         finally:
@@ -224,7 +241,7 @@ class QtTextBinding(QObject):
             source = image_source(embed) if embed is not None else None
             if source is not None:  # an image: one U+FFFC drawn as the picture
                 fmt = images.image_format(self._qdoc, source, attrs, fmt)
-            cursor.insertText(text.translate(_UNSHOWABLE), fmt)
+            cursor.insertText(_showable(text), fmt)
             return
         inline = {k: v for k, v in (attrs or {}).items() if k in INLINE_ATTRS}
         block_only = formats.with_nulls(formats.normalize(attrs), BLOCK_ATTRS)
@@ -233,14 +250,14 @@ class QtTextBinding(QObject):
             # Plain lines into a plain line (a pasted text): Qt splits the text into blocks
             # itself, each a copy of this plain one, in one call instead of one per line.
             fmt = self._char_format(inline, None)
-            cursor.insertText(text.translate(_UNSHOWABLE), fmt)
+            cursor.insertText(_showable(text), fmt)
             return
         lines = text.split("\n")
         for i, line in enumerate(lines):
             if line:
                 level = formats.style_level(cursor.block())
                 fmt = self._char_format(inline, level)
-                cursor.insertText(line.translate(_UNSHOWABLE), fmt)
+                cursor.insertText(_showable(line), fmt)
             if i < len(lines) - 1:
                 # The new "\n" ends the line the cursor is in; the text after it keeps the
                 # line's old "\n" and so its old attributes (insertBlock copies them).
@@ -258,6 +275,77 @@ class QtTextBinding(QObject):
                     formats.restyle_range(
                         self._qdoc, start, start + after.length() - 1, {}, after_level
                     )
+
+    def _insert_runs(
+        self, cursor: QTextCursor, runs: list[tuple[int, str, Attrs | None, Any]]
+    ) -> None:
+        """Consecutive inserts ``(pos, text, attrs, embed)`` (a collaborator's paste: a run
+        per line and format; the initial load) with what :meth:`_insert` does to each, but
+        the block attributes of the lines they end set together at the end, once per run of
+        equal lines (:func:`formats.set_block_attrs_in_runs`), not line by line.
+
+        Until then every line made here is a copy of the line the text went into
+        (insertBlock copies its format), so the level that styles the text and the char
+        formats are read once per place, not per line; an insert reads nothing else (it
+        goes into a line not yet ended), so setting the ended lines later changes nothing
+        it does."""
+        ended: list[tuple[int, Attrs]] = []
+        at = -1  # where the cursor is after the last insert
+        level: int | None = None
+        plain_block = True
+        char_formats: dict[Any, QTextCharFormat] = {}
+        block_attrs: dict[Any, tuple[Attrs, Attrs, bool]] = {}
+        for pos, text, attrs, embed in runs:
+            if embed is not None:
+                self._insert(cursor, pos, text, attrs, embed)
+                at = -1
+                continue
+            if pos != at:
+                cursor.setPosition(pos)
+                block = cursor.block()
+                level = formats.style_level(block)
+                plain_block = not block.blockFormat().properties()
+                char_formats.clear()
+            try:
+                key = tuple(sorted(attrs.items())) if attrs else None
+                fmt = char_formats.get(key)
+            except TypeError:  # an unhashable value from a foreign client
+                key = fmt = None
+            if "\n" not in text:
+                if fmt is None:
+                    fmt = self._char_format(attrs, level)
+                    if key is not None or not attrs:
+                        char_formats[key] = fmt
+                cursor.insertText(_showable(text), fmt)
+                at = cursor.position()
+                continue
+            shape = block_attrs.get(key) if key is not None or not attrs else None
+            if shape is None:
+                inline = {k: v for k, v in (attrs or {}).items() if k in INLINE_ATTRS}
+                block_only = formats.with_nulls(formats.normalize(attrs), BLOCK_ATTRS)
+                shape = (inline, block_only, not any(block_only.values()))
+                if key is not None or not attrs:
+                    block_attrs[key] = shape
+            inline, block_only, plain_line = shape
+            if plain_line and plain_block:  # as in _insert: Qt splits the text itself
+                cursor.insertText(_showable(text), self._char_format(inline, None))
+                at = cursor.position()
+                continue
+            lines = text.split("\n")
+            for i, line in enumerate(lines):
+                if line:
+                    cursor.insertText(_showable(line), self._char_format(inline, level))
+                if i < len(lines) - 1:
+                    cursor.insertBlock()
+                    after = cursor.block()
+                    ended.append((after.previous().position(), block_only))
+                    if level is not None:  # restyle moved text into the copied heading
+                        start = after.position()
+                        formats.restyle_range(
+                            self._qdoc, start, start + after.length() - 1, {}, level
+                        )
+            at = cursor.position()
+        formats.set_block_attrs_in_runs(self._qdoc, ended)
 
     def _char_format(self, attrs: Attrs | None, level: int | None) -> QTextCharFormat:
         """``formats.char_format`` for inserted text, cached (formats are Qt value types)."""
@@ -620,6 +708,14 @@ class QtTextBinding(QObject):
             raise BindingDesync(
                 f"Qt has {self._qdoc.characterCount() - 1} units, mirror {self._model.index.len16}"
             )
+
+
+def _showable(text: str) -> str:
+    """``text`` with the characters Qt would take for line or block breaks replaced by
+    U+FFFD (same UTF-16 length); the check first: most text has none."""
+    if _UNSHOWABLE_CHARS.search(text) is None:
+        return text
+    return text.translate(_UNSHOWABLE)
 
 
 def _is_high(unit: str) -> bool:
