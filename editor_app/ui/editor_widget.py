@@ -13,7 +13,8 @@ through :func:`editor_app.qt.images.prepare_bytes` (the size rules of
 :mod:`editor_app.core.images`) and become one image embed; text copied in the editor
 carries its images in a private clipboard format, so copy, paste and drag keep them.
 A click on a picture selects it, with corner handles that resize it
-(:mod:`editor_app.ui.image_handles`).
+(:mod:`editor_app.ui.image_handles`); dragging its body moves it (:meth:`EditorWidget.move_image`,
+one CRDT transaction and one undo step) or, with Ctrl or into another window, copies it.
 
 Why a ``QPlainTextEdit`` and not a ``QTextEdit``: the rich-text ``QTextDocumentLayout``
 re-walks every block from the edited one to the end of the document on EVERY change once
@@ -39,6 +40,10 @@ from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPoint, QPointF, QRect
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
     QFont,
     QFontDatabase,
     QFontMetricsF,
@@ -80,6 +85,7 @@ from editor_app.ui.remote_cursors import (
     paint_list_markers,
 )
 from editor_app.ui.spell_highlighter import SpellHighlighter, Spelling, shared_spelling
+from shared.origins import Origin
 
 _UNDO_KEYS = (QKeySequence.StandardKey.Undo,)
 #: Document margin in pixels: the left part holds list bullets and numbers.
@@ -704,6 +710,96 @@ class EditorWidget(QPlainTextEdit):
             for url in source.urls()
             if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES
         ]
+
+    def move_image(self, pos: int, to: int) -> bool:
+        """Move the picture at ``pos`` to ``to`` (a position in the text as it is now,
+        as a drop names it), what dropping a dragged picture in this editor does. The
+        picture keeps its format (``width``/``height``/``alt``) and stays selected.
+
+        One CRDT transaction (one update for collaborators: delete one embed, insert it)
+        and an undo step of its own. Qt's own move of a dragged selection is one edit
+        block, which Qt reports as ONE change spanning everything from the source to the
+        drop point: the binding would delete and re-insert all the text in between (a
+        collaborator typing there would lose their words). Here the removal and the
+        insert are two small Qt changes inside one outer transaction, which the binding's
+        own transactions join.
+
+        False (nothing changed) when read-only, when ``pos`` holds no picture, or when
+        ``to`` is where it already is (either side of it)."""
+        doc = self.document()
+        end = doc.characterCount() - 1
+        if self.isReadOnly() or not 0 <= pos < end or doc.characterAt(pos) != EMBED_CHAR:
+            return False
+        to = min(max(0, to), end)
+        if to in (pos, pos + 1):
+            return False
+        cursor = QTextCursor(doc)
+        cursor.setPosition(pos)
+        cursor.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
+        fmt = cursor.charFormat()  # the format of the character before the end: the picture
+        if not fmt.isImageFormat():
+            return False
+        target = to - 1 if to > pos else to
+        self._model.separate_undo_step()
+        with self._model.doc.transaction(origin=Origin.LOCAL_EDIT):
+            cursor.removeSelectedText()
+            cursor.setPosition(target)
+            cursor.insertText(EMBED_CHAR, fmt)
+        self._model.separate_undo_step()
+        cursor.setPosition(target)
+        cursor.setPosition(target + 1, QTextCursor.MoveMode.KeepAnchor)
+        self.setTextCursor(cursor)
+        return True
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        super().dragEnterEvent(event)
+        if event.isAccepted() and self._copied_here(event):
+            event.setDropAction(Qt.DropAction.CopyAction)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        super().dragMoveEvent(event)
+        if event.isAccepted() and self._copied_here(event):
+            event.setDropAction(Qt.DropAction.CopyAction)
+
+    def _copied_here(self, event: QDropEvent) -> bool:
+        """A picture dragged from another Coscribe window is copied here, never moved:
+        that window keeps its picture (Google Docs between two documents)."""
+        return bool(
+            event.source() is not self
+            and event.mimeData().hasFormat(EMBEDS_MIME)
+            and event.possibleActions() & Qt.DropAction.CopyAction
+        )
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        """A picture dragged in this editor and dropped here moves (:meth:`move_image`);
+        with Ctrl it is copied (Qt's drop inserts the dragged mime data). Every other
+        drop is Qt's (an insert of the mime data at the drop point, through
+        :meth:`insertFromMimeData`), as an undo step of its own, and a copy when it
+        comes from another window."""
+        if event.source() is self and self._resizer.dragging():
+            moving = event.dropAction() == Qt.DropAction.MoveAction
+            pos = self._resizer.dragged()
+            if moving or pos is None:
+                to = self.cursorForPosition(event.position().toPoint()).position()
+                super().dragLeaveEvent(QDragLeaveEvent())  # Qt's drop caret, its autoscroll
+                if pos is None or self.isReadOnly():
+                    event.ignore()  # a collaborator deleted it meanwhile, or I became a viewer
+                    return
+                self.move_image(pos, to)
+                event.setDropAction(Qt.DropAction.MoveAction)
+                event.accept()
+                self.setFocus()
+                return
+        copy = self._copied_here(event)
+        if copy:
+            event.setDropAction(Qt.DropAction.CopyAction)
+        if not self.isReadOnly():
+            self._model.separate_undo_step()
+        super().dropEvent(event)
+        if not self.isReadOnly():
+            self._model.separate_undo_step()
+        if copy and event.isAccepted():
+            event.setDropAction(Qt.DropAction.CopyAction)  # Qt's accept set the proposed one
 
     def selected_image(self) -> int | None:
         """The position of the selected picture (the selection is exactly one picture:

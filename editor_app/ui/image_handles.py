@@ -20,7 +20,17 @@ transaction, so one undo takes it back.
 The size is kept between :data:`MIN_SIDE` px (its shorter side) and the page's text
 column (and a page's height: a taller picture would be shown smaller than written).
 
-Read-only (a viewer's link): no frame, no handles, clicks are Qt's own.
+Pressing on a picture's body (not a handle) and moving the mouse past
+``QApplication.startDragDistance()`` drags the picture (Google Docs): a ``QDrag`` carrying
+the editor's own mime data for the selection (:meth:`QPlainTextEdit.createMimeDataFromSelection`:
+the picture with its ``width``/``height``/``alt``), a move by default and a copy with Ctrl
+(Qt's keys). The drop is the editor's: in the same editor a move is
+:meth:`~editor_app.ui.editor_widget.EditorWidget.move_image` (one CRDT transaction, one
+undo step), anywhere else the picture is inserted as a copy and nothing is removed here.
+:meth:`ImageResizer.dragged` names the picture while the drag runs, so the editor knows a
+drop is its own picture's. A press and release without such a move only selects it.
+
+Read-only (a viewer's link): no frame, no handles, no picture drag, clicks are Qt's own.
 """
 
 from __future__ import annotations
@@ -29,9 +39,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QCursor, QFont, QPainter, QPalette, QPen, QTextCursor
-from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtCore import QObject, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QCursor,
+    QDrag,
+    QFont,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+    QTextCursor,
+)
+from PySide6.QtWidgets import QApplication, QPlainTextEdit
 
 from editor_app.core.offsets import EMBED_CHAR
 from editor_app.qt import images
@@ -46,6 +67,10 @@ HANDLE_REACH = 7.0
 MIN_SIDE = 16
 #: The frame's and handles' colour (Google Docs' selection blue).
 FRAME_COLOR = "#1a73e8"
+#: The picture that follows the pointer while a picture is dragged: at most this wide
+#: (screen pixels) and this opaque, so the text under it stays readable.
+DRAG_IMAGE_WIDTH = 240
+DRAG_IMAGE_OPACITY = 0.6
 _CURSORS: dict[Corner, Qt.CursorShape] = {
     "top-left": Qt.CursorShape.SizeFDiagCursor,
     "bottom-right": Qt.CursorShape.SizeFDiagCursor,
@@ -120,6 +145,24 @@ class _Drag:
     width: float  # the outline's width now (view pixels)
 
 
+@dataclass
+class _Press:
+    """A press on a picture's body (not a handle): moving past the drag distance with
+    the button down drags the picture (once per press)."""
+
+    picture: QTextCursor
+    point: QPointF
+
+
+def selecting(edit: QPlainTextEdit, pos: int) -> QTextCursor:
+    """A cursor selecting the one character at ``pos`` (Qt keeps it on that character
+    while collaborators edit around it)."""
+    cursor = QTextCursor(edit.document())
+    cursor.setPosition(pos)
+    cursor.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
+    return cursor
+
+
 class ImageResizer(QObject):
     """The picture handles of one editor: hit tests, the drag, painting, the write.
 
@@ -142,6 +185,8 @@ class ImageResizer(QObject):
         self._separate = separate_undo_step
         self._drag: _Drag | None = None
         self._swallow = False  # the press selected a picture: its move and release are ours
+        self._press: _Press | None = None  # the press on a picture body, until it drags
+        self._moving: QTextCursor | None = None  # the picture while its QDrag runs
         self._hover: Corner | None = None
         self._painted = QRectF()  # what the last paint covered (frame, handles, outline)
         self._rest: QCursor | None = None  # the pointer's shape off the handles
@@ -207,12 +252,26 @@ class ImageResizer(QObject):
         drag = self._drag
         return None if drag is None else outline(drag.start, drag.corner, drag.width)
 
+    def dragging(self) -> bool:
+        """True while this editor's picture drag runs (Qt's drag loop)."""
+        return self._moving is not None
+
+    def dragged(self) -> int | None:
+        """The position of the picture this editor is dragging (its ``QDrag`` runs), or
+        None: no such drag, or a collaborator deleted the picture meanwhile."""
+        moving = self._moving
+        if moving is None or moving.selectionEnd() - moving.selectionStart() != 1:
+            return None
+        pos = moving.selectionStart()
+        return pos if self._edit.document().characterAt(pos) == EMBED_CHAR else None
+
     # ------------------------------------------------------------------ mouse
 
     def press(self, point: QPointF) -> bool:
         """A left press at viewport ``point``; True when it is the pictures' (a handle of
         the selected one, or a picture, which it selects)."""
         self._swallow = False
+        self._press = None
         if self._edit.isReadOnly():
             return False
         pos = self.selected()
@@ -220,15 +279,14 @@ class ImageResizer(QObject):
         if pos is not None and frame is not None:
             corner = corner_at(frame, point)
             if corner is not None:
-                picture = QTextCursor(self._edit.document())
-                picture.setPosition(pos)
-                picture.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
+                picture = selecting(self._edit, pos)
                 self._drag = _Drag(picture, corner, QRectF(frame), QPointF(point), frame.width())
                 self._point(corner)
                 self._update()
                 return True
             if frame.contains(point):
                 self._swallow = True  # it stays selected (no caret placed in it)
+                self._press = _Press(selecting(self._edit, pos), QPointF(point))
                 return True
         hit = self.image_at(point)
         if hit is None:
@@ -238,12 +296,15 @@ class ImageResizer(QObject):
         cursor.setPosition(hit + 1, QTextCursor.MoveMode.KeepAnchor)
         self._edit.setTextCursor(cursor)
         self._swallow = True
+        self._press = _Press(selecting(self._edit, hit), QPointF(point))
         self.refresh()
         return True
 
     def move(self, point: QPointF, left_down: bool) -> bool:
-        """A mouse move; True when it is the pictures' (a drag). Without a button down it
-        sets the pointer's shape over a handle."""
+        """A mouse move; True when it is the pictures' (a corner dragged, or a move after
+        a press on a picture, which past the drag distance drags the picture: this call
+        then returns only once the drop is done). Without a button down it sets the
+        pointer's shape over a handle."""
         drag = self._drag
         if drag is not None:
             self._update()
@@ -257,6 +318,11 @@ class ImageResizer(QObject):
             self._update()
             return True
         if self._swallow and left_down:
+            press = self._press
+            distance = (point - press.point).manhattanLength() if press is not None else 0.0
+            if press is not None and distance >= QApplication.startDragDistance():
+                self._press = None  # one drag per press, even a cancelled one
+                self._drag_picture(press)
             return True
         corner = None
         if not left_down and not self._edit.isReadOnly():
@@ -273,6 +339,7 @@ class ImageResizer(QObject):
         drag writes the new size."""
         drag, self._drag = self._drag, None
         swallowed, self._swallow = self._swallow, False
+        self._press = None
         if drag is None:
             return swallowed
         self._update()
@@ -298,6 +365,63 @@ class ImageResizer(QObject):
         cursor.setPosition(pos + 1)
         self._edit.setTextCursor(cursor)
         return True
+
+    # ------------------------------------------------------------------ moving
+
+    def _drag_picture(self, press: _Press) -> None:
+        """Drag the pressed picture: a ``QDrag`` with the editor's mime data for it (the
+        picture with its attributes, for this editor, other Coscribe windows and other
+        programs), a move unless Ctrl makes it a copy. Runs Qt's drag loop; the drop is
+        handled by whoever receives it (this editor: :meth:`dragged` tells it the
+        picture is its own). Nothing is removed here whatever the outcome: a drop
+        elsewhere is a copy."""
+        pos = press.picture.selectionStart()
+        if (
+            self._edit.isReadOnly()
+            or press.picture.selectionEnd() - pos != 1
+            or self.selected() != pos  # a collaborator's edit moved the selection off it
+        ):
+            return
+        frame = self.image_rect(pos)
+        mime = self._edit.createMimeDataFromSelection()
+        drag = QDrag(self._edit)
+        drag.setMimeData(mime)
+        if frame is not None:
+            pixmap, hot_spot = self._drag_image(pos, frame, press.point)
+            if pixmap is not None:
+                drag.setPixmap(pixmap)
+                drag.setHotSpot(hot_spot)
+        self._moving = press.picture
+        try:
+            drag.exec(Qt.DropAction.MoveAction | Qt.DropAction.CopyAction, Qt.DropAction.MoveAction)
+        finally:
+            self._moving = None
+            self.refresh()
+
+    def _drag_image(self, pos: int, frame: QRectF, press: QPointF) -> tuple[QPixmap | None, QPoint]:
+        """The half-transparent picture that follows the pointer, at most
+        :data:`DRAG_IMAGE_WIDTH` wide, and where the pointer holds it (where it was
+        pressed)."""
+        fmt = selecting(self._edit, pos).charFormat()
+        image = images.picture(self._edit.document(), fmt)
+        if image is None or frame.isEmpty():
+            return None, QPoint()
+        scale = min(1.0, DRAG_IMAGE_WIDTH / frame.width())
+        width = max(1, round(frame.width() * scale))
+        height = max(1, round(frame.height() * scale))
+        pixmap = QPixmap(width, height)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        try:
+            painter.setOpacity(DRAG_IMAGE_OPACITY)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(QRectF(0, 0, width, height), image)
+        finally:
+            painter.end()
+        hot = (press - frame.topLeft()) * scale
+        return pixmap, QPoint(
+            min(max(0, round(hot.x())), width - 1), min(max(0, round(hot.y())), height - 1)
+        )
 
     # ------------------------------------------------------------------ the write
 
