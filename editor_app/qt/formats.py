@@ -26,7 +26,10 @@ back always gives the attributes that were written):
 ``list``       membership of the block in a ``QTextList``: ``ListDisc`` (and any other
                unordered style) <-> ``"bullet"``, ``ListDecimal`` (and other numbered
                styles) <-> ``"ordered"``. Adjacent blocks with the same kind share one
-               ``QTextList`` so numbering runs on, like Quill.
+               ``QTextList`` so numbering runs on, like Quill (a collaborator's paste of
+               more than :data:`LIST_CHUNK` bullets or check items spreads them over
+               several lists of one format: they look the same, and Qt builds a long
+               list in quadratic time).
 =============  ===========================================================================
 
 Edge cases (documented, not hidden):
@@ -127,6 +130,9 @@ _LIST_STYLE = {
 #: Checklist items share one Qt list (ListSquare); each item's block marker says whether
 #: it is checked.
 _CHECK_STYLES = frozenset({QTextListFormat.Style.ListSquare})
+#: The most items a pasted run of bullets or check items puts in one Qt list (see
+#: :func:`set_block_attrs_in_runs`; a 13,000-item list took Qt ~10 s to build).
+LIST_CHUNK = 256
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -428,9 +434,11 @@ def set_block_attrs_in_runs(qdoc: QTextDocument, items: list[tuple[int, Attrs]])
     characters getting one format (often the whole run) and one ``setBlockCharFormat`` per
     span of blocks getting one.
 
-    A list still costs Qt a walk of the whole list per block that joins it
-    (``QTextBlockGroup::blockInserted`` marks every item dirty): one Python call, but
-    quadratic in the list's length inside Qt.
+    Qt walks a whole list for every block that joins it (``QTextBlockGroup::
+    blockInserted`` marks every item dirty: 13,000 items took ~10 s), so a long run of
+    bullets or check items goes into lists of :data:`LIST_CHUNK` items, drawn the same
+    (the widget paints a bullet or a box per item). Ordered items stay in one list (their
+    numbers count its items): a long ordered run still costs Qt that walk.
     """
     # By (block format index before, attributes): what char formats and block char
     # formats (by index) became, as (index, format).
@@ -563,10 +571,39 @@ def _copy_block_formats(
         pending = [block, k, new_idx, fmt]
     if pending:
         _set_block_char_format(cursor, pending[0], run[pending[1]][0], pending[3])
-    if model.blockFormatIndex() != run[0][0].blockFormatIndex():
-        cursor.setPosition(run[0][0].position())
-        cursor.setPosition(run[-1][0].position(), QTextCursor.MoveMode.KeepAnchor)
-        _set_block_format(cursor, model.blockFormat())
+    if model.blockFormatIndex() == run[0][0].blockFormatIndex():
+        return
+    bfmt = model.blockFormat()
+    blocks = [block for block, _ in run]
+    lst = model.textList()
+    if lst is None or list_kind(lst) == "ordered" or lst.count() + len(blocks) <= LIST_CHUNK:
+        _set_blocks_format(cursor, blocks, bfmt)
+        return
+    # A long bullet list or checklist: Qt walks a whole list for every block that joins
+    # it, so the run's items go into lists of LIST_CHUNK items (drawn the same: a bullet
+    # or a box per item; numbers need one list, and ordered items stay in one).
+    room = max(0, LIST_CHUNK - lst.count())
+    if room:
+        _set_block_format(_cursor_over(cursor, blocks[0], blocks[room - 1]), bfmt)
+    for start in range(room, len(blocks), LIST_CHUNK):
+        chunk = blocks[start : start + LIST_CHUNK]
+        fresh = QTextCursor(chunk[0]).createList(lst.format())
+        _count_block_format_call()
+        bfmt.setObjectIndex(fresh.objectIndex())
+        _set_blocks_format(cursor, chunk, bfmt)
+
+
+def _cursor_over(cursor: QTextCursor, first: QTextBlock, last: QTextBlock) -> QTextCursor:
+    """``cursor`` selecting from the start of ``first`` to the start of ``last``."""
+    cursor.setPosition(first.position())
+    cursor.setPosition(last.position(), QTextCursor.MoveMode.KeepAnchor)
+    return cursor
+
+
+def _set_blocks_format(
+    cursor: QTextCursor, blocks: list[QTextBlock], bfmt: QTextBlockFormat
+) -> None:
+    _set_block_format(_cursor_over(cursor, blocks[0], blocks[-1]), bfmt)
 
 
 def _set_block_char_format(
