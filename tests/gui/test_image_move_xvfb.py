@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pycrdt
 import pytest
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QColor, QImage
 
-from editor_app.core.schema import content
+from editor_app.core.schema import TITLE, content, meta
 from editor_app.core.sync_client import SyncClient
 from tests.e2e import processes
 from tests.gui.test_image_resize import picture_url
@@ -54,10 +55,10 @@ MOVED: list[tuple[Any, dict[str, Any] | None]] = [
 ]
 
 
-def seed(text: pycrdt.Text) -> None:
-    """The document the editor opens: "Look [picture] here: one two"."""
+def seed(text: pycrdt.Text, ops: list[tuple[Any, dict[str, Any] | None]] = ORIGINAL) -> None:
+    """The document the editor opens (by default "Look [picture] here: one two")."""
     at = 0
-    for chunk, attrs in ORIGINAL:
+    for chunk, attrs in ops:
         if isinstance(chunk, dict):
             text.insert_embed(at, chunk, attrs or {})
             at += 1
@@ -82,10 +83,14 @@ def described(ops: list[tuple[Any, dict[str, Any] | None]]) -> str:
     return repr([("<image>" if isinstance(c, dict) else c, a) for c, a in ops])
 
 
-def bounds(image: QImage, *colors: str, tolerance: int = 8) -> dict[str, QRect]:
+def bounds(
+    image: QImage, *colors: str, within: QRect | None = None, tolerance: int = 8
+) -> dict[str, QRect]:
     """The bounding box of the pixels of each of ``colors`` (within ``tolerance`` per
-    channel; every other row is looked at)."""
-    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    channel; every other row is looked at), in the screen's coordinates; only inside
+    ``within`` when given."""
+    area = within if within is not None else image.rect()
+    image = image.copy(area).convertToFormat(QImage.Format.Format_RGB32)
     width, stride = image.width(), image.bytesPerLine()
     data = bytes(image.constBits())
     wanted = {c: QColor(c) for c in colors}
@@ -102,7 +107,30 @@ def bounds(image: QImage, *colors: str, tolerance: int = 8) -> dict[str, QRect]:
             ]
             if xs:
                 boxes[color] = boxes[color].united(QRect(xs[0], y, xs[-1] - xs[0] + 1, 2))
-    return boxes
+    return {c: box.translated(area.topLeft()) for c, box in boxes.items()}  # empty stays empty
+
+
+async def drag(display: str, start: QPoint, to: QPoint, *, ctrl: bool = False) -> None:
+    """Press at ``start``, move in steps to ``to`` (holding Ctrl when ``ctrl``), let go."""
+    await processes.xdo_async(display, "mousemove", str(start.x()), str(start.y()))
+    await processes.xdo_async(display, "mousedown", "1")
+    if ctrl:
+        await processes.xdo_async(display, "keydown", "ctrl")
+    steps = 6
+    for step in range(1, steps + 1):
+        x = start.x() + (to.x() - start.x()) * step // steps
+        y = start.y() + (to.y() - start.y()) * step // steps
+        await processes.xdo_async(display, "mousemove", str(x), str(y))
+    await processes.xdo_async(display, "mousemove", str(to.x()), str(to.y()))
+    await processes.xdo_async(display, "mouseup", "1")
+    if ctrl:
+        await processes.xdo_async(display, "keyup", "ctrl")
+
+
+def between(one: QRect, two: QRect) -> QPoint:
+    """The last pixel of the space between the words ``one`` and ``two`` (their
+    backgrounds): nearer its right edge, so the drop is after the space."""
+    return QPoint(two.left() - 1, two.center().y())
 
 
 class Screen:
@@ -118,6 +146,26 @@ class Screen:
         image = QImage(str(path))
         assert not image.isNull(), f"could not read {path}"
         return path, image
+
+    async def wait_for(
+        self,
+        colors: tuple[str, ...],
+        apps: list[subprocess.Popen[bytes]],
+        log: Path,
+        within: QRect | None = None,
+    ) -> dict[str, QRect]:
+        """Screenshots until every one of ``colors`` shows (inside ``within``)."""
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            _, image = await self.shot()
+            found = bounds(image, *colors, within=within)
+            if all(not box.isEmpty() for box in found.values()):
+                return found
+            if any(app.poll() is not None for app in apps):
+                output = await asyncio.to_thread(log.read_text)
+                raise AssertionError(f"an editor exited:\n{output}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never shown: {found}")
 
 
 @pytest.mark.asyncio
@@ -149,16 +197,7 @@ async def test_a_picture_dragged_between_two_words_moves_there_and_ctrl_z_puts_i
                 )
                 await activate(display, window)
                 # The editor shows the document from the relay: the picture and both words.
-                deadline = time.monotonic() + DEADLINE
-                while True:
-                    _, image = await screen.shot()
-                    found = bounds(image, MAGENTA, YELLOW, CYAN)
-                    if all(not box.isEmpty() for box in found.values()):
-                        break
-                    if app.poll() is not None:
-                        raise AssertionError(f"the editor exited:\n{log.read_text()}")
-                    if time.monotonic() > deadline:
-                        raise AssertionError(f"the document was never shown: {found}")
+                found = await screen.wait_for((MAGENTA, YELLOW, CYAN), [app], log)
                 picture, one, two = found[MAGENTA], found[YELLOW], found[CYAN]
                 assert picture.width() == 120, picture  # shown at its width (100 % zoom)
                 assert one.right() < two.left() and picture.right() < one.left()
@@ -167,17 +206,7 @@ async def test_a_picture_dragged_between_two_words_moves_there_and_ctrl_z_puts_i
                 # let go.
                 changes: list[int] = []  # the shared text's transactions from here on
                 sub = text.observe(lambda _event: changes.append(1))
-                start = picture.center()
-                to_x, to_y = two.left() - 1, two.center().y()
-                await processes.xdo_async(display, "mousemove", str(start.x()), str(start.y()))
-                await processes.xdo_async(display, "mousedown", "1")
-                steps = 6
-                for step in range(1, steps + 1):
-                    x = start.x() + (to_x - start.x()) * step // steps
-                    y = start.y() + (to_y - start.y()) * step // steps
-                    await processes.xdo_async(display, "mousemove", str(x), str(y))
-                await processes.xdo_async(display, "mousemove", str(to_x), str(to_y))
-                await processes.xdo_async(display, "mouseup", "1")
+                await drag(display, picture.center(), between(one, two))
                 await wait_until(
                     lambda: delta(text) == MOVED,
                     lambda: f"the picture moved between the words, have {described(delta(text))}",
@@ -204,3 +233,107 @@ async def test_a_picture_dragged_between_two_words_moves_there_and_ctrl_z_puts_i
             finally:
                 processes.stop(app)
                 await client.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(240)
+async def test_ctrl_drag_copies_and_a_drop_on_another_window_copies_with_the_size(
+    tmp_path: Path,
+) -> None:
+    """Ctrl held while dragging leaves the picture and drops a copy (one Ctrl+Z takes the
+    copy out); dragged onto another Coscribe window (another process, another document:
+    X drag and drop between two programs) the picture is copied there with its width and
+    alt, and the first document keeps it."""
+    processes.require_x_tools()
+    log = tmp_path / "editor.log"
+    second_log = tmp_path / "second.log"
+    target_ops: list[tuple[Any, dict[str, Any] | None]] = [
+        ("alpha", {"background": YELLOW}),
+        (" ", None),
+        ("beta", {"background": CYAN}),
+        ("\n", None),
+    ]
+    with (
+        processes.xvfb("1300x520x24") as display,
+        held_open(display),
+        processes.relay_server(tmp_path / "server") as base,
+    ):
+        docs: dict[str, pycrdt.Doc[Any]] = {"source": pycrdt.Doc(), "target": pycrdt.Doc()}
+        seed(content(docs["source"]))
+        seed(content(docs["target"]), target_ops)
+        for name, doc in docs.items():
+            meta(doc)[TITLE] = name.capitalize()  # the windows' titles tell them apart
+        clients = [
+            SyncClient(f"{base}/{name}", doc, pycrdt.Awareness(doc)) for name, doc in docs.items()
+        ]
+        source, target = content(docs["source"]), content(docs["target"])
+        screen = Screen(display, tmp_path)
+        async with asyncio.TaskGroup() as tg:
+            for client in clients:
+                tg.create_task(client.run())
+            apps = [
+                processes.start_editor(
+                    [f"{base}/source", "--data-dir", str(tmp_path / "ed1"), "--name", "Sam"],
+                    display,
+                    log,
+                ),
+                processes.start_editor(
+                    [f"{base}/target", "--data-dir", str(tmp_path / "ed2"), "--name", "Ana"],
+                    display,
+                    second_log,
+                ),
+            ]
+            try:
+                # Side by side (no window manager: the test places them).
+                windows = []
+                for app, title, x, app_log in zip(
+                    apps, ("Source", "Target"), (0, 650), (log, second_log), strict=True
+                ):
+                    window = await asyncio.to_thread(
+                        processes.wait_for_window, display, f"^{title} ", app, app_log
+                    )
+                    await processes.xdo_async(display, "windowmove", window, str(x), "0")
+                    await processes.xdo_async(display, "windowsize", window, "640", "520")
+                    windows.append(window)
+                left, right = QRect(0, 0, 640, 520), QRect(650, 0, 640, 520)
+                found = await screen.wait_for((MAGENTA, YELLOW, CYAN), apps, log, left)
+                picture, one, two = found[MAGENTA], found[YELLOW], found[CYAN]
+                await activate(display, windows[0])
+                # Ctrl+drag in the same document: a copy between "one " and "two".
+                await drag(display, picture.center(), between(one, two), ctrl=True)
+                copied = [*ORIGINAL[:5], (IMAGE, SIZE), *ORIGINAL[5:]]
+                await wait_until(
+                    lambda: delta(source) == copied,
+                    lambda: f"a copy between the words, have {described(delta(source))}",
+                    within=DEADLINE,
+                )
+                await processes.xdo_async(display, "key", "ctrl+z")
+                await wait_until(
+                    lambda: delta(source) == ORIGINAL,
+                    lambda: f"Ctrl+Z took the copy out, have {described(delta(source))}",
+                    within=DEADLINE,
+                )
+                # Onto the other window, between "alpha " and "beta": a copy with the size.
+                there = await screen.wait_for((YELLOW, CYAN), apps, second_log, right)
+                await drag(display, picture.center(), between(there[YELLOW], there[CYAN]))
+                arrived = [*target_ops[:2], (IMAGE, SIZE), *target_ops[2:]]
+                await wait_until(
+                    lambda: delta(target) == arrived,
+                    lambda: f"the picture in the other document, have {described(delta(target))}",
+                    within=DEADLINE,
+                )
+                await screen.wait_for((MAGENTA,), apps, second_log, right)
+                path, _ = await screen.shot()
+                shutil.copyfile(path, tmp_path / "copied.png")
+                assert delta(source) == ORIGINAL  # the first document keeps its picture
+                for window in windows:
+                    await activate(display, window)
+                    await processes.xdo_async(display, "key", "ctrl+q")
+                for app, app_log in zip(apps, (log, second_log), strict=True):
+                    status = await asyncio.to_thread(app.wait, DEADLINE)
+                    assert status == 0, app_log.read_text()
+            finally:
+                for app in apps:
+                    processes.stop(app)
+                for client in clients:
+                    await client.close()
