@@ -22,7 +22,8 @@ It owns the pieces every view of the document shares:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pycrdt
@@ -210,6 +211,15 @@ class DocumentModel(QObject):
         and after it (so the typing that follows is a step of its own too).
         """
         self._undo_clock_skip += UNDO_CAPTURE_MS + 1
+
+    @contextmanager
+    def undo_step(self) -> Iterator[None]:
+        """Local edits made inside (through the binding) are one CRDT transaction and an
+        undo step of their own: a command (a format, a moved picture), not typing."""
+        self.separate_undo_step()
+        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
+            yield
+        self.separate_undo_step()
 
     def _undo_clock(self) -> int:
         return time.monotonic_ns() // 1_000_000 + self._undo_clock_skip

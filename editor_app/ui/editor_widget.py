@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,6 @@ from editor_app.ui.remote_cursors import (
     paint_list_markers,
 )
 from editor_app.ui.spell_highlighter import SpellHighlighter, Spelling, shared_spelling
-from shared.origins import Origin
 
 _UNDO_KEYS = (QKeySequence.StandardKey.Undo,)
 #: Document margin in pixels: the left part holds list bullets and numbers.
@@ -207,6 +207,7 @@ class EditorWidget(QPlainTextEdit):
         self.verticalScrollBar().setValue(0)
         model.add_ops_listener(self._keep_caret)
         self._last_format: Attrs | None = None
+        self._formatting = False  # inside _format_step
         self.setReadOnly(model.read_only)
         model.readOnlyChanged.connect(self.setReadOnly)
         model.readOnlyChanged.connect(lambda _ro: self._resizer.refresh())  # no handles
@@ -295,10 +296,11 @@ class EditorWidget(QPlainTextEdit):
         if self.isReadOnly() or kind not in ("checked", "unchecked"):
             return
         edit = QTextCursor(self.document())
-        edit.beginEditBlock()
-        new = "unchecked" if kind == "checked" else "checked"
-        formats.set_block_attrs(self.document(), block, {"list": new})
-        edit.endEditBlock()
+        with self._format_step():
+            edit.beginEditBlock()
+            new = "unchecked" if kind == "checked" else "checked"
+            formats.set_block_attrs(self.document(), block, {"list": new})
+            edit.endEditBlock()
         self._emit_format()
 
     def set_align(self, align: str | None) -> None:
@@ -313,15 +315,16 @@ class EditorWidget(QPlainTextEdit):
             return
         doc = self.document()
         edit = QTextCursor(doc)
-        edit.beginEditBlock()
-        for block in self._selected_blocks():
-            level = int(formats.block_attrs(block).get("indent", 0)) + step
-            level = max(0, min(MAX_INDENT, level))
-            if doc.lastBlock() == block and level:
-                self._append_empty_line()
-                block = doc.findBlock(block.position())
-            formats.set_block_attrs(doc, block, {"indent": level or None})
-        edit.endEditBlock()
+        with self._format_step():
+            edit.beginEditBlock()
+            for block in self._selected_blocks():
+                level = int(formats.block_attrs(block).get("indent", 0)) + step
+                level = max(0, min(MAX_INDENT, level))
+                if doc.lastBlock() == block and level:
+                    self._append_empty_line()
+                    block = doc.findBlock(block.position())
+                formats.set_block_attrs(doc, block, {"indent": level or None})
+            edit.endEditBlock()
         self._emit_format()
 
     def toggle_block(self, key: str) -> None:
@@ -391,8 +394,9 @@ class EditorWidget(QPlainTextEdit):
         cursor = self.textCursor()
         if painted is None or not cursor.hasSelection() or self.isReadOnly():
             return False
-        self._set_inline(cursor, dict(painted["inline"]))
-        self._set_blocks(dict(painted["block"]))
+        with self._format_step():  # both parts: one undo step
+            self._set_inline(cursor, dict(painted["inline"]))
+            self._set_blocks(dict(painted["block"]))
         self.cancel_paint_format()
         return True
 
@@ -475,33 +479,52 @@ class EditorWidget(QPlainTextEdit):
         doc = self.document()
         start, end = cursor.selectionStart(), cursor.selectionEnd()
         edit = QTextCursor(doc)
-        edit.beginEditBlock()
-        block = doc.findBlock(start)
-        while block.isValid() and block.position() < end:
-            bstart = block.position()
-            formats.restyle_range(
-                doc,
-                max(start, bstart),
-                min(end, bstart + block.length() - 1),
-                attrs,
-                formats.style_level(block),
-            )
-            block = block.next()
-        edit.endEditBlock()
+        with self._format_step():
+            edit.beginEditBlock()
+            block = doc.findBlock(start)
+            while block.isValid() and block.position() < end:
+                bstart = block.position()
+                formats.restyle_range(
+                    doc,
+                    max(start, bstart),
+                    min(end, bstart + block.length() - 1),
+                    attrs,
+                    formats.style_level(block),
+                )
+                block = block.next()
+            edit.endEditBlock()
         self._emit_format()
 
     def _set_blocks(self, attrs: Attrs) -> None:
         if self.isReadOnly():
             return
         doc = self.document()
-        if doc.lastBlock() in self._selected_blocks() and any(attrs.values()):
-            self._append_empty_line()
-        edit = QTextCursor(doc)
-        edit.beginEditBlock()
-        for block in self._selected_blocks():
-            formats.set_block_attrs(doc, block, attrs)
-        edit.endEditBlock()
+        with self._format_step():
+            if doc.lastBlock() in self._selected_blocks() and any(attrs.values()):
+                self._append_empty_line()
+            edit = QTextCursor(doc)
+            edit.beginEditBlock()
+            for block in self._selected_blocks():
+                formats.set_block_attrs(doc, block, attrs)
+            edit.endEditBlock()
         self._emit_format()
+
+    @contextmanager
+    def _format_step(self) -> Iterator[None]:
+        """A format change from a command (Ctrl+B on a selection, a heading, a list...) is
+        an undo step of its own, as in Google Docs: the undo manager would join it with
+        typing less than 0.5 s before or after it (DocumentModel.separate_undo_step).
+        Nested steps (paint format sets inline and block formats) make one, in one
+        transaction."""
+        if self._formatting:
+            yield
+            return
+        self._formatting = True
+        try:
+            with self._model.undo_step():
+                yield
+        finally:
+            self._formatting = False
 
     def _append_empty_line(self) -> None:
         """The last line has no "\\n" to carry block attributes (Quill keeps them on the
@@ -740,12 +763,10 @@ class EditorWidget(QPlainTextEdit):
         if not fmt.isImageFormat():
             return False
         target = to - 1 if to > pos else to
-        self._model.separate_undo_step()
-        with self._model.doc.transaction(origin=Origin.LOCAL_EDIT):
+        with self._model.undo_step():
             cursor.removeSelectedText()
             cursor.setPosition(target)
             cursor.insertText(EMBED_CHAR, fmt)
-        self._model.separate_undo_step()
         cursor.setPosition(target)
         cursor.setPosition(target + 1, QTextCursor.MoveMode.KeepAnchor)
         self.setTextCursor(cursor)
