@@ -295,6 +295,7 @@ class QtTextBinding(QObject):
         plain_block = True
         char_formats: dict[Any, QTextCharFormat] = {}
         block_attrs: dict[Any, tuple[Attrs, Attrs, bool]] = {}
+        line_start: int | None = None  # where the cursor's line starts (None: ask Qt)
         for pos, text, attrs, embed in runs:
             if embed is not None:
                 self._insert(cursor, pos, text, attrs, embed)
@@ -306,6 +307,7 @@ class QtTextBinding(QObject):
                 level = formats.style_level(block)
                 plain_block = not block.blockFormat().properties()
                 char_formats.clear()
+                line_start = None
             try:
                 key = tuple(sorted(attrs.items())) if attrs else None
                 fmt = char_formats.get(key)
@@ -330,16 +332,20 @@ class QtTextBinding(QObject):
             if plain_line and plain_block:  # as in _insert: Qt splits the text itself
                 cursor.insertText(_showable(text), self._char_format(inline, None))
                 at = cursor.position()
+                line_start = None
                 continue
             lines = text.split("\n")
             for i, line in enumerate(lines):
                 if line:
                     cursor.insertText(_showable(line), self._char_format(inline, level))
                 if i < len(lines) - 1:
+                    if line_start is None:
+                        line_start = cursor.block().position()
+                    ended.append((line_start, block_only))
                     cursor.insertBlock()
-                    after = cursor.block()
-                    ended.append((after.previous().position(), block_only))
+                    line_start = cursor.position()
                     if level is not None:  # restyle moved text into the copied heading
+                        after = cursor.block()
                         start = after.position()
                         formats.restyle_range(
                             self._qdoc, start, start + after.length() - 1, {}, level
