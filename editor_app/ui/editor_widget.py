@@ -772,6 +772,59 @@ class EditorWidget(QPlainTextEdit):
         self.setTextCursor(cursor)
         return True
 
+    def move_selection(self, start: int, end: int, to: int) -> bool:
+        """Move the text in ``[start, end)`` to ``to`` (a position in the text as it is
+        now, as a drop names it), what dropping a selection dragged in this editor does.
+        The text keeps its own formats and pictures (bold stays bold, a picture its
+        width) and is selected where it lands.
+
+        One CRDT transaction (one update: delete the moved text, insert it once) and an
+        undo step of its own. Qt's own move of a dragged selection is one edit block,
+        which Qt reports as ONE change spanning everything from the source to the drop
+        point: the binding deleted and re-inserted all the text in between, so a
+        collaborator's edit there, their cursors and comments anchored in it moved, and
+        the update grew with the distance. Here the insert and the removal are two small
+        Qt changes inside one outer transaction (the binding's own transactions join it).
+        The moved text is inserted as a copy of the selection's own Qt fragment, not
+        through the paste path: a paste takes the caret's format (plain-text editor).
+
+        False (nothing changed) when read-only, when the range is empty, or when ``to``
+        is inside it or at either end of it."""
+        doc = self.document()
+        last = doc.characterCount() - 1
+        start, end = max(0, min(start, end)), min(max(start, end), last)
+        to = min(max(0, to), last)
+        if self.isReadOnly() or start >= end or start <= to <= end:
+            return False
+        cursor = QTextCursor(doc)
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        moved = cursor.selection()
+        length = end - start
+        with self._model.undo_step():
+            if to > end:  # insert first: the source's positions are not shifted
+                at = QTextCursor(doc)
+                at.setPosition(to)
+                at.insertFragment(moved)
+                cursor.removeSelectedText()
+                target = to - length
+            else:  # remove first: the drop point is before it, not shifted
+                cursor.removeSelectedText()
+                at = QTextCursor(doc)
+                at.setPosition(to)
+                at.insertFragment(moved)
+                target = to
+        selected = QTextCursor(doc)
+        selected.setPosition(target)
+        selected.setPosition(target + length, QTextCursor.MoveMode.KeepAnchor)
+        self.setTextCursor(selected)
+        return True
+
+    def _from_here(self, event: QDropEvent) -> bool:
+        """The drag started in this editor: a picture's (its source is the editor) or
+        Qt's drag of a selection (its source is the viewport, Qt's context widget)."""
+        return event.source() in (self, self.viewport())
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         super().dragEnterEvent(event)
         if event.isAccepted() and self._copied_here(event):
@@ -786,14 +839,15 @@ class EditorWidget(QPlainTextEdit):
         """A picture dragged from another Coscribe window is copied here, never moved:
         that window keeps its picture (Google Docs between two documents)."""
         return bool(
-            event.source() is not self
+            not self._from_here(event)
             and event.mimeData().hasFormat(EMBEDS_MIME)
             and event.possibleActions() & Qt.DropAction.CopyAction
         )
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        """A picture dragged in this editor and dropped here moves (:meth:`move_image`);
-        with Ctrl it is copied (Qt's drop inserts the dragged mime data). Every other
+        """A picture dragged in this editor and dropped here moves (:meth:`move_image`),
+        and so does a selection of text (:meth:`move_selection`); with Ctrl either is
+        copied (Qt's drop inserts the dragged mime data). Every other
         drop is Qt's (an insert of the mime data at the drop point, through
         :meth:`insertFromMimeData`), as an undo step of its own, and a copy when it
         comes from another window."""
@@ -811,6 +865,25 @@ class EditorWidget(QPlainTextEdit):
                 event.accept()
                 self.setFocus()
                 return
+        selection = self.textCursor()
+        if (
+            event.source() is self.viewport()
+            and event.dropAction() == Qt.DropAction.MoveAction
+            and selection.hasSelection()
+        ):
+            to = self.cursorForPosition(event.position().toPoint()).position()
+            super().dragLeaveEvent(QDragLeaveEvent())  # Qt's drop caret, its autoscroll
+            if self.isReadOnly() or not self.move_selection(
+                selection.selectionStart(), selection.selectionEnd(), to
+            ):
+                event.ignore()  # a viewer, or dropped inside the selection: nothing moves
+                return
+            # Qt's drag (startDrag) removes the selection itself only when the drop
+            # target is another widget; here the target is its own viewport.
+            event.setDropAction(Qt.DropAction.MoveAction)
+            event.accept()
+            self.setFocus()
+            return
         copy = self._copied_here(event)
         if copy:
             event.setDropAction(Qt.DropAction.CopyAction)
