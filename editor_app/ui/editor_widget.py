@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +61,7 @@ from PySide6.QtGui import (
     QTextBlockFormat,
     QTextCursor,
     QTextDocument,
+    QTextDocumentFragment,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QApplication, QMenu, QPlainTextEdit, QWidget
@@ -101,6 +104,9 @@ DESK_COLORS = {False: ("#f1f3f4", "#dadce0"), True: ("#1f1f1f", "#3c4043")}
 #: The clipboard format that carries the images of text copied in the editor: JSON
 #: ``{"text": the copied text, "images": [[url, attributes] or null per U+FFFC]}``.
 EMBEDS_MIME = "application/x-coscribe-embeds"
+#: The clipboard format that names a selection copied in this program (a random token):
+#: its exact Qt fragment is kept in ``EditorWidget._copied`` for the paste.
+COPY_MIME = "application/x-coscribe-copy"
 #: File name endings a dropped file is read as a picture for.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"})
 
@@ -135,6 +141,10 @@ class EditorWidget(QPlainTextEdit):
             ("Page 2 of 5"); emitted only when either changes.
         pagelessChanged(bool): the view was switched to one continuous sheet or back.
     """
+
+    #: The last selection copied or cut in this program: (token, Qt fragment); see
+    #: :meth:`createMimeDataFromSelection`. One per program, as the clipboard is.
+    _copied: tuple[str, QTextDocumentFragment, weakref.ref[EditorWidget]] | None = None
 
     formatChanged = Signal(dict)
     #: A picture could not be inserted (pasted or dropped); the sentence says why.
@@ -619,6 +629,13 @@ class EditorWidget(QPlainTextEdit):
         as the picture itself for other applications."""
         mime = super().createMimeDataFromSelection()
         cursor = self.textCursor()
+        # The selection as Qt's own fragment (every format, pictures, block formats), kept
+        # in this program under a token the clipboard carries: a paste of that copy in any
+        # window of this program inserts it whole, as Google Docs' Ctrl+V keeps formats.
+        # (Qt's plain-text paste dropped them; its HTML loses colours and headings.)
+        token = uuid.uuid4().hex
+        EditorWidget._copied = (token, cursor.selection(), weakref.ref(self))
+        mime.setData(COPY_MIME, QByteArray(token.encode("ascii")))
         start, end = cursor.selectionStart(), cursor.selectionEnd()
         found = self._images_between(start, end)
         if not found:
@@ -653,6 +670,8 @@ class EditorWidget(QPlainTextEdit):
         text they copy); else Qt's plain-text paste."""
         if self.isReadOnly():
             return
+        if self._paste_copy(source):
+            return
         if source.hasFormat(EMBEDS_MIME) and self._paste_with_images(source):
             return
         files = self._image_files(source)
@@ -672,6 +691,25 @@ class EditorWidget(QPlainTextEdit):
             self.imageRefused.emit(message)
             return
         super().insertFromMimeData(source)
+
+    def _paste_copy(self, source: QMimeData) -> bool:
+        """Insert a selection copied in this program with all its formats (one edit, one
+        transaction, one undo step); False if ``source`` is not that copy."""
+        copied = EditorWidget._copied
+        if copied is None:
+            return False
+        token = bytes(source.data(COPY_MIME).data()).decode("ascii", "replace")
+        if token != copied[0]:
+            return False
+        if copied[2]() is not self and EMBED_CHAR in copied[1].toPlainText():
+            # Its pictures name this editor's decoded images: into another document they
+            # go through the images' own clipboard format (EMBEDS_MIME) instead.
+            return False
+        cursor = self.textCursor()
+        cursor.insertFragment(copied[1])
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+        return True
 
     def _paste_with_images(self, source: QMimeData) -> bool:
         """Insert :data:`EMBEDS_MIME` content (text in the caret's format, images as they
