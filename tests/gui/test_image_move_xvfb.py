@@ -14,6 +14,9 @@ import asyncio
 import shutil
 import subprocess
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QColor, QImage
 
-from editor_app.core.schema import TITLE, content, meta
+from editor_app.core.schema import content
 from editor_app.core.sync_client import SyncClient
 from tests.e2e import processes
 from tests.gui.test_image_resize import picture_url
@@ -168,11 +171,26 @@ class Screen:
                 raise AssertionError(f"never shown: {found}")
 
 
-@pytest.mark.asyncio
-@pytest.mark.timeout(240)
-async def test_a_picture_dragged_between_two_words_moves_there_and_ctrl_z_puts_it_back(
-    tmp_path: Path,
-) -> None:
+@dataclass
+class Editing:
+    """The real editor on its own Xvfb display, showing ``text`` (a Qt-free client's copy
+    of the document, through the real relay), its window activated."""
+
+    display: str
+    doc: pycrdt.Doc[Any]
+    text: pycrdt.Text
+    screen: Screen
+    app: subprocess.Popen[bytes]
+    log: Path
+
+
+@asynccontextmanager
+async def editing(
+    tmp_path: Path, name: str, ops: list[tuple[Any, dict[str, Any] | None]] = ORIGINAL
+) -> AsyncIterator[Editing]:
+    """Xvfb, the relay, a client that seeded the document ``name`` with ``ops``, and the
+    editor opened on it; at the end of the block the editor is quit with Ctrl+Q and must
+    exit cleanly (everything is stopped whatever happens)."""
     processes.require_x_tools()
     log = tmp_path / "editor.log"
     with (
@@ -180,12 +198,11 @@ async def test_a_picture_dragged_between_two_words_moves_there_and_ctrl_z_puts_i
         held_open(display),
         processes.relay_server(tmp_path / "server") as base,
     ):
-        url = f"{base}/moving"
+        url = f"{base}/{name}"
         doc: pycrdt.Doc[Any] = pycrdt.Doc()
         text = content(doc)
-        seed(text)
+        seed(text, ops)
         client = SyncClient(url, doc, pycrdt.Awareness(doc))
-        screen = Screen(display, tmp_path)
         async with asyncio.TaskGroup() as tg:
             tg.create_task(client.run())
             app = processes.start_editor(
@@ -196,43 +213,52 @@ async def test_a_picture_dragged_between_two_words_moves_there_and_ctrl_z_puts_i
                     processes.wait_for_window, display, "Coscribe", app, log
                 )
                 await activate(display, window)
-                # The editor shows the document from the relay: the picture and both words.
-                found = await screen.wait_for((MAGENTA, YELLOW, CYAN), [app], log)
-                picture, one, two = found[MAGENTA], found[YELLOW], found[CYAN]
-                assert picture.width() == 120, picture  # shown at its width (100 % zoom)
-                assert one.right() < two.left() and picture.right() < one.left()
-                # Press on the picture, move past the drag distance, on to the space
-                # between "one " and "two" (its right half: the drop is after the space),
-                # let go.
-                changes: list[int] = []  # the shared text's transactions from here on
-                sub = text.observe(lambda _event: changes.append(1))
-                await drag(display, picture.center(), between(one, two))
-                await wait_until(
-                    lambda: delta(text) == MOVED,
-                    lambda: f"the picture moved between the words, have {described(delta(text))}",
-                    within=DEADLINE,
-                )
-                text.unobserve(sub)
-                assert len(changes) == 1, "the move reached the relay in more than one piece"
-                # The editor shows it there: the magenta is now right of "one ", left of "two".
-                path, image = await screen.shot()
-                after = bounds(image, MAGENTA, YELLOW, CYAN)
-                moved = after[MAGENTA]
-                assert moved.width() == 120, moved
-                assert after[YELLOW].right() < moved.left() < moved.right() < after[CYAN].left()
-                shutil.copyfile(path, tmp_path / "moved.png")
-                # One Ctrl+Z puts it back where it was.
-                await processes.xdo_async(display, "key", "ctrl+z")
-                await wait_until(
-                    lambda: delta(text) == ORIGINAL,
-                    lambda: f"Ctrl+Z put the picture back, have {described(delta(text))}",
-                    within=DEADLINE,
-                )
+                yield Editing(display, doc, text, Screen(display, tmp_path), app, log)
                 await processes.xdo_async(display, "key", "ctrl+q")
                 assert await asyncio.to_thread(app.wait, DEADLINE) == 0, log.read_text()
             finally:
                 processes.stop(app)
                 await client.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(240)
+async def test_a_picture_dragged_between_two_words_moves_there_and_ctrl_z_puts_it_back(
+    tmp_path: Path,
+) -> None:
+    async with editing(tmp_path, "moving") as ed:
+        display, text, screen = ed.display, ed.text, ed.screen
+        # The editor shows the document from the relay: the picture and both words.
+        found = await screen.wait_for((MAGENTA, YELLOW, CYAN), [ed.app], ed.log)
+        picture, one, two = found[MAGENTA], found[YELLOW], found[CYAN]
+        assert picture.width() == 120, picture  # shown at its width (100 % zoom)
+        assert one.right() < two.left() and picture.right() < one.left()
+        # Press on the picture, move past the drag distance, on to the space between
+        # "one " and "two" (its right half: the drop is after the space), let go.
+        changes: list[int] = []  # the shared text's transactions from here on
+        sub = text.observe(lambda _event: changes.append(1))
+        await drag(display, picture.center(), between(one, two))
+        await wait_until(
+            lambda: delta(text) == MOVED,
+            lambda: f"the picture moved between the words, have {described(delta(text))}",
+            within=DEADLINE,
+        )
+        text.unobserve(sub)
+        assert len(changes) == 1, "the move reached the relay in more than one piece"
+        # The editor shows it there: the magenta is now right of "one ", left of "two".
+        path, image = await screen.shot()
+        after = bounds(image, MAGENTA, YELLOW, CYAN)
+        moved = after[MAGENTA]
+        assert moved.width() == 120, moved
+        assert after[YELLOW].right() < moved.left() < moved.right() < after[CYAN].left()
+        shutil.copyfile(path, tmp_path / "moved.png")
+        # One Ctrl+Z puts it back where it was.
+        await processes.xdo_async(display, "key", "ctrl+z")
+        await wait_until(
+            lambda: delta(text) == ORIGINAL,
+            lambda: f"Ctrl+Z put the picture back, have {described(delta(text))}",
+            within=DEADLINE,
+        )
 
 
 @pytest.mark.asyncio
@@ -247,49 +273,20 @@ async def test_ctrl_drag_copies_the_picture_and_ctrl_z_takes_the_copy_out(
     by hand, and by the offscreen test of a drop from another window); driven by xdotool
     between two programs under Xvfb without a window manager, that X drag and drop did
     not arrive reliably when this file ran as a whole, so it is not part of this test."""
-    processes.require_x_tools()
-    log = tmp_path / "editor.log"
-    with (
-        processes.xvfb("900x600x24") as display,
-        held_open(display),
-        processes.relay_server(tmp_path / "server") as base,
-    ):
-        doc: pycrdt.Doc[Any] = pycrdt.Doc()
-        seed(content(doc))
-        meta(doc)[TITLE] = "Source"
-        client = SyncClient(f"{base}/source", doc, pycrdt.Awareness(doc))
-        source = content(doc)
-        screen = Screen(display, tmp_path)
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(client.run())
-            app = processes.start_editor(
-                [f"{base}/source", "--data-dir", str(tmp_path / "ed1"), "--name", "Sam"],
-                display,
-                log,
-            )
-            try:
-                window = await asyncio.to_thread(
-                    processes.wait_for_window, display, "^Source ", app, log
-                )
-                found = await screen.wait_for((MAGENTA, YELLOW, CYAN), [app], log)
-                picture, one, two = found[MAGENTA], found[YELLOW], found[CYAN]
-                await activate(display, window)
-                await drag(display, picture.center(), between(one, two), ctrl=True)
-                copied = [*ORIGINAL[:5], (IMAGE, SIZE), *ORIGINAL[5:]]
-                await wait_until(
-                    lambda: delta(source) == copied,
-                    lambda: f"a copy between the words, have {described(delta(source))}",
-                    within=DEADLINE,
-                )
-                await processes.xdo_async(display, "key", "ctrl+z")
-                await wait_until(
-                    lambda: delta(source) == ORIGINAL,
-                    lambda: f"Ctrl+Z took the copy out, have {described(delta(source))}",
-                    within=DEADLINE,
-                )
-                await processes.xdo_async(display, "key", "ctrl+q")
-                status = await asyncio.to_thread(app.wait, DEADLINE)
-                assert status == 0, log.read_text()
-            finally:
-                processes.stop(app)
-                await client.close()
+    async with editing(tmp_path, "source") as ed:
+        display, source = ed.display, ed.text
+        found = await ed.screen.wait_for((MAGENTA, YELLOW, CYAN), [ed.app], ed.log)
+        picture, one, two = found[MAGENTA], found[YELLOW], found[CYAN]
+        await drag(display, picture.center(), between(one, two), ctrl=True)
+        copied = [*ORIGINAL[:5], (IMAGE, SIZE), *ORIGINAL[5:]]
+        await wait_until(
+            lambda: delta(source) == copied,
+            lambda: f"a copy between the words, have {described(delta(source))}",
+            within=DEADLINE,
+        )
+        await processes.xdo_async(display, "key", "ctrl+z")
+        await wait_until(
+            lambda: delta(source) == ORIGINAL,
+            lambda: f"Ctrl+Z took the copy out, have {described(delta(source))}",
+            within=DEADLINE,
+        )

@@ -24,6 +24,7 @@ from editor_app.qt import formats
 from editor_app.ui.editor_widget import EditorWidget
 from shared.origins import Origin
 from tests.gui.test_binding import assert_mirrors, content, make_editor, qt_text, remote_edit
+from tests.gui.test_paste_many_lines import doc_with
 
 WORDS = ("한국어 문장", "😀 smile", "e\u0301te\u0301", "中文", "plain words")
 LINES = 2000
@@ -46,16 +47,6 @@ def lines_of(block_attrs: list[dict[str, Any]], lines: int = LINES) -> list[Runs
         runs.append(("\n", block_attrs[i % len(block_attrs)]))
         out.append(runs)
     return out
-
-
-def doc_with(runs: Runs) -> pycrdt.Doc[Any]:
-    doc: pycrdt.Doc[Any] = pycrdt.Doc()
-    text = content(doc)
-    pos = 0
-    for piece, attrs in runs:
-        text.insert(pos, piece, attrs)
-        pos += len(piece.encode())
-    return doc
 
 
 def paste_at(at: int, lines: list[Runs]) -> Any:

@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from editor_app.ui.editor_widget import COPY_MIME, EditorWidget
 from tests.gui.test_binding import Recorder, content, make_editor
+from tests.gui.test_paste_many_lines import doc_with
 
 RUNS: list[tuple[str, dict[str, Any]]] = [
     ("plain ", {}),
@@ -26,13 +27,7 @@ RUNS: list[tuple[str, dict[str, Any]]] = [
 
 
 def document() -> pycrdt.Doc[Any]:
-    doc: pycrdt.Doc[Any] = pycrdt.Doc()
-    text = content(doc)
-    pos = 0
-    for piece, attrs in RUNS:
-        text.insert(pos, piece, attrs)
-        pos += len(piece.encode())
-    return doc
+    return doc_with(RUNS)
 
 
 def select(editor: EditorWidget, start: int, end: int) -> None:
