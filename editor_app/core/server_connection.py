@@ -43,6 +43,7 @@ from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from shared import mux
 from shared.errors import CloseCode, DecodeError, ProtocolError, RemoteError
@@ -157,8 +158,18 @@ class Channel:
         return self._inbox.pop(0)
 
     async def send(self, message: bytes) -> None:
+        self.queue(message)
+
+    def queue(self, message: bytes) -> None:
+        """Queue ``message`` for the server (it leaves with the connection's next frame:
+        at the next event-loop turn, or at :meth:`flush`)."""
         if self._end is None:
             self._conn._send(self._prefix + message)
+
+    def flush(self) -> None:
+        """Write what is queued now, in this call (see :meth:`ServerConnection.flush`)."""
+        if self._end is None:
+            self._conn.flush()
 
     async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """End the document (idempotent); the server's CLOSE_DOCUMENT finishes it."""
@@ -547,6 +558,27 @@ class ServerConnection:
     def _send(self, payload: bytes) -> None:
         self._link.send(payload)
         self._outbox.set()
+
+    def flush(self) -> None:
+        """Write the queued payloads to the WebSocket carrier now, in this call.
+
+        Why: the writer task runs an event-loop turn later, and in the editor Qt repaints
+        the window first: a typed character waited ~2-4 ms (the repaint and two loop hops)
+        before it left. The editor flushes at the end of each key press instead. What the
+        carrier cannot take at once (no WebSocket carrier, not open, or data still waiting
+        in its buffer: flow control) is left to the writer task, which waits for the
+        buffer to drain; the frames go out in the same order either way (each is taken
+        from the reliable link and written to the transport in one step).
+        """
+        ws = self._ws
+        link = self._link
+        if ws is None or not (link.has_unsent or link.ack_due):
+            return
+        if ws.protocol.state is not State.OPEN or ws.transport.get_write_buffer_size():
+            return
+        while link.has_unsent or link.ack_due:
+            ws.protocol.send_binary(link.take_frame().encode())
+        ws.send_data()
 
     def _closing_channel(self, channel: Channel) -> bool:
         """True if ``channel`` is no longer ours (nothing to tell the server)."""

@@ -122,9 +122,15 @@ class _LinkClosed(Exception):
 class _WebSocketLink:
     """A document's own WebSocket, as the link ``SyncClient`` pumps."""
 
+    #: websockets' send is a coroutine: messages leave through the writer task.
+    sends_now = False
+
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.extensions = ws.subprotocol == SUBPROTOCOL
+
+    def send_now(self, messages: list[bytes]) -> None:
+        raise NotImplementedError("a document's own WebSocket sends through the writer task")
 
     async def recv(self) -> bytes:
         try:
@@ -166,7 +172,15 @@ class _ChannelLink:
         return message
 
     async def send(self, message: bytes) -> None:
-        await self.channel.send(message)
+        self.channel.queue(message)
+
+    #: The connection's frames can be written from a plain call (:meth:`send_now`).
+    sends_now = True
+
+    def send_now(self, messages: list[bytes]) -> None:
+        for message in messages:
+            self.channel.queue(message)
+        self.channel.flush()
 
     async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         await self.channel.close(code, reason)
@@ -263,6 +277,7 @@ class SyncClient:
         self._read_only = False
         self._can_comment = True
         self._synced_at: float | None = None
+        self._writing = False  # the writer task is between taking messages and sending them
 
     # ------------------------------------------------------------------ public API
 
@@ -547,9 +562,32 @@ class SyncClient:
             while True:
                 await self._outbox.wait()
                 self._outbox.clear()
-                for message in session.data_to_send():
-                    await link.send(message)
+                self._writing = True
+                try:
+                    for message in session.data_to_send():
+                        await link.send(message)
+                finally:
+                    self._writing = False
                 self._update_connected_status(session)
+
+    def flush(self) -> None:
+        """Send what the session has queued now, in this call, if the link can (a channel
+        on a WebSocket carrier that is not applying back-pressure); else it leaves with the
+        writer task at the next event-loop turn, as always.
+
+        The editor calls this at the end of each key press: a typed character then leaves
+        before Qt repaints the window (a repaint and two loop hops delayed it by 2-4 ms),
+        and the key's edit and caret move still share one frame.
+        """
+        session, link = self._session, self._link
+        if session is None or session.closed or link is None or self._writing:
+            return
+        if not link.sends_now:
+            return
+        messages = session.data_to_send()
+        if messages:
+            link.send_now(messages)
+            self._update_connected_status(session)
 
     async def _renew_awareness(self) -> None:
         """y-protocols liveness: renew our state, drop remote states that went silent."""

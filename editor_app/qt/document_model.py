@@ -63,6 +63,10 @@ class DocumentModel(QObject):
     canUndoChanged = Signal(bool)
     canRedoChanged = Signal(bool)
     remotePresenceChanged = Signal()
+    #: A view finished handling the user's input (a key press): what it changed may leave
+    #: now. The app connects the sync client's ``flush``, so a typed character goes out
+    #: before Qt repaints the window rather than an event-loop turn after it.
+    inputHandled = Signal()
     readOnlyChanged = Signal(bool)
 
     def __init__(

@@ -178,6 +178,7 @@ class CoscribeApp(QObject):
         )
         client.on_incarnation = local.set_incarnation
         model = DocumentModel(doc)
+        model.inputHandled.connect(client.flush)
         presence = PresenceTracker(awareness, model.text, model.index)
         presence.set_user(self.display_name, self.settings.color)
         model.set_presence(presence)

@@ -101,6 +101,8 @@ BODY_FAMILIES = ("Arial", "Liberation Sans", "Noto Sans", "Open Sans", "DejaVu S
 FADE_FRAME = 0.04
 #: The desk between sheets and the sheets' edge, light and dark (as the window's desk).
 DESK_COLORS = {False: ("#f1f3f4", "#dadce0"), True: ("#1f1f1f", "#3c4043")}
+#: Events after which what the user changed is sent at once (``DocumentModel.inputHandled``).
+_INPUT_EVENTS = frozenset({QEvent.Type.KeyPress, QEvent.Type.InputMethod})
 #: The clipboard format that carries the images of text copied in the editor: JSON
 #: ``{"text": the copied text, "images": [[url, attributes] or null per U+FFFC]}``.
 EMBEDS_MIME = "application/x-coscribe-embeds"
@@ -1073,6 +1075,8 @@ class EditorWidget(QPlainTextEdit):
                 event.accept()
                 return True
         handled = super().event(event)
+        if event.type() in _INPUT_EVENTS and not self.isReadOnly():
+            self._model.inputHandled.emit()  # send what the key changed before the repaint
         if event.type() == QEvent.Type.Paint and self._desk_rows:
             # The frame around the viewport (border, padding): the desk between sheets
             # runs across the whole page width.

@@ -260,3 +260,22 @@ def test_local_selection_is_reported_in_utf16(qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: (aw_a.get_local_state() or {}).get("cursor") is not None)
     _deliver(aw_a, aw_b)
     assert [(p.name, p.anchor, p.head) for p in theirs.collaborators()] == [("Me", 8, 14)]
+
+
+# ------------------------------------------------------------------ sending at once
+
+
+def test_a_key_press_reports_input_handled_with_its_edit_already_in_the_crdt(
+    qtbot: QtBot,
+) -> None:
+    """The app connects ``inputHandled`` to the sync client's flush: the key's edit must be
+    in the document when it fires, once per key, and a viewer's keys fire nothing."""
+    editor = make_editor(qtbot)
+    seen: list[str] = []
+    editor.model.inputHandled.connect(lambda: seen.append(str(editor.model.text)))
+    for key in (Qt.Key.Key_H, Qt.Key.Key_I):
+        qtbot.keyClick(editor, key)
+    assert [t.rstrip("\n") for t in seen] == ["h", "hi"]
+    editor.model.read_only = True
+    qtbot.keyClick(editor, Qt.Key.Key_X)
+    assert len(seen) == 2
