@@ -6,9 +6,14 @@ turns it into CRDT changes. Formatting actions therefore only change Qt formats 
 reports them as Quill attributes. Undo/redo keys go to the model's CRDT undo manager (the
 QTextDocument's own undo stack is switched off, so there is exactly one undo system).
 
-Paste is plain text: arbitrary HTML from other applications brings tables, frames and fonts
-that have no Quill attribute and would not reach collaborators. Pictures are the exception:
-an image on the clipboard, image files dropped on the page and *Insert ▸ Image…* all go
+Paste keeps formats, but only those with a Quill attribute: a selection copied in this
+program is inserted as its own Qt fragment (every format, its pictures); HTML copied in
+another program (a browser, Google Docs, LibreOffice, Word) goes through
+:mod:`editor_app.qt.html_paste`, which maps it onto Quill attributes and builds what is
+inserted with the functions that show a collaborator's formats, because Qt's own HTML
+paste brings tables, frames, fonts and sizes that have no Quill attribute and would never
+reach collaborators. Ctrl+Shift+V pastes plain text. Pictures: an image on the clipboard,
+image files dropped on the page and *Insert ▸ Image…* all go
 through :func:`editor_app.qt.images.prepare_bytes` (the size rules of
 :mod:`editor_app.core.images`) and become one image embed; text copied in the editor
 carries its images in a private clipboard format, so copy, paste and drag keep them.
@@ -72,7 +77,7 @@ from editor_app.core.offsets import EMBED_CHAR
 from editor_app.core.presence import Collaborator, PresenceTracker
 from editor_app.core.schema import INLINE_ATTRS, MAX_INDENT
 from editor_app.core.text_ops import Op, transform_position
-from editor_app.qt import formats, images
+from editor_app.qt import formats, html_paste, images
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import Attrs
@@ -669,7 +674,8 @@ class EditorWidget(QPlainTextEdit):
     def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802
         """Paste and drop: this editor's text with its images; image files; a picture on
         the clipboard (unless it comes with text: office programs add a picture of the
-        text they copy); else Qt's plain-text paste."""
+        text they copy); another program's HTML with its Quill formats; else Qt's
+        plain-text paste."""
         if self.isReadOnly():
             return
         if self._paste_copy(source):
@@ -692,6 +698,8 @@ class EditorWidget(QPlainTextEdit):
             message = str(exc) if isinstance(exc, ImageRefused) else f"Could not read it: {exc}"
             self.imageRefused.emit(message)
             return
+        if source.hasHtml() and self._paste_html(source.html()):
+            return
         super().insertFromMimeData(source)
 
     def _paste_copy(self, source: QMimeData) -> bool:
@@ -709,6 +717,21 @@ class EditorWidget(QPlainTextEdit):
             return False
         cursor = self.textCursor()
         cursor.insertFragment(copied[1])
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+        return True
+
+    def _paste_html(self, html: str) -> bool:
+        """Insert another program's HTML with the formats Coscribe has a Quill attribute
+        for (:mod:`editor_app.qt.html_paste`): one edit, one CRDT transaction, one undo
+        step. False when it holds no content or is too large to convert quickly (its
+        plain text is pasted instead)."""
+        paste = html_paste.prepare(html, self.document())
+        if paste is None:
+            return False
+        cursor = self.textCursor()
+        with self._model.undo_step():
+            paste.insert(cursor)
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
         return True
