@@ -41,6 +41,11 @@ Measures, with a real EditorWidget bound to a real pycrdt document (issue 3's ta
    keystroke (both editors and the relay run in this one process), which moves far less
    than latency on a shared machine.
 
+   ``latency-apart`` / ``latency-large-apart`` time the same with the programs apart,
+   as deployed: the relay is ``python -m sync_server`` and the reader B a second process
+   (``bench/latency_apart.py``), so the writer's repaint and the relay's work no longer
+   queue in front of B's; CPU per keystroke is reported per process.
+
 5. ``keystroke-after-open`` / ``keystroke-after-paste`` (target: < 50 ms): Ctrl+End and
    the first key right after a ``--size-mb`` document was opened / pasted (by a
    collaborator; ``--local-paste``: here), until the view is repainted, then 10 more keys.
@@ -621,6 +626,8 @@ PARTS = (
     "trace-remote-batched-shown",
     "latency",
     "latency-large",
+    "latency-apart",
+    "latency-large-apart",
 )
 
 
@@ -629,6 +636,12 @@ def run_part(part: str, args: argparse.Namespace) -> None:
     assert isinstance(app, QApplication)
     if part == "latency":
         bench_latency(app, args.latency_keys, gap=0.03, size_mb=0.0)
+        return
+    if part.endswith("-apart"):  # the writer, the relay and the reader in three processes
+        import latency_apart
+
+        size, warmup = (args.size_mb, args.warmup_keys) if "large" in part else (0.0, 0)
+        latency_apart.bench(app, args.latency_keys, gap=0.03, size_mb=size, warmup=warmup)
         return
     if part == "first-keystroke":
         bench_first_keystroke(app, args.size_mb)
