@@ -442,16 +442,19 @@ class PageLayout(QPlainTextDocumentLayout):
         is repainted when its height is unchanged (else what Qt asks for: the document
         size and the whole view). Anything else goes to Qt as before (after the
         ``contentsChange`` that marked the blocks dirty, as Qt reports that first)."""
-        if not self._edit_in_place(position, removed + added):
+        if not self._edit_in_place(position, added):
             super().documentChanged(position, removed, added)
             self._block_count = self.document().blockCount()
 
-    def _edit_in_place(self, position: int, changed: int) -> bool:
+    def _edit_in_place(self, position: int, added: int) -> bool:
+        # What changed is [position, position + added) of the text as it is now (Qt also
+        # counts what was removed, which over-reaches when an edit and a restyle of its
+        # block, the spell checker's, come as one change: typing in a word it marks).
         doc = self.document()
         if doc.blockCount() != self._block_count:
             return False
         block = doc.findBlock(position)
-        if not block.isValid() or block != doc.findBlock(max(0, position + changed - 1)):
+        if not block.isValid() or block != doc.findBlock(max(position, position + added - 1)):
             return False
         data = block.userData()
         if (

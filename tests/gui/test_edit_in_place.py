@@ -57,6 +57,10 @@ def shown(qtbot: QtBot, *, pageless: bool) -> EditorWidget:
     remote_edit(doc, lambda t: t.format(ends[0], ends[0] + 1, {"header": 1}))
     remote_edit(doc, lambda t: t.format(ends[1], ends[1] + 1, {"align": "center"}))
     remote_edit(doc, lambda t: t.format(ends[3], ends[3] + 1, {"list": "bullet"}))
+    # Spell checking on (as in the app): a key in a misspelled word restyles its block in
+    # the same change as the key.
+    spell = editor.spell
+    qtbot.waitUntil(lambda: spell is None or not spell.spelling.loading, timeout=30_000)
     settle()
     return editor
 
@@ -93,14 +97,20 @@ def test_typing_in_a_paragraph_repaints_it_alone_and_shows_what_a_full_repaint_s
         editor = shown(qtbot, pageless=pageless)
         editor.setFocus()
         before = editor.page_layout.in_place
-        for line, column, keys in ((1, 7, "more "), (4, 3, "ab"), (3, 0, "x")):
+        for line, column, keys in ((1, 7, "more "), (4, 3, "ab"), (3, 0, "x"), (1, 0, "qzx")):
             caret_in(editor, line, column)
+            # Placed to the end (as when typing starts after a pause): an edit then takes
+            # the short path (with a walk still pending above, Qt's path is taken).
+            qtbot.waitUntil(lambda: editor.page_layout.is_paginated or pageless)
             settle()
             for key in keys:
                 qtbot.keyClicks(editor, key)
                 settle()
                 assert on_screen(editor) == repainted(editor), f"stale after {key!r}"
-        assert editor.page_layout.in_place - before == 8  # every key took the short path
+        assert editor.page_layout.in_place - before == 11  # every key took the short path
+        spell = editor.spell
+        if spell is not None and spell.spelling.checker is not None:
+            assert spell.misspelled(editor.document().findBlockByNumber(1))  # "qzx..." marked
 
 
 @pytest.mark.parametrize("pageless", [False, True])
