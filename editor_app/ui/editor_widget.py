@@ -233,6 +233,9 @@ class EditorWidget(QPlainTextEdit):
         # left behind when a partial repaint (a keystroke) moves a caret.
         self._flag_clock = FlagClock()
         self._flags: list[Flag] = []
+        #: Where the last paint drew collaborators' carets and flags (None: a selection
+        #: too, or not painted yet), for :meth:`_presence_changed` to repaint only those.
+        self._presence_painted: list[QRect] | None = None
         self._hovered: int | None = None
         self._remote_edits: list[tuple[int, int]] = []
         # Collaborators with their cursors resolved, for the presence they were resolved
@@ -1456,6 +1459,7 @@ class EditorWidget(QPlainTextEdit):
                 )
             else:
                 self._flags = []
+            self._presence_painted = self._presence_marks(people, self._flags)
             self._resizer.paint(painter)
         finally:
             painter.end()
@@ -1557,14 +1561,45 @@ class EditorWidget(QPlainTextEdit):
         return people
 
     def _presence_changed(self) -> None:
+        """A collaborator moved, came or went: repaint where their carets and flags were
+        drawn and where they go now, not the whole view (a remote keystroke moves the
+        typist's caret: repainting everything shown cost the reader ~1.5 ms per key).
+        With a selection on either side (it can cover many lines), the whole view."""
         self._people_cache = None
         now = time.monotonic()
         people = self._people()
         for person in people:
             self._flag_clock.observe(person.client_id, person.anchor, person.head, now)
         self._flag_clock.forget_except({p.client_id for p in people})
-        self.viewport().update()
+        before = self._presence_painted
+        clock, hovered = self._flag_clock, self._hovered
+        flags = [
+            Flag(cid, "", rect, 1.0)
+            for cid, rect in flag_rects(
+                self, people, lambda cid: clock.opacity(cid, now, hovered=cid == hovered)
+            )
+        ]
+        after = self._presence_marks(people, flags)
+        if before is None or after is None:
+            self.viewport().update()
+        else:
+            for rect in before + after:
+                self.viewport().update(rect)
         self._schedule_flags()
+
+    def _presence_marks(self, people: list[Collaborator], flags: list[Flag]) -> list[QRect] | None:
+        """The viewport rectangles of ``people``'s carets (with their top marks) and of
+        ``flags``; None when someone has a selection."""
+        marks: list[QRect] = []
+        for person in people:
+            if person.head is None:
+                continue
+            if person.anchor is not None and person.anchor != person.head:
+                return None
+            caret = caret_rect(self, person.head)
+            marks.append(caret.adjusted(-4.0, -4.0, 6.0, 4.0).toAlignedRect())
+        marks.extend(flag.rect.toAlignedRect().adjusted(-1, -1, 1, 1) for flag in flags)
+        return marks
 
     def _text_changed(self, pos: int, _removed: int, added: int) -> None:
         self._people_cache = None  # their cursors are resolved against the text

@@ -19,6 +19,7 @@ from editor_app.core.schema import content
 from editor_app.qt.document_model import DocumentModel
 from editor_app.ui.editor_widget import EditorWidget
 from tests.gui.test_binding import remote_edit
+from tests.gui.test_edit_in_place import on_screen, repainted, settle
 
 TEXT = "first line of text\nsecond line here\nthird"
 
@@ -138,3 +139,38 @@ def test_a_keystroke_that_moves_a_flag_repaints_where_it_was(qtbot: QtBot) -> No
     (after,) = editor.visible_flags()
     assert after.rect.left() > before.rect.left()  # it moved with the caret
     assert QRegion(after.rect.toAlignedRect()).subtracted(regions.region).isEmpty()
+
+
+def test_a_collaborator_moving_repaints_their_caret_and_flag_not_the_view(qtbot: QtBot) -> None:
+    """A remote keystroke moves the typist's caret: only where it (and its flag) was and
+    is are repainted, and the screen then shows what a full repaint shows; a selection
+    (which may cover many lines) repaints the view."""
+    editor = make(qtbot)
+    flash = QApplication.cursorFlashTime()
+    QApplication.setCursorFlashTime(0)  # a steady caret: two grabs show the same one
+    try:
+        ada = Peer(editor.model.doc, "Ada", "#ee6352")
+        bo = Peer(editor.model.doc, "Bo", "#30bced")
+        bo.at(40, editor, qtbot)
+        settle()  # the view as it stays (its scroll bar may have come with the first paint)
+        regions = PaintRegions()
+        editor.viewport().installEventFilter(regions)
+        whole = editor.viewport().rect()
+        for pos in (3, 4, 25, 26, 41, 2):
+            regions.region = QRegion()
+            ada.at(pos, editor, qtbot)
+            settle()
+            painted = regions.region.boundingRect()
+            assert not painted.isEmpty()
+            assert painted.height() * painted.width() < whole.height() * whole.width() // 3, pos
+            assert on_screen(editor) == repainted(editor), f"stale after moving to {pos}"
+        regions.region = QRegion()
+        ada.tracker.set_local_cursor(3, 30)  # a selection across lines
+        editor.model.presence.awareness.apply_awareness_update(  # type: ignore[union-attr]
+            ada.awareness.encode_awareness_update([ada.awareness.client_id]), "remote"
+        )
+        settle()
+        assert regions.region.boundingRect() == whole
+        assert on_screen(editor) == repainted(editor)
+    finally:
+        QApplication.setCursorFlashTime(flash)
