@@ -26,10 +26,11 @@ back always gives the attributes that were written):
 ``list``       membership of the block in a ``QTextList``: ``ListDisc`` (and any other
                unordered style) <-> ``"bullet"``, ``ListDecimal`` (and other numbered
                styles) <-> ``"ordered"``. Adjacent blocks with the same kind share one
-               ``QTextList`` so numbering runs on, like Quill (a collaborator's paste of
-               more than :data:`LIST_CHUNK` bullets or check items spreads them over
-               several lists of one format: they look the same, and Qt builds a long
-               list in quadratic time).
+               ``QTextList``, up to :data:`LIST_CHUNK` items (a collaborator's paste of
+               more spreads them over several adjacent lists of one format: Qt builds a
+               long list in quadratic time). Which Qt list holds an item is never read
+               as an attribute, and numbers count a run of consecutive ordered lines
+               from 1, like Quill, whatever lists hold them (:func:`ordered_number`).
 =============  ===========================================================================
 
 Edge cases (documented, not hidden):
@@ -47,6 +48,7 @@ Edge cases (documented, not hidden):
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -130,8 +132,9 @@ _LIST_STYLE = {
 #: Checklist items share one Qt list (ListSquare); each item's block marker says whether
 #: it is checked.
 _CHECK_STYLES = frozenset({QTextListFormat.Style.ListSquare})
-#: The most items a pasted run of bullets or check items puts in one Qt list (see
-#: :func:`set_block_attrs_in_runs`; a 13,000-item list took Qt ~10 s to build).
+#: The most items a pasted run of list items puts in one Qt list, and the most a list
+#: grows to by joining the one after it (see :func:`set_block_attrs_in_runs`: a
+#: 13,000-item list took Qt ~10 s to build).
 LIST_CHUNK = 256
 
 
@@ -181,6 +184,136 @@ def block_list_kind(block: QTextBlock) -> str | None:
         checked = block.blockFormat().marker() == QTextBlockFormat.MarkerType.Checked
         return "checked" if checked else "unchecked"
     return kind
+
+
+def ordered_number(block: QTextBlock) -> int | None:
+    """The number Quill shows on ``block`` if it is an ordered list item, else None.
+
+    Quill numbers a run of consecutive ``ordered`` lines from 1 (a line of another kind
+    or none restarts it). Qt's own number (``QTextList.itemNumber``) counts one Qt list,
+    and a run can span several adjacent lists (a long pasted run is built in lists of
+    :data:`LIST_CHUNK` items) or a list can have a gap (Qt takes an item out of its list
+    on Backspace at its start), so this counts the run instead: the number of the
+    list's first item (the number of the block before it, plus one) plus the item's
+    place in the list. That is O(1) per block once each list's first number is known,
+    and those are kept per document revision (the painter asks on every repaint, and a
+    run of 13,000 items has ~50 lists), so ask outside an edit block (inside one, Qt's
+    revision stays while the document changes).
+    """
+    lst = block.textList()
+    if lst is None:
+        return None
+    numbers = _numbers(block.document())
+    if not numbers.ordered(lst):
+        return None
+    return numbers.item(lst, lst.itemNumber(block))
+
+
+class _Numbers:
+    """The numbers of one revision of a document, by list object index: the number of
+    each ordered list's first item, and of each list's items (the first one's number if
+    they are adjacent blocks, else each item's)."""
+
+    def __init__(self, revision: int) -> None:
+        self.revision = revision
+        self.kinds: dict[int, bool] = {}  # list format index -> ordered
+        self.first: dict[int, int] = {}
+        self.lists: dict[int, int | list[int]] = {}
+
+    def ordered(self, lst: QTextList) -> bool:
+        """Whether ``lst`` is an ordered list (by its format index: reading its format
+        is a few times slower, and the painter asks for every visible item)."""
+        index = lst.formatIndex()
+        known = self.kinds.get(index)
+        if known is None:
+            known = self.kinds[index] = list_kind(lst) == "ordered"
+        return known
+
+    def item(self, lst: QTextList, index: int) -> int:
+        """The number of item ``index`` of the ordered list ``lst``."""
+        key = lst.objectIndex()
+        known = self.lists.get(key)
+        if known is None:
+            known = self._numbers_of(key, lst)
+        return known + index if isinstance(known, int) else known[index]
+
+    def _numbers_of(self, key: int, lst: QTextList) -> int | list[int]:
+        """An item's number depends only on blocks before it, so the items of a list
+        with a gap are numbered in order, and their list is known before it is full: an
+        item after a gap may follow a list (an imported nested list) that follows an
+        earlier item of this one."""
+        count = lst.count()
+        head = lst.item(0)
+        if lst.item(count - 1).blockNumber() - head.blockNumber() == count - 1:
+            first = self.lists[key] = self.first_of(lst)  # adjacent items, the usual case
+            return first
+        numbers: list[int] = []
+        self.lists[key] = numbers
+        last = -2
+        for i in range(count):
+            member = lst.item(i)
+            number = member.blockNumber()
+            if i == 0:
+                numbers.append(self.first_of(lst))
+            elif number == last + 1:
+                numbers.append(numbers[-1] + 1)
+            else:  # after a gap: the run it starts
+                numbers.append(self.after(member.previous()))
+            last = number
+        return numbers
+
+    def after(self, prev: QTextBlock) -> int:
+        """The number of an ordered item that comes right after ``prev``."""
+        lst = prev.textList() if prev.isValid() else None
+        if lst is None or not self.ordered(lst):
+            return 1
+        return self.item(lst, lst.itemNumber(prev)) + 1
+
+    def first_of(self, lst: QTextList) -> int:
+        """The number of the first item of ``lst``: walks back (iteratively: a long run
+        has many lists) over the lists of its format that end right before the next
+        one's first item and hold adjacent blocks, to one whose number is known."""
+        chain: list[tuple[int, int]] = []  # (object index, items of the list before it)
+        fmt = lst.formatIndex()
+        head = lst.item(0)
+        head_number = head.blockNumber()
+        while True:
+            key = lst.objectIndex()
+            known = self.first.get(key)
+            if known is not None:
+                break
+            _CALLS["list_walk"] += 1
+            prev = head.previous()
+            before = prev.textList() if prev.isValid() else None
+            if before is not None and before.formatIndex() == fmt:
+                count = before.count()
+                head = before.item(0)
+                if (
+                    before.item(count - 1) == prev
+                    and head_number - 1 - head.blockNumber() == count - 1
+                ):  # the usual case: a list of adjacent items that ends right before
+                    chain.append((key, count))
+                    lst = before
+                    head_number -= count
+                    continue
+            known = self.first[key] = self.after(prev)
+            break
+        for key, count in reversed(chain):
+            known += count
+            self.first[key] = known
+        return known
+
+
+_NUMBERS: weakref.WeakKeyDictionary[QTextDocument, _Numbers] = weakref.WeakKeyDictionary()
+
+
+def _numbers(qdoc: QTextDocument) -> _Numbers:
+    """The numbers known for ``qdoc``'s current revision (every edit makes a new one)."""
+    numbers = _NUMBERS.get(qdoc)
+    revision = qdoc.revision()
+    if numbers is None or numbers.revision != revision:
+        numbers = _NUMBERS[qdoc] = _Numbers(revision)
+    return numbers
 
 
 def heading_level(block: QTextBlock) -> int | None:
@@ -396,8 +529,9 @@ def set_block_attrs(qdoc: QTextDocument, block: QTextBlock, attrs: Attrs) -> Non
         _set_list(qdoc, block, attrs["list"])
 
 
-#: Qt block-format writes made so far (see :func:`block_format_calls`).
-_CALLS = {"block_format": 0}
+#: Qt block-format writes made so far (see :func:`block_format_calls`), lists walked
+#: over to number an item (see :func:`list_walk_steps`).
+_CALLS = {"block_format": 0, "list_walk": 0}
 #: A block's fragments: (start, end, char format index).
 _Fragments = list[tuple[int, int, int]]
 
@@ -407,6 +541,13 @@ def block_format_calls() -> int:
     block joining a list), a count tests read to see per-line work: a collaborator's paste of
     2,000 headings made one or two per line and now makes one per run of equal lines."""
     return _CALLS["block_format"]
+
+
+def list_walk_steps() -> int:
+    """How many Qt lists :func:`ordered_number` has walked back over to find the number
+    of a list's first item, a count tests read to see that numbers are found once per
+    document revision, not once per painted item."""
+    return _CALLS["list_walk"]
 
 
 def _count_block_format_call(n: int = 1) -> None:
@@ -435,10 +576,12 @@ def set_block_attrs_in_runs(qdoc: QTextDocument, items: list[tuple[int, Attrs]])
     span of blocks getting one.
 
     Qt walks a whole list for every block that joins it (``QTextBlockGroup::
-    blockInserted`` marks every item dirty: 13,000 items took ~10 s), so a long run of
-    bullets or check items goes into lists of :data:`LIST_CHUNK` items, drawn the same
-    (the widget paints a bullet or a box per item). Ordered items stay in one list (their
-    numbers count its items): a long ordered run still costs Qt that walk.
+    blockInserted`` marks every item dirty: 13,000 items took ~10 s, by every public
+    route: a selection's block format, ``createList`` over a selection, blocks inserted
+    with the list's format, ``QTextList.add``, HTML or Markdown), so a long run of list
+    items goes into adjacent lists of :data:`LIST_CHUNK` items, drawn the same: the
+    widget paints a bullet, a box or :func:`ordered_number` per item, and the exports
+    number each list from where the one before it ends.
     """
     # By (block format index before, attributes): what char formats and block char
     # formats (by index) became, as (index, format).
@@ -576,12 +719,12 @@ def _copy_block_formats(
     bfmt = model.blockFormat()
     blocks = [block for block, _ in run]
     lst = model.textList()
-    if lst is None or list_kind(lst) == "ordered" or lst.count() + len(blocks) <= LIST_CHUNK:
+    if lst is None or lst.count() + len(blocks) <= LIST_CHUNK:
         _set_blocks_format(cursor, blocks, bfmt)
         return
-    # A long bullet list or checklist: Qt walks a whole list for every block that joins
-    # it, so the run's items go into lists of LIST_CHUNK items (drawn the same: a bullet
-    # or a box per item; numbers need one list, and ordered items stay in one).
+    # A long list: Qt walks a whole list for every block that joins it, so the run's
+    # items go into lists of LIST_CHUNK items (drawn the same: a bullet, a box or the
+    # number of the item in its run of ordered lines, see ordered_number).
     room = max(0, LIST_CHUNK - lst.count())
     if room:
         _set_block_format(_cursor_over(cursor, blocks[0], blocks[room - 1]), bfmt)
@@ -687,12 +830,15 @@ def _set_list(qdoc: QTextDocument, block: QTextBlock, kind: Any) -> None:
     if kind is None or current is not None:
         return
     group = _group(kind)
-    prev, nxt = block.previous(), block.next()
+    # Join the list of a neighbour of the kind, unless it is full: lists of a kind next to
+    # each other look and number as one, and Qt walks a whole list for each block that
+    # joins it (making 2,000 lines a list one by one took 4.5 s).
     target = None
-    if prev.isValid() and list_kind(text_list(prev)) == group:
-        target = text_list(prev)
-    elif nxt.isValid() and list_kind(text_list(nxt)) == group:
-        target = text_list(nxt)
+    for near in (block.previous(), block.next()):
+        lst = text_list(near) if near.isValid() else None
+        if lst is not None and list_kind(lst) == group and lst.count() < LIST_CHUNK:
+            target = lst
+            break
     if target is None:
         fmt = QTextListFormat()
         fmt.setStyle(_LIST_STYLE[kind])
@@ -700,11 +846,16 @@ def _set_list(qdoc: QTextDocument, block: QTextBlock, kind: Any) -> None:
     else:
         target.add(block)
     _count_block_format_call()
-    # Join a following run of the same kind so numbering runs on (Quill: one list).
+    # Join a following run of the kind into one list, unless that makes a long one.
     block = qdoc.findBlock(block.position())
     nxt = block.next()
     other = text_list(nxt) if nxt.isValid() else None
-    if other is not None and other is not target and list_kind(other) == group:
+    if (
+        other is not None
+        and other is not target
+        and list_kind(other) == group
+        and target.count() + other.count() <= LIST_CHUNK
+    ):
         for i in reversed(range(other.count())):
             member = other.item(i)
             other.remove(member)
@@ -724,20 +875,23 @@ def _set_marker(block: QTextBlock, kind: str | None) -> None:
 
 
 def _leave_list(block: QTextBlock, lst: QTextList) -> None:
-    """Take ``block`` out of ``lst``; blocks after it start a list of their own (Quill
-    restarts numbering after a non-list line)."""
+    """Take ``block`` out of ``lst``; the items on one side of it go into a list of their
+    own, so that no list has a gap (Quill restarts numbering after a non-list line): the
+    fewer of the two sides, as Qt walks a whole list for every item that leaves or joins
+    it (turning off the list of a selection from its top moves none)."""
     list_format = QTextListFormat(lst.format())  # an emptied list is deleted at once
-    members = [lst.item(i) for i in range(lst.count())]
-    after = [member for member in members if member.position() > block.position()]
+    count, index = lst.count(), lst.itemNumber(block)  # items are in document order
+    span = range(index) if index < count - 1 - index else range(index + 1, count)
+    side = [lst.item(i) for i in span] if 0 < index < count - 1 else []
     lst.remove(block)
     _clear_indent(block)
-    if after:
-        for member in after:
-            lst.remove(member)
-        fresh = QTextCursor(after[0]).createList(list_format)
-        for member in after[1:]:
+    if side:
+        # Straight into the new list: QTextList.remove would add the list's indent to
+        # each item's own (Qt's rich layout, which prints, would indent them further).
+        fresh = QTextCursor(side[0]).createList(list_format)
+        for member in side[1:]:
             fresh.add(member)
-        _count_block_format_call(len(after))
+        _count_block_format_call(len(side))
 
 
 def _clear_indent(block: QTextBlock) -> None:

@@ -30,7 +30,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QPlainTextEdit
 
 from editor_app.core.flags import Box, stack
-from editor_app.qt.formats import BLOCK_PROPS, block_attrs, list_kind
+from editor_app.qt.formats import BLOCK_PROPS, block_attrs, list_kind, ordered_number
 
 if TYPE_CHECKING:
     from editor_app.core.presence import Collaborator
@@ -167,6 +167,20 @@ def checkbox_rect(edit: QPlainTextEdit, block: QTextBlock) -> QRectF | None:
     return QRectF(right - size, top + line.y() + (line.height() - size) / 2, size, size)
 
 
+def list_marker(block: QTextBlock) -> str | None:
+    """The text :func:`paint_list_markers` draws before ``block``: a bullet, or an
+    ordered item's number as Quill shows it (its place in its run of ordered lines,
+    across the Qt lists a long run is kept in: :func:`formats.ordered_number
+    <editor_app.qt.formats.ordered_number>`); None for a check item (a box is drawn) and
+    for a block that is no list item."""
+    kind = list_kind(block.textList())
+    if kind == "bullet":
+        return "\u2022"
+    if kind == "ordered":
+        return f"{ordered_number(block)}."
+    return None
+
+
 def paint_list_markers(painter: QPainter, edit: QPlainTextEdit, gutter: float) -> None:
     """Draw block decorations over the visible blocks: bullets, numbers and check boxes
     right-aligned before the first line of list items, a bar left of quotes (code blocks
@@ -206,8 +220,7 @@ def paint_list_markers(painter: QPainter, edit: QPlainTextEdit, gutter: float) -
                     _paint_checkbox(painter, box, attrs.get("list") == "checked", text_color)
                     painter.setPen(text_color)
             else:
-                ordered = kind == "ordered"
-                marker = f"{text_list.itemNumber(block) + 1}." if ordered else "\u2022"
+                marker = list_marker(block) or ""
                 painter.setFont(block.charFormat().font())
                 box = QRectF(0.0, top + line.y(), max(gutter, line.x()) - 6.0, line.height())
                 painter.drawText(

@@ -22,6 +22,7 @@ from pytestqt.qtbot import QtBot
 
 from editor_app.qt import formats
 from editor_app.ui.editor_widget import EditorWidget
+from editor_app.ui.remote_cursors import list_marker
 from shared.origins import Origin
 from tests.gui.test_binding import assert_mirrors, content, make_editor, qt_text, remote_edit
 from tests.gui.test_paste_many_lines import doc_with
@@ -86,11 +87,9 @@ def line_by_line(doc: pycrdt.Doc[Any], at: int, lines: list[Runs]) -> None:
 def block_snapshot(editor: EditorWidget) -> list[tuple[Any, ...]]:
     """Everything Qt knows about each block's looks: its text, block format (but the
     object index: which list), block char format, and each fragment's text and char
-    format; for list items the list's format, and for numbered ones the item's number and
-    which list it is (in order of first appearance). Which Qt list holds a bullet or a
-    check item draws nothing (the widget paints a bullet or a box per item), and a long
-    pasted run of them spreads over lists of ``formats.LIST_CHUNK`` items."""
-    lists: dict[int, int] = {}
+    format; for list items the list's format and the marker the widget paints (a bullet,
+    the item's number; a box for check items). Which Qt list holds an item draws nothing,
+    and a long pasted run of items spreads over lists of ``formats.LIST_CHUNK`` items."""
     out: list[tuple[Any, ...]] = []
     block: QTextBlock = editor.document().firstBlock()
     while block.isValid():
@@ -98,11 +97,8 @@ def block_snapshot(editor: EditorWidget) -> list[tuple[Any, ...]]:
         props.pop(_OBJECT_INDEX, None)
         lst = block.textList()
         list_part: tuple[Any, ...] = ()
-        if lst is not None and formats.list_kind(lst) == "ordered":
-            which = lists.setdefault(lst.objectIndex(), len(lists))
-            list_part = (which, lst.format().properties(), lst.itemNumber(block), lst.count())
-        elif lst is not None:  # a bullet or a box per item, whichever list it is in
-            list_part = (lst.format().properties(),)
+        if lst is not None:
+            list_part = (lst.format().properties(), list_marker(block))
         frags = []
         it = block.begin()
         while not it.atEnd():
@@ -157,7 +153,7 @@ def test_a_formatted_paste_shows_every_block_as_line_by_line(
     qtbot: QtBot, kind: str, into: str
 ) -> None:
     start, at = INTO[into]
-    big = into == "end" and kind in ("heading", "bullet", "checked")
+    big = into == "end" and kind in ("heading", "bullet", "ordered", "checked")
     lines = lines_of(KINDS[kind], LINES if big else 300)
     doc, ref_doc = doc_with(start), doc_with(start)
     editor, reference = make_editor(qtbot, doc), make_editor(qtbot, ref_doc)
@@ -173,7 +169,9 @@ def test_a_formatted_paste_shows_every_block_as_line_by_line(
     assert_mirrors(editor)
 
 
-@pytest.mark.parametrize(("kind", "bound"), [("heading", 10), ("bullet", 25), ("checked", 27)])
+@pytest.mark.parametrize(
+    ("kind", "bound"), [("heading", 10), ("bullet", 25), ("ordered", 25), ("checked", 27)]
+)
 def test_a_formatted_paste_writes_block_formats_per_run_not_per_line(
     qtbot: QtBot, kind: str, bound: int
 ) -> None:
@@ -195,29 +193,26 @@ def test_a_long_pasted_list_is_built_in_lists_qt_builds_in_linear_time(
     qtbot: QtBot, kind: str
 ) -> None:
     """Qt walks a whole list for each block joining it (13,000 items: ~10 s): 2,000
-    pasted bullets or check items go into lists of at most ``LIST_CHUNK`` items, adjacent
-    and of one format; ordered items stay in one list, numbered 1 to 2,000."""
+    pasted list items go into lists of at most ``LIST_CHUNK`` items, adjacent and of one
+    format; numbered items are still painted 1 to 2,000 (one run of ordered lines)."""
     doc = doc_with(INTO["end"][0])
     editor = make_editor(qtbot, doc)
     remote_edit(doc, paste_at(INTO["end"][1], lines_of(KINDS[kind])))
     block = editor.document().findBlock(len("first\n"))
     lists: list[QTextList] = []
-    number = 0
+    markers: list[str | None] = []
     while block.isValid() and block.textList() is not None:
         lst = block.textList()
         if not lists or lists[-1].objectIndex() != lst.objectIndex():
             lists.append(lst)
         assert lst.format() == lists[0].format()
-        if kind == "ordered":
-            assert lst.itemNumber(block) == number
-        number += 1
+        markers.append(list_marker(block))
         block = block.next()
-    assert number == LINES
+    assert len(markers) == LINES
     if kind == "ordered":
-        assert len(lists) == 1
-    else:
-        assert all(lst.count() <= formats.LIST_CHUNK for lst in lists)
-        assert len(lists) == -(-LINES // formats.LIST_CHUNK)
+        assert markers == [f"{n}." for n in range(1, LINES + 1)]
+    assert all(lst.count() <= formats.LIST_CHUNK for lst in lists)
+    assert len(lists) == -(-LINES // formats.LIST_CHUNK)
     assert_mirrors(editor)
 
 

@@ -1,0 +1,279 @@
+"""Long lists kept in several Qt lists (issue 13): what a person sees and what the CRDT
+holds must not depend on where one Qt list ends and the next begins.
+
+A collaborator's paste of more than ``formats.LIST_CHUNK`` list items is built in adjacent
+Qt lists of at most that many items (Qt builds one long list in quadratic time). Here:
+
+* editing at such a boundary (Enter, Backspace, Delete, typing over a selection, the list
+  and indent commands) gives the same Quill attributes and the same painted markers as
+  the same keys in the same document with the run in ONE Qt list;
+* the painted numbers are Quill's (a run of ordered lines counts from 1), across lists
+  and after Qt takes an item out of the middle of its list.
+
+Real parts only: real pycrdt docs, real editor widgets (offscreen), real Yjs updates, real
+key events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pycrdt
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextBlock, QTextCursor, QTextDocument
+from pytestqt.qtbot import QtBot
+
+from editor_app.qt import export, formats
+from editor_app.ui.editor_widget import EditorWidget
+from editor_app.ui.remote_cursors import list_marker
+from tests.e2e.harness import place_cursor
+from tests.gui.test_binding import assert_mirrors, content, make_editor, remote_edit, type_text
+from tests.gui.test_paste_formatted_lines import INTO, KINDS, doc_with, lines_of, paste_at
+
+LINES = 600  # three Qt lists when pasted: 256, 256, 88 items
+TOGGLE = {"ordered": "ordered", "bullet": "bullet", "checked": "unchecked"}
+
+
+def pasted(qtbot: QtBot, kind: str, lines: int = LINES) -> EditorWidget:
+    """An editor showing "first" and then ``lines`` list items of ``kind`` a
+    collaborator pasted in one update."""
+    doc = doc_with(INTO["end"][0])
+    editor = make_editor(qtbot, doc)
+    remote_edit(doc, paste_at(INTO["end"][1], lines_of(KINDS[kind], lines)))
+    return editor
+
+
+def as_one_list(qtbot: QtBot, kind: str, lines: int = LINES) -> EditorWidget:
+    """The same document with its run of items in ONE Qt list, as before long runs were
+    split (made with Qt's own QTextList.add; the binding reads the same attributes)."""
+    editor = pasted(qtbot, kind, lines)
+    block = editor.document().findBlockByNumber(1)
+    first = block.textList()
+    assert first is not None
+    edit = QTextCursor(editor.document())
+    edit.beginEditBlock()  # one change for the binding to read
+    while block.isValid() and block.textList() is not None:
+        if block.textList().objectIndex() != first.objectIndex():
+            first.add(block)
+        block = block.next()
+    edit.endEditBlock()
+    assert first.count() == lines
+    assert_mirrors(editor)
+    return editor
+
+
+def markers(editor: EditorWidget) -> list[str | None]:
+    """What the widget paints before each block."""
+    out = []
+    block = editor.document().firstBlock()
+    while block.isValid():
+        out.append(list_marker(block))
+        block = block.next()
+    return out
+
+
+def quill_markers(doc: pycrdt.Doc[Any]) -> list[str | None]:
+    """The markers Quill shows for the CRDT's lines (a run of ordered lines counts from
+    1), and None for the last line, which has no "\\n"."""
+    out: list[str | None] = []
+    number = 0
+    for piece, attrs in formats.crdt_delta(content(doc).diff()):
+        if piece != "\n":
+            continue
+        kind = attrs.get("list")
+        number = number + 1 if kind == "ordered" else 0
+        out.append({"ordered": f"{number}.", "bullet": "\u2022"}.get(kind or ""))
+    return [*out, None]
+
+
+def boundary(editor: EditorWidget) -> int:
+    """The number of the first block of the second Qt list of the pasted run."""
+    block = editor.document().findBlockByNumber(1)
+    first = block.textList()
+    assert first is not None
+    while block.isValid() and block.textList() is not None:
+        lst = block.textList()
+        if lst.objectIndex() != first.objectIndex():
+            return block.blockNumber()
+        block = block.next()
+    raise AssertionError("the pasted run is one Qt list")
+
+
+def block_at(editor: EditorWidget, number: int) -> QTextBlock:
+    return editor.document().findBlockByNumber(number)
+
+
+def end_of(editor: EditorWidget, number: int) -> int:
+    block = block_at(editor, number)
+    return block.position() + block.length() - 1
+
+
+def start_of(editor: EditorWidget, number: int) -> int:
+    return block_at(editor, number).position()
+
+
+def select_lines(editor: EditorWidget, first: int, last: int) -> None:
+    """Select from the middle of line ``first`` to the middle of line ``last``."""
+    a, b = block_at(editor, first), block_at(editor, last)
+    place_cursor(editor, a.position() + a.length() // 2, b.position() + b.length() // 2)
+
+
+Edit = Callable[[QtBot, EditorWidget, int, str], None]
+
+
+def enter_after_last_item(qtbot: QtBot, editor: EditorWidget, b: int, kind: str) -> None:
+    place_cursor(editor, end_of(editor, b - 1))
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    type_text(editor, "new item")
+
+
+def enter_before_first_item(qtbot: QtBot, editor: EditorWidget, b: int, kind: str) -> None:
+    place_cursor(editor, start_of(editor, b))
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+
+
+def backspace_twice_at_first_item(qtbot: QtBot, editor: EditorWidget, b: int, kind: str) -> None:
+    """Qt takes the item out of its list, then joins the line to the item before."""
+    place_cursor(editor, start_of(editor, b))
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+
+
+def backspace_at_first_item(qtbot: QtBot, editor: EditorWidget, b: int, kind: str) -> None:
+    place_cursor(editor, start_of(editor, b))
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+
+
+def delete_at_last_item(qtbot: QtBot, editor: EditorWidget, b: int, kind: str) -> None:
+    place_cursor(editor, end_of(editor, b - 1))
+    qtbot.keyClick(editor, Qt.Key.Key_Delete)
+
+
+def type_over_lines(qtbot: QtBot, editor: EditorWidget, b: int, kind: str) -> None:
+    select_lines(editor, b - 3, b + 2)
+    type_text(editor, "x")
+
+
+def list_off(qtbot: QtBot, editor: EditorWidget, b: int, kind: str) -> None:
+    select_lines(editor, b - 3, b + 2)
+    editor.toggle_list(TOGGLE[kind])
+
+
+def list_off_and_on(qtbot: QtBot, editor: EditorWidget, b: int, kind: str) -> None:
+    select_lines(editor, b - 1, b)
+    editor.toggle_list(TOGGLE[kind])
+    editor.toggle_list(TOGGLE[kind])
+
+
+def indent(qtbot: QtBot, editor: EditorWidget, b: int, kind: str) -> None:
+    select_lines(editor, b - 2, b + 1)
+    editor.change_indent(1)
+
+
+EDITS: list[Edit] = [
+    enter_after_last_item,
+    enter_before_first_item,
+    backspace_at_first_item,
+    backspace_twice_at_first_item,
+    delete_at_last_item,
+    type_over_lines,
+    list_off,
+    list_off_and_on,
+    indent,
+]
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=lambda edit: edit.__name__)
+@pytest.mark.parametrize("kind", ["ordered", "bullet", "checked"])
+def test_editing_where_one_qt_list_ends_is_editing_one_list(
+    qtbot: QtBot, kind: str, edit: Edit
+) -> None:
+    editor, reference = pasted(qtbot, kind), as_one_list(qtbot, kind)
+    b = boundary(editor)
+    assert block_at(reference, b).textList() == block_at(reference, b - 1).textList()
+
+    edit(qtbot, editor, b, kind)
+    edit(qtbot, reference, b, kind)
+
+    assert formats.crdt_delta(editor.model.text.diff()) == formats.crdt_delta(
+        reference.model.text.diff()
+    )
+    assert markers(editor) == markers(reference) == quill_markers(editor.model.doc)
+    assert_mirrors(editor)
+    assert_mirrors(reference)
+
+
+def test_numbers_count_the_run_across_qt_lists_and_restart_after_a_plain_line(
+    qtbot: QtBot,
+) -> None:
+    """2,000 pasted ordered items are painted 1 to 2,000 (eight Qt lists); a line taken
+    out of the run in the middle of a Qt list (Backspace at its start: Qt takes it out of
+    its list, which keeps the items after it) restarts the count after it, as Quill's
+    does, and one at a boundary too."""
+    editor = pasted(qtbot, "ordered", 2000)
+    assert markers(editor)[1:-1] == [f"{n}." for n in range(1, 2001)]
+    b = boundary(editor)
+    for number in (100, b):
+        place_cursor(editor, start_of(editor, number))
+        qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+    shown = markers(editor)
+    assert shown == quill_markers(editor.model.doc)
+    assert shown[99:102] == ["99.", None, "1."]
+    assert shown[b - 1 : b + 2] == [f"{b - 101}.", None, "1."]
+    assert shown[-2] == f"{2000 - b}."
+
+
+def test_a_long_run_is_numbered_in_linear_time_per_paint(qtbot: QtBot) -> None:
+    """The painter asks for the number of every visible item on every repaint: after
+    the first, a revision's numbers are known, so asking again reads no list twice."""
+    editor = pasted(qtbot, "ordered", 2000)
+    last = editor.document().findBlockByNumber(2000)
+    assert formats.ordered_number(last) == 2000
+    before = formats.list_walk_steps()
+    for _ in range(100):
+        assert formats.ordered_number(last) == 2000
+    assert formats.list_walk_steps() == before
+    place_cursor(editor, end_of(editor, 2000))
+    type_text(editor, "x")  # a new revision: its numbers are found again
+    assert formats.ordered_number(editor.document().findBlockByNumber(2000)) == 2000
+    assert formats.list_walk_steps() - before <= 2000 // formats.LIST_CHUNK + 1
+
+
+def test_turning_one_line_of_a_list_off_leaves_the_other_items_as_they_were(
+    qtbot: QtBot,
+) -> None:
+    """The items on one side go into a list of their own without QTextList.remove, which
+    adds the list's indent to each item's block indent (invisible in the editor, whose
+    plain-text layout ignores it, but printed: Qt's rich layout indents those items one
+    level further)."""
+    editor = pasted(qtbot, "ordered", 9)
+    select_lines(editor, 5, 5)
+    editor.toggle_list("ordered")
+    indents = [block.blockFormat().indent() for block in iter_blocks(editor.document())]
+    assert indents == [0] * len(indents)
+    printed = export.print_ready(editor.document())
+    assert printed_markers(printed) == markers(editor) == quill_markers(editor.model.doc)
+    assert markers(editor)[4:7] == ["4.", None, "1."]
+    assert_mirrors(editor)
+
+
+def iter_blocks(doc: QTextDocument) -> list[QTextBlock]:
+    out = []
+    block = doc.firstBlock()
+    while block.isValid():
+        out.append(block)
+        block = block.next()
+    return out
+
+
+def printed_markers(doc: QTextDocument) -> list[str | None]:
+    """What Qt's own rich layout draws before each block (its list's item text)."""
+    out: list[str | None] = []
+    block = doc.firstBlock()
+    while block.isValid():
+        lst = block.textList()
+        out.append(lst.itemText(block) if lst is not None else None)
+        block = block.next()
+    return out
