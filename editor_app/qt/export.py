@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+import zipfile
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +35,8 @@ from PySide6.QtGui import (
     QTextFormat,
     QTextImageFormat,
     QTextLength,
+    QTextList,
+    QTextListFormat,
 )
 
 from editor_app.core import images as core_images
@@ -97,13 +100,17 @@ def export_document(doc: QTextDocument, path: Path, fmt: str, title: str = "") -
                 QTextDocument.MetaInformation.DocumentTitle, html.escape(title or "Untitled")
             )
             images.relabel_for_export(source, HTML_IMAGE_WIDTH)  # <img src="data:...">
+            number_lists(source)  # <ol start="257">
             path.write_text(source.toHtml(), encoding="utf-8")
         elif fmt == "pdf":
             _write_pdf(print_ready(source), path, title)
         else:
+            starts = number_lists(source)
             writer = QTextDocumentWriter(str(path), b"odf")
             if not writer.write(source):
                 raise ExportError(f"could not write {path}: {writer.device().errorString()}")
+            del writer  # closes the file
+            _start_odt_lists(path, starts)
     except OSError as exc:
         if isinstance(exc, ExportError):
             raise
@@ -125,11 +132,93 @@ PRINT_PARAGRAPH_EM = 0.3
 PRINT_HEADING_EM = {1: 1.35, 2: 1.2, 3: 1.05, 4: 0.9, 5: 0.8, 6: 0.8}
 
 
+def number_lists(doc: QTextDocument) -> dict[int, int]:
+    """Make Qt's rich layout and writers number ``doc``'s ordered items as the editor
+    shows them (:func:`formats.ordered_number`: a run of ordered lines from 1), for a
+    copy about to be printed or written; returns each renumbered list's start by list
+    format index.
+
+    Qt numbers each ``QTextList`` from 1, while a long run is kept in several adjacent
+    lists (Qt builds a long list in quadratic time), and Qt takes an item out of its list
+    on Backspace at its start, leaving a gap after which Quill starts again at 1. So
+    each list's first item gets its number as the list's start (``QTextListFormat.
+    setStart``: Qt's layout draws it, ``toHtml`` writes ``<ol start>``), and the items
+    after a gap go into a list of their own first. Merging the lists instead would cost
+    Qt's quadratic walk again (~10 s for 13,000 items)."""
+    # Every number first: the numbers are kept per revision, and each change makes one.
+    segments: list[tuple[QTextList, list[QTextBlock], int]] = []
+    block = doc.firstBlock()
+    while block.isValid():
+        number = formats.ordered_number(block)
+        lst = block.textList()
+        if number is not None and lst is not None:
+            last = segments[-1] if segments else None
+            if (
+                last is not None
+                and last[0].objectIndex() == lst.objectIndex()
+                and last[1][-1] == block.previous()
+            ):
+                last[1].append(block)
+            else:
+                segments.append((lst, [block], number))
+        block = block.next()
+    starts: dict[int, int] = {}
+    seen: set[int] = set()
+    for lst, blocks, number in segments:
+        fmt = QTextListFormat(lst.format())
+        fmt.setStart(number)
+        if lst.objectIndex() not in seen:
+            seen.add(lst.objectIndex())
+            if lst.format().start() != number:
+                lst.setFormat(fmt)
+            target = lst
+        else:  # the items after a gap: a list of their own
+            target = QTextCursor(blocks[0]).createList(fmt)
+            for member in blocks[1:]:
+                target.add(member)
+        if number != 1:
+            starts[target.formatIndex()] = number
+    return starts
+
+
+_ODT_LIST_STYLE = re.compile(
+    r'(<text:list-style style:name="L(\d+)">)(.*?)(</text:list-style>)', re.S
+)
+
+
+def _start_odt_lists(path: Path, starts: dict[int, int]) -> None:
+    """Qt's ODF writer leaves out list starts (each list is numbered from 1): put each
+    one in its list's style (Qt names it ``L`` + the list format index) as ODF's
+    ``text:start-value``. The ``mimetype`` entry stays first and stored, as ODF needs."""
+    if not starts:
+        return
+
+    def start(match: re.Match[str]) -> str:
+        value = starts.get(int(match.group(2)))
+        if value is None:
+            return match.group(0)
+        body = match.group(3).replace(
+            "<text:list-level-style-number ",
+            f'<text:list-level-style-number text:start-value="{value}" ',
+        )
+        return match.group(1) + body + match.group(4)
+
+    with zipfile.ZipFile(path) as odt:
+        entries = [(info, odt.read(info)) for info in odt.infolist()]
+    with zipfile.ZipFile(path, "w") as out:
+        for info, data in entries:
+            if info.filename == "content.xml":
+                data = _ODT_LIST_STYLE.sub(start, data.decode("utf-8")).encode("utf-8")
+            out.writestr(info, data)
+
+
 def print_ready(doc: QTextDocument) -> QTextDocument:
     """A copy of ``doc`` whose block formats carry the page view's geometry (line
     spacing, paragraph and heading space, indents, quote padding) in Qt's own properties,
-    so Qt's paginating rich-text layout prints and exports what the page shows."""
+    so Qt's paginating rich-text layout prints and exports what the page shows, and
+    whose lists are numbered as the editor shows them (:func:`number_lists`)."""
     copy = doc.clone()
+    number_lists(copy)
     em = QFontMetricsF(copy.defaultFont()).height()
     cursor = QTextCursor(copy)
     block = copy.firstBlock()

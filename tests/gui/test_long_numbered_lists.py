@@ -8,15 +8,20 @@ Qt lists of at most that many items (Qt builds one long list in quadratic time).
   and indent commands) gives the same Quill attributes and the same painted markers as
   the same keys in the same document with the run in ONE Qt list;
 * the painted numbers are Quill's (a run of ordered lines counts from 1), across lists
-  and after Qt takes an item out of the middle of its list.
+  and after Qt takes an item out of the middle of its list;
+* the exports through Qt's own rich layout and writers (print/PDF, HTML, ODT) and the
+  Markdown writer number the items as the editor paints them.
 
 Real parts only: real pycrdt docs, real editor widgets (offscreen), real Yjs updates, real
-key events.
+key events, the real export functions.
 """
 
 from __future__ import annotations
 
+import re
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pycrdt
@@ -277,3 +282,93 @@ def printed_markers(doc: QTextDocument) -> list[str | None]:
         out.append(lst.itemText(block) if lst is not None else None)
         block = block.next()
     return out
+
+
+# ------------------------------------------------------------------ exports
+
+
+def numbered_editor(qtbot: QtBot) -> EditorWidget:
+    """2,000 pasted ordered items (eight Qt lists), then Backspace at the start of item
+    100 (Qt leaves a gap in its list: Quill numbers the items after it from 1)."""
+    editor = pasted(qtbot, "ordered", 2000)
+    place_cursor(editor, start_of(editor, 100))
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+    assert markers(editor) == quill_markers(editor.model.doc)
+    return editor
+
+
+def shown_numbers(editor: EditorWidget) -> list[int]:
+    return [int(m[:-1]) for m in markers(editor) if m is not None]
+
+
+def test_print_and_pdf_number_as_the_editor_paints(qtbot: QtBot, tmp_path: Path) -> None:
+    """Qt's QTextDocumentLayout numbers each QTextList from 1: the printed copy's lists
+    start where the editor's numbers are (the PDF export prints that copy), and the
+    editor's own lists are left as they were."""
+    editor = numbered_editor(qtbot)
+    lists_before = list_snapshot(editor.document())
+    printed = export.print_ready(editor.document())
+    assert printed_markers(printed) == markers(editor)
+    written = export.export_document(editor.document(), tmp_path / "n.pdf", "pdf")
+    assert written.read_bytes().startswith(b"%PDF")
+    assert list_snapshot(editor.document()) == lists_before
+    assert markers(editor) == quill_markers(editor.model.doc)
+    assert_mirrors(editor)
+
+
+def list_snapshot(doc: QTextDocument) -> list[tuple[int, Any] | None]:
+    """Which Qt list holds each block, and that list's format."""
+    out: list[tuple[int, Any] | None] = []
+    block = doc.firstBlock()
+    while block.isValid():
+        lst = block.textList()
+        out.append(None if lst is None else (lst.objectIndex(), lst.format().properties()))
+        block = block.next()
+    return out
+
+
+def test_html_and_markdown_exports_number_as_the_editor_paints(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """HTML: each <ol> starts where the editor's numbers are (Qt writes the list's start);
+    Markdown: our writer numbers the runs of ordered lines itself."""
+    editor = numbered_editor(qtbot)
+    written = export.export_document(editor.document(), tmp_path / "n.html", "html")
+    numbers: list[int] = []
+    for attrs, body in re.findall(r"<ol([^>]*)>(.*?)</ol>", written.read_text(), re.S):
+        start = re.search(r'start="(\d+)"', attrs)
+        first = int(start.group(1)) if start else 1
+        numbers.extend(range(first, first + body.count("<li")))
+    assert numbers == shown_numbers(editor)
+    written = export.export_document(editor.document(), tmp_path / "n.md", "md")
+    numbers = [int(m) for m in re.findall(r"^(\d+)\. ", written.read_text(), re.M)]
+    assert numbers == shown_numbers(editor)
+
+
+def test_odt_export_numbers_as_the_editor_paints(qtbot: QtBot, tmp_path: Path) -> None:
+    """Qt's ODF writer numbers each list from 1 and writes no start: each list's style
+    carries it (text:start-value), and the file stays a valid ODF zip."""
+    editor = numbered_editor(qtbot)
+    written = export.export_document(editor.document(), tmp_path / "n.odt", "odt")
+    with zipfile.ZipFile(written) as odt:
+        assert odt.infolist()[0].filename == "mimetype"
+        assert odt.infolist()[0].compress_type == zipfile.ZIP_STORED
+        assert odt.read("mimetype") == b"application/vnd.oasis.opendocument.text"
+        assert odt.testzip() is None
+        xml = odt.read("content.xml").decode("utf-8")
+    starts = {
+        name: int(value)
+        for name, value in re.findall(
+            r'<text:list-style style:name="(L\d+)">\s*<text:list-level-style-number'
+            r' text:start-value="(\d+)"',
+            xml,
+        )
+    }
+    numbers: list[int] = []
+    body = xml[xml.index("<office:body>") :]
+    for name, items in re.findall(
+        r'<text:list text:style-name="(L\d+)">(.*?)</text:list>', body, re.S
+    ):
+        first = starts.get(name, 1)
+        numbers.extend(range(first, first + items.count("<text:list-item>")))
+    assert numbers == shown_numbers(editor)
