@@ -727,12 +727,12 @@ class EditorWidget(QPlainTextEdit):
     def _paste_html(self, html: str) -> bool:
         """Insert another program's HTML with the formats Coscribe has a Quill attribute
         for (:mod:`editor_app.qt.html_paste`): one edit, one CRDT transaction, one undo
-        step. False when it holds no content or is too large to convert quickly (its
+        step. False when it holds no content or is too large to insert quickly (its
         plain text is pasted instead)."""
-        paste = html_paste.prepare(html, self.document())
+        cursor = self.textCursor()
+        paste = html_paste.prepare(html, self.document(), cursor.selectionStart())
         if paste is None:
             return False
-        cursor = self.textCursor()
         with self._model.undo_step():
             paste.insert(cursor)
         self.setTextCursor(cursor)

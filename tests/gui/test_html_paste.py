@@ -18,11 +18,11 @@ from typing import Any
 import pycrdt
 import pytest
 from PySide6.QtCore import QMimeData
-from PySide6.QtGui import QColor, QImage, QTextCursor
+from PySide6.QtGui import QColor, QImage, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from editor_app.qt import images
+from editor_app.qt import html_paste, images
 from editor_app.qt.formats import crdt_delta, document_delta
 from editor_app.ui.editor_widget import EditorWidget
 from tests.gui.test_binding import Recorder, assert_mirrors, content, make_editor
@@ -588,3 +588,16 @@ def test_what_the_page_did_not_show_is_not_pasted(qtbot: QtBot) -> None:
     )
     _, doc = paste_into_empty(qtbot, html)
     assert runs(doc) == [("one two & three\n", {}), ("four", {"bold": True}), ("\n", {})]
+
+
+def test_a_paste_too_slow_to_write_after_a_long_formatted_text_is_left_to_plain_text(
+    qtbot: QtBot,
+) -> None:
+    """pycrdt walks the text's items from its start for every run the binding writes:
+    a megabyte of browser HTML (66,000 runs) pasted after another took over ten minutes.
+    Such a paste is left to the plain-text paste; the same paste at the start is not."""
+    page = QTextDocument()
+    page.setHtml("<p>" + "word <b>bold</b>" * 10_000 + "</p>")  # 20,000 changes of format
+    html = "<p>" + "a<b>b</b>" * 1_300 + "</p>"  # 2,600 runs
+    assert html_paste.prepare(html, page, page.characterCount() - 1) is None
+    assert html_paste.prepare(html, page, 0) is not None
