@@ -1459,7 +1459,7 @@ class EditorWidget(QPlainTextEdit):
                 )
             else:
                 self._flags = []
-            self._presence_painted = self._presence_marks(people, self._flags)
+            self._presence_moved(event.region(), self._presence_marks(people, self._flags))
             self._resizer.paint(painter)
         finally:
             painter.end()
@@ -1586,6 +1586,25 @@ class EditorWidget(QPlainTextEdit):
             for rect in before + after:
                 self.viewport().update(rect)
         self._schedule_flags()
+
+    def _presence_moved(self, painted: QRegion, marks: list[QRect] | None) -> None:
+        """After a paint: where collaborators' carets and flags went since the last one.
+
+        A paint draws them where they are now, but only inside its region: a keystroke
+        repaints its paragraph, and a flag above a heading's caret, or a caret its line
+        wrap moved, lies partly outside it. What moved outside the region (where a mark
+        was, where it is) is repainted next, so nothing stays drawn where it no longer is.
+        """
+        before, self._presence_painted = self._presence_painted, marks
+        if before is None or marks is None:
+            if (before is None) != (marks is None):  # a selection came or went
+                whole = QRegion(self.viewport().rect())
+                if not whole.subtracted(painted).isEmpty():
+                    self.viewport().update()
+            return
+        for rect in [r for r in before if r not in marks] + [r for r in marks if r not in before]:
+            if not QRegion(rect).subtracted(painted).isEmpty():
+                self.viewport().update(rect)
 
     def _presence_marks(self, people: list[Collaborator], flags: list[Flag]) -> list[QRect] | None:
         """The viewport rectangles of ``people``'s carets (with their top marks) and of

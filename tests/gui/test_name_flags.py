@@ -18,6 +18,7 @@ from editor_app.core.presence import PresenceTracker
 from editor_app.core.schema import content
 from editor_app.qt.document_model import DocumentModel
 from editor_app.ui.editor_widget import EditorWidget
+from shared.origins import Origin
 from tests.gui.test_binding import remote_edit
 from tests.gui.test_edit_in_place import on_screen, repainted, settle
 
@@ -171,6 +172,55 @@ def test_a_collaborator_moving_repaints_their_caret_and_flag_not_the_view(qtbot:
         )
         settle()
         assert regions.region.boundingRect() == whole
+        assert on_screen(editor) == repainted(editor)
+    finally:
+        QApplication.setCursorFlashTime(flash)
+
+
+def test_a_collaborator_typing_until_the_line_wraps_leaves_no_stale_flag(qtbot: QtBot) -> None:
+    """Found by hand: a flag above a heading's caret lies outside the heading's own
+    repaint; when the typist's line wrapped, the flag stayed drawn where the caret was."""
+    doc = pycrdt.Doc()
+    content(doc).insert(0, "Heading words\nbody\n", {})
+    content(doc).format(13, 14, {"header": 1})
+    model = DocumentModel(doc)
+    ours = PresenceTracker(pycrdt.Awareness(doc), model.text, model.index)
+    ours.set_user("Me", "#000000")
+    model.set_presence(ours)
+    editor = EditorWidget(model)
+    editor.resize(420, 400)
+    qtbot.addWidget(editor)
+    editor.show()
+    qtbot.waitExposed(editor)
+    flash = QApplication.cursorFlashTime()
+    QApplication.setCursorFlashTime(0)
+    try:
+        bob_doc = pycrdt.Doc()
+        bob_doc.apply_update(doc.get_update())
+        bob_model = DocumentModel(bob_doc)  # keeps Bob's text index, for his caret
+        bob_awareness = pycrdt.Awareness(bob_doc)
+        bob = PresenceTracker(bob_awareness, bob_model.text, bob_model.index)
+        bob.set_user("Bob 🦊", "#c2185b")
+        heading = editor.document().firstBlock()
+        start = heading.layout().lineCount()
+        typed = "Heading words"
+        for ch in " 안녕하세요 hello and more words typed here until it wraps":
+            state = bob_doc.get_state()
+            bob_model.text.insert(len(typed.encode()), ch)
+            typed += ch
+            with doc.transaction(origin=Origin.REMOTE):
+                doc.apply_update(bob_doc.get_update(state))
+            caret = len(typed.encode("utf-16-le")) // 2
+            # At the end of a line his caret stays "before the line's end": the same
+            # relative position, so no presence change every time (as in the app).
+            bob.set_local_cursor(caret, caret)
+            ours.awareness.apply_awareness_update(
+                bob_awareness.encode_awareness_update([bob_awareness.client_id]), "remote"
+            )
+            settle()
+            if heading.layout().lineCount() > start:
+                break
+        assert heading.layout().lineCount() > start, "the heading never wrapped"
         assert on_screen(editor) == repainted(editor)
     finally:
         QApplication.setCursorFlashTime(flash)
