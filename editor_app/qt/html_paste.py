@@ -835,6 +835,20 @@ class HtmlPaste:
         cursor.endEditBlock()
 
 
+def from_fragment(fragment: QTextDocumentFragment) -> HtmlPaste:
+    """A selection copied in Coscribe (its exact Qt fragment), to insert with Quill's line
+    rules as :meth:`HtmlPaste.insert` does: inserted as it is, Qt kept the format of the
+    line pasted into, so a copied heading line pasted into an empty line became plain."""
+    scratch = QTextDocument()
+    QTextCursor(scratch).insertFragment(fragment)
+    if scratch.blockCount() < 2:
+        return HtmlPaste(fragment, None)  # part of one line: the line keeps its format
+    first = scratch.firstBlock()
+    first_line = formats.block_attrs(first)
+    formats.set_block_attrs(scratch, first, formats.with_nulls({}, BLOCK_ATTRS))
+    return HtmlPaste(QTextDocumentFragment(scratch), first_line)
+
+
 def prepare(html: str, target: QTextDocument, at: int = 0) -> HtmlPaste | None:
     """What pasting ``html`` into ``target`` at position ``at`` inserts, or None when it
     holds no content or is too large or too slow to insert there (then the clipboard's

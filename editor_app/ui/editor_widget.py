@@ -719,7 +719,8 @@ class EditorWidget(QPlainTextEdit):
             # go through the images' own clipboard format (EMBEDS_MIME) instead.
             return False
         cursor = self.textCursor()
-        cursor.insertFragment(copied[1])
+        with self._model.undo_step():
+            html_paste.from_fragment(copied[1]).insert(cursor)  # Quill's line rules
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
         return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pycrdt
+import pytest
 from PySide6.QtCore import QByteArray, QMimeData
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication
@@ -105,3 +106,56 @@ def test_paste_without_formatting_and_other_programs_paste_plain_text(qtbot: QtB
     QApplication.clipboard().setMimeData(other)
     editor.paste()
     assert runs(doc)[-1] == (" 한국어 😀 e\u0301ndboldpasted\n", {})
+
+
+def heading_then_body() -> pycrdt.Doc[Any]:
+    return doc_with([("Title", {}), ("\n", {"header": 1}), ("body text\n\n", {})])
+
+
+def typed_size(editor: EditorWidget) -> float:
+    return float(editor.textCursor().charFormat().font().pointSizeF())
+
+
+def test_a_copied_heading_line_pasted_into_an_empty_line_stays_a_heading(qtbot: QtBot) -> None:
+    """Quill's line rule: the line pasted into takes the first pasted line's format (Qt's
+    fragment insert kept the empty line's, so the pasted heading came back plain)."""
+    doc = heading_then_body()
+    editor = make_editor(qtbot, doc)
+    select(editor, 0, len("Title\nbody text"))
+    editor.copy()
+    caret_at_end(editor)  # the empty last line
+    editor.paste()
+    assert runs(doc) == [
+        ("Title", {}),
+        ("\n", {"header": 1}),
+        ("body text\nTitle", {}),
+        ("\n", {"header": 1}),
+        ("body text\n", {}),
+    ]
+
+
+@pytest.mark.parametrize("how", ["copy here", "html"])
+def test_undoing_a_pasted_heading_leaves_the_line_looking_plain(qtbot: QtBot, how: str) -> None:
+    """Found by hand: after undoing a paste that began with a heading on an empty line, the
+    line kept the heading's size in Qt (what was typed there looked like a heading while
+    the document held plain text)."""
+    doc = heading_then_body()
+    editor = make_editor(qtbot, doc)
+    caret_at_end(editor)
+    plain = typed_size(editor)
+    if how == "copy here":
+        select(editor, 0, len("Title\nbody text"))
+        editor.copy()
+        caret_at_end(editor)
+        editor.paste()
+    else:
+        mime = QMimeData()
+        mime.setHtml("<h1>Title</h1><p>body text</p>")
+        mime.setText("Title\nbody text")
+        editor.insertFromMimeData(mime)
+    assert runs(doc)[-2:] == [("\n", {"header": 1}), ("body text\n", {})]
+    assert editor.model.undo()
+    assert runs(doc) == [("Title", {}), ("\n", {"header": 1}), ("body text\n\n", {})]
+    qtbot.keyClicks(editor, "x")
+    assert runs(doc)[-1] == ("body text\nx\n", {})
+    assert typed_size(editor) == plain
