@@ -227,6 +227,18 @@ class QtTextBinding(QObject):
         cursor.removeSelectedText()
         if merged_attrs is not None:
             formats.set_block_attrs(self._qdoc, self._qdoc.findBlock(pos), merged_attrs)
+            # Qt may keep the removed line's look as the merged line's block char format
+            # (what an empty line shows and what is typed there): a heading's size on a
+            # plain line after undoing a pasted heading. It must be the line's own.
+            block = self._qdoc.findBlock(pos)
+            own = formats.merge_inline(
+                block.charFormat(),
+                {},
+                formats.style_level(block),
+                formats.base_point_size(self._qdoc),
+            )
+            if own != block.charFormat():
+                QTextCursor(block).setBlockCharFormat(own)
 
     def _line_attrs(self, block: QTextBlock) -> Attrs:
         # The last block stands for text after the final "\n": no attributes in the CRDT.
