@@ -330,20 +330,9 @@ def adopt_images(parsed: QTextDocument, target: QTextDocument, base_dir: Path) -
     kept as it is (shown as a placeholder, never downloaded). Anything else, and what is
     refused, is left out."""
     pieces: list[tuple[int, QTextImageFormat | None]] = []
-    block = parsed.firstBlock()
-    while block.isValid():
-        it = block.begin()
-        while not it.atEnd():
-            frag = it.fragment()
-            fmt = frag.charFormat()
-            if fmt.isImageFormat():
-                adopted = _adopt(QTextImageFormat(fmt), target, base_dir)
-                pieces.extend(
-                    (pos, adopted)
-                    for pos in range(frag.position(), frag.position() + frag.length())
-                )
-            it += 1
-        block = block.next()
+    for start, length, fmt in images.image_fragments(parsed):
+        adopted = _adopt(fmt, target, base_dir)
+        pieces.extend((pos, adopted) for pos in range(start, start + length))
     cursor = QTextCursor(parsed)
     for pos, image in reversed(pieces):  # from the end: removals keep earlier positions
         cursor.setPosition(pos)

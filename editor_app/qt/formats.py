@@ -114,7 +114,7 @@ BLOCK_PROPS: dict[str, int] = {
     "code-block": _USER + 14,
 }
 
-_ORDERED_STYLES = frozenset(
+ORDERED_STYLES = frozenset(
     {
         QTextListFormat.Style.ListDecimal,
         QTextListFormat.Style.ListLowerAlpha,
@@ -172,7 +172,7 @@ def list_kind(lst: QTextList | None) -> str | None:
     if lst is None:
         return None
     style = lst.format().style()
-    if style in _ORDERED_STYLES:
+    if style in ORDERED_STYLES:
         return "ordered"
     return "check" if style in _CHECK_STYLES else "bullet"
 

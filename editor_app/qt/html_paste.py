@@ -59,8 +59,6 @@ from PySide6.QtGui import (
     QTextDocument,
     QTextDocumentFragment,
     QTextFormat,
-    QTextImageFormat,
-    QTextListFormat,
 )
 
 from editor_app.core.images import IMAGE_KEY, describe_source
@@ -140,15 +138,6 @@ MONOSPACE_HINTS = (
 #: (Qt gives them plain "monospace", as it gives a span styled ``font-family: monospace``).
 CODE_FAMILY = "x-coscribe-inline-code"
 
-_ORDERED_STYLES = frozenset(
-    {
-        QTextListFormat.Style.ListDecimal,
-        QTextListFormat.Style.ListLowerAlpha,
-        QTextListFormat.Style.ListUpperAlpha,
-        QTextListFormat.Style.ListLowerRoman,
-        QTextListFormat.Style.ListUpperRoman,
-    }
-)
 _HORIZONTAL = {
     int(Qt.AlignmentFlag.AlignHCenter.value): "center",
     int(Qt.AlignmentFlag.AlignRight.value): "right",
@@ -348,19 +337,10 @@ def _drop_unreadable_images(doc: QTextDocument) -> None:
     """Remove pictures named by a relative address (or another scheme): on the clipboard
     it names nothing, and :func:`adopt_images` would look for it as a file."""
     doomed: list[int] = []
-    block = doc.firstBlock()
-    while block.isValid():
-        it = block.begin()
-        while not it.atEnd():
-            frag = it.fragment()
-            fmt = frag.charFormat()
-            if fmt.isImageFormat():
-                name = QTextImageFormat(fmt).name()
-                kind = describe_source(name).kind
-                if kind == "invalid" and not name[:5].lower() == "file:":
-                    doomed.extend(range(frag.position(), frag.position() + frag.length()))
-            it += 1
-        block = block.next()
+    for start, length, fmt in images.image_fragments(doc):
+        name = fmt.name()
+        if describe_source(name).kind == "invalid" and not name[:5].lower() == "file:":
+            doomed.extend(range(start, start + length))
     cursor = QTextCursor(doc)
     for pos in reversed(doomed):
         cursor.setPosition(pos)
@@ -569,7 +549,7 @@ class _Reader:
                 attrs["list"] = "checked"
             elif marker == QTextBlockFormat.MarkerType.Unchecked:
                 attrs["list"] = "unchecked"
-            elif lst.format().style() in _ORDERED_STYLES:
+            elif lst.format().style() in formats.ORDERED_STYLES:
                 attrs["list"] = "ordered"
             else:
                 attrs["list"] = "bullet"

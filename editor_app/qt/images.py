@@ -25,7 +25,7 @@ page's text column), scaled with the zoom.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRect, QRectF, QSizeF, Qt, QUrl
@@ -531,6 +531,21 @@ class ImageObjectHandler(QPyTextObject):
         painter.drawImage(rect, scaled)
 
 
+def image_fragments(qdoc: QTextDocument) -> Iterator[tuple[int, int, QTextImageFormat]]:
+    """Every picture of ``qdoc``: (position, length, its image format), in order. Callers
+    collect what to change first: changing formats while walking moves the fragments."""
+    block = qdoc.firstBlock()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            frag = it.fragment()
+            fmt = frag.charFormat()
+            if fmt.isImageFormat():
+                yield frag.position(), frag.length(), QTextImageFormat(fmt)
+            it += 1
+        block = block.next()
+
+
 def relabel_for_export(
     qdoc: QTextDocument, max_width: float, sources: QTextDocument | None = None
 ) -> None:
@@ -541,26 +556,18 @@ def relabel_for_export(
     copied fragment has none of its own)."""
     sources = qdoc if sources is None else sources
     cursor = QTextCursor(qdoc)
-    block = qdoc.firstBlock()
     changes: list[tuple[int, int, QTextImageFormat]] = []
-    while block.isValid():
-        it = block.begin()
-        while not it.atEnd():
-            frag = it.fragment()
-            fmt = frag.charFormat()
-            if fmt.isImageFormat():
-                source = source_of(sources, fmt)
-                if source is not None:
-                    out = QTextImageFormat(fmt)
-                    out.setName(source)
-                    image = picture(sources, fmt)
-                    if image is not None:
-                        size = display_size(QSizeF(image.size()), fmt, max_width)
-                        out.setWidth(round(size.width()))
-                        out.setHeight(round(size.height()))
-                    changes.append((frag.position(), frag.length(), out))
-            it += 1
-        block = block.next()
+    for pos, length, fmt in image_fragments(qdoc):
+        source = source_of(sources, fmt)
+        if source is not None:
+            out = QTextImageFormat(fmt)
+            out.setName(source)
+            image = picture(sources, fmt)
+            if image is not None:
+                size = display_size(QSizeF(image.size()), fmt, max_width)
+                out.setWidth(round(size.width()))
+                out.setHeight(round(size.height()))
+            changes.append((pos, length, out))
     for pos, length, out in changes:
         cursor.setPosition(pos)
         cursor.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)

@@ -45,15 +45,17 @@ class Peer:
             )
 
 
-def make(qtbot: QtBot) -> EditorWidget:
-    doc = pycrdt.Doc()
-    content(doc).insert(0, TEXT, {})
+def make(qtbot: QtBot, doc: pycrdt.Doc | None = None, width: int = 600) -> EditorWidget:
+    """An editor shown on ``doc`` (default: :data:`TEXT`), with our own presence."""
+    if doc is None:
+        doc = pycrdt.Doc()
+        content(doc).insert(0, TEXT, {})
     model = DocumentModel(doc)
     ours = PresenceTracker(pycrdt.Awareness(doc), model.text, model.index)
     ours.set_user("Me", "#000000")
     model.set_presence(ours)
     editor = EditorWidget(model)
-    editor.resize(600, 300)
+    editor.resize(width, 300)
     qtbot.addWidget(editor)
     editor.show()
     qtbot.waitExposed(editor)
@@ -183,15 +185,9 @@ def test_a_collaborator_typing_until_the_line_wraps_leaves_no_stale_flag(qtbot: 
     doc = pycrdt.Doc()
     content(doc).insert(0, "Heading words\nbody\n", {})
     content(doc).format(13, 14, {"header": 1})
-    model = DocumentModel(doc)
-    ours = PresenceTracker(pycrdt.Awareness(doc), model.text, model.index)
-    ours.set_user("Me", "#000000")
-    model.set_presence(ours)
-    editor = EditorWidget(model)
-    editor.resize(420, 400)
-    qtbot.addWidget(editor)
-    editor.show()
-    qtbot.waitExposed(editor)
+    editor = make(qtbot, doc, width=420)
+    ours = editor.model.presence
+    assert ours is not None
     flash = QApplication.cursorFlashTime()
     QApplication.setCursorFlashTime(0)
     try:
