@@ -18,6 +18,7 @@ from editor_app.core.presence import PresenceTracker
 from editor_app.core.schema import content
 from editor_app.qt.document_model import DocumentModel
 from editor_app.ui.editor_widget import EditorWidget
+from editor_app.ui.remote_cursors import flag_rects
 from shared.origins import Origin
 from tests.gui.test_binding import remote_edit
 from tests.gui.test_edit_in_place import on_screen, repainted, settle
@@ -220,3 +221,33 @@ def test_a_collaborator_typing_until_the_line_wraps_leaves_no_stale_flag(qtbot: 
         assert on_screen(editor) == repainted(editor)
     finally:
         QApplication.setCursorFlashTime(flash)
+
+
+def test_carets_follow_remote_edits_as_yjs_resolves_them(qtbot: QtBot) -> None:
+    """After a collaborator's edit the editor moves the others' carets through the edit
+    instead of resolving every relative position again; they must land where the exact
+    resolution (PresenceTracker.collaborators) puts them: a caret stays before the
+    character after it, so the typist's own text pushes their caret on."""
+    editor = make(qtbot)
+    editor.flag_clock = FlagClock(show_seconds=60.0, fade_seconds=1.0)
+    ada = Peer(editor.model.doc, "Ada", "#ee6352")
+    bo = Peer(editor.model.doc, "Bo", "#30bced")
+    ada.at(25, editor, qtbot)  # in "second line"
+    bo.at(5, editor, qtbot)  # in "first line"
+    editor.viewport().grab()
+    doc = editor.model.doc
+    presence = editor.model.presence
+    assert presence is not None
+    edits = [
+        lambda t: t.insert(25, "한글🙂"),  # Ada types at her caret
+        lambda t: t.insert(3, "xy"),  # someone types before both carets
+        lambda t: t.insert(5 + 2, "z"),  # ... exactly at Bo's caret
+        lambda t: t.__delitem__(slice(20, 23)),  # a deletion just before Ada's caret
+        lambda t: t.__delitem__(slice(0, 9)),  # a deletion across Bo's caret
+    ]
+    for edit in edits:
+        remote_edit(doc, edit)
+        editor.viewport().grab()  # paints with the moved carets
+        drawn = {f.client_id: f.rect for f in editor.visible_flags()}
+        exact = presence.collaborators()  # resolved from the relative positions
+        assert drawn == dict(flag_rects(editor, exact, lambda _cid: 1.0))
