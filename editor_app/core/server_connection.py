@@ -128,8 +128,9 @@ class Channel:
     """One document on a :class:`ServerConnection`: a coscribe.v1 conversation's link.
 
     ``recv`` returns the next message of the document (raising :class:`ChannelClosed` when
-    the server closed it, :class:`ConnectionLost` when the session ended); ``send`` queues
-    a message; ``close`` ends the document (the server confirms with CLOSE_DOCUMENT).
+    the server closed it, :class:`ConnectionLost` when the session ended); ``queue`` queues
+    a message and ``flush`` writes what is queued; ``close`` ends the document (the server
+    confirms with CLOSE_DOCUMENT).
     """
 
     extensions = True
@@ -156,9 +157,6 @@ class Channel:
             self._ready.clear()
             await self._ready.wait()
         return self._inbox.pop(0)
-
-    async def send(self, message: bytes) -> None:
-        self.queue(message)
 
     def queue(self, message: bytes) -> None:
         """Queue ``message`` for the server (it leaves with the connection's next frame:

@@ -122,15 +122,9 @@ class _LinkClosed(Exception):
 class _WebSocketLink:
     """A document's own WebSocket, as the link ``SyncClient`` pumps."""
 
-    #: websockets' send is a coroutine: messages leave through the writer task.
-    sends_now = False
-
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.extensions = ws.subprotocol == SUBPROTOCOL
-
-    def send_now(self, messages: list[bytes]) -> None:
-        raise NotImplementedError("a document's own WebSocket sends through the writer task")
 
     async def recv(self) -> bytes:
         try:
@@ -174,10 +168,9 @@ class _ChannelLink:
     async def send(self, message: bytes) -> None:
         self.channel.queue(message)
 
-    #: The connection's frames can be written from a plain call (:meth:`send_now`).
-    sends_now = True
-
     def send_now(self, messages: list[bytes]) -> None:
+        """Write ``messages`` in this call (the connection's frames need no await; a
+        document's own WebSocket has no such path: websockets' send is a coroutine)."""
         for message in messages:
             self.channel.queue(message)
         self.channel.flush()
@@ -580,10 +573,10 @@ class SyncClient:
         and the key's edit and caret move still share one frame.
         """
         session, link = self._session, self._link
-        if session is None or session.closed or link is None or self._writing:
+        if session is None or session.closed or self._writing:
             return
-        if not link.sends_now:
-            return
+        if not isinstance(link, _ChannelLink):
+            return  # a document's own WebSocket: the writer task sends
         messages = session.data_to_send()
         if messages:
             link.send_now(messages)
