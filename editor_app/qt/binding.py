@@ -230,15 +230,7 @@ class QtTextBinding(QObject):
             # Qt may keep the removed line's look as the merged line's block char format
             # (what an empty line shows and what is typed there): a heading's size on a
             # plain line after undoing a pasted heading. It must be the line's own.
-            block = self._qdoc.findBlock(pos)
-            own = formats.merge_inline(
-                block.charFormat(),
-                {},
-                formats.style_level(block),
-                formats.base_point_size(self._qdoc),
-            )
-            if own != block.charFormat():
-                QTextCursor(block).setBlockCharFormat(own)
+            formats.restyle_block_char_format(self._qdoc, self._qdoc.findBlock(pos))
 
     def _line_attrs(self, block: QTextBlock) -> Attrs:
         # The last block stands for text after the final "\n": no attributes in the CRDT.
@@ -255,38 +247,9 @@ class QtTextBinding(QObject):
                 fmt = images.image_format(self._qdoc, source, attrs, fmt)
             cursor.insertText(_showable(text), fmt)
             return
-        inline = {k: v for k, v in (attrs or {}).items() if k in INLINE_ATTRS}
-        block_only = formats.with_nulls(formats.normalize(attrs), BLOCK_ATTRS)
-        plain_line = not any(block_only.values())
-        if plain_line and not cursor.block().blockFormat().properties():
-            # Plain lines into a plain line (a pasted text): Qt splits the text into blocks
-            # itself, each a copy of this plain one, in one call instead of one per line.
-            fmt = self._char_format(inline, None)
-            cursor.insertText(_showable(text), fmt)
-            return
-        lines = text.split("\n")
-        for i, line in enumerate(lines):
-            if line:
-                level = formats.style_level(cursor.block())
-                fmt = self._char_format(inline, level)
-                cursor.insertText(_showable(line), fmt)
-            if i < len(lines) - 1:
-                # The new "\n" ends the line the cursor is in; the text after it keeps the
-                # line's old "\n" and so its old attributes (insertBlock copies them).
-                at = cursor.position()
-                cursor.insertBlock()
-                ended = self._qdoc.findBlock(at)
-                if plain_line and not ended.blockFormat().properties():
-                    pass  # a plain line ending a plain line (a load): nothing to set
-                else:
-                    formats.set_block_attrs(self._qdoc, ended, block_only)
-                after = cursor.block()
-                after_level = formats.style_level(after)
-                if after_level is not None:  # restyle moved text into the copied heading
-                    start = after.position()
-                    formats.restyle_range(
-                        self._qdoc, start, start + after.length() - 1, {}, after_level
-                    )
+        # Lines: the same as a run of them (the new "\n" ends the line the cursor is in;
+        # the text after it keeps the line's old "\n" and so its old attributes).
+        self._insert_runs(cursor, [(pos, text, attrs, embed)])
 
     def _insert_runs(
         self, cursor: QTextCursor, runs: list[tuple[int, str, Attrs | None, Any]]

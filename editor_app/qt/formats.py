@@ -807,8 +807,15 @@ def _set_heading(qdoc: QTextDocument, block: QTextBlock, header: Any) -> None:
     start = block.position()
     styling = style_level(block)
     restyle_range(qdoc, start, start + block.length() - 1, {}, styling)
-    size = base_point_size(qdoc)
-    cursor.setBlockCharFormat(merge_inline(block.charFormat(), {}, styling, size))
+    restyle_block_char_format(qdoc, block)
+
+
+def restyle_block_char_format(qdoc: QTextDocument, block: QTextBlock) -> None:
+    """Give ``block`` the block char format of its own level (what an empty line shows
+    and what is typed there), unless it has it already."""
+    own = merge_inline(block.charFormat(), {}, style_level(block), base_point_size(qdoc))
+    if own != block.charFormat():
+        QTextCursor(block).setBlockCharFormat(own)
 
 
 def _group(kind: str | None) -> str | None:
