@@ -40,7 +40,7 @@ import json
 import time
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -1472,17 +1472,12 @@ class EditorWidget(QPlainTextEdit):
             self._repaint_frame_desk(rows)
             self._paint_desk(painter, 0.0, float(self.viewport().width()))
             if people:
-                now = time.monotonic()
-                clock, hovered = self._flag_clock, self._hovered
-                self._flags = paint_collaborators(
-                    painter,
-                    self,
-                    people,
-                    lambda cid: clock.opacity(cid, now, hovered=cid == hovered),
-                )
+                opacity = self._flag_opacity(time.monotonic())
+                self._flags = paint_collaborators(painter, self, people, opacity)
             else:
                 self._flags = []
-            self._presence_moved(event.region(), self._presence_marks(people, self._flags))
+            marks = self._presence_marks(people, [f.rect for f in self._flags])
+            self._presence_moved(event.region(), marks)
             self._resizer.paint(painter)
         finally:
             painter.end()
@@ -1595,13 +1590,7 @@ class EditorWidget(QPlainTextEdit):
             self._flag_clock.observe(person.client_id, person.anchor, person.head, now)
         self._flag_clock.forget_except({p.client_id for p in people})
         before = self._presence_painted
-        clock, hovered = self._flag_clock, self._hovered
-        flags = [
-            Flag(cid, "", rect, 1.0)
-            for cid, rect in flag_rects(
-                self, people, lambda cid: clock.opacity(cid, now, hovered=cid == hovered)
-            )
-        ]
+        flags = [rect for _, rect in flag_rects(self, people, self._flag_opacity(now))]
         after = self._presence_marks(people, flags)
         if before is None or after is None:
             self.viewport().update()
@@ -1629,9 +1618,11 @@ class EditorWidget(QPlainTextEdit):
             if not QRegion(rect).subtracted(painted).isEmpty():
                 self.viewport().update(rect)
 
-    def _presence_marks(self, people: list[Collaborator], flags: list[Flag]) -> list[QRect] | None:
+    def _presence_marks(
+        self, people: list[Collaborator], flags: list[QRectF]
+    ) -> list[QRect] | None:
         """The viewport rectangles of ``people``'s carets (with their top marks) and of
-        ``flags``; None when someone has a selection."""
+        their name ``flags``; None when someone has a selection."""
         marks: list[QRect] = []
         for person in people:
             if person.head is None:
@@ -1640,8 +1631,13 @@ class EditorWidget(QPlainTextEdit):
                 return None
             caret = caret_rect(self, person.head)
             marks.append(caret.adjusted(-4.0, -4.0, 6.0, 4.0).toAlignedRect())
-        marks.extend(flag.rect.toAlignedRect().adjusted(-1, -1, 1, 1) for flag in flags)
+        marks.extend(rect.toAlignedRect().adjusted(-1, -1, 1, 1) for rect in flags)
         return marks
+
+    def _flag_opacity(self, now: float) -> Callable[[int], float]:
+        """Each collaborator's flag opacity at ``now`` (hovered flags show)."""
+        clock, hovered = self._flag_clock, self._hovered
+        return lambda cid: clock.opacity(cid, now, hovered=cid == hovered)
 
     def _text_changed(self, pos: int, _removed: int, added: int) -> None:
         if not self._binding.applying_remote:  # (a remote edit moved them: _shift_people)
@@ -1669,11 +1665,8 @@ class EditorWidget(QPlainTextEdit):
                 self._flag_clock.touch(person.client_id, now)
         # Repaint only flags that moved, appeared or went: Qt repainted the edited lines
         # (carets included) itself, and an unneeded repaint delays the next keystroke.
-        clock, hovered = self._flag_clock, self._hovered
         drawn = [(f.client_id, f.rect) for f in self._flags if f.opacity > 0]
-        wanted = flag_rects(
-            self, people, lambda cid: clock.opacity(cid, now, hovered=cid == hovered)
-        )
+        wanted = flag_rects(self, people, self._flag_opacity(now))
         if wanted != drawn:
             viewport = self.viewport()
             for _, rect in (*drawn, *wanted):
