@@ -67,7 +67,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QTextBlock, QTextCharFormat, QTextCursor, QTextDocument
 
 from editor_app.core.errors import BindingDesync
@@ -100,6 +100,11 @@ Run = tuple[int, str, Attrs, Any]
 
 class QtTextBinding(QObject):
     """Keeps ``qdoc`` and ``model.text`` equal, one small change at a time, both ways."""
+
+    #: A change made in Qt was just written to the CRDT (its transaction committed, so its
+    #: update is queued to be sent). Emitted inside Qt's ``contentsChange``, before Qt lays
+    #: the change out: a view handling a key press can send the keystroke from here.
+    localEditSent = Signal()
 
     def __init__(self, qdoc: QTextDocument, model: DocumentModel) -> None:
         super().__init__(qdoc)
@@ -395,6 +400,7 @@ class QtTextBinding(QObject):
             old_text = index.slice16(pos, pos + removed)
             if old_text == new_text:
                 self._send_formats(pos, pos + added)
+                self.localEditSent.emit()
                 return
             head, tail = _common_affixes(old_text, new_text)
             pos += head
@@ -406,6 +412,7 @@ class QtTextBinding(QObject):
             added,
             reported if blocks_changed or reported[1] - reported[0] != added else None,
         )
+        self.localEditSent.emit()
 
     def _send_edit(
         self, pos: int, removed: int, added: int, reassert: tuple[int, int] | None

@@ -36,6 +36,7 @@ membership, formats) is the same, so the binding and the Quill mapping are uncha
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import time
 import uuid
@@ -139,6 +140,14 @@ def _fragments(block: Any) -> Iterator[Any]:
         it += 1
 
 
+class _Input(enum.Enum):
+    """Where the sending of a key's changes is (see ``EditorWidget._input_committed``)."""
+
+    NOTHING_SENT = enum.auto()
+    SENT = enum.auto()
+    MORE_TO_SEND = enum.auto()
+
+
 class EditorWidget(QPlainTextEdit):
     """A QPlainTextEdit bound to ``model`` that paints collaborators' cursors.
 
@@ -200,6 +209,11 @@ class EditorWidget(QPlainTextEdit):
         if spelling.checker is not None:
             self.spell = SpellHighlighter(self, self.page_layout, spelling)
         self._binding = QtTextBinding(self.document(), model)
+        # A key's first edit is sent as soon as it is in the CRDT, before Qt lays it out
+        # and repaints (DocumentModel.inputHandled); what else the key changed (a second
+        # edit, an undo) when the key is done. None: no input is being handled.
+        self._input_state: _Input | None = None
+        self._binding.localEditSent.connect(self._input_committed)
         if self.spell is not None:
             self.spell.follow_caret(lambda: self._binding.applying_remote)
         # After the initial load (which would relayout every block): an edited block gets
@@ -1102,9 +1116,16 @@ class EditorWidget(QPlainTextEdit):
             if self._undo_redo_key(event) is not None:
                 event.accept()
                 return True
-        handled = super().event(event)
-        if event.type() in _INPUT_EVENTS and not self.isReadOnly():
-            self._model.inputHandled.emit()  # send what the key changed before the repaint
+        if event.type() not in _INPUT_EVENTS or self.isReadOnly():
+            handled = super().event(event)
+        else:
+            outer, self._input_state = self._input_state, _Input.NOTHING_SENT
+            try:
+                handled = super().event(event)
+            finally:
+                state, self._input_state = self._input_state, outer
+            if state is not _Input.SENT:
+                self._model.inputHandled.emit()
         if event.type() == QEvent.Type.Paint and self._desk_rows:
             # The frame around the viewport (border, padding): the desk between sheets
             # runs across the whole page width.
@@ -1119,6 +1140,13 @@ class EditorWidget(QPlainTextEdit):
             finally:
                 painter.end()
         return handled
+
+    def _input_committed(self) -> None:
+        if self._input_state is _Input.NOTHING_SENT:
+            self._input_state = _Input.SENT
+            self._model.inputHandled.emit()
+        elif self._input_state is _Input.SENT:
+            self._input_state = _Input.MORE_TO_SEND
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         action = self._undo_redo_key(event)

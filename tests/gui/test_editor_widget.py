@@ -269,13 +269,19 @@ def test_a_key_press_reports_input_handled_with_its_edit_already_in_the_crdt(
     qtbot: QtBot,
 ) -> None:
     """The app connects ``inputHandled`` to the sync client's flush: the key's edit must be
-    in the document when it fires, once per key, and a viewer's keys fire nothing."""
+    in the document when it fires, once per key, before Qt lays the edited line out (the
+    page layout's ``updateBlock``: the keystroke leaves before the layout and repaint
+    work), and a viewer's keys fire nothing."""
     editor = make_editor(qtbot)
     seen: list[str] = []
+    order: list[str] = []
     editor.model.inputHandled.connect(lambda: seen.append(str(editor.model.text)))
+    editor.model.inputHandled.connect(lambda: order.append("sent"))
+    editor.page_layout.updateBlock.connect(lambda _block: order.append("laid out"))
     for key in (Qt.Key.Key_H, Qt.Key.Key_I):
         qtbot.keyClick(editor, key)
     assert [t.rstrip("\n") for t in seen] == ["h", "hi"]
+    assert order == ["sent", "laid out"] * 2
     editor.model.read_only = True
     qtbot.keyClick(editor, Qt.Key.Key_X)
     assert len(seen) == 2
