@@ -26,12 +26,16 @@ sequence) are rounded down to the start of that code point.
 
 from __future__ import annotations
 
+from collections import deque
+
 #: Stands for one embed (one CRDT unit) in the mirrored text; see module docstring.
 EMBED_CHAR = "\ufffc"
 
 _CHUNK = 512  # code points per chunk after a split
 _MAX_CHUNK = 2 * _CHUNK  # a chunk that grows beyond this is split
 _MIN_CHUNK = _CHUNK // 4  # a chunk that shrinks below this is merged with a neighbour
+#: Edits a :class:`TextIndex` remembers for :meth:`TextIndex.edits_since`.
+EDIT_LOG = 64
 
 
 def utf16_len(s: str) -> int:
@@ -106,12 +110,19 @@ class TextIndex:
     prefix sums and only one small chunk is ever re-encoded. A keystroke updates one
     chunk and O(log n) tree nodes; splits and merges (every few hundred keystrokes)
     rebuild the trees in O(n / 512).
+
+    It also numbers its edits (:attr:`version`) and remembers the last :data:`EDIT_LOG`
+    of them, so a position computed earlier (a cursor's, at some cost) can be carried
+    through what changed since instead of being computed again (:meth:`edits_since`).
     """
 
     def __init__(self, text: str = "") -> None:
         #: Positions converted so far (either way). Each costs O(log n); tests check with it
         #: that a change is mapped once, not once per line (a pasted megabyte was 50,000).
         self.conversions = 0
+        #: How many edits were applied (see :meth:`edits_since`).
+        self.version = 0
+        self._log: deque[tuple[int, int, int]] = deque(maxlen=EDIT_LOG)
         self._set_chunks([text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)] or [""])
 
     # ------------------------------------------------------------------ queries
@@ -192,6 +203,16 @@ class TextIndex:
             joined = not (last.isspace() or last == EMBED_CHAR)
         return total
 
+    def edits_since(self, version: int) -> list[tuple[int, int, int]] | None:
+        """The edits applied after :attr:`version` was ``version``, oldest first, each as
+        ``(pos16, removed16, inserted16)``; None when they are no longer all remembered."""
+        behind = self.version - version
+        if behind == 0:
+            return []
+        if not 0 < behind <= len(self._log):
+            return None
+        return list(self._log)[-behind:]
+
     # ------------------------------------------------------------------ updates
 
     def apply(self, pos16: int, removed16: int, inserted: str) -> None:
@@ -206,6 +227,8 @@ class TextIndex:
         _check(pos16 + removed16, self._total16)
         if removed16 == 0 and not inserted:
             return
+        self.version += 1
+        self._log.append((pos16, removed16, utf16_len(inserted)))
         i, b16, _ = self._find(pos16, self._tree16, self._tree8)
         j, e16, _ = self._find(pos16 + removed16, self._tree16, self._tree8)
         head = self._chunks[i][: _u16_to_cp(self._chunks[i], pos16 - b16, self._len16[i])]

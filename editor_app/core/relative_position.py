@@ -33,9 +33,14 @@ caller to retry (:class:`~editor_app.core.errors.PositionUnavailable`) rather th
 and the resolver returns the search's unconfirmed guess. A pycrdt panic never escapes.
 
 Cost: O(log n) probes, each O(items) inside yrs, plus applying each change's update to the
-copy (an O(document) copy only at the start and after what a copy cannot follow).
-Fine for documents of typical size; pycrdt's upcoming ``offset_kind`` (y-crdt/pycrdt#379)
-would make ``sticky_index`` exact and this module a thin wrapper.
+copy (an O(document) copy only at the start and after what a copy cannot follow): about
+1 ms per position in a 1 MB document. So what was computed is kept and carried through
+later edits (:meth:`TextIndex.edits_since`): an id names the same character whatever is
+typed around it, and only the deletion of that character drops it. A caret that moves
+with the user's own typing keeps its id (the character after it), and collaborators'
+carets are found again after each keystroke without a probe. pycrdt's upcoming
+``offset_kind`` (y-crdt/pycrdt#379) would make ``sticky_index`` exact and this module a
+thin wrapper.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ _MARKER = "\x00"
 _MAX_CANDIDATES = 256
 #: Bytes of queued document updates past which the copy is made again instead.
 _MAX_BACKLOG = 256 * 1024
+#: Positions remembered (each way) before the memory starts over.
+_MAX_KNOWN = 256
 
 
 def _origins(update: bytes) -> tuple[_ID | None, _ID | None]:
@@ -126,9 +133,6 @@ class _Scratch:
         # markers from meeting within one state: a marker at the same position would land
         # next to the first one's tombstone.
         self._cache: dict[int, tuple[_ID | None, _ID | None]] = {}
-        #: Verified decode results for the current document state (remote cursors are
-        #: resolved on every repaint; the document changes far less often).
-        self.resolved: dict[tuple[int, int, int], int] = {}
         self._sub: Any = doc.observe(self._on_change)
 
     @property
@@ -139,7 +143,6 @@ class _Scratch:
     def _on_change(self, event: Any) -> None:
         # Reading the document is not allowed here; the update is what the copy needs.
         self._cache.clear()
-        self.resolved.clear()
         if self._copy is None:
             return
         update: bytes = event.update
@@ -280,6 +283,14 @@ class RelativePositions:
         self.index = index
         self.tname = tname
         self._scratch = _Scratch(text.doc, tname)
+        #: Positions computed from the document (each about 1 ms in a 1 MB document);
+        #: the rest were carried through edits from an earlier answer.
+        self.computed = 0
+        # What was computed, carried through the index's edits since ``_version``:
+        # (pos16, assoc) -> id encoded, and (client, clock, assoc) -> pos16 decoded.
+        self._encoded: dict[tuple[int, int], _ID] = {}
+        self._resolved: dict[tuple[int, int, int], int] = {}
+        self._followed, self._version = index, index.version
 
     @property
     def rebuilds(self) -> int:
@@ -289,6 +300,35 @@ class RelativePositions:
 
     def close(self) -> None:
         self._scratch.close()
+
+    def _catch_up(self) -> None:
+        """Carry the remembered positions through the edits made since they were found
+        (or forget them all when those edits are no longer known)."""
+        index = self.index
+        if self._version == index.version and index is self._followed:
+            return
+        edits = index.edits_since(self._version) if index is self._followed else None
+        self._followed, self._version = index, index.version
+        if edits is None:
+            self._encoded.clear()
+            self._resolved.clear()
+            return
+        encoded: dict[tuple[int, int], _ID] = {}
+        for (pos16, assoc), ident in self._encoded.items():
+            moved = _carried(pos16, assoc, edits)
+            if moved is not None:
+                encoded[moved, assoc] = ident
+        resolved: dict[tuple[int, int, int], int] = {}
+        for key, pos16 in self._resolved.items():
+            moved = _carried(pos16, key[2], edits)
+            if moved is not None:
+                resolved[key] = moved
+        self._encoded, self._resolved = encoded, resolved
+
+    def _remember_encoded(self, pos16: int, assoc: int, ident: _ID) -> None:
+        if len(self._encoded) >= _MAX_KNOWN:
+            self._encoded.clear()
+        self._encoded[pos16, assoc] = ident
 
     # -------------------------------------------------------------- encode
 
@@ -320,6 +360,16 @@ class RelativePositions:
         Raises:
             PositionUnavailable: pycrdt refused (called inside a document observer).
         """
+        self._catch_up()
+        known = self._encoded.get((pos16, assoc))
+        if known is not None:
+            return known
+        ident = self._compute_id(pos16, assoc)
+        self._remember_encoded(pos16, assoc, ident)
+        return ident
+
+    def _compute_id(self, pos16: int, assoc: int) -> _ID:
+        self.computed += 1
         index = self.index
         start16 = index.u8_to_u16(index.u16_to_u8(pos16))
         i8 = index.u16_to_u8(start16)
@@ -399,7 +449,8 @@ class RelativePositions:
         except (TypeError, KeyError, ValueError):
             return None
         key = (client, clock, assoc)
-        known = self._scratch.resolved.get(key)
+        self._catch_up()
+        known = self._resolved.get(key)
         if known is not None:
             return known
         r = self._locate(client, clock)
@@ -412,7 +463,9 @@ class RelativePositions:
                 continue
             try:
                 if self._exact_id(pos16, assoc) == (client, clock):
-                    self._scratch.resolved[key] = pos16
+                    if len(self._resolved) >= _MAX_KNOWN:
+                        self._resolved.clear()
+                    self._resolved[key] = pos16
                     return pos16
             except PositionUnavailable:
                 return first  # cannot verify now: the search's best guess
@@ -520,3 +573,18 @@ class RelativePositions:
                 hi16, hi8 = mid16, mid8
             else:
                 lo16 = mid16
+
+
+def _carried(pos16: int, assoc: int, edits: list[tuple[int, int, int]]) -> int | None:
+    """Where a position naming a character (the one after it, or before it with
+    ``assoc`` < 0) is after ``edits`` (``(pos16, removed16, inserted16)``, in order); None
+    once that character is deleted. Text inserted at a character goes before it."""
+    unit = pos16 if assoc >= 0 else pos16 - 1
+    for at, removed, inserted in edits:
+        if removed and at <= unit < at + removed:
+            return None
+        if unit >= at + removed:
+            unit -= removed
+        if unit >= at:
+            unit += inserted
+    return unit if assoc >= 0 else unit + 1
