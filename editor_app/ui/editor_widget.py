@@ -35,7 +35,6 @@ membership, formats) is the same, so the binding and the Quill mapping are uncha
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import json
 import time
@@ -78,7 +77,7 @@ from editor_app.core.images import ImageRefused, PreparedImage
 from editor_app.core.offsets import EMBED_CHAR
 from editor_app.core.presence import Collaborator, PresenceTracker
 from editor_app.core.schema import INLINE_ATTRS, MAX_INDENT
-from editor_app.core.text_ops import EditOp, Op, transform_position
+from editor_app.core.text_ops import Op, transform_position
 from editor_app.qt import formats, html_paste, images
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.document_model import DocumentModel
@@ -1248,30 +1247,9 @@ class EditorWidget(QPlainTextEdit):
 
     # ------------------------------------------------------------------ caret
 
-    def _remember_caret(self, ops: list[Op]) -> None:
+    def _remember_caret(self, _ops: list[Op]) -> None:
         cursor = self.textCursor()
         self._caret_before = (cursor.anchor(), cursor.position())
-        self._shift_people(ops)
-
-    def _shift_people(self, ops: list[Op]) -> None:
-        """Move the collaborators' carets through a collaborator's edit (or an undo) as
-        Yjs resolves them: a caret names the character after it, so text inserted at it
-        goes before that character and the caret moves on. Resolving every relative
-        position again after each remote keystroke cost the reader ~0.5-2 ms on 1 MB,
-        which delayed the next keystroke's arrival; the exact positions come back with
-        the next presence change, and a local edit still resolves them afresh."""
-        cached = self._people_cache
-        if cached is None:
-            return
-        self._people_cache = (
-            cached[0],
-            [
-                dataclasses.replace(
-                    p, anchor=_shift_right(p.anchor, ops), head=_shift_right(p.head, ops)
-                )
-                for p in cached[1]
-            ],
-        )
 
     def _keep_caret(self, ops: list[Op]) -> None:
         """Qt pushes a cursor past text inserted exactly at it; a collaborator typing at my
@@ -1668,8 +1646,9 @@ class EditorWidget(QPlainTextEdit):
         return lambda cid: clock.opacity(cid, now, hovered=cid == hovered)
 
     def _text_changed(self, pos: int, _removed: int, added: int) -> None:
-        if not self._binding.applying_remote:  # (a remote edit moved them: _shift_people)
-            self._people_cache = None  # their cursors are resolved against the text
+        # Collaborators' carets are found again against the new text (each relative
+        # position was found once and is carried through edits: no probe per keystroke).
+        self._people_cache = None
         self._sync_phantom()
         if not self._flags and not self._flag_timer.isActive():
             presence = self._model.presence
@@ -1776,18 +1755,3 @@ class EditorWidget(QPlainTextEdit):
     def close_binding(self) -> None:
         """Detach from the model (the window calls this when the document closes)."""
         self._binding.close()
-
-
-def _shift_right(pos: int | None, ops: list[Op]) -> int | None:
-    """``pos`` after ``ops`` for a caret that stays before the character after it (Yjs'
-    relative positions with assoc 0): inserts at it push it on, deletes pull it back."""
-    if pos is None:
-        return None
-    for op in ops:
-        if not isinstance(op, EditOp):
-            continue
-        if op.delete and pos > op.pos:
-            pos = op.pos if pos < op.pos + op.delete else pos - op.delete
-        if op.insert and pos >= op.pos:
-            pos += len(op.insert.encode("utf-16-le")) // 2
-    return pos
