@@ -109,6 +109,8 @@ FADE_FRAME = 0.04
 DESK_COLORS = {False: ("#f1f3f4", "#dadce0"), True: ("#1f1f1f", "#3c4043")}
 #: Events after which what the user changed is sent at once (``DocumentModel.inputHandled``).
 _INPUT_EVENTS = frozenset({QEvent.Type.KeyPress, QEvent.Type.InputMethod})
+#: Keys by which Qt takes a line out of its list (see EditorWidget.keyPressEvent).
+_LIST_KEYS = frozenset({Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Backspace})
 #: The clipboard format that carries the images of text copied in the editor: JSON
 #: ``{"text": the copied text, "images": [[url, attributes] or null per U+FFFC]}``.
 EMBEDS_MIME = "application/x-coscribe-embeds"
@@ -330,7 +332,7 @@ class EditorWidget(QPlainTextEdit):
         if self.isReadOnly() or kind not in ("checked", "unchecked"):
             return
         edit = QTextCursor(self.document())
-        with self._format_step():
+        with self._format_step((block.position(), block.position())):
             edit.beginEditBlock()
             new = "unchecked" if kind == "checked" else "checked"
             formats.set_block_attrs(self.document(), block, {"list": new})
@@ -544,18 +546,23 @@ class EditorWidget(QPlainTextEdit):
         self._emit_format()
 
     @contextmanager
-    def _format_step(self) -> Iterator[None]:
+    def _format_step(self, lines: tuple[int, int] | None = None) -> Iterator[None]:
         """A format change from a command (Ctrl+B on a selection, a heading, a list...) is
         an undo step of its own, as in Google Docs: the undo manager would join it with
         typing less than 0.5 s before or after it (DocumentModel.separate_undo_step).
         Nested steps (paint format sets inline and block formats) make one, in one
-        transaction."""
+        transaction. Only ``lines`` (default: the selected ones) are changed, which the
+        binding is told (QtTextBinding.changing_only: a list item's change makes Qt report
+        its whole list)."""
         if self._formatting:
             yield
             return
+        if lines is None:
+            cursor = self.textCursor()
+            lines = (cursor.selectionStart(), cursor.selectionEnd())
         self._formatting = True
         try:
-            with self._model.undo_step():
+            with self._model.undo_step(), self._binding.changing_only(*lines):
                 yield
         finally:
             self._formatting = False
@@ -1174,7 +1181,14 @@ class EditorWidget(QPlainTextEdit):
             event.accept()  # nothing after the last paragraph to join (Quill, Google Docs)
             return
         length, was_last = self.document().characterCount(), self._in_last_block()
-        super().keyPressEvent(event)
+        block = self.textCursor().block()
+        if block.textList() is not None and event.key() in _LIST_KEYS:
+            # Enter on an empty item or Backspace at an item's start takes the line out of
+            # its list: Qt reports the whole list changed (renumbered); only the line is.
+            with self._binding.changing_only(block.position(), block.position()):
+                super().keyPressEvent(event)
+        else:
+            super().keyPressEvent(event)
         if self.document().characterCount() == length and not was_last:
             self._keep_out_of_phantom()  # a move there (Ctrl+End, Down, Shift+End ...)
 
