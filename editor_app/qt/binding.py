@@ -413,6 +413,8 @@ class QtTextBinding(QObject):
             added,
             reported if blocks_changed or reported[1] - reported[0] != added else None,
         )
+        if self._block_count < old_blocks:
+            self._restyle_merged_line(self._qdoc.findBlock(pos))
         self.localEditSent.emit()
 
     def _send_edit(
@@ -512,6 +514,18 @@ class QtTextBinding(QObject):
         if not (block.isValid() and block.position() < end):
             end = min(end, after.position() + after.length())
         return start, end
+
+    def _restyle_merged_line(self, block: QTextBlock) -> None:
+        """After the user's key joined two lines, give the moved text and the line's block
+        char format the look of the line's own level (Qt keeps each piece's old look: a
+        heading's size on a plain line, body text on a heading). Only the look: the Quill
+        attributes are unchanged, so nothing is sent."""
+        start = block.position()
+        with self._not_mirrored():
+            formats.restyle_range(
+                self._qdoc, start, start + block.length() - 1, {}, formats.style_level(block)
+            )
+            formats.restyle_block_char_format(self._qdoc, self._qdoc.findBlock(start))
 
     def _send_formats(self, start: int, end: int) -> None:
         with self._model.doc.transaction(origin=Origin.LOCAL_EDIT):

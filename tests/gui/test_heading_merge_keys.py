@@ -169,12 +169,6 @@ def test_a_merge_key_writes_the_merged_line_and_one_undo_restores_both(
     assert_lines_look_like_their_level(editor)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="binding: a LOCAL edit that joins lines leaves the moved text (and, after an "
-    "empty first line, the block char format) with its old line's look; only the remote "
-    "path (_delete) restyles the merged line",
-)
 @pytest.mark.parametrize("merge", CASES.values(), ids=CASES.keys())
 def test_a_merged_line_looks_like_its_heading_level_in_qt(qtbot: QtBot, merge: Merge) -> None:
     editor = editor_with(qtbot, list(merge.lines))
