@@ -413,8 +413,6 @@ class QtTextBinding(QObject):
             added,
             reported if blocks_changed or reported[1] - reported[0] != added else None,
         )
-        if self._block_count < old_blocks:
-            self._restyle_merged_line(self._qdoc.findBlock(pos))
         self.localEditSent.emit()
 
     def _send_edit(
@@ -430,6 +428,7 @@ class QtTextBinding(QObject):
         """
         model = self._model
         runs = self._runs(pos, pos + added)
+        joins = removed > 0 and "\n" in model.index.slice16(pos, pos + removed)
         with model.doc.transaction(origin=Origin.LOCAL_EDIT):
             apply_local_runs(
                 model.text,
@@ -450,6 +449,8 @@ class QtTextBinding(QObject):
                 self._assert_formats(max(start, pos + added), end)
         if reassert is not None:
             self._keep_last_block_plain()
+        if joins:
+            self._restyle_joined_lines(pos, pos + added)
 
     @contextmanager
     def changing_only(self, start: int, end: int) -> Iterator[None]:
@@ -515,17 +516,21 @@ class QtTextBinding(QObject):
             end = min(end, after.position() + after.length())
         return start, end
 
-    def _restyle_merged_line(self, block: QTextBlock) -> None:
-        """After the user's key joined two lines, give the moved text and the line's block
-        char format the look of the line's own level (Qt keeps each piece's old look: a
+    def _restyle_joined_lines(self, start: int, end: int) -> None:
+        """After the user's edit joined lines (Backspace at a line's start, typing over a
+        selection across lines), give the lines at both ends of ``[start, end)`` and their
+        block char formats the look of their own level: Qt keeps each piece's old look (a
         heading's size on a plain line, body text on a heading). Only the look: the Quill
-        attributes are unchanged, so nothing is sent."""
-        start = block.position()
+        attributes are what was sent, so nothing is sent (``_delete`` does the same for a
+        collaborator's join)."""
+        qdoc = self._qdoc
         with self._not_mirrored():
-            formats.restyle_range(
-                self._qdoc, start, start + block.length() - 1, {}, formats.style_level(block)
-            )
-            formats.restyle_block_char_format(self._qdoc, self._qdoc.findBlock(start))
+            first, last = qdoc.findBlock(start), qdoc.findBlock(end)
+            for block in (first,) if first == last else (first, last):
+                at = block.position()
+                level = formats.style_level(block)
+                formats.restyle_range(qdoc, at, at + block.length() - 1, {}, level)
+                formats.restyle_block_char_format(qdoc, qdoc.findBlock(at))
 
     def _send_formats(self, start: int, end: int) -> None:
         with self._model.doc.transaction(origin=Origin.LOCAL_EDIT):

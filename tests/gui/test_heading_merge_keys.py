@@ -184,3 +184,17 @@ def test_a_merged_line_looks_like_its_heading_level_in_qt(qtbot: QtBot, merge: M
     type_text(editor, "x")
     assert look(editor.textCursor().charFormat()) == line_look(editor, merge.header)
     assert_mirrors(editor)
+
+
+def test_typing_over_a_selection_across_lines_keeps_each_line_s_look(qtbot: QtBot) -> None:
+    """Replacing a selection that joins a heading and a plain line with text of as many
+    lines keeps the line count, yet joins lines: the text on each line looks like that
+    line's level (Qt makes both lines headings, as a split of the joined heading line; the
+    plain line's "dy" kept its body size before)."""
+    editor = editor_with(qtbot, [("Title", 1), ("body", None)])
+    place_cursor(editor, 2, 8)  # "tle\nbo"
+    editor.insertPlainText("X\nY")
+    assert qt_text(editor) == "TiX\nYdy\n"
+    assert crdt_delta(editor.model.text.diff()) == lines_delta([("TiX", 1), ("Ydy", 1)])
+    assert_lines_look_like_their_level(editor)
+    assert_mirrors(editor)
