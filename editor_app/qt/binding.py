@@ -23,8 +23,10 @@ Qt's reports are not always minimal, so each one is normalised first:
 Block attributes live on the ``"\\n"`` that ends a line (Quill). A new separator gets the
 attributes of the Qt block it ends; when a change inserts or removes separators, the
 existing ``"\\n"`` that now ends the last touched block is formatted to match Qt (e.g. Qt
-keeps the FIRST block's format when two blocks merge, Quill would keep the second's; the
-CRDT follows what the user sees). The last Qt block has no ``"\\n"`` to carry attributes, so
+keeps the FIRST block's format when two blocks merge, the second's after an empty first
+line; stock Quill 2 does the same for Backspace, but for Delete at a line's end keeps the
+second line's: the CRDT follows what the user sees, tests/gui/test_heading_merge_keys.py).
+The last Qt block has no ``"\\n"`` to carry attributes, so
 the binding keeps it plain (see :mod:`editor_app.qt.formats` for the whole mapping).
 
 CRDT -> Qt. The :class:`~editor_app.qt.document_model.DocumentModel` turns every Text event
