@@ -95,6 +95,8 @@ _FORMAT_CACHE_SIZE = 256
 _UNSHOWABLE = str.maketrans({"\r": "\ufffd", "\u2029": "\ufffd", "\u2028": "\ufffd"})
 _UNSHOWABLE_CHARS = re.compile("[\r\u2028\u2029]")
 _IMAGE_RUN_ATTRS = INLINE_ATTRS | IMAGE_ATTRS
+#: The attributes a text or "\n" run's state is asserted over (see _assert_formats).
+_TEXT_RUN_ATTRS = INLINE_ATTRS | BLOCK_ATTRS
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 #: A run of Qt's content: (UTF-16 position, text, Quill attributes, embed value or None).
 Run = tuple[int, str, Attrs, Any]
@@ -544,13 +546,29 @@ class QtTextBinding(QObject):
         if end <= start:
             return
         model = self._model
+        # Neighbouring runs whose full state is the same are asserted in ONE format call
+        # (each walks the text in yrs: 13,000 lines taken out of a list were 26,000 calls,
+        # ~26 s on 1 MB). A text run's state has None for every line attribute and a "\n"
+        # run's None for every inline one: neither ever carries the other's (Quill), so
+        # asserting the union changes nothing else. Pictures are asserted one by one.
+        span: tuple[int, int, Attrs] | None = None  # (pos, length, full state)
         for run_pos, run_text, attrs, embed in self._runs(start, end):
-            if run_text == "\n":
-                keys = BLOCK_ATTRS
+            length = utf16_len(run_text)
+            if embed is not None:
+                full = formats.with_nulls(attrs, _IMAGE_RUN_ATTRS)
             else:
-                keys = _IMAGE_RUN_ATTRS if embed is not None else INLINE_ATTRS
-            attrs = formats.with_nulls(attrs, keys)
-            apply_local_format(model.text, model.index, run_pos, utf16_len(run_text), attrs)
+                full = formats.with_nulls(attrs, _TEXT_RUN_ATTRS)
+            if span is not None and embed is None and span[2] == full:
+                span = (span[0], span[1] + length, full)
+                continue
+            if span is not None:
+                apply_local_format(model.text, model.index, *span)
+            span = (run_pos, length, full)
+            if embed is not None:
+                apply_local_format(model.text, model.index, *span)
+                span = None
+        if span is not None:
+            apply_local_format(model.text, model.index, *span)
 
     def _keep_last_block_plain(self) -> None:
         if formats.block_attrs(self._qdoc.lastBlock()):

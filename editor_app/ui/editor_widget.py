@@ -580,10 +580,17 @@ class EditorWidget(QPlainTextEdit):
         self.setTextCursor(user)
 
     def _selected_blocks(self) -> list[Any]:
+        """The lines a line command (heading, list, alignment...) applies to. A selection
+        reaching the end (Ctrl+A) ends in the empty block after the final "\\n", which is
+        no line of the document (Quill): it is left out, or Ctrl+A then the bulleted-list
+        key on a bulleted document counted it as a plain line and bulleted everything
+        again instead of taking the bullets off (Google Docs takes them off)."""
         cursor = self.textCursor()
         doc = self.document()
         block = doc.findBlock(cursor.selectionStart())
         last = doc.findBlock(cursor.selectionEnd())
+        if cursor.hasSelection() and last != block and is_phantom(last):
+            last = last.previous()
         blocks = [block]
         while block != last and block.isValid():
             block = block.next()
