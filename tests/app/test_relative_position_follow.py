@@ -13,41 +13,30 @@ from __future__ import annotations
 
 from typing import Any
 
-import pycrdt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from editor_app.core.offsets import EDIT_LOG, TextIndex
 from editor_app.core.relative_position import RelativePositions
-from editor_app.core.schema import content
-from editor_app.core.text_ops import apply_local_change, apply_local_format, delta_to_ops
+from editor_app.core.text_ops import delta_to_ops
 from shared.origins import Origin, origin_matches
+from tests.app.test_relative_position_copy import Replica as CopyReplica
 from tests.support.text import boundaries16
 
 
-class Replica:
-    """A document whose index follows every change in place, as the editor's does."""
+class Replica(CopyReplica):
+    """A document whose index follows every change in place, as the editor's does (the
+    base class makes a new index after each update it receives)."""
 
     def __init__(self, client_id: int) -> None:
-        self.doc: pycrdt.Doc[Any] = pycrdt.Doc(client_id=client_id)
-        self.text = content(self.doc)
-        self.index = TextIndex()
-        self.positions = RelativePositions(self.text, self.index)
+        super().__init__(client_id)
         self._sub = self.text.integrated.observe(self._on_text)
 
     def _on_text(self, event: Any) -> None:
         if not origin_matches(event.transaction.origin(), Origin.LOCAL_EDIT):
             delta_to_ops(event.delta, self.index)
 
-    def edit(self, pos16: int, removed16: int, s: str) -> None:
-        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
-            apply_local_change(self.text, self.index, pos16, removed16, s)
-
-    def format(self, pos16: int, length16: int, attrs: dict[str, Any]) -> None:
-        with self.doc.transaction(origin=Origin.LOCAL_EDIT):
-            apply_local_format(self.text, self.index, pos16, length16, attrs)
-
-    def receive(self, other: Replica) -> None:
+    def receive(self, other: CopyReplica) -> None:
         update = other.doc.get_update(self.doc.get_state())
         with self.doc.transaction(origin=Origin.REMOTE):
             self.doc.apply_update(update)
@@ -106,7 +95,7 @@ def test_carried_positions_equal_fresh_ones(script: list[Step]) -> None:
         i = int(where * (len(bounds) - 1))
         j = min(i + delete, len(bounds) - 1)
         if attrs is not None and j > i and not inserted:
-            who.format(bounds[i], bounds[j] - bounds[i], attrs)
+            who.bold(bounds[i], bounds[j] - bounds[i], attrs)
         else:
             who.edit(bounds[i], bounds[j] - bounds[i], inserted)
         if exchange:
