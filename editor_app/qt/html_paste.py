@@ -10,7 +10,8 @@ HTML goes through Quill attributes and nothing else:
 1. :func:`read_html`: Qt's HTML reader parses it into a scratch ``QTextDocument`` after a
    few textual fixes for real clipboards (Word's list paragraphs become lists, Chrome's
    ``Apple-interchange-newline`` is dropped, ``<code>``/``<kbd>``/``<samp>``/``<tt>`` are
-   marked so that inline code is told from a monospace font). The scratch document
+   marked so that inline code is told from a monospace font, checklists become Qt's
+   checked/unchecked list items: see :func:`_checklists`). The scratch document
    loads nothing while reading (Qt would read the local files a page names as its
    style sheets); ``<script>``, ``<style>`` and ``<title>`` text is not content to Qt.
 2. :func:`html_delta`: the scratch document is read as a Quill delta (``(text, attrs,
@@ -184,6 +185,45 @@ _VOID_ELEMENTS = frozenset(
 )
 _CODE_OPEN = re.compile(r"<(code|kbd|samp|tt)\b([^>]*)>", re.I)
 _CODE_CLOSE = re.compile(r"</(code|kbd|samp|tt)\s*>", re.I)
+#: Box characters (☐ ☑ ☒, or the start of their references): :func:`_checklists` looks
+#: for items that start with one only when one of these, or "checkbox", is in the HTML.
+_BOX_HINTS = ("\u2610", "\u2611", "\u2612", "&#974", "&#x261")
+#: Patterns of :func:`_checklists`. A tag is ``<`` ... ``>`` without another ``<`` or
+#: ``>`` inside: with ``[^>]*``, each of many unclosed ``<li`` would be scanned to the
+#: end of the HTML (quadratic: 40,000 took 10 s). An item's start (group 1), what shows
+#: nothing after it (group 2: spaces, tags other than a list's, an item's, a picture or
+#: a field) and a box: a checkbox field or picture (group 3), or a box character (group
+#: 4: ☐, group 5: ☑ or ☒, as characters or character references); a space after it.
+_ITEM_START = re.compile(
+    r"(<li\b[^<>]*>)"
+    r"((?:\s|&nbsp;|&#160;|&#xa0;|<(?!/?(?:li|ul|ol)\b|img\b|input\b)[^<>]*>)*)"
+    r"(?:(<input\b(?=[^<>]*?\stype\s*=\s*[\"']?checkbox\b)[^<>]*>"
+    r"|<img\b(?=[^<>]*?\saria-roledescription\s*=\s*[\"']?checkbox\b)[^<>]*>)"
+    r"|(\u2610|&#9744;|&#x2610;)|(\u2611|\u2612|&#974[56];|&#x261[12];))"
+    r"(?:\s|&nbsp;|&#160;|&#xa0;)?",
+    re.I,
+)
+#: A quoted attribute value; ``checked`` as an attribute (in a tag whose quoted values
+#: are emptied); a picture's ``alt="checked"``; a ``class`` attribute or a quoted value.
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+_CHECKED_ATTRIBUTE = re.compile(r"\schecked(?=[\s/>=])", re.I)
+_CHECKED_ALT = re.compile(r"\salt\s*=\s*[\"']?checked(?![\w-])", re.I)
+_CLASS_ATTRIBUTE = re.compile(
+    r"(\s+class\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'<>]+))|(\"[^\"]*\"|'[^']*')", re.I
+)
+#: A Google Docs checklist item (``role="checkbox"``) and its content up to the next
+#: item's start or end (Google Docs puts a nested list after an item, not inside it).
+_ROLE_ITEM = re.compile(
+    r"(<li\b[^<>]*?\srole\s*=\s*[\"']?checkbox\b[^<>]*>)((?:(?!</?li\b).)*)", re.I | re.S
+)
+_TAG_NAME = re.compile(r"</?\w+")
+#: A tag's attribute: its name, then a quoted or bare value if it has one.
+_ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>]+)))?""")
+#: Word's list markers (``<![if !supportLists]>``) that are a checkbox: checked or not.
+_BOX_MARKERS = {"\u2610": False, "\u2611": True, "\u2612": True}
+#: Google Docs strikes the text of a ticked item through (on the item and each span):
+#: its look of a ticked item, not a format (a Quill checklist item has no such look).
+_STRUCK = re.compile(r"text-decoration(?:-line)?\s*:\s*line-through", re.I)
 #: Qt draws headings bold (weight 700 means ``bold``) and links underlined; in HTML from
 #: other programs, bold inside a heading is ``<b>`` or an explicit weight, as in Quill.
 _STYLE_SHEET = "h1, h2, h3, h4, h5, h6 { font-weight: normal; } a { text-decoration: none; }"
@@ -204,6 +244,7 @@ def read_html(html: str) -> QTextDocument:
     html = _DOWNLEVEL_REVEALED.sub("", html)
     if any(hint.search(html) is not None for hint in _HIDDEN_HINTS):
         html = _without_hidden(html)
+    html = _checklists(html)
     html = _CODE_OPEN.sub(rf'<\1\2><span style="font-family: {CODE_FAMILY}">', html)
     html = _CODE_CLOSE.sub(r"</span></\1>", html)
     doc = _Scratch()
@@ -305,9 +346,95 @@ def _word_list_item(match: re.Match[str]) -> str:
     if found is not None:
         marker = _TAG.sub("", found.group(1)).replace("&nbsp;", " ").strip()
     tag = "ol" if _ORDERED_MARKER.fullmatch(marker) else "ul"
+    checked = _BOX_MARKERS.get(marker)  # a list whose bullet is a box: a checklist
+    item = "<li>" if checked is None else _as_check_item("<li>", checked)
     level = max(1, min(level, MAX_INDENT + 1))
     inner = _WORD_MARKER.sub("", inner)
-    return f'<{tag} style="-qt-list-indent: {level}"><li><p{attributes}>{inner}</p></li></{tag}>'
+    return f'<{tag} style="-qt-list-indent: {level}">{item}<p{attributes}>{inner}</p></li></{tag}>'
+
+
+def _checklists(html: str) -> str:
+    """``html`` with the checklist items of other programs as Qt's (Qt's reader makes an
+    item checked or unchecked for ``<li class="checked">`` / ``"unchecked"`` only), and
+    without their boxes:
+
+    * Google Docs: ``<li role="checkbox" aria-checked="true|false">``; in Chrome the item
+      starts with a picture of its box, ``<img aria-roledescription="checkbox"
+      alt="checked|unchecked">`` (it would be pasted as a picture). A ticked item's
+      strike-through (on the item and on each of its spans) is Google Docs' look of a
+      ticked item, and goes: unticked in Coscribe, the text would stay struck.
+    * Rendered Markdown (GitHub, GFM renderers) and web pages: ``<input type="checkbox">``
+      (``checked`` or not) before any text of the item: after GitHub's drag handle (a
+      ``<span>`` with an ``<svg>``), inside a ``<label>``.
+    * ☐ (unchecked), ☑ or ☒ (checked) as the first character of an item's text.
+
+    A box anywhere else (a checkbox in a paragraph or after an item's text, a picture at
+    an item's start that is not a box) makes no checklist item: Qt shows no ``<input>``,
+    and pictures and characters stay what they are. Two regular expressions, each
+    looking at a stretch of HTML once (linear in the HTML); Python runs only for the
+    items they find."""
+    if "checkbox" in html.lower():  # this and the hints: ~5 ms per MB (Qt reads 600)
+        html = _ROLE_ITEM.sub(_role_item, html)
+    elif not any(box in html for box in _BOX_HINTS):
+        return html
+    return _ITEM_START.sub(_item_start, html)
+
+
+def _role_item(match: re.Match[str]) -> str:
+    """A Google Docs checklist item (:data:`_ROLE_ITEM`) as Qt's, its box picture out."""
+    tag, body = match.group(1), match.group(2)
+    attrs = _attributes(tag)
+    if "aria-checked" not in attrs:
+        return match.group()
+    checked = attrs["aria-checked"].strip().lower() == "true"
+    start = _ITEM_START.match(tag + body)
+    if start is not None and (start.group(3) or "")[:4].lower() == "<img":
+        body = body[: start.start(3) - len(tag)] + body[start.end(3) - len(tag) :]
+    if checked:
+        tag, body = (
+            _STRUCK.sub("text-decoration:none", tag),
+            _STRUCK.sub("text-decoration:none", body),
+        )
+    return _as_check_item(tag, checked) + body
+
+
+def _item_start(match: re.Match[str]) -> str:
+    """An item starting with a box (:data:`_ITEM_START`) as Qt's checklist item, without
+    the box (a field's ``checked`` attribute, Google Docs' picture's ``alt="checked"``,
+    or the box character says whether it is ticked)."""
+    tag, blank, field = match.group(1, 2, 3)
+    if field is None:
+        checked = match.group(5) is not None
+    elif field[:6].lower() == "<input":
+        checked = _CHECKED_ATTRIBUTE.search(_QUOTED.sub('""', field)) is not None
+    else:
+        checked = _CHECKED_ALT.search(field) is not None
+    if "checkbox" in tag.lower():
+        attrs = _attributes(tag)
+        if attrs.get("role", "").strip().lower() == "checkbox" and "aria-checked" in attrs:
+            return match.group()  # a Google Docs item, which its aria-checked says
+    return _as_check_item(tag, checked) + blank
+
+
+def _attributes(tag: str) -> dict[str, str]:
+    """A start tag's attributes by lower-case name ("" for one without a value); the
+    first of a name counts, as in HTML. Character references are left as written."""
+    found: dict[str, str] = {}
+    name = _TAG_NAME.match(tag)
+    for match in _ATTRIBUTE.finditer(tag, name.end() if name else 0, len(tag) - 1):
+        key = match.group(1).lower()
+        if key not in found:
+            found[key] = next((v for v in match.group(2, 3, 4) if v is not None), "")
+    return found
+
+
+def _as_check_item(tag: str, checked: bool) -> str:
+    """An ``<li>`` start tag as Qt's checklist item: its classes (Qt looks for exactly
+    ``checked`` / ``unchecked``) replaced, its other attributes (styles) kept."""
+    rest = tag[3:]  # after "<li"
+    if "class" in rest.lower():
+        rest = _CLASS_ATTRIBUTE.sub(r"\2", rest)  # quoted values are kept as they are
+    return f'<li class="{"checked" if checked else "unchecked"}"{rest}'
 
 
 # --------------------------------------------------------------------------- HTML -> delta
