@@ -246,6 +246,27 @@ def test_typing_in_list_items_at_the_top_and_bottom_of_the_view(
         assert [b.blockNumber() for b in view_blocks(editor)] == numbers  # no scroll
 
 
+@pytest.mark.parametrize("kind", ["bullet", "ordered", "checklist"])
+def test_typing_in_the_items_around_a_page_break(qtbot: QtBot, kind: str) -> None:
+    """The last item of a page and the first of the next, with the desk between the
+    sheets in view (a keystroke's repaint ends at the desk or starts after it)."""
+    with steady_caret():
+        editor = pasted(qtbot, kind)
+        editor.setFocus()
+        layout = editor.page_layout
+        block = editor.document().findBlockByNumber(BOUNDARY)
+        page = layout.page_of(block.position())
+        while layout.page_of(block.position()) == page:
+            block = block.next()
+        number = block.blockNumber()  # the first item of the next page
+        editor.resize(600, 800)  # room for the sheets' margins and the desk between them
+        settle()
+        show_block(editor, number)
+        assert {number - 1, number} <= {b.blockNumber() for b in view_blocks(editor)}
+        for at in (number - 1, number):
+            typed_in_place(editor, qtbot, editor.document().findBlockByNumber(at), "ab")
+
+
 def test_typing_next_to_collaborators_carets(qtbot: QtBot) -> None:
     """Collaborators' carets in the item typed in (pushed along, their flag above it,
     in the item above) and in the last item in view, which the repaints do not cover."""
