@@ -1494,13 +1494,14 @@ class EditorWidget(QPlainTextEdit):
         people = self._people()
         painter = QPainter(self.viewport())
         try:
-            paint_list_markers(painter, self, LIST_GUTTER)
+            clip = event.rect()  # a keystroke repaints its paragraph: draw only there
+            paint_list_markers(painter, self, LIST_GUTTER, clip)
             rows = self._find_desk_rows(first)
             self._repaint_frame_desk(rows)
             self._paint_desk(painter, 0.0, float(self.viewport().width()))
             if people:
                 opacity = self._flag_opacity(time.monotonic())
-                self._flags = paint_collaborators(painter, self, people, opacity)
+                self._flags = paint_collaborators(painter, self, people, opacity, clip)
             else:
                 self._flags = []
             marks = self._presence_marks(people, [f.rect for f in self._flags])
