@@ -155,14 +155,16 @@ _LINE_SEPARATOR = "\u2028"
 # --------------------------------------------------------------------------- reading HTML
 
 #: Chrome/Safari end a copy that ended at a paragraph's end with this ``<br>``.
-_INTERCHANGE_NEWLINE = re.compile(r"<br\b[^>]*\bApple-interchange-newline\b[^>]*>", re.I)
+_INTERCHANGE_NEWLINE = re.compile(r"<br\b[^<>]*\bApple-interchange-newline\b[^<>]*>", re.I)
 #: Word: a list item is a paragraph styled ``mso-list:l0 level2 lfo1``; its marker ("·",
 #: "1.") is text inside ``<![if !supportLists]> ... <![endif]>``.
 _WORD_LIST_ITEM = re.compile(
-    r"<p\b([^>]*?mso-list:\s*l\d+\s+level(\d+)[^>]*)>(.*?)</p\s*>", re.I | re.S
+    r"<p\b([^<>]*?mso-list:\s*l\d+\s+level(\d+)[^<>]*)>((?:(?!<p\b).)*?)</p\s*>", re.I | re.S
 )
-_WORD_MARKER = re.compile(r"<!\[if\s+!supportLists\]>(.*?)<!\[endif\]>", re.I | re.S)
-_DOWNLEVEL_REVEALED = re.compile(r"<!\[(?:if\b[^\]]*|endif)\]>", re.I)
+_WORD_MARKER = re.compile(
+    r"<!\[if\s+!supportLists\]>((?:(?!<!\[if\b).)*?)<!\[endif\]>", re.I | re.S
+)
+_DOWNLEVEL_REVEALED = re.compile(r"<!\[(?:if\b[^\]<>]*|endif)\]>", re.I)
 _TAG = re.compile(r"<[^>]*>")
 #: The end of a clipboard's HTML after its last text: closing tags, comments
 #: (``<!--EndFragment-->``) and the whitespace between them, which Qt would append to the
@@ -183,7 +185,7 @@ _HIDDEN_HINTS = (
 _VOID_ELEMENTS = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 )
-_CODE_OPEN = re.compile(r"<(code|kbd|samp|tt)\b([^>]*)>", re.I)
+_CODE_OPEN = re.compile(r"<(code|kbd|samp|tt)\b([^<>]*)>", re.I)
 _CODE_CLOSE = re.compile(r"</(code|kbd|samp|tt)\s*>", re.I)
 #: Box characters (☐ ☑ ☒, or the start of their references): :func:`_checklists` looks
 #: for items that start with one only when one of these, or "checkbox", is in the HTML.
