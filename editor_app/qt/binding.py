@@ -558,7 +558,12 @@ class QtTextBinding(QObject):
                 full = formats.with_nulls(attrs, _IMAGE_RUN_ATTRS)
             else:
                 full = formats.with_nulls(attrs, _TEXT_RUN_ATTRS)
-            if span is not None and embed is None and span[2] == full:
+            if (
+                span is not None
+                and embed is None
+                and span[2] == full
+                and span[0] + span[1] == run_pos
+            ):
                 span = (span[0], span[1] + length, full)
                 continue
             if span is not None:
