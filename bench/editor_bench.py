@@ -641,7 +641,9 @@ def run_part(part: str, args: argparse.Namespace) -> None:
         import latency_apart
 
         size, warmup = (args.size_mb, args.warmup_keys) if "large" in part else (0.0, 0)
-        latency_apart.bench(app, args.latency_keys, gap=0.03, size_mb=size, warmup=warmup)
+        latency_apart.bench(
+            app, args.latency_keys, gap=0.03, size_mb=size, warmup=warmup, pin=args.pin_cores
+        )
         return
     if part == "first-keystroke":
         bench_first_keystroke(app, args.size_mb)
@@ -717,6 +719,13 @@ def main(argv: list[str] | None = None) -> int:
         "paste (heading: every line a heading; bullet/ordered/checked: a list item)",
     )
     parser.add_argument(
+        "--pin-cores",
+        action="store_true",
+        help="latency-apart parts: the writer on core 0, the relay and the reader on core 1 "
+        "(closer to people at different machines: the writer's own repaint no longer takes "
+        "the core the relay or the reader needs)",
+    )
+    parser.add_argument(
         "--part",
         choices=PARTS,
         action="append",
@@ -732,6 +741,7 @@ def main(argv: list[str] | None = None) -> int:
     common += ["--latency-keys", str(args.latency_keys), "--warmup-keys", str(args.warmup_keys)]
     common += ["--local-paste"] if args.local_paste else []
     common += ["--paste-format", args.paste_format]
+    common += ["--pin-cores"] if args.pin_cores else []
     for part in args.part or PARTS:
         sys.stdout.flush()
         subprocess.run([sys.executable, __file__, "--part", part, *common], check=True)

@@ -123,9 +123,10 @@ class Reader:
 
 
 async def measure(
-    app: QApplication, keystrokes: int, gap: float, size_mb: float, warmup: int
+    app: QApplication, keystrokes: int, gap: float, size_mb: float, warmup: int, pin: bool = False
 ) -> tuple[Series, Series]:
-    """A in this process, the relay and B apart; returns (unsettled, steady) series."""
+    """A in this process, the relay and B apart; returns (unsettled, steady) series.
+    ``pin``: A on core 0, the relay and B on core 1 (see :func:`pin_cores`)."""
     import random
 
     from editor_bench import _settled
@@ -140,6 +141,8 @@ async def measure(
         url = f"{relay.url}/latency-apart"
         writer = CoscribeApp(app, data_dir=Path(tmp) / "a", name="A")
         reader = Reader(url, Path(tmp) / "b")
+        if pin:
+            pin_cores(relay.pid, reader.proc.pid)
         try:
             a = writer.open_document(url)
             await wait_until(lambda: a.client.status.status == Status.SAVED, "sync", poll=0.01)
@@ -193,14 +196,40 @@ async def measure(
     return warm, steady
 
 
-def bench(app: QApplication, keystrokes: int, gap: float, size_mb: float, warmup: int) -> None:
+def pin_cores(relay_pid: int, reader_pid: int) -> None:
+    """The writer (this process) on core 0, the relay and the reader on core 1.
+
+    On one 2-core machine the three programs otherwise take turns on both cores, and a
+    keystroke can wait a scheduler slice (3-4 ms measured) while the writer repaints: a
+    cost people at different machines do not have. The relay and the reader still share
+    a core, but they work one after the other on a keystroke.
+
+    Raises:
+        SystemExit: fewer than two cores, or no CPU affinity on this system.
+    """
+    if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
+        raise SystemExit("--pin-cores needs two cores and os.sched_setaffinity (Linux)")
+    os.sched_setaffinity(0, {0})
+    os.sched_setaffinity(relay_pid, {1})
+    os.sched_setaffinity(reader_pid, {1})
+
+
+def bench(
+    app: QApplication,
+    keystrokes: int,
+    gap: float,
+    size_mb: float,
+    warmup: int,
+    pin: bool = False,
+) -> None:
     import qasync
 
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        warm, steady = runner.run(measure(app, keystrokes, gap, size_mb, warmup))
+        warm, steady = runner.run(measure(app, keystrokes, gap, size_mb, warmup, pin))
+    pinned = ", writer on core 0, relay and reader on core 1" if pin else ""
     where = (
-        f"(writer, relay and reader in three processes, shown offscreen, {size_mb:g} MB "
-        f"document, {gap * 1e3:.0f} ms typing gap)"
+        f"(writer, relay and reader in three processes{pinned}, shown offscreen, "
+        f"{size_mb:g} MB document, {gap * 1e3:.0f} ms typing gap)"
     )
     if warm.latencies:
         print(f"latency apart while unsettled, the first {len(warm.latencies)} keys {where}: "
