@@ -145,6 +145,20 @@ steps = st.lists(
 )
 
 
+def apply_step(
+    who: Replica, where: float, delete: int, inserted: str, attrs: dict[str, Any] | None
+) -> None:
+    """One random step: a format of a range (``attrs``, nothing inserted) or a replacement,
+    at ``where`` (0-1) of ``who``'s text, ``delete`` code points long."""
+    bounds = boundaries16(str(who.text))
+    i = int(where * (len(bounds) - 1))
+    j = min(i + delete, len(bounds) - 1)
+    if attrs is not None and j > i and not inserted:
+        who.bold(bounds[i], bounds[j] - bounds[i], attrs)
+    else:
+        who.edit(bounds[i], bounds[j] - bounds[i], inserted)
+
+
 @settings(deadline=None, max_examples=40)
 @given(steps)
 def test_a_followed_copy_answers_as_a_fresh_one(script: list[Step]) -> None:
@@ -155,13 +169,7 @@ def test_a_followed_copy_answers_as_a_fresh_one(script: list[Step]) -> None:
     b.receive(a)
     for by_a, where, delete, inserted, attrs in script:
         who, other = (a, b) if by_a else (b, a)
-        bounds = boundaries16(str(who.text))
-        i = int(where * (len(bounds) - 1))
-        j = min(i + delete, len(bounds) - 1)
-        if attrs is not None and j > i and not inserted:
-            who.bold(bounds[i], bounds[j] - bounds[i], attrs)
-        else:
-            who.edit(bounds[i], bounds[j] - bounds[i], inserted)
+        apply_step(who, where, delete, inserted, attrs)
         if where > 0.5:
             other.receive(who)
         for replica in (a, b):

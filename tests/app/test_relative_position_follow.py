@@ -21,6 +21,7 @@ from editor_app.core.relative_position import RelativePositions
 from editor_app.core.text_ops import delta_to_ops
 from shared.origins import Origin, origin_matches
 from tests.app.test_relative_position_copy import Replica as CopyReplica
+from tests.app.test_relative_position_copy import apply_step
 from tests.support.text import boundaries16
 
 
@@ -91,13 +92,7 @@ def test_carried_positions_equal_fresh_ones(script: list[Step]) -> None:
     b.receive(a)
     for by_a, where, delete, inserted, attrs, exchange in script:
         who, other = (a, b) if by_a else (b, a)
-        bounds = boundaries16(str(who.text))
-        i = int(where * (len(bounds) - 1))
-        j = min(i + delete, len(bounds) - 1)
-        if attrs is not None and j > i and not inserted:
-            who.bold(bounds[i], bounds[j] - bounds[i], attrs)
-        else:
-            who.edit(bounds[i], bounds[j] - bounds[i], inserted)
+        apply_step(who, where, delete, inserted, attrs)
         if exchange:
             other.receive(who)
         for replica, peer in ((a, b), (b, a)):

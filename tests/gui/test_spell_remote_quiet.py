@@ -17,7 +17,7 @@ from pathlib import Path
 import pycrdt
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QTextBlock, QTextCharFormat
+from PySide6.QtGui import QTextBlock
 from pytestqt.qtbot import QtBot
 
 from editor_app.core.schema import content
@@ -25,8 +25,8 @@ from editor_app.qt.document_model import DocumentModel
 from editor_app.ui.editor_widget import EditorWidget
 from editor_app.ui.spell_highlighter import REMOTE_CEILING_MS, REMOTE_CHECK_MS, Spelling
 from shared.origins import Origin
+from tests.gui.test_spell_loading import squiggled
 
-SPELL = QTextCharFormat.UnderlineStyle.SpellCheckUnderline
 #: The collaborator's typing cadence (ms): well under REMOTE_CHECK_MS, so never a pause.
 KEY_GAP_MS = 30
 #: Qt may fire a (coarse) timer up to 5 % early.
@@ -48,16 +48,6 @@ def _editor(qtbot: QtBot, spelling: Spelling, doc: pycrdt.Doc) -> EditorWidget:
     editor.show()
     qtbot.waitExposed(editor)
     return editor
-
-
-def squiggled(block: QTextBlock) -> list[str]:
-    """The words of ``block`` with a spelling underline."""
-    text = block.text()
-    return [
-        text[r.start : r.start + r.length]
-        for r in block.layout().formats()
-        if r.format.underlineStyle() == SPELL
-    ]
 
 
 class Collaborator:
