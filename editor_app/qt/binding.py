@@ -477,11 +477,7 @@ class QtTextBinding(QObject):
         if self._only is None:
             return start, end
         qdoc = self._qdoc
-        first, last = qdoc.findBlock(self._only[0]), qdoc.findBlock(self._only[1])
-        if first.previous().isValid():
-            first = first.previous()
-        if last.next().isValid():
-            last = last.next()
+        first, last = _around(qdoc.findBlock(self._only[0]), qdoc.findBlock(self._only[1]))
         lo, hi = max(start, first.position()), min(end, last.position() + last.length())
         return (lo, hi) if lo < hi else (start, end)
 
@@ -506,8 +502,7 @@ class QtTextBinding(QObject):
             owner = block.textList()
             return owner is not None and any(owner == lst for lst in lists)
 
-        before = first.previous() if first.previous().isValid() else first
-        after = last.next() if last.next().isValid() else last
+        before, after = _around(first, last)
         block = before.previous()
         while block.isValid() and block.position() >= start and renumbered(block):
             block = block.previous()
@@ -805,6 +800,14 @@ class QtTextBinding(QObject):
             raise BindingDesync(
                 f"Qt has {self._qdoc.characterCount() - 1} units, mirror {self._model.index.len16}"
             )
+
+
+def _around(first: QTextBlock, last: QTextBlock) -> tuple[QTextBlock, QTextBlock]:
+    """The blocks before ``first`` and after ``last`` (each itself at the document's
+    ends): the lines next to an edit, which its formats can reach."""
+    before = first.previous()
+    after = last.next()
+    return (before if before.isValid() else first), (after if after.isValid() else last)
 
 
 def _showable(text: str) -> str:

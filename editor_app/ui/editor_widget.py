@@ -515,7 +515,7 @@ class EditorWidget(QPlainTextEdit):
         doc = self.document()
         start, end = cursor.selectionStart(), cursor.selectionEnd()
         edit = QTextCursor(doc)
-        with self._format_step():
+        with self._format_step((start, end)):  # ``cursor``'s range, not the selection
             edit.beginEditBlock()
             block = doc.findBlock(start)
             while block.isValid() and block.position() < end:

@@ -430,6 +430,15 @@ class SpellHighlighter(QObject):
             self._queue = self._rounded(self._queue + self._pending)
             self._pending = []
 
+    def _forget_waiting(self) -> None:
+        """Drop the collaborators' edits waiting and the round under way (the whole
+        document is about to be checked)."""
+        self._pause.stop()
+        self._ceiling.stop()
+        self._next_slice.stop()
+        self._pending = []
+        self._queue = []
+
     def _check_slice(self, budget: float | None = CHECK_SLICE) -> None:
         """Check the round's blocks, in order, until ``budget`` seconds have passed after
         a block (then the rest on the next event-loop turn), or all of them."""
@@ -472,9 +481,7 @@ class SpellHighlighter(QObject):
         underlined while they loaded)."""
         if not self.spelling.enabled or self._doc.isEmpty():
             return
-        self._pause.stop()
-        self._ceiling.stop()
-        self._pending = []
+        self._forget_waiting()
         self._queue = [self._blocks(self._doc.firstBlock(), self._doc.lastBlock())]
         self._next_slice.start()
 
@@ -483,11 +490,7 @@ class SpellHighlighter(QObject):
         if checker is None or not checker.ready:
             return  # nothing is underlined yet; _dictionaries_ready checks everything
         self._held = None
-        self._pause.stop()
-        self._ceiling.stop()
-        self._next_slice.stop()
-        self._pending = []
-        self._queue = []
+        self._forget_waiting()
         block = self._doc.firstBlock()
         while block.isValid():
             self._apply(block, in_edit=False)
