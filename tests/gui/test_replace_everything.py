@@ -102,12 +102,19 @@ def wrold_underlined(block: QTextBlock) -> bool:
     return (start, len("wrold")) in squiggles(block)
 
 
+#: Deadline, in seconds, for a whole paste to be checked to its end: ~0.5 s of Hunspell
+#: per window here, in 2 ms slices between other work, and two windows checking at once;
+#: on a loaded 2-core CI machine the default 10 s was once not enough.
+CHECKED_DEADLINE = 60.0
+
+
 async def wait_checked_to_the_end(opened: OpenDocument) -> None:
     """The paste's last line got its underline: the check went all the way down."""
     last = opened.editor.document().lastBlock()
     await wait_until(
         lambda: wrold_underlined(last),
         lambda: f"the last line underlined, has {squiggles(last)} in {last.text()!r}",
+        within=CHECKED_DEADLINE,
     )
 
 
