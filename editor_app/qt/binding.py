@@ -83,7 +83,7 @@ from editor_app.core.text_ops import (
     apply_local_runs,
     load_runs,
 )
-from editor_app.qt import formats, images
+from editor_app.qt import formats, images, walk
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import Attrs
 from shared.origins import Origin
@@ -632,9 +632,7 @@ class QtTextBinding(QObject):
         block_of: dict[tuple[int, int], Attrs] = {}  # (block format, list format) -> attrs
         block = self._qdoc.findBlock(start)
         while block.isValid() and block.position() < end:
-            it = block.begin()
-            while not it.atEnd():
-                frag = it.fragment()
+            for frag in walk.fragments(block):
                 fs = frag.position()
                 fe = fs + frag.length()
                 s, e = max(fs, start), min(fe, end)
@@ -664,7 +662,6 @@ class QtTextBinding(QObject):
                         spans.append((s, e, attrs, False))
                 if middles and start < fe < end and fe in middles:
                     split.append(fe)
-                it += 1
             sep = block.position() + block.length() - 1
             if start <= sep < end:
                 lst = block.textList()

@@ -42,7 +42,7 @@ from PySide6.QtGui import (
 from editor_app.core import images as core_images
 from editor_app.core.errors import ExportError, UnsupportedFileType
 from editor_app.core.markdown import to_markdown
-from editor_app.qt import formats, images
+from editor_app.qt import formats, images, walk
 from editor_app.qt.formats import block_attrs, document_delta
 
 FORMATS: dict[str, str] = {
@@ -147,8 +147,7 @@ def number_lists(doc: QTextDocument) -> dict[int, int]:
     Qt's quadratic walk again (~10 s for 13,000 items)."""
     # Every number first: the numbers are kept per revision, and each change makes one.
     segments: list[tuple[QTextList, list[QTextBlock], int]] = []
-    block = doc.firstBlock()
-    while block.isValid():
+    for block in walk.blocks(doc):
         number = formats.ordered_number(block)
         lst = block.textList()
         if number is not None and lst is not None:
@@ -161,7 +160,6 @@ def number_lists(doc: QTextDocument) -> dict[int, int]:
                 last[1].append(block)
             else:
                 segments.append((lst, [block], number))
-        block = block.next()
     starts: dict[int, int] = {}
     seen: set[int] = set()
     for lst, blocks, number in segments:
@@ -221,9 +219,8 @@ def print_ready(doc: QTextDocument) -> QTextDocument:
     number_lists(copy)
     em = QFontMetricsF(copy.defaultFont()).height()
     cursor = QTextCursor(copy)
-    block = copy.firstBlock()
     first = True
-    while block.isValid():
+    for block in walk.blocks(copy):
         attrs = formats.block_attrs(block)
         bfmt = block.blockFormat()
         bfmt.setLineHeight(PRINT_LINE_HEIGHT, 1)  # QTextBlockFormat.ProportionalHeight
@@ -241,7 +238,6 @@ def print_ready(doc: QTextDocument) -> QTextDocument:
         cursor.setBlockFormat(bfmt)
         _fit_images(copy, block)
         first = False
-        block = block.next()
     return copy
 
 
@@ -302,24 +298,19 @@ def _unbold_headings(doc: QTextDocument) -> None:
     """Qt's Markdown reader draws headings bold (weight 700, which means ``bold`` to
     Coscribe); a heading's own look is the heading level. (Bold text inside a Markdown
     heading therefore imports as plain heading text.)"""
-    block = doc.firstBlock()
-    while block.isValid():
+    for block in walk.blocks(doc):
         if block.blockFormat().headingLevel():
-            it = block.begin()
             pieces = []
-            while not it.atEnd():
-                frag = it.fragment()
+            for frag in walk.fragments(block):
                 fmt = frag.charFormat()
                 if fmt.fontWeight() >= formats.BOLD_WEIGHT:
                     fmt.setFontWeight(formats.HEADING_WEIGHT)
                     pieces.append((frag.position(), frag.length(), fmt))
-                it += 1
             for start, length, fmt in pieces:
                 cursor = QTextCursor(doc)
                 cursor.setPosition(start)
                 cursor.setPosition(start + length, QTextCursor.MoveMode.KeepAnchor)
                 cursor.setCharFormat(fmt)
-        block = block.next()
 
 
 def adopt_images(parsed: QTextDocument, target: QTextDocument, base_dir: Path) -> None:

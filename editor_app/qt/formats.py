@@ -68,7 +68,7 @@ from PySide6.QtGui import (
 from editor_app.core.images import IMAGE_ATTRS, IMAGE_KEY, image_source
 from editor_app.core.offsets import EMBED_CHAR
 from editor_app.core.schema import BLOCK_ATTRS, INLINE_ATTRS, MAX_INDENT
-from editor_app.qt import images
+from editor_app.qt import images, walk
 
 Attrs = dict[str, Any]
 
@@ -547,14 +547,11 @@ def restyle_range(
     block = qdoc.findBlock(start)
     cursor = QTextCursor(qdoc)
     pieces: list[tuple[int, int, QTextCharFormat]] = []
-    it = block.begin()
-    while not it.atEnd():
-        frag = it.fragment()
+    for frag in walk.fragments(block):
         fs, fe = frag.position(), frag.position() + frag.length()
         s, e = max(fs, start), min(fe, end)
         if s < e:
             pieces.append((s, e, merge_inline(frag.charFormat(), attrs, level, size)))
-        it += 1
     for s, e, fmt in pieces:
         cursor.setPosition(s)
         cursor.setPosition(e, QTextCursor.MoveMode.KeepAnchor)
@@ -660,6 +657,8 @@ def set_block_attrs_in_runs(qdoc: QTextDocument, items: list[tuple[int, Attrs]])
             if nxt.position() != at:
                 break
             frags: _Fragments = []
+            # Qt's iterator by hand, not walk.fragments: whether it stopped early is read
+            # from it after the loop (it.atEnd()).
             it = nxt.begin()
             while not it.atEnd():
                 frag = it.fragment()
@@ -688,23 +687,17 @@ _FormatMap = dict[int, tuple[int, QTextCharFormat]]
 
 def _fragments(block: QTextBlock) -> _Fragments:
     frags: _Fragments = []
-    it = block.begin()
-    while not it.atEnd():
-        frag = it.fragment()
+    for frag in walk.fragments(block):
         start = frag.position()
         frags.append((start, start + frag.length(), frag.charFormatIndex()))
-        it += 1
     return frags
 
 
 def _learn_char_formats(chars: _FormatMap, before: _Fragments, block: QTextBlock) -> None:
     """What formatting ``block`` made of each char format it had (``before``)."""
     after: list[tuple[int, int, QTextCharFormat]] = []
-    it = block.begin()
-    while not it.atEnd():
-        frag = it.fragment()
+    for frag in walk.fragments(block):
         after.append((frag.position() + frag.length(), frag.charFormatIndex(), frag.charFormat()))
-        it += 1
     k = 0
     for start, _, idx in before:
         while after[k][0] <= start:
@@ -966,12 +959,9 @@ def document_delta(qdoc: QTextDocument) -> list[tuple[str, Attrs]]:
     image attributes (what the Markdown writer turns into ``![alt](url)``).
     """
     runs: list[tuple[str, Attrs]] = []
-    block = qdoc.firstBlock()
     last = qdoc.lastBlock()
-    while block.isValid():
-        it = block.begin()
-        while not it.atEnd():
-            frag = it.fragment()
+    for block in walk.blocks(qdoc):
+        for frag in walk.fragments(block):
             fmt = frag.charFormat()
             attrs = inline_attrs(fmt)
             source = images.source_of(qdoc, fmt) if fmt.isImageFormat() else None
@@ -979,10 +969,8 @@ def document_delta(qdoc: QTextDocument) -> list[tuple[str, Attrs]]:
                 attrs.update(images.image_attrs(fmt))
                 attrs[IMAGE_KEY] = source
             _push(runs, frag.text(), attrs)
-            it += 1
         if block != last:
             runs.append(("\n", block_attrs(block)))
-        block = block.next()
     return runs
 
 

@@ -65,7 +65,7 @@ from PySide6.QtGui import (
 from editor_app.core.images import IMAGE_KEY, describe_source
 from editor_app.core.offsets import EMBED_CHAR
 from editor_app.core.schema import BLOCK_ATTRS, INLINE_ATTRS, MAX_INDENT
-from editor_app.qt import formats, images
+from editor_app.qt import formats, images, walk
 from editor_app.qt.export import adopt_images
 from editor_app.qt.formats import Attrs
 
@@ -603,24 +603,20 @@ class _Reader:
         """Qt's blocks as lines: block attributes, table cell, text pieces by format."""
         lines: list[_Line] = []
         formats_seen = self._formats
-        block = self._doc.firstBlock()
         after_table = False
-        while block.isValid():
+        for block in walk.blocks(self._doc):
             cell = self._cell(block)
             nxt = block.next()
             if cell is None and block.length() == 1 and self._tables:
                 # Qt's empty paragraph before or after a table: not the author's line.
                 if after_table or (nxt.isValid() and self._cell(nxt) is not None):
-                    block = nxt
                     continue
             after_table = cell is not None
             attrs = {} if cell is not None else self._block_attrs(block)
             pieces: list[tuple[str, int]] = []
             body = not ("header" in attrs or "code-block" in attrs)
             chars = self._chars
-            it = block.begin()
-            while not it.atEnd():
-                frag = it.fragment()
+            for frag in walk.fragments(block):
                 index = frag.charFormatIndex()
                 if index not in formats_seen:
                     formats_seen[index] = frag.charFormat()
@@ -628,12 +624,10 @@ class _Reader:
                 pieces.append((text, index))
                 if body:
                     chars[index] += len(text)
-                it += 1
             text = block.text()
             special = _LINE_SEPARATOR in text or _NOT_TEXT.search(text) is not None
             bold = "header" in attrs and block.charFormat().fontWeight() >= formats.BOLD_WEIGHT
             lines.append(_Line(attrs, cell, pieces, special, bold))
-            block = nxt
         return lines
 
     def _body_points(self) -> float:
@@ -699,15 +693,13 @@ class _Reader:
         in a monospace family (Google Docs' list items are unbroken too, in Arial)."""
         if not block.blockFormat().nonBreakableLines():
             return False
-        it = block.begin()
         seen = False
-        while not it.atEnd():
-            fmt = it.fragment().charFormat()
+        for frag in walk.fragments(block):
+            fmt = frag.charFormat()
             if not fmt.isImageFormat():
                 if _family_kind(fmt) not in ("code", "monospace"):
                     return False
                 seen = True
-            it += 1
         return seen or _family_kind(block.charFormat()) in ("code", "monospace")
 
     # ---------------------------------------------------------------- text
@@ -994,13 +986,11 @@ def fits_before(target: QTextDocument, at: int, runs: int) -> bool:
         if block.blockFormatIndex() != last_block:
             last_block = block.blockFormatIndex()
             changes += 1
-        it = block.begin()
-        while not it.atEnd():
-            index = it.fragment().charFormatIndex()
+        for frag in walk.fragments(block):
+            index = frag.charFormatIndex()
             if index != last_char:
                 last_char = index
                 changes += 1
-            it += 1
         if changes > limit:
             return False
         block = block.next()

@@ -49,6 +49,7 @@ from PySide6.QtGui import (
 
 from editor_app.core import images as core
 from editor_app.core.images import Encoding, PreparedImage
+from editor_app.qt import walk
 
 IMAGE_SCHEME = "coscribe-image:"
 SOURCE_SCHEME = "coscribe-source:"
@@ -337,15 +338,12 @@ def change_image_formats(
     """Apply ``change`` to the format of every image in ``block`` and set it back (the
     fragments are collected first: setting a format may merge or split them)."""
     pieces: list[tuple[int, int, QTextImageFormat]] = []
-    it = block.begin()
-    while not it.atEnd():
-        frag = it.fragment()
+    for frag in walk.fragments(block):
         fmt = frag.charFormat()
         if fmt.isImageFormat():
             out = QTextImageFormat(fmt)
             change(out)
             pieces.append((frag.position(), frag.length(), out))
-        it += 1
     cursor = QTextCursor(qdoc)
     for pos, length, out in pieces:
         cursor.setPosition(pos)
@@ -534,16 +532,11 @@ class ImageObjectHandler(QPyTextObject):
 def image_fragments(qdoc: QTextDocument) -> Iterator[tuple[int, int, QTextImageFormat]]:
     """Every picture of ``qdoc``: (position, length, its image format), in order. Callers
     collect what to change first: changing formats while walking moves the fragments."""
-    block = qdoc.firstBlock()
-    while block.isValid():
-        it = block.begin()
-        while not it.atEnd():
-            frag = it.fragment()
+    for block in walk.blocks(qdoc):
+        for frag in walk.fragments(block):
             fmt = frag.charFormat()
             if fmt.isImageFormat():
                 yield frag.position(), frag.length(), QTextImageFormat(fmt)
-            it += 1
-        block = block.next()
 
 
 def relabel_for_export(
@@ -581,13 +574,10 @@ def restyle_images(qdoc: QTextDocument, start: int, end: int, attrs: dict[str, A
     block = qdoc.findBlock(start)
     pieces: list[tuple[int, int, QTextImageFormat]] = []
     while block.isValid() and block.position() < end:
-        it = block.begin()
-        while not it.atEnd():
-            frag = it.fragment()
+        for frag in walk.fragments(block):
             s, e = max(frag.position(), start), min(frag.position() + frag.length(), end)
             if s < e and frag.charFormat().isImageFormat():
                 pieces.append((s, e, merge_image_attrs(frag.charFormat(), attrs)))
-            it += 1
         block = block.next()
     for s, e, fmt in pieces:
         cursor.setPosition(s)

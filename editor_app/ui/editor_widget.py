@@ -78,7 +78,7 @@ from editor_app.core.offsets import EMBED_CHAR
 from editor_app.core.presence import Collaborator, PresenceTracker
 from editor_app.core.schema import INLINE_ATTRS, MAX_INDENT
 from editor_app.core.text_ops import Op, transform_position
-from editor_app.qt import formats, html_paste, images
+from editor_app.qt import formats, html_paste, images, walk
 from editor_app.qt.binding import QtTextBinding
 from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import Attrs
@@ -132,13 +132,6 @@ def body_font(point_size: float = BODY_POINT_SIZE) -> QFont:
     font.setStyleHint(QFont.StyleHint.SansSerif)
     font.setPointSizeF(point_size)
     return font
-
-
-def _fragments(block: Any) -> Iterator[Any]:
-    it = block.begin()
-    while not it.atEnd():
-        yield it
-        it += 1
 
 
 class _Input(enum.Enum):
@@ -497,15 +490,12 @@ class EditorWidget(QPlainTextEdit):
         start, end = cursor.selectionStart(), cursor.selectionEnd()
         block = self.document().findBlock(start)
         while block.isValid() and block.position() < end:
-            it = block.begin()
-            while not it.atEnd():
-                frag = it.fragment()
+            for frag in walk.fragments(block):
                 fs, fe = frag.position(), frag.position() + frag.length()
                 if fs < end and fe > start:
                     have = formats.inline_attrs(frag.charFormat()).get(key)
                     if not have or (value is not None and have != value):
                         return False
-                it += 1
             block = block.next()
         return True
 
@@ -601,17 +591,13 @@ class EditorWidget(QPlainTextEdit):
         href = self.currentCharFormat().anchorHref()
         if not href:
             return cursor
-        block = cursor.block()
-        it = block.begin()
-        while not it.atEnd():
-            frag = it.fragment()
+        for frag in walk.fragments(cursor.block()):
             fs, fe = frag.position(), frag.position() + frag.length()
             if fs <= cursor.position() <= fe and frag.charFormat().anchorHref() == href:
                 found = QTextCursor(self.document())
                 found.setPosition(fs)
                 found.setPosition(fe, QTextCursor.MoveMode.KeepAnchor)
                 return found
-            it += 1
         return cursor
 
     def _base_size(self) -> float:
@@ -806,8 +792,7 @@ class EditorWidget(QPlainTextEdit):
         found: list[tuple[int, tuple[str, Attrs]]] = []
         block = doc.findBlock(start)
         while block.isValid() and block.position() < end:
-            for it in _fragments(block):
-                frag = it.fragment()
+            for frag in walk.fragments(block):
                 fmt = frag.charFormat()
                 if not fmt.isImageFormat():
                     continue
@@ -1041,12 +1026,11 @@ class EditorWidget(QPlainTextEdit):
             doc.setDefaultFont(font)
             self.page_layout.set_base_font_height(QFontMetricsF(font).height())
             base = formats.base_point_size(doc)
-            block = doc.firstBlock()
-            while block.isValid():
+            for block in walk.blocks(doc):
                 level = formats.style_level(block)
                 sized = level is not None or any(
-                    it.fragment().charFormat().hasProperty(formats.INLINE_PROPS["size"])
-                    for it in _fragments(block)
+                    frag.charFormat().hasProperty(formats.INLINE_PROPS["size"])
+                    for frag in walk.fragments(block)
                 )
                 if sized:
                     start = block.position()
@@ -1056,7 +1040,6 @@ class EditorWidget(QPlainTextEdit):
                         formats.merge_inline(block.charFormat(), {}, level, base)
                     )
                 images.mark_zoom(doc, block, percent)  # pictures are laid out again
-                block = block.next()
         self.zoomChanged.emit(percent)
 
     def wheelEvent(self, event: QWheelEvent) -> None:

@@ -75,7 +75,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QPlainTextDocumentLayout
 
 from editor_app.core.offsets import EMBED_CHAR
-from editor_app.qt import formats
+from editor_app.qt import formats, walk
 from editor_app.qt.timers import single_shot
 from editor_app.ui.pagination import PageGeometry
 
@@ -730,9 +730,7 @@ class PageLayout(QPlainTextDocumentLayout):
         end = start + line.textLength()
         base = self.document().defaultFont()
         height = 0.0
-        it = block.begin()
-        while not it.atEnd():
-            frag = it.fragment()
+        for frag in walk.fragments(block):
             at = frag.position()
             if at >= end:
                 break
@@ -740,7 +738,6 @@ class PageLayout(QPlainTextDocumentLayout):
                 fmt = frag.charFormat()
                 if not fmt.isImageFormat():
                     height = max(height, QFontMetricsF(fmt.font().resolve(base)).height())
-            it += 1
         if height == 0.0:
             height = QFontMetricsF(block.charFormat().font().resolve(base)).height()
         return min(height, line.height())
