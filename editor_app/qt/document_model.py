@@ -15,8 +15,9 @@ It owns the pieces every view of the document shares:
   transactions, so a collaborator's edits are never undone. Its own transactions carry the
   undo manager's origin, so the binding applies them to the widget like remote changes and
   the sync client sends them like local ones.
-* title (``meta["title"]``), word count (throttled, and incremental per text chunk: never
-  O(n) per keystroke), read-only.
+* title (``meta["title"]``; an untitled document is named after its first line once its
+  author pauses, as Google Docs does: :data:`AUTO_TITLE_MS`), word count (throttled, and
+  incremental per text chunk: never O(n) per keystroke), read-only.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from editor_app.core.offsets import TextIndex
 from editor_app.core.schema import content as content_of
 from editor_app.core.schema import meta as meta_of
 from editor_app.core.text_ops import Op, delta_to_ops, mirror_text
+from editor_app.core.titles import title_from_text
 from editor_app.qt.timers import single_shot
 from shared.origins import Origin, origin_matches
 
@@ -46,6 +48,10 @@ OpsListener = Callable[[list[Op]], None]
 UNDO_CAPTURE_MS = 500
 #: The word count is recomputed at most this often while the text changes.
 WORD_COUNT_THROTTLE_MS = 300
+#: An untitled document is named after its first line when the person typing it has
+#: paused this long (only the author's own edits start it: a collaborator's or a load's
+#: never do, so two windows do not both write the title).
+AUTO_TITLE_MS = 2_000
 
 
 class DocumentModel(QObject):
@@ -86,6 +92,9 @@ class DocumentModel(QObject):
         self._read_only = False
         self._undoing = False
         self._title = self._read_title()
+        # Whether someone gave the title (here, in this session): then it is theirs, even
+        # empty, and is never replaced by the first line.
+        self._title_given = False
         self._word_count = self._index.word_count()
         self._can_undo = False
         self._can_redo = False
@@ -102,6 +111,7 @@ class DocumentModel(QObject):
 
         self._word_timer = single_shot(self, self._recount_words, WORD_COUNT_THROTTLE_MS)
         self._undo_timer = single_shot(self, self._refresh_undo_state)
+        self._title_timer = single_shot(self, self._title_from_first_line, AUTO_TITLE_MS)
 
         self._closed = False
         # The raw (integrated) observer, not ``Text.observe``: pycrdt's wrapper computes every
@@ -162,6 +172,7 @@ class DocumentModel(QObject):
         self.set_presence(None)
         self._word_timer.stop()
         self._undo_timer.stop()
+        self._title_timer.stop()
 
     # ------------------------------------------------------------------ title
 
@@ -169,10 +180,23 @@ class DocumentModel(QObject):
         return self._title
 
     def set_title(self, title: str) -> None:
-        if self._read_only or title == self._read_title():
+        if self._read_only:
+            return
+        self._title_given = True
+        self._title_timer.stop()
+        if title == self._read_title():
             return
         with self._doc.transaction(origin=Origin.LOCAL_EDIT):
             self._meta["title"] = title
+
+    def _title_from_first_line(self) -> None:
+        """The author paused: an untitled document takes its first line as its title."""
+        if self._read_only or self._title_given or self._read_title():
+            return
+        title = title_from_text(str(self._text))
+        if title:
+            with self._doc.transaction(origin=Origin.LOCAL_EDIT):
+                self._meta["title"] = title
 
     def _read_title(self) -> str:
         value = self._meta.get("title")
@@ -278,6 +302,8 @@ class DocumentModel(QObject):
             ops = delta_to_ops(event.delta, self._index)
             for listener in list(self._ops_listeners):
                 listener(ops)
+        elif not self._title and not self._title_given:
+            self._title_timer.start()  # again: named when the author pauses
         if not self._word_timer.isActive():
             self._word_timer.start()
         # The UndoManager updates its stacks after observers run: look once the event loop
