@@ -111,6 +111,17 @@ DESK_COLORS = {False: ("#f1f3f4", "#dadce0"), True: ("#1f1f1f", "#3c4043")}
 _INPUT_EVENTS = frozenset({QEvent.Type.KeyPress, QEvent.Type.InputMethod})
 #: Keys by which Qt takes a line out of its list (see EditorWidget.keyPressEvent).
 _LIST_KEYS = frozenset({Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Backspace})
+#: What typed at the start of a line and then a space makes the line a list item, the
+#: marker going away (Google Docs' automatic lists; Quill's "list autofill" keys).
+LIST_PREFIXES = {
+    "*": "bullet",
+    "-": "bullet",
+    "1.": "ordered",
+    "1)": "ordered",
+    "[]": "unchecked",
+    "[ ]": "unchecked",
+    "[x]": "checked",
+}
 #: The clipboard format that carries the images of text copied in the editor: JSON
 #: ``{"text": the copied text, "images": [[url, attributes] or null per U+FFFC]}``.
 EMBEDS_MIME = "application/x-coscribe-embeds"
@@ -1170,6 +1181,8 @@ class EditorWidget(QPlainTextEdit):
         if self._deletes_final_newline(event):
             event.accept()  # nothing after the last paragraph to join (Quill, Google Docs)
             return
+        if self._list_from_prefix(event):
+            return
         length, was_last = self.document().characterCount(), self._in_last_block()
         block = self.textCursor().block()
         if block.textList() is not None and event.key() in _LIST_KEYS:
@@ -1181,6 +1194,30 @@ class EditorWidget(QPlainTextEdit):
             super().keyPressEvent(event)
         if self.document().characterCount() == length and not was_last:
             self._keep_out_of_phantom()  # a move there (Ctrl+End, Down, Shift+End ...)
+
+    def _list_from_prefix(self, event: QKeyEvent) -> bool:
+        """A space typed right after a :data:`LIST_PREFIXES` marker at the start of a line
+        that is no list item (nor code) makes it one, as Google Docs and Quill do. One
+        undo step of its own: Ctrl+Z right after gives back the marker as typed."""
+        if event.text() != " " or self.isReadOnly():
+            return False
+        cursor = self.textCursor()
+        block = cursor.block()
+        kind = LIST_PREFIXES.get(block.text()[: cursor.position() - block.position()])
+        if (
+            kind is None
+            or cursor.hasSelection()
+            or block.textList() is not None
+            or formats.style_level(block) == formats.CODE_BLOCK
+        ):
+            return False
+        with self._format_step((block.position(), block.position())):
+            marker = QTextCursor(block)
+            marker.setPosition(cursor.position(), QTextCursor.MoveMode.KeepAnchor)
+            marker.removeSelectedText()
+            self.toggle_list(kind)
+        event.accept()
+        return True
 
     def _deletes_final_newline(self, event: QKeyEvent) -> bool:
         """Delete at the end of the last paragraph would remove the document's final
