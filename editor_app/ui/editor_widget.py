@@ -1181,7 +1181,7 @@ class EditorWidget(QPlainTextEdit):
         if self._deletes_final_newline(event):
             event.accept()  # nothing after the last paragraph to join (Quill, Google Docs)
             return
-        if self._list_from_prefix(event):
+        if self._list_from_prefix(event) or self._tab_indents(event):
             return
         length, was_last = self.document().characterCount(), self._in_last_block()
         block = self.textCursor().block()
@@ -1216,6 +1216,38 @@ class EditorWidget(QPlainTextEdit):
             marker.setPosition(cursor.position(), QTextCursor.MoveMode.KeepAnchor)
             marker.removeSelectedText()
             self.toggle_list(kind)
+        event.accept()
+        return True
+
+    def _tab_indents(self, event: QKeyEvent) -> bool:
+        """Tab nests a list item (at its start, or lines selected across items) one level
+        deeper, Shift+Tab anywhere in a list item or indented line takes it one level out,
+        as in Google Docs and Quill; a Tab elsewhere types a tab."""
+        key = event.key()
+        plain = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if self.isReadOnly() or key not in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            return False
+        if plain & ~Qt.KeyboardModifier.ShiftModifier:
+            return False  # Ctrl+Tab and the like are not ours
+        cursor = self.textCursor()
+        block = cursor.block()
+        nested = block.textList() is not None or bool(formats.block_attrs(block).get("indent"))
+        across = cursor.hasSelection() and (
+            self.document().findBlock(cursor.selectionStart())
+            != self.document().findBlock(cursor.selectionEnd())
+        )
+        if key == Qt.Key.Key_Backtab or plain & Qt.KeyboardModifier.ShiftModifier:
+            if not (nested or across):
+                return False
+            self.change_indent(-1)
+        elif across or (
+            block.textList() is not None
+            and not cursor.hasSelection()
+            and cursor.position() == block.position()
+        ):
+            self.change_indent(1)
+        else:
+            return False
         event.accept()
         return True
 
