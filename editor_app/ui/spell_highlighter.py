@@ -20,7 +20,9 @@ keystrokes, which are what they wait for. Outside an edit Qt lays a restyled blo
 again its own way without telling the page layout, so the block goes to
 :meth:`PageLayout.restyle` first.
 
-As in Google Docs, the word being typed is not underlined until the caret leaves it.
+As in Google Docs, the word being typed is not underlined until the caret leaves it; a
+collaborator's too: a round at the ceiling (they are still typing) holds back the word at
+the end of their latest edit until their pause, or until a later round finds they moved on.
 
 The application's dictionaries load on a worker thread (Korean alone takes about 0.85 s,
 which on the UI thread froze the window as a document opened): until they are here the
@@ -251,6 +253,12 @@ def _utf16_ranges(text: str, ranges: list[tuple[int, int]]) -> list[tuple[int, i
     return [(u16(a), u16(b)) for a, b in ranges]
 
 
+def _touching(ranges: list[tuple[int, int]], offset: int) -> tuple[int, int] | None:
+    """The range of ``ranges`` that ``offset`` is in or at an end of: the word being typed
+    there (a caret, or the end of an edit, right after its last letter)."""
+    return next(((start, end) for start, end in ranges if start <= offset <= end), None)
+
+
 class SpellHighlighter(QObject):
     """Underlines the misspelled words of ``editor``'s document (layout formats).
 
@@ -268,13 +276,18 @@ class SpellHighlighter(QObject):
         self._format.setUnderlineColor(QColor(UNDERLINE_COLOR))
         self._is_remote: Callable[[], bool] | None = None
         self._held: QTextCursor | None = None  # the word being typed, not underlined yet
+        # Where collaborators' latest edit ended (Qt moves it through later edits): the word
+        # touching it is the one they are typing, held back while the round under way is
+        # one of a collaborator still typing (started at the ceiling, not at a pause).
+        self._remote_end = QTextCursor(self._doc)
+        self._typing = False
         # Block ranges (a cursor from the first block's start to the last block's start,
         # which Qt moves through later edits): collaborators' edits waiting for their pause,
         # and the round being checked in slices (sorted, apart: each block once).
         self._pending: list[QTextCursor] = []
         self._queue: list[QTextCursor] = []
-        self._pause = single_shot(self, self._start_round, REMOTE_CHECK_MS)
-        self._ceiling = single_shot(self, self._start_round, REMOTE_CEILING_MS)
+        self._pause = single_shot(self, self._paused, REMOTE_CHECK_MS)
+        self._ceiling = single_shot(self, self._still_typing, REMOTE_CEILING_MS)
         self._next_slice = single_shot(self, self._check_slice, 0)
         spelling.enabledChanged.connect(self._recheck_all)
         spelling.wordAccepted.connect(self._recheck_word)
@@ -319,21 +332,26 @@ class SpellHighlighter(QObject):
             self._next_slice.start()
             return
         if self._is_remote is not None and self._is_remote():
-            if not self._waiting(block, last):
-                self._pending.append(self._blocks(block, last))
-                if len(self._pending) > MAX_PENDING:
-                    self._pending = self._rounded(self._pending)
-                    if len(self._pending) > MAX_PENDING:
-                        self._pending = [self._merged(self._pending)]
-            self._pause.start()  # again: checked once they pause...
-            if not self._ceiling.isActive():
-                self._ceiling.start()  # ... or type this long without one
+            self._remote_end.setPosition(end)
+            self._wait(block, last)
             return
         while block.isValid():
             self._apply(block, in_edit=True)
             if block == last:
                 break
             block = block.next()
+
+    def _wait(self, first: QTextBlock, last: QTextBlock) -> None:
+        """Blocks ``first``-``last`` (a collaborator's edit) wait for their pause."""
+        if not self._waiting(first, last):
+            self._pending.append(self._blocks(first, last))
+            if len(self._pending) > MAX_PENDING:
+                self._pending = self._rounded(self._pending)
+                if len(self._pending) > MAX_PENDING:
+                    self._pending = [self._merged(self._pending)]
+        self._pause.start()  # again: checked once they pause...
+        if not self._ceiling.isActive():
+            self._ceiling.start()  # ... or type this long without one
 
     def _blocks(self, first: QTextBlock, last: QTextBlock) -> QTextCursor:
         """The block range ``first``-``last``: from ``first``'s start to ``last``'s."""
@@ -394,14 +412,16 @@ class SpellHighlighter(QObject):
             self._held = None
         if in_edit and ranges and self._is_remote is not None:
             caret = self._editor.textCursor().position() - block.position()
-            for start, end in ranges:
-                if start <= caret <= end:  # the word being typed
-                    held = QTextCursor(block)
-                    held.setPosition(block.position() + start)
-                    held.setPosition(block.position() + end, QTextCursor.MoveMode.KeepAnchor)
-                    self._held = held
-                    ranges = [r for r in ranges if r != (start, end)]
-                    break
+            word = _touching(ranges, caret)
+            if word is not None:  # the word being typed
+                start, end = word
+                held = QTextCursor(block)
+                held.setPosition(block.position() + start)
+                held.setPosition(block.position() + end, QTextCursor.MoveMode.KeepAnchor)
+                self._held = held
+                ranges = [r for r in ranges if r != word]
+        if not in_edit and ranges and self._typing:
+            ranges = self._without_remote_word(block, ranges)
         if [(r.start, r.length) for r in layout.formats()] == [(a, b - a) for a, b in ranges]:
             return
         formats = []
@@ -416,9 +436,30 @@ class SpellHighlighter(QObject):
         layout.setFormats(formats)
         self._doc.markContentsDirty(block.position(), 1)
 
-    def _start_round(self) -> None:
-        """Collaborators paused (or typed REMOTE_CEILING_MS without a pause): check the
-        blocks they touched, each once, beginning now."""
+    def _without_remote_word(
+        self, block: QTextBlock, ranges: list[tuple[int, int]]
+    ) -> list[tuple[int, int]]:
+        """``ranges`` but the word a collaborator still typing is at (the end of their
+        latest edit touches it), in ``block``: it waits for their pause instead."""
+        end = self._remote_end.position() - block.position()
+        word = _touching(ranges, end) if 0 <= end < block.length() else None
+        if word is None:
+            return ranges
+        self._wait(block, block)
+        return [r for r in ranges if r != word]
+
+    def _paused(self) -> None:
+        """Collaborators paused: check the blocks they touched, every word."""
+        self._start_round(typing=False)
+
+    def _still_typing(self) -> None:
+        """Collaborators typed REMOTE_CEILING_MS without a pause: check the blocks they
+        touched but the word they are typing."""
+        self._start_round(typing=True)
+
+    def _start_round(self, *, typing: bool) -> None:
+        """Check the blocks collaborators touched, each once, beginning now."""
+        self._typing = typing
         self._take_pending()
         self._check_slice()
 
@@ -438,6 +479,7 @@ class SpellHighlighter(QObject):
         self._next_slice.stop()
         self._pending = []
         self._queue = []
+        self._typing = False
 
     def _check_slice(self, budget: float | None = CHECK_SLICE) -> None:
         """Check the round's blocks, in order, until ``budget`` seconds have passed after
@@ -459,9 +501,12 @@ class SpellHighlighter(QObject):
             if self._queue and deadline is not None and time.perf_counter() > deadline:
                 self._next_slice.start()
                 return
+        self._typing = False  # the round is over
 
     def check_now(self) -> None:
-        """Check collaborators' edits now instead of a moment later (tests)."""
+        """Check collaborators' edits now instead of a moment later, as at their pause
+        (tests)."""
+        self._typing = False
         self._take_pending()
         self._next_slice.stop()
         self._check_slice(None)

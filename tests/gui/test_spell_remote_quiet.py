@@ -41,7 +41,7 @@ def spelling(tmp_path: Path) -> Spelling:
     return spelling
 
 
-def _editor(qtbot: QtBot, spelling: Spelling, doc: pycrdt.Doc) -> EditorWidget:
+def shown_editor(qtbot: QtBot, spelling: Spelling, doc: pycrdt.Doc) -> EditorWidget:
     editor = EditorWidget(DocumentModel(doc), spelling=spelling)
     qtbot.addWidget(editor)
     editor.resize(700, 500)
@@ -60,7 +60,7 @@ class Collaborator:
         self.peer.apply_update(doc.get_update())
 
     def insert(self, index: int, text: str) -> None:
-        """Insert ``text`` (ASCII: pycrdt counts UTF-8 bytes) at ``index``."""
+        """Insert ``text`` at ``index`` (pycrdt counts UTF-8 bytes)."""
         before = self.peer.get_state()
         content(self.peer).insert(index, text)
         with self.doc.transaction(origin=Origin.REMOTE):
@@ -68,8 +68,9 @@ class Collaborator:
 
 
 class Typist:
-    """A collaborator typing ``text`` at ``index``, one key every KEY_GAP_MS, noting
-    before each key when it was and what the watched line had underlined."""
+    """A collaborator typing ``text`` at ``index`` (pycrdt's: UTF-8 bytes), one key every
+    KEY_GAP_MS, noting before each key when it was and what the watched line had
+    underlined."""
 
     def __init__(self, doc: pycrdt.Doc, index: int, text: str, watch: QTextBlock) -> None:
         self.collaborator = Collaborator(doc)
@@ -100,7 +101,8 @@ class Typist:
         now = time.perf_counter()
         if self.typed:
             self.seen.append((now - self.first_key, squiggled(self.watch)))
-        self.collaborator.insert(self.index + self.typed, self.text[self.typed])
+        at = self.index + len(self.text[: self.typed].encode())
+        self.collaborator.insert(at, self.text[self.typed])
         self.typed += 1
         self.last_key = now
 
@@ -110,7 +112,7 @@ def test_a_collaborators_words_are_underlined_once_they_pause(
 ) -> None:
     doc = pycrdt.Doc()
     content(doc).insert(0, "first line\nsecond line\n", {})
-    editor = _editor(qtbot, spelling, doc)
+    editor = shown_editor(qtbot, spelling, doc)
     line = editor.document().findBlockByNumber(1)
     words = "so teh wrold is thier own and heer "  # 35 keys: ~1 s, over 2 x the pause
     typist = Typist(doc, len("first line\nsecond line"), " " + words, line)
@@ -129,7 +131,7 @@ def test_a_non_stop_typists_words_are_underlined_within_the_ceiling(
 ) -> None:
     doc = pycrdt.Doc()
     content(doc).insert(0, "first line\n", {})
-    editor = _editor(qtbot, spelling, doc)
+    editor = shown_editor(qtbot, spelling, doc)
     line = editor.document().firstBlock()
     # Long enough to type for the whole wait (about 15 s): they never pause.
     typist = Typist(doc, len("first line"), " wrold" + " and so on" * 50, line)
@@ -147,7 +149,7 @@ def test_a_round_checks_each_block_once_however_many_keys_it_got(
 ) -> None:
     doc = pycrdt.Doc()
     content(doc).insert(0, "first line\nuntouched\nthird line\n", {})
-    editor = _editor(qtbot, spelling, doc)
+    editor = shown_editor(qtbot, spelling, doc)
     spell = editor.spell
     assert spell is not None
     checked: Counter[int] = Counter()
