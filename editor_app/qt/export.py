@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -132,45 +133,63 @@ PRINT_PARAGRAPH_EM = 0.3
 PRINT_HEADING_EM = {1: 1.35, 2: 1.2, 3: 1.05, 4: 0.9, 5: 0.8, 6: 0.8}
 
 
+@dataclass
+class _Segment:
+    """Ordered items :func:`number_lists` keeps in one Qt list: adjacent, of one Qt list
+    and one level, numbered on from ``first``."""
+
+    qt_list: QTextList
+    blocks: list[QTextBlock]
+    first: int
+    level: int
+
+
 def number_lists(doc: QTextDocument) -> dict[int, int]:
     """Make Qt's rich layout and writers number ``doc``'s ordered items as the editor
-    shows them (:func:`formats.ordered_number`: a run of ordered lines from 1), for a
+    shows them (:func:`formats.ordered_number`: Quill's counters, per level), for a
     copy about to be printed or written; returns each renumbered list's start by list
     format index.
 
     Qt numbers each ``QTextList`` from 1, while a long run is kept in several adjacent
     lists (Qt builds a long list in quadratic time), and Qt takes an item out of its list
-    on Backspace at its start, leaving a gap after which Quill starts again at 1. So
-    each list's first item gets its number as the list's start (``QTextListFormat.
-    setStart``: Qt's layout draws it, ``toHtml`` writes ``<ol start>``), and the items
-    after a gap go into a list of their own first. Merging the lists instead would cost
+    on Backspace at its start, leaving a gap after which Quill starts again at 1, and
+    nested items share their parents' list. So each list's first item gets its number as
+    the list's start (``QTextListFormat.setStart``: Qt's layout draws it, ``toHtml``
+    writes ``<ol start>``) and its level's style (1. / a. / i.), and the items after a
+    gap or of another level go into a list of their own first. Merging the lists instead would cost
     Qt's quadratic walk again (~10 s for 13,000 items)."""
-    # Every number first: the numbers are kept per revision, and each change makes one.
-    segments: list[tuple[QTextList, list[QTextBlock], int]] = []
+    # Every number first: the numbers are kept per list structure, which this changes.
+    segments: list[_Segment] = []
     for block in walk.blocks(doc):
         number = formats.ordered_number(block)
         lst = block.textList()
-        if number is not None and lst is not None:
-            last = segments[-1] if segments else None
-            if (
-                last is not None
-                and last[0].objectIndex() == lst.objectIndex()
-                and last[1][-1] == block.previous()
-            ):
-                last[1].append(block)
-            else:
-                segments.append((lst, [block], number))
+        if number is None or lst is None:
+            continue
+        level = formats.list_level(block)
+        last = segments[-1] if segments else None
+        if (
+            last is not None
+            and last.qt_list.objectIndex() == lst.objectIndex()
+            and last.blocks[-1] == block.previous()
+            and last.level == level
+            and last.first + len(last.blocks) == number
+        ):
+            last.blocks.append(block)
+        else:
+            segments.append(_Segment(lst, [block], number, level))
     starts: dict[int, int] = {}
     seen: set[int] = set()
-    for lst, blocks, number in segments:
+    for segment in segments:
+        lst, blocks, number = segment.qt_list, segment.blocks, segment.first
         fmt = QTextListFormat(lst.format())
         fmt.setStart(number)
+        fmt.setStyle(formats.ORDERED_STYLE_BY_LEVEL[segment.level % 3])
         if lst.objectIndex() not in seen:
             seen.add(lst.objectIndex())
-            if lst.format().start() != number:
+            if lst.format().start() != number or lst.format().style() != fmt.style():
                 lst.setFormat(fmt)
             target = lst
-        else:  # the items after a gap: a list of their own
+        else:  # the items after a gap or of another level: a list of their own
             target = QTextCursor(blocks[0]).createList(fmt)
             for member in blocks[1:]:
                 target.add(member)

@@ -39,7 +39,7 @@ from editor_app.qt.formats import (
     block_attrs,
     block_list_kind,
     list_kind,
-    ordered_number,
+    ordered_label,
 )
 
 if TYPE_CHECKING:
@@ -205,7 +205,7 @@ def list_marker(block: QTextBlock) -> str | None:
     if kind == "bullet":
         return "\u2022"
     if kind == "ordered":
-        return f"{ordered_number(block)}."
+        return ordered_label(block)
     return None
 
 

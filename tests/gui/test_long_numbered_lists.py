@@ -82,17 +82,59 @@ def markers(editor: EditorWidget) -> list[str | None]:
 
 
 def quill_markers(doc: pycrdt.Doc[Any]) -> list[str | None]:
-    """The markers Quill shows for the CRDT's lines (a run of ordered lines counts from
-    1), and None for the last line, which has no "\\n"."""
+    """The markers Quill 2 shows for the CRDT's lines, as its stylesheet counts them
+    (quill.core.css): a paragraph or heading sets every counter to 0, a list item of any
+    kind at level k the deeper ones, an ordered item at level k counts one on counter k,
+    drawn as a decimal, a letter or a Roman numeral by level; None for the last line,
+    which has no "\\n"."""
     out: list[str | None] = []
-    number = 0
+    counters = [0] * 9
     for piece, attrs in formats.crdt_delta(content(doc).diff()):
         if piece != "\n":
             continue
         kind = attrs.get("list")
-        number = number + 1 if kind == "ordered" else 0
-        out.append({"ordered": f"{number}.", "bullet": "\u2022"}.get(kind or ""))
+        if kind is None:
+            if not attrs.get("blockquote") and not attrs.get("code-block"):
+                counters = [0] * 9
+            out.append(None)
+            continue
+        level = int(attrs.get("indent") or 0)
+        counters[level + 1 :] = [0] * (8 - level)
+        if kind == "ordered":
+            counters[level] += 1
+            out.append(f"{css_counter(counters[level], level)}.")
+        else:
+            out.append("\u2022" if kind == "bullet" else None)
     return [*out, None]
+
+
+def css_counter(n: int, level: int) -> str:
+    """CSS's decimal / lower-alpha / lower-roman counter styles (levels 0, 1, 2 mod 3)."""
+    if level % 3 == 1:
+        head, rest = divmod(n - 1, 26)
+        return (css_counter(head, 1) if head else "") + "abcdefghijklmnopqrstuvwxyz"[rest]
+    if level % 3 == 2 and n < 4000:
+        tables = [
+            ["", "m", "mm", "mmm"],
+            ["", "c", "cc", "ccc", "cd", "d", "dc", "dcc", "dccc", "cm"],
+            ["", "x", "xx", "xxx", "xl", "l", "lx", "lxx", "lxxx", "xc"],
+            ["", "i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix"],
+        ]
+        digits = f"{n:04d}"
+        return "".join(table[int(d)] for table, d in zip(tables, digits, strict=True))
+    return str(n)
+
+
+def test_counter_styles_are_css_ones() -> None:
+    """formats.counter_text writes what a browser draws for Quill's counters."""
+    cases = {
+        (1, 0): "1", (12, 3): "12", (1, 1): "a", (26, 1): "z", (27, 1): "aa",
+        (52, 4): "az", (53, 7): "ba", (702, 1): "zz", (703, 1): "aaa", (4, 2): "iv",
+        (9, 5): "ix", (14, 8): "xiv", (1994, 2): "mcmxciv", (3999, 2): "mmmcmxcix",
+        (4000, 2): "4000",
+    }  # fmt: skip
+    for (n, level), text in cases.items():
+        assert formats.counter_text(n, level) == css_counter(n, level) == text
 
 
 def boundary(editor: EditorWidget) -> int:
@@ -400,6 +442,44 @@ def test_odt_export_numbers_as_the_editor_paints(qtbot: QtBot, tmp_path: Path) -
     assert numbers == shown_numbers(editor)
 
 
+def test_nested_items_count_at_their_own_level_as_quill_2_draws_them(qtbot: QtBot) -> None:
+    """1. / a. b. / i. / 2.: each level counts from 1 under the item above it (nested
+    with the editor's own indent command); a bullet or a quote line between ordered
+    items does not restart them, a paragraph does (a document a web Quill wrote)."""
+    editor = make_editor(qtbot)
+    type_text(editor, "1. one\ntwo\nthree\ndeeper\nfour")
+    for line, level in ((1, 1), (2, 1), (3, 2)):
+        place_cursor(editor, start_of(editor, line))
+        editor.change_indent(level)
+    assert markers(editor)[:5] == ["1.", "a.", "b.", "i.", "2."]
+
+    doc = pycrdt.Doc()
+    lines = [
+        ("one", {"list": "ordered"}),
+        ("two", {"list": "ordered", "indent": 1}),
+        ("bullet", {"list": "bullet", "indent": 1}),
+        ("three", {"list": "ordered", "indent": 1}),
+        ("four", {"list": "ordered"}),
+        ("bullet", {"list": "bullet"}),
+        ("quoted", {"blockquote": True}),
+        ("five", {"list": "ordered"}),
+        ("deep", {"list": "ordered", "indent": 2}),
+        ("plain", {}),
+        ("again", {"list": "ordered"}),
+    ]
+    text = content(doc)
+    for line, attrs in lines:
+        text += line
+        text.insert(len(text.to_py().encode()), "\n", attrs)
+    quill = make_editor(qtbot, doc)
+    shown = markers(quill)
+    assert shown == quill_markers(doc)
+    assert shown[:11] == ["1.", "a.", "\u2022", "b.", "2.", "\u2022", None, "3.", "i.", None, "1."]
+    printed = printed_markers(export.print_ready(quill.document()))  # print, PDF, ODT, HTML
+    ordered = [i for i, (_line, attrs) in enumerate(lines) if attrs.get("list") == "ordered"]
+    assert [printed[i] for i in ordered] == [shown[i] for i in ordered]
+
+
 KEYS = {"Return": Qt.Key.Key_Return, "Backspace": Qt.Key.Key_Backspace, "Delete": Qt.Key.Key_Delete}
 
 
@@ -418,7 +498,7 @@ def test_painted_numbers_stay_quills_through_any_keys(qtbot: QtBot, data: st.Dat
         line = data.draw(st.integers(0, editor.document().blockCount() - 1))
         block = block_at(editor, line)
         at = data.draw(st.sampled_from([block.position(), end_of(editor, line)]))
-        step = data.draw(st.sampled_from(["type", "remote", "list", *KEYS]))
+        step = data.draw(st.sampled_from(["type", "remote", "list", "quote", "nest", *KEYS]))
         note(f"{step} at {at} (line {line})")
         place_cursor(editor, at)
         if step == "type":
@@ -427,6 +507,10 @@ def test_painted_numbers_stay_quills_through_any_keys(qtbot: QtBot, data: st.Dat
             remote_edit(editor.model.doc, lambda t, i=at: t.insert(i, "zz"))  # ASCII: i is a byte
         elif step == "list":
             editor.toggle_list(data.draw(st.sampled_from(["ordered", "bullet"])))
+        elif step == "quote":
+            editor.toggle_block("blockquote")
+        elif step == "nest":
+            editor.change_indent(data.draw(st.sampled_from([1, 1, 2, -1])))
         else:
             qtbot.keyClick(editor, KEYS[step])
         assert markers(editor) == quill_markers(editor.model.doc)
