@@ -72,9 +72,10 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QMenu, QPlainTextEdit, QWidget
 
+from editor_app.core.autolink import address_at_end
 from editor_app.core.flags import FlagClock
 from editor_app.core.images import ImageRefused, PreparedImage
-from editor_app.core.offsets import EMBED_CHAR
+from editor_app.core.offsets import EMBED_CHAR, utf16_len
 from editor_app.core.presence import Collaborator, PresenceTracker
 from editor_app.core.schema import INLINE_ATTRS, MAX_INDENT
 from editor_app.core.text_ops import Op, transform_position
@@ -1156,6 +1157,51 @@ class EditorWidget(QPlainTextEdit):
             self._input_state = _Input.MORE_TO_SEND
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        address = self._address_typed(event)
+        self._key_press(event)
+        if address is not None:
+            self._link_address(*address)
+
+    def _address_typed(self, event: QKeyEvent) -> tuple[int, int, str] | None:
+        """A web address the caret is right after when a space, Enter or Tab ends it:
+        (start, end, href) to link once the key is typed, as Google Docs does; not in
+        code, not one already linked."""
+        ends_word = event.text() in (" ", "\t") or event.key() in (
+            Qt.Key.Key_Return,
+            Qt.Key.Key_Enter,
+        )
+        cursor = self.textCursor()
+        if not ends_word or self.isReadOnly() or cursor.hasSelection():
+            return None
+        block = cursor.block()
+        if formats.style_level(block) == formats.CODE_BLOCK:
+            return None
+        before = QTextCursor(block)
+        before.setPosition(cursor.position(), QTextCursor.MoveMode.KeepAnchor)
+        text = before.selectedText()
+        typed = address_at_end(text)
+        if typed is None:
+            return None
+        end = cursor.position() - utf16_len(text[len(text) - typed.after :])
+        start = end - utf16_len(typed.text)
+        first = QTextCursor(self.document())
+        first.setPosition(start + 1)  # the format of the address's first character
+        fmt = first.charFormat()
+        if fmt.isAnchor() or formats.inline_attrs(fmt).get("code"):
+            return None
+        return start, end, typed.href
+
+    def _link_address(self, start: int, end: int, href: str) -> None:
+        """Link ``[start, end)`` to ``href`` (an undo step of its own: Ctrl+Z right after
+        takes the link off, the text stays)."""
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        if address_at_end(cursor.selectedText()) is None:
+            return  # the key changed the text there (typed over a selection, undo ...)
+        self._set_inline(cursor, {"link": href})
+
+    def _key_press(self, event: QKeyEvent) -> None:
         action = self._undo_redo_key(event)
         if action == "undo":
             self._model.undo()

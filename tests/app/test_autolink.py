@@ -1,0 +1,35 @@
+"""Which typed words are web addresses (editor_app.core.autolink), as Google Docs' link
+detection takes them: the punctuation of the sentence stays outside, brackets the
+address opened stay in."""
+
+from __future__ import annotations
+
+import pytest
+
+from editor_app.core.autolink import TypedAddress, address_at_end
+
+WIKI = "https://en.wikipedia.org/wiki/Foo_(bar)"
+
+
+@pytest.mark.parametrize(
+    ("text", "address", "after", "href"),
+    [
+        ("see https://example.org/page.", "https://example.org/page", 1, None),
+        ("www.kernel.org", "www.kernel.org", 0, "https://www.kernel.org"),
+        (f"({WIKI})", WIKI, 1, None),
+        ("go to http://localhost:8080/x?y=1,", "http://localhost:8080/x?y=1", 1, None),
+        ("검색은 https://naver.com/검색어!", "https://naver.com/검색어", 1, None),
+        ('"WWW.Example.COM"', "WWW.Example.COM", 1, "https://WWW.Example.COM"),
+    ],
+)
+def test_an_address_at_the_end(text: str, address: str, after: int, href: str | None) -> None:
+    assert address_at_end(text) == TypedAddress(address, href or address, after)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "plain words", "xhttps://a.b", "https://", "https://.", "www.x", "www.", "a@www.b.com",
+     "ftp://files.org", "https://example.org/ then more"],
+)  # fmt: skip
+def test_no_address(text: str) -> None:
+    assert address_at_end(text) is None
