@@ -1170,8 +1170,10 @@ class EditorWidget(QPlainTextEdit):
             Qt.Key.Key_Return,
             Qt.Key.Key_Enter,
         )
+        if not ends_word or self.isReadOnly():
+            return None  # every other key: nothing more to read
         cursor = self.textCursor()
-        if not ends_word or self.isReadOnly() or cursor.hasSelection():
+        if cursor.hasSelection():
             return None
         block = cursor.block()
         if formats.style_level(block) == formats.CODE_BLOCK:
