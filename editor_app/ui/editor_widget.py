@@ -47,6 +47,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QAction,
     QColor,
     QContextMenuEvent,
     QDragEnterEvent,
@@ -445,9 +446,39 @@ class EditorWidget(QPlainTextEdit):
         """The right-click menu at viewport ``point``: spelling corrections of a misspelled
         word there, "Add to dictionary" and "Ignore" first, then Qt's edit actions."""
         menu = self.createStandardContextMenu(point)
+        self._own_edit_actions(menu)
         if self.spell is not None:
             self.spell.add_menu_actions(menu, self.cursorForPosition(point).position())
         return menu
+
+    def _own_edit_actions(self, menu: QMenu) -> None:
+        """Qt's Undo and Redo there act on Qt's own undo stack, which the editor does not
+        keep (undo is the CRDT's, this user's edits only): they were always greyed out
+        while Ctrl+Z worked. They undo and redo as Ctrl+Z and Ctrl+Y do now, and "Paste
+        without formatting" follows Paste, as in Google Docs."""
+        writable = not self.isReadOnly()
+        steps = {
+            "edit-undo": (self._model.undo, self._model.can_undo),
+            "edit-redo": (self._model.redo, self._model.can_redo),
+        }
+        actions = menu.actions()
+        for index, action in enumerate(actions):
+            name = action.objectName()
+            if name in steps:
+                step, able = steps[name]
+                action.triggered.disconnect()
+                action.triggered.connect(step)
+                action.setEnabled(writable and able())
+            elif name == "edit-paste":
+                plain = QAction("Paste without formatting", menu)
+                plain.setObjectName("edit-paste-plain")
+                plain.setShortcut(QKeySequence("Ctrl+Shift+V"))
+                plain.setEnabled(action.isEnabled())
+                plain.triggered.connect(self.paste_plain)
+                if index + 1 < len(actions):
+                    menu.insertAction(actions[index + 1], plain)
+                else:
+                    menu.addAction(plain)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         menu = self.context_menu(event.pos())
