@@ -386,7 +386,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(a("open", "Open link…", self.show_open_link, "Ctrl+Shift+O"))
         file_menu.addAction(a("makeCopy", "Make a copy…", self.show_make_copy))
         file_menu.addAction(a("share", "Share…", self.show_share))
-        file_menu.addAction(a("copyLink", "Copy link", self.copy_link, "Ctrl+Shift+C"))
+        # No key: Ctrl+Shift+C is Word count, as in Google Docs (which has none for this).
+        file_menu.addAction(a("copyLink", "Copy link", self.copy_link))
         file_menu.addSeparator()
         file_menu.addAction(
             a("versionHistory", "Version history", self.show_version_history, "Ctrl+Alt+Shift+H")
@@ -484,7 +485,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(spell_check)
 
         tools_menu = bar.addMenu("&Tools")
-        tools_menu.addAction(a("wordCount", "Word count", self.show_word_count, "Ctrl+Shift+X"))
+        tools_menu.addAction(a("wordCount", "Word count", self.show_word_count, "Ctrl+Shift+C"))
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(a("shortcuts", "Keyboard shortcuts", self.show_shortcuts, "Ctrl+/"))
@@ -751,7 +752,7 @@ class MainWindow(QMainWindow):
         return dialog
 
     def show_word_count(self) -> WordCountDialog:
-        """Tools ▸ Word count (Ctrl+Shift+C in Google Docs; here Ctrl+Shift+X)."""
+        """Tools ▸ Word count (Ctrl+Shift+C, as in Google Docs)."""
         dialog = WordCountDialog(self.editor.toPlainText(), self.editor.textCursor(), self)
         dialog.open()
         return dialog

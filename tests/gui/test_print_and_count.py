@@ -45,3 +45,6 @@ async def test_print_preview_pdf_and_word_count(tmp_path: Path) -> None:
         written = window.export_to(tmp_path / "doc.pdf", "pdf")
         assert written.read_bytes().startswith(b"%PDF")
         assert window.actions_by_name["printPreview"].shortcut().toString() == "Ctrl+P"
+        # Google Docs' key for the word count (Copy link, which had it, has none now).
+        assert window.actions_by_name["wordCount"].shortcut().toString() == "Ctrl+Shift+C"
+        assert window.actions_by_name["copyLink"].shortcut().isEmpty()
