@@ -392,6 +392,14 @@ class EditorWidget(QPlainTextEdit):
             on = not self._all_have(cursor, "script", script)
         self.set_inline("script", script if on else None)
 
+    def step_size(self, step: int) -> None:
+        """One text size up (+1) or down (-1) from the size at the cursor, among Quill's
+        small, normal, large and huge (Google Docs' Ctrl+Shift+> and Ctrl+Shift+<)."""
+        sizes: list[str | None] = ["small", None, "large", "huge"]
+        current = self.current_format().get("size")
+        index = sizes.index(current) if current in sizes else 1
+        self.set_inline("size", sizes[max(0, min(len(sizes) - 1, index + step))])
+
     def set_inline(self, key: str, value: object) -> None:
         """Set inline attribute ``key`` (font, size, color, background, ...) to ``value``
         (None removes it) on the selection, or for what is typed next."""

@@ -451,6 +451,14 @@ class MainWindow(QMainWindow):
             size_menu.addAction(
                 a(f"size:{label}", label, _bind_arg(self.editor.set_inline, "size", value))
             )
+        size_menu.addSeparator()
+        for name, text, step, keys in (
+            ("sizeUp", "Increase font size", 1, ("Ctrl+Shift+>", "Ctrl+Shift+.")),
+            ("sizeDown", "Decrease font size", -1, ("Ctrl+Shift+<", "Ctrl+Shift+,")),
+        ):
+            action = a(name, text, partial(self.editor.step_size, step), keys[0])
+            action.setShortcuts([QKeySequence(key) for key in keys])  # by layout, > or .
+            size_menu.addAction(action)
         format_menu.addMenu(self.color_menu)
         format_menu.addMenu(self.highlight_menu)
         format_menu.addSeparator()

@@ -36,6 +36,9 @@ INLINE = [
     ("sub", ["ctrl+comma"], {"script": "sub"}),
     ("code", ["ctrl+shift+k"], {"code": True}),
     ("cleared", ["ctrl+b", "ctrl+i", "ctrl+backslash"], {}),
+    ("bigger", ["ctrl+shift+period"], {"size": "large"}),
+    ("biggest", ["ctrl+shift+period", "ctrl+shift+period", "ctrl+shift+period"], {"size": "huge"}),
+    ("smaller", ["ctrl+shift+comma"], {"size": "small"}),
 ]
 #: (word typed, keys pressed at the end of its line, that line's block attributes)
 BLOCK = [
