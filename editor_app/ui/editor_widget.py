@@ -1268,7 +1268,7 @@ class EditorWidget(QPlainTextEdit):
         if self._deletes_final_newline(event):
             event.accept()  # nothing after the last paragraph to join (Quill, Google Docs)
             return
-        if self._list_from_prefix(event) or self._tab_indents(event):
+        if self._list_from_prefix(event) or self._tab_indents(event) or self._outdents(event):
             return
         length, was_last = self.document().characterCount(), self._in_last_block()
         block = self.textCursor().block()
@@ -1303,6 +1303,21 @@ class EditorWidget(QPlainTextEdit):
             marker.setPosition(cursor.position(), QTextCursor.MoveMode.KeepAnchor)
             marker.removeSelectedText()
             self.toggle_list(kind)
+        event.accept()
+        return True
+
+    def _outdents(self, event: QKeyEvent) -> bool:
+        """Backspace at the start of a nested line takes it one level out before anything
+        else (Quill's "outdent backspace", Google Docs): a nested list item stays an item."""
+        if event.key() != Qt.Key.Key_Backspace or event.modifiers() or self.isReadOnly():
+            return False
+        cursor = self.textCursor()
+        block = cursor.block()
+        if cursor.hasSelection() or cursor.position() != block.position():
+            return False
+        if not formats.list_level(block):
+            return False
+        self.change_indent(-1)
         event.accept()
         return True
 

@@ -70,3 +70,20 @@ def test_a_tab_elsewhere_types_a_tab(qtbot: QtBot) -> None:
     qtbot.keyClick(editor, Qt.Key.Key_Backtab, SHIFT)
     assert lines(editor) == [("\tplain", None, None), ("it\tem", "bullet", None)]
     assert_mirrors(editor)
+
+
+def test_backspace_at_a_nested_lines_start_takes_it_out_a_level_first(qtbot: QtBot) -> None:
+    """As Quill's "outdent backspace" and Google Docs: the item stays an item until it is
+    at the first level, where Backspace ends the list as before; a plain line with an
+    indent is outdented the same way."""
+    editor = make_editor(qtbot)
+    type_text(editor, "* 하나\n둘")
+    place_cursor(editor, start_of(editor, 1))
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    for indent in (1, None):
+        qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+        assert lines(editor)[1] == ("둘", "bullet", indent)
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+    assert lines(editor)[1] == ("둘", None, None)  # out of the list, not joined yet
+    assert_mirrors(editor)
