@@ -1262,13 +1262,15 @@ class EditorWidget(QPlainTextEdit):
                 return
         if event.key() == Qt.Key.Key_Escape and self._resizer.cancel():
             return  # a drag dropped, or the picture deselected
+        if self._outdents(event):
+            return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.isReadOnly():
             if self._new_line(event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
                 return
         if self._deletes_final_newline(event):
             event.accept()  # nothing after the last paragraph to join (Quill, Google Docs)
             return
-        if self._list_from_prefix(event) or self._tab_indents(event) or self._outdents(event):
+        if self._list_from_prefix(event) or self._tab_indents(event):
             return
         length, was_last = self.document().characterCount(), self._in_last_block()
         block = self.textCursor().block()
@@ -1307,15 +1309,21 @@ class EditorWidget(QPlainTextEdit):
         return True
 
     def _outdents(self, event: QKeyEvent) -> bool:
-        """Backspace at the start of a nested line takes it one level out before anything
-        else (Quill's "outdent backspace", Google Docs): a nested list item stays an item."""
-        if event.key() != Qt.Key.Key_Backspace or event.modifiers() or self.isReadOnly():
+        """Backspace at the start of a nested line, or Enter on an empty nested item, takes
+        it one level out before anything else (Quill's "outdent backspace" and "list empty
+        enter", Google Docs): a nested list item stays an item until the first level."""
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if not (enter or event.key() == Qt.Key.Key_Backspace):
+            return False
+        if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier or self.isReadOnly():
             return False
         cursor = self.textCursor()
         block = cursor.block()
         if cursor.hasSelection() or cursor.position() != block.position():
             return False
-        if not formats.list_level(block):
+        if not formats.list_level(block) or (
+            enter and (block.length() > 1 or not block.textList())
+        ):
             return False
         self.change_indent(-1)
         event.accept()

@@ -87,3 +87,20 @@ def test_backspace_at_a_nested_lines_start_takes_it_out_a_level_first(qtbot: QtB
     qtbot.keyClick(editor, Qt.Key.Key_Backspace)
     assert lines(editor)[1] == ("둘", None, None)  # out of the list, not joined yet
     assert_mirrors(editor)
+
+
+def test_enter_on_an_empty_nested_item_takes_it_out_a_level(qtbot: QtBot) -> None:
+    """Quill's "list empty enter", Google Docs: Enter, Enter in a nested list climbs one
+    level at a time, then ends the list."""
+    editor = make_editor(qtbot)
+    type_text(editor, "1. one\n")
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    type_text(editor, "deep\n")  # a new empty item at the same level
+    assert lines(editor)[-1] == ("", "ordered", 2)
+    for indent in (1, None):
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+        assert lines(editor)[-1] == ("", "ordered", indent)
+    type_text(editor, "two")
+    assert lines(editor)[-1] == ("two", "ordered", None)
+    assert_mirrors(editor)
