@@ -23,7 +23,7 @@ APT_RUNTIME=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libd
   libglib2.0-0 fonts-dejavu-core fonts-nanum fonts-noto-color-emoji libxcb-icccm4
   libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-shape0
   libxcb-xinerama0 libxcb-xkb1 libxcb-cursor0 libenchant-2-2 hunspell-en-us hunspell-ko)
-APT_TEST=(xvfb xauth xdotool x11-apps imagemagick redis-server postgresql desktop-file-utils appstream xdg-utils weston
+APT_TEST=(xvfb xauth xdotool x11-apps imagemagick redis-server postgresql desktop-file-utils appstream xdg-utils weston chromium
   nginx-light tinyproxy)  # the last two: the network tests start their own (tests/e2e/network_processes.py)
 
 missing_debs() {
