@@ -222,6 +222,7 @@ class EditorWidget(QPlainTextEdit):
         self._input_state: _Input | None = None
         self._binding.localEditSent.connect(self._input_committed)
         if self.spell is not None:
+            self.spell.check_after_others()
             self.spell.follow_caret(lambda: self._binding.applying_remote)
         # After the initial load (which would relayout every block): an edited block gets
         # the page layout right away, painted in the same paint as Qt's update.

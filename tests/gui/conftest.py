@@ -12,10 +12,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import asyncio  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from editor_app.ui.spell_highlighter import Spelling  # noqa: E402
 
 
 def _qapp() -> QApplication:
@@ -68,3 +71,17 @@ def _settle_qt_after_each_test() -> Iterator[None]:
         gc.collect()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         app.processEvents()
+
+
+def spelling_or_skip(data_dir: Path, languages: list[str]) -> Spelling:
+    """Real Hunspell dictionaries for ``languages`` (user words kept in ``data_dir``); the
+    test is skipped, saying why, only where they are not installed."""
+    spelling = Spelling(data_dir, languages)
+    if spelling.checker is None or spelling.checker.languages != languages:
+        pytest.skip(f"needs the {' and '.join(languages)} dictionaries: {spelling.unavailable}")
+    return spelling
+
+
+@pytest.fixture
+def english_spelling(tmp_path: Path) -> Spelling:
+    return spelling_or_skip(tmp_path, ["en_US"])

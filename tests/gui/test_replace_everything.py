@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QApplication, QPlainTextEdit
 from editor_app.ui.app import CoscribeApp, OpenDocument
 from editor_app.ui.spell_highlighter import Spelling
 from tests.e2e.harness import SAVED, qapp, relay, wait_until
+from tests.gui.conftest import spelling_or_skip
 
 SPELL = QTextCharFormat.UnderlineStyle.SpellCheckUnderline
 #: The QA paste's line (Hangul, an emoji, a precomposed and a combining é) with a
@@ -59,10 +60,7 @@ def out_of_range(warnings: list[str]) -> list[str]:
 
 
 def spelling_in(data_dir: Path) -> Spelling:
-    spelling = Spelling(data_dir, ["en_US", "ko_KR"])
-    if spelling.checker is None or spelling.checker.languages != ["en_US", "ko_KR"]:
-        pytest.skip(f"needs the en_US and ko_KR dictionaries: {spelling.unavailable}")
-    return spelling
+    return spelling_or_skip(data_dir, ["en_US", "ko_KR"])
 
 
 @asynccontextmanager

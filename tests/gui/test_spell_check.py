@@ -17,6 +17,7 @@ from editor_app.qt.document_model import DocumentModel
 from editor_app.ui.editor_widget import EditorWidget
 from editor_app.ui.spell_highlighter import Spelling
 from tests.e2e.harness import place_cursor
+from tests.gui.conftest import spelling_or_skip
 from tests.gui.test_binding import remote_edit, type_text
 
 SPELL = QTextCharFormat.UnderlineStyle.SpellCheckUnderline
@@ -24,10 +25,7 @@ SPELL = QTextCharFormat.UnderlineStyle.SpellCheckUnderline
 
 @pytest.fixture
 def spelling(tmp_path: Path) -> Spelling:
-    spelling = Spelling(tmp_path, ["en_US", "ko_KR"])
-    if spelling.checker is None or spelling.checker.languages != ["en_US", "ko_KR"]:
-        pytest.skip(f"needs the en_US and ko_KR dictionaries: {spelling.unavailable}")
-    return spelling
+    return spelling_or_skip(tmp_path, ["en_US", "ko_KR"])
 
 
 def _editor(qtbot: QtBot, spelling: Spelling, doc: pycrdt.Doc | None = None) -> EditorWidget:

@@ -25,6 +25,7 @@ from editor_app.qt.document_model import DocumentModel
 from editor_app.ui.editor_widget import EditorWidget
 from editor_app.ui.spell_highlighter import REMOTE_CEILING_MS, REMOTE_CHECK_MS, Spelling
 from shared.origins import Origin
+from tests.gui.conftest import spelling_or_skip
 from tests.gui.test_spell_loading import squiggled
 
 #: The collaborator's typing cadence (ms): well under REMOTE_CHECK_MS, so never a pause.
@@ -35,10 +36,7 @@ EARLY = 0.95
 
 @pytest.fixture
 def spelling(tmp_path: Path) -> Spelling:
-    spelling = Spelling(tmp_path, ["en_US"])
-    if spelling.checker is None or spelling.checker.languages != ["en_US"]:
-        pytest.skip(f"needs the en_US dictionary: {spelling.unavailable}")
-    return spelling
+    return spelling_or_skip(tmp_path, ["en_US"])
 
 
 def shown_editor(qtbot: QtBot, spelling: Spelling, doc: pycrdt.Doc) -> EditorWidget:

@@ -30,6 +30,7 @@ from pytestqt.qtbot import QtBot
 
 from editor_app.core.schema import content
 from editor_app.ui.spell_highlighter import REMOTE_CEILING_MS, REMOTE_CHECK_MS, Spelling
+from tests.gui.conftest import spelling_or_skip
 from tests.gui.test_spell_loading import squiggled
 from tests.gui.test_spell_remote_quiet import EARLY, Typist, shown_editor
 
@@ -39,21 +40,14 @@ LONG_WORD = 90
 AT_CEILING = REMOTE_CEILING_MS + 5_000
 
 
-def _spelling(tmp_path: Path, languages: list[str]) -> Spelling:
-    spelling = Spelling(tmp_path, languages)
-    if spelling.checker is None or spelling.checker.languages != languages:
-        pytest.skip(f"needs the {' and '.join(languages)} dictionaries: {spelling.unavailable}")
-    return spelling
-
-
 @pytest.fixture
-def english(tmp_path: Path) -> Spelling:
-    return _spelling(tmp_path, ["en_US"])
+def english(english_spelling: Spelling) -> Spelling:
+    return english_spelling
 
 
 @pytest.fixture
 def korean(tmp_path: Path) -> Spelling:
-    return _spelling(tmp_path, ["en_US", "ko_KR"])
+    return spelling_or_skip(tmp_path, ["en_US", "ko_KR"])
 
 
 def _typist(qtbot: QtBot, spelling: Spelling, text: str) -> Typist:
