@@ -4,7 +4,8 @@
   Quill 2's formats, stored exactly as Quill and y-quill store them: inline ``bold``,
   ``italic``, ``underline``, ``strike``, ``code`` (True), ``link`` (URL), ``font``,
   ``size``, ``color``, ``background``, ``script`` on runs; block ``header`` (1-6),
-  ``list``, ``align``, ``indent`` (1-8), ``blockquote``, ``code-block`` on the ``"\\n"``
+  ``list``, ``align``, ``indent`` (1-8), ``blockquote``, ``code-block``, ``direction``
+  (``"rtl"``) on the ``"\\n"``
   that ends the line (Quill's convention, so a web Quill/Yjs editor shows the same).
 * ``meta``: a root ``Y.Map`` with ``title`` (str).
 
@@ -21,7 +22,9 @@ CONTENT = "content"
 META = "meta"
 TITLE = "title"
 
-BLOCK_ATTRS = frozenset({"header", "list", "align", "indent", "blockquote", "code-block"})
+BLOCK_ATTRS = frozenset(
+    {"header", "list", "align", "indent", "blockquote", "code-block", "direction"}
+)
 INLINE_ATTRS = frozenset(
     {
         "bold",
@@ -43,6 +46,7 @@ LIST_KINDS = frozenset({"bullet", "ordered", "checked", "unchecked"})
 FONTS = ("serif", "monospace")  # absent = the default sans-serif
 SIZES = ("small", "large", "huge")  # absent = normal
 ALIGNS = ("center", "right", "justify")  # absent = left
+DIRECTIONS = ("rtl",)  # absent = left to right
 SCRIPTS = ("super", "sub")
 MAX_INDENT = 8
 

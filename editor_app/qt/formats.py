@@ -91,7 +91,7 @@ CODE_BACKGROUND = QColor(127, 127, 127, 36)
 LINK_COLOR = QColor("#1a73e8")
 _ALIGN = {
     "center": Qt.AlignmentFlag.AlignHCenter,
-    "right": Qt.AlignmentFlag.AlignRight,
+    "right": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignAbsolute,  # as CSS: not mirrored
     "justify": Qt.AlignmentFlag.AlignJustify,
 }
 
@@ -112,6 +112,7 @@ BLOCK_PROPS: dict[str, int] = {
     "indent": _USER + 12,
     "blockquote": _USER + 13,
     "code-block": _USER + 14,
+    "direction": _USER + 15,
 }
 
 ORDERED_STYLES = frozenset(
@@ -924,7 +925,13 @@ def _set_block_props(qdoc: QTextDocument, block: QTextBlock, props: Attrs) -> No
     if not changed:
         return
     align = bfmt.property(BLOCK_PROPS["align"]) if bfmt.hasProperty(BLOCK_PROPS["align"]) else None
-    bfmt.setAlignment(_ALIGN.get(str(align), Qt.AlignmentFlag.AlignLeft))
+    rtl = bfmt.property(BLOCK_PROPS["direction"]) == "rtl"
+    start = Qt.AlignmentFlag.AlignRight if rtl else Qt.AlignmentFlag.AlignLeft  # CSS's start
+    bfmt.setAlignment(_ALIGN.get(str(align), start))
+    if rtl:  # Qt's rich layout (print, export) lays the line out right to left
+        bfmt.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
+    else:
+        bfmt.clearProperty(QTextFormat.Property.LayoutDirection)
     if bfmt.hasProperty(BLOCK_PROPS["code-block"]):
         bfmt.setBackground(CODE_BACKGROUND)  # QPlainTextEdit paints block backgrounds
     else:

@@ -147,6 +147,18 @@ def body_font(point_size: float = BODY_POINT_SIZE) -> QFont:
     return font
 
 
+#: Quill's line formats: a line is at most one of them (one block blot per line).
+LINE_KINDS = ("header", "list", "blockquote", "code-block")
+
+
+def _line_kind(key: str, value: object) -> Attrs:
+    """Block attributes that make the lines ``key`` = ``value``: turning one of
+    :data:`LINE_KINDS` on turns the others off, as Quill does (a web Quill shows one)."""
+    if not value:
+        return {key: None}
+    return {**dict.fromkeys(LINE_KINDS), key: value}
+
+
 class _Input(enum.Enum):
     """Where the sending of a key's changes is (see ``EditorWidget._input_committed``)."""
 
@@ -319,7 +331,7 @@ class EditorWidget(QPlainTextEdit):
         """Make the selected lines headings of ``level`` (1-6), or normal text (None)."""
         if level is not None and level not in formats.HEADING_SCALE:
             raise ValueError(f"heading level must be 1-6 or None, not {level}")
-        self._set_blocks({"header": level, "code-block": None} if level else {"header": None})
+        self._set_blocks(_line_kind("header", level))
 
     def toggle_list(self, kind: str) -> None:
         """Turn the selected lines into a list of ``kind`` (``"bullet"``, ``"ordered"``, or
@@ -330,7 +342,7 @@ class EditorWidget(QPlainTextEdit):
         blocks = self._selected_blocks()
         kinds = [formats.block_list_kind(b) for b in blocks]
         every = all({"checked": "unchecked"}.get(k or "", k) == group for k in kinds)
-        self._set_blocks({"list": None if every else kind})
+        self._set_blocks(_line_kind("list", None if every else kind))
 
     def toggle_checked(self, block_number: int) -> None:
         """Tick or untick the checklist item on line ``block_number`` (a click on its box)."""
@@ -351,6 +363,12 @@ class EditorWidget(QPlainTextEdit):
         if align not in (None, "center", "right", "justify"):
             raise ValueError(f"not an alignment: {align!r}")
         self._set_blocks({"align": align})
+
+    def toggle_direction(self) -> None:
+        """Make the selected lines right-to-left (Hebrew, Arabic: Quill's ``direction``
+        ``"rtl"``), or left-to-right again if they all are."""
+        every = all(formats.block_attrs(b).get("direction") for b in self._selected_blocks())
+        self._set_blocks({"direction": None if every else "rtl"})
 
     def change_indent(self, step: int) -> None:
         """Indent the selected lines one level more (+1) or less (-1), 0-8 as in Quill."""
@@ -375,10 +393,19 @@ class EditorWidget(QPlainTextEdit):
         if key not in ("blockquote", "code-block"):
             raise ValueError(f"not a block toggle: {key!r}")
         every = all(formats.block_attrs(b).get(key) for b in self._selected_blocks())
-        attrs: Attrs = {key: None if every else True}
-        if not every and key == "code-block":
-            attrs["header"] = None
-        self._set_blocks(attrs)
+        if every or key != "code-block":
+            self._set_blocks(_line_kind(key, None if every else True))
+            return
+        # A code block holds plain text (Quill's): the lines' inline formats go first.
+        blocks = self._selected_blocks()
+        lines = QTextCursor(self.document())
+        lines.setPosition(blocks[0].position())
+        lines.setPosition(
+            blocks[-1].position() + blocks[-1].length() - 1, QTextCursor.MoveMode.KeepAnchor
+        )
+        with self._format_step((lines.selectionStart(), lines.selectionEnd())):
+            self._set_inline(lines, dict.fromkeys(INLINE_ATTRS))
+            self._set_blocks(_line_kind(key, True))
 
     def toggle_code(self) -> None:
         self._toggle_inline("code")
@@ -403,8 +430,10 @@ class EditorWidget(QPlainTextEdit):
 
     def set_inline(self, key: str, value: object) -> None:
         """Set inline attribute ``key`` (font, size, color, background, ...) to ``value``
-        (None removes it) on the selection, or for what is typed next."""
-        if self.isReadOnly():
+        (None removes it) on the selection, or for what is typed next (not in a code
+        block: its text is plain, as Quill's)."""
+        if self.isReadOnly() or self._typing_in_code():
+            self._emit_format()
             return
         cursor = self.textCursor()
         if cursor.hasSelection():
@@ -518,7 +547,7 @@ class EditorWidget(QPlainTextEdit):
             self._emit_format()
 
     def _toggle_inline(self, key: str) -> None:
-        if self.isReadOnly():
+        if self.isReadOnly() or self._typing_in_code():
             self._last_format = None  # views that flipped a check state get the truth back
             self._emit_format()
             return
@@ -551,7 +580,16 @@ class EditorWidget(QPlainTextEdit):
             block = block.next()
         return True
 
+    def _typing_in_code(self) -> bool:
+        """The caret (no selection) is in a code block, whose text takes no formats."""
+        cursor = self.textCursor()
+        return not cursor.hasSelection() and (
+            formats.style_level(cursor.block()) == formats.CODE_BLOCK
+        )
+
     def _set_inline(self, cursor: QTextCursor, attrs: Attrs) -> None:
+        """Give ``cursor``'s text ``attrs``, but for the lines of code blocks (plain text,
+        as in Quill: it drops formats there, and a web Quill would not show them)."""
         if self.isReadOnly() or not cursor.hasSelection():
             return
         doc = self.document()
@@ -562,6 +600,9 @@ class EditorWidget(QPlainTextEdit):
             block = doc.findBlock(start)
             while block.isValid() and block.position() < end:
                 bstart = block.position()
+                if formats.style_level(block) == formats.CODE_BLOCK:
+                    block = block.next()
+                    continue
                 formats.restyle_range(
                     doc,
                     max(start, bstart),

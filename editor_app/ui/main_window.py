@@ -132,6 +132,7 @@ EDITING_ACTIONS = (
     "outdent",
     "blockquote",
     "codeBlock",
+    "rightToLeft",
     "paintFormat",
     "replace",
     "cut",
@@ -438,6 +439,10 @@ class MainWindow(QMainWindow):
         align_menu.addSeparator()
         align_menu.addAction(self.actions_by_name["indent"])
         align_menu.addAction(self.actions_by_name["outdent"])
+        align_menu.addSeparator()
+        align_menu.addAction(
+            a("rightToLeft", "&Right-to-left text", self.editor.toggle_direction, checkable=True)
+        )
         lists = format_menu.addMenu("&Bullets && numbering")
         for name, *_ in LIST_CHOICES:
             lists.addAction(self.actions_by_name[name])
@@ -730,6 +735,7 @@ class MainWindow(QMainWindow):
             self.actions_by_name[name].setChecked(attrs.get("align") == value)
         self.actions_by_name["blockquote"].setChecked(bool(attrs.get("blockquote")))
         self.actions_by_name["codeBlock"].setChecked(bool(attrs.get("code-block")))
+        self.actions_by_name["rightToLeft"].setChecked(attrs.get("direction") == "rtl")
         level = attrs.get("header")
         index = self.heading_combo.findData(int(level) if level else None)
         self.heading_combo.setCurrentIndex(max(index, 0))

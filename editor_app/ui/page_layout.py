@@ -100,7 +100,7 @@ MAX_EDITS = 256
 VIEW_WALK = 64
 _ALIGN = {
     "center": Qt.AlignmentFlag.AlignHCenter,
-    "right": Qt.AlignmentFlag.AlignRight,
+    "right": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignAbsolute,  # as CSS: not mirrored
     "justify": Qt.AlignmentFlag.AlignJustify,
 }
 
@@ -687,7 +687,11 @@ class PageLayout(QPlainTextDocumentLayout):
         right = self._em * CODE_PADDING if attrs.get("code-block") else 0.0
         width = max(self._em, self._width - left - right)
         option = QTextOption(doc.defaultTextOption())
-        option.setAlignment(_ALIGN.get(str(attrs.get("align")), Qt.AlignmentFlag.AlignLeft))
+        rtl = attrs.get("direction") == "rtl"  # Quill's right-to-left line (Hebrew, Arabic)
+        start = Qt.AlignmentFlag.AlignRight if rtl else Qt.AlignmentFlag.AlignLeft
+        option.setAlignment(_ALIGN.get(str(attrs.get("align")), start))
+        if rtl:
+            option.setTextDirection(Qt.LayoutDirection.RightToLeft)
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         layout.setTextOption(option)
         pages = self._pages

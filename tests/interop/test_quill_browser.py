@@ -22,9 +22,8 @@ Coscribe writes ``true``: the comparison takes ``"plain"`` as ``true`` (both are
 block, docs/schema.md). Coscribe's CRDT is also compared, without any of that, with what
 y-quill holds in the page's Y.Text: one CRDT, so exactly equal.
 
-Two differences found here are kept as strict xfails (docs/interop.md): Coscribe lets one
-line hold two of Quill's line formats (heading, list, quote, code block), of which a web
-Quill shows one, and keeps inline formats inside a code block, which Quill drops.
+Three differences found here were fixed (docs/interop.md): one line format per line, a
+code block's text plain, right-to-left lines shown; their tests hold the fixes.
 
 Set ``COSCRIBE_SCREENSHOT_DIR=dir`` to keep pictures of both editors at the end of each test.
 """
@@ -618,13 +617,6 @@ def _in_order(keys: str, text: str) -> bool:
 # ------------------------------------------------------------- differences (strict xfails)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Coscribe lets one line be two of heading/list/quote/code block (set_heading and "
-    "toggle_list/toggle_block keep the others); Quill 2 has one block blot per line, so a web "
-    "Quill shows only one of them (and itself writes header: null etc. when switching)",
-)
 def test_a_line_format_from_coscribe_replaces_the_others_as_in_quill(
     in_scene: Callable[[SceneBody], None],
 ) -> None:
@@ -658,13 +650,6 @@ async def _one_line_format_at_a_time(scene: Scene) -> None:
     assert await scene.quill.runs() == scene.runs()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Coscribe keeps and shows bold/colour/... inside a code block; Quill 2's code "
-    "block holds plain text only, so a web Quill shows the line without them (and itself "
-    "removes them when it makes a line a code block)",
-)
 def test_a_code_block_holds_plain_text_as_in_quill(
     in_scene: Callable[[SceneBody], None],
 ) -> None:
@@ -688,13 +673,6 @@ async def _code_block_plain_text(scene: Scene) -> None:
     assert await scene.quill.runs() == scene.runs()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Quill 2's direction format (a right-to-left line, its toolbar's RTL button) is "
-    "kept in Coscribe's CRDT but not shown: not in schema.BLOCK_ATTRS, the Qt block stays "
-    "left-to-right",
-)
 def test_a_right_to_left_line_from_quill_shows_so_in_coscribe(
     in_scene: Callable[[SceneBody], None],
 ) -> None:
