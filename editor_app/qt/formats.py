@@ -926,8 +926,8 @@ def _set_block_props(qdoc: QTextDocument, block: QTextBlock, props: Attrs) -> No
         return
     align = bfmt.property(BLOCK_PROPS["align"]) if bfmt.hasProperty(BLOCK_PROPS["align"]) else None
     rtl = bfmt.property(BLOCK_PROPS["direction"]) == "rtl"
-    start = Qt.AlignmentFlag.AlignRight if rtl else Qt.AlignmentFlag.AlignLeft  # CSS's start
-    bfmt.setAlignment(_ALIGN.get(str(align), start))
+    natural = Qt.AlignmentFlag.AlignRight if rtl else Qt.AlignmentFlag.AlignLeft  # CSS's start
+    bfmt.setAlignment(_ALIGN.get(str(align), natural))
     if rtl:  # Qt's rich layout (print, export) lays the line out right to left
         bfmt.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
     else:
