@@ -13,10 +13,10 @@
 //
 // Indexes and lengths are UTF-16 code units, exactly as Yjs counts them.
 
-import * as readline from 'node:readline'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
+import { serveCommands } from './line_protocol.mjs'
 
 const [serverUrl, room, textName = 'content'] = process.argv.slice(2)
 if (!serverUrl || !room) {
@@ -168,39 +168,7 @@ const commands = {
   }
 }
 
-const reply = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
-
-const handleLine = async (line) => {
-  if (!line.trim()) return
-  let msg
-  try {
-    msg = JSON.parse(line)
-  } catch (err) {
-    process.stderr.write(`bad command line: ${line}\n`)
-    return
-  }
-  const handler = commands[msg.cmd]
-  if (!handler) {
-    reply({ id: msg.id, ok: false, error: `unknown command ${msg.cmd}` })
-    return
-  }
-  try {
-    const result = await handler(msg)
-    reply({ id: msg.id, ok: true, result: result === undefined ? null : result })
-  } catch (err) {
-    reply({ id: msg.id, ok: false, error: String(err && err.message ? err.message : err) })
-  }
-}
-
-// Commands run strictly one after another, in arrival order, so a test's sequence of
-// commands means the same thing whether it awaits each reply or not.
-let queue = Promise.resolve()
-const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
-rl.on('line', (line) => { queue = queue.then(() => handleLine(line)) })
-// The controlling test went away: leave like a closed browser tab would.
-rl.on('close', () => {
-  queue.then(() => {
-    provider.destroy()
-    process.exit(0)
-  })
+serveCommands(commands, () => {
+  provider.destroy()
+  process.exit(0)
 })

@@ -16,7 +16,7 @@
 // person's keystrokes do.
 
 import { createRequire } from 'node:module'
-import * as readline from 'node:readline'
+import { serveCommands } from '../node/line_protocol.mjs'
 
 // playwright-core lives in ../node/node_modules, which Node's resolution does not search
 // from this folder: resolve it from there.
@@ -121,39 +121,10 @@ const commands = {
   }
 }
 
-const reply = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
-
-const handleLine = async (line) => {
-  if (!line.trim()) return
-  let msg
-  try {
-    msg = JSON.parse(line)
-  } catch (err) {
-    report(`bad command line: ${line}`)
-    return
-  }
-  const handler = commands[msg.cmd]
-  if (!handler) {
-    reply({ id: msg.id, ok: false, error: `unknown command ${msg.cmd}` })
-    return
-  }
-  try {
-    const result = await handler(msg)
-    reply({ id: msg.id, ok: true, result: result === undefined ? null : result })
-  } catch (err) {
-    reply({ id: msg.id, ok: false, error: String(err && err.message ? err.message : err) })
-  }
-}
-
-// Commands run one after another in arrival order (type_start returns at once).
-let queue = Promise.resolve()
-const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
-rl.on('line', (line) => { queue = queue.then(() => handleLine(line)) })
 // The test went away: close the browser like a closed tab, then leave.
-rl.on('close', () => {
-  queue
-    .then(() => session)
+serveCommands(commands, () =>
+  session
     .then(({ browser }) => browser.close())
     .catch((err) => report(`closing the browser: ${err.message}`))
     .finally(() => process.exit(0))
-})
+)
