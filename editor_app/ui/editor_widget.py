@@ -214,6 +214,7 @@ class EditorWidget(QPlainTextEdit):
         self._zoom = 100
         self._reveal_caret = False
         self._paint_format: dict[str, Attrs] | None = None
+        self._copied_format: dict[str, Attrs] | None = None  # Ctrl+Alt+C, for Ctrl+Alt+V
         self.setUndoRedoEnabled(False)
         # Room on the left for list markers (the plain-text layout has no block indent).
         self.document().setDocumentMargin(LIST_GUTTER)
@@ -451,12 +452,36 @@ class EditorWidget(QPlainTextEdit):
     def start_paint_format(self) -> None:
         """Paint format (Google Docs' roller): remember the formats at the caret; the next
         selection made with the mouse gets them (:meth:`apply_paint_format`)."""
+        self._paint_format = self._formats_here()
+        self.paintFormatChanged.emit(True)
+
+    def copy_format(self) -> None:
+        """Copy formatting (Google Docs' Ctrl+Alt+C): remember the formats at the caret
+        for :meth:`paste_format`, until they are copied again."""
+        self._copied_format = self._formats_here()
+
+    def paste_format(self) -> bool:
+        """Paste formatting (Ctrl+Alt+V): give the selection the copied formats, in one
+        undo step; False if none were copied or nothing is selected."""
+        return self._give_formats(self._copied_format)
+
+    def _formats_here(self) -> dict[str, Attrs]:
+        """The formats paint format and copy formatting carry: every inline one at the
+        caret, and the line's heading and alignment."""
         attrs = self.current_format()
-        self._paint_format = {
+        return {
             "inline": {k: attrs.get(k) for k in INLINE_ATTRS},
             "block": {k: attrs.get(k) for k in ("header", "align")},
         }
-        self.paintFormatChanged.emit(True)
+
+    def _give_formats(self, formats_: dict[str, Attrs] | None) -> bool:
+        cursor = self.textCursor()
+        if formats_ is None or not cursor.hasSelection() or self.isReadOnly():
+            return False
+        with self._format_step():  # both parts: one undo step
+            self._set_inline(cursor, dict(formats_["inline"]))
+            self._set_blocks(dict(formats_["block"]))
+        return True
 
     def cancel_paint_format(self) -> None:
         if self._paint_format is not None:
@@ -470,13 +495,8 @@ class EditorWidget(QPlainTextEdit):
     def apply_paint_format(self) -> bool:
         """Give the selection the remembered formats (once); False if there is nothing to
         paint or no selection."""
-        painted = self._paint_format
-        cursor = self.textCursor()
-        if painted is None or not cursor.hasSelection() or self.isReadOnly():
+        if not self._give_formats(self._paint_format):
             return False
-        with self._format_step():  # both parts: one undo step
-            self._set_inline(cursor, dict(painted["inline"]))
-            self._set_blocks(dict(painted["block"]))
         self.cancel_paint_format()
         return True
 

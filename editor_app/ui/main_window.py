@@ -134,6 +134,7 @@ EDITING_ACTIONS = (
     "codeBlock",
     "rightToLeft",
     "paintFormat",
+    "pasteFormat",
     "replace",
     "cut",
     "paste",
@@ -471,6 +472,8 @@ class MainWindow(QMainWindow):
             format_menu.addAction(self.actions_by_name[name])
         format_menu.addSeparator()
         format_menu.addAction(self.actions_by_name["paintFormat"])
+        format_menu.addAction(a("copyFormat", "C&opy formatting", e.copy_format, "Ctrl+Alt+C"))
+        format_menu.addAction(a("pasteFormat", "Paste f&ormatting", e.paste_format, "Ctrl+Alt+V"))
         format_menu.addAction(self.actions_by_name["clear"])
 
         view_menu = bar.addMenu("&View")

@@ -37,3 +37,27 @@ async def test_paint_format_copies_formats_to_the_next_selection(tmp_path: Path)
             (" ", {}),
             ("target", {"bold": True, "color": "#e60000"}),
         ]
+
+
+@pytest.mark.asyncio
+async def test_copy_formatting_then_paste_it_on_several_selections(tmp_path: Path) -> None:
+    """Google Docs' Ctrl+Alt+C / Ctrl+Alt+V: the formats at the caret are kept (unlike
+    paint format's, used once) and pasted on each selection, one undo step each."""
+    async with solo_document(tmp_path, "copy-format") as opened:
+        window, editor = opened.window, opened.editor
+        type_text(editor, "원본 one two")
+        place_cursor(editor, 0, 2)
+        editor.toggle_italic()
+        editor.set_inline("background", "#ffff00")
+        place_cursor(editor, 1)
+        window.actions_by_name["copyFormat"].trigger()
+        for start, end in ((3, 6), (7, 10)):
+            place_cursor(editor, start, end)
+            window.actions_by_name["pasteFormat"].trigger()
+        marked = {"italic": True, "background": "#ffff00"}
+        expected = [("원본", marked), (" ", {}), ("one", marked), (" ", {}), ("two", marked)]
+        assert crdt_delta(opened.model.text.diff()) == expected
+        editor.model.undo()  # the last paste only
+        assert crdt_delta(opened.model.text.diff())[-1] == (" two", {})
+        assert window.actions_by_name["copyFormat"].shortcut().toString() == "Ctrl+Alt+C"
+        assert window.actions_by_name["pasteFormat"].shortcut().toString() == "Ctrl+Alt+V"
