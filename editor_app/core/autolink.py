@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 #: The last word of the text before the caret, if it starts like an address (after the
 #: start of the line, a space or an opening bracket or quote).
@@ -50,3 +51,21 @@ def address_at_end(text: str) -> TypedAddress | None:
         return None
     href = address if "://" in address else f"https://{address}"
     return TypedAddress(address, href, len(word) - end)
+
+
+#: The links the editor opens (in the browser or the mail program). A collaborator can
+#: put any address in a link; ``file:``, ``javascript:``, ``smb:`` or an app's own scheme
+#: could read files or start programs, so those are shown but never opened.
+OPENABLE_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def openable(href: str) -> bool:
+    """Whether the link ``href`` may be opened: a web address with a host, or mailto."""
+    try:
+        parts = urlsplit(href.strip())
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    if scheme not in OPENABLE_SCHEMES:
+        return False
+    return scheme == "mailto" or bool(parts.netloc)

@@ -73,7 +73,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QMenu, QPlainTextEdit, QWidget
 
-from editor_app.core.autolink import address_at_end
+from editor_app.core.autolink import address_at_end, openable
 from editor_app.core.flags import FlagClock
 from editor_app.core.images import ImageRefused, PreparedImage
 from editor_app.core.offsets import EMBED_CHAR, utf16_len
@@ -86,6 +86,7 @@ from editor_app.qt.document_model import DocumentModel
 from editor_app.qt.formats import Attrs
 from editor_app.qt.timers import single_shot
 from editor_app.ui.image_handles import Corner, ImageResizer
+from editor_app.ui.link_card import LinkCard
 from editor_app.ui.page_layout import PageLayout, is_phantom
 from editor_app.ui.pagination import print_geometry
 from editor_app.ui.remote_cursors import (
@@ -176,6 +177,8 @@ class EditorWidget(QPlainTextEdit):
         pageChanged(int, int): the page holding the caret and the number of pages
             ("Page 2 of 5"); emitted only when either changes.
         pagelessChanged(bool): the view was switched to one continuous sheet or back.
+        linkRequested(str): the user asked to open a link (Ctrl+click, or its address on
+            the link card); only web and mail addresses (``autolink.openable``).
     """
 
     #: The last selection copied or cut in this program: (token, Qt fragment); see
@@ -189,6 +192,7 @@ class EditorWidget(QPlainTextEdit):
     paintFormatChanged = Signal(bool)
     pageChanged = Signal(int, int)
     pagelessChanged = Signal(bool)
+    linkRequested = Signal(str)
 
     def __init__(
         self,
@@ -291,6 +295,12 @@ class EditorWidget(QPlainTextEdit):
         # Presence is reported once the event loop is back, never from inside a CRDT
         # observer (a remote edit moves our cursor while its transaction is still open).
         self._presence_timer = single_shot(self, self._report_selection)
+        # The card under a link the caret is in (after the key: not on its way out).
+        self.link_card = LinkCard(self.viewport())
+        self.link_card.openRequested.connect(self._request_link)
+        self.link_card.removeRequested.connect(self._remove_link_here)
+        self._link_timer = single_shot(self, self._refresh_link_card)
+        self.verticalScrollBar().valueChanged.connect(self._link_timer.start)
 
     @property
     def model(self) -> DocumentModel:
@@ -548,6 +558,16 @@ class EditorWidget(QPlainTextEdit):
         if event.button() == Qt.MouseButton.LeftButton and self._resizer.release():
             event.accept()  # the end of a resize (written), or of a click on a picture
             return
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            and not self.textCursor().hasSelection()
+        ):
+            href = self.anchorAt(event.position().toPoint())
+            if href:  # Ctrl+click opens a link, as in word processors
+                self._request_link(href)
+                event.accept()
+                return
         super().mouseReleaseEvent(event)
         if self._paint_format is not None and event.button() == Qt.MouseButton.LeftButton:
             self.apply_paint_format()
@@ -699,6 +719,31 @@ class EditorWidget(QPlainTextEdit):
             block = block.next()
             blocks.append(block)
         return blocks
+
+    def _request_link(self, href: str) -> None:
+        """Ask for ``href`` to be opened (``linkRequested``), if it is a web or mail
+        address: a collaborator's ``file:`` or ``javascript:`` link is never opened."""
+        if openable(href):
+            self.linkRequested.emit(href)
+
+    def _remove_link_here(self) -> None:
+        self.set_link(None)
+        self._refresh_link_card()
+
+    def _refresh_link_card(self) -> None:
+        """Show the link card under the caret if it is in a link, else hide it."""
+        fmt = self.currentCharFormat()
+        href = fmt.anchorHref() if fmt.isAnchor() else ""
+        if not href or self.textCursor().hasSelection():
+            self.link_card.hide()
+            return
+        rect = self.cursorRect()
+        self.link_card.show_for(
+            href,
+            QPoint(rect.left(), rect.bottom() + 4),
+            can_open=openable(href),
+            can_edit=not self.isReadOnly(),
+        )
 
     def _link_around(self, cursor: QTextCursor) -> QTextCursor:
         href = self.currentCharFormat().anchorHref()
@@ -1522,6 +1567,7 @@ class EditorWidget(QPlainTextEdit):
         if not self._binding.applying_remote:
             self._emit_format()
             self._reveal_caret = True
+            self._link_timer.start()
         if not self._presence_timer.isActive():
             self._presence_timer.start()
 

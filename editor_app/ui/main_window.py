@@ -13,11 +13,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QColor,
+    QDesktopServices,
     QFont,
     QGuiApplication,
     QIcon,
@@ -337,6 +338,7 @@ class MainWindow(QMainWindow):
         paint.setIconText("Paint")
         paint.setToolTip("Paint format: click, then select the text to format like this")
         e.paintFormatChanged.connect(paint.setChecked)
+        e.linkRequested.connect(_open_in_browser)
         bar.addAction(paint)
         clear = self.actions_by_name["clear"]
         clear.setIconText("T̸")
@@ -853,3 +855,9 @@ def _bind_arg(
 
 def _word_count(text: str) -> int:
     return len(text.split())
+
+
+def _open_in_browser(href: str) -> None:
+    """Open a link the editor asked to (a web or mail address only) with the system's
+    browser or mail program."""
+    QDesktopServices.openUrl(QUrl(href))

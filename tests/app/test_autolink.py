@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from editor_app.core.autolink import TypedAddress, address_at_end
+from editor_app.core.autolink import TypedAddress, address_at_end, openable
 
 WIKI = "https://en.wikipedia.org/wiki/Foo_(bar)"
 
@@ -33,3 +33,25 @@ def test_an_address_at_the_end(text: str, address: str, after: int, href: str | 
 )  # fmt: skip
 def test_no_address(text: str) -> None:
     assert address_at_end(text) is None
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://example.org/a?b#c",
+        "http://localhost:8080/",
+        "mailto:ana@example.org",
+        " HTTPS://X.org ",
+    ],
+)
+def test_web_and_mail_addresses_may_be_opened(href: str) -> None:
+    assert openable(href)
+
+
+@pytest.mark.parametrize(
+    "href",
+    ["javascript:alert(1)", "file:///etc/passwd", "smb://host/share", "vscode://x", "https:///path",
+     "data:text/html,<b>x</b>", "", "no scheme", "http://[::1"],
+)  # fmt: skip
+def test_other_links_are_never_opened(href: str) -> None:
+    assert not openable(href)

@@ -1,0 +1,95 @@
+"""Links can be followed (issue 13 QA: a link could be made, never opened): the caret in a
+link shows a card with its address, as Google Docs does; clicking the address or
+Ctrl+clicking the link asks to open it; only web and mail addresses are ever opened (a
+collaborator's ``javascript:`` or ``file:`` link is shown, not opened).
+
+Real parts: real pycrdt documents, the real editor widget (shown offscreen) and its real
+card, real mouse events; what opening means is the ``linkRequested`` signal (the main
+window hands it to the system browser), so no browser starts here.
+"""
+
+from __future__ import annotations
+
+import pycrdt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from editor_app.ui.editor_widget import EditorWidget
+from tests.e2e.harness import place_cursor
+from tests.gui.test_autolink_typing import links
+from tests.gui.test_binding import make_editor, remote_edit
+
+SITE = "https://example.org/지도"
+EVIL = "javascript:alert(1)"
+
+
+def shown_with_links(qtbot: QtBot) -> EditorWidget:
+    """ "see map then evil end": "map" links SITE, "evil" EVIL (a collaborator's)."""
+    editor = make_editor(qtbot, pycrdt.Doc())
+    editor.resize(600, 300)
+    editor.show()
+    qtbot.waitExposed(editor)
+
+    def write(text: pycrdt.Text) -> None:
+        plain = {"link": None}  # (an insert without attributes takes the text's before it)
+        text.insert(0, "see ", plain)
+        text.insert(4, "map", {"link": SITE})
+        text.insert(7, " then ", plain)
+        text.insert(13, "evil", {"link": EVIL})
+        text.insert(17, " end", plain)
+
+    remote_edit(editor.model.doc, write)
+    return editor
+
+
+def point_in(editor: EditorWidget, position: int) -> QPoint:
+    """The viewport point of the character after ``position``."""
+    cursor = editor.textCursor()
+    cursor.setPosition(position)
+    rect = editor.cursorRect(cursor)
+    return QPoint(rect.left() + 3, rect.center().y())
+
+
+def test_the_caret_in_a_link_shows_its_card_and_the_address_opens_it(qtbot: QtBot) -> None:
+    editor = shown_with_links(qtbot)
+    card = editor.link_card
+    place_cursor(editor, 5)  # inside "map"
+    qtbot.waitUntil(card.isVisible)
+    assert card.href == SITE and "example.org" in card.address.text()
+    assert card.remove.isVisible()
+    with qtbot.waitSignal(editor.linkRequested) as opened:
+        card.address.linkActivated.emit(card.address.text())
+    assert opened.args == [SITE]
+    place_cursor(editor, 10)  # in " then "
+    qtbot.waitUntil(lambda: not card.isVisible())
+
+
+def test_ctrl_click_opens_a_web_link_never_a_script_or_file(qtbot: QtBot) -> None:
+    editor = shown_with_links(qtbot)
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    with qtbot.waitSignal(editor.linkRequested) as opened:
+        QTest.mouseClick(editor.viewport(), Qt.MouseButton.LeftButton, ctrl, point_in(editor, 5))
+    assert opened.args == [SITE]
+    with qtbot.assertNotEmitted(editor.linkRequested):
+        QTest.mouseClick(editor.viewport(), Qt.MouseButton.LeftButton, ctrl, point_in(editor, 14))
+        place_cursor(editor, 15)  # the card shows it, not as a link to follow
+        qtbot.waitUntil(lambda: editor.link_card.href == EVIL)
+        assert "not opened" in editor.link_card.address.text()
+        editor.link_card.address.linkActivated.emit(EVIL)
+    with qtbot.assertNotEmitted(editor.linkRequested):  # a plain click only places the caret
+        QTest.mouseClick(editor.viewport(), Qt.MouseButton.LeftButton, pos=point_in(editor, 5))
+
+
+def test_remove_takes_the_link_off_and_a_viewer_cannot(qtbot: QtBot) -> None:
+    editor = shown_with_links(qtbot)
+    place_cursor(editor, 5)
+    qtbot.waitUntil(editor.link_card.isVisible)
+    editor.link_card.remove.click()
+    assert [href for _piece, href in links(editor.model.doc)] == [EVIL]
+    qtbot.waitUntil(lambda: not editor.link_card.isVisible())
+
+    editor.model.read_only = True
+    place_cursor(editor, 15)
+    qtbot.waitUntil(editor.link_card.isVisible)
+    assert not editor.link_card.remove.isVisible()
