@@ -53,14 +53,19 @@ def address_at_end(text: str) -> TypedAddress | None:
     return TypedAddress(address, href, len(word) - end)
 
 
-#: The links the editor opens (in the browser or the mail program). A collaborator can
-#: put any address in a link; ``file:``, ``javascript:``, ``smb:`` or an app's own scheme
-#: could read files or start programs, so those are shown but never opened.
-OPENABLE_SCHEMES = frozenset({"http", "https", "mailto"})
+#: The links the editor opens (in the browser, the mail or phone program): Quill 2's own
+#: whitelist (its link format shows any other as ``about:blank``). A collaborator can put
+#: any address in a link; ``file:``, ``javascript:``, ``smb:`` or an app's own scheme
+#: could read files or start programs, so those are shown but never opened, and exports
+#: write them as :data:`DEFUSED_LINK`.
+OPENABLE_SCHEMES = frozenset({"http", "https", "mailto", "tel", "sms"})
+_HOSTLESS = frozenset({"mailto", "tel", "sms"})
+DEFUSED_LINK = "about:blank"
 
 
 def openable(href: str) -> bool:
-    """Whether the link ``href`` may be opened: a web address with a host, or mailto."""
+    """Whether the link ``href`` may be opened: a web address with a host, or a mail,
+    phone or text-message address."""
     try:
         parts = urlsplit(href.strip())
     except ValueError:
@@ -68,4 +73,4 @@ def openable(href: str) -> bool:
     scheme = parts.scheme.lower()
     if scheme not in OPENABLE_SCHEMES:
         return False
-    return scheme == "mailto" or bool(parts.netloc)
+    return scheme in _HOSTLESS or bool(parts.netloc)

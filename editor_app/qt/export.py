@@ -29,6 +29,7 @@ from PySide6.QtGui import (
     QPageSize,
     QPdfWriter,
     QTextBlock,
+    QTextCharFormat,
     QTextCursor,
     QTextDocument,
     QTextDocumentFragment,
@@ -41,6 +42,7 @@ from PySide6.QtGui import (
 )
 
 from editor_app.core import images as core_images
+from editor_app.core.autolink import DEFUSED_LINK, openable
 from editor_app.core.errors import ExportError, UnsupportedFileType
 from editor_app.core.markdown import to_markdown
 from editor_app.qt import formats, images, walk
@@ -86,6 +88,7 @@ def export_document(doc: QTextDocument, path: Path, fmt: str, title: str = "") -
     if path.suffix.lower() != f".{fmt}":
         path = path.with_name(path.name + f".{fmt}")
     source = doc.clone()  # set the title without touching the live document
+    _defuse_links(source)
     source.setMetaInformation(QTextDocument.MetaInformation.DocumentTitle, title or "Untitled")
     try:
         if fmt == "txt":
@@ -117,6 +120,27 @@ def export_document(doc: QTextDocument, path: Path, fmt: str, title: str = "") -
             raise
         raise ExportError(f"could not write {path}: {exc.strerror or exc}") from exc
     return path
+
+
+def _defuse_links(doc: QTextDocument) -> None:
+    """Give every link that is no web or mail address (a collaborator's ``javascript:``,
+    ``file:`` ...) :data:`~editor_app.core.autolink.DEFUSED_LINK` in ``doc`` (a copy
+    about to be written): a browser or PDF reader follows a file's links, the editor
+    never does (Quill shows them so too)."""
+    spans = [
+        (frag.position(), frag.length())
+        for block in walk.blocks(doc)
+        for frag in walk.fragments(block)
+        if frag.charFormat().isAnchor() and not openable(frag.charFormat().anchorHref())
+    ]
+    cursor = QTextCursor(doc)
+    defused = QTextCharFormat()
+    defused.setAnchor(True)
+    defused.setAnchorHref(DEFUSED_LINK)
+    for position, length in spans:  # formats change after the walk: it stays valid
+        cursor.setPosition(position)
+        cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+        cursor.mergeCharFormat(defused)
 
 
 def _plain_text(doc: QTextDocument) -> str:

@@ -155,3 +155,33 @@ def test_import_into_editor_appends(qapp: QApplication, tmp_path: Path) -> None:
     editor.setPlainText("Before")
     export.import_into_editor(source, editor)
     assert editor.toPlainText() == "BeforeHello 세계"
+
+
+@pytest.mark.parametrize("fmt", ["html", "md", "odt", "pdf"])
+def test_links_no_browser_should_follow_are_written_defused(
+    doc: QTextDocument, tmp_path: Path, fmt: str
+) -> None:
+    """A collaborator's javascript:/file: link is written as about:blank (a browser or PDF
+    reader follows a file's links; Quill shows such a link so too); web links stay."""
+    cursor = QTextCursor(doc)
+    cursor.movePosition(QTextCursor.MoveOperation.End)
+    for text, href in (
+        ("script", "javascript:alert(document.cookie)"),
+        ("passwd", "file:///etc/passwd"),
+    ):
+        evil = QTextCharFormat()
+        evil.setAnchor(True)
+        evil.setAnchorHref(href)
+        cursor.insertText(f" {text}", evil)
+    written = export.export_document(doc, tmp_path / f"n.{fmt}", fmt)
+    if fmt == "odt":
+        with zipfile.ZipFile(written) as odt:
+            data = odt.read("content.xml")
+    else:
+        data = written.read_bytes()
+    for bad in (b"javascript:", b"file:///etc"):
+        assert bad not in data
+    assert b"https://example.org/" in data
+    if fmt in ("html", "md", "odt"):
+        assert b"about:blank" in data
+    assert "javascript:" in doc.toHtml()  # the shown document itself keeps its links
