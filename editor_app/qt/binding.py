@@ -116,6 +116,7 @@ class QtTextBinding(QObject):
         self._model = model
         self._applying = False
         self._only: tuple[int, int] | None = None  # see changing_only
+        self._lines_only = False  # see line_formats_only
         # One cursor for every remote change (creating a QTextCursor per change costs more
         # than a keystroke's whole edit) and the char formats built so far, by
         # (inline attributes, heading level, base size): building one is ~10 us of Python.
@@ -471,6 +472,19 @@ class QtTextBinding(QObject):
         finally:
             self._only = outer
 
+    @contextmanager
+    def line_formats_only(self) -> Iterator[None]:
+        """Format changes made inside change only line attributes (a heading, a list, an
+        alignment over the selected lines; the text's look may follow, its Quill inline
+        attributes do not): only the lines' ``"\n"`` runs are sent, over the line
+        attributes. The text runs' asserts were half of such a command's pycrdt format
+        calls, each of which walks the text: list on over 4,000 lines 2.3 -> 1.1 s."""
+        outer, self._lines_only = self._lines_only, True
+        try:
+            yield
+        finally:
+            self._lines_only = outer
+
     def _within_hint(self, start: int, end: int) -> tuple[int, int]:
         """``[start, end)`` cut to the lines :meth:`changing_only` named and one line on
         either side (unchanged when nothing is named or the two do not meet)."""
@@ -549,7 +563,20 @@ class QtTextBinding(QObject):
         span: tuple[int, int, Attrs] | None = None  # (pos, length, full state)
         for run_pos, run_text, attrs, embed in self._runs(start, end):
             length = utf16_len(run_text)
-            if embed is not None:
+            if self._lines_only:
+                if embed is not None or run_text != "\n":
+                    # Its inline attributes did not change; under a span that sets no line
+                    # attribute it is carried along (text never holds one), so lines taken
+                    # out of a list are still one call, as before.
+                    if (
+                        span is not None
+                        and span[0] + span[1] == run_pos
+                        and not any(span[2].values())
+                    ):
+                        span = (span[0], span[1] + length, span[2])
+                    continue
+                full = formats.with_nulls(attrs, BLOCK_ATTRS)
+            elif embed is not None:
                 full = formats.with_nulls(attrs, _IMAGE_RUN_ATTRS)
             else:
                 full = formats.with_nulls(attrs, _TEXT_RUN_ATTRS)

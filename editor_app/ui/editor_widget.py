@@ -662,10 +662,11 @@ class EditorWidget(QPlainTextEdit):
             if doc.lastBlock() in self._selected_blocks() and any(attrs.values()):
                 self._append_empty_line()
             edit = QTextCursor(doc)
-            edit.beginEditBlock()
-            for block in self._selected_blocks():
-                formats.set_block_attrs(doc, block, attrs)
-            edit.endEditBlock()
+            with self._binding.line_formats_only():
+                edit.beginEditBlock()
+                for block in self._selected_blocks():
+                    formats.set_block_attrs(doc, block, attrs)
+                edit.endEditBlock()
         self._emit_format()
 
     @contextmanager
