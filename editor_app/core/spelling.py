@@ -43,7 +43,9 @@ MAX_SUGGESTIONS = 5
 CACHE_SIZE = 50_000
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
-_SKIP = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.-]*://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_SKIP = re.compile(
+    r"(?:[a-zA-Z][a-zA-Z0-9+.-]*://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE
+)
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]")
 # A Latin (or other non-Hangul) run followed by a Hangul run: the Hangul part is a particle.
 _SCRIPT_RUNS = re.compile(
@@ -229,7 +231,9 @@ def _skipped(word: str) -> bool:
 
 def words(text: str) -> Iterator[tuple[int, int, str]]:
     """The words of ``text`` to check: ``(start, end, word)``, code point offsets."""
-    skip = [m.span() for m in _SKIP.finditer(text)] if ("/" in text or "@" in text) else []
+    # Addresses are not words (looked for only where one can be: most lines have none).
+    maybe = "/" in text or "@" in text or "www." in text or "WWW." in text
+    skip = [m.span() for m in _SKIP.finditer(text)] if maybe else []
     for match in _WORD.finditer(text):
         start, end = match.span()
         if skip and any(a <= start < b for a, b in skip):

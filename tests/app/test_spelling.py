@@ -70,6 +70,8 @@ def test_skipped_words(checker: SpellChecker) -> None:
         "https://exampel.com/pathh and www.exampel.org, mail to someone@exampel.com"
     )
     assert _bad(checker, text) == []
+    # An address with no "/" or "@" in its line (it was checked as words there).
+    assert _bad(checker, "see www.exampel.com and WWW.KERNAL.ORG too") == []
     # Positions are the text's (code points), also after emoji and Hangul.
     text = "😀 한국 wrold"
     assert [text[a:b] for a, b in checker.misspelled(text)] == ["wrold"]
