@@ -53,6 +53,18 @@ def address_at_end(text: str) -> TypedAddress | None:
     return TypedAddress(address, href, len(word) - end)
 
 
+def addresses_in(text: str) -> list[tuple[int, int, str]]:
+    """Every web address in ``text`` (pasted text): ``(start, end, href)`` in code points,
+    each a whitespace-separated word's address as :func:`address_at_end` finds it."""
+    found = []
+    for word in re.finditer(r"\S+", text):
+        typed = address_at_end(word.group())
+        if typed is not None:
+            end = word.end() - typed.after
+            found.append((end - len(typed.text), end, typed.href))
+    return found
+
+
 #: The links the editor opens (in the browser, the mail or phone program): Quill 2's own
 #: whitelist (its link format shows any other as ``about:blank``). A collaborator can put
 #: any address in a link; ``file:``, ``javascript:``, ``smb:`` or an app's own scheme

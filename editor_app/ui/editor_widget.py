@@ -73,7 +73,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QMenu, QPlainTextEdit, QWidget
 
-from editor_app.core.autolink import address_at_end, openable
+from editor_app.core.autolink import address_at_end, addresses_in, openable
 from editor_app.core.flags import FlagClock
 from editor_app.core.images import ImageRefused, PreparedImage
 from editor_app.core.offsets import EMBED_CHAR, utf16_len
@@ -876,7 +876,51 @@ class EditorWidget(QPlainTextEdit):
             return
         if source.hasHtml() and self._paste_html(source.html()):
             return
+        start = self.textCursor().selectionStart()
+        self._model.separate_undo_step()  # a paste is an undo step of its own, as in Docs
         super().insertFromMimeData(source)
+        self._model.separate_undo_step()
+        self._link_pasted_addresses(start, self.textCursor().position())
+
+    def _link_pasted_addresses(self, start: int, end: int) -> None:
+        """Web addresses in plain text just pasted at ``[start, end)`` become links, as
+        Google Docs does (an undo step of their own: Ctrl+Z takes the links off first);
+        not in code, not over a link."""
+        if end - start < len("www.a.b") or self.isReadOnly():
+            return
+        pasted = QTextCursor(self.document())
+        pasted.setPosition(start)
+        pasted.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        text = pasted.selectedText()
+        if "://" not in text and "www." not in text.lower():
+            return  # most pastes: nothing to look for
+        addresses = addresses_in(text)
+        if not addresses:
+            return
+        with self._format_step((start, end)):  # all of them one undo step
+            self._link_addresses(start, text, addresses)
+
+    def _link_addresses(self, start: int, text: str, addresses: list[tuple[int, int, str]]) -> None:
+        """Link each of ``addresses`` (code point ranges of ``text``, which is at ``start``)
+        that may be (:meth:`_linkable`)."""
+        for first, last, href in addresses:
+            at = start + utf16_len(text[:first])
+            if not self._linkable(at):
+                continue
+            link = QTextCursor(self.document())
+            link.setPosition(at)
+            link.setPosition(at + utf16_len(text[first:last]), QTextCursor.MoveMode.KeepAnchor)
+            self._set_inline(link, {"link": href})
+
+    def _linkable(self, at: int) -> bool:
+        """Whether an address starting at ``at`` may become a link: not in code (a code
+        block or inline code) and not in a link already."""
+        first = QTextCursor(self.document())
+        first.setPosition(at + 1)  # the format of the address's first character
+        fmt = first.charFormat()
+        if fmt.isAnchor() or formats.inline_attrs(fmt).get("code"):
+            return False
+        return formats.style_level(first.block()) != formats.CODE_BLOCK
 
     def _paste_copy(self, source: QMimeData) -> bool:
         """Insert a selection copied in this program with all its formats (one edit, one
@@ -1323,8 +1367,6 @@ class EditorWidget(QPlainTextEdit):
         if cursor.hasSelection():
             return None
         block = cursor.block()
-        if formats.style_level(block) == formats.CODE_BLOCK:
-            return None
         before = QTextCursor(block)
         before.setPosition(cursor.position(), QTextCursor.MoveMode.KeepAnchor)
         text = before.selectedText()
@@ -1333,12 +1375,7 @@ class EditorWidget(QPlainTextEdit):
             return None
         end = cursor.position() - utf16_len(text[len(text) - typed.after :])
         start = end - utf16_len(typed.text)
-        first = QTextCursor(self.document())
-        first.setPosition(start + 1)  # the format of the address's first character
-        fmt = first.charFormat()
-        if fmt.isAnchor() or formats.inline_attrs(fmt).get("code"):
-            return None
-        return start, end, typed.href
+        return (start, end, typed.href) if self._linkable(start) else None
 
     def _link_address(self, start: int, end: int, href: str) -> None:
         """Link ``[start, end)`` to ``href`` (an undo step of its own: Ctrl+Z right after

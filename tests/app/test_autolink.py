@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from editor_app.core.autolink import TypedAddress, address_at_end, openable
+from editor_app.core.autolink import TypedAddress, address_at_end, addresses_in, openable
 
 WIKI = "https://en.wikipedia.org/wiki/Foo_(bar)"
 
@@ -55,3 +55,12 @@ def test_web_and_mail_addresses_may_be_opened(href: str) -> None:
 )  # fmt: skip
 def test_other_links_are_never_opened(href: str) -> None:
     assert not openable(href)
+
+
+def test_every_address_in_pasted_text() -> None:
+    text = "문서 https://a.example/x, (www.b.example)\u2029mail a@b.example ftp://c.example"
+    found = [(text[a:b], href) for a, b, href in addresses_in(text)]
+    assert found == [
+        ("https://a.example/x", "https://a.example/x"),
+        ("www.b.example", "https://www.b.example"),
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pycrdt
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.e2e.harness import place_cursor
@@ -73,3 +74,22 @@ def test_not_in_code_not_over_a_link_not_for_a_viewer(qtbot: QtBot) -> None:
     place_cursor(viewer, len("www.viewer.example"))
     type_text(viewer, " ")
     assert links(viewer.model.doc) == []
+
+
+def test_addresses_in_pasted_text_become_links_in_one_undo_step(qtbot: QtBot) -> None:
+    """As Google Docs: a pasted address is linked; one Ctrl+Z takes every link of the
+    paste off (the text stays), the next the paste itself."""
+    editor = make_editor(qtbot)
+    type_text(editor, "notes: ")
+    QApplication.clipboard().setText("문서 https://a.example/x, (www.b.example)\nmail a@b.example")
+    qtbot.keyClick(editor, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert links(editor.model.doc) == [
+        ("https://a.example/x", "https://a.example/x"),
+        ("www.b.example", "https://www.b.example"),
+    ]
+    assert_mirrors(editor)
+    qtbot.keyClick(editor, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert links(editor.model.doc) == []
+    assert "https://a.example/x" in str(editor.model.text)
+    qtbot.keyClick(editor, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert str(editor.model.text) == "notes: "
