@@ -43,6 +43,18 @@ def shortcut_rows(menu_bar: QMenuBar) -> list[tuple[str, str, str]]:
     return rows
 
 
+#: Keys the text itself answers to (no menu action has them), listed last.
+IN_THE_TEXT = (
+    ("Nest a list item / take it out a level", "Tab / Shift+Tab at its start"),
+    ("Take a nested item out a level", "Backspace at its start, Enter on it empty"),
+    ("End a list", "Enter on an empty item"),
+    ("Start a bulleted / numbered list / checklist", "* or - / 1. / [] then Space"),
+    ("Make a typed web address a link", "Space or Enter after it"),
+    ("Open a link", "Ctrl+click"),
+    ("Tick or untick a checklist item", "Click its box"),
+)
+
+
 def _plain(text: str) -> str:
     """A menu text without its mnemonic marks (``&&`` is a literal ``&``)."""
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
@@ -65,6 +77,10 @@ class ShortcutsDialog(QDialog):
                 group = groups[menu] = QTreeWidgetItem(self.tree, [menu, ""])
                 group.setExpanded(True)
             QTreeWidgetItem(group, [action, keys])
+        text = QTreeWidgetItem(self.tree, ["In the text", ""])
+        text.setExpanded(True)
+        for action, keys in IN_THE_TEXT:
+            QTreeWidgetItem(text, [action, keys])
         self.tree.resizeColumnToContents(0)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

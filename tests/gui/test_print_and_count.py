@@ -48,3 +48,11 @@ async def test_print_preview_pdf_and_word_count(tmp_path: Path) -> None:
         # Google Docs' key for the word count (Copy link, which had it, has none now).
         assert window.actions_by_name["wordCount"].shortcut().toString() == "Ctrl+Shift+C"
         assert window.actions_by_name["copyLink"].shortcut().isEmpty()
+        # Help > Keyboard shortcuts lists the menus' keys and the text's own.
+        listed = window.show_shortcuts()
+        rows = listed.rows()
+        listed.close()
+        assert ("Word count", "Ctrl+Shift+C") in rows
+        assert ("Copy formatting", "Ctrl+Alt+C") in rows
+        assert ("Open a link", "Ctrl+click") in rows
+        assert ("Nest a list item / take it out a level", "Tab / Shift+Tab at its start") in rows
