@@ -179,6 +179,7 @@ class EditorWidget(QPlainTextEdit):
         pagelessChanged(bool): the view was switched to one continuous sheet or back.
         linkRequested(str): the user asked to open a link (Ctrl+click, or its address on
             the link card); only web and mail addresses (``autolink.openable``).
+        linkEditRequested(): Edit on the link card (the window asks for the address).
     """
 
     #: The last selection copied or cut in this program: (token, Qt fragment); see
@@ -193,6 +194,7 @@ class EditorWidget(QPlainTextEdit):
     pageChanged = Signal(int, int)
     pagelessChanged = Signal(bool)
     linkRequested = Signal(str)
+    linkEditRequested = Signal()
 
     def __init__(
         self,
@@ -299,6 +301,7 @@ class EditorWidget(QPlainTextEdit):
         self.link_card = LinkCard(self.viewport())
         self.link_card.openRequested.connect(self._request_link)
         self.link_card.removeRequested.connect(self._remove_link_here)
+        self.link_card.editRequested.connect(self.linkEditRequested)
         self._link_timer = single_shot(self, self._refresh_link_card)
         self.verticalScrollBar().valueChanged.connect(self._link_timer.start)
 
@@ -332,11 +335,32 @@ class EditorWidget(QPlainTextEdit):
 
     def set_link(self, url: str | None) -> None:
         """Link the selection to ``url`` (None/empty removes links from it). Without a
-        selection, removing acts on the link under the cursor."""
+        selection it acts on the link the caret is in (changed or removed, as Google
+        Docs' link card does), or, outside any link, types ``url`` there as a link."""
+        if self.isReadOnly():
+            return
         cursor = self.textCursor()
-        if not cursor.hasSelection() and not url:
+        if not cursor.hasSelection():
             cursor = self._link_around(cursor)
+        if not cursor.hasSelection():
+            if url:
+                self._insert_link(url)
+            return
         self._set_inline(cursor, {"link": url or None})
+
+    def _insert_link(self, url: str) -> None:
+        """Type ``url`` at the caret as a link (one undo step), the caret after it with
+        the typing format it had (what is typed next is not linked)."""
+        cursor = self.textCursor()
+        before = self.currentCharFormat()
+        start = cursor.position()
+        with self._format_step((start, start)):
+            cursor.insertText(url)
+            linked = QTextCursor(self.document())
+            linked.setPosition(start)
+            linked.setPosition(cursor.position(), QTextCursor.MoveMode.KeepAnchor)
+            self._set_inline(linked, {"link": url})
+        self.setCurrentCharFormat(before)
 
     def set_heading(self, level: int | None) -> None:
         """Make the selected lines headings of ``level`` (1-6), or normal text (None)."""

@@ -1,5 +1,5 @@
 """The card under a link the caret is in, as Google Docs shows one: the address (click
-it to open the page) and Remove; Ctrl+click on a link opens it too.
+it to open the page), Edit and Remove; Ctrl+click on a link opens it too.
 
 Only the widget: the editor decides when it shows, where, and what opening means
 (``EditorWidget.linkRequested``, which only ever carries an address
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal, SignalInstance
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 #: The longest address shown in full; longer ones are cut in the middle.
@@ -27,14 +27,16 @@ def shown_address(href: str, limit: int = SHOWN_CHARS) -> str:
 
 
 class LinkCard(QFrame):
-    """Address + Remove, floating over the editor's viewport.
+    """Address + Edit + Remove, floating over the editor's viewport.
 
     Signals:
         openRequested(str): the address was clicked.
+        editRequested(): Edit was clicked.
         removeRequested(): Remove was clicked.
     """
 
     openRequested = Signal(str)
+    editRequested = Signal()
     removeRequested = Signal()
 
     def __init__(self, parent: QWidget) -> None:
@@ -49,16 +51,22 @@ class LinkCard(QFrame):
         self.address.setTextFormat(Qt.TextFormat.RichText)
         self.address.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
         self.address.linkActivated.connect(self._open)
-        self.remove = QToolButton(self)
-        self.remove.setObjectName("linkCardRemove")
-        self.remove.setText("Remove")
-        self.remove.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.remove.clicked.connect(self.removeRequested)
+        self.edit = self._button("Edit", "linkCardEdit", self.editRequested)
+        self.remove = self._button("Remove", "linkCardRemove", self.removeRequested)
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 4, 4, 4)
         row.addWidget(self.address)
+        row.addWidget(self.edit)
         row.addWidget(self.remove)
         self.hide()
+
+    def _button(self, text: str, name: str, clicked: SignalInstance) -> QToolButton:
+        button = QToolButton(self)
+        button.setObjectName(name)
+        button.setText(text)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.clicked.connect(clicked)
+        return button
 
     def _open(self, _shown: str) -> None:
         self.openRequested.emit(self.href)  # the link's own address, not the label's copy
@@ -73,6 +81,7 @@ class LinkCard(QFrame):
         else:  # shown, never opened: file:, javascript:, an app's scheme ...
             self.address.setText(f"{text} <i>(not opened: not a web address)</i>")
             self.address.setToolTip("")
+        self.edit.setVisible(can_edit)
         self.remove.setVisible(can_edit)
         self.adjustSize()
         parent = self.parentWidget()

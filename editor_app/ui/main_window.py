@@ -339,6 +339,7 @@ class MainWindow(QMainWindow):
         paint.setToolTip("Paint format: click, then select the text to format like this")
         e.paintFormatChanged.connect(paint.setChecked)
         e.linkRequested.connect(_open_in_browser)
+        e.linkEditRequested.connect(self.edit_link)
         bar.addAction(paint)
         clear = self.actions_by_name["clear"]
         clear.setIconText("T̸")

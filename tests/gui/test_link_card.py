@@ -10,15 +10,19 @@ window hands it to the system browser), so no browser starts here.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pycrdt
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
+from editor_app.ui.dialogs import LinkDialog
 from editor_app.ui.editor_widget import EditorWidget
-from tests.e2e.harness import place_cursor
+from tests.e2e.harness import place_cursor, solo_document, wait_until
 from tests.gui.test_autolink_typing import links
-from tests.gui.test_binding import make_editor, remote_edit
+from tests.gui.test_binding import assert_mirrors, make_editor, remote_edit, type_text
 
 SITE = "https://example.org/지도"
 EVIL = "javascript:alert(1)"
@@ -93,3 +97,45 @@ def test_remove_takes_the_link_off_and_a_viewer_cannot(qtbot: QtBot) -> None:
     place_cursor(editor, 15)
     qtbot.waitUntil(editor.link_card.isVisible)
     assert not editor.link_card.remove.isVisible()
+
+
+def test_ctrl_k_without_a_selection_edits_the_link_or_types_one(qtbot: QtBot) -> None:
+    """The caret in a link: the whole link gets the new address (it changed nothing
+    before: the command needed a selection); outside links: the address is typed there
+    as a link, and what is typed after it is not linked."""
+    editor = shown_with_links(qtbot)
+    place_cursor(editor, 5)  # in "map"
+    editor.set_link("https://example.org/new")
+    assert links(editor.model.doc)[0] == ("map", "https://example.org/new")
+    place_cursor(editor, len("see map then evil end"))
+    type_text(editor, " ")
+    editor.set_link("https://coscribe.example")
+    type_text(editor, " after")
+    assert links(editor.model.doc)[-1] == ("https://coscribe.example", "https://coscribe.example")
+    assert str(editor.model.text).endswith("end https://coscribe.example after")
+    assert_mirrors(editor)
+    editor.model.undo()  # " after"
+    editor.model.undo()  # the typed link, whole
+    assert str(editor.model.text).endswith("evil end ")
+
+
+@pytest.mark.asyncio
+async def test_edit_on_the_card_asks_the_window_for_the_new_address(tmp_path: Path) -> None:
+    """The card's Edit opens the window's link dialog (Ctrl+K's), prefilled with the
+    link's address; what is chosen there becomes the whole link's address."""
+    async with solo_document(tmp_path, "edit-link") as opened:
+        window, editor = opened.window, opened.editor
+        type_text(editor, "read the 설명서 now")
+        place_cursor(editor, 9, 12)
+        editor.set_link("https://old.example")
+        place_cursor(editor, 10)
+        await wait_until(editor.link_card.isVisible, "the link card")
+        asked: list[LinkDialog] = []
+        editor.linkEditRequested.connect(lambda: asked.append(window.findChildren(LinkDialog)[-1]))
+        editor.link_card.edit.click()
+        await wait_until(lambda: bool(asked), "the link dialog")
+        dialog = asked[0]
+        assert dialog.edit.text() == "https://old.example"
+        dialog.edit.setText("https://new.example")
+        dialog.accept()
+        assert links(opened.model.doc) == [("설명서", "https://new.example")]
