@@ -221,6 +221,7 @@ class EditorWidget(QPlainTextEdit):
         self._reveal_caret = False
         self._paint_format: dict[str, Attrs] | None = None
         self._copied_format: dict[str, Attrs] | None = None  # Ctrl+Alt+C, for Ctrl+Alt+V
+        self._pointing = False  # the pointing hand shown over a link (Ctrl held)
         self.setUndoRedoEnabled(False)
         # Room on the left for list markers (the plain-text layout has no block indent).
         self.document().setDocumentMargin(LIST_GUTTER)
@@ -2083,6 +2084,7 @@ class EditorWidget(QPlainTextEdit):
             event.accept()  # a picture's corner dragged (no text selection)
             return
         super().mouseMoveEvent(event)
+        self._point_at_links(event)
         if event.buttons() & Qt.MouseButton.LeftButton and self.textCursor().hasSelection():
             self._keep_out_of_phantom()  # a drag below the text end
         hovered = None
@@ -2105,6 +2107,16 @@ class EditorWidget(QPlainTextEdit):
             self._hovered = hovered
             self.viewport().update()
             self._schedule_flags()
+
+    def _point_at_links(self, event: QMouseEvent) -> None:
+        """A pointing hand over a link while Ctrl is held: Ctrl+click opens it."""
+        pointing = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier) and bool(
+            self.anchorAt(event.position().toPoint())
+        )
+        if pointing != self._pointing:
+            self._pointing = pointing
+            shape = Qt.CursorShape.PointingHandCursor if pointing else Qt.CursorShape.IBeamCursor
+            self.viewport().setCursor(shape)
 
     def close_binding(self) -> None:
         """Detach from the model (the window calls this when the document closes)."""

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pycrdt
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from editor_app.ui.dialogs import LinkDialog
@@ -139,3 +141,31 @@ async def test_edit_on_the_card_asks_the_window_for_the_new_address(tmp_path: Pa
         dialog.edit.setText("https://new.example")
         dialog.accept()
         assert links(opened.model.doc) == [("설명서", "https://new.example")]
+
+
+def test_a_pointing_hand_over_a_link_while_ctrl_is_held(qtbot: QtBot) -> None:
+    editor = shown_with_links(qtbot)
+    viewport = editor.viewport()
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    QTest.mouseMove(viewport, point_in(editor, 5))
+    assert viewport.cursor().shape() != Qt.CursorShape.PointingHandCursor  # no Ctrl
+    event_at = point_in(editor, 5)
+    move = QMouseEvent(
+        QEvent.Type.MouseMove, event_at, viewport.mapToGlobal(event_at),
+        Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, ctrl,
+    )  # fmt: skip
+    QApplication.sendEvent(viewport, move)
+    assert viewport.cursor().shape() == Qt.CursorShape.PointingHandCursor
+    away = point_in(editor, 10)
+    QApplication.sendEvent(
+        viewport,
+        QMouseEvent(
+            QEvent.Type.MouseMove,
+            away,
+            viewport.mapToGlobal(away),
+            Qt.MouseButton.NoButton,
+            Qt.MouseButton.NoButton,
+            ctrl,
+        ),  # fmt: skip
+    )
+    assert viewport.cursor().shape() == Qt.CursorShape.IBeamCursor
