@@ -307,18 +307,21 @@ class _Numbers:
         return known
 
     def number(self, block: QTextBlock) -> int:
-        """The number of the ordered item ``block``."""
-        for attempt in range(2):
-            lst = block.textList()
-            first = self.first.get(lst.objectIndex())
-            if first is not None:
-                return first + lst.itemNumber(block)
-            known = self.numbers.get(block.blockNumber())
-            if known is not None:
-                return known
-            if not attempt:
-                self._count_run(block)
-        raise AssertionError("an ordered item was left out of its run's count")
+        """The number of the ordered item ``block`` (its run counted if need be)."""
+        known = self._known(block)
+        if known is None:
+            self._count_run(block)
+            known = self._known(block)
+        if known is None:
+            raise AssertionError("an ordered item was left out of its run's count")
+        return known
+
+    def _known(self, block: QTextBlock) -> int | None:
+        lst = block.textList()
+        first = self.first.get(lst.objectIndex())
+        if first is not None:
+            return first + lst.itemNumber(block)
+        return self.numbers.get(block.blockNumber())
 
     def _resets(self, block: QTextBlock) -> bool:
         """Whether ``block`` sets every counter to 0: a paragraph or a heading (Quill's
@@ -360,16 +363,13 @@ class _Numbers:
             if not prev.isValid() or self._resets(prev):
                 return start
             lst = prev.textList()
-            head = lst.item(0) if lst is not None and not self.nested else None
-            if (
-                head is not None
-                and lst is not None
-                and lst.item(lst.count() - 1).blockNumber() == prev.blockNumber()
-                and prev.blockNumber() - head.blockNumber() == lst.count() - 1
-            ):
-                start = head  # a whole list of adjacent items at once
-            else:
-                start = prev
+            if lst is not None:
+                head = lst.item(0)
+                last = self._whole(lst, head)
+                if last is not None and last.blockNumber() == prev.blockNumber():
+                    start = head  # a whole list of adjacent items at once
+                    continue
+            start = prev
 
     def _count_run(self, block: QTextBlock) -> None:
         """Count the run of list lines ``block`` is in, from its first line to its last,
@@ -472,6 +472,20 @@ def _numbers(qdoc: QTextDocument) -> _Numbers:
 def heading_level(block: QTextBlock) -> int | None:
     level = block.blockFormat().headingLevel()
     return level if level in HEADING_SCALE else None
+
+
+def line_alignment(align: object, direction: object) -> Qt.AlignmentFlag:
+    """Qt's alignment for a line with Quill's ``align`` and ``direction``: none is the
+    line's start (left, or right in a right-to-left line, as CSS's ``start``), and
+    ``"right"`` is the right edge either way (Qt would mirror it in a right-to-left line;
+    CSS does not). The page layout and the block format (print, export) both use it."""
+    natural = Qt.AlignmentFlag.AlignRight if direction == "rtl" else Qt.AlignmentFlag.AlignLeft
+    return _ALIGN.get(str(align), natural)
+
+
+def is_code_line(block: QTextBlock) -> bool:
+    """Whether ``block`` is a line of a code block (plain text: no inline formats)."""
+    return style_level(block) == CODE_BLOCK
 
 
 def style_level(block: QTextBlock) -> int | None:
@@ -925,10 +939,9 @@ def _set_block_props(qdoc: QTextDocument, block: QTextBlock, props: Attrs) -> No
     if not changed:
         return
     align = bfmt.property(BLOCK_PROPS["align"]) if bfmt.hasProperty(BLOCK_PROPS["align"]) else None
-    rtl = bfmt.property(BLOCK_PROPS["direction"]) == "rtl"
-    natural = Qt.AlignmentFlag.AlignRight if rtl else Qt.AlignmentFlag.AlignLeft  # CSS's start
-    bfmt.setAlignment(_ALIGN.get(str(align), natural))
-    if rtl:  # Qt's rich layout (print, export) lays the line out right to left
+    direction = bfmt.property(BLOCK_PROPS["direction"])
+    bfmt.setAlignment(line_alignment(align, direction))
+    if direction == "rtl":  # Qt's rich layout (print, export) lays the line out right to left
         bfmt.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
     else:
         bfmt.clearProperty(QTextFormat.Property.LayoutDirection)

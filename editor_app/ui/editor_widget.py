@@ -648,9 +648,7 @@ class EditorWidget(QPlainTextEdit):
     def _typing_in_code(self) -> bool:
         """The caret (no selection) is in a code block, whose text takes no formats."""
         cursor = self.textCursor()
-        return not cursor.hasSelection() and (
-            formats.style_level(cursor.block()) == formats.CODE_BLOCK
-        )
+        return not cursor.hasSelection() and formats.is_code_line(cursor.block())
 
     def _set_inline(self, cursor: QTextCursor, attrs: Attrs) -> None:
         """Give ``cursor``'s text ``attrs``, but for the lines of code blocks (plain text,
@@ -665,7 +663,7 @@ class EditorWidget(QPlainTextEdit):
             block = doc.findBlock(start)
             while block.isValid() and block.position() < end:
                 bstart = block.position()
-                if formats.style_level(block) == formats.CODE_BLOCK:
+                if formats.is_code_line(block):
                     block = block.next()
                     continue
                 formats.restyle_range(
@@ -945,7 +943,7 @@ class EditorWidget(QPlainTextEdit):
         fmt = first.charFormat()
         if fmt.isAnchor() or formats.inline_attrs(fmt).get("code"):
             return False
-        return formats.style_level(first.block()) != formats.CODE_BLOCK
+        return not formats.is_code_line(first.block())
 
     def _paste_copy(self, source: QMimeData) -> bool:
         """Insert a selection copied in this program with all its formats (one edit, one
@@ -1467,7 +1465,7 @@ class EditorWidget(QPlainTextEdit):
             kind is None
             or cursor.hasSelection()
             or block.textList() is not None
-            or formats.style_level(block) == formats.CODE_BLOCK
+            or formats.is_code_line(block)
         ):
             return False
         with self._format_step((block.position(), block.position())):
@@ -1511,7 +1509,7 @@ class EditorWidget(QPlainTextEdit):
             return False  # Ctrl+Tab and the like are not ours
         cursor = self.textCursor()
         block = cursor.block()
-        nested = block.textList() is not None or bool(formats.block_attrs(block).get("indent"))
+        nested = block.textList() is not None or bool(formats.list_level(block))
         across = cursor.hasSelection() and (
             self.document().findBlock(cursor.selectionStart())
             != self.document().findBlock(cursor.selectionEnd())

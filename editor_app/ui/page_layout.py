@@ -98,11 +98,6 @@ _EVERYTHING = sys.maxsize
 MAX_EDITS = 256
 #: Blocks a paint may walk to reach the view; farther, the view is placed at an estimate.
 VIEW_WALK = 64
-_ALIGN = {
-    "center": Qt.AlignmentFlag.AlignHCenter,
-    "right": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignAbsolute,  # as CSS: not mirrored
-    "justify": Qt.AlignmentFlag.AlignJustify,
-}
 
 
 class Placed(QTextBlockUserData):
@@ -662,9 +657,7 @@ class PageLayout(QPlainTextDocumentLayout):
         prev = block.previous()
         if block.textList() is not None and prev.textList() is not None:
             return 0.0
-        if formats.style_level(block) == formats.CODE_BLOCK and (
-            formats.style_level(prev) == formats.CODE_BLOCK
-        ):
+        if formats.is_code_line(block) and formats.is_code_line(prev):
             return 0.0
         return float(round(self._em * PARAGRAPH_SPACE))
 
@@ -687,10 +680,8 @@ class PageLayout(QPlainTextDocumentLayout):
         right = self._em * CODE_PADDING if attrs.get("code-block") else 0.0
         width = max(self._em, self._width - left - right)
         option = QTextOption(doc.defaultTextOption())
-        rtl = attrs.get("direction") == "rtl"  # Quill's right-to-left line (Hebrew, Arabic)
-        start = Qt.AlignmentFlag.AlignRight if rtl else Qt.AlignmentFlag.AlignLeft
-        option.setAlignment(_ALIGN.get(str(attrs.get("align")), start))
-        if rtl:
+        option.setAlignment(formats.line_alignment(attrs.get("align"), attrs.get("direction")))
+        if attrs.get("direction") == "rtl":  # Quill's right-to-left line (Hebrew, Arabic)
             option.setTextDirection(Qt.LayoutDirection.RightToLeft)
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         layout.setTextOption(option)
